@@ -1,0 +1,89 @@
+/**
+ * The compiled pipeline model: what src/config produces from YAML and what the
+ * engine, coordinator and runners consume. Plain data (JSON-serialisable), no
+ * YAML concepts left (extends, anchors, rules and defaults are resolved).
+ */
+import type { RetryWhen } from '../protocol/failure.js';
+
+export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface ImageSpec {
+  name: string;
+  /** Ordered list of policies to try; empty = runner default. */
+  pull_policy: PullPolicy[];
+}
+
+/** What one job outcome does to the pipeline. */
+export const OUTCOMES = ['continue', 'warn', 'fail_pipeline', 'pass_pipeline'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * `on_status`, normalised. `allow_failure: true` compiles to failure: 'warn';
+ * `allow_failure: {exit_codes: [2]}` to exit_codes {2: 'warn'}.
+ * success: 'continue' | 'pass_pipeline'; failure: 'fail_pipeline' | 'warn' | 'pass_pipeline'.
+ */
+export interface OnStatus {
+  success: 'continue' | 'pass_pipeline';
+  failure: 'fail_pipeline' | 'warn' | 'pass_pipeline';
+  /** Exact exit statuses (keys are decimal strings, JSON-friendly). */
+  exit_codes: Record<string, 'warn' | 'fail_pipeline' | 'pass_pipeline'>;
+}
+
+export type When = 'on_success' | 'on_failure' | 'always' | 'manual' | 'never';
+export type ManualMode = 'required' | 'optional' | 'ignored';
+export type Interruptible = boolean | 'graceful';
+
+export interface RetrySpec {
+  max: number; // 0..2 like GitLab (we allow up to 10)
+  when: RetryWhen[]; // default ['always']
+}
+
+export interface JobVariable {
+  key: string;
+  value: string;
+  masked: boolean;
+}
+
+export interface JobSpec {
+  name: string;
+  stage: string;
+  /** Index of `stage` in PipelineModel.stages. */
+  stage_index: number;
+  image: ImageSpec | null;
+  before_script: string[];
+  script: string[];
+  after_script: string[];
+  /** null = stage mode (wait for all earlier stages); [] = start at once; else DAG edges. */
+  needs: string[] | null;
+  /** Never 'never' here: such jobs are dropped at compile time. */
+  when: Exclude<When, 'never'>;
+  /** Set iff when === 'manual'. `when: manual` without `manual:` → 'ignored' (GitLab's allow_failure default). */
+  manual: ManualMode | null;
+  on_status: OnStatus;
+  interruptible: Interruptible;
+  timeout_seconds: number; // default 3600
+  after_script_timeout_seconds: number; // default 300
+  retry: RetrySpec;
+  tags: string[];
+  /** Job-level variables merged over global ones (global < job). */
+  variables: Record<string, string>;
+  /** Source line of the job key in the YAML (1-based), for messages. */
+  line: number;
+}
+
+export interface ConfigWarning {
+  path: string; // e.g. "build.artifacts"
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface PipelineModel {
+  stages: string[];
+  /** In YAML order. Names unique. */
+  jobs: JobSpec[];
+  /** Global variables after rules/workflow evaluation. */
+  variables: Record<string, string>;
+  warnings: ConfigWarning[];
+}

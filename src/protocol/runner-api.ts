@@ -1,0 +1,121 @@
+/**
+ * Wire types of the runner ↔ coordinator HTTP API (one place for both sides).
+ *
+ *   POST  /api/v1/runners/register   RegisterRunnerRequest → 201 RegisterRunnerResponse
+ *   POST  /api/v1/runners/heartbeat  HeartbeatRequest      → 200 HeartbeatResponse
+ *   POST  /api/v1/jobs/request       JobRequest (long-poll ≤ 30 s) → 201 JobPayload | 204
+ *   PUT   /api/v1/jobs/:id           JobUpdateRequest      → 200 JobUpdateResponse
+ *   PATCH /api/v1/jobs/:id/trace     raw bytes, headers `Job-Token`, `Content-Range: <start>-<end>`
+ *                                    → 202 TraceAppendResponse | 416 {error, offset}
+ *
+ * Runner token: header `Runner-Token` (register/heartbeat/request).
+ * Job token: header `Job-Token` (update/trace) — a runner can touch only its own jobs.
+ */
+import type { FailureReason, FailureStage } from './failure.js';
+import type { ImageSpec, Interruptible } from '../pipeline/model.js';
+
+export interface RegisterRunnerRequest {
+  registration_token: string;
+  name: string;
+  tags: string[];
+  run_untagged?: boolean;
+  executor: string;
+  concurrency: number;
+}
+export interface RegisterRunnerResponse {
+  id: number;
+  token: string;
+}
+
+export interface HeartbeatRequest {
+  /** Jobs this runner is running right now (including in teardown). */
+  running_job_ids: number[];
+}
+export interface HeartbeatResponse {
+  /** Jobs the coordinator wants stopped. */
+  cancel_job_ids: number[];
+}
+
+export interface JobRequest {
+  /** How many more jobs the runner can take now (≥1). */
+  capacity?: number;
+}
+
+export interface JobPayloadVariable {
+  key: string;
+  value: string;
+  masked: boolean;
+}
+
+export interface JobPayload {
+  id: number;
+  token: string;
+  pipeline_id: number;
+  name: string;
+  stage: string;
+  attempt: number;
+  image: ImageSpec | null;
+  before_script: string[];
+  script: string[];
+  after_script: string[];
+  /** Global + job + pipeline variables and CI_* predefined ones. */
+  variables: JobPayloadVariable[];
+  timeout_seconds: number;
+  after_script_timeout_seconds: number;
+  interruptible: Interruptible;
+  /** Grace period between SIGTERM and SIGKILL on cancel/timeout. */
+  cancel_grace_seconds: number;
+  repository: { url: string; sha: string | null; ref: string } | null;
+  git: { strategy: 'clone' | 'fetch' | 'none'; depth: number | null };
+  /** W3C trace context of the job span, so runner spans are its children. */
+  trace_context: { traceparent: string; tracestate?: string } | null;
+  /** Where the trace should continue from (0 for a fresh job). */
+  trace_offset: number;
+}
+
+/** One pull attempt, reported for metrics and infra-incident tracking. */
+export interface ImagePullRecord {
+  image: string;
+  registry: string;
+  policy: string;
+  outcome: 'success' | 'failure' | 'local';
+  kind: string | null; // ImagePullError kind on failure
+  duration_ms: number;
+  at: string; // ISO time
+}
+
+export type JobUpdateState = 'running' | 'success' | 'failed' | 'canceled';
+
+export interface JobUpdateRequest {
+  state: JobUpdateState;
+  exit_code?: number | null;
+  failure?: {
+    reason: FailureReason;
+    stage: FailureStage;
+    message: string | null;
+    executor: string | null;
+    image: string | null;
+    registry: string | null;
+    kind?: string | null;
+  } | null;
+  /** Filled when the final state follows a cancel or timeout under `interruptible: graceful`. */
+  after_script?: { ran: boolean; exit_code: number | null; timed_out: boolean } | null;
+  /** Cause of stopping, when the runner stopped the job itself. */
+  stopped_by?: 'cancel' | 'timeout' | null;
+  image_pulls?: ImagePullRecord[];
+  /** Per-stage timings, for spans: [{stage, start, end, attrs}] */
+  stages?: Array<{ stage: string; start: string; end: string; attributes?: Record<string, string | number | boolean> }>;
+  /** Total trace bytes the runner has sent; the coordinator can tell the runner to resend from its offset. */
+  trace_bytes?: number;
+}
+
+export interface JobUpdateResponse {
+  /** The coordinator's view after the update. */
+  status: string;
+  /** True when the runner should stop the job (gracefully if the job is graceful). */
+  cancel_requested: boolean;
+}
+
+export interface TraceAppendResponse {
+  offset: number;
+}

@@ -1,0 +1,75 @@
+/**
+ * JSON shapes of the user API (served by the coordinator, read by the CLI and the UI).
+ *
+ *   POST /api/v1/pipelines {yaml, ref?, variables?, project?, repository?: {url, sha?}}
+ *        → 201 PipelineJson | 422 ApiError (details: every config problem)
+ *   GET  /api/v1/pipelines?limit&offset&ref&status → {pipelines: PipelineJson[] (jobs omitted), total}
+ *   GET  /api/v1/pipelines/:id → PipelineJson
+ *   POST /api/v1/pipelines/:id/cancel → PipelineJson
+ *   GET  /api/v1/jobs/:id → JobJson
+ *   POST /api/v1/jobs/:id/play | cancel | retry → JobJson (retry → the new attempt)
+ *   GET  /api/v1/jobs/:id/trace?offset= → text/plain (header X-Trace-Complete: true|false)
+ *   GET  /api/v1/failures?class&reason&cause&ref&job&runner&image&since&until&limit&cursor
+ *   GET  /api/v1/failures/summary?since&until
+ *   GET  /api/v1/openapi.json
+ * Auth: `Authorization: Bearer <api token>`.
+ */
+import type { FailureClassification } from './failure.js';
+import type { DisplayStatus, JobStatus, PipelineStatus } from '../pipeline/status.js';
+
+export interface ApiErrorDetail {
+  path: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+export interface ApiError {
+  error: string;
+  details?: ApiErrorDetail[];
+}
+
+export interface JobJson {
+  id: number;
+  pipeline_id: number;
+  name: string;
+  stage: string;
+  status: JobStatus;
+  /** status with derived `success_with_warnings` for allowed failures. */
+  display_status: DisplayStatus;
+  exit_code: number | null;
+  allow_failure: boolean;
+  /** Only for failed jobs (and canceled by timeout); null while not yet classified. */
+  failure: FailureClassification | null;
+  attempt: number;
+  /** Id of the attempt this one retried, if any. */
+  retry_of: number | null;
+  needs: string[] | null;
+  when: string;
+  manual: string | null;
+  interruptible: boolean | 'graceful';
+  runner_id: number | null;
+  note: string | null;
+  after_script: { ran: boolean; exit_code: number | null; timed_out: boolean } | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface PipelineJson {
+  id: number;
+  project: string;
+  ref: string;
+  sha: string | null;
+  name: string;
+  status: PipelineStatus;
+  display_status: DisplayStatus;
+  halted_by: { id: number; name: string } | null;
+  /** Failed pipelines: infra when every failed job that counts is infra, build when any is build. */
+  failure_class: 'infra' | 'build' | 'unknown' | null;
+  stages: string[];
+  warnings: { path: string; line: number; column: number; message: string }[];
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  jobs?: JobJson[];
+}
