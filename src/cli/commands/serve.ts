@@ -1,0 +1,85 @@
+/** `faultline coordinator` and `faultline runner`: the two long-running services. */
+import { resolve } from 'node:path';
+import { createCoordinator } from '../../coordinator/index.js';
+import { loadRunnerConfig, startRunner } from '../../runner/index.js';
+import { bold, dim } from '../format.js';
+
+/** Resolves when SIGTERM/SIGINT arrives and `stop` has finished. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((done) => {
+    const on = (sig: string) => {
+      console.log(dim(`${sig}: stopping…`));
+      stop().then(done, (e) => {
+        console.error(e);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
+  });
+}
+
+export async function coordinatorCommand(o: {
+  port: string;
+  host: string;
+  data: string;
+  registrationToken?: string;
+  heartbeatTimeout: string;
+  rules: string;
+  autoCancel?: boolean;
+}): Promise<void> {
+  const c = await createCoordinator({
+    dataDir: resolve(o.data),
+    port: Number(o.port),
+    host: o.host,
+    registrationToken: o.registrationToken,
+    heartbeatTimeoutMs: Number(o.heartbeatTimeout) * 1000,
+    rulesDir: resolve(o.rules),
+    autoCancel: o.autoCancel ?? false,
+  });
+  console.log(bold(`coordinator listening on ${c.url}`));
+  console.log(`  registration token: ${c.registrationToken}`);
+  console.log(`  API token:          ${c.apiToken}`);
+  await untilSignal(() => c.close());
+}
+
+export async function runnerCommand(o: {
+  config?: string;
+  url?: string;
+  token?: string;
+  registrationToken?: string;
+  name?: string;
+  executor: string;
+  concurrency: string;
+  tags: string;
+  buildsDir?: string;
+  heartbeat?: string;
+}): Promise<void> {
+  const heartbeatMs = o.heartbeat ? Number(o.heartbeat) * 1000 : undefined;
+  const specs = o.config
+    ? loadRunnerConfig(o.config)
+    : [
+        {
+          url: o.url,
+          token: o.token,
+          registrationToken: o.registrationToken,
+          name: o.name,
+          executor: o.executor,
+          concurrency: Number(o.concurrency),
+          tags: o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
+          buildsDir: o.buildsDir,
+        },
+      ];
+  const runners = [];
+  for (const spec of specs as Array<Record<string, unknown>>) {
+    if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
+    if (!spec.token && !spec.registrationToken) throw new Error('runner: --token or --registration-token is required');
+    const r = await startRunner({ ...(spec as Parameters<typeof startRunner>[0]), ...(heartbeatMs ? { heartbeatMs } : {}) });
+    console.log(bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`));
+    runners.push(r);
+  }
+  await untilSignal(async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+  });
+}

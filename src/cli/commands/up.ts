@@ -1,0 +1,55 @@
+/** `faultline up`: the embedded default — coordinator + shell runners in one process. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { PipelineJson } from '../../protocol/user-api.js';
+import { api } from '../api-client.js';
+import { startEmbedded } from '../embedded.js';
+import { bold, dim } from '../format.js';
+
+export interface UpOptions {
+  port: string;
+  host: string;
+  data: string;
+  runners: string;
+  example?: boolean;
+}
+
+const EXAMPLES = ['examples/passing.gitlab-ci.yml', 'examples/failing.gitlab-ci.yml'];
+
+export async function upCommand(opts: UpOptions): Promise<void> {
+  const sys = await startEmbedded({
+    dataDir: resolve(opts.data),
+    port: Number(opts.port),
+    host: opts.host,
+    runners: Number(opts.runners),
+  });
+  console.log(bold(`faultline is up: ${sys.url}`));
+  console.log(`  UI:       ${sys.url}/?token=${sys.apiToken}`);
+  console.log(`  API:      ${sys.url}/api/v1  (Authorization: Bearer ${sys.apiToken})`);
+  console.log(`  metrics:  ${sys.url}/metrics`);
+  console.log(`  runners:  ${opts.runners} shell runner(s) in this process; data in ${resolve(opts.data)}`);
+  console.log(dim('  stop with Ctrl-C (SIGINT) or SIGTERM'));
+  if (opts.example) {
+    const root = new URL('../../../', import.meta.url).pathname;
+    for (const file of EXAMPLES) {
+      const p = await api<PipelineJson>({ url: sys.url, token: sys.apiToken }, 'POST', '/api/v1/pipelines', {
+        yaml: readFileSync(resolve(root, file), 'utf8'),
+        ref: 'main',
+        project: 'examples',
+      });
+      console.log(`  example pipeline #${p.id} from ${file}: ${sys.url}/#/pipelines/${p.id}`);
+    }
+  }
+  await new Promise<void>((done) => {
+    const shutdown = (sig: string) => {
+      console.log(dim(`${sig}: stopping…`));
+      sys.stop().then(done, (e) => {
+        console.error(e);
+        process.exitCode = 1;
+        done();
+      });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
