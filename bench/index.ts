@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: every performance target of faultline, measured against a baseline
+ * run in the same process. Prints a table and, last, one JSON line.
+ */
+import { benchClassify } from './classify.js';
+import { benchDag } from './dag.js';
+import { benchDispatch } from './dispatch.js';
+
+const TARGETS: Record<string, (v: number) => boolean> = {
+  runner_api_over_bare_ratio: (v) => v >= 0.5,
+  pickup_p99_ms: (v) => v <= 50,
+  dag_scaling_4k_over_1k: (v) => v <= 6, // linear ≈ 4; quadratic would be ≈ 16
+};
+
+const results: Record<string, number | string> = {};
+const only = process.argv.slice(2);
+const suites: Array<[string, () => Promise<Record<string, number | string>> | Record<string, number | string>]> = [
+  ['dag', benchDag],
+  ['dispatch', benchDispatch],
+  ['classify', benchClassify],
+];
+for (const [name, fn] of suites) {
+  if (only.length && !only.includes(name)) continue;
+  Object.assign(results, await fn());
+}
+const rows = Object.entries(results).map(([k, v]) => {
+  const target = TARGETS[k];
+  const verdict = target && typeof v === 'number' ? (target(v) ? 'meets target' : 'MISSES target') : '';
+  return `${k.padEnd(40)} ${String(v).padStart(14)}  ${verdict}`;
+});
+console.log(['metric'.padEnd(40) + ' ' + 'value'.padStart(14), ...rows].join('\n'));
+console.log(JSON.stringify(results));
