@@ -73,3 +73,23 @@ export interface PipelineJson {
   finished_at: string | null;
   jobs?: JobJson[];
 }
+
+/** One classified failure (GET /api/v1/failures): the job plus its pipeline's project/ref. */
+export interface FailureJson extends JobJson {
+  failure: FailureClassification;
+  project: string;
+  ref: string;
+}
+/** GET /api/v1/failures → newest first; pass `next_cursor` back as `cursor` for the next page. */
+export interface FailureListJson {
+  failures: FailureJson[];
+  next_cursor: string | null;
+}
+/** GET /api/v1/failures/summary → counts over [since, until]. */
+export interface FailureSummaryJson {
+  since: string;
+  until: string;
+  total: number;
+  by_class: { class: 'infra' | 'build' | 'unknown'; count: number }[];
+  by_cause: { class: 'infra' | 'build' | 'unknown'; cause: string; count: number }[];
+}
