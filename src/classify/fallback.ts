@@ -1,0 +1,32 @@
+/**
+ * What to conclude when no rule matches: the reason alone. Deliberately coarse — a
+ * fallback is marked as such so operators can see which failures still need a rule.
+ */
+import type { FailureClass, FailureReason } from '../protocol/failure.js';
+
+export interface FallbackVerdict {
+  class: FailureClass;
+  cause: string;
+  summary: string;
+}
+
+export const FALLBACK_BY_REASON = {
+  script_failure: { class: 'build', cause: 'script_failed', summary: 'The job script exited with a non-zero status' },
+  // GitLab's job timeout is the job's own `timeout:` budget being spent: the build's.
+  job_execution_timeout: { class: 'build', cause: 'job_timeout', summary: 'The job ran longer than its timeout' },
+  image_pull_failure: { class: 'infra', cause: 'image_pull_failed', summary: 'The job image could not be pulled' },
+  // The job asked for something the runner cannot do (bad `image:`/`services:` options …).
+  runner_configuration_error: { class: 'build', cause: 'runner_configuration_error', summary: 'The job configuration is not usable on this runner' },
+  runner_system_failure: { class: 'infra', cause: 'runner_system_failure', summary: 'The runner failed while running the job' },
+  runner_external_dependency_failure: { class: 'infra', cause: 'external_dependency_failure', summary: 'A service the runner depends on failed' },
+  runner_interrupted: { class: 'infra', cause: 'runner_interrupted', summary: 'The runner was interrupted (shutdown or restart)' },
+  runner_unsupported: { class: 'infra', cause: 'runner_unsupported', summary: 'The runner does not support a feature the job needs' },
+  unknown_failure: { class: 'unknown', cause: 'unknown', summary: 'The job failed for an unknown reason' },
+  no_updates_running: { class: 'infra', cause: 'runner_lost', summary: 'The runner stopped reporting on the running job' },
+  stuck_pending_no_matching_runners: { class: 'infra', cause: 'no_matching_runner', summary: 'No online runner matches the job’s tags' },
+  stuck_pending_with_matching_runners: { class: 'infra', cause: 'runner_capacity', summary: 'Matching runners never picked the job up' },
+} as const satisfies Record<FailureReason, FallbackVerdict>;
+
+export function fallbackFor(reason: FailureReason): FallbackVerdict {
+  return FALLBACK_BY_REASON[reason] ?? FALLBACK_BY_REASON.unknown_failure;
+}

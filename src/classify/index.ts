@@ -1,0 +1,13 @@
+/** Public surface of the failure classifier. */
+export { Classifier, type ClassifierOptions, type ClassifyOptions } from './classifier.js';
+export { ClassifierService, RulesLoadError, type ClassifierServiceOptions, type ReloadResult } from './service.js';
+export { loadRules, parseRuleFile, ruleFiles, formatRuleError, type LoadResult, type RuleError } from './loader.js';
+export { compileRuleSet, ruleSetFrom, defaultOwner, EMPTY_RULESET, type RuleSet, type CompiledRule, type RuleOrigin } from './ruleset.js';
+export { ruleSchema, ruleFileSchema, SUMMARY_PLACEHOLDERS, type RuleDef, type RuleInput, type RuleMatch } from './schema.js';
+export { fallbackFor, FALLBACK_BY_REASON } from './fallback.js';
+export { backtest, type BacktestInput, type BacktestResult, type Transition, type Verdict } from './backtest.js';
+export { DEFAULT_WINDOW_BYTES, takeWindow } from './log-window.js';
+
+import { fileURLToPath } from 'node:url';
+/** The shipped rules directory (rules/classification). */
+export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../rules/classification/', import.meta.url));
