@@ -85,5 +85,7 @@ export interface PipelineModel {
   jobs: JobSpec[];
   /** Global variables after rules/workflow evaluation. */
   variables: Record<string, string>;
+  /** Keys declared `masked: true` (global or in any job); their values must be hidden in logs/UI. */
+  masked_variables?: string[];
   warnings: ConfigWarning[];
 }

@@ -1,0 +1,88 @@
+/**
+ * Collects every error and warning of one compilation, each with a path and a
+ * 1-based position. Identical problems at the same position are reported once:
+ * a template inherited by ten jobs should not produce ten copies of its mistake.
+ */
+import type { ConfigWarning } from '../pipeline/model.js';
+import type { ConfigError } from './index.js';
+import type { Pos } from './yaml-source.js';
+
+export class Diagnostics {
+  readonly errors: ConfigError[] = [];
+  readonly warnings: ConfigWarning[] = [];
+  private readonly seen = new Set<string>();
+
+  error(path: string, pos: Pos, text: string): void {
+    this.add(this.errors, 'E', path, pos, text);
+  }
+
+  warn(path: string, pos: Pos, text: string): void {
+    this.add(this.warnings, 'W', path, pos, text);
+  }
+
+  private add(list: ConfigError[], kind: string, path: string, pos: Pos, text: string): void {
+    const key = `${kind}${pos.line}:${pos.column}:${text}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    list.push({ path, line: pos.line, column: pos.column, message: path ? `${path}: ${text}` : text });
+  }
+
+  sorted(): { errors: ConfigError[]; warnings: ConfigWarning[] } {
+    const by = (a: ConfigError, b: ConfigError) => a.line - b.line || a.column - b.column;
+    return { errors: [...this.errors].sort(by), warnings: [...this.warnings].sort(by) };
+  }
+}
+
+/** Join path segments GitLab-style: `build.needs[0].job`. */
+export function joinPath(base: string, ...segs: (string | number)[]): string {
+  let out = base;
+  for (const s of segs) out += typeof s === 'number' ? `[${s}]` : out ? `.${s}` : s;
+  return out;
+}
+
+/** "a number", "a list", "null" … for "expected X, got Y" messages. */
+export function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  switch (typeof v) {
+    case 'string':
+      return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+    case 'number':
+      return `a number (${v})`;
+    case 'boolean':
+      return `a boolean (${v})`;
+    case 'object':
+      return 'a map';
+    default:
+      return typeof v;
+  }
+}
+
+export function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Closest candidate within a small edit distance, as " — did you mean 'x'?" or "". */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best: string | null = null;
+  let bestD = Infinity;
+  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
+  for (const c of candidates) {
+    if (Math.abs(c.length - word.length) > limit) continue;
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== null && bestD <= limit ? `; did you mean '${best}'?` : '';
+}

@@ -1,0 +1,149 @@
+/**
+ * The global keywords: `stages`, `default` (plus the legacy top-level image /
+ * before_script / after_script), `variables` and `workflow: rules:`.
+ */
+import type { Diagnostics } from './diagnostics.js';
+import { describe, joinPath } from './diagnostics.js';
+import { checkKeys, readIf, type Defaults } from './job.js';
+import {
+  check,
+  DEFAULT_KEYWORDS,
+  DEFAULT_UNSUPPORTED_KEYWORDS,
+  durationSchema,
+  imageSchema,
+  interruptibleSchema,
+  retrySchema,
+  scriptSchema,
+  stagesSchema,
+  tagsSchema,
+  variablesSchema,
+  WORKFLOW_KEYWORDS,
+  WORKFLOW_RULE_KEYWORDS,
+  WORKFLOW_RULE_UNSUPPORTED_KEYWORDS,
+  WORKFLOW_UNSUPPORTED_KEYWORDS,
+  type VariablesOut,
+} from './schema.js';
+import { isPlainMap, keyPos, START, valuePos, type PlainMap, type Pos } from './yaml-source.js';
+import type { RetryWhen } from '../protocol/failure.js';
+import type { Vars } from './expression.js';
+
+export const DEFAULT_STAGES = ['build', 'test', 'deploy'] as const;
+
+/** `.pre` first and `.post` last, always, whatever the user listed. */
+export function readStages(top: PlainMap, diag: Diagnostics): string[] {
+  let key: 'stages' | 'types' | null = 'stages' in top ? 'stages' : 'types' in top ? 'types' : null;
+  if ('types' in top) diag.warn('types', keyPos(top, 'types', START), 'types: is deprecated; use stages:');
+  if ('stages' in top && 'types' in top) key = 'stages';
+  let user: string[] = [...DEFAULT_STAGES];
+  if (key) {
+    const parsed = check(stagesSchema, top[key], key, valuePos(top, key, START), diag);
+    if (parsed) user = parsed;
+  }
+  const seen = new Set<string>();
+  const middle: string[] = [];
+  user.forEach((s, i) => {
+    if (s === '.pre' || s === '.post') return;
+    if (seen.has(s)) {
+      diag.warn(joinPath(key ?? 'stages', i), valuePos(top[key ?? 'stages'], i, START), `stage '${s}' is listed twice; the first one counts`);
+      return;
+    }
+    seen.add(s);
+    middle.push(s);
+  });
+  return ['.pre', ...middle, '.post'];
+}
+
+export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
+  const d: Defaults = {};
+  const legacy: PlainMap = {};
+  for (const k of ['image', 'before_script', 'after_script']) {
+    if (k in top) {
+      diag.warn(k, keyPos(top, k, START), `a top-level ${k}: is deprecated; move it under default:`);
+      legacy[k] = top[k];
+    }
+  }
+  const def = top.default;
+  const defPos = valuePos(top, 'default', START);
+  let src: PlainMap = {};
+  if (def !== undefined && def !== null) {
+    if (!isPlainMap(def)) diag.error('default', defPos, `expected a map of job keywords, got ${describe(def)}`);
+    else {
+      checkKeys(def, 'default', defPos, diag, DEFAULT_KEYWORDS, DEFAULT_UNSUPPORTED_KEYWORDS);
+      src = def;
+    }
+  }
+  const pick = (k: string): { v: unknown; path: string; pos: Pos } | null => {
+    if (src[k] !== undefined) return { v: src[k], path: joinPath('default', k), pos: valuePos(src, k, defPos) };
+    if (legacy[k] !== undefined) return { v: legacy[k], path: k, pos: valuePos(top, k, START) };
+    return null;
+  };
+  const get = <T>(k: string, f: (v: unknown, path: string, pos: Pos) => T | undefined): T | undefined => {
+    const x = pick(k);
+    return x ? f(x.v, x.path, x.pos) : undefined;
+  };
+  d.image = get('image', (v, p, pos) => check(imageSchema, v, p, pos, diag));
+  d.before_script = get('before_script', (v, p, pos) => check(scriptSchema, v, p, pos, diag));
+  d.after_script = get('after_script', (v, p, pos) => check(scriptSchema, v, p, pos, diag));
+  d.timeout = get('timeout', (v, p, pos) => check(durationSchema, v, p, pos, diag));
+  d.after_script_timeout = get('after_script_timeout', (v, p, pos) => check(durationSchema, v, p, pos, diag));
+  const retry = get('retry', (v, p, pos) => check(retrySchema, v, p, pos, diag));
+  if (retry) d.retry = { max: retry.max, when: retry.when as RetryWhen[] };
+  d.interruptible = get('interruptible', (v, p, pos) => check(interruptibleSchema, v, p, pos, diag));
+  d.tags = get('tags', (v, p, pos) => check(tagsSchema, v, p, pos, diag));
+  for (const k of Object.keys(d) as (keyof Defaults)[]) if (d[k] === undefined) delete d[k];
+  return d;
+}
+
+export function readGlobalVariables(top: PlainMap, diag: Diagnostics): VariablesOut {
+  if (top.variables === undefined || top.variables === null) return { values: {}, masked: [] };
+  return check(variablesSchema, top.variables, 'variables', valuePos(top, 'variables', START), diag) ?? { values: {}, masked: [] };
+}
+
+export type WorkflowResult = { created: true; variables: Record<string, string> } | { created: false; pos: Pos; reason: string };
+
+/** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
+export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): WorkflowResult {
+  const none = { created: true as const, variables: {} };
+  const wf = top.workflow;
+  if (wf === undefined || wf === null) return none;
+  const wfPos = valuePos(top, 'workflow', START);
+  if (!isPlainMap(wf)) {
+    diag.error('workflow', wfPos, `expected a map with rules:, got ${describe(wf)}`);
+    return none;
+  }
+  checkKeys(wf, 'workflow', wfPos, diag, WORKFLOW_KEYWORDS, WORKFLOW_UNSUPPORTED_KEYWORDS);
+  if (wf.rules === undefined) return none;
+  const rulesPos = valuePos(wf, 'rules', wfPos);
+  if (!Array.isArray(wf.rules)) {
+    diag.error('workflow.rules', rulesPos, `expected a list of rules, got ${describe(wf.rules)}`);
+    return none;
+  }
+  let decided: WorkflowResult | null = null;
+  wf.rules.forEach((r, i) => {
+    const rp = joinPath('workflow.rules', i);
+    const rpos = valuePos(wf.rules, i, rulesPos);
+    if (!isPlainMap(r)) {
+      diag.error(rp, rpos, `expected a rule (a map with if:, when: …), got ${describe(r)}`);
+      return;
+    }
+    checkKeys(r, rp, rpos, diag, WORKFLOW_RULE_KEYWORDS, WORKFLOW_RULE_UNSUPPORTED_KEYWORDS, (k) =>
+      k === 'auto_cancel' ? 'not supported by faultline yet; ignored' : `rules:${k} is not supported by faultline; the condition is treated as true`,
+    );
+    const expr = readIf(r, rp, rpos, diag);
+    let when: 'always' | 'never' = 'always';
+    if (r.when !== undefined) {
+      if (r.when === 'always' || r.when === 'never') when = r.when;
+      else diag.error(joinPath(rp, 'when'), valuePos(r, 'when', rpos), `expected always or never, got ${describe(r.when)}`);
+    }
+    const ruleVars =
+      r.variables === undefined ? undefined : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
+    if (decided) return; // keep validating the remaining rules
+    const matches = r.if === undefined ? true : expr ? expr.evaluate(vars) : false;
+    if (!matches) return;
+    decided =
+      when === 'never'
+        ? { created: false, pos: rpos, reason: `workflow.rules[${i}] matched with when: never, so no pipeline is created` }
+        : { created: true, variables: ruleVars?.values ?? {} };
+  });
+  return decided ?? { created: false, pos: rulesPos, reason: 'no workflow: rules: entry matched, so no pipeline is created' };
+}
