@@ -1,0 +1,53 @@
+/**
+ * OpenTelemetry set-up. Off by default and free when off: without an OTLP endpoint
+ * (OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) and without an
+ * exporter passed in, no SDK starts and the API's no-op tracer is used.
+ * HTTP/SQLite auto-instrumentations are not installed: faultline's spans are the CI ones.
+ */
+import { trace, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+export interface Tracing {
+  enabled: boolean;
+  tracer: Tracer;
+  shutdown(): Promise<void>;
+}
+
+export function otlpConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+let active: Tracing | null = null;
+
+/**
+ * Starts tracing once per process. `exporter` (tests) exports synchronously; otherwise
+ * OTLP/HTTP from the standard OTEL_* variables, batched.
+ */
+export function initTracing(serviceName: string, exporter?: SpanExporter): Tracing {
+  if (active) return active;
+  if (!exporter && !otlpConfigured()) {
+    return { enabled: false, tracer: trace.getTracer('faultline'), shutdown: async () => {} };
+  }
+  const processor = exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(new OTLPTraceExporter());
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: process.env.OTEL_SERVICE_NAME ?? serviceName }),
+    spanProcessors: [processor],
+    instrumentations: [],
+  });
+  sdk.start();
+  const t: Tracing = {
+    enabled: true,
+    tracer: trace.getTracer('faultline'),
+    shutdown: async () => {
+      active = null;
+      await sdk.shutdown();
+    },
+  };
+  active = t;
+  return t;
+}
