@@ -124,7 +124,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
   }
 
   if (!workflow.created) {
-    diag.error('workflow.rules', workflow.pos, workflow.reason);
+    diag.error(workflow.path, workflow.pos, workflow.reason);
     return null;
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);

@@ -99,7 +99,7 @@ export function readGlobalVariables(top: PlainMap, diag: Diagnostics): Variables
   return check(variablesSchema, top.variables, 'variables', valuePos(top, 'variables', START), diag) ?? { values: {}, masked: [] };
 }
 
-export type WorkflowResult = { created: true; variables: Record<string, string> } | { created: false; pos: Pos; reason: string };
+export type WorkflowResult = { created: true; variables: Record<string, string> } | { created: false; path: string; pos: Pos; reason: string };
 
 /** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
 export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): WorkflowResult {
@@ -142,8 +142,8 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): 
     if (!matches) return;
     decided =
       when === 'never'
-        ? { created: false, pos: rpos, reason: `workflow.rules[${i}] matched with when: never, so no pipeline is created` }
+        ? { created: false, path: rp, pos: rpos, reason: 'this rule matched and says when: never, so no pipeline is created' }
         : { created: true, variables: ruleVars?.values ?? {} };
   });
-  return decided ?? { created: false, pos: rulesPos, reason: 'no workflow: rules: entry matched, so no pipeline is created' };
+  return decided ?? { created: false, path: 'workflow.rules', pos: rulesPos, reason: 'no workflow: rules: entry matched, so no pipeline is created' };
 }
