@@ -1,0 +1,59 @@
+// Tiny DOM helpers. Every piece of API data goes through textContent or
+// setAttribute — never innerHTML — so log lines and job names cannot inject markup.
+
+/**
+ * h('div', {class: 'x', dataset: {status: 'failed'}, onclick: fn}, 'text', child, [more])
+ * Children: strings/numbers become text nodes; null/false are skipped; arrays are flattened.
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v == null || v === false) continue;
+    if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked' || k === 'disabled' || k === 'selected') el[k] = Boolean(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c == null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+/** Relative time like "3 min ago", for lists; the absolute time goes in the title. */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return String(iso);
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** Duration between two ISO times (end defaults to now while running). */
+export function duration(startIso, endIso, now = Date.now()) {
+  if (!startIso) return '—';
+  const end = endIso ? Date.parse(endIso) : now;
+  let s = Math.max(0, Math.round((end - Date.parse(startIso)) / 1000));
+  if (!Number.isFinite(s)) return '—';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  s %= 60;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min ${s} s`;
+  return `${s} s`;
+}
+
+export function time(iso) {
+  return h('time', { datetime: iso ?? '', title: iso ? new Date(iso).toLocaleString() : '' }, ago(iso));
+}

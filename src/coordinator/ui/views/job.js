@@ -1,0 +1,150 @@
+// #/jobs/:id — status, the failure classification, and the live log.
+import { getJson, getTrace } from '../api.js';
+import { classBadge, statusBadge } from '../badges.js';
+import { duration, h, time } from '../dom.js';
+import { LogView } from '../log-view.js';
+import { refresher } from '../poll.js';
+import { ACTIVE_STATUSES } from '../taxonomy.js';
+import { jobActions } from './job-actions.js';
+
+export async function renderJob(ctx) {
+  const id = ctx.params[0];
+  const log = new LogView((n) => `#/jobs/${id}#L${n}`);
+  const head = h('div', { class: 'job-page-head' });
+  const logBox = h(
+    'section',
+    { class: 'log-box' },
+    h('h2', null, 'Log'),
+    log.el,
+    h('p', { class: 'muted small', id: 'log-state' }),
+  );
+  ctx.root.replaceChildren(h('section', { class: 'job-page', dataset: { jobId: id } }, head, logBox));
+
+  let lastJobJson = '';
+  let complete = false;
+  let anchor = ctx.anchor;
+  let unclassifiedPolls = 0;
+
+  const r = refresher(
+    async () => {
+      const job = await getJson(`/api/v1/jobs/${id}`);
+      if (ctx.signal.aborted) return false;
+      const json = JSON.stringify(job);
+      if (json !== lastJobJson) {
+        lastJobJson = json;
+        head.replaceChildren(header(job, r.refresh, ctx.onError));
+        log.setEvidence((job.failure?.evidence ?? []).map((e) => e.line));
+      }
+      if (!complete) {
+        const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+        const t = await getTrace(id, log.offset);
+        if (ctx.signal.aborted) return false;
+        complete = t.complete && !ACTIVE_STATUSES.has(job.status);
+        if (t.bytes.length || complete) log.append(t.bytes, complete);
+        if (anchor && log.reveal(anchor)) anchor = null;
+        else if (!anchor && atBottom && t.bytes.length && ACTIVE_STATUSES.has(job.status)) window.scrollTo(0, document.body.scrollHeight);
+      }
+      const stateEl = logBox.querySelector('#log-state');
+      stateEl.textContent = complete
+        ? `${log.count} lines · end of log`
+        : job.status === 'canceling'
+          ? 'streaming teardown output…'
+          : 'streaming…';
+      // A failed job is classified right after it finishes: keep asking a little while.
+      const awaitingClass = job.status === 'failed' && !job.failure && unclassifiedPolls++ < 15;
+      return !complete || ACTIVE_STATUSES.has(job.status) || awaitingClass;
+    },
+    1000,
+    ctx.signal,
+    ctx.onError,
+  );
+  await r.first;
+  return { onAnchor: (a) => (anchor = log.reveal(a) ? null : a) };
+}
+
+function header(job, refresh, onError) {
+  const status = job.display_status ?? job.status;
+  return h(
+    'div',
+    null,
+    h(
+      'header',
+      { class: 'page-head' },
+      h('h1', null, job.name, h('span', { class: 'muted' }, ` #${job.id}`)),
+      statusBadge(status),
+      job.failure ? classBadge(job.failure.class) : null,
+      h('span', { class: 'spacer' }),
+      jobActions(job, {
+        onError,
+        after: (res, verb) => (verb === 'retry' && res?.id ? (location.hash = `#/jobs/${res.id}`) : refresh()),
+      }),
+    ),
+    h(
+      'p',
+      { class: 'meta' },
+      h('span', null, 'pipeline ', h('a', { href: `#/pipelines/${job.pipeline_id}` }, `#${job.pipeline_id}`)),
+      h('span', null, 'stage ', h('code', null, job.stage)),
+      h('span', null, `attempt ${job.attempt}`),
+      job.retry_of ? h('span', null, 'retry of ', h('a', { href: `#/jobs/${job.retry_of}` }, `#${job.retry_of}`)) : null,
+      job.runner_id != null ? h('span', null, `runner #${job.runner_id}`) : null,
+      h('span', null, 'created ', time(job.created_at)),
+      h('span', null, 'duration ', duration(job.started_at, job.finished_at)),
+      job.exit_code != null ? h('span', null, `exit code ${job.exit_code}`) : null,
+      job.allow_failure ? h('span', { class: 'chip' }, 'allowed to fail') : null,
+      job.needs?.length ? h('span', null, `needs: ${job.needs.join(', ')}`) : null,
+    ),
+    job.status === 'canceling'
+      ? h('div', { class: 'banner canceling', role: 'status', id: 'canceling-banner' }, h('strong', null, '⊘ canceling'), ' — running after_script teardown; its log keeps streaming below.')
+      : null,
+    job.after_script
+      ? h(
+          'p',
+          { class: 'small muted' },
+          `after_script: ${job.after_script.ran ? 'ran' : 'did not run'}`,
+          job.after_script.exit_code != null ? `, exit code ${job.after_script.exit_code}` : '',
+          job.after_script.timed_out ? ', timed out' : '',
+        )
+      : null,
+    job.note ? h('p', { class: 'small muted' }, job.note) : null,
+    job.failure ? classification(job) : job.status === 'failed' ? h('div', { class: 'banner note' }, 'Failed — classification pending…') : null,
+  );
+}
+
+function classification(job) {
+  const f = job.failure;
+  const row = (k, v, wide = false) => (v == null || v === '' ? null : h('div', { class: wide ? 'kv wide' : 'kv' }, h('dt', null, k), h('dd', null, v)));
+  const image = [f.image, f.registry && `(registry ${f.registry})`].filter(Boolean).join(' ');
+  return h(
+    'section',
+    { class: 'classification', id: 'classification', dataset: { class: f.class }, 'aria-label': 'failure classification' },
+    h('div', { class: 'cls-head' }, classBadge(f.class), h('strong', { class: 'cause' }, f.cause)),
+    h('p', { class: 'summary' }, f.summary),
+    h(
+      'dl',
+      null,
+      row('owner', f.owner),
+      row('reason', h('code', null, f.reason)),
+      row('stage', h('code', null, f.stage)),
+      row('rule', f.rule ? h('code', null, `${f.rule.id}@${f.rule.version}`) : f.fallback ? 'fallback by reason' : null),
+      row('exit code', f.exit_code ?? job.exit_code),
+      row('executor', f.executor),
+      row('image', image ? h('code', null, image) : null, true),
+      row('error kind', f.kind),
+      row('runner message', f.message ? h('code', null, f.message) : null, true),
+    ),
+    f.evidence?.length
+      ? h(
+          'div',
+          { class: 'evidence-list' },
+          h('h3', null, 'Evidence'),
+          h(
+            'ol',
+            null,
+            f.evidence.map((e) =>
+              h('li', null, h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`), h('code', null, e.text)),
+            ),
+          ),
+        )
+      : h('p', { class: 'small muted' }, 'No log evidence (decided from the reported failure).'),
+  );
+}

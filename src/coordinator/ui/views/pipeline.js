@@ -1,0 +1,215 @@
+// #/pipelines/:id — stages as columns of job cards, with failure classes up front.
+import { getJson, postJson } from '../api.js';
+import { classBadge, statusBadge } from '../badges.js';
+import { duration, h, time } from '../dom.js';
+import { refresher } from '../poll.js';
+import { ACTIVE_STATUSES } from '../taxonomy.js';
+import { jobActions } from './job-actions.js';
+
+const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+export async function renderPipeline(ctx) {
+  const id = ctx.params[0];
+  const r = refresher(
+    async () => {
+      const p = await getJson(`/api/v1/pipelines/${id}`);
+      if (ctx.signal.aborted) return false;
+      ctx.root.replaceChildren(view(p, r.refresh, ctx.onError));
+      return ACTIVE_STATUSES.has(p.status) || (p.jobs ?? []).some((j) => ACTIVE_STATUSES.has(j.status));
+    },
+    2000,
+    ctx.signal,
+    ctx.onError,
+  );
+  await r.first;
+}
+
+function view(p, refresh, onError) {
+  const jobs = latestAttempts(p.jobs ?? []);
+  const failed = jobs.filter((j) => j.status === 'failed' && j.failure);
+  return h(
+    'section',
+    { class: 'pipeline', dataset: { pipelineId: p.id } },
+    h(
+      'header',
+      { class: 'page-head' },
+      h('h1', null, `Pipeline #${p.id}`),
+      statusBadge(p.display_status ?? p.status),
+      p.failure_class ? classBadge(p.failure_class) : null,
+      h('span', { class: 'spacer' }),
+      TERMINAL.has(p.status) || p.status === 'canceling'
+        ? null
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn cancel',
+              id: 'cancel-pipeline',
+              onclick: async (e) => {
+                e.currentTarget.disabled = true;
+                try {
+                  await postJson(`/api/v1/pipelines/${p.id}/cancel`);
+                  await refresh();
+                } catch (err) {
+                  onError(err);
+                }
+              },
+            },
+            '■ Cancel pipeline',
+          ),
+    ),
+    h(
+      'p',
+      { class: 'meta' },
+      h('span', null, 'ref ', h('code', null, p.ref)),
+      p.sha ? h('span', null, 'sha ', h('code', null, p.sha.slice(0, 12))) : null,
+      p.project ? h('span', null, 'project ', h('code', null, p.project)) : null,
+      h('span', null, 'created ', time(p.created_at)),
+      h('span', null, 'duration ', duration(p.started_at, p.finished_at)),
+    ),
+    p.halted_by
+      ? h(
+          'div',
+          { class: 'banner warn', role: 'status', id: 'halted-banner' },
+          h('strong', null, '! Passed early'),
+          ' by job ',
+          h('a', { href: `#/jobs/${p.halted_by.id}` }, p.halted_by.name),
+          ' — it ended the pipeline on purpose; the jobs after it did not run. This is not a failure.',
+        )
+      : null,
+    failed.length ? failureSummary(failed) : null,
+    p.warnings?.length
+      ? h(
+          'details',
+          { class: 'banner note' },
+          h('summary', null, `${p.warnings.length} configuration warning${p.warnings.length > 1 ? 's' : ''}`),
+          h('ul', null, p.warnings.map((w) => h('li', null, h('code', null, `${w.path}:${w.line}:${w.column}`), ' ', w.message))),
+        )
+      : null,
+    stages(p, jobs, refresh, onError),
+  );
+}
+
+/** One line per failed job: who has to act, and why. */
+function failureSummary(failed) {
+  return h(
+    'div',
+    { class: 'banner fail-summary', role: 'status' },
+    h('strong', null, failedTitle(failed)),
+    h(
+      'ul',
+      null,
+      failed.map((j) =>
+        h(
+          'li',
+          { dataset: { class: j.failure.class } },
+          classBadge(j.failure.class),
+          ' ',
+          h('a', { href: `#/jobs/${j.id}` }, j.name),
+          j.allow_failure ? h('span', { class: 'muted' }, ' (allowed to fail)') : null,
+          ': ',
+          h('span', { class: 'cause' }, j.failure.cause),
+          ' — ',
+          j.failure.summary,
+        ),
+      ),
+    ),
+  );
+}
+
+function failedTitle(failed) {
+  const allowed = failed.filter((j) => j.allow_failure).length;
+  const hard = failed.length - allowed;
+  const parts = [];
+  if (hard) parts.push(`${hard} job${hard > 1 ? 's' : ''} failed`);
+  if (allowed) parts.push(`${allowed} allowed failure${allowed > 1 ? 's' : ''}`);
+  return parts.join(', ');
+}
+
+/** Each job name shows its newest attempt; earlier ones are linked from its card. */
+function latestAttempts(all) {
+  const byName = new Map();
+  for (const j of all) {
+    const key = `${j.stage}\u0000${j.name}`;
+    const list = byName.get(key) ?? [];
+    list.push(j);
+    byName.set(key, list);
+  }
+  return [...byName.values()].map((list) => {
+    list.sort((a, b) => b.attempt - a.attempt || b.id - a.id);
+    return { ...list[0], earlier: list.slice(1) };
+  });
+}
+
+function stages(p, jobs, refresh, onError) {
+  const names = p.stages?.length ? [...p.stages] : [];
+  for (const j of jobs) if (!names.includes(j.stage)) names.push(j.stage);
+  const grid = h(
+    'div',
+    { class: 'stages' },
+    names.map((stage) =>
+      h(
+        'section',
+        { class: 'stage', dataset: { stage }, 'aria-label': `stage ${stage}` },
+        h('h2', null, stage),
+        jobs.filter((j) => j.stage === stage).map((j) => card(j, refresh, onError)),
+      ),
+    ),
+  );
+  // Hovering a job lights up what it needs and what needs it (the DAG edges).
+  grid.addEventListener('mouseover', (e) => highlight(grid, e.target.closest?.('.job'), jobs));
+  grid.addEventListener('mouseleave', () => highlight(grid, null, jobs));
+  return grid;
+}
+
+function highlight(grid, cardEl, jobs) {
+  const name = cardEl?.dataset.name;
+  const job = jobs.find((j) => j.name === name);
+  for (const c of grid.querySelectorAll('.job')) {
+    const n = c.dataset.name;
+    c.classList.toggle('is-need', Boolean(job?.needs?.includes(n)));
+    c.classList.toggle('is-dependent', Boolean(name && jobs.find((j) => j.name === n)?.needs?.includes(name)));
+  }
+}
+
+function card(j, refresh, onError) {
+  const status = j.display_status ?? j.status;
+  return h(
+    'article',
+    { class: 'job', dataset: { jobId: j.id, name: j.name, status } },
+    h(
+      'div',
+      { class: 'job-head' },
+      h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, j.name),
+      jobActions(j, { after: () => refresh(), onError, compact: true }),
+    ),
+    h(
+      'div',
+      { class: 'job-status' },
+      statusBadge(status),
+      h('span', { class: 'muted small' }, duration(j.started_at, j.finished_at)),
+    ),
+    j.status === 'canceling' ? h('div', { class: 'small canceling-note' }, 'running after_script teardown') : null,
+    j.failure
+      ? h(
+          'div',
+          { class: 'job-failure', dataset: { class: j.failure.class } },
+          classBadge(j.failure.class),
+          h('div', { class: 'cause' }, j.failure.cause),
+          h('div', { class: 'summary' }, j.failure.summary),
+        )
+      : null,
+    j.needs?.length ? h('div', { class: 'needs small muted' }, 'needs: ', j.needs.join(', ')) : null,
+    j.manual ? h('div', { class: 'small muted' }, `manual: ${j.manual}`) : null,
+    j.note ? h('div', { class: 'small muted note' }, j.note) : null,
+    j.attempt > 1 || j.earlier.length
+      ? h(
+          'div',
+          { class: 'small muted attempts' },
+          `attempt ${j.attempt}`,
+          j.earlier.length ? ' · earlier: ' : null,
+          j.earlier.map((e, i) => [i ? ', ' : null, h('a', { href: `#/jobs/${e.id}`, title: e.status }, `#${e.id}`)]),
+        )
+      : null,
+  );
+}
