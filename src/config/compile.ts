@@ -66,7 +66,8 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
   for (const name of Object.keys(top)) {
     const v = top[name];
     const at = keyPos(top, name, START);
-    if ((RESERVED_JOB_NAMES as readonly string[]).includes(name) && isPlainMap(v) && 'script' in v) {
+    // (`variables:` may well hold a variable called "script".)
+    if ((RESERVED_JOB_NAMES as readonly string[]).includes(name) && name !== 'variables' && isPlainMap(v) && 'script' in v) {
       diag.error(name, at, `'${name}' is a reserved keyword and cannot be used as a job name`);
       continue;
     }
@@ -128,7 +129,8 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
     return null;
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);
-  if (included.length === 0) {
+  // An empty pipeline is only worth reporting when nothing else explains it.
+  if (included.length === 0 && diag.errors.length === 0) {
     diag.error(
       '',
       START,

@@ -15,12 +15,12 @@ export function resolveNeeds(
   diag: Diagnostics,
 ): void {
   const byName = new Map(included.map((j) => [j.spec.name, j]));
-  const edgePos = new Map<string, Map<string, Pos>>();
+  const edgePos = new Map<string, Map<string, Edge>>();
 
   for (const job of included) {
     if (job.needs === null) continue;
     const resolved: string[] = [];
-    const positions = new Map<string, Pos>();
+    const positions = new Map<string, Edge>();
     for (const n of job.needs) {
       const target = byName.get(n.name);
       if (!target) {
@@ -48,7 +48,7 @@ export function resolveNeeds(
         continue;
       }
       if (positions.has(n.name)) continue; // duplicate need: harmless
-      positions.set(n.name, n.pos);
+      positions.set(n.name, { pos: n.pos, path: n.path });
       resolved.push(n.name);
     }
     job.spec.needs = resolved;
@@ -57,10 +57,13 @@ export function resolveNeeds(
   findCycles(included, edgePos, diag);
 }
 
-function findCycles(jobs: readonly CompiledJob[], edges: Map<string, Map<string, Pos>>, diag: Diagnostics): void {
+interface Edge {
+  pos: Pos;
+  path: string;
+}
+
+function findCycles(jobs: readonly CompiledJob[], edges: Map<string, Map<string, Edge>>, diag: Diagnostics): void {
   const state = new Map<string, 1 | 2>(); // 1 = on the current path, 2 = done
-  const pathOf = new Map<string, string>();
-  for (const j of jobs) pathOf.set(j.spec.name, j.needs?.[0]?.path.replace(/\[\d+\]$/, '') ?? j.spec.name);
   for (const start of jobs) {
     const s = start.spec.name;
     if (state.has(s)) continue;
@@ -78,7 +81,8 @@ function findCycles(jobs: readonly CompiledJob[], edges: Map<string, Map<string,
           stack.push({ name: n, next: [...(edges.get(n)?.keys() ?? [])], i: 0 });
         } else if (st === 1) {
           const cycle = [...path.slice(path.indexOf(n)), n];
-          diag.error(pathOf.get(top.name)!, edges.get(top.name)!.get(n)!, `needs cycle: ${cycle.join(' → ')}`);
+          const e = edges.get(top.name)!.get(n)!;
+          diag.error(e.path, e.pos, `needs cycle: ${cycle.join(' → ')}`);
         }
       } else {
         state.set(top.name, 2);

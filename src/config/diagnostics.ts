@@ -5,7 +5,7 @@
  */
 import type { ConfigWarning } from '../pipeline/model.js';
 import type { ConfigError } from './index.js';
-import type { Pos } from './yaml-source.js';
+import { Reference, type Pos } from './yaml-source.js';
 
 export class Diagnostics {
   readonly errors: ConfigError[] = [];
@@ -44,6 +44,7 @@ export function joinPath(base: string, ...segs: (string | number)[]): string {
 export function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (null)';
   if (Array.isArray(v)) return 'a list';
+  if (v instanceof Reference) return 'an unresolved !reference';
   switch (typeof v) {
     case 'string':
       return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
@@ -58,14 +59,19 @@ export function describe(v: unknown): string {
   }
 }
 
+/** Edit distance where swapping two neighbours counts as one edit (optimal string alignment). */
 export function levenshtein(a: string, b: string): number {
   if (a === b) return 0;
+  let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = d;
     }
+    prev2 = prev;
     prev = cur;
   }
   return prev[b.length]!;

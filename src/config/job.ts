@@ -145,8 +145,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   if (!has('script')) {
     diag.error(p('script'), jobPos, 'script is required: every job needs a script: with at least one command');
   } else {
-    script = field('script', scriptSchema) ?? [];
-    if (script.length === 0 && Array.isArray(cfg.script)) diag.error(p('script'), at('script'), 'script is empty; give at least one command');
+    const parsed = field('script', scriptSchema);
+    if (parsed?.length === 0) diag.error(p('script'), at('script'), 'script is empty; give at least one command');
+    script = parsed ?? [];
   }
 
   // needs
@@ -221,29 +222,29 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   return { included: true, job: { spec, needs: matched?.needs ?? needs, masked: jobVars?.masked ?? [] } };
 }
 
+const isCrossPipelineNeed = (it: unknown): boolean => isPlainMap(it) && ('project' in it || 'pipeline' in it);
+
 function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostics): NeedRef[] | null {
-  let items = raw;
-  if (Array.isArray(raw)) {
-    // Cross-project/pipeline needs have no meaning here: warn and drop them.
-    items = raw.filter((it, i) => {
-      if (isPlainMap(it) && ('project' in it || 'pipeline' in it)) {
-        diag.warn(joinPath(path, i), valuePos(raw, i, pos), 'needs from another project or pipeline are not supported by faultline; ignored');
-        return false;
-      }
-      return true;
-    });
-  }
-  const parsed = check(needsSchema, items, path, pos, diag);
+  const parsed = check(needsSchema, raw, path, pos, diag);
   if (!parsed) return null;
-  const src = items as unknown[];
-  return parsed.map((n, i) => {
-    const itemPos = valuePos(src, i, pos);
+  const src = raw as unknown[];
+  const out: NeedRef[] = [];
+  parsed.forEach((n, i) => {
     const orig = src[i];
+    const itemPos = valuePos(src, i, pos);
+    if (isCrossPipelineNeed(orig)) {
+      diag.warn(joinPath(path, i), itemPos, 'needs from another project or pipeline are not supported by faultline; ignored');
+      return;
+    }
+    if (n === null) return;
     const namePos = isPlainMap(orig) ? valuePos(orig, 'job', itemPos) : itemPos;
-    return typeof n === 'string'
-      ? { name: n, optional: false, pos: namePos, path: joinPath(path, i) }
-      : { name: n.job, optional: n.optional ?? false, pos: namePos, path: joinPath(path, i) };
+    out.push(
+      typeof n === 'string'
+        ? { name: n, optional: false, pos: namePos, path: joinPath(path, i) }
+        : { name: n.job, optional: n.optional ?? false, pos: namePos, path: joinPath(path, i) },
+    );
   });
+  return out;
 }
 
 function readRules(raw: unknown, path: string, pos: Pos, ctx: JobContext): Rule[] | null {

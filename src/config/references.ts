@@ -8,6 +8,7 @@ import { isPlainMap, Reference } from './yaml-source.js';
 
 const MAX_NESTING = 10;
 
+/** A reference that cannot be resolved is reported and left in place, so later checks skip it quietly. */
 export function resolveReferences(root: unknown, diag: Diagnostics): void {
   walk(root, root, diag, 0);
 }
@@ -26,20 +27,21 @@ function resolveOne(ref: Reference, root: unknown, diag: Diagnostics, depth: num
   const shown = `!reference [${ref.path.map((p) => String(p)).join(', ')}]`;
   if (depth >= MAX_NESTING) {
     diag.error('', ref.pos, `${shown}: references nest more than ${MAX_NESTING} levels deep (a reference cycle?)`);
-    return null;
+    return ref;
   }
   if (ref.path.length === 0 || ref.path.some((p) => typeof p !== 'string')) {
     diag.error('', ref.pos, `${shown}: expected a list of key names, e.g. !reference [.setup, script]`);
-    return null;
+    return ref;
   }
   let cur: unknown = root;
   const walked: string[] = [];
   for (const key of ref.path as string[]) {
     if (cur instanceof Reference) cur = resolveOne(cur, root, diag, depth + 1);
+    if (cur instanceof Reference) return ref; // already reported
     if (!isPlainMap(cur) || !(key in cur)) {
       const where = walked.length ? `'${walked.join('.')}' has no key '${key}'` : `there is no top-level key '${key}'`;
       diag.error('', ref.pos, `${shown}: ${where}`);
-      return null;
+      return ref;
     }
     walked.push(key);
     cur = cur[key];

@@ -8,7 +8,7 @@ import { RETRY_WHEN_VALUES } from '../protocol/failure.js';
 import { PULL_POLICIES } from '../pipeline/model.js';
 import { describe, didYouMean, joinPath, type Diagnostics } from './diagnostics.js';
 import { parseDuration } from './duration.js';
-import { keyPos, posAt, type Pos } from './yaml-source.js';
+import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
 
 // ---- keyword tables -------------------------------------------------------
 
@@ -100,8 +100,14 @@ export const imageSchema = oneOf('an image name or a map with name:', [
     : { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] },
 );
 
+/** `needs: [{project: …}]` / `{pipeline: …}`: accepted here, dropped with a warning by the caller (→ null). */
+const crossPipelineNeed = z
+  .custom<object>((v) => typeof v === 'object' && v !== null && ('project' in v || 'pipeline' in v))
+  .transform(() => null);
+
 export const needsSchema = z.array(
   oneOf('a job name or a map with job:', [
+    crossPipelineNeed,
     z.string().min(1),
     z.object({ job: z.string().min(1), optional: z.boolean().optional(), artifacts: z.boolean().optional() }).strict(),
   ]),
@@ -268,7 +274,7 @@ function flatten(issues: z.ZodIssue[]): z.ZodIssue[] {
     }
     const fitting = i.unionErrors
       .map((e) => e.issues)
-      .filter((list) => !list.some((j) => (j.code === 'invalid_type' || j.code === 'invalid_literal') && samePath(j.path, i.path)))
+      .filter((list) => !list.some((j) => (j.code === 'invalid_type' || j.code === 'invalid_literal' || j.code === 'custom') && samePath(j.path, i.path)))
       .sort((a, b) => a.length - b.length);
     if (fitting.length > 0) out.push(...flatten(fitting[0]!));
     else out.push(i);
@@ -320,6 +326,7 @@ export function check<T extends z.ZodTypeAny>(
       continue;
     }
     const actual = valueAt(value, i.path);
+    if (actual instanceof Reference || value instanceof Reference) continue; // reported where it was written
     const missing = i.code === 'invalid_type' && i.received === 'undefined';
     // For a missing key, point at the map that lacks it.
     const where = missing ? i.path.slice(0, -1) : i.path;

@@ -132,7 +132,7 @@ export function parseYaml(text: string): ParsedYaml {
     pos: pos(e.pos?.[0]),
     message:
       e.code === 'DUPLICATE_KEY'
-        ? `duplicate key '${text.slice(e.pos[0], e.pos[1])}': a key may appear only once in a map`
+        ? `duplicate key '${/^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim()}': a key may appear only once in a map`
         : cleanMessage(e.message),
     fatal: e.code !== 'DUPLICATE_KEY',
   }));
