@@ -1,6 +1,7 @@
 // Entry point: token, hash router, view lifecycle.
 import { adoptTokenFromUrl, clearToken, getToken, setToken, Unauthorized } from './api.js';
 import { h } from './dom.js';
+import { parseHash } from './route.js';
 import { renderPipelines } from './views/pipelines.js';
 import { renderPipeline } from './views/pipeline.js';
 import { renderJob } from './views/job.js';
@@ -14,24 +15,6 @@ const ROUTES = [
   { re: /^\/failures$/, nav: 'failures', view: renderFailures, title: 'Failures' },
   { re: /^\/incidents$/, nav: 'incidents', view: renderIncidents, title: 'Incidents' },
 ];
-
-/**
- * `#/jobs/7?x=1#L12` → {path: '/jobs/7', query: URLSearchParams('x=1'), anchor: 'L12'}.
- * The second `#` carries an in-page anchor so log line links survive hash routing.
- */
-export function parseHash(hash) {
-  let rest = hash.replace(/^#/, '');
-  let anchor = null;
-  const i = rest.indexOf('#');
-  if (i >= 0) {
-    anchor = rest.slice(i + 1) || null;
-    rest = rest.slice(0, i);
-  }
-  const q = rest.indexOf('?');
-  const path = q >= 0 ? rest.slice(0, q) : rest;
-  const query = new URLSearchParams(q >= 0 ? rest.slice(q + 1) : '');
-  return { path: path || '/', query, anchor };
-}
 
 const main = document.getElementById('main');
 let current = null; // {key, controller, handle}

@@ -57,3 +57,15 @@ export function duration(startIso, endIso, now = Date.now()) {
 export function time(iso) {
   return h('time', { datetime: iso ?? '', title: iso ? new Date(iso).toLocaleString() : '' }, ago(iso));
 }
+
+/** A short message that does not replace the page (e.g. a refused job action). */
+export function toast(message, kind = 'error') {
+  let box = document.getElementById('toasts');
+  if (!box) {
+    box = h('div', { id: 'toasts', 'aria-live': 'assertive' });
+    document.body.appendChild(box);
+  }
+  const el = h('div', { class: `toast ${kind}`, role: 'alert' }, message);
+  box.appendChild(el);
+  setTimeout(() => el.remove(), 6000);
+}

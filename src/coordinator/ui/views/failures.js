@@ -58,7 +58,7 @@ function form(f) {
     field('job', 'Job', text('job', 'job name')),
     field('runner', 'Runner', text('runner', 'runner id')),
     field('image', 'Image', text('image', 'image')),
-    field('since', 'Since', text('since', 'ISO time, e.g. 2024-05-01')),
+    field('since', 'Since', text('since', '24h, 7d or ISO time')),
     h(
       'div',
       { class: 'field buttons' },

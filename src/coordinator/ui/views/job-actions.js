@@ -1,6 +1,6 @@
 // Play / cancel / retry buttons for a job, shared by the pipeline and job pages.
-import { postJson } from '../api.js';
-import { h } from '../dom.js';
+import { postJson, Unauthorized } from '../api.js';
+import { h, toast } from '../dom.js';
 
 const CANCELABLE = new Set(['created', 'pending', 'running']);
 const RETRYABLE = new Set(['failed', 'canceled', 'success']);
@@ -23,7 +23,10 @@ export function jobActions(job, { after, onError, compact = false }) {
             const res = await postJson(`/api/v1/jobs/${job.id}/${verb}`);
             await after?.(res, verb);
           } catch (err) {
-            onError(err);
+            // A refused token goes back to the token form; anything else (e.g. 409 "not the
+            // latest attempt") is a message, not a reason to blank the page.
+            if (err instanceof Unauthorized) onError(err);
+            else toast(`${label} ${job.name}: ${err.message}`);
           } finally {
             btn.disabled = false;
           }

@@ -1,0 +1,36 @@
+/** Token checks for the runner API (Runner-Token, Job-Token) and the user API (Bearer). */
+import type { Request, RequestHandler } from 'express';
+import type { Store } from '../store/index.js';
+import type { JobRow } from '../store/jobs.js';
+import type { RunnerRow } from '../store/runners.js';
+import { hashEquals, sha256 } from '../store/tokens.js';
+import { HttpError, idParam } from './errors.js';
+
+export function runnerFrom(store: Store, req: Request): RunnerRow {
+  const token = req.get('runner-token');
+  if (!token) throw new HttpError(401, 'missing Runner-Token header');
+  const runner = store.runners.byTokenHash(sha256(token));
+  if (!runner) throw new HttpError(403, 'unknown runner token');
+  return runner;
+}
+
+/** The job of `:id`, only for the holder of its own job token. */
+export function jobFrom(store: Store, req: Request): JobRow {
+  const id = idParam(req.params.id);
+  const token = req.get('job-token');
+  if (!token) throw new HttpError(401, 'missing Job-Token header');
+  const job = store.jobs.get(id);
+  if (!job) throw new HttpError(404, `job ${id} not found`);
+  if (!job.token_hash || !hashEquals(job.token_hash, sha256(token))) throw new HttpError(403, `job token is not valid for job ${id}`);
+  return job;
+}
+
+export function requireApiToken(store: Store): RequestHandler {
+  return (req, _res, next) => {
+    const h = req.get('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m) return next(new HttpError(401, 'missing "Authorization: Bearer <api token>" header'));
+    if (!store.apiTokens.isValid(m[1]!)) return next(new HttpError(401, 'invalid API token'));
+    next();
+  };
+}

@@ -1,0 +1,231 @@
+/** Hand-written OpenAPI 3.1 description of every route (served at /api/v1/openapi.json). */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const err = (description: string) => json(ref('ApiError'), description);
+const idParam = (name = 'id') => ({ name, in: 'path', required: true, schema: { type: 'integer', minimum: 1 } });
+const q = (name: string, schema: object, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
+const nullable = (type: string | object) => (typeof type === 'string' ? { type: [type, 'null'] } : { oneOf: [type, { type: 'null' }] });
+const bearer = [{ bearer: [] }];
+const runnerAuth = [{ runnerToken: [] }];
+const jobAuth = [{ jobToken: [] }];
+const userErrors = { '400': err('Bad input (the field is named)'), '401': err('Missing or invalid API token'), '404': err('Not found') };
+
+export const openapi = {
+  openapi: '3.1.0',
+  info: { title: 'faultline coordinator', version: '1', description: 'CI coordinator that classifies job failures as infrastructure or build.' },
+  components: {
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer' },
+      runnerToken: { type: 'apiKey', in: 'header', name: 'Runner-Token' },
+      jobToken: { type: 'apiKey', in: 'header', name: 'Job-Token' },
+    },
+    schemas: {
+      ApiError: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: { type: 'string' },
+          details: {
+            type: 'array',
+            items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' }, message: { type: 'string' } } },
+          },
+        },
+      },
+      Failure: {
+        type: 'object',
+        required: ['reason', 'stage', 'class', 'cause', 'summary', 'owner', 'fallback', 'evidence'],
+        properties: {
+          reason: { type: 'string' },
+          stage: { type: 'string' },
+          exit_code: nullable('integer'),
+          executor: nullable('string'),
+          message: nullable('string'),
+          image: nullable('string'),
+          registry: nullable('string'),
+          kind: nullable('string'),
+          class: { enum: ['infra', 'build', 'unknown'] },
+          cause: { type: 'string' },
+          summary: { type: 'string' },
+          owner: { enum: ['operators', 'developers', 'unknown'] },
+          rule: nullable({ type: 'object', properties: { id: { type: 'string' }, version: { type: 'string' } } }),
+          fallback: { type: 'boolean' },
+          evidence: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, text: { type: 'string' } } } },
+        },
+      },
+      Job: {
+        type: 'object',
+        required: ['id', 'pipeline_id', 'name', 'stage', 'status', 'display_status', 'attempt', 'created_at'],
+        properties: {
+          id: { type: 'integer' },
+          pipeline_id: { type: 'integer' },
+          name: { type: 'string' },
+          stage: { type: 'string' },
+          status: { type: 'string' },
+          display_status: { type: 'string' },
+          exit_code: nullable('integer'),
+          allow_failure: { type: 'boolean' },
+          failure: nullable(ref('Failure')),
+          attempt: { type: 'integer' },
+          retry_of: nullable('integer'),
+          needs: nullable({ type: 'array', items: { type: 'string' } }),
+          when: { type: 'string' },
+          manual: nullable('string'),
+          interruptible: { oneOf: [{ type: 'boolean' }, { const: 'graceful' }] },
+          runner_id: nullable('integer'),
+          note: nullable('string'),
+          after_script: nullable({ type: 'object', properties: { ran: { type: 'boolean' }, exit_code: nullable('integer'), timed_out: { type: 'boolean' } } }),
+          created_at: { type: 'string', format: 'date-time' },
+          started_at: nullable('string'),
+          finished_at: nullable('string'),
+        },
+      },
+      FailureItem: { allOf: [ref('Job'), { type: 'object', properties: { project: { type: 'string' }, ref: { type: 'string' } } }] },
+      Pipeline: {
+        type: 'object',
+        required: ['id', 'project', 'ref', 'name', 'status', 'display_status', 'stages', 'created_at'],
+        properties: {
+          id: { type: 'integer' },
+          project: { type: 'string' },
+          ref: { type: 'string' },
+          sha: nullable('string'),
+          name: { type: 'string' },
+          status: { type: 'string' },
+          display_status: { type: 'string' },
+          halted_by: nullable({ type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } }),
+          failure_class: nullable({ enum: ['infra', 'build', 'unknown'] }),
+          stages: { type: 'array', items: { type: 'string' } },
+          warnings: { type: 'array', items: { type: 'object' } },
+          created_at: { type: 'string', format: 'date-time' },
+          started_at: nullable('string'),
+          finished_at: nullable('string'),
+          jobs: { type: 'array', items: ref('Job') },
+        },
+      },
+      JobPayload: { type: 'object', description: 'See src/protocol/runner-api.ts JobPayload' },
+      JobUpdate: {
+        type: 'object',
+        required: ['state'],
+        properties: {
+          state: { enum: ['running', 'success', 'failed', 'canceled'] },
+          exit_code: nullable('integer'),
+          failure: nullable({ type: 'object', required: ['reason', 'stage'] }),
+          after_script: nullable({ type: 'object' }),
+          stopped_by: nullable({ enum: ['cancel', 'timeout'] }),
+          image_pulls: { type: 'array', items: { type: 'object' } },
+          stages: { type: 'array', items: { type: 'object' } },
+          trace_bytes: { type: 'integer' },
+        },
+      },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness', responses: { '200': json({ type: 'object' }) } } },
+    '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }) } } },
+    '/api/v1/runners/register': {
+      post: {
+        summary: 'Register a runner with the registration token',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['registration_token', 'name', 'executor', 'concurrency'], properties: { registration_token: { type: 'string' }, name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } }, run_untagged: { type: 'boolean' }, executor: { type: 'string' }, concurrency: { type: 'integer', minimum: 1 } } } } } },
+        responses: { '201': json({ type: 'object', properties: { id: { type: 'integer' }, token: { type: 'string' } } }, 'Registered'), '400': err('Bad input'), '403': err('Wrong registration token') },
+      },
+    },
+    '/api/v1/runners/heartbeat': {
+      post: {
+        summary: 'Runner liveness; answers the jobs to stop',
+        security: runnerAuth,
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { running_job_ids: { type: 'array', items: { type: 'integer' } } } } } } },
+        responses: { '200': json({ type: 'object', properties: { cancel_job_ids: { type: 'array', items: { type: 'integer' } } } }), '401': err('No token'), '403': err('Unknown runner') },
+      },
+    },
+    '/api/v1/jobs/request': {
+      post: {
+        summary: 'Long-poll for a job (answers at once when one is pending)',
+        security: runnerAuth,
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { capacity: { type: 'integer', minimum: 1 } } } } } },
+        responses: { '201': json(ref('JobPayload'), 'A job for this runner'), '204': { description: 'No job within the long-poll window' }, '401': err('No token'), '403': err('Unknown runner') },
+      },
+    },
+    '/api/v1/jobs/{id}': {
+      put: {
+        summary: 'Runner update of its job',
+        security: jobAuth,
+        parameters: [idParam()],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('JobUpdate') } } },
+        responses: { '200': json({ type: 'object', properties: { status: { type: 'string' }, cancel_requested: { type: 'boolean' } } }), '400': err('Bad input'), '403': err('Token of another job'), '404': err('No such job') },
+      },
+      get: { summary: 'One job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), ...userErrors } },
+    },
+    '/api/v1/jobs/{id}/trace': {
+      patch: {
+        summary: 'Append log bytes at Content-Range start-end (inclusive); retries are idempotent',
+        security: jobAuth,
+        parameters: [idParam(), { name: 'Content-Range', in: 'header', required: true, schema: { type: 'string', example: '0-99' } }],
+        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          '202': json({ type: 'object', properties: { offset: { type: 'integer' } } }, 'Appended'),
+          '400': err('Bad Content-Range'),
+          '403': err('Token of another job'),
+          '413': err('Trace would exceed the maximum size'),
+          '416': json({ type: 'object', properties: { error: { type: 'string' }, offset: { type: 'integer' } } }, 'Chunk does not fit; resend from offset'),
+        },
+      },
+      get: {
+        summary: 'Job log from offset (text/plain; X-Trace-Complete, X-Trace-Size headers)',
+        security: bearer,
+        parameters: [idParam(), q('offset', { type: 'integer', minimum: 0 })],
+        responses: { '200': { description: 'Log bytes', content: { 'text/plain': { schema: { type: 'string' } } } }, ...userErrors },
+      },
+    },
+    '/api/v1/pipelines': {
+      post: {
+        summary: 'Create a pipeline from YAML',
+        security: bearer,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['yaml'], properties: { yaml: { type: 'string' }, ref: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, variables: { oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, value: { type: 'string' }, masked: { type: 'boolean' } } } }] }, repository: { type: 'object', properties: { url: { type: 'string' }, sha: { type: 'string' } } } } } } } },
+        responses: { '201': json(ref('Pipeline'), 'Created'), '422': err('Invalid configuration: every problem with line and column'), ...userErrors },
+      },
+      get: {
+        summary: 'List pipelines (newest first, jobs omitted)',
+        security: bearer,
+        parameters: [q('limit', { type: 'integer', minimum: 1, maximum: 500 }), q('offset', { type: 'integer', minimum: 0 }), q('ref', { type: 'string' }), q('project', { type: 'string' }), q('status', { type: 'string' })],
+        responses: { '200': json({ type: 'object', properties: { pipelines: { type: 'array', items: ref('Pipeline') }, total: { type: 'integer' } } }), ...userErrors },
+      },
+    },
+    '/api/v1/pipelines/{id}': { get: { summary: 'A pipeline with all job attempts', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Pipeline')), ...userErrors } } },
+    '/api/v1/pipelines/{id}/cancel': { post: { summary: 'Cancel every unfinished job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Pipeline')), ...userErrors } } },
+    '/api/v1/jobs/{id}/play': { post: { summary: 'Play a manual job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not playable now'), ...userErrors } } },
+    '/api/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a job (running → canceling)', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not cancelable now'), ...userErrors } } },
+    '/api/v1/jobs/{id}/retry': { post: { summary: 'Retry a finished job; answers the new attempt', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not retryable now'), ...userErrors } } },
+    '/api/v1/failures': {
+      get: {
+        summary: 'Classified failures, newest first (keyset paging)',
+        security: bearer,
+        parameters: [
+          q('class', { enum: ['infra', 'build', 'unknown'] }),
+          q('reason', { type: 'string' }),
+          q('cause', { type: 'string' }),
+          q('ref', { type: 'string' }),
+          q('job', { type: 'string' }, 'job name'),
+          q('runner', { type: 'integer' }, 'runner id'),
+          q('image', { type: 'string' }),
+          q('since', { type: 'string' }, 'ISO 8601 or relative (30m, 24h, 7d, 2w)'),
+          q('until', { type: 'string' }, 'ISO 8601 or relative'),
+          q('limit', { type: 'integer', minimum: 1, maximum: 500 }),
+          q('cursor', { type: 'string' }, 'next_cursor of the previous page'),
+        ],
+        responses: { '200': json({ type: 'object', properties: { failures: { type: 'array', items: ref('FailureItem') }, next_cursor: nullable('string') } }), ...userErrors },
+      },
+    },
+    '/api/v1/failures/summary': {
+      get: {
+        summary: 'Failure counts by class and cause over a window (default: last 24h)',
+        security: bearer,
+        parameters: [q('since', { type: 'string' }), q('until', { type: 'string' })],
+        responses: { '200': json({ type: 'object', properties: { since: { type: 'string' }, until: { type: 'string' }, total: { type: 'integer' }, by_class: { type: 'array' }, by_cause: { type: 'array' } } }), ...userErrors },
+      },
+    },
+    '/api/v1/rules/reload': {
+      post: { summary: 'Reload classification rules (all-or-nothing)', security: bearer, responses: { '200': json({ type: 'object', properties: { ok: { const: true } } }), '422': err('Rules invalid; previous rules stay'), ...userErrors } },
+    },
+    '/api/v1/runners': { get: { summary: 'Registered runners', security: bearer, responses: { '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }), ...userErrors } } },
+  },
+} as const;

@@ -1,0 +1,108 @@
+/** The runner API of src/protocol/runner-api.ts. */
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import type { RegisterRunnerResponse, HeartbeatResponse, JobUpdateRequest, TraceAppendResponse } from '../../protocol/runner-api.js';
+import type { ResolvedOptions } from '../config.js';
+import type { CoordinatorEvents } from '../events.js';
+import type { Dispatcher } from '../services/dispatcher.js';
+import type { JobService } from '../services/job-service.js';
+import type { Store } from '../store/index.js';
+import { hashEquals, newToken, sha256 } from '../store/tokens.js';
+import { jobFrom, runnerFrom } from './auth.js';
+import { HttpError, parse } from './errors.js';
+import { heartbeatSchema, jobRequestSchema, jobUpdateSchema, registerSchema } from './schemas.js';
+
+export interface RunnerApiDeps {
+  store: Store;
+  jobs: JobService;
+  dispatcher: Dispatcher;
+  events: CoordinatorEvents;
+  opts: ResolvedOptions;
+  registrationToken: string;
+  log: Logger;
+}
+
+export function runnerApi(d: RunnerApiDeps): Router {
+  const r = Router();
+  const json = express.json({ limit: '2mb' });
+  const seen = (runner: ReturnType<typeof runnerFrom>) => {
+    if (d.store.runners.seen(runner, Date.now()))
+      d.events.safeEmit('runner_state', { runner_id: runner.id, name: runner.name, state: 'online', at: new Date().toISOString() });
+  };
+
+  r.post('/runners/register', json, (req, res) => {
+    const body = parse(registerSchema, req.body);
+    if (!hashEquals(sha256(body.registration_token), sha256(d.registrationToken)))
+      throw new HttpError(403, 'invalid registration token');
+    const token = newToken('flrt_');
+    const id = d.store.runners.insert(
+      { name: body.name, token_hash: sha256(token), tags: body.tags, run_untagged: body.run_untagged ?? true, executor: body.executor, concurrency: body.concurrency },
+      Date.now(),
+    );
+    d.log.info({ runner: id, name: body.name, tags: body.tags }, 'runner registered');
+    d.events.safeEmit('runner_state', { runner_id: id, name: body.name, state: 'online', at: new Date().toISOString() });
+    res.status(201).json({ id, token } satisfies RegisterRunnerResponse);
+  });
+
+  r.post('/runners/heartbeat', json, (req, res) => {
+    const runner = runnerFrom(d.store, req);
+    const body = parse(heartbeatSchema, req.body ?? {});
+    seen(runner);
+    // Jobs this runner holds but no longer runs (e.g. it restarted): nobody will report them.
+    for (const j of d.jobs.vanished(runner, body.running_job_ids, d.opts.heartbeatTimeoutMs)) {
+      d.jobs.failRunning(j.id, {
+        reason: 'no_updates_running',
+        stage: 'coordinator',
+        message: `runner ${runner.name} no longer reports job ${j.id} as running`,
+        executor: runner.executor,
+        image: null,
+        registry: null,
+        kind: null,
+      });
+    }
+    res.json({ cancel_job_ids: d.jobs.cancelIdsFor(runner, body.running_job_ids) } satisfies HeartbeatResponse);
+  });
+
+  r.post('/jobs/request', json, async (req, res) => {
+    const runner = runnerFrom(d.store, req);
+    parse(jobRequestSchema, req.body ?? {});
+    seen(runner);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const job = await d.dispatcher.request(runner, d.opts.longPollMs, abort.signal);
+    if (res.writableEnded || res.destroyed) {
+      if (job) d.log.warn({ job: job.id, runner: runner.id }, 'runner went away as it was handed a job; the reaper will settle it');
+      return;
+    }
+    if (!job) return void res.status(204).end();
+    res.status(201).json(job);
+  });
+
+  r.put('/jobs/:id', json, (req, res) => {
+    const job = jobFrom(d.store, req);
+    const body = parse(jobUpdateSchema, req.body) as JobUpdateRequest;
+    res.json(d.jobs.update(job, body));
+  });
+
+  r.patch('/jobs/:id/trace', express.raw({ type: () => true, limit: d.opts.maxTraceBytes }), (req, res) => {
+    const job = jobFrom(d.store, req);
+    const data = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const range = req.get('content-range');
+    const m = range ? /^(?:bytes\s+)?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(range.trim()) : null;
+    if (!m) throw new HttpError(400, 'Content-Range header must be "<start>-<end>"', [{ path: 'Content-Range', message: `got ${JSON.stringify(range ?? null)}` }]);
+    const start = Number(m[1]);
+    const end = Number(m[2]);
+    // Inclusive end (GitLab's convention); an empty body is a no-op probe of the offset.
+    if (data.length > 0 && end !== start + data.length - 1)
+      throw new HttpError(400, `Content-Range ${start}-${end} does not match the body length ${data.length} (expected ${start}-${start + data.length - 1})`, [
+        { path: 'Content-Range', message: 'end must be start + body length - 1' },
+      ]);
+    const out = d.store.traces.append(job.id, start, data, d.opts.maxTraceBytes);
+    if (out.ok) return void res.status(202).json({ offset: out.offset } satisfies TraceAppendResponse);
+    if (out.kind === 'range') return void res.status(416).json({ error: out.message, offset: out.offset });
+    if (out.kind === 'too_large') return void res.status(413).json({ error: out.message, offset: out.offset });
+    throw new HttpError(404, out.message);
+  });
+
+  return r;
+}

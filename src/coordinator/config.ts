@@ -1,0 +1,59 @@
+/** Options of createCoordinator and their defaults. */
+import type { Logger } from 'pino';
+import type { FailureClassifier } from './services/classifier.js';
+
+export interface CoordinatorOptions {
+  dataDir: string;
+  /** 0 = random free port (default 8080 via the CLI; 0 here). */
+  port?: number;
+  host?: string;
+  registrationToken?: string;
+  apiToken?: string;
+  /** A running job whose runner was silent this long fails with runner_system_failure (default 60 s). */
+  heartbeatTimeoutMs?: number;
+  /** A pending job no runner took this long fails as stuck (default 1 h). */
+  stuckTimeoutMs?: number;
+  /** Longest wait of POST /jobs/request (default 30 s). */
+  longPollMs?: number;
+  /** Largest job log (default 64 MiB). */
+  maxTraceBytes?: number;
+  /** New pipelines cancel interruptible jobs of older unfinished ones on the same project+ref. */
+  autoCancel?: boolean;
+  /** SIGTERM→SIGKILL grace sent to runners (default 10 s). */
+  cancelGraceSeconds?: number;
+  classifier?: FailureClassifier;
+  rulesDir?: string;
+  logger?: Logger;
+  /** Public URL for CI_SERVER_URL (default: the listening URL). */
+  publicUrl?: string;
+}
+
+export interface ResolvedOptions {
+  dataDir: string;
+  heartbeatTimeoutMs: number;
+  stuckTimeoutMs: number;
+  longPollMs: number;
+  maxTraceBytes: number;
+  autoCancel: boolean;
+  cancelGraceSeconds: number;
+  /** Filled once the server listens. */
+  serverUrl: string;
+}
+
+export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
+  const pos = (v: number | undefined, d: number, field: string): number => {
+    if (v === undefined) return d;
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`coordinator option ${field} must be a positive number, got ${v}`);
+    return v;
+  };
+  return {
+    dataDir: o.dataDir,
+    heartbeatTimeoutMs: pos(o.heartbeatTimeoutMs, 60_000, 'heartbeatTimeoutMs'),
+    stuckTimeoutMs: pos(o.stuckTimeoutMs, 3_600_000, 'stuckTimeoutMs'),
+    longPollMs: pos(o.longPollMs, 30_000, 'longPollMs'),
+    maxTraceBytes: pos(o.maxTraceBytes, 64 * 1024 * 1024, 'maxTraceBytes'),
+    autoCancel: o.autoCancel ?? false,
+    cancelGraceSeconds: pos(o.cancelGraceSeconds, 10, 'cancelGraceSeconds'),
+    serverUrl: o.publicUrl ?? '',
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed events of the coordinator, emitted after the state change is committed.
+ * One direction only: runner/user event → store → classifier → these events
+ * (telemetry and the UI subscribe; nothing here feeds back into the store).
+ */
+import { EventEmitter } from 'node:events';
+import type { ImagePullRecord } from '../protocol/runner-api.js';
+import type { JobJson, PipelineJson } from '../protocol/user-api.js';
+import type { JobStatus } from '../pipeline/status.js';
+
+export interface JobTransitionEvent {
+  job_id: number;
+  pipeline_id: number;
+  name: string;
+  attempt: number;
+  from: JobStatus;
+  to: JobStatus;
+  new_attempt: boolean;
+  at: string;
+}
+export interface JobFinishedEvent {
+  job: JobJson;
+  runner_id: number | null;
+  /** Milliseconds from queued to started, and from started to finished (null when unknown). */
+  queued_ms: number | null;
+  duration_ms: number | null;
+}
+export interface PipelineFinishedEvent {
+  pipeline: PipelineJson;
+}
+export interface ImagePullsEvent {
+  job_id: number;
+  runner_id: number | null;
+  pulls: ImagePullRecord[];
+}
+export interface RunnerStateEvent {
+  runner_id: number;
+  name: string;
+  state: 'online' | 'offline';
+  at: string;
+}
+
+export interface CoordinatorEventMap {
+  job_transition: [JobTransitionEvent];
+  job_finished: [JobFinishedEvent];
+  pipeline_finished: [PipelineFinishedEvent];
+  image_pulls: [ImagePullsEvent];
+  runner_state: [RunnerStateEvent];
+}
+
+export class CoordinatorEvents extends EventEmitter<CoordinatorEventMap> {
+  /** Emit without letting a throwing listener break the coordinator. */
+  safeEmit<K extends keyof CoordinatorEventMap>(name: K, ...args: CoordinatorEventMap[K]): void {
+    try {
+      (this.emit as (n: K, ...a: CoordinatorEventMap[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.onListenerError?.(err);
+    }
+  }
+  onListenerError?: (err: unknown) => void;
+}

@@ -1,0 +1,114 @@
+/**
+ * createCoordinator: one SQLite store, the engines, the runner and user APIs, the
+ * reaper and the finisher, listening on host:port. Public surface of src/coordinator.
+ */
+import type { Express } from 'express';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { createApp } from './app.js';
+import { resolveOptions, type CoordinatorOptions } from './config.js';
+import { CoordinatorEvents } from './events.js';
+import { setupTokens } from './secrets.js';
+import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
+import { Dispatcher } from './services/dispatcher.js';
+import { Finisher } from './services/finisher.js';
+import { JobService } from './services/job-service.js';
+import { PipelineService } from './services/pipeline-service.js';
+import { Reaper } from './services/reaper.js';
+import { Store } from './store/index.js';
+
+export interface Coordinator {
+  app: Express;
+  server: Server;
+  url: string;
+  apiToken: string;
+  registrationToken: string;
+  store: Store;
+  events: CoordinatorEvents;
+  pipelines: PipelineService;
+  classifier: FailureClassifier;
+  /** Resolves once every stored final update has been classified and fed to its engine. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function defaultLogger(): Logger {
+  const level = process.env.FAULTLINE_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'info');
+  return pino({ level, name: 'coordinator' });
+}
+
+export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const opts = resolveOptions(options);
+  const log = options.logger ?? defaultLogger();
+  const store = Store.open(opts.dataDir);
+  let server: Server | undefined;
+  try {
+    const { registrationToken, apiToken } = setupTokens(store, opts.dataDir, options);
+    const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
+    const events = new CoordinatorEvents();
+    events.onListenerError = (err) => log.error({ err }, 'event listener threw');
+
+    const pipelines = new PipelineService(store, events, opts, log);
+    const jobs = new JobService(store, pipelines, events, opts, log);
+    const dispatcher = new Dispatcher((r) => jobs.assign(r), () => jobs.anyPending());
+    const finisher = new Finisher(store, pipelines, events, () => classifier, log);
+    const reaper = new Reaper(store, jobs, events, opts, log);
+    pipelines.onPending = () => dispatcher.wake();
+    jobs.onFinal = (id) => finisher.enqueue(id);
+
+    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier });
+    server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      server!.once('listening', resolve);
+      server!.once('error', reject);
+    });
+    const addr = server.address() as AddressInfo;
+    const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    if (!opts.serverUrl) opts.serverUrl = url;
+    server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
+    server.requestTimeout = 0; // long-polls outlive the default 300 s request timeout only if asked; harmless
+    log.info({ url }, 'coordinator listening');
+
+    finisher.recover();
+    reaper.start();
+
+    let closing: Promise<void> | null = null;
+    const srv = server;
+    return {
+      app,
+      server: srv,
+      url,
+      apiToken,
+      registrationToken,
+      store,
+      events,
+      pipelines,
+      classifier,
+      idle: () => finisher.idle(),
+      close: () =>
+        (closing ??= (async () => {
+          reaper.stop();
+          dispatcher.close(); // parked long-polls answer 204 now
+          await new Promise<void>((r) => {
+            srv.close(() => r());
+            srv.closeIdleConnections();
+            setTimeout(() => srv.closeAllConnections(), 1000).unref();
+          });
+          await finisher.stop();
+          if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
+          store.close();
+        })()),
+    };
+  } catch (err) {
+    server?.close();
+    store.close();
+    throw err;
+  }
+}
+
+export type { CoordinatorOptions } from './config.js';
+export { CoordinatorEvents, type CoordinatorEventMap } from './events.js';
+export type { FailureClassifier, ReloadOutcome } from './services/classifier.js';
+export { fallbackClassifier, fallbackClassification } from './services/classifier.js';
+export { Store } from './store/index.js';

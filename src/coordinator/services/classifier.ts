@@ -1,0 +1,44 @@
+/**
+ * The classifier as the coordinator sees it: a small interface so any implementation
+ * (src/classify's ClassifierService, a test double) can be injected.
+ */
+import { existsSync } from 'node:fs';
+import type { FailureClassification, FailureReport } from '../../protocol/failure.js';
+import { ClassifierService, SHIPPED_RULES_DIR, fallbackFor } from '../../classify/index.js';
+
+export interface FailureClassifier {
+  classify(
+    report: FailureReport,
+    log: Buffer,
+    opts?: { lineOffset?: number },
+  ): FailureClassification | Promise<FailureClassification>;
+  /** Re-read the rules; `ok: false` with errors leaves the previous rules in force. */
+  reload?(): ReloadOutcome | Promise<ReloadOutcome>;
+}
+export interface ReloadOutcome {
+  ok: boolean;
+  errors: Array<{ file?: string; line?: number; column?: number; message: string }>;
+}
+
+/** Classification by the reason alone (used when no rules are available or a classifier throws). */
+export function fallbackClassification(report: FailureReport): FailureClassification {
+  const v = fallbackFor(report.reason);
+  return { ...report, class: v.class, cause: v.cause, summary: v.summary, owner: ownerOf(v.class), rule: null, fallback: true, evidence: [] };
+}
+
+const ownerOf = (c: string) => (c === 'infra' ? 'operators' : c === 'build' ? 'developers' : 'unknown') as FailureClassification['owner'];
+
+export const fallbackClassifier: FailureClassifier = {
+  classify: (report) => fallbackClassification(report),
+  reload: () => ({ ok: true, errors: [] }),
+};
+
+/** The rules of `rulesDir` (default: the shipped ones), or the fallback when there are none. */
+export function defaultClassifier(rulesDir?: string): FailureClassifier {
+  const dir = rulesDir ?? SHIPPED_RULES_DIR;
+  if (!existsSync(dir)) {
+    if (rulesDir) throw new Error(`rules directory not found: ${rulesDir}`);
+    return fallbackClassifier;
+  }
+  return new ClassifierService({ dir });
+}

@@ -1,0 +1,146 @@
+/**
+ * After a job's final state is stored: classify (failed jobs), store the verdict, then
+ * feed job_finished to the engine — off the runner-API hot path, one job at a time.
+ * Jobs left half-finished by a crash (finish_pending = 1) are picked up at start.
+ */
+import type { Logger } from 'pino';
+import type { FailureClassification, FailureReason, FailureReport, FailureStage } from '../../protocol/failure.js';
+import type { CoordinatorEvents } from '../events.js';
+import type { Store } from '../store/index.js';
+import type { JobRow } from '../store/jobs.js';
+import { jobJson } from '../views.js';
+import { fallbackClassification, type FailureClassifier } from './classifier.js';
+import type { PipelineService } from './pipeline-service.js';
+
+/** How much of the log end the classifier sees. */
+export const CLASSIFY_TAIL_BYTES = 1024 * 1024;
+
+export class Finisher {
+  private readonly queue: number[] = [];
+  private readonly queued = new Set<number>();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly pipelines: PipelineService,
+    private readonly events: CoordinatorEvents,
+    private readonly classifier: () => FailureClassifier,
+    private readonly log: Logger,
+  ) {}
+
+  enqueue(jobId: number): void {
+    if (this.stopped || this.queued.has(jobId)) return;
+    this.queued.add(jobId);
+    this.queue.push(jobId);
+    if (!this.running) this.running = new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
+  }
+
+  /** Re-queue jobs whose final update was stored but not finished (crash/restart). */
+  recover(): void {
+    for (const id of this.store.jobs.finishPendingIds()) this.enqueue(id);
+  }
+
+  /** Resolves when the queue is empty. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const id = this.queue.shift()!;
+        this.queued.delete(id);
+        try {
+          await this.finish(id);
+        } catch (err) {
+          this.log.error({ err, job: id }, 'finishing job failed');
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async finish(jobId: number): Promise<void> {
+    const job = this.store.jobs.get(jobId);
+    if (!job || job.finish_pending !== 1) return;
+    const failure = needsClassification(job) ? await this.classify(job) : null;
+    if (this.stopped) return; // the DB may be closing; recover() picks it up next start
+    const result = job.status as 'success' | 'failed' | 'canceled';
+    try {
+      this.pipelines.apply(
+        job.pipeline_id,
+        {
+          type: 'job_finished',
+          name: job.name,
+          result,
+          exit_code: job.exit_code,
+          failure_reason: failure?.reason ?? null,
+          failure_class: failure?.class ?? null,
+        },
+        {
+          // Only if nothing finished it meanwhile; the verdict and the engine step commit together.
+          guard: () => {
+            if (this.store.jobs.get(jobId)?.finish_pending !== 1) return false;
+            if (failure) this.store.jobs.storeClassification(jobId, failure);
+            this.store.jobs.clearFinishPending(jobId);
+            return true;
+          },
+        },
+      );
+    } catch (err) {
+      // The engine refused (state drift): keep the verdict, never loop on this job.
+      this.log.error({ err, job: jobId }, 'engine refused job_finished');
+      this.store.tx(() => {
+        if (failure) this.store.jobs.storeClassification(jobId, failure);
+        this.store.jobs.clearFinishPending(jobId);
+      });
+    }
+    const row = this.store.jobs.get(jobId)!;
+    this.events.safeEmit('job_finished', {
+      job: jobJson(row),
+      runner_id: row.runner_id,
+      queued_ms: row.queued_at !== null && row.started_at !== null ? row.started_at - row.queued_at : null,
+      duration_ms: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : null,
+    });
+  }
+
+  private async classify(job: JobRow): Promise<FailureClassification> {
+    const report: FailureReport = {
+      reason: (job.failure_reason ?? 'script_failure') as FailureReason,
+      stage: (job.failure_stage ?? 'step_script') as FailureStage,
+      exit_code: job.exit_code,
+      executor: job.failure_executor,
+      message: job.failure_message,
+      image: job.failure_image,
+      registry: job.failure_registry,
+      kind: job.failure_kind,
+    };
+    let { start, data } = this.store.traces.tail(job.id, CLASSIFY_TAIL_BYTES);
+    if (start > 0) {
+      // Start at a line boundary so line numbers stay whole-log line numbers.
+      const nl = data.indexOf(10);
+      if (nl !== -1) {
+        data = data.subarray(nl + 1);
+        start += nl + 1;
+      }
+    }
+    try {
+      const lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
+      return await this.classifier().classify(report, data, { lineOffset });
+    } catch (err) {
+      this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
+      return fallbackClassification(report);
+    }
+  }
+}
+
+/** Failed jobs, and canceled ones the runner gave a failure for (a timeout under graceful). */
+const needsClassification = (j: JobRow): boolean => j.status === 'failed' || (j.status === 'canceled' && j.failure_reason !== null);

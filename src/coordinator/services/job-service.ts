@@ -1,0 +1,202 @@
+/**
+ * Runner-facing job life: hand out pending jobs (compare-and-set), take final
+ * updates (stored at once, finished later by the Finisher), and build payloads.
+ */
+import type { Logger } from 'pino';
+import type { JobPayload, JobUpdateRequest } from '../../protocol/runner-api.js';
+import type { ResolvedOptions } from '../config.js';
+import type { CoordinatorEvents } from '../events.js';
+import type { Store } from '../store/index.js';
+import type { FinalReport, JobRow } from '../store/jobs.js';
+import { runnerMatches, type RunnerRow } from '../store/runners.js';
+import { newToken, sha256 } from '../store/tokens.js';
+import { mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
+import type { PipelineService } from './pipeline-service.js';
+
+const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
+const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
+
+export class JobService {
+  /** Called after a job's final state is stored (the finisher takes it from there). */
+  onFinal: (jobId: number) => void = () => {};
+
+  constructor(
+    private readonly store: Store,
+    private readonly pipelines: PipelineService,
+    private readonly events: CoordinatorEvents,
+    private readonly opts: ResolvedOptions,
+    private readonly log: Logger,
+  ) {}
+
+  anyPending(): boolean {
+    return this.store.jobs.pending(1).length > 0;
+  }
+
+  /** Give the oldest pending job this runner can take to it, or null. */
+  assign(runner: RunnerRow): JobPayload | null {
+    const runnerTags = JSON.parse(runner.tags_json) as string[];
+    for (const c of this.store.jobs.pending(1000)) {
+      if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
+      const token = newToken('fljt_');
+      const job = this.store.jobs.get(c.id);
+      if (!job) continue;
+      let started: boolean;
+      try {
+        started =
+          this.pipelines.apply(c.pipeline_id, { type: 'job_started', name: job.name }, {
+            guard: () => this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now()),
+          }) !== null;
+      } catch (err) {
+        this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
+        continue;
+      }
+      if (!started) continue; // another runner won the race
+      return this.payload(this.store.jobs.get(c.id)!, token, runner);
+    }
+    return null;
+  }
+
+  payload(job: JobRow, token: string, runner: RunnerRow): JobPayload {
+    const p = this.store.pipelines.get(job.pipeline_id)!;
+    const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
+    if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
+    const predefined = {
+      ...pipelinePredefined({
+        id: p.id,
+        project: p.project,
+        ref: p.ref,
+        sha: p.sha,
+        source: p.source,
+        serverUrl: this.opts.serverUrl,
+        repositoryUrl: p.repository_url,
+      }),
+      CI_JOB_ID: String(job.id),
+      CI_JOB_NAME: job.name,
+      CI_JOB_STAGE: job.stage,
+      CI_JOB_ATTEMPT: String(job.attempt),
+      CI_RUNNER_ID: String(runner.id),
+      CI_RUNNER_DESCRIPTION: runner.name,
+      CI_RUNNER_TAGS: JSON.stringify(JSON.parse(runner.tags_json)),
+    };
+    const variables = mergeVariables(
+      plain(predefined),
+      [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
+      plain(spec.variables ?? {}),
+      JSON.parse(p.variables_json) as PipelineVariable[],
+    );
+    const lookup = (k: string) => variables.find((v) => v.key === k)?.value;
+    const strategy = lookup('GIT_STRATEGY');
+    const depth = Number.parseInt(lookup('GIT_DEPTH') ?? '', 10);
+    return {
+      id: job.id,
+      token,
+      pipeline_id: p.id,
+      name: job.name,
+      stage: job.stage,
+      attempt: job.attempt,
+      image: spec.image,
+      before_script: spec.before_script,
+      script: spec.script,
+      after_script: spec.after_script,
+      variables,
+      timeout_seconds: spec.timeout_seconds,
+      after_script_timeout_seconds: spec.after_script_timeout_seconds,
+      interruptible: spec.interruptible,
+      cancel_grace_seconds: this.opts.cancelGraceSeconds,
+      repository: p.repository_url ? { url: p.repository_url, sha: p.sha, ref: p.ref } : null,
+      git: {
+        strategy: (GIT_STRATEGIES as readonly string[]).includes(strategy ?? '') ? (strategy as 'clone' | 'fetch' | 'none') : 'fetch',
+        depth: Number.isFinite(depth) && depth >= 0 ? depth : null,
+      },
+      trace_context: null,
+      trace_offset: job.trace_bytes,
+    };
+  }
+
+  /**
+   * A runner's update. `running` only refreshes liveness; a final state is stored
+   * (status + report + image pulls, one transaction) and the answer goes out at once.
+   */
+  update(job: JobRow, u: JobUpdateRequest): { status: string; cancel_requested: boolean } {
+    const now = Date.now();
+    if (job.runner_id !== null) {
+      const runner = this.store.runners.get(job.runner_id);
+      if (runner) this.store.runners.seen(runner, now);
+    }
+    if (u.state === 'running') {
+      if (job.status === 'running' || job.status === 'canceling') this.store.jobs.touch(job.id, now);
+    } else {
+      const report: FinalReport = {
+        status: u.state,
+        exit_code: u.exit_code ?? null,
+        failure: u.failure
+          ? {
+              reason: u.failure.reason,
+              stage: u.failure.stage,
+              message: u.failure.message ?? null,
+              executor: u.failure.executor ?? null,
+              image: u.failure.image ?? null,
+              registry: u.failure.registry ?? null,
+              kind: u.failure.kind ?? null,
+            }
+          : null,
+        after_script_json: u.after_script ? JSON.stringify(u.after_script) : null,
+        stopped_by: u.stopped_by ?? null,
+      };
+      const stored = this.store.tx(() => {
+        const ok = this.store.jobs.storeFinal(job.id, report, now);
+        if (ok) for (const pull of u.image_pulls ?? []) this.store.imagePulls.insert(job.id, job.runner_id, pull);
+        return ok;
+      });
+      if (stored) {
+        if (u.image_pulls?.length)
+          this.events.safeEmit('image_pulls', { job_id: job.id, runner_id: job.runner_id, pulls: u.image_pulls });
+        this.onFinal(job.id);
+      }
+    }
+    const after = this.store.jobs.get(job.id)!;
+    const stop =
+      after.cancel_requested === 1 && after.status === 'canceling'
+        ? true
+        : u.state === 'running' && !['running', 'canceling'].includes(after.status); // e.g. reaped meanwhile
+    return { status: after.status, cancel_requested: stop };
+  }
+
+  /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */
+  failRunning(jobId: number, failure: NonNullable<FinalReport['failure']>): boolean {
+    const ok = this.store.jobs.storeFinal(jobId, { status: 'failed', exit_code: null, failure, after_script_json: null, stopped_by: null }, Date.now());
+    if (ok) this.onFinal(jobId);
+    return ok;
+  }
+
+  /** A pending job nobody took: pending → failed (the engine accepts stuck_pending_* for pending jobs). */
+  failPending(job: JobRow, failure: NonNullable<FinalReport['failure']>): boolean {
+    const ok = this.store.jobs.failPending(job.id, failure, Date.now());
+    if (ok) this.onFinal(job.id);
+    return ok;
+  }
+
+  /** Ids of this runner's jobs to stop: cancel requested, taken from it, or failed by the coordinator. */
+  cancelIdsFor(runner: RunnerRow, running: number[]): number[] {
+    const ids = new Set(this.store.jobs.cancelRequestedFor(runner.id));
+    for (const id of running) {
+      const j = this.store.jobs.statusOf(id);
+      // A job the runner finished itself may still be in teardown: leave that one alone.
+      if (!j || j.runner_id !== runner.id || (TERMINAL.has(j.status) && j.failure_stage === 'coordinator')) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  /** Jobs this runner holds but no longer reports running, past a grace period. */
+  vanished(runner: RunnerRow, running: number[], graceMs: number): JobRow[] {
+    const cutoff = Date.now() - graceMs;
+    const reported = new Set(running);
+    return this.store.db
+      .prepare(
+        `SELECT * FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') AND finish_pending = 0
+           AND COALESCE(last_update_at, started_at) < ?`,
+      )
+      .all(runner.id, cutoff)
+      .filter((j) => !reported.has((j as JobRow).id)) as JobRow[];
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Pipelines and their engines: every engine event is applied and its transitions
+ * persisted in ONE transaction together with the job change that caused it.
+ * Side effects (events, waking runners) run only after the commit.
+ */
+import type { Logger } from 'pino';
+import { compilePipeline, type ConfigError } from '../../config/index.js';
+import { PipelineEngine } from '../../pipeline/index.js';
+import type { EngineResult, PipelineEvent } from '../../pipeline/events.js';
+import type { JobSpec, PipelineModel } from '../../pipeline/model.js';
+import type { JobStatus } from '../../pipeline/status.js';
+import type { ResolvedOptions } from '../config.js';
+import type { CoordinatorEvents } from '../events.js';
+import { iso } from '../store/db.js';
+import type { Store } from '../store/index.js';
+import type { JobRow } from '../store/jobs.js';
+import { pipelineJson } from '../views.js';
+import { EngineCache } from './engines.js';
+import { pipelinePredefined, type PipelineVariable } from './variables.js';
+
+const TERMINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+export interface CreatePipelineInput {
+  yaml: string;
+  ref: string;
+  project: string;
+  name?: string;
+  variables: PipelineVariable[];
+  repository: { url: string; sha: string | null } | null;
+  source?: string;
+}
+
+export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
+
+export interface ApplyHooks {
+  /** Runs in the transaction before the event; returning false aborts without applying. */
+  guard?: () => boolean;
+  /** Runs in the transaction after the transitions are persisted. */
+  after?: () => void;
+}
+
+export class PipelineService {
+  readonly engines: EngineCache;
+  /** Called after a commit that made at least one job pending. */
+  onPending: () => void = () => {};
+  private createChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: CoordinatorEvents,
+    private readonly opts: ResolvedOptions,
+    private readonly log: Logger,
+  ) {
+    this.engines = new EngineCache(store);
+  }
+
+  /** Compile and store a pipeline; nothing is stored when the YAML has errors. */
+  create(input: CreatePipelineInput): Promise<CreateResult> {
+    // Serialised so the id handed to `rules:` as CI_PIPELINE_ID is the one it gets.
+    const run = this.createChain.then(() => this.createNow(input));
+    this.createChain = run.catch(() => {});
+    return run;
+  }
+
+  private async createNow(input: CreatePipelineInput): Promise<CreateResult> {
+    const id = this.store.pipelines.nextId();
+    const source = input.source ?? 'api';
+    const predefined = pipelinePredefined({
+      id,
+      project: input.project,
+      ref: input.ref,
+      sha: input.repository?.sha ?? null,
+      source,
+      serverUrl: this.opts.serverUrl,
+      repositoryUrl: input.repository?.url ?? null,
+    });
+    const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
+    const compiled = await compilePipeline(input.yaml, { variables, predefined });
+    if (!compiled.ok) return { ok: false, errors: compiled.errors };
+    const model = compiled.model;
+    const warnings = compiled.warnings ?? model.warnings ?? [];
+    const after: (() => void)[] = [];
+    const now = Date.now();
+    this.store.tx(() => {
+      this.store.pipelines.insert({
+        id,
+        project: input.project,
+        ref: input.ref,
+        sha: input.repository?.sha ?? null,
+        name: input.name ?? input.ref,
+        source,
+        yaml: input.yaml,
+        model_json: JSON.stringify(model),
+        variables_json: JSON.stringify(input.variables),
+        status: 'created',
+        warnings_json: JSON.stringify(warnings),
+        repository_url: input.repository?.url ?? null,
+        created_at: now,
+      });
+      for (const spec of model.jobs) this.store.jobs.insert(newJobRow(id, input, spec, now));
+      const engine = PipelineEngine.create(model);
+      const result = engine.apply({ type: 'start' });
+      this.persist(id, result, engine, after);
+      this.engines.set(id, engine, model);
+    });
+    for (const f of after) f();
+    if (this.opts.autoCancel) this.autoCancel(input.project, input.ref, id);
+    return { ok: true, id };
+  }
+
+  /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
+  private autoCancel(project: string, ref: string, newId: number): void {
+    for (const old of this.store.pipelines.unfinishedOnRef(project, ref, newId)) {
+      try {
+        this.apply(old, { type: 'pipeline_cancel', only_interruptible: true });
+      } catch (err) {
+        this.log.warn({ err, pipeline: old }, 'auto-cancel failed');
+      }
+    }
+  }
+
+  /**
+   * Apply one engine event in one transaction. Returns null when the guard refused.
+   * Throws EngineError (→ 409) when the engine refuses the event; nothing is stored then.
+   */
+  apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): EngineResult | null {
+    const after: (() => void)[] = [];
+    let result: EngineResult | null;
+    try {
+      result = this.store.tx(() => {
+        // Engine first: a restore must see the rows as they were before this change.
+        const engine = this.engines.get(pipelineId);
+        if (hooks.guard && !hooks.guard()) return null;
+        const r = engine.apply(event);
+        this.persist(pipelineId, r, engine, after);
+        hooks.after?.();
+        return r;
+      });
+    } catch (err) {
+      this.engines.evict(pipelineId); // the in-memory engine may be ahead of the rolled-back rows
+      throw err;
+    }
+    for (const f of after) f();
+    return result;
+  }
+
+  private persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[]): void {
+    const now = Date.now();
+    const jobs = this.store.jobs;
+    let woke = false;
+    const touched = new Set<string>();
+    for (const t of r.transitions) {
+      const cur = jobs.latestByName(pipelineId, t.name);
+      if (!cur) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
+      let row: JobRow = cur;
+      if (t.new_attempt) {
+        const id = jobs.insert({
+          pipeline_id: pipelineId,
+          project: cur.project,
+          ref: cur.ref,
+          name: cur.name,
+          stage: cur.stage,
+          stage_index: cur.stage_index,
+          attempt: cur.attempt + 1,
+          retry_of: cur.id,
+          status: t.to,
+          tags_json: cur.tags_json,
+          needs_json: cur.needs_json,
+          when_: cur.when_,
+          manual: cur.manual,
+          interruptible: cur.interruptible,
+          allow_failure: cur.allow_failure,
+          created_at: now,
+          queued_at: t.to === 'pending' ? now : null,
+        });
+        if (t.note) jobs.applyTransition(id, t.to, now, t.note, !!t.graceful);
+        row = { ...cur, id, attempt: cur.attempt + 1 };
+      } else {
+        jobs.applyTransition(cur.id, t.to, now, t.note ?? null, !!t.graceful);
+      }
+      touched.add(t.name);
+      if (t.to === 'pending') woke = true;
+      const ev = {
+        job_id: row.id,
+        pipeline_id: pipelineId,
+        name: t.name,
+        attempt: row.attempt,
+        from: t.from as JobStatus,
+        to: t.to as JobStatus,
+        new_attempt: !!t.new_attempt,
+        at: iso(now)!,
+      };
+      after.push(() => this.events.safeEmit('job_transition', ev));
+    }
+    // Outcome/note are decided by the engine (on_status); mirror them onto the latest attempts.
+    if (touched.size > 0) {
+      for (const s of engine.states()) {
+        if (!touched.has(s.name)) continue;
+        const row = jobs.latestByName(pipelineId, s.name);
+        if (row) jobs.setEngineState(row.id, s.outcome, s.note);
+      }
+    }
+    this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
+    if (woke) after.push(() => this.onPending());
+  }
+
+  private persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): void {
+    const p = this.store.pipelines.get(pipelineId)!;
+    const s = r.pipeline;
+    const terminal = TERMINAL_PIPELINE.has(s.status);
+    const wasTerminal = TERMINAL_PIPELINE.has(p.status);
+    const haltedBy = s.halted_by === null ? null : (this.store.jobs.latestByName(pipelineId, s.halted_by)?.id ?? null);
+    const started = p.started_at ?? (s.status === 'running' || terminal ? now : null);
+    const update = {
+      status: s.status,
+      halted_by_job_id: haltedBy,
+      has_warnings: s.warnings,
+      started_at: started,
+      finished_at: terminal ? (wasTerminal && p.finished_at ? p.finished_at : now) : null,
+      failure_class: s.status === 'failed' ? this.failureClass(pipelineId) : null,
+      canceled,
+    };
+    const unchanged =
+      p.status === update.status &&
+      p.halted_by_job_id === update.halted_by_job_id &&
+      (p.has_warnings === 1) === update.has_warnings &&
+      p.started_at === update.started_at &&
+      p.finished_at === update.finished_at &&
+      p.failure_class === update.failure_class &&
+      (p.canceled === 1) === canceled;
+    if (unchanged) return;
+    this.store.pipelines.updateSummary(pipelineId, update);
+    if (terminal && !wasTerminal) {
+      after.push(() => {
+        this.engines.evict(pipelineId); // finished: rebuilt on demand (retry of a job)
+        const row = this.store.pipelines.get(pipelineId);
+        if (row) this.events.safeEmit('pipeline_finished', { pipeline: pipelineJson(row, this.store.jobs.byPipeline(pipelineId)) });
+      });
+    }
+  }
+
+  /** infra when every failed job that counts is infra, build when any is build, else unknown. */
+  private failureClass(pipelineId: number): 'infra' | 'build' | 'unknown' {
+    const counting = this.store.jobs
+      .latestPerName(pipelineId)
+      .filter((j) => j.status === 'failed' && j.outcome !== 'warn' && j.outcome !== 'pass_pipeline' && j.outcome !== 'continue');
+    if (counting.length === 0) return 'unknown';
+    if (counting.some((j) => j.failure_class === 'build')) return 'build';
+    if (counting.every((j) => j.failure_class === 'infra')) return 'infra';
+    return 'unknown';
+  }
+
+  model(pipelineId: number): PipelineModel {
+    return this.engines.model(pipelineId);
+  }
+}
+
+function newJobRow(pipelineId: number, input: CreatePipelineInput, spec: JobSpec, now: number) {
+  return {
+    pipeline_id: pipelineId,
+    project: input.project,
+    ref: input.ref,
+    name: spec.name,
+    stage: spec.stage,
+    stage_index: spec.stage_index,
+    attempt: 1,
+    retry_of: null,
+    status: 'created',
+    tags_json: JSON.stringify(spec.tags ?? []),
+    needs_json: spec.needs === null ? null : JSON.stringify(spec.needs),
+    when_: spec.when,
+    manual: spec.manual,
+    interruptible: String(spec.interruptible),
+    allow_failure: allowsFailure(spec) ? 1 : 0,
+    created_at: now,
+    queued_at: null,
+  };
+}
+
+const allowsFailure = (spec: JobSpec): boolean =>
+  spec.on_status.failure === 'warn' || Object.values(spec.on_status.exit_codes ?? {}).includes('warn');

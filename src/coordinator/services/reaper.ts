@@ -1,0 +1,84 @@
+/**
+ * Periodic checks no runner can make: running jobs whose runner went silent, and
+ * pending jobs nobody picked up in time.
+ */
+import type { Logger } from 'pino';
+import type { ResolvedOptions } from '../config.js';
+import type { CoordinatorEvents } from '../events.js';
+import type { Store } from '../store/index.js';
+import { runnerMatches } from '../store/runners.js';
+import type { JobService } from './job-service.js';
+
+export class Reaper {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly jobs: JobService,
+    private readonly events: CoordinatorEvents,
+    private readonly opts: ResolvedOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    const every = Math.min(5000, Math.max(100, Math.floor(Math.min(this.opts.heartbeatTimeoutMs, this.opts.stuckTimeoutMs) / 4)));
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        this.log.error({ err }, 'reaper tick failed');
+      }
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  tick(now = Date.now()): void {
+    const cutoff = now - this.opts.heartbeatTimeoutMs;
+    for (const r of this.store.runners.silentSince(cutoff)) {
+      this.store.runners.setState(r.id, 'offline');
+      this.events.safeEmit('runner_state', { runner_id: r.id, name: r.name, state: 'offline', at: new Date(now).toISOString() });
+    }
+    for (const lost of this.store.jobs.lost(cutoff)) {
+      const silentS = Math.round((now - (lost.last_heartbeat_at ?? 0)) / 1000);
+      const runner = this.store.runners.get(lost.runner_id);
+      this.log.warn({ job: lost.id, runner: lost.runner_id }, 'runner lost; failing its job');
+      this.jobs.failRunning(lost.id, {
+        reason: 'runner_system_failure',
+        stage: 'coordinator',
+        message: `runner lost: no heartbeat for ${silentS}s`,
+        executor: runner?.executor ?? null,
+        image: null,
+        registry: null,
+        kind: null,
+      });
+    }
+    const online = this.store.runners.onlineSince(cutoff).map((r) => ({ tags: JSON.parse(r.tags_json) as string[], untagged: r.run_untagged === 1 }));
+    for (const s of this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
+      const tags = JSON.parse(s.tags_json) as string[];
+      const matching = online.some((r) => runnerMatches(r.tags, r.untagged, tags));
+      const job = this.store.jobs.get(s.id);
+      if (!job) continue;
+      const waited = Math.round((now - s.queued_at) / 1000);
+      try {
+        this.jobs.failPending(job, {
+          reason: matching ? 'stuck_pending_with_matching_runners' : 'stuck_pending_no_matching_runners',
+          stage: 'coordinator',
+          message: matching
+            ? `no matching runner picked the job up in ${waited}s`
+            : `no online runner matches the job's tags [${tags.join(', ')}] (waited ${waited}s)`,
+          executor: null,
+          image: null,
+          registry: null,
+          kind: null,
+        });
+      } catch (err) {
+        this.log.error({ err, job: s.id }, 'failing stuck job refused');
+      }
+    }
+  }
+}

@@ -1,0 +1,244 @@
+/** The `jobs` table: one row per attempt. Status changes are compare-and-set where a race is possible. */
+import type { FailureClassification } from '../../protocol/failure.js';
+import type { Db } from './db.js';
+
+export interface JobRow {
+  id: number;
+  pipeline_id: number;
+  project: string;
+  ref: string;
+  name: string;
+  stage: string;
+  stage_index: number;
+  attempt: number;
+  retry_of: number | null;
+  status: string;
+  exit_code: number | null;
+  outcome: string | null;
+  note: string | null;
+  tags_json: string;
+  needs_json: string | null;
+  when_: string;
+  manual: string | null;
+  interruptible: string;
+  allow_failure: number;
+  runner_id: number | null;
+  token_hash: string | null;
+  failure_class: string | null;
+  failure_reason: string | null;
+  failure_stage: string | null;
+  failure_cause: string | null;
+  failure_summary: string | null;
+  failure_owner: string | null;
+  failure_rule_id: string | null;
+  failure_rule_version: string | null;
+  failure_fallback: number | null;
+  failure_evidence_json: string | null;
+  failure_message: string | null;
+  failure_executor: string | null;
+  failure_image: string | null;
+  failure_registry: string | null;
+  failure_kind: string | null;
+  after_script_json: string | null;
+  stopped_by: string | null;
+  cancel_requested: number;
+  graceful: number;
+  finish_pending: number;
+  trace_bytes: number;
+  created_at: number;
+  queued_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  last_update_at: number | null;
+}
+
+export type NewJob = Pick<
+  JobRow,
+  | 'pipeline_id' | 'project' | 'ref' | 'name' | 'stage' | 'stage_index' | 'attempt' | 'retry_of' | 'status'
+  | 'tags_json' | 'needs_json' | 'when_' | 'manual' | 'interruptible' | 'allow_failure' | 'created_at' | 'queued_at'
+>;
+
+/** What the runner reported with its final update. */
+export interface FinalReport {
+  status: 'success' | 'failed' | 'canceled';
+  exit_code: number | null;
+  failure: {
+    reason: string;
+    stage: string;
+    message: string | null;
+    executor: string | null;
+    image: string | null;
+    registry: string | null;
+    kind: string | null;
+  } | null;
+  after_script_json: string | null;
+  stopped_by: string | null;
+}
+
+const TERMINAL = `('success', 'failed', 'canceled', 'skipped')`;
+
+export class JobStore {
+  private readonly s;
+  constructor(private readonly db: Db) {
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO jobs (pipeline_id, project, ref, name, stage, stage_index, attempt, retry_of, status, tags_json, needs_json,
+           when_, manual, interruptible, allow_failure, created_at, queued_at)
+         VALUES (@pipeline_id, @project, @ref, @name, @stage, @stage_index, @attempt, @retry_of, @status, @tags_json, @needs_json,
+           @when_, @manual, @interruptible, @allow_failure, @created_at, @queued_at)`,
+      ),
+      get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      byPipeline: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id'),
+      latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
+      pending: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' ORDER BY id LIMIT ?`),
+      casStart: db.prepare(
+        `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
+         WHERE id = @id AND status = 'pending'`,
+      ),
+      transition: db.prepare(
+        `UPDATE jobs SET status = @to,
+           note = COALESCE(@note, note),
+           graceful = MAX(graceful, @graceful),
+           cancel_requested = CASE WHEN @to = 'canceling' THEN 1 ELSE cancel_requested END,
+           queued_at = CASE WHEN @to = 'pending' THEN @now ELSE queued_at END,
+           finished_at = CASE WHEN @to IN ${TERMINAL} THEN COALESCE(finished_at, @now) ELSE finished_at END
+         WHERE id = @id AND NOT (finish_pending = 1 AND @to NOT IN ${TERMINAL})`,
+      ),
+      engineState: db.prepare('UPDATE jobs SET outcome = @outcome, note = @note WHERE id = @id'),
+      final: db.prepare(
+        `UPDATE jobs SET status = @status, exit_code = @exit_code, finish_pending = 1, finished_at = @now, last_update_at = @now,
+           failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
+           failure_image = @image, failure_registry = @registry, failure_kind = @kind,
+           after_script_json = @after_script_json, stopped_by = @stopped_by
+         WHERE id = @id AND status IN ('running', 'canceling') AND finish_pending = 0`,
+      ),
+      finalPending: db.prepare(
+        `UPDATE jobs SET status = 'failed', finish_pending = 1, finished_at = @now, last_update_at = @now,
+           failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
+           failure_image = @image, failure_registry = @registry, failure_kind = @kind
+         WHERE id = @id AND status = 'pending' AND finish_pending = 0`,
+      ),
+      classification: db.prepare(
+        `UPDATE jobs SET failure_class = @class, failure_reason = @reason, failure_stage = @stage, failure_cause = @cause,
+           failure_summary = @summary, failure_owner = @owner, failure_rule_id = @rule_id, failure_rule_version = @rule_version,
+           failure_fallback = @fallback, failure_evidence_json = @evidence_json, failure_message = @message,
+           failure_executor = @executor, failure_image = @image, failure_registry = @registry, failure_kind = @kind
+         WHERE id = @id`,
+      ),
+      finished: db.prepare('UPDATE jobs SET finish_pending = 0 WHERE id = ?'),
+      finishPending: db.prepare('SELECT id FROM jobs WHERE finish_pending = 1 ORDER BY id'),
+      touch: db.prepare('UPDATE jobs SET last_update_at = ? WHERE id = ?'),
+      cancelForRunner: db.prepare(
+        `SELECT id FROM jobs WHERE runner_id = ? AND status = 'canceling' AND cancel_requested = 1 AND finish_pending = 0`,
+      ),
+      lost: db.prepare(
+        `SELECT j.id, j.runner_id, r.last_heartbeat_at FROM jobs j JOIN runners r ON r.id = j.runner_id
+         WHERE j.status IN ('running', 'canceling') AND j.finish_pending = 0 AND COALESCE(r.last_heartbeat_at, 0) < ?`,
+      ),
+      stuck: db.prepare(`SELECT id, tags_json, queued_at FROM jobs WHERE status = 'pending' AND queued_at < ? ORDER BY id`),
+      statusOf: db.prepare('SELECT id, status, runner_id, failure_stage FROM jobs WHERE id = ?'),
+    };
+  }
+
+  insert(j: NewJob): number {
+    return Number(this.s.insert.run(j).lastInsertRowid);
+  }
+  get(id: number): JobRow | undefined {
+    return this.s.get.get(id) as JobRow | undefined;
+  }
+  byPipeline(pipelineId: number): JobRow[] {
+    return this.s.byPipeline.all(pipelineId) as JobRow[];
+  }
+  latestByName(pipelineId: number, name: string): JobRow | undefined {
+    return this.s.latestByName.get(pipelineId, name) as JobRow | undefined;
+  }
+  /** Latest attempt of every job name of a pipeline. */
+  latestPerName(pipelineId: number): JobRow[] {
+    const latest = new Map<string, JobRow>();
+    for (const j of this.byPipeline(pipelineId)) {
+      const cur = latest.get(j.name);
+      if (!cur || cur.attempt < j.attempt) latest.set(j.name, j);
+    }
+    return [...latest.values()];
+  }
+  pending(limit = 1000): { id: number; pipeline_id: number; tags_json: string }[] {
+    return this.s.pending.all(limit) as { id: number; pipeline_id: number; tags_json: string }[];
+  }
+  /** pending → running for one runner; false when someone else got there first. */
+  casStart(id: number, runnerId: number | null, tokenHash: string | null, now: number): boolean {
+    return this.s.casStart.run({ id, runner_id: runnerId, token_hash: tokenHash, now }).changes === 1;
+  }
+  applyTransition(id: number, to: string, now: number, note: string | null, graceful: boolean): boolean {
+    return this.s.transition.run({ id, to, now, note, graceful: graceful ? 1 : 0 }).changes === 1;
+  }
+  setEngineState(id: number, outcome: string | null, note: string | null): void {
+    this.s.engineState.run({ id, outcome, note });
+  }
+  /** running/canceling → final state reported by the runner (or reaper); false if already final. */
+  storeFinal(id: number, r: FinalReport, now: number): boolean {
+    const f = r.failure;
+    return (
+      this.s.final.run({
+        id,
+        now,
+        status: r.status,
+        exit_code: r.exit_code,
+        reason: f?.reason ?? null,
+        stage: f?.stage ?? null,
+        message: f?.message ?? null,
+        executor: f?.executor ?? null,
+        image: f?.image ?? null,
+        registry: f?.registry ?? null,
+        kind: f?.kind ?? null,
+        after_script_json: r.after_script_json,
+        stopped_by: r.stopped_by,
+      }).changes === 1
+    );
+  }
+  /** pending → failed by the coordinator (stuck: no runner took it); false if it moved meanwhile. */
+  failPending(id: number, f: NonNullable<FinalReport['failure']>, now: number): boolean {
+    return this.s.finalPending.run({ id, now, ...f }).changes === 1;
+  }
+  storeClassification(id: number, c: FailureClassification): void {
+    this.s.classification.run({
+      id,
+      class: c.class,
+      reason: c.reason,
+      stage: c.stage,
+      cause: c.cause,
+      summary: c.summary,
+      owner: c.owner,
+      rule_id: c.rule?.id ?? null,
+      rule_version: c.rule?.version ?? null,
+      fallback: c.fallback ? 1 : 0,
+      evidence_json: JSON.stringify(c.evidence ?? []),
+      message: c.message,
+      executor: c.executor,
+      image: c.image,
+      registry: c.registry,
+      kind: c.kind ?? null,
+    });
+  }
+  clearFinishPending(id: number): void {
+    this.s.finished.run(id);
+  }
+  finishPendingIds(): number[] {
+    return (this.s.finishPending.all() as { id: number }[]).map((r) => r.id);
+  }
+  touch(id: number, now: number): void {
+    this.s.touch.run(now, id);
+  }
+  cancelRequestedFor(runnerId: number): number[] {
+    return (this.s.cancelForRunner.all(runnerId) as { id: number }[]).map((r) => r.id);
+  }
+  /** running/canceling jobs whose runner has not been heard from since `cutoff`. */
+  lost(cutoff: number): { id: number; runner_id: number; last_heartbeat_at: number | null }[] {
+    return this.s.lost.all(cutoff) as { id: number; runner_id: number; last_heartbeat_at: number | null }[];
+  }
+  stuck(cutoff: number): { id: number; tags_json: string; queued_at: number }[] {
+    return this.s.stuck.all(cutoff) as { id: number; tags_json: string; queued_at: number }[];
+  }
+  statusOf(id: number): { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined {
+    return this.s.statusOf.get(id) as { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Numbered, append-only schema migrations recorded in `schema_migrations`.
+ * Times are INTEGER milliseconds since epoch (cheap to compare and index).
+ */
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE pipelines (
+  id INTEGER PRIMARY KEY,
+  project TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  sha TEXT,
+  name TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT 'api',
+  yaml TEXT NOT NULL,
+  model_json TEXT NOT NULL,
+  variables_json TEXT NOT NULL,
+  status TEXT NOT NULL,
+  halted_by_job_id INTEGER,
+  canceled INTEGER NOT NULL DEFAULT 0,
+  has_warnings INTEGER NOT NULL DEFAULT 0,
+  failure_class TEXT,
+  warnings_json TEXT NOT NULL DEFAULT '[]',
+  repository_url TEXT,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+);
+CREATE INDEX pipelines_project_ref ON pipelines(project, ref, id);
+CREATE INDEX pipelines_ref ON pipelines(ref, id);
+CREATE INDEX pipelines_status ON pipelines(status, id);
+
+CREATE TABLE runners (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  tags_json TEXT NOT NULL DEFAULT '[]',
+  run_untagged INTEGER NOT NULL DEFAULT 1,
+  executor TEXT NOT NULL,
+  concurrency INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL DEFAULT 'online',
+  last_heartbeat_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+  project TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  name TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  stage_index INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  retry_of INTEGER REFERENCES jobs(id),
+  status TEXT NOT NULL,
+  exit_code INTEGER,
+  outcome TEXT,
+  note TEXT,
+  tags_json TEXT NOT NULL DEFAULT '[]',
+  needs_json TEXT,
+  when_ TEXT NOT NULL DEFAULT 'on_success',
+  manual TEXT,
+  interruptible TEXT NOT NULL DEFAULT 'false',
+  allow_failure INTEGER NOT NULL DEFAULT 0,
+  runner_id INTEGER REFERENCES runners(id),
+  token_hash TEXT,
+  failure_class TEXT,
+  failure_reason TEXT,
+  failure_stage TEXT,
+  failure_cause TEXT,
+  failure_summary TEXT,
+  failure_owner TEXT,
+  failure_rule_id TEXT,
+  failure_rule_version TEXT,
+  failure_fallback INTEGER,
+  failure_evidence_json TEXT,
+  failure_message TEXT,
+  failure_executor TEXT,
+  failure_image TEXT,
+  failure_registry TEXT,
+  failure_kind TEXT,
+  after_script_json TEXT,
+  stopped_by TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  graceful INTEGER NOT NULL DEFAULT 0,
+  -- 1 between the runner's final update and the finisher (classification + engine).
+  finish_pending INTEGER NOT NULL DEFAULT 0,
+  trace_bytes INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  queued_at INTEGER,
+  started_at INTEGER,
+  finished_at INTEGER,
+  last_update_at INTEGER
+);
+CREATE INDEX jobs_pipeline ON jobs(pipeline_id, name, attempt);
+CREATE INDEX jobs_status ON jobs(status, id);
+CREATE INDEX jobs_runner_active ON jobs(runner_id, status);
+CREATE INDEX jobs_finish_pending ON jobs(finish_pending) WHERE finish_pending = 1;
+-- /api/v1/failures: every filter has an index ending in (finished_at, id) for keyset paging.
+CREATE INDEX jobs_failures ON jobs(finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_class ON jobs(failure_class, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_cause ON jobs(failure_cause, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_reason ON jobs(failure_reason, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_ref ON jobs(ref, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_name ON jobs(name, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_runner ON jobs(runner_id, finished_at, id) WHERE failure_class IS NOT NULL;
+CREATE INDEX jobs_failures_image ON jobs(failure_image, finished_at, id) WHERE failure_class IS NOT NULL;
+
+CREATE TABLE trace_chunks (
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  offset INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (job_id, offset)
+);
+
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE image_pulls (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  runner_id INTEGER,
+  image TEXT NOT NULL,
+  registry TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  kind TEXT,
+  duration_ms INTEGER NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX image_pulls_at ON image_pulls(at);
+CREATE INDEX image_pulls_job ON image_pulls(job_id);
+`,
+  },
+];
+
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    })();
+  }
+}
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

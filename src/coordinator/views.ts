@@ -1,0 +1,90 @@
+/** Stored rows → the JSON shapes of src/protocol/user-api.ts. */
+import type { EvidenceLine, FailureClassification } from '../protocol/failure.js';
+import type { FailureJson, JobJson, PipelineJson } from '../protocol/user-api.js';
+import type { DisplayStatus, JobStatus, PipelineStatus } from '../pipeline/status.js';
+import { iso } from './store/db.js';
+import type { JobRow } from './store/jobs.js';
+import type { PipelineRow } from './store/pipelines.js';
+
+export function failureOf(j: JobRow): FailureClassification | null {
+  if (j.failure_class === null) return null;
+  return {
+    reason: j.failure_reason as FailureClassification['reason'],
+    stage: j.failure_stage as FailureClassification['stage'],
+    exit_code: j.exit_code,
+    executor: j.failure_executor,
+    message: j.failure_message,
+    image: j.failure_image,
+    registry: j.failure_registry,
+    kind: j.failure_kind,
+    class: j.failure_class as FailureClassification['class'],
+    cause: j.failure_cause ?? 'unknown',
+    summary: j.failure_summary ?? '',
+    owner: (j.failure_owner ?? 'unknown') as FailureClassification['owner'],
+    rule: j.failure_rule_id ? { id: j.failure_rule_id, version: j.failure_rule_version ?? '' } : null,
+    fallback: j.failure_fallback === 1,
+    evidence: j.failure_evidence_json ? (JSON.parse(j.failure_evidence_json) as EvidenceLine[]) : [],
+  };
+}
+
+export const interruptibleOf = (s: string): boolean | 'graceful' => (s === 'graceful' ? 'graceful' : s === 'true');
+
+export function jobJson(j: JobRow): JobJson {
+  const status = j.status as JobStatus;
+  return {
+    id: j.id,
+    pipeline_id: j.pipeline_id,
+    name: j.name,
+    stage: j.stage,
+    status,
+    display_status: status === 'failed' && j.outcome === 'warn' ? 'success_with_warnings' : status,
+    exit_code: j.exit_code,
+    allow_failure: j.allow_failure === 1,
+    failure: failureOf(j),
+    attempt: j.attempt,
+    retry_of: j.retry_of,
+    needs: j.needs_json === null ? null : (JSON.parse(j.needs_json) as string[]),
+    when: j.when_,
+    manual: j.manual,
+    interruptible: interruptibleOf(j.interruptible),
+    runner_id: j.runner_id,
+    note: j.note,
+    after_script: j.after_script_json ? JSON.parse(j.after_script_json) : null,
+    created_at: iso(j.created_at)!,
+    started_at: iso(j.started_at),
+    finished_at: iso(j.finished_at),
+  };
+}
+
+export function failureJson(j: JobRow): FailureJson {
+  return { ...jobJson(j), failure: failureOf(j)!, project: j.project, ref: j.ref };
+}
+
+export function pipelineJson(p: PipelineRow, jobs?: JobRow[], haltedByName?: string | null): PipelineJson {
+  const status = p.status as PipelineStatus;
+  const model = JSON.parse(p.model_json) as { stages: string[] };
+  const display: DisplayStatus = status === 'success' && p.has_warnings === 1 ? 'success_with_warnings' : status;
+  let halted: PipelineJson['halted_by'] = null;
+  if (p.halted_by_job_id !== null) {
+    const name = haltedByName ?? jobs?.find((j) => j.id === p.halted_by_job_id)?.name ?? '';
+    halted = { id: p.halted_by_job_id, name };
+  }
+  const out: PipelineJson = {
+    id: p.id,
+    project: p.project,
+    ref: p.ref,
+    sha: p.sha,
+    name: p.name,
+    status,
+    display_status: display,
+    halted_by: halted,
+    failure_class: p.failure_class as PipelineJson['failure_class'],
+    stages: model.stages,
+    warnings: JSON.parse(p.warnings_json),
+    created_at: iso(p.created_at)!,
+    started_at: iso(p.started_at),
+    finished_at: iso(p.finished_at),
+  };
+  if (jobs) out.jobs = jobs.map(jobJson);
+  return out;
+}
