@@ -1,7 +1,7 @@
 // #/pipelines/:id — stages as columns of job cards, with failure classes up front.
-import { getJson, postJson } from '../api.js';
+import { getJson, postJson, Unauthorized } from '../api.js';
 import { classBadge, statusBadge } from '../badges.js';
-import { duration, h, time } from '../dom.js';
+import { duration, h, time, toast } from '../dom.js';
 import { refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 import { jobActions } from './job-actions.js';
@@ -46,12 +46,15 @@ function view(p, refresh, onError) {
               class: 'btn cancel',
               id: 'cancel-pipeline',
               onclick: async (e) => {
-                e.currentTarget.disabled = true;
+                const btn = e.currentTarget;
+                btn.disabled = true;
                 try {
                   await postJson(`/api/v1/pipelines/${p.id}/cancel`);
                   await refresh();
                 } catch (err) {
-                  onError(err);
+                  if (err instanceof Unauthorized) onError(err);
+                  else toast(`Cancel pipeline: ${err.message}`);
+                  btn.disabled = false;
                 }
               },
             },

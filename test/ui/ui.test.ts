@@ -1,0 +1,317 @@
+/**
+ * The web UI against the REAL coordinator, in Debian's headless Chromium.
+ * A pipeline gets two failing jobs, finished through the runner API by hand: one
+ * image pull failure (infra) and one jest failure (build). The pages must tell
+ * them apart by label, icon and data-class, highlight the log evidence, and
+ * filter the failures list by class. Screenshots land in test-artifacts/ui/.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
+import type { JobJson, PipelineJson } from '../../src/protocol/user-api.js';
+import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
+import { hasTool, requireTools } from '../helpers/tools.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const SHOTS = new URL('../../test-artifacts/ui/', import.meta.url).pathname;
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const PIPELINE_YAML = `
+stages: [build, test]
+compile:
+  stage: build
+  image: registry.invalid:5000/team/node:20
+  script: [npm run build]
+unit-tests:
+  stage: build
+  script: [npm test]
+report:
+  stage: test
+  needs: [unit-tests]
+  script: [echo report]
+`;
+
+// Line 3 carries markup: it must show as text, never become an element.
+const JEST_LOG = [
+  '$ npm test',
+  '> jest --ci',
+  'console.log <b id="injected">not html</b>',
+  ' FAIL  src/sum.test.js',
+  '  ● sum › adds 1 + 2 to equal 3',
+  '    Expected: 3',
+  '    Received: 4',
+  'Tests:       1 failed, 3 passed, 4 total',
+  'ERROR: Job failed: exit code 1',
+  '',
+].join('\n');
+const PULL_LOG = [
+  'Preparing the "docker" executor',
+  'Pulling docker image registry.invalid:5000/team/node:20 ...',
+  'ERROR: Get "http://registry.invalid:5000/v2/": dial tcp: connection refused',
+  '',
+].join('\n');
+
+/** The runner side, by hand: just enough of the wire protocol to finish two jobs. */
+async function runnerFinishes(coord: Coordinator): Promise<void> {
+  const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ registration_token: coord.registrationToken, name: 'ui-test', tags: [], run_untagged: true, executor: 'docker', concurrency: 2 }),
+  });
+  assert.equal(reg.status, 201, await reg.clone().text());
+  const { token } = (await reg.json()) as { token: string };
+  const jobs: JobPayload[] = [];
+  while (jobs.length < 2) {
+    const r = await fetch(`${coord.url}/api/v1/jobs/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'runner-token': token },
+      body: JSON.stringify({ capacity: 2 - jobs.length }),
+    });
+    assert.equal(r.status, 201, `job request answered ${r.status}`);
+    jobs.push((await r.json()) as JobPayload);
+  }
+  for (const job of jobs) {
+    const put = async (body: JobUpdateRequest) => {
+      const r = await fetch(`${coord.url}/api/v1/jobs/${job.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'job-token': job.token },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+    };
+    await put({ state: 'running' });
+    const log = Buffer.from(job.name === 'compile' ? PULL_LOG : JEST_LOG);
+    const t = await fetch(`${coord.url}/api/v1/jobs/${job.id}/trace`, {
+      method: 'PATCH',
+      headers: { 'job-token': job.token, 'content-range': `0-${log.length - 1}` },
+      body: log,
+    });
+    assert.equal(t.status, 202, await t.clone().text());
+    if (job.name === 'compile')
+      await put({
+        state: 'failed',
+        exit_code: null,
+        trace_bytes: log.length,
+        failure: {
+          reason: 'image_pull_failure',
+          stage: 'pull_image',
+          message: 'Get "http://registry.invalid:5000/v2/": dial tcp: connection refused',
+          executor: 'docker',
+          image: 'registry.invalid:5000/team/node:20',
+          registry: 'registry.invalid:5000',
+          kind: 'registry_unreachable',
+        },
+      });
+    else
+      await put({
+        state: 'failed',
+        exit_code: 1,
+        trace_bytes: log.length,
+        failure: { reason: 'script_failure', stage: 'step_script', message: null, executor: 'docker', image: null, registry: null },
+      });
+  }
+}
+
+describe('web UI on the real coordinator (headless Chromium)', () => {
+  let coord: Coordinator | undefined;
+  let browser: Browser | undefined;
+  let dir: ReturnType<typeof tempDir> | undefined;
+  let pipeline: PipelineJson;
+  let infraJob: JobJson;
+  let buildJob: JobJson;
+  const api = async <T>(path: string): Promise<T> => {
+    const r = await fetch(`${coord!.url}${path}`, { headers: { authorization: `Bearer ${coord!.apiToken}` } });
+    assert.equal(r.status, 200, `${path}: ${r.status}`);
+    return (await r.json()) as T;
+  };
+
+  before(async () => {
+    if (!hasTool('chromium')) return; // each test skips (or fails under CI) via requireTools
+    mkdirSync(SHOTS, { recursive: true });
+    dir = tempDir('faultline-ui-');
+    coord = await createCoordinator({ dataDir: dir.path, port: 0 });
+    const created = await fetch(`${coord.url}/api/v1/pipelines`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` },
+      body: JSON.stringify({ yaml: PIPELINE_YAML, ref: 'feature/login' }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    pipeline = (await created.json()) as PipelineJson;
+    await runnerFinishes(coord);
+    await coord.idle();
+    pipeline = await api<PipelineJson>(`/api/v1/pipelines/${pipeline.id}`);
+    infraJob = pipeline.jobs!.find((j) => j.name === 'compile')!;
+    buildJob = pipeline.jobs!.find((j) => j.name === 'unit-tests')!;
+    // The premise of every test below: the coordinator classified them apart.
+    assert.equal(infraJob.failure?.class, 'infra', JSON.stringify(infraJob.failure));
+    assert.equal(buildJob.failure?.class, 'build', JSON.stringify(buildJob.failure));
+    assert.ok(buildJob.failure.evidence.length > 0, 'the jest failure has log evidence');
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await coord?.close();
+    dir?.dispose();
+  });
+
+  /** A page that already holds the token, with JS errors turned into test failures. */
+  async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+    const page = await browser!.newPage({ viewport });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    (page as Page & { jsErrors: string[] }).jsErrors = errors;
+    await page.goto(`${coord!.url}/?token=${encodeURIComponent(coord!.apiToken)}${hash}`);
+    return page;
+  }
+  const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+
+  test('pipeline page labels the infra and the build failure differently', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const page = await open(`#/pipelines/${pipeline.id}`);
+    // The token moved from the URL to localStorage.
+    assert.ok(!page.url().includes('token='), page.url());
+    assert.equal(await page.evaluate(() => localStorage.getItem('faultline.apiToken')), coord!.apiToken);
+
+    const infraBadge = page.locator(`.job[data-job-id="${infraJob.id}"] .job-failure .fclass`);
+    const buildBadge = page.locator(`.job[data-job-id="${buildJob.id}"] .job-failure .fclass`);
+    await infraBadge.waitFor();
+    assert.equal(await infraBadge.getAttribute('data-class'), 'infra');
+    assert.equal(await buildBadge.getAttribute('data-class'), 'build');
+    const infraText = (await infraBadge.innerText()).trim();
+    const buildText = (await buildBadge.innerText()).trim();
+    assert.match(infraText, /⚙\s*Infrastructure — operators' to fix/);
+    assert.match(buildText, /✎\s*Build — yours to fix/);
+    // Colour differs too (not only the words).
+    const bg = (l: typeof infraBadge) => l.evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.notEqual(await bg(infraBadge), await bg(buildBadge));
+    // Cause and summary come with the badge.
+    assert.equal(await page.locator(`.job[data-job-id="${infraJob.id}"] .job-failure .cause`).textContent(), infraJob.failure!.cause);
+    assert.equal(await page.locator(`.job[data-job-id="${buildJob.id}"] .job-failure .summary`).textContent(), buildJob.failure!.summary);
+    // Both statuses are failed; the skipped downstream job lists its needs.
+    assert.equal(await page.locator(`.job[data-job-id="${infraJob.id}"] .status`).getAttribute('data-status'), 'failed');
+    const report = page.locator('.job[data-name="report"]');
+    assert.match(await report.innerText(), /needs: unit-tests/);
+    assert.equal(await page.locator('#pipeline-status, .page-head .status').first().getAttribute('data-status'), 'failed');
+    await page.screenshot({ path: `${SHOTS}pipeline.png`, fullPage: true });
+
+    // Narrow screens: stages stack, nothing overflows sideways.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.waitForTimeout(100);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `page overflows horizontally by ${overflow}px at 420px`);
+    await page.screenshot({ path: `${SHOTS}pipeline-narrow.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('job page shows the classification and highlights the evidence lines', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const page = await open(`#/jobs/${buildJob.id}`);
+    const box = page.locator('#classification');
+    await box.waitFor();
+    assert.equal(await box.getAttribute('data-class'), 'build');
+    const boxText = await box.innerText();
+    assert.ok(boxText.includes(buildJob.failure!.cause), boxText);
+    assert.ok(boxText.includes('script_failure'), boxText);
+    const rule = buildJob.failure!.rule;
+    assert.ok(boxText.includes(rule ? `${rule.id}@${rule.version}` : 'fallback by reason'), boxText);
+
+    await page.locator('.log .line.evidence').first().waitFor();
+    const highlighted = await page.locator('.log .line.evidence').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.line)));
+    const expected = buildJob.failure!.evidence.map((e) => e.line);
+    assert.deepEqual(highlighted.sort((a, b) => a - b), [...expected].sort((a, b) => a - b));
+    const first = buildJob.failure!.evidence[0]!;
+    assert.equal((await page.locator(`#L${first.line} .txt`).innerText()).trim(), first.text.trim());
+    // Markup in the log is text.
+    assert.equal(await page.locator('#injected').count(), 0);
+    assert.match(await page.locator('#L3 .txt').innerText(), /<b id="injected">not html<\/b>/);
+
+    // Evidence links jump to their line and mark it.
+    await page.locator('.evidence-list a').first().click();
+    await page.waitForFunction((n) => document.getElementById(`L${n}`)?.classList.contains('target'), first.line);
+    assert.ok(page.url().endsWith(`#/jobs/${buildJob.id}#L${first.line}`), page.url());
+    assert.match(await page.locator('#log-state').innerText(), /end of log/);
+    await page.screenshot({ path: `${SHOTS}job-build.png`, fullPage: true });
+
+    // The infra job's box names the image and registry and the owner.
+    await page.goto(`${coord!.url}/#/jobs/${infraJob.id}`);
+    await page.locator('#classification[data-class="infra"]').waitFor();
+    const infraText = await page.locator('#classification').innerText();
+    assert.ok(infraText.includes('registry.invalid:5000/team/node:20'), infraText);
+    assert.ok(infraText.includes('operators'), infraText);
+    assert.ok(infraText.includes('pull_image'), infraText);
+    await page.screenshot({ path: `${SHOTS}job-infra.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('failures page filters by class and shows the summary', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const page = await open('#/failures');
+    await page.locator('#failures-table').waitFor();
+    const rowIds = () => page.locator('#failures-table tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.jobId)));
+    assert.deepEqual((await rowIds()).sort(), [infraJob.id, buildJob.id].sort());
+    // Summary by class from /failures/summary.
+    const summary = page.locator('#failure-summary');
+    assert.equal(await summary.locator('li[data-class="infra"] .count').innerText(), '1');
+    assert.equal(await summary.locator('li[data-class="build"] .count').innerText(), '1');
+    await page.screenshot({ path: `${SHOTS}failures.png`, fullPage: true });
+
+    await page.selectOption('#f-class', 'infra');
+    await page.waitForFunction(() => location.hash.includes('class=infra') && document.querySelectorAll('#failures-table tbody tr').length === 1);
+    assert.deepEqual(await rowIds(), [infraJob.id]);
+    assert.equal(await page.locator('#failures-table tbody tr').getAttribute('data-class'), 'infra');
+    assert.equal(await page.locator('#f-class').inputValue(), 'infra');
+    await page.screenshot({ path: `${SHOTS}failures-infra.png`, fullPage: true });
+
+    // The filter lives in the hash: reloading keeps it, and a text filter narrows further.
+    await page.reload();
+    await page.locator('#failures-table').waitFor();
+    assert.equal(await page.locator('#f-class').inputValue(), 'infra');
+    await page.fill('#f-job', 'unit-tests');
+    await page.click('#failure-filters button[type="submit"]');
+    await page.waitForFunction(() => location.hash.includes('job=unit-tests'));
+    await page.locator('.list-col .empty').waitFor();
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('pipelines list, incidents placeholder and the token form', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const page = await open('#/');
+    const row = page.locator(`#pipelines-table tr[data-pipeline-id="${pipeline.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('.status').getAttribute('data-status'), 'failed');
+    // Any build failure makes the pipeline the developers' to fix.
+    assert.equal(await row.locator('.fclass').getAttribute('data-class'), pipeline.failure_class);
+    assert.match(await row.innerText(), /feature\/login/);
+    await page.screenshot({ path: `${SHOTS}pipelines.png` });
+
+    await page.click('nav.top a[data-nav="incidents"]');
+    await page.locator('.incidents').waitFor();
+    assert.match(await page.locator('.incidents').innerText(), /not available|No incidents|#/);
+
+    // A refused token brings the form back; the right one gets through.
+    await page.evaluate(() => localStorage.setItem('faultline.apiToken', 'wrong'));
+    await page.goto(`${coord!.url}/#/`);
+    await page.locator('.token-form .error').waitFor();
+    await page.screenshot({ path: `${SHOTS}token-form.png` });
+    await page.fill('#token', coord!.apiToken);
+    await page.click('.token-form button[type="submit"]');
+    await page.locator('#pipelines-table').waitFor();
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+});
