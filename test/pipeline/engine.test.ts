@@ -351,6 +351,25 @@ const ROWS: Row[] = [
     pipeline: 'pending',
     attempts: { a: 2, b: 2 },
   },
+  {
+    name: 'job_retry while a predecessor runs again: the new attempt waits (created)',
+    jobs: [job('a', { needs: [] }), job('b', { needs: ['a'] })],
+    events: ['start', 'run a', 'run b', 'retry a', 'retry b'],
+    expect: { a: 'pending', b: 'created' },
+    pipeline: 'pending',
+    attempts: { a: 2, b: 2 },
+  },
+  {
+    name: 'job_retry after an early pass resumes the pipeline',
+    jobs: [
+      job('p', { stage: 'build', on_status: { success: 'pass_pipeline', failure: 'fail_pipeline', exit_codes: {} } }),
+      job('b'),
+    ],
+    events: ['start', 'run p', 'retry p'],
+    expect: { p: 'pending', b: 'created' },
+    pipeline: 'pending',
+    attempts: { p: 2, b: 1 },
+  },
   // ── cancel ──
   {
     name: 'job_cancel of a pending job: canceled, dependents skipped',
