@@ -85,7 +85,8 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
       if (isPlainMap(v)) templateNames.push(name);
       continue;
     }
-    const hint = didYouMean(name, TOP_LEVEL_KEYWORDS);
+    const looksLikeJob = isPlainMap(v) && ('script' in v || 'extends' in v);
+    const hint = looksLikeJob ? '' : didYouMean(name, TOP_LEVEL_KEYWORDS);
     if (!isPlainMap(v)) {
       diag.error(
         name,
@@ -96,7 +97,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
       );
       continue;
     }
-    if (hint && !('script' in v) && !('extends' in v)) {
+    if (hint) {
       diag.error(name, at, `unknown keyword '${name}'${hint}`);
       continue;
     }

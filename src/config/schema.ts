@@ -107,8 +107,8 @@ const crossPipelineNeed = z
 
 export const needsSchema = z.array(
   oneOf('a job name or a map with job:', [
-    crossPipelineNeed,
     z.string().min(1),
+    crossPipelineNeed,
     z.object({ job: z.string().min(1), optional: z.boolean().optional(), artifacts: z.boolean().optional() }).strict(),
   ]),
 );

@@ -102,8 +102,8 @@ const referenceTag: CollectionTag = {
   resolve: (seq) => seq,
 };
 
-/** Budget on converted nodes: stops "billion laughs" alias bombs. */
-const MAX_NODES = 2_000_000;
+/** Budget on nodes converted through aliases: stops "billion laughs" alias bombs. */
+const MAX_ALIASED_NODES = 200_000;
 const MAX_DEPTH = 500;
 
 class LimitError extends Error {
@@ -157,7 +157,8 @@ function cleanMessage(m: string): string {
 }
 
 class Converter {
-  nodes = 0;
+  private aliased = 0;
+  private inAlias = 0;
   readonly problems: Problem[] = [];
   private readonly active = new Set<Node>();
 
@@ -173,8 +174,8 @@ class Converter {
 
   convert(node: Node | null | undefined, depth: number): unknown {
     if (node == null) return null;
-    if (++this.nodes > MAX_NODES) {
-      throw new LimitError('the document expands to too many nodes (alias bomb?)', this.nodePos(node));
+    if (this.inAlias > 0 && ++this.aliased > MAX_ALIASED_NODES) {
+      throw new LimitError('aliases expand to too many nodes (an alias bomb?)', this.nodePos(node));
     }
     if (depth > MAX_DEPTH) throw new LimitError('the document is nested too deeply', this.nodePos(node));
     if (isAlias(node)) {
@@ -184,7 +185,12 @@ class Converter {
         this.problems.push({ pos: this.nodePos(node), message: `alias *${node.source} refers to a node that contains it` });
         return null;
       }
-      return this.convert(target, depth + 1);
+      this.inAlias++;
+      try {
+        return this.convert(target, depth + 1);
+      } finally {
+        this.inAlias--;
+      }
     }
     if (isScalar(node)) {
       const v = node.value;
