@@ -128,8 +128,8 @@ function classification(job) {
       row('rule', f.rule ? h('code', null, `${f.rule.id}@${f.rule.version}`) : f.fallback ? 'fallback by reason' : null),
       row('exit code', f.exit_code ?? job.exit_code),
       row('executor', f.executor),
-      row('image', image ? h('code', null, image) : null, true),
       row('error kind', f.kind),
+      row('image', image ? h('code', null, image) : null, true),
       row('runner message', f.message ? h('code', null, f.message) : null, true),
     ),
     f.evidence?.length
