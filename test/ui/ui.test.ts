@@ -62,44 +62,56 @@ const PULL_LOG = [
   '',
 ].join('\n');
 
-/** The runner side, by hand: just enough of the wire protocol to finish two jobs. */
-async function runnerFinishes(coord: Coordinator): Promise<void> {
+/** The runner side, by hand: just enough of the wire protocol to drive jobs. */
+async function registerRunner(coord: Coordinator, name: string): Promise<string> {
   const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ registration_token: coord.registrationToken, name: 'ui-test', tags: [], run_untagged: true, executor: 'docker', concurrency: 2 }),
+    body: JSON.stringify({ registration_token: coord.registrationToken, name, tags: [], run_untagged: true, executor: 'docker', concurrency: 2 }),
   });
   assert.equal(reg.status, 201, await reg.clone().text());
-  const { token } = (await reg.json()) as { token: string };
-  const jobs: JobPayload[] = [];
-  while (jobs.length < 2) {
-    const r = await fetch(`${coord.url}/api/v1/jobs/request`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'runner-token': token },
-      body: JSON.stringify({ capacity: 2 - jobs.length }),
-    });
-    assert.equal(r.status, 201, `job request answered ${r.status}`);
-    jobs.push((await r.json()) as JobPayload);
-  }
+  return ((await reg.json()) as { token: string }).token;
+}
+
+async function takeJob(coord: Coordinator, runnerToken: string): Promise<JobPayload> {
+  const r = await fetch(`${coord.url}/api/v1/jobs/request`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'runner-token': runnerToken },
+    body: JSON.stringify({ capacity: 1 }),
+  });
+  assert.equal(r.status, 201, `job request answered ${r.status}`);
+  return (await r.json()) as JobPayload;
+}
+
+async function updateJob(coord: Coordinator, job: JobPayload, body: JobUpdateRequest): Promise<void> {
+  const r = await fetch(`${coord.url}/api/v1/jobs/${job.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'job-token': job.token },
+    body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, await r.clone().text());
+}
+
+/** Appends bytes at `offset`; returns the new offset. */
+async function appendTrace(coord: Coordinator, job: JobPayload, offset: number, bytes: Buffer): Promise<number> {
+  const t = await fetch(`${coord.url}/api/v1/jobs/${job.id}/trace`, {
+    method: 'PATCH',
+    headers: { 'job-token': job.token, 'content-range': `${offset}-${offset + bytes.length - 1}` },
+    body: bytes,
+  });
+  assert.equal(t.status, 202, await t.clone().text());
+  return offset + bytes.length;
+}
+
+async function runnerFinishes(coord: Coordinator): Promise<void> {
+  const token = await registerRunner(coord, 'ui-test');
+  const jobs = [await takeJob(coord, token), await takeJob(coord, token)];
   for (const job of jobs) {
-    const put = async (body: JobUpdateRequest) => {
-      const r = await fetch(`${coord.url}/api/v1/jobs/${job.id}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', 'job-token': job.token },
-        body: JSON.stringify(body),
-      });
-      assert.equal(r.status, 200, await r.clone().text());
-    };
-    await put({ state: 'running' });
+    await updateJob(coord, job, { state: 'running' });
     const log = Buffer.from(job.name === 'compile' ? PULL_LOG : JEST_LOG);
-    const t = await fetch(`${coord.url}/api/v1/jobs/${job.id}/trace`, {
-      method: 'PATCH',
-      headers: { 'job-token': job.token, 'content-range': `0-${log.length - 1}` },
-      body: log,
-    });
-    assert.equal(t.status, 202, await t.clone().text());
+    await appendTrace(coord, job, 0, log);
     if (job.name === 'compile')
-      await put({
+      await updateJob(coord, job, {
         state: 'failed',
         exit_code: null,
         trace_bytes: log.length,
@@ -114,7 +126,7 @@ async function runnerFinishes(coord: Coordinator): Promise<void> {
         },
       });
     else
-      await put({
+      await updateJob(coord, job, {
         state: 'failed',
         exit_code: 1,
         trace_bytes: log.length,
@@ -311,6 +323,47 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.fill('#token', coord!.apiToken);
     await page.click('.token-form button[type="submit"]');
     await page.locator('#pipelines-table').waitFor();
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+  test('job page streams the log, and keeps streaming teardown while canceling', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const created = await fetch(`${coord!.url}/api/v1/pipelines`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${coord!.apiToken}` },
+      body: JSON.stringify({ yaml: 'e2e:\n  interruptible: graceful\n  script: [run e2e]\n  after_script: [teardown]\n', ref: 'main' }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const runnerToken = await registerRunner(coord!, 'ui-stream');
+    const job = await takeJob(coord!, runnerToken);
+    await updateJob(coord!, job, { state: 'running' });
+    // "ü" is two bytes; the first chunk ends in the middle of it.
+    const text = Buffer.from('starting e2e\nbrowser: Müller\n');
+    const cut = text.indexOf(Buffer.from('ü')) + 1;
+    let offset = await appendTrace(coord!, job, 0, text.subarray(0, cut));
+
+    const page = await open(`#/jobs/${job.id}`);
+    await page.locator('#L1').waitFor();
+    assert.match(await page.locator('#log-state').innerText(), /streaming/);
+    assert.equal(await page.locator('.job-page-head .status').first().getAttribute('data-status'), 'running');
+    offset = await appendTrace(coord!, job, offset, text.subarray(cut));
+    await page.waitForFunction(() => document.querySelector('#L2 .txt')?.textContent === 'browser: Müller');
+
+    // Cancel from the UI: the job is canceling, the teardown log keeps coming.
+    await page.click(`button[data-action="cancel"][data-job-id="${job.id}"]`);
+    await page.locator('#canceling-banner').waitFor();
+    assert.match(await page.locator('#canceling-banner').innerText(), /canceling — running after_script teardown/);
+    assert.equal(await page.locator('.job-page-head .status').first().getAttribute('data-status'), 'canceling');
+    await page.screenshot({ path: `${SHOTS}job-canceling.png`, fullPage: true });
+    offset = await appendTrace(coord!, job, offset, Buffer.from('$ teardown\nremoved test database\n'));
+    await page.waitForFunction(() => document.querySelector('#L4 .txt')?.textContent === 'removed test database');
+    assert.match(await page.locator('#log-state').innerText(), /teardown/);
+
+    await updateJob(coord!, job, { state: 'canceled', stopped_by: 'cancel', trace_bytes: offset, after_script: { ran: true, exit_code: 0, timed_out: false } });
+    await page.waitForFunction(() => /end of log/.test(document.querySelector('#log-state')?.textContent ?? ''));
+    assert.equal(await page.locator('.job-page-head .status').first().getAttribute('data-status'), 'canceled');
+    assert.equal(await page.locator('#canceling-banner').count(), 0);
+    assert.equal(await page.locator('.log .line').count(), 4);
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });
