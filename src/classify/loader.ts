@@ -47,7 +47,7 @@ export function parseRuleFile(text: string, file: string): Parsed {
   const data = doc.toJS() ?? { rules: [] }; // an empty file holds no rules
   const res = ruleFileSchema.safeParse(data);
   if (!res.success) {
-    return { ok: false, errors: res.error.issues.map((i) => issueError(doc, i, data, at)) };
+    return { ok: false, errors: res.error.issues.map((i) => issueError(doc, mostSpecific(i), data, at)) };
   }
   const errors: RuleError[] = [];
   const rules = res.data.rules.map((def, i) => {
@@ -78,6 +78,17 @@ function patternsOf(def: RuleDef): Array<[Array<string | number>, string]> {
     raw?.forEach((s, j) => out.push([[k, j], s]));
   }
   return out;
+}
+
+/**
+ * A `x | [x]` union reports "Invalid input" at the field; the branch error with the
+ * deepest path (an offending list item) or else a non-type error says more.
+ */
+function mostSpecific(issue: ZodIssue): ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const all = issue.unionErrors.flatMap((e) => e.issues).map(mostSpecific);
+  all.sort((a, b) => b.path.length - a.path.length || Number(a.code === 'invalid_type') - Number(b.code === 'invalid_type'));
+  return all[0] ?? issue;
 }
 
 /** Map a zod issue to the YAML node it concerns (the offending key for unknown fields). */
