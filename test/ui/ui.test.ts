@@ -296,6 +296,17 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.click('#failure-filters button[type="submit"]');
     await page.waitForFunction(() => location.hash.includes('job=unit-tests'));
     await page.locator('.list-col .empty').waitFor();
+
+    // A filter the API rejects is explained next to the form, which stays usable.
+    await page.fill('#f-job', '');
+    await page.fill('#f-since', 'yesterday');
+    await page.click('#failure-filters button[type="submit"]');
+    await page.locator('#filter-error').waitFor();
+    assert.match(await page.locator('#filter-error').innerText(), /since/);
+    assert.equal(await page.locator('#f-since').getAttribute('aria-invalid'), 'true');
+    await page.fill('#f-since', '24h');
+    await page.click('#failure-filters button[type="submit"]');
+    await page.waitForFunction(() => document.querySelectorAll('#failures-table tbody tr').length === 1);
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });
@@ -342,6 +353,11 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     const cut = text.indexOf(Buffer.from('ü')) + 1;
     let offset = await appendTrace(coord!, job, 0, text.subarray(0, cut));
 
+    const list = await open('#/');
+    const row = list.locator(`#pipelines-table tr[data-pipeline-id="${job.pipeline_id}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('.status').getAttribute('data-status'), 'running');
+
     const page = await open(`#/jobs/${job.id}`);
     await page.locator('#L1').waitFor();
     assert.match(await page.locator('#log-state').innerText(), /streaming/);
@@ -366,5 +382,13 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.equal(await page.locator('.log .line').count(), 4);
     assert.deepEqual(jsErrors(page), []);
     await page.close();
+    // The list refreshes itself (every 2 s while something runs) and settles on canceled.
+    await list.waitForFunction(
+      (id) => document.querySelector(`#pipelines-table tr[data-pipeline-id="${id}"] .status`)?.getAttribute('data-status') === 'canceled',
+      job.pipeline_id,
+      { timeout: 8000 },
+    );
+    assert.deepEqual(jsErrors(list), []);
+    await list.close();
   });
 });

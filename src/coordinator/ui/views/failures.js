@@ -1,5 +1,5 @@
 // #/failures — the failures API as a form (reflected in the hash), a table, and a summary.
-import { getJson, query } from '../api.js';
+import { ApiError, getJson, query, Unauthorized } from '../api.js';
 import { classBadge } from '../badges.js';
 import { h, time } from '../dom.js';
 import { CLASS_INFO, FAILURE_CLASSES, FAILURE_REASONS } from '../taxonomy.js';
@@ -9,19 +9,35 @@ export const FILTERS = ['class', 'reason', 'cause', 'ref', 'job', 'runner', 'ima
 export async function renderFailures(ctx) {
   const f = Object.fromEntries(FILTERS.map((k) => [k, ctx.query.get(k) ?? '']));
   const cursor = ctx.query.get('cursor') ?? '';
-  const [list, summary] = await Promise.all([
-    getJson(`/api/v1/failures${query({ ...f, cursor, limit: 50 })}`),
-    getJson(`/api/v1/failures/summary${query({ since: f.since })}`).catch((err) => ({ error: err })),
-  ]);
-  if (ctx.signal.aborted) return;
+  const body = h('div', { class: 'failures-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  // The form shows at once and stays, so a rejected filter can be corrected in place.
   ctx.root.replaceChildren(
-    h(
-      'section',
-      { class: 'failures' },
-      h('header', { class: 'page-head' }, h('h1', null, 'Failures')),
-      form(f),
-      h('div', { class: 'failures-body' }, table(list, f), summaryBox(summary, f)),
-    ),
+    h('section', { class: 'failures' }, h('header', { class: 'page-head' }, h('h1', null, 'Failures')), form(f), body),
+  );
+  let list, summary;
+  try {
+    [list, summary] = await Promise.all([
+      getJson(`/api/v1/failures${query({ ...f, cursor, limit: 50 })}`),
+      getJson(`/api/v1/failures/summary${query({ since: f.since })}`).catch((err) => ({ error: err })),
+    ]);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err instanceof Unauthorized || err.status !== 400) throw err;
+    if (ctx.signal.aborted) return;
+    body.replaceChildren(filterError(err));
+    for (const d of err.details ?? []) ctx.root.querySelector(`#f-${CSS.escape(d.path)}`)?.setAttribute('aria-invalid', 'true');
+    return;
+  }
+  if (ctx.signal.aborted) return;
+  body.replaceChildren(table(list, f), summaryBox(summary, f));
+}
+
+function filterError(err) {
+  return h(
+    'div',
+    { class: 'error card', role: 'alert', id: 'filter-error' },
+    h('strong', null, 'The filter was rejected: '),
+    err.message,
+    err.details?.length ? h('ul', null, err.details.map((d) => h('li', null, h('code', null, d.path), ': ', d.message))) : null,
   );
 }
 
@@ -35,7 +51,7 @@ function form(f) {
       h('option', { value: '' }, anyLabel),
       options.map(([v, label]) => h('option', { value: v, selected: f[name] === v }, label)),
     );
-  const text = (name, placeholder) => h('input', { type: 'text', name, id: `f-${name}`, value: f[name], placeholder });
+  const text = (name, placeholder, extra = {}) => h('input', { type: 'text', name, id: `f-${name}`, value: f[name], placeholder, ...extra });
   const field = (name, label, control) => h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), control);
   return h(
     'form',
@@ -56,7 +72,7 @@ function form(f) {
     field('cause', 'Cause', text('cause', 'e.g. registry_unreachable')),
     field('ref', 'Ref', text('ref', 'branch or tag')),
     field('job', 'Job', text('job', 'job name')),
-    field('runner', 'Runner', text('runner', 'runner id')),
+    field('runner', 'Runner', text('runner', 'runner id', { inputmode: 'numeric' })),
     field('image', 'Image', text('image', 'image')),
     field('since', 'Since', text('since', '24h, 7d or ISO time')),
     h(
