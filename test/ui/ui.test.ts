@@ -97,7 +97,7 @@ async function appendTrace(coord: Coordinator, job: JobPayload, offset: number, 
   const t = await fetch(`${coord.url}/api/v1/jobs/${job.id}/trace`, {
     method: 'PATCH',
     headers: { 'job-token': job.token, 'content-range': `${offset}-${offset + bytes.length - 1}` },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
   assert.equal(t.status, 202, await t.clone().text());
   return offset + bytes.length;
