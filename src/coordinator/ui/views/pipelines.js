@@ -56,18 +56,18 @@ function row(p) {
   return h(
     'tr',
     { dataset: { pipelineId: p.id, status: p.display_status ?? p.status } },
-    h('td', null, h('a', { href: `#/pipelines/${p.id}`, class: 'id' }, `#${p.id}`)),
+    h('td', { class: 'c-id' }, h('a', { href: `#/pipelines/${p.id}`, class: 'id' }, `#${p.id}`)),
     h(
       'td',
-      { class: 'ref' },
+      { class: 'ref c-ref' },
       h('a', { href: `#/?ref=${encodeURIComponent(p.ref)}`, class: 'mono', title: 'only this ref' }, p.ref),
       p.sha ? h('span', { class: 'mono muted sha' }, ' ', p.sha.slice(0, 8)) : null,
       p.name && p.name !== p.ref ? h('div', { class: 'muted small' }, p.name) : null,
     ),
-    h('td', null, statusBadge(p.display_status ?? p.status), p.halted_by ? h('div', { class: 'small warn-text' }, `passed early by ${p.halted_by.name}`) : null),
-    h('td', null, p.failure_class ? classBadge(p.failure_class) : h('span', { class: 'muted' }, '—')),
-    h('td', null, time(p.created_at)),
-    h('td', { class: 'num' }, duration(p.started_at, p.finished_at)),
+    h('td', { class: 'c-status' }, statusBadge(p.display_status ?? p.status), p.halted_by ? h('div', { class: 'small warn-text' }, `passed early by ${p.halted_by.name}`) : null),
+    h('td', { class: p.failure_class ? 'c-fail' : 'c-fail none' }, p.failure_class ? classBadge(p.failure_class) : h('span', { class: 'muted' }, '—')),
+    h('td', { class: 'c-created' }, time(p.created_at)),
+    h('td', { class: 'num c-dur' }, duration(p.started_at, p.finished_at)),
   );
 }
 
