@@ -1,0 +1,39 @@
+/** `faultline rules test`: backtest candidate rules on the stored failures; writes nothing. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseTime } from '../../coordinator/api/time.js';
+import { backtestStored } from '../../coordinator/services/backtest.js';
+import { Store } from '../../coordinator/store/index.js';
+import { bold, dim, red } from '../format.js';
+
+export async function rulesTestCommand(o: { rules: string; since: string; data: string; json?: boolean; sample: string }): Promise<number> {
+  const dataDir = resolve(o.data);
+  if (!existsSync(join(dataDir, 'faultline.db'))) {
+    console.error(red(`no faultline store in ${dataDir} (pass --data)`));
+    return 2;
+  }
+  const store = Store.open(dataDir);
+  try {
+    const since = parseTime(o.since, 'since')!;
+    const out = backtestStored(store, resolve(o.rules), since, Number(o.sample));
+    if (o.json) {
+      console.log(JSON.stringify(out, null, 2));
+      return out.ok ? 0 : 1;
+    }
+    if (!out.ok) {
+      for (const e of out.errors) console.error(red(`${e.file}:${e.line}:${e.column}: ${e.message}`));
+      console.error(red('candidate rules refused; nothing was backtested'));
+      return 1;
+    }
+    console.log(bold(`${out.total} stored failure(s) since ${out.since}; ${out.changed} would change with ${out.rules_dir}`));
+    for (const t of out.transitions) {
+      console.log(
+        `  ${String(t.count).padStart(5)}  ${t.from.class}/${t.from.cause} → ${t.to.class}/${t.to.cause}` +
+          dim(`  e.g. jobs ${t.sample_job_ids.join(', ')}`),
+      );
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
