@@ -4,7 +4,7 @@
  * (telemetry and the UI subscribe; nothing here feeds back into the store).
  */
 import { EventEmitter } from 'node:events';
-import type { ImagePullRecord } from '../protocol/runner-api.js';
+import type { ImagePullRecord, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { JobJson, PipelineJson } from '../protocol/user-api.js';
 import type { JobStatus } from '../pipeline/status.js';
 
@@ -24,6 +24,8 @@ export interface JobFinishedEvent {
   /** Milliseconds from queued to started, and from started to finished (null when unknown). */
   queued_ms: number | null;
   duration_ms: number | null;
+  /** Per-stage timings reported by the runner (JobUpdateRequest.stages), for spans. */
+  stages: NonNullable<JobUpdateRequest['stages']>;
 }
 export interface PipelineFinishedEvent {
   pipeline: PipelineJson;

@@ -71,7 +71,7 @@ export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: stri
       const res = await fetch(`${c.url}/api/v1/jobs/${job.id}/trace`, {
         method: 'PATCH',
         headers: { 'job-token': job.token, 'content-range': range ?? `${start}-${start + buf.length - 1}`, 'content-type': 'application/octet-stream' },
-        body: buf,
+        body: new Uint8Array(buf),
       });
       return { status: res.status, body: await res.json() };
     },

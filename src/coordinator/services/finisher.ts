@@ -109,6 +109,7 @@ export class Finisher {
       runner_id: row.runner_id,
       queued_ms: row.queued_at !== null && row.started_at !== null ? row.started_at - row.queued_at : null,
       duration_ms: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : null,
+      stages: row.stages_json ? JSON.parse(row.stages_json) : [],
     });
   }
 

@@ -35,7 +35,7 @@ export class JobService {
   /** Give the oldest pending job this runner can take to it, or null. */
   assign(runner: RunnerRow): JobPayload | null {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
-    for (const c of this.store.jobs.pending(1000)) {
+    for (const c of this.store.jobs.pendingIter()) {
       if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
       const token = newToken('fljt_');
       const job = this.store.jobs.get(c.id);
@@ -57,7 +57,7 @@ export class JobService {
   }
 
   payload(job: JobRow, token: string, runner: RunnerRow): JobPayload {
-    const p = this.store.pipelines.get(job.pipeline_id)!;
+    const p = this.store.pipelines.getLight(job.pipeline_id)!;
     const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
     const predefined = {
@@ -142,6 +142,7 @@ export class JobService {
           : null,
         after_script_json: u.after_script ? JSON.stringify(u.after_script) : null,
         stopped_by: u.stopped_by ?? null,
+        stages_json: u.stages?.length ? JSON.stringify(u.stages) : null,
       };
       const stored = this.store.tx(() => {
         const ok = this.store.jobs.storeFinal(job.id, report, now);
@@ -191,12 +192,8 @@ export class JobService {
   vanished(runner: RunnerRow, running: number[], graceMs: number): JobRow[] {
     const cutoff = Date.now() - graceMs;
     const reported = new Set(running);
-    return this.store.db
-      .prepare(
-        `SELECT * FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') AND finish_pending = 0
-           AND COALESCE(last_update_at, started_at) < ?`,
-      )
-      .all(runner.id, cutoff)
-      .filter((j) => !reported.has((j as JobRow).id)) as JobRow[];
+    return this.store.jobs
+      .quietFor(runner.id, cutoff)
+      .filter((j) => !reported.has(j.id));
   }
 }

@@ -205,7 +205,7 @@ export class PipelineService {
   }
 
   private persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): void {
-    const p = this.store.pipelines.get(pipelineId)!;
+    const p = this.store.pipelines.getLight(pipelineId)!;
     const s = r.pipeline;
     const terminal = TERMINAL_PIPELINE.has(s.status);
     const wasTerminal = TERMINAL_PIPELINE.has(p.status);

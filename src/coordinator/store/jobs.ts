@@ -41,6 +41,7 @@ export interface JobRow {
   failure_kind: string | null;
   after_script_json: string | null;
   stopped_by: string | null;
+  stages_json: string | null;
   cancel_requested: number;
   graceful: number;
   finish_pending: number;
@@ -73,6 +74,7 @@ export interface FinalReport {
   } | null;
   after_script_json: string | null;
   stopped_by: string | null;
+  stages_json?: string | null;
 }
 
 const TERMINAL = `('success', 'failed', 'canceled', 'skipped')`;
@@ -90,6 +92,7 @@ export class JobStore {
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       byPipeline: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id'),
       latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
+      pendingAfter: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`),
       pending: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' ORDER BY id LIMIT ?`),
       casStart: db.prepare(
         `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
@@ -109,7 +112,7 @@ export class JobStore {
         `UPDATE jobs SET status = @status, exit_code = @exit_code, finish_pending = 1, finished_at = @now, last_update_at = @now,
            failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
            failure_image = @image, failure_registry = @registry, failure_kind = @kind,
-           after_script_json = @after_script_json, stopped_by = @stopped_by
+           after_script_json = @after_script_json, stopped_by = @stopped_by, stages_json = @stages_json
          WHERE id = @id AND status IN ('running', 'canceling') AND finish_pending = 0`,
       ),
       finalPending: db.prepare(
@@ -136,6 +139,10 @@ export class JobStore {
          WHERE j.status IN ('running', 'canceling') AND j.finish_pending = 0 AND COALESCE(r.last_heartbeat_at, 0) < ?`,
       ),
       stuck: db.prepare(`SELECT id, tags_json, queued_at FROM jobs WHERE status = 'pending' AND queued_at < ? ORDER BY id`),
+      vanished: db.prepare(
+        `SELECT * FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') AND finish_pending = 0
+           AND COALESCE(last_update_at, started_at) < ?`,
+      ),
       statusOf: db.prepare('SELECT id, status, runner_id, failure_stage FROM jobs WHERE id = ?'),
     };
   }
@@ -163,6 +170,17 @@ export class JobStore {
   }
   pending(limit = 1000): { id: number; pipeline_id: number; tags_json: string }[] {
     return this.s.pending.all(limit) as { id: number; pipeline_id: number; tags_json: string }[];
+  }
+  /** Pending jobs, oldest first, read lazily (the caller usually stops at the first match). */
+  *pendingIter(): Generator<{ id: number; pipeline_id: number; tags_json: string }> {
+    const batch = 64;
+    let after = 0;
+    for (;;) {
+      const rows = this.s.pendingAfter.all(after, batch) as { id: number; pipeline_id: number; tags_json: string }[];
+      yield* rows;
+      if (rows.length < batch) return;
+      after = rows[rows.length - 1]!.id;
+    }
   }
   /** pending → running for one runner; false when someone else got there first. */
   casStart(id: number, runnerId: number | null, tokenHash: string | null, now: number): boolean {
@@ -192,6 +210,7 @@ export class JobStore {
         kind: f?.kind ?? null,
         after_script_json: r.after_script_json,
         stopped_by: r.stopped_by,
+        stages_json: r.stages_json ?? null,
       }).changes === 1
     );
   }
@@ -237,6 +256,10 @@ export class JobStore {
   }
   stuck(cutoff: number): { id: number; tags_json: string; queued_at: number }[] {
     return this.s.stuck.all(cutoff) as { id: number; tags_json: string; queued_at: number }[];
+  }
+  /** This runner's running jobs not heard of since `cutoff`. */
+  quietFor(runnerId: number, cutoff: number): JobRow[] {
+    return this.s.vanished.all(runnerId, cutoff) as JobRow[];
   }
   statusOf(id: number): { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined {
     return this.s.statusOf.get(id) as { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined;

@@ -140,6 +140,11 @@ CREATE INDEX image_pulls_at ON image_pulls(at);
 CREATE INDEX image_pulls_job ON image_pulls(job_id);
 `,
   },
+  {
+    version: 2,
+    // Per-stage timings the runner reports with its final update (for spans).
+    sql: `ALTER TABLE jobs ADD COLUMN stages_json TEXT;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

@@ -35,6 +35,11 @@ export interface PipelineSummaryUpdate {
   canceled: boolean;
 }
 
+/** Every column but the big ones (yaml, model_json): for hot paths. */
+const LIGHT_COLUMNS =
+  'id, project, ref, sha, name, source, variables_json, status, halted_by_job_id, canceled, has_warnings, failure_class, warnings_json, repository_url, created_at, started_at, finished_at';
+export type LightPipelineRow = Omit<PipelineRow, 'yaml' | 'model_json'>;
+
 export class PipelineStore {
   private readonly s;
   constructor(private readonly db: Db) {
@@ -44,6 +49,7 @@ export class PipelineStore {
          VALUES (@id, @project, @ref, @sha, @name, @source, @yaml, @model_json, @variables_json, @status, @warnings_json, @repository_url, @created_at)`,
       ),
       get: db.prepare('SELECT * FROM pipelines WHERE id = ?'),
+      light: db.prepare(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`),
       nextId: db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM pipelines'),
       summary: db.prepare(
         `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,
@@ -67,6 +73,10 @@ export class PipelineStore {
 
   get(id: number): PipelineRow | undefined {
     return this.s.get.get(id) as PipelineRow | undefined;
+  }
+
+  getLight(id: number): LightPipelineRow | undefined {
+    return this.s.light.get(id) as LightPipelineRow | undefined;
   }
 
   updateSummary(id: number, u: PipelineSummaryUpdate): void {

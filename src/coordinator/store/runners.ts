@@ -14,6 +14,8 @@ export interface RunnerRow {
   created_at: number;
 }
 
+const SEEN_RESOLUTION_MS = 250;
+
 export class RunnerStore {
   private readonly s;
   constructor(db: Db) {
@@ -52,6 +54,8 @@ export class RunnerStore {
   }
   /** Record contact; returns true if the runner was offline before. */
   seen(r: RunnerRow, now: number): boolean {
+    // Liveness is judged in seconds: skip the write when the last one is fresh.
+    if (r.state === 'online' && r.last_heartbeat_at !== null && now - r.last_heartbeat_at < SEEN_RESOLUTION_MS) return false;
     this.s.seen.run(now, r.id);
     return r.state !== 'online';
   }

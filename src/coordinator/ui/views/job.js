@@ -52,6 +52,8 @@ export async function renderJob(ctx) {
           : 'streaming…';
       // A failed job is classified right after it finishes: keep asking a little while.
       const awaitingClass = job.status === 'failed' && !job.failure && unclassifiedPolls++ < 15;
+      // A manual job waits for a person: its Run button refreshes, no need to poll.
+      if (job.status === 'manual') return false;
       return !complete || ACTIVE_STATUSES.has(job.status) || awaitingClass;
     },
     1000,

@@ -14,7 +14,11 @@ export async function renderPipeline(ctx) {
     async () => {
       const p = await getJson(`/api/v1/pipelines/${id}`);
       if (ctx.signal.aborted) return false;
+      const warningsOpen = ctx.root.querySelector('details.warnings')?.open ?? false;
       ctx.root.replaceChildren(view(p, r.refresh, ctx.onError));
+      // Re-rendering must not fold what the reader unfolded.
+      const details = ctx.root.querySelector('details.warnings');
+      if (details) details.open = warningsOpen;
       return ACTIVE_STATUSES.has(p.status) || (p.jobs ?? []).some((j) => ACTIVE_STATUSES.has(j.status));
     },
     2000,
@@ -84,7 +88,7 @@ function view(p, refresh, onError) {
     p.warnings?.length
       ? h(
           'details',
-          { class: 'banner note' },
+          { class: 'banner note warnings' },
           h('summary', null, `${p.warnings.length} configuration warning${p.warnings.length > 1 ? 's' : ''}`),
           h('ul', null, p.warnings.map((w) => h('li', null, h('code', null, `${w.path}:${w.line}:${w.column}`), ' ', w.message))),
         )
