@@ -45,6 +45,13 @@ describe('shipped rules on realistic logs', () => {
     }
   });
 
+  test('CRLF logs (Windows runners) still match line-anchored patterns', () => {
+    const crlf = fixture('pytest-fail.log').toString('utf8').replace(/\n/g, '\r\n');
+    const out = classifier.classify(report(), crlf);
+    assert.deepEqual([out.cause, out.evidence.map((e) => e.line)], ['test_failure', [15, 16]]);
+    assert.ok(out.evidence.every((e) => !e.text.includes('\r')));
+  });
+
   test('ANSI colour codes are stripped from evidence text', () => {
     const out = classifier.classify(report(), fixture('jest-fail.log'));
     assert.equal(out.evidence[0]!.text, 'FAIL  src/cart/totals.test.ts');
