@@ -3,6 +3,7 @@
  * run in the same process. Prints a table and, last, one JSON line.
  */
 import { benchClassify } from './classify.js';
+import { benchConfig } from './config.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
 
@@ -10,12 +11,16 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   runner_api_over_bare_ratio: (v) => v >= 0.5,
   pickup_p99_ms: (v) => v <= 50,
   dag_scaling_4k_over_1k: (v) => v <= 6, // linear ≈ 4; quadratic would be ≈ 16
+  config_scaling_4k_over_1k: (v) => v <= 6,
+  classify_over_grep_ratio: (v) => v >= 0.5,
+  structured_over_jre_ratio: (v) => v >= 10,
 };
 
 const results: Record<string, number | string> = {};
 const only = process.argv.slice(2);
 const suites: Array<[string, () => Promise<Record<string, number | string>> | Record<string, number | string>]> = [
   ['dag', benchDag],
+  ['config', benchConfig],
   ['dispatch', benchDispatch],
   ['classify', benchClassify],
 ];
