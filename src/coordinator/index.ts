@@ -67,7 +67,6 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     if (!opts.serverUrl) opts.serverUrl = url;
     server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
-    server.requestTimeout = 0; // long-polls outlive the default 300 s request timeout only if asked; harmless
     log.info({ url }, 'coordinator listening');
 
     finisher.recover();

@@ -145,6 +145,11 @@ CREATE INDEX image_pulls_job ON image_pulls(job_id);
     // Per-stage timings the runner reports with its final update (for spans).
     sql: `ALTER TABLE jobs ADD COLUMN stages_json TEXT;`,
   },
+  {
+    version: 3,
+    // Covering index for /failures/summary: the window scan never touches the table.
+    sql: `CREATE INDEX jobs_failures_summary ON jobs(finished_at, failure_class, failure_cause) WHERE failure_class IS NOT NULL;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

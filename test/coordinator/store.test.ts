@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { LATEST_SCHEMA_VERSION } from '../../src/coordinator/store/migrations.js';
+import { Store } from '../../src/coordinator/store/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { harness } from './helpers.js';
+
+describe('store', () => {
+  test('one WAL SQLite file with foreign keys; migrations run once and are recorded', () => {
+    const dir = tempDir();
+    try {
+      let s = Store.open(dir.path);
+      assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
+      assert.equal(s.db.pragma('synchronous', { simple: true }), 1); // NORMAL
+      const versions = () => (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+      assert.deepEqual(versions(), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      s.close();
+      s = Store.open(dir.path); // reopening applies nothing twice
+      assert.deepEqual(versions(), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      // A job must belong to a pipeline.
+      assert.throws(() =>
+        s.jobs.insert({
+          pipeline_id: 42, project: 'p', ref: 'r', name: 'n', stage: 's', stage_index: 0, attempt: 1, retry_of: null, status: 'created',
+          tags_json: '[]', needs_json: null, when_: 'on_success', manual: null, interruptible: 'false', allow_failure: 0, created_at: 0, queued_at: null,
+        }),
+      /FOREIGN KEY/);
+      s.close();
+    } finally {
+      dir.dispose();
+    }
+  });
+
+  test('failure queries use the partial indexes', () => {
+    const dir = tempDir();
+    try {
+      const s = Store.open(dir.path);
+      const plan = (sql: string) => (s.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const base = 'SELECT * FROM jobs WHERE failure_class IS NOT NULL AND finished_at IS NOT NULL';
+      assert.match(plan(`${base} AND failure_class = 'infra' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_class/);
+      assert.match(plan(`${base} AND failure_cause = 'x' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_cause/);
+      assert.match(plan(`${base} AND ref = 'main' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_ref/);
+      assert.match(plan(`${base} ORDER BY finished_at DESC, id DESC LIMIT 51`), /USING INDEX jobs_failures/);
+      assert.doesNotMatch(plan(`${base} AND failure_class = 'infra' ORDER BY finished_at DESC, id DESC LIMIT 51`), /TEMP B-TREE/);
+      s.close();
+    } finally {
+      dir.dispose();
+    }
+  });
+
+  test('events: job_transition, job_finished with the classification, pipeline_finished', async () => {
+    const h = await harness();
+    try {
+      const seen: string[] = [];
+      h.c.events.on('job_transition', (e) => seen.push(`${e.name}:${e.to}`));
+      const finished = new Promise<any>((r) => h.c.events.once('job_finished', r));
+      const pipelineDone = new Promise<any>((r) => h.c.events.once('pipeline_finished', r));
+      const runner = await h.register();
+      await h.createPipeline('a:\n  script: x\n');
+      const job = (await h.request(runner.token)).job!;
+      await h.update(job, {
+        state: 'failed',
+        exit_code: 1,
+        stages: [{ stage: 'step_script', start: new Date().toISOString(), end: new Date().toISOString() }],
+        image_pulls: [{ image: 'busybox', registry: 'docker.io', policy: 'always', outcome: 'success', kind: null, duration_ms: 12, at: new Date().toISOString() }],
+      });
+      const f = await finished;
+      assert.equal(f.job.id, job.id);
+      assert.equal(f.job.failure.reason, 'script_failure');
+      assert.equal(f.stages.length, 1);
+      const p = await pipelineDone;
+      assert.equal(p.pipeline.status, 'failed');
+      assert.deepEqual(seen, ['a:pending', 'a:running', 'a:failed']);
+      const pulls = h.c.store.db.prepare('SELECT image, outcome FROM image_pulls WHERE job_id = ?').all(job.id);
+      assert.deepEqual(pulls, [{ image: 'busybox', outcome: 'success' }]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('GET / serves the web UI', async () => {
+    const h = await harness();
+    try {
+      const r = await fetch(`${h.c.url}/`);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+      assert.equal((await fetch(`${h.c.url}/healthz`)).status, 200);
+    } finally {
+      await h.close();
+    }
+  });
+});
