@@ -194,10 +194,10 @@ export class PipelineService {
     }
     // Outcome/note are decided by the engine (on_status); mirror them onto the latest attempts.
     if (touched.size > 0) {
-      for (const s of engine.states()) {
-        if (!touched.has(s.name)) continue;
-        const row = jobs.latestByName(pipelineId, s.name);
-        if (row) jobs.setEngineState(row.id, s.outcome, s.note);
+      for (const name of touched) {
+        const s = engine.state(name);
+        const row = jobs.latestByName(pipelineId, name);
+        if (row && (row.outcome !== s.outcome || row.note !== s.note)) jobs.setEngineState(row.id, s.outcome, s.note);
       }
     }
     this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
