@@ -108,7 +108,8 @@ export async function benchDispatch(): Promise<Record<string, number>> {
         for (;;) {
           const job = await requestJob(c.url, tok);
           if (!job) return;
-          requests += await finishJob(c.url, job);
+          const n = await finishJob(c.url, job); // read `requests` after the await, not before
+          requests += n;
           jobs++;
           if (jobs >= TOTAL) return;
         }
