@@ -150,6 +150,35 @@ CREATE INDEX image_pulls_job ON image_pulls(job_id);
     // Covering index for /failures/summary: the window scan never touches the table.
     sql: `CREATE INDEX jobs_failures_summary ON jobs(finished_at, failure_class, failure_cause) WHERE failure_class IS NOT NULL;`,
   },
+  {
+    version: 4,
+    // Infra incidents (services/incidents.ts): one open row per (cause, target), its failed jobs.
+    sql: `
+CREATE TABLE incidents (
+  id INTEGER PRIMARY KEY,
+  cause TEXT NOT NULL,
+  target TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  runner_id INTEGER,
+  opened_at INTEGER NOT NULL,
+  last_failure_at INTEGER NOT NULL,
+  job_count INTEGER NOT NULL DEFAULT 0,
+  resolved_at INTEGER,
+  resolved_by_json TEXT
+);
+CREATE UNIQUE INDEX incidents_open ON incidents(cause, target) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_opened ON incidents(opened_at, id);
+CREATE INDEX incidents_resolved ON incidents(resolved_at) WHERE resolved_at IS NOT NULL;
+-- No foreign key to jobs: an incident's history outlives deleted pipelines.
+CREATE TABLE incident_jobs (
+  incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+  job_id INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, job_id)
+);
+CREATE INDEX incident_jobs_job ON incident_jobs(job_id);
+`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {
