@@ -179,6 +179,30 @@ CREATE TABLE incident_jobs (
 CREATE INDEX incident_jobs_job ON incident_jobs(job_id);
 `,
   },
+  {
+    version: 5,
+    // Webhook deliveries (services/notifier.ts): written before the first attempt, so a
+    // restart resumes what is pending. No foreign keys: the record outlives pipelines.
+    sql: `
+CREATE TABLE notifications (
+  id INTEGER PRIMARY KEY,
+  target TEXT NOT NULL,
+  event TEXT NOT NULL,
+  pipeline_id INTEGER NOT NULL,
+  job_id INTEGER,
+  payload_json TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  last_status_code INTEGER,
+  next_attempt_at INTEGER,
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX notifications_pipeline ON notifications(pipeline_id, id);
+CREATE INDEX notifications_pending ON notifications(next_attempt_at) WHERE status = 'pending';
+`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {
