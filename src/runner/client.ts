@@ -1,0 +1,238 @@
+/**
+ * HTTP client of the runner API (src/protocol/runner-api.ts) over `fetch`.
+ *
+ * Retry policy, by call:
+ *   register     network errors / 5xx retried a few times (the coordinator may be starting)
+ *   requestJob   loops until a job arrives or the signal aborts; 204 after a long poll →
+ *                poll again, a 204 that came back fast → wait pollIntervalMs; errors → backoff
+ *   updateJob    network errors / 5xx / 429 retried; a *final* update is retried until it
+ *                lands or the signal (runner shutdown) aborts, because losing it leaves the
+ *                job running on the coordinator until the reaper fails it as infra
+ *   appendTrace  one attempt; the trace buffer owns pacing and 416 resync
+ *   heartbeat    one attempt; the heartbeat loop owns pacing
+ */
+import type {
+  HeartbeatResponse,
+  JobPayload,
+  JobUpdateRequest,
+  JobUpdateResponse,
+  RegisterRunnerRequest,
+  RegisterRunnerResponse,
+} from '../protocol/runner-api.js';
+import { backoffDelay, sleep, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { silentLogger, type RunnerLogger } from './logger.js';
+
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    what: string,
+  ) {
+    super(`${what}: HTTP ${status}${body ? ` ${body.slice(0, 300)}` : ''}`);
+  }
+  /** Worth retrying: the server may answer differently later. */
+  get transient(): boolean {
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+export interface ClientOptions {
+  /** Coordinator base URL, e.g. http://127.0.0.1:8080 (routes live under /api/v1). */
+  url: string;
+  token?: string | null;
+  logger?: RunnerLogger;
+  backoff?: BackoffOptions;
+  /** Idle wait after a 204 that came back before the long poll could have waited (ms). */
+  pollIntervalMs?: number;
+  /** Per-request timeout (ms); job requests get longPollMs + this. */
+  requestTimeoutMs?: number;
+  /** Upper bound of the coordinator's long poll (ms). */
+  longPollMs?: number;
+}
+
+export type TraceAppendResult =
+  | { ok: true; offset: number }
+  | { ok: false; kind: 'range'; offset: number }
+  | { ok: false; kind: 'too_large'; offset: number | null }
+  | { ok: false; kind: 'gone'; status: number };
+
+export type JobRef = Pick<JobPayload, 'id' | 'token'>;
+
+function isAbort(err: unknown, signal?: AbortSignal): boolean {
+  return !!signal?.aborted || (err as Error)?.name === 'AbortError';
+}
+
+export class RunnerClient {
+  token: string | null;
+  readonly base: string;
+  private readonly log: RunnerLogger;
+  private readonly backoff: BackoffOptions;
+  private readonly pollIntervalMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly longPollMs: number;
+
+  constructor(o: ClientOptions) {
+    this.base = o.url.replace(/\/+$/, '') + '/api/v1';
+    this.token = o.token ?? null;
+    this.log = o.logger ?? silentLogger;
+    this.backoff = o.backoff ?? DEFAULT_BACKOFF;
+    this.pollIntervalMs = o.pollIntervalMs ?? 3000;
+    this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
+    this.longPollMs = o.longPollMs ?? 30_000;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    o: { headers?: Record<string, string>; json?: unknown; body?: Buffer; signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<Response> {
+    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.requestTimeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { ...o.headers };
+    let body: BodyInit | undefined;
+    if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.json);
+    } else if (o.body) {
+      headers['content-type'] = 'application/octet-stream';
+      body = o.body as unknown as BodyInit; // a Buffer is a Uint8Array; the DOM typings disagree on its ArrayBuffer type
+    }
+    return fetch(this.base + path, { method, headers, body, signal });
+  }
+
+  private runnerHeaders(): Record<string, string> {
+    if (!this.token) throw new Error('runner client: no runner token (register first)');
+    return { 'Runner-Token': this.token };
+  }
+
+  private static async fail(res: Response, what: string): Promise<never> {
+    throw new HttpStatusError(res.status, await res.text().catch(() => ''), what);
+  }
+
+  /** Registers and keeps the returned token. Retries transient failures `attempts` times. */
+  async register(req: RegisterRunnerRequest, o: { signal?: AbortSignal; attempts?: number } = {}): Promise<RegisterRunnerResponse> {
+    const attempts = o.attempts ?? 6;
+    for (let i = 0; ; i++) {
+      try {
+        const res = await this.send('POST', '/runners/register', { json: req, signal: o.signal });
+        if (res.status !== 201 && res.status !== 200) await RunnerClient.fail(res, 'register');
+        const out = (await res.json()) as RegisterRunnerResponse;
+        this.token = out.token;
+        return out;
+      } catch (err) {
+        const transient = !(err instanceof HttpStatusError) || err.transient;
+        if (isAbort(err, o.signal) || !transient || i + 1 >= attempts) throw err;
+        this.log.warn({ err: String(err) }, 'register failed; retrying');
+        if (!(await sleep(backoffDelay(i, this.backoff), o.signal))) throw err;
+      }
+    }
+  }
+
+  /**
+   * Long-polls until a job is handed out; null only when `signal` aborts. Never spins:
+   * every path back to the top of the loop either waited on the server or sleeps.
+   */
+  async requestJob(signal: AbortSignal, capacity = 1): Promise<JobPayload | null> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const started = Date.now();
+      try {
+        const res = await this.send('POST', '/jobs/request', {
+          headers: this.runnerHeaders(),
+          json: { capacity },
+          signal,
+          timeoutMs: this.longPollMs + this.requestTimeoutMs,
+        });
+        if (res.status === 201 || res.status === 200) return (await res.json()) as JobPayload;
+        if (res.status === 204) {
+          await res.arrayBuffer().catch(() => undefined);
+          failures = 0;
+          // A server without long polling (or one that answered at once) must not make us spin.
+          if (Date.now() - started < this.pollIntervalMs) await sleep(this.pollIntervalMs * (0.5 + Math.random() / 2), signal);
+          continue;
+        }
+        await RunnerClient.fail(res, 'job request');
+      } catch (err) {
+        if (signal.aborted) return null;
+        const delay = backoffDelay(failures++, this.backoff);
+        this.log.warn({ err: String(err), retryInMs: delay }, 'job request failed');
+        await sleep(delay, signal);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * PUT /jobs/:id. Returns the coordinator's answer, or null when it could not be
+   * delivered (a non-final update after a few tries, or any update once `signal` aborts
+   * or the coordinator refuses it with a 4xx — e.g. the job no longer exists).
+   */
+  async updateJob(
+    job: JobRef,
+    update: JobUpdateRequest,
+    o: { final?: boolean; signal?: AbortSignal; attempts?: number } = {},
+  ): Promise<JobUpdateResponse | null> {
+    const attempts = o.final ? Infinity : (o.attempts ?? 3);
+    for (let i = 0; ; i++) {
+      try {
+        const res = await this.send('PUT', `/jobs/${job.id}`, { headers: { 'Job-Token': job.token }, json: update, signal: o.signal });
+        if (res.ok) return (await res.json()) as JobUpdateResponse;
+        await RunnerClient.fail(res, `update of job ${job.id}`);
+      } catch (err) {
+        if (isAbort(err, o.signal) && o.signal?.aborted) {
+          this.log.error({ job: job.id, state: update.state }, 'job update abandoned: runner shutting down');
+          return null;
+        }
+        if (err instanceof HttpStatusError && !err.transient) {
+          this.log.error({ job: job.id, state: update.state, err: err.message }, 'job update refused');
+          return null;
+        }
+        if (i + 1 >= attempts) {
+          this.log.warn({ job: job.id, err: String(err) }, 'job update failed');
+          return null;
+        }
+        const delay = backoffDelay(i, this.backoff);
+        this.log.warn({ job: job.id, state: update.state, err: String(err), retryInMs: delay }, 'job update failed; retrying');
+        if (!(await sleep(delay, o.signal))) return null;
+      }
+    }
+  }
+
+  /** PATCH /jobs/:id/trace with bytes [offset, offset+len). Network errors throw. */
+  async appendTrace(job: JobRef, offset: number, bytes: Buffer, signal?: AbortSignal): Promise<TraceAppendResult> {
+    const end = bytes.length === 0 ? offset : offset + bytes.length - 1;
+    const res = await this.send('PATCH', `/jobs/${job.id}/trace`, {
+      headers: { 'Job-Token': job.token, 'Content-Range': `${offset}-${end}` },
+      body: bytes,
+      signal,
+    });
+    const text = await res.text().catch(() => '');
+    const parsed = (() => {
+      try {
+        return JSON.parse(text) as { offset?: unknown };
+      } catch {
+        return {};
+      }
+    })();
+    const serverOffset = typeof parsed.offset === 'number' ? parsed.offset : null;
+    if (res.ok) return { ok: true, offset: serverOffset ?? offset + bytes.length };
+    if (res.status === 416 && serverOffset !== null) return { ok: false, kind: 'range', offset: serverOffset };
+    if (res.status === 413) return { ok: false, kind: 'too_large', offset: serverOffset };
+    if (res.status === 403 || res.status === 404 || res.status === 401) return { ok: false, kind: 'gone', status: res.status };
+    throw new HttpStatusError(res.status, text, `trace of job ${job.id}`);
+  }
+
+  /** POST /runners/heartbeat: reports running jobs, returns the ids to cancel. */
+  async heartbeat(runningJobIds: number[], signal?: AbortSignal): Promise<HeartbeatResponse> {
+    const res = await this.send('POST', '/runners/heartbeat', {
+      headers: this.runnerHeaders(),
+      json: { running_job_ids: runningJobIds },
+      signal,
+      timeoutMs: 10_000,
+    });
+    if (!res.ok) await RunnerClient.fail(res, 'heartbeat');
+    const body = (await res.json()) as Partial<HeartbeatResponse>;
+    return { cancel_job_ids: Array.isArray(body.cancel_job_ids) ? body.cancel_job_ids : [] };
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The runner daemon: registers (when given a registration token), runs `concurrency`
+ * long-poll loops that each run one job at a time, and a heartbeat loop that reports
+ * the running jobs and routes the coordinator's cancels to them (every heartbeatMs when
+ * idle, at least every 1.5 s while jobs run so a cancel lands quickly).
+ *
+ * Shutdown (stop()): polling stops at once; running jobs get `shutdownTimeoutMs` to
+ * finish, then are stopped and reported runner_interrupted; heartbeats continue until
+ * the last final update is sent. Signal handling belongs to the CLI.
+ */
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { RunnerClient } from './client.js';
+import { BuildError, type Executor } from './executor.js';
+import { createExecutor, type RunnerContext } from './executors/index.js';
+import { startJob, type JobHandle } from './job-runner.js';
+import { defaultLogger, type RunnerLogger } from './logger.js';
+
+export interface StartRunnerOptions {
+  url: string;
+  /** Runner token from an earlier registration … */
+  token?: string;
+  /** … or a registration token to register a new runner. */
+  registrationToken?: string;
+  /** Runner id, when known with `token` (for CI_RUNNER_ID and build dir names). */
+  id?: number;
+  name?: string;
+  executor: string;
+  concurrency?: number;
+  tags?: string[];
+  runUntagged?: boolean;
+  buildsDir?: string;
+  /** The `[runners.<executor>]` section, passed to the executor factory as-is. */
+  executorConfig?: unknown;
+  logger?: RunnerLogger;
+  heartbeatMs?: number;
+  /** Idle wait between job requests when the coordinator answers 204 at once (check_interval). */
+  pollIntervalMs?: number;
+  /** How long stop() lets running jobs finish before interrupting them. */
+  shutdownTimeoutMs?: number;
+  traceIntervalMs?: number;
+  keepaliveMs?: number;
+  backoff?: BackoffOptions;
+}
+
+export interface RunnerHandle {
+  runnerId: number | null;
+  name: string;
+  /** The runner token (save it to skip registration next time). */
+  token: string;
+  runningJobIds(): number[];
+  /** Stops polling, lets jobs finish (or interrupts them after the timeout), then returns. */
+  stop(o?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** True when `p` settles within `ms` (the timer is cleared either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  const t = new AbortController();
+  try {
+    return await Promise.race([p.then(() => true), sleep(ms, t.signal).then(() => false)]);
+  } finally {
+    t.abort();
+  }
+}
+
+/** An executor that could not be built still has to fail its job visibly. */
+function brokenExecutor(name: string, err: unknown): Executor {
+  const message = `cannot create the ${name} executor: ${err instanceof Error ? err.message : String(err)}`;
+  return {
+    name,
+    prepare: async () => {
+      throw new BuildError(message, 'runner_configuration_error', 'prepare_executor');
+    },
+    runScript: async () => {
+      throw new BuildError(message, 'runner_configuration_error', 'prepare_executor');
+    },
+    cleanup: async () => undefined,
+  };
+}
+
+export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandle> {
+  const log = opts.logger ?? defaultLogger('runner');
+  const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
+  const tags = opts.tags ?? [];
+  const name = opts.name ?? `${hostname()}-${opts.executor}`;
+  const buildsDir = resolve(opts.buildsDir ?? join(tmpdir(), 'faultline-builds'));
+  const heartbeatMs = opts.heartbeatMs ?? 5000;
+  const client = new RunnerClient({ url: opts.url, token: opts.token ?? null, logger: log, pollIntervalMs: opts.pollIntervalMs, backoff: opts.backoff });
+
+  let runnerId: number | null = opts.id ?? null;
+  const ctxFor = (): RunnerContext => ({ runnerId, name, buildsDir, logger: log });
+  // Fail fast on a bad executor name or section, before registering anything.
+  await createExecutor(opts.executor, opts.executorConfig, ctxFor());
+
+  if (!opts.token) {
+    if (!opts.registrationToken) throw new Error(`runner ${name}: a token or a registration token is required`);
+    const reg = await client.register({
+      registration_token: opts.registrationToken,
+      name,
+      tags,
+      run_untagged: opts.runUntagged ?? true,
+      executor: opts.executor,
+      concurrency,
+    });
+    runnerId = reg.id;
+    log.info({ runner: reg.id, name }, 'runner registered');
+  }
+
+  const polling = new AbortController(); // stop asking for jobs
+  const interrupt = new AbortController(); // stop running jobs (runner_interrupted)
+  const shutdown = new AbortController(); // stop retrying updates
+  const heartbeatStop = new AbortController();
+  const jobs = new Map<number, JobHandle>();
+
+  const slot = async (n: number) => {
+    while (!polling.signal.aborted) {
+      const job = await client.requestJob(polling.signal, 1);
+      if (!job) break;
+      log.info({ job: job.id, name: job.name, slot: n }, 'job received');
+      let executor: Executor;
+      try {
+        executor = await createExecutor(opts.executor, opts.executorConfig, ctxFor());
+      } catch (err) {
+        executor = brokenExecutor(opts.executor, err);
+      }
+      const handle = startJob({
+        job,
+        client,
+        executor,
+        runner: { id: runnerId, name, tags, url: opts.url },
+        buildsDir,
+        slot: n,
+        logger: log,
+        interrupt: interrupt.signal,
+        shutdown: shutdown.signal,
+        traceIntervalMs: opts.traceIntervalMs,
+        keepaliveMs: opts.keepaliveMs,
+      });
+      jobs.set(job.id, handle);
+      try {
+        const final = await handle.done;
+        log.info({ job: job.id, state: final.state, reason: final.failure?.reason }, 'job finished');
+      } catch (err) {
+        log.error({ job: job.id, err: String(err) }, 'job orchestration crashed');
+      } finally {
+        jobs.delete(job.id);
+      }
+    }
+  };
+
+  const heartbeat = async () => {
+    let failures = 0;
+    while (!heartbeatStop.signal.aborted) {
+      try {
+        const res = await client.heartbeat([...jobs.keys()], heartbeatStop.signal);
+        failures = 0;
+        for (const id of res.cancel_job_ids) {
+          const h = jobs.get(id);
+          if (h) {
+            log.info({ job: id }, 'cancel requested by the coordinator');
+            h.cancel();
+          }
+        }
+      } catch (err) {
+        if (heartbeatStop.signal.aborted) break;
+        failures++;
+        log.warn({ err: String(err) }, 'heartbeat failed');
+      }
+      const every = jobs.size > 0 ? Math.min(heartbeatMs, 1500) : heartbeatMs;
+      await sleep(failures ? Math.min(every, backoffDelay(failures - 1)) : every, heartbeatStop.signal);
+    }
+  };
+
+  const slots = Promise.all(Array.from({ length: concurrency }, (_, i) => slot(i)));
+  const heartbeating = heartbeat();
+  let stopping: Promise<void> | null = null;
+
+  return {
+    get runnerId() {
+      return runnerId;
+    },
+    name,
+    token: client.token!,
+    runningJobIds: () => [...jobs.keys()],
+    stop(o = {}) {
+      stopping ??= (async () => {
+        polling.abort();
+        const grace = o.timeoutMs ?? opts.shutdownTimeoutMs ?? 30_000;
+        const finished = await within(slots, grace);
+        if (!finished) {
+          log.warn({ jobs: [...jobs.keys()] }, 'interrupting running jobs');
+          interrupt.abort();
+          const reported = await within(slots, 30_000);
+          if (!reported) shutdown.abort();
+        }
+        await slots;
+        heartbeatStop.abort();
+        await heartbeating;
+      })();
+      return stopping;
+    },
+  };
+}

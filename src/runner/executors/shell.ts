@@ -1,0 +1,114 @@
+/**
+ * Shell executor: runs each script step as `bash --noprofile --norc -eo pipefail
+ * <script>` on the runner host, in the build dir, in its own process group so a stop
+ * reaches everything the script started (background children included).
+ *
+ * The environment is the runner's own (PATH, HOME … as gitlab-runner's shell executor
+ * does) overlaid with the job's variables and the step's extra variables.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import {
+  BuildError,
+  type Executor,
+  type JobContext,
+  type RunScriptOptions,
+  type ScriptStep,
+  type StepResult,
+} from '../executor.js';
+
+/** `[runners.shell]` of config.toml. */
+export interface ShellExecutorConfig {
+  /** Shell binary (default "bash"). */
+  shell?: string;
+}
+
+export class ShellExecutor implements Executor {
+  readonly name = 'shell';
+  private readonly shell: string;
+
+  constructor(config: ShellExecutorConfig = {}) {
+    this.shell = config.shell ?? 'bash';
+  }
+
+  async prepare(ctx: JobContext): Promise<void> {
+    ctx.trace.line(`Using Shell (${this.shell}) executor...`);
+    try {
+      mkdirSync(ctx.buildDir, { recursive: true });
+      mkdirSync(ctx.tmpDir, { recursive: true });
+    } catch (err) {
+      throw new BuildError(`shell executor: cannot create the build directories: ${(err as Error).message}`, 'runner_system_failure', 'prepare_executor');
+    }
+  }
+
+  runScript(ctx: JobContext, step: ScriptStep, script: string, opts: RunScriptOptions): Promise<StepResult> {
+    const file = join(ctx.tmpDir, `${step}.sh`);
+    writeFileSync(file, script, { mode: 0o700 });
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.shell, ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+        cwd: ctx.buildDir,
+        env: { ...process.env, ...ctx.env, ...opts.extraEnv },
+        detached: true, // own process group: -pid reaches the script's children too
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let aborted = false;
+      let killTimer: NodeJS.Timeout | null = null;
+      const group = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, sig);
+        } catch {
+          // the group is already gone
+        }
+      };
+      const onAbort = () => {
+        if (aborted) return;
+        aborted = true;
+        if (opts.graceMs <= 0) return group('SIGKILL');
+        group('SIGTERM');
+        killTimer = setTimeout(() => group('SIGKILL'), opts.graceMs);
+      };
+      child.stdout.on('data', (d: Buffer) => ctx.trace.write(d));
+      child.stderr.on('data', (d: Buffer) => ctx.trace.write(d));
+      child.once('error', (err) => {
+        opts.signal.removeEventListener('abort', onAbort);
+        reject(new BuildError(`shell executor: cannot start ${this.shell}: ${err.message}`, 'runner_system_failure', step));
+      });
+      child.once('exit', (code, signal) => {
+        opts.signal.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        // Background children left by a finished script would keep its output pipes (and
+        // the build dir) busy: the step is over, so the whole group goes.
+        group('SIGKILL');
+        const result: StepResult = signal
+          ? // Killed by a signal we did not send: report it as the shell would (128 + n).
+            { exitCode: aborted ? null : 128 + constants.signals[signal as NodeJS.Signals], signal, aborted }
+          : { exitCode: code, signal: null, aborted };
+        // Wait for the pipes to drain so no output is lost, but not forever (a child may
+        // have escaped the group with setsid and kept them open).
+        const done = () => {
+          clearTimeout(t);
+          resolve(result);
+        };
+        const t = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          done();
+        }, 2000);
+        if (child.stdout.closed && child.stderr.closed) done();
+        else child.once('close', done);
+      });
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async cleanup(_ctx: JobContext): Promise<void> {
+    // Nothing host-side beyond what the orchestrator removes (the job's tmp dir).
+  }
+}
+
+export function createShellExecutor(config: ShellExecutorConfig = {}): Executor {
+  return new ShellExecutor(config);
+}
