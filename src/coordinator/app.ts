@@ -11,7 +11,7 @@ import { userApi, type UserApiDeps } from './api/user-api.js';
 
 export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 
-export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger }): Express {
+export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -21,6 +21,7 @@ export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger }): Exp
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openapi));
   app.use('/api/v1', runnerApi(d));
   app.use('/api/v1', requireApiToken(d.store), userApi(d));
+  d.mount?.(app); // /metrics and the incidents/MTTR API (services/telemetry.ts)
   app.use('/api', notFound);
 
   // The web UI (written separately); until it exists, / is a JSON 404.

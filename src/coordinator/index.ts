@@ -16,6 +16,7 @@ import { Finisher } from './services/finisher.js';
 import { JobService } from './services/job-service.js';
 import { PipelineService } from './services/pipeline-service.js';
 import { Reaper } from './services/reaper.js';
+import { createTelemetry, type CoordinatorTelemetry } from './services/telemetry.js';
 import { Store } from './store/index.js';
 
 export interface Coordinator {
@@ -28,6 +29,8 @@ export interface Coordinator {
   events: CoordinatorEvents;
   pipelines: PipelineService;
   classifier: FailureClassifier;
+  /** Metrics (GET /metrics), traces, infra incidents and MTTR. */
+  telemetry: CoordinatorTelemetry;
   /** Resolves once every stored final update has been classified and fed to its engine. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -56,8 +59,10 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const reaper = new Reaper(store, jobs, events, opts, log);
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
+    const telemetry = createTelemetry(store, events, log, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, baseUrl: () => opts.serverUrl });
+    jobs.traceContext = telemetry.traceContext;
 
-    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier });
+    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier, mount: telemetry.mount });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
@@ -84,6 +89,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       events,
       pipelines,
       classifier,
+      telemetry,
       idle: () => finisher.idle(),
       close: () =>
         (closing ??= (async () => {
@@ -95,6 +101,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
             setTimeout(() => srv.closeAllConnections(), 1000).unref();
           });
           await finisher.stop();
+          await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
           store.close();
         })()),

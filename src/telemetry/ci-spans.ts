@@ -4,7 +4,7 @@
  * the job payload so the runner's stage spans become its children, across hosts.
  * Attribute names come from the OTel CI/CD semantic conventions.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import {
   ATTR_CICD_PIPELINE_NAME,
   ATTR_CICD_PIPELINE_RESULT,
@@ -51,14 +51,28 @@ export function pipelineResult(p: Pick<PipelineJson, 'status' | 'failure_class'>
 
 const ms = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
 
+/** How many ended pipeline spans to remember, so late job spans still find their parent. */
+const ENDED_KEEP = 1000;
+
 export class CiSpans {
   private readonly pipelines = new Map<number, Span>();
   private readonly jobs = new Map<number, Span>();
+  /** pipeline_finished can precede the last job_finished (the engine step comes first). */
+  private readonly ended = new Map<number, SpanContext>();
+  private readonly base: () => string;
 
   constructor(
     private readonly tracer: Tracer,
-    private readonly baseUrl: string,
-  ) {}
+    /** The coordinator's public URL (a function: it is known only once the server listens). */
+    baseUrl: string | (() => string),
+  ) {
+    this.base = typeof baseUrl === 'string' ? () => baseUrl : baseUrl;
+  }
+
+  /** Spans started and not yet ended (pipelines, jobs), for tests and leak checks. */
+  get openSpans(): { pipelines: number; jobs: number } {
+    return { pipelines: this.pipelines.size, jobs: this.jobs.size };
+  }
 
   private pipelineSpan(p: { id: number; name: string; created_at: string }): Span {
     let span = this.pipelines.get(p.id);
@@ -69,7 +83,7 @@ export class CiSpans {
         attributes: {
           [ATTR_CICD_PIPELINE_NAME]: p.name,
           [ATTR_CICD_PIPELINE_RUN_ID]: String(p.id),
-          [ATTR_CICD_PIPELINE_RUN_URL_FULL]: `${this.baseUrl}/#/pipelines/${p.id}`,
+          [ATTR_CICD_PIPELINE_RUN_URL_FULL]: `${this.base()}/#/pipelines/${p.id}`,
         },
       });
       this.pipelines.set(p.id, span);
@@ -77,21 +91,27 @@ export class CiSpans {
     return span;
   }
 
-  private jobSpan(p: { id: number; name: string; created_at: string }, job: { id: number; name: string; started_at?: string | null }): Span {
+  private jobSpan(
+    p: { id: number; name: string; created_at: string },
+    job: { id: number; name: string; started_at?: string | null; created_at?: string | null },
+  ): Span {
     let span = this.jobs.get(job.id);
     if (!span) {
-      const parent = trace.setSpan(context.active(), this.pipelineSpan(p));
+      const endedParent = this.ended.get(p.id);
+      const parent = endedParent
+        ? trace.setSpanContext(context.active(), endedParent)
+        : trace.setSpan(context.active(), this.pipelineSpan(p));
       span = this.tracer.startSpan(
         job.name,
         {
           kind: SpanKind.INTERNAL,
-          startTime: ms(job.started_at) ?? Date.now(),
+          startTime: ms(job.started_at) ?? ms(job.created_at) ?? Date.now(),
           attributes: {
             [ATTR_CICD_PIPELINE_NAME]: p.name,
             [ATTR_CICD_PIPELINE_RUN_ID]: String(p.id),
             [ATTR_CICD_PIPELINE_TASK_NAME]: job.name,
             [ATTR_CICD_PIPELINE_TASK_RUN_ID]: String(job.id),
-            [ATTR_CICD_PIPELINE_TASK_RUN_URL_FULL]: `${this.baseUrl}/#/jobs/${job.id}`,
+            [ATTR_CICD_PIPELINE_TASK_RUN_URL_FULL]: `${this.base()}/#/jobs/${job.id}`,
           },
         },
         parent,
@@ -104,7 +124,7 @@ export class CiSpans {
   /** At dispatch: starts the job span and returns its W3C context for the payload. */
   jobDispatched(
     p: { id: number; name: string; created_at: string },
-    job: { id: number; name: string },
+    job: { id: number; name: string; started_at?: string | null },
     runner: { id: number; name: string },
   ): { traceparent: string; tracestate?: string } | null {
     const span = this.jobSpan(p, job);
@@ -131,8 +151,12 @@ export class CiSpans {
   }
 
   pipelineFinished(p: PipelineJson): void {
+    // Finished again after a retry: its span already ended; retried jobs hang under it.
+    if (!this.pipelines.has(p.id) && this.ended.has(p.id)) return;
     const span = this.pipelineSpan(p);
     this.pipelines.delete(p.id);
+    this.ended.set(p.id, span.spanContext());
+    if (this.ended.size > ENDED_KEEP) this.ended.delete(this.ended.keys().next().value!);
     const result = pipelineResult(p);
     span.setAttribute(ATTR_CICD_PIPELINE_RESULT, result);
     if (p.failure_class) span.setAttribute(ATTR_FAULTLINE_FAILURE_CLASS, p.failure_class);

@@ -14,6 +14,9 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 export interface Tracing {
   enabled: boolean;
   tracer: Tracer;
+  /** True for the one call that started the SDK; only that owner's shutdown() stops it. */
+  owner: boolean;
+  /** Flushes and stops the SDK (owner only; a no-op for the other callers). */
   shutdown(): Promise<void>;
 }
 
@@ -29,9 +32,10 @@ let active: Tracing | null = null;
  * OTLP/HTTP from the standard OTEL_* variables, batched.
  */
 export function initTracing(serviceName: string, exporter?: SpanExporter): Tracing {
-  if (active) return active;
+  // Several services in one process (tests, `faultline up`) share the first SDK.
+  if (active) return { ...active, owner: false, shutdown: async () => {} };
   if (!exporter && !otlpConfigured()) {
-    return { enabled: false, tracer: trace.getTracer('faultline'), shutdown: async () => {} };
+    return { enabled: false, tracer: trace.getTracer('faultline'), owner: false, shutdown: async () => {} };
   }
   const processor = exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(new OTLPTraceExporter());
   const sdk = new NodeSDK({
@@ -43,7 +47,9 @@ export function initTracing(serviceName: string, exporter?: SpanExporter): Traci
   const t: Tracing = {
     enabled: true,
     tracer: trace.getTracer('faultline'),
+    owner: true,
     shutdown: async () => {
+      if (active !== t) return;
       active = null;
       await sdk.shutdown();
     },

@@ -11,6 +11,27 @@ const runnerAuth = [{ runnerToken: [] }];
 const jobAuth = [{ jobToken: [] }];
 const userErrors = { '400': err('Bad input (the field is named)'), '401': err('Missing or invalid API token'), '404': err('Not found') };
 
+const INCIDENT = {
+  type: 'object',
+  required: ['id', 'cause', 'target', 'scope', 'state', 'opened_at', 'duration_seconds', 'job_count'],
+  properties: {
+    id: { type: 'integer' },
+    cause: { type: 'string' },
+    target: { type: 'string', description: 'registry host, runner name, executor or "global"' },
+    scope: { enum: ['registry', 'runner', 'executor', 'global'] },
+    state: { enum: ['open', 'resolved'] },
+    opened_at: { type: 'string' },
+    last_failure_at: { type: 'string' },
+    resolved_at: nullable('string'),
+    duration_seconds: { type: 'number' },
+    job_count: { type: 'integer' },
+  },
+} as const;
+const MTTR_STATS = {
+  type: 'object',
+  properties: { count: { type: 'integer' }, mean_seconds: nullable('number'), p50_seconds: nullable('number'), max_seconds: nullable('number') },
+} as const;
+
 export const openapi = {
   openapi: '3.1.0',
   info: { title: 'faultline coordinator', version: '1', description: 'CI coordinator that classifies job failures as infrastructure or build.' },
@@ -227,5 +248,56 @@ export const openapi = {
       post: { summary: 'Reload classification rules (all-or-nothing)', security: bearer, responses: { '200': json({ type: 'object', properties: { ok: { const: true } } }), '422': err('Rules invalid; previous rules stay'), ...userErrors } },
     },
     '/api/v1/runners': { get: { summary: 'Registered runners', security: bearer, responses: { '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }), ...userErrors } } },
+    // Infra incidents and MTTR (api/incidents-api.ts).
+    '/api/v1/incidents': {
+      get: {
+        summary: 'Infra incidents (failures grouped by cause and target), newest first',
+        security: bearer,
+        parameters: [
+          q('state', { enum: ['open', 'resolved'] }),
+          q('since', { type: 'string' }, 'keep incidents open at or after this time: ISO 8601 or relative (24h, 7d)'),
+          q('limit', { type: 'integer', minimum: 1, maximum: 1000 }),
+        ],
+        responses: { '200': json({ type: 'object', properties: { incidents: { type: 'array', items: INCIDENT } } }), ...userErrors },
+      },
+    },
+    '/api/v1/incidents/{id}': {
+      get: {
+        summary: 'One incident: affected jobs, resolving event and timeline',
+        security: bearer,
+        parameters: [idParam()],
+        responses: {
+          '200': json({
+            ...INCIDENT,
+            properties: {
+              ...INCIDENT.properties,
+              jobs: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: nullable('string'), pipeline_id: nullable('integer'), project: nullable('string'), ref: nullable('string'), status: nullable('string'), failure_reason: nullable('string'), summary: nullable('string'), failed_at: { type: 'string' } } } },
+              resolved_by: nullable({ type: 'object', required: ['kind', 'at', 'job_id'], properties: { kind: { enum: ['image_pull', 'job_success'] }, at: { type: 'string' }, job_id: { type: 'integer' } } }),
+              timeline: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, event: { enum: ['opened', 'job_failed', 'resolved'] }, job_id: { type: 'integer' }, detail: { type: 'string' } } } },
+            },
+          }),
+          ...userErrors,
+        },
+      },
+    },
+    '/api/v1/mttr': {
+      get: {
+        summary: 'Mean time to recovery: pipelines per ref (infra vs build) and infra incidents (default: last 7 days)',
+        security: bearer,
+        parameters: [q('since', { type: 'string' }, 'ISO 8601 or relative (24h, 7d)'), q('until', { type: 'string' })],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              since: { type: 'string' },
+              until: { type: 'string' },
+              pipelines: { type: 'object', properties: { infra: MTTR_STATS, build: MTTR_STATS, refs: { type: 'array', items: { type: 'object' } } } },
+              incidents: { ...MTTR_STATS, properties: { ...MTTR_STATS.properties, open: { type: 'integer' } } },
+            },
+          }),
+          ...userErrors,
+        },
+      },
+    },
   },
 } as const;

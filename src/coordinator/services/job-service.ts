@@ -19,6 +19,12 @@ const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
 export class JobService {
   /** Called after a job's final state is stored (the finisher takes it from there). */
   onFinal: (jobId: number) => void = () => {};
+  /** W3C context of the job span for the payload (set by telemetry when tracing is on). */
+  traceContext: (
+    p: { id: number; name: string; created_at: number },
+    job: { id: number; name: string; started_at: number | null },
+    runner: { id: number; name: string },
+  ) => JobPayload['trace_context'] = () => null;
 
   constructor(
     private readonly store: Store,
@@ -108,7 +114,7 @@ export class JobService {
         strategy: (GIT_STRATEGIES as readonly string[]).includes(strategy ?? '') ? (strategy as 'clone' | 'fetch' | 'none') : 'fetch',
         depth: Number.isFinite(depth) && depth >= 0 ? depth : null,
       },
-      trace_context: null,
+      trace_context: this.traceContext(p, job, runner),
       trace_offset: job.trace_bytes,
     };
   }

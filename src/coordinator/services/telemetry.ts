@@ -1,0 +1,206 @@
+/**
+ * The coordinator's observability, wired one way: store → classifier → events → here.
+ *  - Prometheus metrics: counters/histograms from the typed events; gauges (jobs
+ *    running/pending, runners by state, heartbeat ages, MTTR) computed at scrape time
+ *    from the store. Served at GET /metrics.
+ *  - Traces: CiSpans when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT or an exporter the
+ *    embedding process passed to initTracing); the job span's W3C context goes into the
+ *    job payload. Nothing is created when tracing is off.
+ *  - Infra incidents and MTTR (incidents.ts, mttr.ts), persisted in the store.
+ */
+import { Router, type Express } from 'express';
+import type { Logger } from 'pino';
+import type { JobPayload } from '../../protocol/runner-api.js';
+import { CiSpans } from '../../telemetry/ci-spans.js';
+import { createCoordinatorMetrics, type CoordinatorMetrics, type RunnerState } from '../../telemetry/metrics.js';
+import { initTracing, type Tracing } from '../../telemetry/tracing.js';
+import { incidentsApi } from '../api/incidents-api.js';
+import { requireApiToken } from '../api/auth.js';
+import type { CoordinatorEventMap, CoordinatorEvents } from '../events.js';
+import type { Store } from '../store/index.js';
+import { IncidentService } from './incidents.js';
+import { MttrService } from './mttr.js';
+
+export interface TelemetryOptions {
+  /** Runners silent this long count as offline (the coordinator's heartbeat timeout). */
+  heartbeatTimeoutMs: number;
+  /** Window of the faultline_mttr_seconds gauges (default 7 days). */
+  mttrWindowMs?: number;
+  /** The coordinator's public URL (for span links), read lazily. */
+  baseUrl: () => string;
+  /** prom-client's process_* / nodejs_* metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export interface CoordinatorTelemetry {
+  metrics: CoordinatorMetrics;
+  incidents: IncidentService;
+  mttr: MttrService;
+  tracing: Tracing;
+  /** Null when tracing is off. */
+  spans: CiSpans | null;
+  /** Prometheus text exposition, gauges refreshed from the store first. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+  /** At dispatch: starts the job span and returns its W3C context for the payload (null when off). */
+  traceContext(p: { id: number; name: string; created_at: number }, job: { id: number; name: string; started_at: number | null }, runner: { id: number; name: string }): JobPayload['trace_context'];
+  /** Mounts GET /metrics and the incidents/MTTR API on the app. */
+  mount(app: Express): void;
+  close(): Promise<void>;
+}
+
+const MTTR_REFRESH_MS = 30_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function createTelemetry(store: Store, events: CoordinatorEvents, log: Logger, o: TelemetryOptions): CoordinatorTelemetry {
+  const metrics = createCoordinatorMetrics(undefined, { defaultMetrics: o.defaultMetrics ?? true });
+  const incidents = new IncidentService(store, {
+    opened: (i) => {
+      metrics.recordIncidentOpened(i);
+      mttrDirty = true;
+      log.warn({ incident: i.id, cause: i.cause, target: i.target }, 'infra incident opened');
+    },
+    resolved: (i, durationSeconds) => {
+      metrics.recordIncidentClosed({ cause: i.cause, target: i.target, durationSeconds });
+      mttrDirty = true;
+      log.info({ incident: i.id, cause: i.cause, target: i.target, durationSeconds }, 'infra incident resolved');
+    },
+  });
+  const mttr = new MttrService(store.db, incidents.rows);
+  const tracing = initTracing('faultline-coordinator');
+  const spans = tracing.enabled ? new CiSpans(tracing.tracer, o.baseUrl) : null;
+  const windowMs = o.mttrWindowMs ?? 7 * 86_400_000;
+
+  // Series of incidents known before a restart: open ones at 1, recently closed at 0.
+  for (const i of incidents.rows.list({ state: 'resolved', since: Date.now() - 86_400_000, limit: 1000 }))
+    metrics.incidentOpen.set({ cause: i.cause, target: i.target }, 0);
+  for (const i of incidents.openIncidents()) metrics.incidentOpen.set({ cause: i.cause, target: i.target }, 1);
+
+  const runnerById = (id: number | null) => (id === null ? undefined : store.runners.get(id));
+  const pipelineOf = (id: number) => store.pipelines.getLight(id);
+
+  const onJobFinished = ({ job, runner_id, queued_ms, duration_ms }: CoordinatorEventMap['job_finished'][0]) => {
+    const runner = runnerById(runner_id);
+    const executor = runner?.executor ?? job.failure?.executor ?? null;
+    if (job.status === 'success' || job.status === 'failed' || job.status === 'canceled' || job.status === 'skipped') {
+      metrics.recordJobFinished({
+        status: job.status,
+        failure: job.failure,
+        executor,
+        runner: runner?.name ?? null,
+        durationSeconds: duration_ms === null ? null : duration_ms / 1000,
+      });
+    }
+    if (queued_ms !== null) metrics.recordJobStarted({ executor, queuedSeconds: queued_ms / 1000 });
+    if (job.failure) metrics.recordClassification({ class: job.failure.class, cause: job.failure.cause, fallback: job.failure.fallback });
+    incidents.onJobFinished(job);
+    if (spans && (job.started_at !== null || job.status === 'failed')) {
+      const p = pipelineOf(job.pipeline_id);
+      if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
+    }
+  };
+  const onPipelineFinished = ({ pipeline: p }: CoordinatorEventMap['pipeline_finished'][0]) => {
+    if (p.status === 'success' || p.status === 'failed' || p.status === 'canceled' || p.status === 'skipped') {
+      const start = Date.parse(p.started_at ?? p.created_at);
+      const end = p.finished_at ? Date.parse(p.finished_at) : Date.now();
+      metrics.recordPipelineFinished({
+        status: p.status,
+        failureClass: p.failure_class,
+        timedOut: (p.jobs ?? []).some((j) => j.status === 'failed' && !j.allow_failure && j.failure?.reason === 'job_execution_timeout'),
+        durationSeconds: Math.max(0, end - start) / 1000,
+      });
+    }
+    mttrDirty = true;
+    spans?.pipelineFinished(p);
+  };
+  const onImagePulls = ({ job_id, pulls }: CoordinatorEventMap['image_pulls'][0]) => {
+    for (const pull of pulls) metrics.recordImagePull(pull);
+    incidents.onImagePulls(job_id, pulls);
+  };
+  events.on('job_finished', onJobFinished);
+  events.on('pipeline_finished', onPipelineFinished);
+  events.on('image_pulls', onImagePulls);
+
+  // Scrape-time gauges.
+  const jobCounts = store.db.prepare(
+    `SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running', 'canceling') GROUP BY status`,
+  );
+  const runnerRows = store.db.prepare(
+    `SELECT r.id, r.name, r.state, r.last_heartbeat_at,
+            (SELECT COUNT(*) FROM jobs j WHERE j.runner_id = r.id AND j.status IN ('running', 'canceling')) AS active
+     FROM runners r`,
+  );
+  type RunnerGaugeRow = { id: number; name: string; state: string; last_heartbeat_at: number | null; active: number };
+  let heartbeatRows: RunnerGaugeRow[] = [];
+  metrics.setHeartbeatSource(() => {
+    const now = Date.now();
+    return heartbeatRows.map((r) => ({ runner: r.name, ageSeconds: (now - (r.last_heartbeat_at ?? now)) / 1000 }));
+  });
+  let mttrDirty = true;
+  let mttrAt = 0;
+
+  function refreshGauges(): void {
+    const now = Date.now();
+    const c = { pending: 0, running: 0 };
+    for (const r of jobCounts.all() as { status: string; n: number }[]) {
+      if (r.status === 'pending') c.pending += r.n;
+      else c.running += r.n;
+    }
+    metrics.setJobCounts(c);
+    heartbeatRows = runnerRows.all() as RunnerGaugeRow[];
+    const states: Record<RunnerState, number> = { available: 0, busy: 0, offline: 0 };
+    for (const r of heartbeatRows) {
+      const silent = r.last_heartbeat_at === null || now - r.last_heartbeat_at > o.heartbeatTimeoutMs;
+      states[r.state === 'offline' || silent ? 'offline' : r.active > 0 ? 'busy' : 'available']++;
+    }
+    metrics.setRunnerCounts(states);
+    if (mttrDirty || now - mttrAt > MTTR_REFRESH_MS) {
+      mttrDirty = false;
+      mttrAt = now;
+      const g = mttr.gauges(now - windowMs, now);
+      metrics.setMttr('pipeline_infra', g.pipeline_infra);
+      metrics.setMttr('pipeline_build', g.pipeline_build);
+      metrics.setMttr('incident', g.incident);
+    }
+  }
+
+  const t: CoordinatorTelemetry = {
+    metrics,
+    incidents,
+    mttr,
+    tracing,
+    spans,
+    async scrape() {
+      try {
+        refreshGauges();
+      } catch (err) {
+        // A closed/locked DB must not break the scrape: counters are still worth serving.
+        log.error({ err }, 'refreshing scrape-time gauges failed');
+      }
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+    traceContext(p, job, runner) {
+      if (!spans) return null;
+      return spans.jobDispatched(
+        { id: p.id, name: p.name, created_at: iso(p.created_at) },
+        { id: job.id, name: job.name, started_at: job.started_at === null ? null : iso(job.started_at) },
+        runner,
+      );
+    },
+    mount(app) {
+      const r = Router();
+      r.get('/metrics', async (_req, res) => {
+        const out = await t.scrape();
+        res.set('content-type', out.contentType).send(out.body);
+      });
+      app.use(r);
+      app.use('/api/v1', requireApiToken(store), incidentsApi({ incidents, mttr }));
+    },
+    async close() {
+      events.off('job_finished', onJobFinished);
+      events.off('pipeline_finished', onPipelineFinished);
+      events.off('image_pulls', onImagePulls);
+      await tracing.shutdown(); // flushes batched spans when this coordinator started the SDK
+    },
+  };
+  return t;
+}
