@@ -126,12 +126,14 @@ export class IncidentService {
 
   private onJobSuccess(job: JobJson, at: number): void {
     if (this.open.length === 0) return;
-    const executor = job.runner_id !== null ? this.runner(job.runner_id)?.executor : undefined;
+    const runner = job.runner_id !== null ? this.runner(job.runner_id) : undefined;
+    const executor = runner?.executor;
     for (const inc of [...this.open]) {
       if (at < inc.opened_at) continue;
       const match =
         inc.scope === 'global' ||
-        (inc.scope === 'runner' && inc.runner_id === job.runner_id) ||
+        // Same runner, or one that re-registered under the same name (host rebuilt).
+        (inc.scope === 'runner' && (inc.runner_id === job.runner_id || (runner !== undefined && runner.name === inc.target))) ||
         (inc.scope === 'executor' && executor === inc.target);
       if (match)
         this.resolve(inc, at, { kind: 'job_success', at: iso(at)!, job_id: job.id, job_name: job.name, pipeline_id: job.pipeline_id, runner_id: job.runner_id });
