@@ -1,6 +1,7 @@
 /** Options of createCoordinator and their defaults. */
 import type { Logger } from 'pino';
 import type { FailureClassifier } from './services/classifier.js';
+import type { NotificationTarget } from './services/notifier.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -26,6 +27,8 @@ export interface CoordinatorOptions {
   logger?: Logger;
   /** Public URL for CI_SERVER_URL (default: the listening URL). */
   publicUrl?: string;
+  /** Webhook targets for failed pipelines/jobs, routed by failure class (services/notifier.ts). */
+  notifications?: NotificationTarget[];
 }
 
 export interface ResolvedOptions {

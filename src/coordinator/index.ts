@@ -16,6 +16,8 @@ import { Finisher } from './services/finisher.js';
 import { JobService } from './services/job-service.js';
 import { PipelineService } from './services/pipeline-service.js';
 import { Reaper } from './services/reaper.js';
+import { Notifier } from './services/notifier.js';
+import { SHIPPED_RULES_DIR } from '../classify/index.js';
 import { createTelemetry, type CoordinatorTelemetry } from './services/telemetry.js';
 import { Store } from './store/index.js';
 
@@ -59,10 +61,11 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const reaper = new Reaper(store, jobs, events, opts, log);
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
+    const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
     const telemetry = createTelemetry(store, events, log, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, baseUrl: () => opts.serverUrl });
     jobs.traceContext = telemetry.traceContext;
 
-    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier, mount: telemetry.mount });
+    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
@@ -74,6 +77,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
     log.info({ url }, 'coordinator listening');
 
+    notifier.start(); // before recover(): replayed finishes notify too
     finisher.recover();
     reaper.start();
 
@@ -101,6 +105,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
             setTimeout(() => srv.closeAllConnections(), 1000).unref();
           });
           await finisher.stop();
+          await notifier.close();
           await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
           store.close();

@@ -9,11 +9,13 @@ import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { failureJson, jobJson, pipelineJson } from '../views.js';
+import { notificationsApi, type NotificationsApiDeps } from './notifications-api.js';
+import { rulesApi, type RulesApiDeps } from './rules-api.js';
 import { HttpError, idParam, parse } from './errors.js';
 import { createPipelineSchema, failuresQuery, listPipelinesQuery, summaryQuery, traceQuery } from './schemas.js';
 import { decodeCursor, encodeCursor, parseTime } from './time.js';
 
-export interface UserApiDeps {
+export interface UserApiDeps extends RulesApiDeps, NotificationsApiDeps {
   store: Store;
   pipelines: PipelineService;
   classifier: () => FailureClassifier;
@@ -175,6 +177,8 @@ export function userApi(d: UserApiDeps): Router {
       })),
     });
   });
+
+  r.use(rulesApi(d), notificationsApi(d));
 
   return r;
 }
