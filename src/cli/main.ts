@@ -55,6 +55,7 @@ program
   .option('--tags <list>', 'comma-separated tags', '')
   .option('--builds-dir <dir>', 'where job sources are checked out')
   .option('--heartbeat <seconds>', 'heartbeat interval')
+  .option('--metrics-listen <host:port>', 'serve Prometheus GET /metrics here (first runner of a config file)')
   .action((o) => runnerCommand(o));
 
 program

@@ -16,6 +16,7 @@ import { BuildError, type Executor } from './executor.js';
 import { createExecutor, type RunnerContext } from './executors/index.js';
 import { startJob, type JobHandle } from './job-runner.js';
 import { defaultLogger, type RunnerLogger } from './logger.js';
+import { createRunnerTelemetry } from '../telemetry/runner-telemetry.js';
 
 export interface StartRunnerOptions {
   url: string;
@@ -42,6 +43,10 @@ export interface StartRunnerOptions {
   traceIntervalMs?: number;
   keepaliveMs?: number;
   backoff?: BackoffOptions;
+  /** Serve Prometheus GET /metrics on this port (0 = any free port); off when omitted. */
+  metricsPort?: number;
+  /** Listen address of the metrics listener (default 127.0.0.1). */
+  metricsHost?: string;
 }
 
 export interface RunnerHandle {
@@ -50,6 +55,8 @@ export interface RunnerHandle {
   /** The runner token (save it to skip registration next time). */
   token: string;
   runningJobIds(): number[];
+  /** http://host:port of the /metrics listener (null without metricsPort). */
+  metricsUrl: string | null;
   /** Stops polling, lets jobs finish (or interrupts them after the timeout), then returns. */
   stop(o?: { timeoutMs?: number }): Promise<void>;
 }
@@ -107,6 +114,8 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
     log.info({ runner: reg.id, name }, 'runner registered');
   }
 
+  // Stage spans (when tracing is on) and the optional /metrics listener, from each final update.
+  const telemetry = await createRunnerTelemetry({ metricsPort: opts.metricsPort, metricsHost: opts.metricsHost });
   const polling = new AbortController(); // stop asking for jobs
   const interrupt = new AbortController(); // stop running jobs (runner_interrupted)
   const shutdown = new AbortController(); // stop retrying updates
@@ -138,11 +147,14 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
         keepaliveMs: opts.keepaliveMs,
       });
       jobs.set(job.id, handle);
+      telemetry.jobStarted(job);
       try {
         const final = await handle.done;
+        telemetry.jobFinished(job, final, executor.name);
         log.info({ job: job.id, state: final.state, reason: final.failure?.reason }, 'job finished');
       } catch (err) {
         log.error({ job: job.id, err: String(err) }, 'job orchestration crashed');
+        telemetry.jobFinished(job, { state: 'failed' }, executor.name);
       } finally {
         jobs.delete(job.id);
       }
@@ -183,6 +195,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
     name,
     token: client.token!,
     runningJobIds: () => [...jobs.keys()],
+    metricsUrl: telemetry.metricsUrl,
     stop(o = {}) {
       stopping ??= (async () => {
         polling.abort();
@@ -197,6 +210,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
         await slots;
         heartbeatStop.abort();
         await heartbeating;
+        await telemetry.close();
       })();
       return stopping;
     },

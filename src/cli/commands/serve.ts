@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { createCoordinator } from '../../coordinator/index.js';
 import { loadRunnerConfig, startRunner } from '../../runner/index.js';
+import { parseListen } from '../../telemetry/runner-telemetry.js';
 import { bold, dim } from '../format.js';
 
 /** Resolves when SIGTERM/SIGINT arrives and `stop` has finished. */
@@ -55,8 +56,10 @@ export async function runnerCommand(o: {
   tags: string;
   buildsDir?: string;
   heartbeat?: string;
+  metricsListen?: string;
 }): Promise<void> {
   const heartbeatMs = o.heartbeat ? Number(o.heartbeat) * 1000 : undefined;
+  const listen = o.metricsListen ? parseListen(o.metricsListen) : null;
   const specs = o.config
     ? loadRunnerConfig(o.config)
     : [
@@ -75,8 +78,10 @@ export async function runnerCommand(o: {
   for (const spec of specs as Array<Record<string, unknown>>) {
     if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
     if (!spec.token && !spec.registrationToken) throw new Error('runner: --token or --registration-token is required');
-    const r = await startRunner({ ...(spec as Parameters<typeof startRunner>[0]), ...(heartbeatMs ? { heartbeatMs } : {}) });
+    const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
+    const r = await startRunner({ ...(spec as Parameters<typeof startRunner>[0]), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
     console.log(bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`));
+    if (r.metricsUrl) console.log(`  metrics: ${r.metricsUrl}/metrics`);
     runners.push(r);
   }
   await untilSignal(async () => {
