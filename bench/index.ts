@@ -29,7 +29,7 @@ for (const [name, fn] of suites) {
   Object.assign(results, await fn());
 }
 const rows = Object.entries(results).map(([k, v]) => {
-  const target = TARGETS[k];
+  const target = TARGETS[k] as ((v: number) => boolean) | undefined;
   const verdict = target && typeof v === 'number' ? (target(v) ? 'meets target' : 'MISSES target') : '';
   return `${k.padEnd(40)} ${String(v).padStart(14)}  ${verdict}`;
 });

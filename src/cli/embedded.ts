@@ -4,7 +4,7 @@
  * `faultline run` when no coordinator is given.
  */
 import { createCoordinator } from '../coordinator/index.js';
-import { startRunner } from '../runner/index.js';
+import { startRunner, type RunnerHandle } from '../runner/index.js';
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -25,7 +25,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     host: opts.host ?? '127.0.0.1',
     rulesDir: opts.rulesDir,
   });
-  const runners = [];
+  const runners: RunnerHandle[] = [];
   for (let i = 0; i < (opts.runners ?? 2); i++) {
     runners.push(
       await startRunner({

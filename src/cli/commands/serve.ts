@@ -1,7 +1,8 @@
 /** `faultline coordinator` and `faultline runner`: the two long-running services. */
 import { resolve } from 'node:path';
+import { loadCoordinatorConfig, overlayOptions } from '../../coordinator/config-file.js';
 import { createCoordinator } from '../../coordinator/index.js';
-import { loadRunnerConfig, startRunner } from '../../runner/index.js';
+import { loadRunnerConfig, startRunner, type RunnerHandle, type StartRunnerOptions } from '../../runner/index.js';
 import { parseListen } from '../../telemetry/runner-telemetry.js';
 import { bold, dim } from '../format.js';
 
@@ -21,23 +22,39 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
   });
 }
 
-export async function coordinatorCommand(o: {
-  port: string;
-  host: string;
-  data: string;
-  registrationToken?: string;
-  heartbeatTimeout: string;
-  rules: string;
-  autoCancel?: boolean;
-}): Promise<void> {
-  const c = await createCoordinator({
-    dataDir: resolve(o.data),
-    port: Number(o.port),
-    host: o.host,
+export async function coordinatorCommand(
+  o: {
+    config?: string;
+    port: string;
+    host: string;
+    data: string;
+    registrationToken?: string;
+    heartbeatTimeout: string;
+    rules: string;
+    autoCancel?: boolean;
+  },
+  /** Where each option's value came from (commander's getOptionValueSource): flags given on the command line override the file. */
+  source: (key: string) => string | undefined = () => 'cli',
+): Promise<void> {
+  const file = o.config ? loadCoordinatorConfig(o.config) : {};
+  // Without a file every value (defaults included) applies; with one, only flags typed out do.
+  const given = <T>(key: string, v: T): T | undefined => (!o.config || source(key) === 'cli' || source(key) === 'env' ? v : undefined);
+  const opts = overlayOptions(file, {
+    dataDir: given('data', resolve(o.data)),
+    port: given('port', Number(o.port)),
+    host: given('host', o.host),
     registrationToken: o.registrationToken,
-    heartbeatTimeoutMs: Number(o.heartbeatTimeout) * 1000,
-    rulesDir: resolve(o.rules),
-    autoCancel: o.autoCancel ?? false,
+    heartbeatTimeoutMs: given('heartbeatTimeout', Number(o.heartbeatTimeout) * 1000),
+    rulesDir: given('rules', resolve(o.rules)),
+    autoCancel: o.autoCancel,
+  });
+  const c = await createCoordinator({
+    ...opts,
+    dataDir: opts.dataDir ?? resolve(o.data),
+    port: opts.port ?? Number(o.port),
+    host: opts.host ?? o.host,
+    rulesDir: opts.rulesDir ?? resolve(o.rules),
+    autoCancel: opts.autoCancel ?? false,
   });
   console.log(bold(`coordinator listening on ${c.url}`));
   console.log(`  registration token: ${c.registrationToken}`);
@@ -60,7 +77,7 @@ export async function runnerCommand(o: {
 }): Promise<void> {
   const heartbeatMs = o.heartbeat ? Number(o.heartbeat) * 1000 : undefined;
   const listen = o.metricsListen ? parseListen(o.metricsListen) : null;
-  const specs = o.config
+  const specs: Array<Partial<StartRunnerOptions>> = o.config
     ? loadRunnerConfig(o.config)
     : [
         {
@@ -68,18 +85,18 @@ export async function runnerCommand(o: {
           token: o.token,
           registrationToken: o.registrationToken,
           name: o.name,
-          executor: o.executor,
+          executor: o.executor as StartRunnerOptions['executor'],
           concurrency: Number(o.concurrency),
           tags: o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
           buildsDir: o.buildsDir,
         },
       ];
-  const runners = [];
-  for (const spec of specs as Array<Record<string, unknown>>) {
+  const runners: RunnerHandle[] = [];
+  for (const spec of specs) {
     if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
     if (!spec.token && !spec.registrationToken) throw new Error('runner: --token or --registration-token is required');
     const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
-    const r = await startRunner({ ...(spec as Parameters<typeof startRunner>[0]), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
+    const r = await startRunner({ ...(spec as StartRunnerOptions), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
     console.log(bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`));
     if (r.metricsUrl) console.log(`  metrics: ${r.metricsUrl}/metrics`);
     runners.push(r);
