@@ -50,7 +50,7 @@ const targetSchema = z
     url: z
       .string()
       .url()
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL'),
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL'),
     classes: z.array(z.enum(FAILURE_CLASSES)).min(1, 'name at least one failure class (infra, build, unknown)'),
     events: z.array(z.enum(NOTIFY_EVENTS)).min(1).default(['pipeline_failed']),
     secret: z.string().min(1).nullable().default(null),
