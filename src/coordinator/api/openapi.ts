@@ -247,6 +247,91 @@ export const openapi = {
     '/api/v1/rules/reload': {
       post: { summary: 'Reload classification rules (all-or-nothing)', security: bearer, responses: { '200': json({ type: 'object', properties: { ok: { const: true } } }), '422': err('Rules invalid; previous rules stay'), ...userErrors } },
     },
+    // Backtest and notifications (api/rules-api.ts, api/notifications-api.ts).
+    '/api/v1/rules/backtest': {
+      post: {
+        summary: 'Backtest candidate rules on the stored failures: how verdicts would move (writes nothing)',
+        security: bearer,
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  rules_dir: { type: 'string', description: 'absolute path on the coordinator host (default: the rules in force)' },
+                  since: { type: 'string', description: 'window start: ISO 8601 or relative (24h, 7d); default 7d' },
+                  samples: { type: 'integer', minimum: 0, maximum: 100, description: 'sample job ids per transition (default 5)' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': json({
+            type: 'object',
+            required: ['rules_dir', 'since', 'total', 'changed', 'transitions'],
+            properties: {
+              rules_dir: { type: 'string' },
+              since: { type: 'string', format: 'date-time' },
+              total: { type: 'integer' },
+              changed: { type: 'integer' },
+              transitions: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    from: { type: 'object', properties: { class: { enum: ['infra', 'build', 'unknown'] }, cause: { type: 'string' } } },
+                    to: { type: 'object', properties: { class: { enum: ['infra', 'build', 'unknown'] }, cause: { type: 'string' } } },
+                    count: { type: 'integer' },
+                    sample_job_ids: { type: 'array', items: { type: 'integer' } },
+                  },
+                },
+              },
+            },
+          }),
+          '422': err('Candidate rules invalid: details name file (path), line and column'),
+          ...userErrors,
+        },
+      },
+    },
+    '/api/v1/notifications': {
+      get: {
+        summary: 'Webhook deliveries (newest first): target, event, payload, status, attempts',
+        security: bearer,
+        parameters: [q('pipeline_id', { type: 'integer', minimum: 1 }), q('status', { enum: ['pending', 'delivered', 'failed'] }), q('limit', { type: 'integer', minimum: 1, maximum: 500 })],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              notifications: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['id', 'target', 'event', 'pipeline_id', 'status', 'attempts', 'created_at', 'payload'],
+                  properties: {
+                    id: { type: 'integer', description: 'also sent as X-Faultline-Delivery' },
+                    target: { type: 'string' },
+                    event: { enum: ['job_failed', 'pipeline_failed'] },
+                    pipeline_id: { type: 'integer' },
+                    job_id: nullable('integer'),
+                    status: { enum: ['pending', 'delivered', 'failed'] },
+                    attempts: { type: 'integer' },
+                    last_error: nullable('string'),
+                    last_status_code: nullable('integer'),
+                    next_attempt_at: nullable('string'),
+                    created_at: { type: 'string', format: 'date-time' },
+                    delivered_at: nullable('string'),
+                    payload: { type: 'object', description: 'the JSON body posted: {event, pipeline, job?, failed_jobs}' },
+                  },
+                },
+              },
+            },
+          }),
+          ...userErrors,
+        },
+      },
+    },
     '/api/v1/runners': { get: { summary: 'Registered runners', security: bearer, responses: { '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }), ...userErrors } } },
     // Infra incidents and MTTR (api/incidents-api.ts).
     '/api/v1/incidents': {
