@@ -185,3 +185,29 @@ describe('notifications: delivery', () => {
     );
   });
 });
+
+describe('notifications: pure parts', () => {
+  test('backoff doubles per attempt, is capped, and jitters within [½, 1] of the step', async () => {
+    const { backoffDelay } = await import('../../src/coordinator/services/notifier.js');
+    const t = { retryBaseMs: 1000, retryMaxMs: 10_000 };
+    assert.deepEqual([1, 2, 3, 4, 5, 40].map((n) => backoffDelay(n, t, () => 1)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
+    assert.deepEqual([1, 2, 5].map((n) => backoffDelay(n, t, () => 0)), [500, 1000, 5000]);
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelay(3, t);
+      assert.ok(d >= 2000 && d <= 4000, String(d));
+    }
+  });
+
+  test('config parsing never throws on arbitrary input', async () => {
+    const fc = (await import('fast-check')).default;
+    const { parseCoordinatorConfig } = await import('../../src/coordinator/config-file.js');
+    const { stringify } = await import('yaml');
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => stringify(v)), fc.dictionary(fc.constantFrom('port', 'long_poll', 'notifications', 'max_trace_bytes', 'x'), fc.jsonValue()).map((v) => stringify(v))), (text) => {
+        const r = parseCoordinatorConfig(text, 'f.yml');
+        if (!r.ok) for (const p of r.problems) assert.ok(p.line >= 1 && p.column >= 1 && p.message.length > 0, JSON.stringify(p));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -179,11 +179,6 @@ export class Notifier {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  /** Resolves when nothing is due now or in flight (timers of later retries may remain). */
-  async settled(): Promise<void> {
-    while (this.inFlight.size > 0 || this.ready.length > 0) await Promise.allSettled([...this.inFlight.values()]);
-  }
-
   private safely(fn: () => void): void {
     if (this.closed || this.targets.length === 0) return;
     try {
