@@ -37,6 +37,9 @@ export interface RegistryScenario {
 export interface ScenarioHooks {
   /** Runs while the registry is down and the incident is open (assertions, waiting for scrapes). */
   whileDown?(): Promise<void>;
+  /** Failing pipelines during the outage (default 1), `pauseMs` apart (so scrapes see counters grow). */
+  outageRuns?: number;
+  pauseMs?: number;
 }
 
 export async function runRegistryScenario(api: Api, infra: ContainerInfra, idle: () => Promise<void>, hooks: ScenarioHooks = {}, project = 'acme/registry'): Promise<RegistryScenario> {
@@ -49,6 +52,10 @@ export async function runRegistryScenario(api: Api, infra: ContainerInfra, idle:
   await infra.stopRegistry();
   const downAt = Date.now();
   const outage = await run(imageJob(infra, 'pull', ['echo pulled']));
+  for (let i = 1; i < (hooks.outageRuns ?? 1); i++) {
+    await new Promise((r) => setTimeout(r, hooks.pauseMs ?? 0));
+    assert.equal((await run(imageJob(infra, 'pull', ['echo pulled']))).failure_class, 'infra');
+  }
   assert.equal(outage.status, 'failed');
   const f = outage.jobs![0]!.failure!;
   assert.deepEqual([f.reason, f.class, f.cause, f.registry], ['image_pull_failure', 'infra', 'registry_unreachable', infra.registry], JSON.stringify(f));
