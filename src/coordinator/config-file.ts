@@ -134,7 +134,13 @@ export function parseCoordinatorConfig(text: string, file: string): ParseResult 
     return { file, line, column: col, path, message };
   };
   if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => at(e.pos[0], '(yaml)', e.message.split('\n')[0]!)) };
-  const data = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // e.g. an alias to an undefined anchor, or an alias bomb
+    return { ok: false, problems: [at(0, '(yaml)', (e as Error).message)] };
+  }
   const res = fileSchema.safeParse(data);
   if (!res.success) return { ok: false, problems: res.error.issues.map((i) => problemAt(doc, i, at)) };
   return { ok: true, options: toOptions(res.data, dirname(resolve(file))) };

@@ -142,6 +142,8 @@ describe('coordinator config file', () => {
     // YAML syntax errors have positions too, and the thrown error carries them in its message.
     const syntax = problems('port: 8080\nnotifications: [\n');
     assert.ok(syntax[0]!.line >= 2, JSON.stringify(syntax));
+    // An alias to no anchor is a problem, not a crash.
+    assert.match(problems('port: *nope\n')[0]!.message, /alias/i);
     const d = tempDir('faultline-cfg-');
     try {
       const file = join(d.path, 'c.yml');
