@@ -3,6 +3,8 @@
  * the data dir, UI and /metrics on localhost. Used by `faultline up` and by
  * `faultline run` when no coordinator is given.
  */
+import { join } from 'node:path';
+import pino from 'pino';
 import { createCoordinator } from '../coordinator/index.js';
 import { startRunner, type RunnerHandle } from '../runner/index.js';
 
@@ -13,7 +15,8 @@ export interface EmbeddedOptions {
   runners?: number;
   concurrency?: number;
   rulesDir?: string;
-  silent?: boolean;
+  /** Only warnings and errors from the coordinator's and runners' logs (for `faultline run`). */
+  quiet?: boolean;
 }
 
 export type Embedded = Awaited<ReturnType<typeof startEmbedded>>;
@@ -24,6 +27,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     port: opts.port ?? 8080,
     host: opts.host ?? '127.0.0.1',
     rulesDir: opts.rulesDir,
+    ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'coordinator' }) } : {}),
   });
   const runners: RunnerHandle[] = [];
   for (let i = 0; i < (opts.runners ?? 2); i++) {
@@ -35,6 +39,8 @@ export async function startEmbedded(opts: EmbeddedOptions) {
         executor: 'shell',
         concurrency: opts.concurrency ?? 1,
         tags: [],
+        buildsDir: join(opts.dataDir, 'builds'),
+        ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'runner' }) } : {}),
       }),
     );
   }

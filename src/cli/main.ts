@@ -120,7 +120,8 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     console.error(red(`error: ${e.message} (HTTP ${e.status})`));
     for (const d of e.body.details ?? []) console.error(red(`  ${d.path}${d.line ? `:${d.line}:${d.column}` : ''}: ${d.message}`));
   } else {
-    console.error(red(`error: ${(e as Error).message}`));
+    const cause = (e as Error & { cause?: { message?: string } }).cause;
+    console.error(red(`error: ${(e as Error).message}${cause?.message ? ` (${cause.message})` : ''}`));
   }
   process.exitCode = process.exitCode || 1;
 });

@@ -137,10 +137,12 @@ export async function getSources(o: SourcesOptions): Promise<void> {
   o.trace.line(`Checking out ${repository.sha ? repository.sha.slice(0, 8) : repository.ref} as ${repository.ref}...`);
   // Fetch the ref (branch or tag) first; if the sha is not in what came, ask for the sha
   // itself (protocol v2 servers allow it), which also covers shallow depths.
-  await must(['-c', 'protocol.version=2', 'fetch', '--prune', '--no-tags', ...depth, 'origin', repository.ref], dir, o, `git fetch of "${repository.ref}"`);
+  // With a sha the ref is only a hint: a ref the remote lacks is not fatal while the sha can still be fetched.
+  const refFetch = ['-c', 'protocol.version=2', 'fetch', '--prune', '--no-tags', ...depth, 'origin', repository.ref];
+  const refOk = repository.sha ? (await git(refFetch, dir, o)).code === 0 : (await must(refFetch, dir, o, `git fetch of "${repository.ref}"`), true);
   let target = 'FETCH_HEAD';
   if (repository.sha) {
-    const has = await git(['cat-file', '-e', `${repository.sha}^{commit}`], dir, o);
+    const has = refOk ? await git(['cat-file', '-e', `${repository.sha}^{commit}`], dir, o) : { code: 1 };
     if (has.code !== 0) await must(['-c', 'protocol.version=2', 'fetch', '--no-tags', ...depth, 'origin', repository.sha], dir, o, `git fetch of ${repository.sha}`);
     target = repository.sha;
   }

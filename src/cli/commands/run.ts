@@ -54,7 +54,7 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     conn = resolveConnection({ url: opts.url, token: opts.token });
   } else {
     tmp = mkdtempSync(join(tmpdir(), 'faultline-run-'));
-    embedded = await startEmbedded({ dataDir: tmp, port: 0, runners: Number(opts.runners ?? 2) });
+    embedded = await startEmbedded({ dataDir: tmp, port: 0, runners: Number(opts.runners ?? 2), quiet: true });
     conn = { url: embedded.url, token: embedded.apiToken };
   }
   const stop = async () => {
@@ -81,7 +81,7 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     for (const w of pipeline.warnings) console.log(yellow(`${path}:${w.line}:${w.column}: warning: ${w.path}: ${w.message}`));
     console.log(bold(`pipeline #${pipeline.id} on ${ref} @ ${sha.slice(0, 8)}`) + dim(`  ${conn.url}/#/pipelines/${pipeline.id}`));
     pipeline = await follow(conn, pipeline.id, opts.quiet ?? false);
-    return report(conn, pipeline);
+    return await report(conn, pipeline); // await: `finally` must not stop the system mid-report
   } finally {
     await stop();
   }
