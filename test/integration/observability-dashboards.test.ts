@@ -169,7 +169,7 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
       await sleep(PAUSE_MS);
       return done;
     };
-    const img = (policy: string) => `  image:\n    name: ${infra.image}\n    pull_policy: ${policy}\n`;
+    const img = (policy: string) => `  image:\n    name: ${infra!.image}\n    pull_policy: ${policy}\n`;
     // Successes (first pull, then the cached image: outcome local) and an unmatched failure (fallback classification).
     const mixed = `ok1:\n${img('if-not-present')}  script: [echo one]\nok2:\n${img('if-not-present')}  script: [echo two]\nplain:\n${img('if-not-present')}  script: [exit 3]\n`;
     for (let i = 0; i < 2; i++) assert.equal((await run(mixed, 'dev')).status, 'failed');
