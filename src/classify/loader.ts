@@ -44,7 +44,13 @@ export function parseRuleFile(text: string, file: string): Parsed {
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => at(e.pos[0], `YAML: ${e.message.split('\n')[0]}`)) };
   }
-  const data = doc.toJS() ?? { rules: [] }; // an empty file holds no rules
+  let data: unknown;
+  try {
+    data = doc.toJS() ?? { rules: [] }; // an empty file holds no rules
+  } catch (e) {
+    // e.g. an alias to an anchor that does not exist: refuse the file, never throw.
+    return { ok: false, errors: [at(0, `YAML: ${(e as Error).message.split('\n')[0]}`)] };
+  }
   const res = ruleFileSchema.safeParse(data);
   if (!res.success) {
     return { ok: false, errors: res.error.issues.map((i) => issueError(doc, mostSpecific(i), data, at)) };

@@ -32,6 +32,12 @@ describe('rule loading', () => {
     assert.deepEqual(r.rules.files, [...r.rules.files].sort());
   });
 
+  test('an alias to a missing anchor is refused, not thrown', () => {
+    const r = parseRuleFile('rules: *nope\n', 'alias.yml');
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.errors[0]!.file === 'alias.yml' && /YAML/.test(r.errors[0]!.message));
+  });
+
   test('an unknown field is refused with file, line and column', () => {
     const text = 'rules:\n' + good('a').replace('    class: build\n', '    class: build\n    severity: high\n');
     const r = parseRuleFile(text, 'x.yml');

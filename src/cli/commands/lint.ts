@@ -12,9 +12,9 @@ export function lintCommand(file: string): number {
     return 2;
   }
   const result = compilePipeline(text);
-  for (const w of result.warnings) console.log(yellow(`${file}:${w.line}:${w.column}: warning: ${w.path}: ${w.message}`));
+  for (const w of result.warnings) console.log(yellow(`${file}:${w.line}:${w.column}: warning: ${w.message}`));
   if (!result.ok) {
-    for (const e of result.errors) console.log(red(`${file}:${e.line}:${e.column}: error: ${e.path}: ${e.message}`));
+    for (const e of result.errors) console.log(red(`${file}:${e.line}:${e.column}: error: ${e.message}`));
     console.log(red(`${result.errors.length} error(s): pipeline refused`));
     return 1;
   }

@@ -1,6 +1,5 @@
 /** User-API queries: `failures`, `why`, `cancel`. */
-import type { FailureClassification } from '../../protocol/failure.js';
-import type { JobJson, PipelineJson } from '../../protocol/user-api.js';
+import type { FailureListJson, JobJson, PipelineJson } from '../../protocol/user-api.js';
 import { api, resolveConnection } from '../api-client.js';
 import { bold, describeFailure, failureLabel, statusIcon } from '../format.js';
 
@@ -11,15 +10,6 @@ export interface ConnOptions {
   json?: boolean;
 }
 
-interface FailureRow {
-  job_id: number;
-  job_name: string;
-  pipeline_id: number;
-  ref: string;
-  finished_at: string | null;
-  failure: FailureClassification;
-}
-
 export async function failuresCommand(opts: ConnOptions & Record<string, string | boolean | undefined>): Promise<number> {
   const conn = resolveConnection(opts);
   const q = new URLSearchParams();
@@ -27,14 +17,14 @@ export async function failuresCommand(opts: ConnOptions & Record<string, string 
     const v = opts[k];
     if (typeof v === 'string') q.set(k, v);
   }
-  const res = await api<{ failures: FailureRow[]; next_cursor?: string | null }>(conn, 'GET', `/api/v1/failures?${q}`);
+  const res = await api<FailureListJson>(conn, 'GET', `/api/v1/failures?${q}`);
   if (opts.json) {
     console.log(JSON.stringify(res, null, 2));
     return 0;
   }
   if (res.failures.length === 0) console.log('no failures match');
   for (const f of res.failures) {
-    console.log(`#${String(f.job_id).padEnd(6)} ${f.job_name.padEnd(24)} ${f.ref.padEnd(12)} ${failureLabel(f.failure)}  ${f.failure.summary}`);
+    console.log(`#${String(f.id).padEnd(6)} ${f.name.padEnd(24)} ${f.ref.padEnd(12)} ${failureLabel(f.failure)}  ${f.failure.summary}`);
   }
   return 0;
 }
