@@ -14,7 +14,7 @@
  * its own timeout and its own stop signal, and never changes the job's result.
  * Cleanup runs once, on a context the cancel does not touch, before the final update.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { FailureReason, FailureStage } from '../protocol/failure.js';
 import type { JobPayload, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { RunnerClient } from './client.js';
@@ -222,6 +222,10 @@ class JobRun {
     try {
       await this.inStage('prepare_executor', async () => {
         ctx.trace.line(`Preparing the "${this.o.executor.name}" executor`);
+        // Executors run things in / write scripts to these before get_sources (custom
+        // drivers' cwd, docker bind mounts): they must exist from the start.
+        mkdirSync(ctx.buildDir, { recursive: true });
+        mkdirSync(ctx.tmpDir, { recursive: true });
         this.preparing = this.o.executor.prepare(ctx);
         await this.untilStopped(this.preparing);
       });
