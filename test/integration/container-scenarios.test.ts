@@ -366,8 +366,8 @@ no-machine:
     const docker = specs.find((s) => s.executor === 'docker')!;
     assert.deepEqual((docker.executorConfig as { pull_policy: string[] }).pull_policy, ['always', 'if-not-present']);
     for (const s of specs) {
-      assert.ok(s.tags.length > 0, `${s.name} has tags`);
-      assert.ok(s.concurrency >= 1);
+      assert.ok((s.tags ?? []).length > 0, `${s.name} has tags`);
+      assert.ok((s.concurrency ?? 0) >= 1, `${s.name} concurrency`);
     }
   });
 });
