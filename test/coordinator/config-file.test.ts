@@ -201,3 +201,11 @@ describe('coordinator config file', () => {
     assert.ok(!existsSync(join(d.path, 'never')), 'nothing started');
   });
 });
+
+test('examples/coordinator.yml is a valid configuration', () => {
+  const root = new URL('../../', import.meta.url).pathname;
+  const o = loadCoordinatorConfig(`${root}examples/coordinator.yml`);
+  assert.equal(o.port, 8080);
+  assert.equal(o.heartbeatTimeoutMs, 60_000);
+  assert.deepEqual(o.notifications?.map((n) => n.classes), [['infra'], ['build']]);
+});
