@@ -135,6 +135,39 @@ async function runnerFinishes(coord: Coordinator): Promise<void> {
   }
 }
 
+/**
+ * Opens and resolves an executor-scoped incident: `boot` fails with a runner system
+ * failure on a docker runner, then `smoke` (a later pipeline on the same ref) succeeds there.
+ */
+async function resolvedExecutorIncident(coord: Coordinator): Promise<{ incidentId: number; successJobId: number }> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` };
+  const create = async (yaml: string) => {
+    const r = await fetch(`${coord.url}/api/v1/pipelines`, { method: 'POST', headers, body: JSON.stringify({ yaml, ref: 'release' }) });
+    assert.equal(r.status, 201, await r.clone().text());
+  };
+  const token = await registerRunner(coord, 'ui-incidents');
+  await create('boot:\n  script: [boot]\n');
+  const failing = await takeJob(coord, token);
+  await updateJob(coord, failing, { state: 'running' });
+  await updateJob(coord, failing, {
+    state: 'failed',
+    exit_code: null,
+    trace_bytes: 0,
+    failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'docker: container create failed', executor: 'docker', image: null, registry: null },
+  });
+  await coord.idle();
+  await create('smoke:\n  script: [smoke]\n');
+  const passing = await takeJob(coord, token);
+  await updateJob(coord, passing, { state: 'running' });
+  await updateJob(coord, passing, { state: 'success', exit_code: 0, trace_bytes: 0 });
+  await coord.idle();
+  const r = await fetch(`${coord.url}/api/v1/incidents?state=resolved`, { headers });
+  const { incidents } = (await r.json()) as { incidents: Array<{ id: number; target: string }> };
+  assert.equal(incidents.length, 1, JSON.stringify(incidents));
+  assert.equal(incidents[0]!.target, 'docker');
+  return { incidentId: incidents[0]!.id, successJobId: passing.id };
+}
+
 describe('web UI on the real coordinator (headless Chromium)', () => {
   let coord: Coordinator | undefined;
   let browser: Browser | undefined;
@@ -311,7 +344,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.close();
   });
 
-  test('pipelines list, incidents placeholder and the token form', async (t) => {
+  test('pipelines list and the token form', async (t) => {
     if (!requireTools(t, 'chromium')) return;
     const page = await open('#/');
     const row = page.locator(`#pipelines-table tr[data-pipeline-id="${pipeline.id}"]`);
@@ -322,13 +355,9 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.match(await row.innerText(), /feature\/login/);
     await page.screenshot({ path: `${SHOTS}pipelines.png` });
 
-    await page.click('nav.top a[data-nav="incidents"]');
-    await page.locator('.incidents').waitFor();
-    assert.match(await page.locator('.incidents').innerText(), /not available|No incidents|#/);
-
     // A refused token brings the form back; the right one gets through.
     await page.evaluate(() => localStorage.setItem('faultline.apiToken', 'wrong'));
-    await page.goto(`${coord!.url}/#/`);
+    await page.reload();
     await page.locator('.token-form .error').waitFor();
     await page.screenshot({ path: `${SHOTS}token-form.png` });
     await page.fill('#token', coord!.apiToken);
@@ -337,6 +366,116 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });
+
+  test('incidents: open first with MTTR, a state filter in the hash, and a detail timeline', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    // A second, resolved incident: a runner system failure on the docker executor, then
+    // a job on a docker runner succeeding on the same ref (an infra recovery for MTTR).
+    const resolved = await resolvedExecutorIncident(coord!);
+
+    const page = await open('#/incidents');
+    await page.locator('#incidents-table').waitFor();
+    const rows = page.locator('#incidents-table tbody tr');
+    const states = await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.state));
+    assert.deepEqual(states, ['open', 'resolved'], 'open incidents come first');
+    // The infra failure of `compile` is ONE open incident for its registry.
+    const openRow = page.locator('#incidents-table tr[data-state="open"]');
+    assert.equal(await openRow.count(), 1);
+    assert.equal(await openRow.locator('.target').innerText(), 'registry.invalid:5000');
+    assert.equal(await openRow.locator('.cause').innerText(), 'registry_unreachable');
+    assert.match(await openRow.locator('.istate').innerText(), /OPEN/);
+    assert.match(await openRow.locator('.c-jobs').innerText(), /^1\b/);
+    assert.match(await openRow.locator('.c-dur').innerText(), /\d+[smhd]\b[\s\S]*so far/);
+    assert.ok((await openRow.locator('time').getAttribute('title'))!.length > 0, 'the absolute time is in the title');
+    // OPEN wears the infra colour; resolved does not.
+    const infraBg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--infra').trim());
+    const openBg = await openRow.locator('.istate').evaluate((el) => getComputedStyle(el).backgroundColor);
+    const probe = await page.evaluate((c) => {
+      const d = document.createElement('div');
+      d.style.color = c;
+      document.body.appendChild(d);
+      const rgb = getComputedStyle(d).color;
+      d.remove();
+      return rgb;
+    }, infraBg);
+    assert.equal(openBg, probe);
+    const resolvedRow = page.locator(`#incidents-table tr[data-incident-id="${resolved.incidentId}"]`);
+    assert.equal(await resolvedRow.getAttribute('data-state'), 'resolved');
+    assert.match(await resolvedRow.locator('.c-dur').innerText(), /total/);
+
+    // MTTR summary from /api/v1/mttr: one infra recovery, one resolved incident.
+    const mttr = page.locator('#mttr-summary');
+    assert.equal(await mttr.locator('[data-kind="infra"] [data-field="count"]').innerText(), '1 recovered');
+    assert.equal(await mttr.locator('[data-kind="build"] [data-field="count"]').innerText(), '0 recovered');
+    assert.equal(await mttr.locator('[data-kind="build"] [data-field="mean"]').innerText(), '—');
+    assert.equal(await mttr.locator('[data-kind="incident"] [data-field="count"]').innerText(), '1 recovered');
+    assert.match(await mttr.locator('[data-kind="incident"] [data-field="mean"]').innerText(), /^\d+(s|m( \d+s)?)$/);
+    assert.match(await mttr.locator('[data-kind="incident"]').innerText(), /1 open now/);
+    await page.screenshot({ path: `${SHOTS}incidents.png`, fullPage: true });
+
+    // The state filter lives in the hash and survives a reload.
+    await page.click('#incident-state-filter a[data-state="open"]');
+    await page.waitForFunction(() => location.hash === '#/incidents?state=open' && document.querySelectorAll('#incidents-table tbody tr').length === 1);
+    await page.reload();
+    await page.locator('#incidents-table').waitFor();
+    assert.equal(await rows.count(), 1);
+    assert.equal(await page.locator('#incident-state-filter a[aria-current="page"]').getAttribute('data-state'), 'open');
+    await page.click('#incident-state-filter a[data-state="resolved"]');
+    await page.waitForFunction(
+      (id) => location.hash === '#/incidents?state=resolved' && [...document.querySelectorAll('#incidents-table tbody tr')].map((r) => (r as HTMLElement).dataset.incidentId).join() === String(id),
+      resolved.incidentId,
+    );
+
+    // Detail of the open incident: the timeline names the job, the table links to it.
+    await page.click('#incident-state-filter a[data-state="all"]');
+    await page.waitForFunction(() => document.querySelectorAll('#incidents-table tbody tr').length === 2);
+    await openRow.locator('a.cause').click();
+    await page.locator('#incident-timeline').waitFor();
+    assert.match(page.url(), /#\/incidents\/\d+$/);
+    assert.match(await page.locator('.incident-head').innerText(), /registry_unreachable[\s\S]*OPEN[\s\S]*registry\.invalid:5000/);
+    const events = await page.locator('#incident-timeline > li').evaluateAll((ls) => ls.map((l) => (l as HTMLElement).dataset.event));
+    assert.deepEqual(events, ['opened', 'open']);
+    const opened = page.locator('#incident-timeline li[data-event="opened"]');
+    assert.match(await opened.innerText(), /Opened by compile/);
+    assert.equal(await opened.locator(`a[href="#/jobs/${infraJob.id}"]`).count(), 1);
+    const jobRow = page.locator(`#incident-jobs tr[data-job-id="${infraJob.id}"]`);
+    assert.equal(await page.locator('#incident-jobs tbody tr').count(), 1);
+    assert.equal(await jobRow.locator(`a[href="#/jobs/${infraJob.id}"]`).innerText(), 'compile');
+    assert.equal(await jobRow.locator(`a[href="#/pipelines/${pipeline.id}"]`).count(), 1);
+    assert.equal(await jobRow.locator('.fclass').getAttribute('data-class'), 'infra');
+    assert.equal(await jobRow.locator('.status').getAttribute('data-status'), 'failed');
+    await page.screenshot({ path: `${SHOTS}incident.png`, fullPage: true });
+
+    // The resolved one says what resolved it, and when.
+    await page.goto(`${coord!.url}/#/incidents/${resolved.incidentId}`);
+    await page.locator('#incident-timeline li[data-event="resolved"]').waitFor();
+    const res = page.locator('#incident-timeline li[data-event="resolved"]');
+    assert.match(await res.innerText(), /Resolved by smoke succeeding/);
+    assert.equal(await res.locator(`a[href="#/jobs/${resolved.successJobId}"]`).count(), 1);
+    assert.equal(await page.locator('#incident-timeline li[data-event="open"]').count(), 0);
+    assert.match(await page.locator('#incident-duration').innerText(), /lasted \d+s/);
+    await page.screenshot({ path: `${SHOTS}incident-resolved.png`, fullPage: true });
+
+    // The job page links to the incident its failure belongs to.
+    await page.goto(`${coord!.url}/#/jobs/${infraJob.id}`);
+    const link = page.locator('#classification #job-incident a');
+    await link.waitFor();
+    assert.match(await link.innerText(), /incident #\d+/);
+    await link.click();
+    await page.locator('#incident-timeline').waitFor();
+    assert.match(await page.locator('.incident-head').innerText(), /registry\.invalid:5000/);
+
+    // Narrow screens: rows stack, nothing overflows sideways.
+    await page.goto(`${coord!.url}/#/incidents`);
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.locator('#incidents-table').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `incidents page overflows horizontally by ${overflow}px at 420px`);
+    await page.screenshot({ path: `${SHOTS}incidents-narrow.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
   test('job page streams the log, and keeps streaming teardown while canceling', async (t) => {
     if (!requireTools(t, 'chromium')) return;
     const created = await fetch(`${coord!.url}/api/v1/pipelines`, {

@@ -7,6 +7,7 @@ import { renderPipeline } from './views/pipeline.js';
 import { renderJob } from './views/job.js';
 import { renderFailures } from './views/failures.js';
 import { renderIncidents } from './views/incidents.js';
+import { renderIncident } from './views/incident.js';
 
 const ROUTES = [
   { re: /^\/?$/, nav: 'pipelines', view: renderPipelines, title: 'Pipelines' },
@@ -14,6 +15,7 @@ const ROUTES = [
   { re: /^\/jobs\/(\d+)$/, nav: 'pipelines', view: renderJob, title: 'Job' },
   { re: /^\/failures$/, nav: 'failures', view: renderFailures, title: 'Failures' },
   { re: /^\/incidents$/, nav: 'incidents', view: renderIncidents, title: 'Incidents' },
+  { re: /^\/incidents\/(\d+)$/, nav: 'incidents', view: renderIncident, title: 'Incident' },
 ];
 
 const main = document.getElementById('main');

@@ -24,3 +24,15 @@ export function classBadge(cls, { short = false } = {}) {
     text,
   );
 }
+
+/** An incident's state: OPEN in the infra colour (operators' outage), resolved muted. */
+export function incidentStateBadge(state) {
+  const open = state === 'open';
+  return h(
+    'span',
+    { class: 'badge istate', dataset: { state }, title: `incident ${state}` },
+    h('span', { class: 'icon', 'aria-hidden': 'true' }, open ? '●' : '✓'),
+    ' ',
+    open ? 'OPEN' : 'resolved',
+  );
+}

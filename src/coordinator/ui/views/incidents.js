@@ -1,39 +1,132 @@
-// #/incidents — shows /api/v1/incidents when the coordinator has it, else says so.
-import { ApiError, getJson } from '../api.js';
+// #/incidents — infra incidents (open first) under a small MTTR summary; the state
+// filter lives in the hash (?state=open|resolved, none = all).
+import { getJson, query } from '../api.js';
+import { incidentStateBadge } from '../badges.js';
 import { h, time } from '../dom.js';
+import { absolute, humanSeconds } from '../format.js';
+import { refresher } from '../poll.js';
+
+export const STATES = [
+  ['', 'All'],
+  ['open', 'Open'],
+  ['resolved', 'Resolved'],
+];
 
 export async function renderIncidents(ctx) {
-  let data;
-  try {
-    data = await getJson('/api/v1/incidents');
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 501)) {
-      ctx.root.replaceChildren(page(h('p', { class: 'empty card', id: 'incidents-unavailable' }, 'Incidents are not available on this coordinator.')));
-      return;
-    }
-    throw err;
-  }
-  if (ctx.signal.aborted) return;
-  const rows = Array.isArray(data) ? data : (data?.incidents ?? []);
-  ctx.root.replaceChildren(page(rows.length ? generic(rows) : h('p', { class: 'empty card' }, 'No incidents.')));
+  const raw = ctx.query.get('state') ?? '';
+  const state = STATES.some(([v]) => v === raw) ? raw : '';
+  await refresher(
+    async () => {
+      const [data, mttr] = await Promise.all([
+        getJson(`/api/v1/incidents${query({ state, limit: 200 })}`),
+        // The summary is a bonus: the list must still show when it fails.
+        getJson('/api/v1/mttr').catch((err) => ({ error: err })),
+      ]);
+      if (ctx.signal.aborted) return false;
+      const rows = sortOpenFirst(data.incidents ?? []);
+      ctx.root.replaceChildren(view(rows, mttr, state));
+      // Open incidents' "so far" durations grow: refresh while any is open.
+      return rows.some((i) => i.state === 'open');
+    },
+    5000,
+    ctx.signal,
+    ctx.onError,
+  ).first;
 }
 
-const page = (body) => h('section', { class: 'incidents' }, h('header', { class: 'page-head' }, h('h1', null, 'Incidents')), body);
+/** Open incidents first (newest first within each group), as the API sorts by opened_at only. */
+export function sortOpenFirst(rows) {
+  const rank = (i) => (i.state === 'open' ? 0 : 1);
+  return [...rows].sort((a, b) => rank(a) - rank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at) || b.id - a.id);
+}
 
-/** The incident shape is not fixed yet: show every scalar field as a column. */
-function generic(rows) {
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r ?? {})))].filter((k) => rows.some((r) => isScalar(r?.[k])));
+function view(rows, mttr, state) {
+  const open = rows.filter((i) => i.state === 'open').length;
   return h(
-    'div',
-    { class: 'table-wrap' },
+    'section',
+    { class: 'incidents' },
     h(
-      'table',
-      { class: 'list', id: 'incidents-table' },
-      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', null, rows.map((r) => h('tr', null, cols.map((c) => h('td', null, cell(c, r?.[c])))))),
+      'header',
+      { class: 'page-head' },
+      h('h1', null, 'Incidents'),
+      h('span', { class: 'muted' }, `${rows.length} shown${open ? ` · ${open} open` : ''}`),
+      h('span', { class: 'spacer' }),
+      stateFilter(state),
+    ),
+    mttrBox(mttr),
+    rows.length === 0
+      ? h('p', { class: 'empty card', id: 'incidents-empty' }, state ? `No ${state} incidents.` : 'No incidents: no infrastructure failure has been recorded.')
+      : h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { class: 'list', id: 'incidents-table' },
+            h('thead', null, h('tr', null, ['State', 'Cause', 'Target', 'Opened', 'Duration', 'Jobs'].map((c) => h('th', { scope: 'col', class: c === 'Jobs' || c === 'Duration' ? 'num' : null }, c)))),
+            h('tbody', null, rows.map(row)),
+          ),
+        ),
+  );
+}
+
+function stateFilter(state) {
+  return h(
+    'nav',
+    { class: 'seg', id: 'incident-state-filter', 'aria-label': 'incident state' },
+    STATES.map(([v, label]) =>
+      h('a', { href: `#/incidents${query({ state: v })}`, dataset: { state: v || 'all' }, 'aria-current': v === state ? 'page' : null }, label),
     ),
   );
 }
 
-const isScalar = (v) => v == null || ['string', 'number', 'boolean'].includes(typeof v);
-const cell = (k, v) => (v == null ? '—' : /_at$/.test(k) && typeof v === 'string' ? time(v) : String(v));
+function row(i) {
+  const href = `#/incidents/${i.id}`;
+  return h(
+    'tr',
+    { dataset: { incidentId: i.id, state: i.state } },
+    h('td', { class: 'c-state' }, h('a', { href, class: 'plain' }, incidentStateBadge(i.state))),
+    h('td', { class: 'c-cause' }, h('a', { href, class: 'cause' }, i.cause), h('div', { class: 'small muted' }, `incident #${i.id}`)),
+    h('td', { class: 'c-target' }, h('code', { class: 'target' }, i.target), ' ', h('span', { class: 'chip scope', title: 'how far the outage reaches' }, i.scope)),
+    h('td', { class: 'c-opened' }, time(i.opened_at), h('div', { class: 'small muted' }, absolute(i.opened_at))),
+    h(
+      'td',
+      { class: 'num c-dur', title: i.state === 'open' ? 'open so far' : `resolved ${absolute(i.resolved_at)}` },
+      humanSeconds(i.duration_seconds),
+      h('div', { class: 'small muted' }, i.state === 'open' ? 'so far' : 'total'),
+    ),
+    h('td', { class: 'num c-jobs' }, String(i.job_count), h('div', { class: 'small muted' }, i.job_count === 1 ? 'job' : 'jobs')),
+  );
+}
+
+/** Time to recovery: pipelines back to green (infra vs build failures) and incidents. */
+function mttrBox(m) {
+  if (m?.error) return h('p', { class: 'card small error', id: 'mttr-summary' }, `MTTR unavailable: ${m.error.message}`);
+  const days = Math.round((Date.parse(m.until) - Date.parse(m.since)) / 86_400_000);
+  const stat = (kind, title, s, note) =>
+    h(
+      'div',
+      { class: 'mttr-stat', dataset: { kind } },
+      h('h3', null, h('span', { class: 'dot', dataset: { class: kind === 'build' ? 'build' : 'infra' }, 'aria-hidden': 'true' }), ' ', title),
+      h('p', { class: 'mttr-mean' }, h('span', { class: 'big', dataset: { field: 'mean' } }, humanSeconds(s.mean_seconds)), h('span', { class: 'muted small' }, ' mean')),
+      h(
+        'p',
+        { class: 'small muted' },
+        h('span', { dataset: { field: 'count' } }, `${s.count} recovered`),
+        ' · p50 ',
+        h('span', { dataset: { field: 'p50' } }, humanSeconds(s.p50_seconds)),
+        note ? ` · ${note}` : '',
+      ),
+    );
+  return h(
+    'section',
+    { class: 'mttr card', id: 'mttr-summary', 'aria-label': 'time to recovery' },
+    h('h2', null, 'Time to recovery ', h('span', { class: 'muted small', title: `${absolute(m.since)} – ${absolute(m.until)}` }, `· last ${days === 1 ? 'day' : `${days} days`}`)),
+    h(
+      'div',
+      { class: 'mttr-grid' },
+      stat('infra', 'Pipelines after infra failures', m.pipelines.infra),
+      stat('build', 'Pipelines after build failures', m.pipelines.build),
+      stat('incident', 'Infra incidents', m.incidents, `${m.incidents.open} open now`),
+    ),
+  );
+}

@@ -1,6 +1,6 @@
 // #/jobs/:id — status, the failure classification, and the live log.
-import { getJson, getTrace } from '../api.js';
-import { classBadge, statusBadge } from '../badges.js';
+import { getJson, getTrace, query } from '../api.js';
+import { classBadge, incidentStateBadge, statusBadge } from '../badges.js';
 import { duration, h, time } from '../dom.js';
 import { LogView } from '../log-view.js';
 import { refresher } from '../poll.js';
@@ -24,6 +24,9 @@ export async function renderJob(ctx) {
   let complete = false;
   let anchor = ctx.anchor;
   let unclassifiedPolls = 0;
+  // The infra incident this job's failure joined: looked up once, kept across re-renders.
+  let incident = null;
+  let incidentLookup = null;
 
   const r = refresher(
     async () => {
@@ -32,7 +35,13 @@ export async function renderJob(ctx) {
       const json = JSON.stringify(job);
       if (json !== lastJobJson) {
         lastJobJson = json;
-        head.replaceChildren(header(job, r.refresh, ctx.onError));
+        head.replaceChildren(header(job, r.refresh, ctx.onError, incident));
+        if (job.failure?.class === 'infra' && !incidentLookup)
+          incidentLookup = incidentOf(job).then((inc) => {
+            if (!inc || ctx.signal.aborted) return;
+            incident = inc;
+            head.querySelector('#job-incident')?.replaceWith(incidentLink(inc));
+          });
         log.setEvidence((job.failure?.evidence ?? []).map((e) => e.line));
       }
       if (!complete) {
@@ -64,7 +73,7 @@ export async function renderJob(ctx) {
   return { onAnchor: (a) => (anchor = log.reveal(a) ? null : a) };
 }
 
-function header(job, refresh, onError) {
+function header(job, refresh, onError, incident) {
   const status = job.display_status ?? job.status;
   return h(
     'div',
@@ -108,11 +117,11 @@ function header(job, refresh, onError) {
         )
       : null,
     job.note ? h('p', { class: 'small muted' }, job.note) : null,
-    job.failure ? classification(job) : job.status === 'failed' ? h('div', { class: 'banner note' }, 'Failed — classification pending…') : null,
+    job.failure ? classification(job, incident) : job.status === 'failed' ? h('div', { class: 'banner note' }, 'Failed — classification pending…') : null,
   );
 }
 
-function classification(job) {
+function classification(job, incident) {
   const f = job.failure;
   const row = (k, v, wide = false) => (v == null || v === '' ? null : h('div', { class: wide ? 'kv wide' : 'kv' }, h('dt', null, k), h('dd', null, v)));
   const image = [f.image, f.registry && `(registry ${f.registry})`].filter(Boolean).join(' ');
@@ -121,6 +130,7 @@ function classification(job) {
     { class: 'classification', id: 'classification', dataset: { class: f.class }, 'aria-label': 'failure classification' },
     h('div', { class: 'cls-head' }, classBadge(f.class), h('strong', { class: 'cause' }, f.cause)),
     h('p', { class: 'summary' }, f.summary),
+    f.class === 'infra' ? incidentLink(incident) : null,
     h(
       'dl',
       null,
@@ -148,5 +158,43 @@ function classification(job) {
           ),
         )
       : h('p', { class: 'small muted' }, 'No log evidence (decided from the reported failure).'),
+  );
+}
+
+/**
+ * The incident a failed infra job belongs to, without a new API: the incidents still
+ * active when it failed with its cause (usually one), confirmed by their job lists.
+ * A miss (or an error) just leaves the link out.
+ */
+async function incidentOf(job) {
+  try {
+    const at = job.finished_at ?? job.created_at;
+    const cause = job.failure.cause || job.failure.reason;
+    const { incidents } = await getJson(`/api/v1/incidents${query({ since: at, limit: 100 })}`);
+    const candidates = incidents.filter((i) => i.cause === cause && Date.parse(i.opened_at) <= Date.parse(at)).slice(0, 3);
+    for (const c of candidates) {
+      const d = await getJson(`/api/v1/incidents/${c.id}`);
+      if (d.jobs.some((j) => j.id === job.id)) return d;
+    }
+  } catch {
+    /* optional context: the classification stands without it */
+  }
+  return null;
+}
+
+function incidentLink(inc) {
+  if (!inc) return h('p', { id: 'job-incident', hidden: true });
+  const others = inc.job_count - 1;
+  return h(
+    'p',
+    { id: 'job-incident', class: 'incident-link', dataset: { incidentId: inc.id } },
+    incidentStateBadge(inc.state),
+    ' Part of ',
+    h('a', { href: `#/incidents/${inc.id}` }, `incident #${inc.id}`),
+    ': ',
+    h('code', null, inc.cause),
+    ' on ',
+    h('code', null, inc.target),
+    others > 0 ? ` · ${others} other ${others === 1 ? 'job' : 'jobs'} affected` : ' · the first job affected',
   );
 }
