@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { jobsByName, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
+import { jobsByName, startCoordinator, startRunnerProcess, summarize, userApi } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('a runner killed with SIGKILL mid-job → runner_system_failure within the heartbeat timeout', async () => {
@@ -53,12 +53,14 @@ c1:
     const ids = [(await api.createPipeline(yaml)).id, (await api.createPipeline(yaml.replaceAll('$MARKS/runs', '$MARKS/runs2'))).id];
     await api.waitPipeline(ids[0]!, (x) => (x.jobs ?? []).some((j) => j.status === 'success'));
     await coord.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1500)); // the runner keeps working and retrying its updates
+    // Down for longer than the heartbeat timeout (3 s): the restarted coordinator must not
+    // take the silence it could not hear for lost runners.
+    await new Promise((r) => setTimeout(r, 4000)); // the runner keeps working and retrying its updates
     coord = await startCoordinator({ dataDir: data, port });
     api = userApi(coord.url, coord.apiToken);
     for (const id of ids) {
       const p = await api.waitPipeline(id, undefined, 40_000);
-      assert.equal(p.status, 'success', `pipeline ${id} terminal and successful after the restart`);
+      assert.equal(p.status, 'success', `pipeline ${id} terminal and successful after the restart: ${JSON.stringify(summarize(p))} ${JSON.stringify((p.jobs ?? []).map((j) => j.failure?.message).filter(Boolean))}`);
     }
     for (const file of ['runs', 'runs2']) {
       assert.ok(existsSync(join(marks, file)));

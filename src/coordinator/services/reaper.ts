@@ -11,6 +11,8 @@ import type { JobService } from './job-service.js';
 
 export class Reaper {
   private timer: NodeJS.Timeout | null = null;
+  /** Heartbeats sent while this coordinator was down were never heard: silence counts from here. */
+  private readonly upSince = Date.now();
 
   constructor(
     private readonly store: Store,
@@ -39,6 +41,12 @@ export class Reaper {
 
   tick(now = Date.now()): void {
     const cutoff = now - this.opts.heartbeatTimeoutMs;
+    if (this.upSince < cutoff) this.reapSilent(cutoff, now);
+    this.failStuck(cutoff, now);
+  }
+
+  /** Runners silent since `cutoff` go offline and their running jobs fail. */
+  private reapSilent(cutoff: number, now: number): void {
     for (const r of this.store.runners.silentSince(cutoff)) {
       this.store.runners.setState(r.id, 'offline');
       this.events.safeEmit('runner_state', { runner_id: r.id, name: r.name, state: 'offline', at: new Date(now).toISOString() });
@@ -57,6 +65,10 @@ export class Reaper {
         kind: null,
       });
     }
+  }
+
+  /** Pending jobs no runner took within the stuck timeout fail, telling whether any runner could. */
+  private failStuck(cutoff: number, now: number): void {
     const online = this.store.runners.onlineSince(cutoff).map((r) => ({ tags: JSON.parse(r.tags_json) as string[], untagged: r.run_untagged === 1 }));
     for (const s of this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
       const tags = JSON.parse(s.tags_json) as string[];
