@@ -53,3 +53,29 @@ describe('ui log text', () => {
     assert.equal(lastCarriageSegment('plain'), 'plain');
   });
 });
+
+describe('ui incident formatting', () => {
+  test('human durations are short and never read "0s" for a real span', async () => {
+    const { humanSeconds, offset } = await ui('format.js');
+    assert.equal(humanSeconds(null), '—');
+    assert.equal(humanSeconds(0), '0s');
+    assert.equal(humanSeconds(0.2), '<1s');
+    assert.equal(humanSeconds(42.4), '42s');
+    assert.equal(humanSeconds(252), '4m 12s');
+    assert.equal(humanSeconds(240), '4m');
+    assert.equal(humanSeconds(7500), '2h 5m');
+    assert.equal(humanSeconds(3 * 86400 + 4 * 3600 + 59), '3d 4h');
+    assert.equal(offset('2024-01-01T00:00:00Z', '2024-01-01T00:01:05Z'), '+1m 5s');
+  });
+
+  test('open incidents sort first, newest first within each state', async () => {
+    const { sortOpenFirst } = await ui('views/incidents.js');
+    const rows = [
+      { id: 1, state: 'resolved', opened_at: '2024-01-03T00:00:00Z' },
+      { id: 2, state: 'open', opened_at: '2024-01-01T00:00:00Z' },
+      { id: 3, state: 'resolved', opened_at: '2024-01-04T00:00:00Z' },
+      { id: 4, state: 'open', opened_at: '2024-01-02T00:00:00Z' },
+    ];
+    assert.deepEqual(sortOpenFirst(rows).map((r: { id: number }) => r.id), [4, 2, 3, 1]);
+  });
+});

@@ -136,36 +136,54 @@ async function runnerFinishes(coord: Coordinator): Promise<void> {
 }
 
 /**
- * Opens and resolves an executor-scoped incident: `boot` fails with a runner system
- * failure on a docker runner, then `smoke` (a later pipeline on the same ref) succeeds there.
+ * More incidents, after the tests that count failures: on a docker runner,
+ *  - `boot` fails with a runner system failure (executor scope), then `smoke` succeeds
+ *    on the same ref: resolved by a job success;
+ *  - `fetch` cannot reach mirror.invalid:5000, then a later `fetch` pulls from it:
+ *    resolved by an image pull;
+ *  - `lint` hits the same unreachable registry.invalid:5000 as `compile`: it joins the
+ *    open incident instead of opening another.
  */
-async function resolvedExecutorIncident(coord: Coordinator): Promise<{ incidentId: number; successJobId: number }> {
+async function moreIncidents(coord: Coordinator) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` };
-  const create = async (yaml: string) => {
-    const r = await fetch(`${coord.url}/api/v1/pipelines`, { method: 'POST', headers, body: JSON.stringify({ yaml, ref: 'release' }) });
-    assert.equal(r.status, 201, await r.clone().text());
-  };
   const token = await registerRunner(coord, 'ui-incidents');
-  await create('boot:\n  script: [boot]\n');
-  const failing = await takeJob(coord, token);
-  await updateJob(coord, failing, { state: 'running' });
-  await updateJob(coord, failing, {
+  const run = async (ref: string, yaml: string, body: JobUpdateRequest): Promise<JobPayload> => {
+    const r = await fetch(`${coord.url}/api/v1/pipelines`, { method: 'POST', headers, body: JSON.stringify({ yaml, ref }) });
+    assert.equal(r.status, 201, await r.clone().text());
+    const job = await takeJob(coord, token);
+    await updateJob(coord, job, { state: 'running' });
+    await updateJob(coord, job, body);
+    await coord.idle();
+    return job;
+  };
+  const pullFailure = (registry: string, image: string): JobUpdateRequest => ({
     state: 'failed',
     exit_code: null,
     trace_bytes: 0,
-    failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'docker: container create failed', executor: 'docker', image: null, registry: null },
+    failure: { reason: 'image_pull_failure', stage: 'pull_image', message: `dial tcp ${registry}: connection refused`, executor: 'docker', image, registry, kind: 'registry_unreachable' },
   });
-  await coord.idle();
-  await create('smoke:\n  script: [smoke]\n');
-  const passing = await takeJob(coord, token);
-  await updateJob(coord, passing, { state: 'running' });
-  await updateJob(coord, passing, { state: 'success', exit_code: 0, trace_bytes: 0 });
+  const mirrorImage = 'mirror.invalid:5000/tools/fetch:1';
+  await run('release', 'boot:\n  script: [boot]\n', {
+    state: 'failed',
+    exit_code: null,
+    trace_bytes: 0,
+    failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'container create failed', executor: 'docker', image: null, registry: null },
+  });
+  const smoke = await run('release', 'smoke:\n  script: [smoke]\n', { state: 'success', exit_code: 0, trace_bytes: 0 });
+  await run('mirror', `fetch:\n  image: ${mirrorImage}\n  script: [fetch]\n`, pullFailure('mirror.invalid:5000', mirrorImage));
+  const lint = await run('feature/login', 'lint:\n  image: registry.invalid:5000/team/node:20\n  script: [lint]\n', pullFailure('registry.invalid:5000', 'registry.invalid:5000/team/node:20'));
+  const fetched = await run('mirror', `fetch:\n  image: ${mirrorImage}\n  script: [fetch]\n`, {
+    state: 'success',
+    exit_code: 0,
+    trace_bytes: 0,
+    image_pulls: [{ image: mirrorImage, registry: 'mirror.invalid:5000', policy: 'always', outcome: 'success', kind: null, duration_ms: 40, at: new Date().toISOString() }],
+  });
   await coord.idle();
   const r = await fetch(`${coord.url}/api/v1/incidents?state=resolved`, { headers });
   const { incidents } = (await r.json()) as { incidents: Array<{ id: number; target: string }> };
-  assert.equal(incidents.length, 1, JSON.stringify(incidents));
-  assert.equal(incidents[0]!.target, 'docker');
-  return { incidentId: incidents[0]!.id, successJobId: passing.id };
+  const id = (target: string) => incidents.find((i) => i.target === target)?.id;
+  assert.ok(id('docker') && id('mirror.invalid:5000'), JSON.stringify(incidents));
+  return { executorIncident: id('docker')!, smokeJobId: smoke.id, mirrorIncident: id('mirror.invalid:5000')!, mirrorImage, fetchJobId: fetched.id, lintJobId: lint.id };
 }
 
 describe('web UI on the real coordinator (headless Chromium)', () => {
@@ -369,47 +387,47 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
 
   test('incidents: open first with MTTR, a state filter in the hash, and a detail timeline', async (t) => {
     if (!requireTools(t, 'chromium')) return;
-    // A second, resolved incident: a runner system failure on the docker executor, then
-    // a job on a docker runner succeeding on the same ref (an infra recovery for MTTR).
-    const resolved = await resolvedExecutorIncident(coord!);
+    const more = await moreIncidents(coord!);
 
     const page = await open('#/incidents');
     await page.locator('#incidents-table').waitFor();
     const rows = page.locator('#incidents-table tbody tr');
+    const rowIds = () => rows.evaluateAll((rs) => rs.map((r) => Number((r as HTMLElement).dataset.incidentId)));
     const states = await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.state));
-    assert.deepEqual(states, ['open', 'resolved'], 'open incidents come first');
-    // The infra failure of `compile` is ONE open incident for its registry.
+    assert.deepEqual(states, ['open', 'resolved', 'resolved'], 'open incidents come first');
+    // Both pull failures from registry.invalid:5000 are ONE open incident.
     const openRow = page.locator('#incidents-table tr[data-state="open"]');
     assert.equal(await openRow.count(), 1);
     assert.equal(await openRow.locator('.target').innerText(), 'registry.invalid:5000');
     assert.equal(await openRow.locator('.cause').innerText(), 'registry_unreachable');
     assert.match(await openRow.locator('.istate').innerText(), /OPEN/);
-    assert.match(await openRow.locator('.c-jobs').innerText(), /^1\b/);
+    assert.match(await openRow.locator('.c-jobs').innerText(), /^2\b/);
     assert.match(await openRow.locator('.c-dur').innerText(), /\d+[smhd]\b[\s\S]*so far/);
     assert.ok((await openRow.locator('time').getAttribute('title'))!.length > 0, 'the absolute time is in the title');
     // OPEN wears the infra colour; resolved does not.
-    const infraBg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--infra').trim());
-    const openBg = await openRow.locator('.istate').evaluate((el) => getComputedStyle(el).backgroundColor);
-    const probe = await page.evaluate((c) => {
+    const infraRgb = await page.evaluate(() => {
       const d = document.createElement('div');
-      d.style.color = c;
+      d.style.color = getComputedStyle(document.documentElement).getPropertyValue('--infra');
       document.body.appendChild(d);
       const rgb = getComputedStyle(d).color;
       d.remove();
       return rgb;
-    }, infraBg);
-    assert.equal(openBg, probe);
-    const resolvedRow = page.locator(`#incidents-table tr[data-incident-id="${resolved.incidentId}"]`);
+    });
+    const bg = (l: typeof openRow) => l.locator('.istate').evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.equal(await bg(openRow), infraRgb);
+    const resolvedRow = page.locator(`#incidents-table tr[data-incident-id="${more.executorIncident}"]`);
     assert.equal(await resolvedRow.getAttribute('data-state'), 'resolved');
+    assert.notEqual(await bg(resolvedRow), infraRgb);
     assert.match(await resolvedRow.locator('.c-dur').innerText(), /total/);
 
-    // MTTR summary from /api/v1/mttr: one infra recovery, one resolved incident.
+    // MTTR summary from /api/v1/mttr: two refs back to green after infra failures, two
+    // resolved incidents, one still open.
     const mttr = page.locator('#mttr-summary');
-    assert.equal(await mttr.locator('[data-kind="infra"] [data-field="count"]').innerText(), '1 recovered');
+    assert.equal(await mttr.locator('[data-kind="infra"] [data-field="count"]').innerText(), '2 recovered');
     assert.equal(await mttr.locator('[data-kind="build"] [data-field="count"]').innerText(), '0 recovered');
     assert.equal(await mttr.locator('[data-kind="build"] [data-field="mean"]').innerText(), '—');
-    assert.equal(await mttr.locator('[data-kind="incident"] [data-field="count"]').innerText(), '1 recovered');
-    assert.match(await mttr.locator('[data-kind="incident"] [data-field="mean"]').innerText(), /^\d+(s|m( \d+s)?)$/);
+    assert.equal(await mttr.locator('[data-kind="incident"] [data-field="count"]').innerText(), '2 recovered');
+    assert.match(await mttr.locator('[data-kind="incident"] [data-field="mean"]').innerText(), /^(<1s|\d+s|\d+m( \d+s)?)$/);
     assert.match(await mttr.locator('[data-kind="incident"]').innerText(), /1 open now/);
     await page.screenshot({ path: `${SHOTS}incidents.png`, fullPage: true });
 
@@ -421,56 +439,74 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.equal(await rows.count(), 1);
     assert.equal(await page.locator('#incident-state-filter a[aria-current="page"]').getAttribute('data-state'), 'open');
     await page.click('#incident-state-filter a[data-state="resolved"]');
-    await page.waitForFunction(
-      (id) => location.hash === '#/incidents?state=resolved' && [...document.querySelectorAll('#incidents-table tbody tr')].map((r) => (r as HTMLElement).dataset.incidentId).join() === String(id),
-      resolved.incidentId,
-    );
+    await page.waitForFunction(() => location.hash === '#/incidents?state=resolved' && !document.querySelector('#incidents-table tr[data-state="open"]'));
+    assert.deepEqual((await rowIds()).sort(), [more.executorIncident, more.mirrorIncident].sort());
 
-    // Detail of the open incident: the timeline names the job, the table links to it.
+    // Detail of the open incident: the timeline names the jobs, the table links to them.
     await page.click('#incident-state-filter a[data-state="all"]');
-    await page.waitForFunction(() => document.querySelectorAll('#incidents-table tbody tr').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('#incidents-table tbody tr').length === 3);
     await openRow.locator('a.cause').click();
     await page.locator('#incident-timeline').waitFor();
     assert.match(page.url(), /#\/incidents\/\d+$/);
     assert.match(await page.locator('.incident-head').innerText(), /registry_unreachable[\s\S]*OPEN[\s\S]*registry\.invalid:5000/);
     const events = await page.locator('#incident-timeline > li').evaluateAll((ls) => ls.map((l) => (l as HTMLElement).dataset.event));
-    assert.deepEqual(events, ['opened', 'open']);
+    assert.deepEqual(events, ['opened', 'job_failed', 'open']);
     const opened = page.locator('#incident-timeline li[data-event="opened"]');
-    assert.match(await opened.innerText(), /Opened by compile/);
+    assert.match(await opened.innerText(), /Opened by compile \(pipeline #\d+\) failing: registry_unreachable on registry\.invalid:5000/);
     assert.equal(await opened.locator(`a[href="#/jobs/${infraJob.id}"]`).count(), 1);
+    const joined = page.locator('#incident-timeline li[data-event="job_failed"]');
+    assert.equal(await joined.getAttribute('data-job-id'), String(more.lintJobId));
+    assert.match(await joined.innerText(), /Job failed lint/);
+    assert.match(await page.locator('#incident-timeline li[data-event="open"]').innerText(), /next successful image pull from registry\.invalid:5000/);
+    assert.deepEqual(
+      await page.locator('#incident-jobs tbody tr').evaluateAll((rs) => rs.map((r) => Number((r as HTMLElement).dataset.jobId))),
+      [infraJob.id, more.lintJobId],
+    );
     const jobRow = page.locator(`#incident-jobs tr[data-job-id="${infraJob.id}"]`);
-    assert.equal(await page.locator('#incident-jobs tbody tr').count(), 1);
     assert.equal(await jobRow.locator(`a[href="#/jobs/${infraJob.id}"]`).innerText(), 'compile');
     assert.equal(await jobRow.locator(`a[href="#/pipelines/${pipeline.id}"]`).count(), 1);
     assert.equal(await jobRow.locator('.fclass').getAttribute('data-class'), 'infra');
     assert.equal(await jobRow.locator('.status').getAttribute('data-status'), 'failed');
     await page.screenshot({ path: `${SHOTS}incident.png`, fullPage: true });
 
-    // The resolved one says what resolved it, and when.
-    await page.goto(`${coord!.url}/#/incidents/${resolved.incidentId}`);
-    await page.locator('#incident-timeline li[data-event="resolved"]').waitFor();
+    // Resolved ones say what resolved them: a job success, or a pull from the registry.
+    await page.goto(`${coord!.url}/#/incidents/${more.executorIncident}`);
     const res = page.locator('#incident-timeline li[data-event="resolved"]');
+    await res.waitFor();
     assert.match(await res.innerText(), /Resolved by smoke succeeding/);
-    assert.equal(await res.locator(`a[href="#/jobs/${resolved.successJobId}"]`).count(), 1);
+    assert.equal(await res.locator(`a[href="#/jobs/${more.smokeJobId}"]`).count(), 1);
     assert.equal(await page.locator('#incident-timeline li[data-event="open"]').count(), 0);
-    assert.match(await page.locator('#incident-duration').innerText(), /lasted \d+s/);
+    assert.match(await page.locator('#incident-duration').innerText(), /lasted (<1s|\d+s)/);
     await page.screenshot({ path: `${SHOTS}incident-resolved.png`, fullPage: true });
+    await page.goto(`${coord!.url}/#/incidents/${more.mirrorIncident}`);
+    await page.locator('#incident-timeline li[data-event="resolved"]').waitFor();
+    assert.match(await res.innerText(), new RegExp(`Resolved by a successful pull of ${more.mirrorImage} from mirror\\.invalid:5000`));
+    assert.equal(await res.locator(`a[href="#/jobs/${more.fetchJobId}"]`).count(), 1);
 
     // The job page links to the incident its failure belongs to.
     await page.goto(`${coord!.url}/#/jobs/${infraJob.id}`);
     const link = page.locator('#classification #job-incident a');
     await link.waitFor();
-    assert.match(await link.innerText(), /incident #\d+/);
+    assert.match(await page.locator('#job-incident').innerText(), /OPEN[\s\S]*Part of incident #\d+: registry_unreachable on registry\.invalid:5000 · 1 other job affected/);
+    await page.screenshot({ path: `${SHOTS}job-infra-incident.png` });
     await link.click();
     await page.locator('#incident-timeline').waitFor();
     assert.match(await page.locator('.incident-head').innerText(), /registry\.invalid:5000/);
 
     // Narrow screens: rows stack, nothing overflows sideways.
-    await page.goto(`${coord!.url}/#/incidents`);
     await page.setViewportSize({ width: 420, height: 900 });
+    for (const hash of ['#/incidents', `#/incidents/${more.mirrorIncident}`]) {
+      await page.goto(`${coord!.url}/${hash}`);
+      await page.locator('#incidents-table, #incident-timeline').first().waitFor();
+      // Neither the page nor a table inside its scroll box: rows stack into cards.
+      const overflow = await page.evaluate(() =>
+        Math.max(document.documentElement.scrollWidth - window.innerWidth, ...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth)),
+      );
+      assert.ok(overflow <= 1, `${hash} overflows horizontally by ${overflow}px at 420px`);
+    }
+    await page.screenshot({ path: `${SHOTS}incident-narrow.png`, fullPage: true });
+    await page.goto(`${coord!.url}/#/incidents`);
     await page.locator('#incidents-table').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 1, `incidents page overflows horizontally by ${overflow}px at 420px`);
     await page.screenshot({ path: `${SHOTS}incidents-narrow.png`, fullPage: true });
     assert.deepEqual(jsErrors(page), []);
     await page.close();

@@ -1,9 +1,12 @@
 // Pure formatting helpers (no DOM), so node tests can import them.
 
-/** Seconds as a short human duration: "42s", "4m 12s", "2h 5m", "3d 4h"; null → "—". */
+/** Seconds as a short human duration: "<1s", "42s", "4m 12s", "2h 5m", "3d 4h"; null → "—". */
 export function humanSeconds(seconds) {
   if (seconds == null || seconds === '' || !Number.isFinite(Number(seconds))) return '—';
-  let s = Math.max(0, Math.round(Number(seconds)));
+  const n = Math.max(0, Number(seconds));
+  // Sub-second spans happen (a pull retried at once): "0s" would read as "no time".
+  if (n > 0 && n < 1) return '<1s';
+  let s = Math.round(n);
   if (s < 60) return `${s}s`;
   const d = Math.floor(s / 86400);
   const h = Math.floor((s % 86400) / 3600);

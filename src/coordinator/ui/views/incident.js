@@ -98,10 +98,18 @@ function timeline(inc) {
         'li',
         { dataset: { event: 'open' }, class: 'now' },
         h('div', { class: 'when' }, h('span', null, 'now')),
-        h('div', { class: 'what' }, h('strong', null, 'Still open'), ` — for ${humanSeconds(inc.duration_seconds)}; resolves at the next success through ${inc.target}.`),
+        h('div', { class: 'what' }, h('strong', null, 'Still open'), ` — for ${humanSeconds(inc.duration_seconds)}; resolves at ${resolvesAt(inc)}.`),
       ),
     );
   return h('ol', { class: 'timeline', id: 'incident-timeline' }, items);
+}
+
+/** What will close it, per scope (services/incidents.ts). */
+function resolvesAt(inc) {
+  if (inc.scope === 'registry') return `the next successful image pull from ${inc.target}`;
+  if (inc.scope === 'runner') return `the next successful job on runner ${inc.target}`;
+  if (inc.scope === 'executor') return `the next successful job on a ${inc.target} runner`;
+  return 'the next successful job';
 }
 
 function entry(inc, e, title, ...what) {
@@ -143,12 +151,12 @@ function jobsTable(inc) {
           h(
             'tr',
             { dataset: { jobId: j.id } },
-            h('td', null, jobLink(j.id, j.name), h('span', { class: 'muted' }, ` #${j.id}`)),
-            h('td', null, pipelineLink(j.pipeline_id), j.ref ? h('div', { class: 'small muted' }, h('code', null, j.ref), j.project ? ` · ${j.project}` : '') : null),
-            h('td', null, j.status ? statusBadge(j.status) : '—'),
+            h('td', { class: 'c-job' }, jobLink(j.id, j.name), h('span', { class: 'muted' }, ` #${j.id}`)),
+            h('td', { class: 'c-pipe' }, pipelineLink(j.pipeline_id), j.ref ? h('div', { class: 'small muted' }, h('code', null, j.ref), j.project ? ` · ${j.project}` : '') : null),
+            h('td', { class: 'c-status' }, j.status ? statusBadge(j.status) : '—'),
             // Only infra failures join an incident.
             h('td', { class: 'summary' }, classBadge('infra', { short: true }), ' ', h('code', { class: 'small' }, j.failure_reason ?? '—'), j.summary ? h('div', { class: 'small muted' }, j.summary) : null),
-            h('td', null, time(j.failed_at)),
+            h('td', { class: 'c-when' }, time(j.failed_at)),
           ),
         ),
       ),
