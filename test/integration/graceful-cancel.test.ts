@@ -171,3 +171,39 @@ t:
     dir.dispose();
   }
 });
+
+test('the coordinator restarted during a teardown: the teardown trace is kept and the job ends canceled', async () => {
+  const dir = tempDir();
+  const data = join(dir.path, 'data');
+  let coord = await startCoordinator({ dataDir: data, heartbeatTimeoutSec: 3 });
+  const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken });
+  try {
+    let api = userApi(coord.url, coord.apiToken);
+    const p = await api.createPipeline(`
+t:
+  interruptible: graceful
+  script: sleep 60
+  after_script:
+    - echo "teardown begins"
+    - sleep 4
+    - echo "teardown ends"
+`);
+    const job = jobsByName(await api.waitPipeline(p.id, (x) => jobsByName(x)['t']?.status === 'running'))['t']!;
+    await api.cancelJob(job.id);
+    for (let i = 0; i < 100 && !/teardown begins/.test(await api.trace(job.id)); i++) await new Promise((r) => setTimeout(r, 100));
+    await coord.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 2000));
+    coord = await startCoordinator({ dataDir: data, port: coord.port, heartbeatTimeoutSec: 3 });
+    api = userApi(coord.url, coord.apiToken);
+    const done = await api.waitPipeline(p.id, (x) => x.status === 'canceled', 30_000);
+    const j = jobsByName(done)['t']!;
+    assert.equal(j.status, 'canceled');
+    assert.equal(j.after_script?.ran, true);
+    const trace = await api.trace(j.id);
+    assert.match(trace, /teardown begins[\s\S]*teardown ends/, 'the whole teardown log survived the restart');
+  } finally {
+    await runner.kill();
+    await coord.kill();
+    dir.dispose();
+  }
+});
