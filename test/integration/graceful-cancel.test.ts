@@ -207,3 +207,35 @@ t:
     dir.dispose();
   }
 });
+
+test('auto-cancel: a new pipeline on the same ref cancels the older one gracefully; other refs are left alone', async () => {
+  const dir = tempDir();
+  const coord = await startCoordinator({ dataDir: join(dir.path, 'data'), extraArgs: ['--auto-cancel'] });
+  const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 4 });
+  const marker = join(dir.path, 'old.marker');
+  try {
+    const api = userApi(coord.url, coord.apiToken);
+    const yaml = (name: string, interruptible: string) => `
+${name}:
+  interruptible: ${interruptible}
+  script: sleep 60
+  after_script: ['echo "$CI_JOB_STATUS" > ${join(dir.path, `${name}.marker`)}']
+`;
+    const old = await api.createPipeline(yaml('old', 'graceful'), { ref: 'main' });
+    const other = await api.createPipeline(yaml('other', 'graceful'), { ref: 'feature' });
+    await api.waitPipeline(old.id, (x) => jobsByName(x)['old']?.status === 'running');
+    await api.waitPipeline(other.id, (x) => jobsByName(x)['other']?.status === 'running');
+    const newer = await api.createPipeline('quick:\n  script: echo newer\n', { ref: 'main' });
+    const canceled = await api.waitPipeline(old.id, (x) => x.status === 'canceled', 20_000);
+    assert.equal(jobsByName(canceled)['old']!.status, 'canceled');
+    assert.equal(readFileSync(marker, 'utf8').trim(), 'canceled', 'the graceful job ran its after_script');
+    assert.equal((await api.waitPipeline(newer.id)).status, 'success');
+    assert.equal(jobsByName(await api.pipeline(other.id))['other']!.status, 'running', 'another ref is not touched');
+    await api.cancelPipeline(other.id);
+    await api.waitPipeline(other.id, (x) => x.status === 'canceled', 20_000);
+  } finally {
+    await runner.kill();
+    await coord.kill();
+    dir.dispose();
+  }
+});
