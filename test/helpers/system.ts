@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { JobJson, PipelineJson } from '../../src/protocol/user-api.js';
+import { tempDir } from './tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/faultline.js');
@@ -121,11 +123,12 @@ export async function startRunnerProcess(opts: {
 }
 
 /** A user-API client bound to one coordinator. */
-export function userApi(url: string, token: string) {
+export function userApi(url: string | (() => string), token: string | (() => string)) {
+  const at = (v: string | (() => string)) => (typeof v === 'function' ? v() : v);
   async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(url + path, {
+    const res = await fetch(at(url) + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${at(token)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -176,4 +179,26 @@ export function jobsByName(p: PipelineJson): Record<string, JobJson> {
   const out: Record<string, JobJson> = {};
   for (const j of p.jobs ?? []) if (!out[j.name] || out[j.name]!.attempt < j.attempt) out[j.name] = j;
   return out;
+}
+
+/**
+ * One coordinator process and one runner process shared by the tests of a `describe`
+ * block: started in `before`, stopped (and the temp dir removed) in `after`.
+ * Read the fields inside tests, not at describe time.
+ */
+export function sharedSystem(opts: { heartbeatTimeoutSec?: number; concurrency?: number } = {}) {
+  const dir = tempDir();
+  const s = { dir: dir.path } as { dir: string; coord: CoordinatorProc; runner: Proc; api: ReturnType<typeof userApi> };
+  // The API client resolves the coordinator's address when called, so it can be taken now.
+  s.api = userApi(() => s.coord.url, () => s.coord.apiToken);
+  before(async () => {
+    s.coord = await startCoordinator({ dataDir: join(dir.path, 'data'), heartbeatTimeoutSec: opts.heartbeatTimeoutSec });
+    s.runner = await startRunnerProcess({ url: s.coord.url, registrationToken: s.coord.registrationToken, concurrency: opts.concurrency ?? 4 });
+  });
+  after(async () => {
+    await s.runner?.kill();
+    await s.coord?.kill();
+    dir.dispose();
+  });
+  return s;
 }

@@ -4,10 +4,8 @@
  * shell job can produce is asserted: class, reason, cause and evidence line numbers.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { jobsByName, startCoordinator, startRunnerProcess, userApi, type CoordinatorProc, type Proc } from '../helpers/system.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, test } from 'node:test';
+import { jobsByName, sharedSystem } from '../helpers/system.js';
 
 /** A job that prints `lines` then exits `code`. */
 const job = (name: string, lines: string[], code = 1) =>
@@ -61,20 +59,7 @@ const CASES: Array<{ name: string; lines: string[]; code?: number; cls: string; 
 ];
 
 describe('classification of real failing jobs (real processes)', () => {
-  const dir = tempDir();
-  let coord: CoordinatorProc;
-  let runner: Proc;
-  let api: ReturnType<typeof userApi>;
-  before(async () => {
-    coord = await startCoordinator({ dataDir: join(dir.path, 'data') });
-    runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 4 });
-    api = userApi(coord.url, coord.apiToken);
-  });
-  after(async () => {
-    await runner?.kill();
-    await coord?.kill();
-    dir.dispose();
-  });
+  const { api } = sharedSystem();
 
   test('each shell-visible rule family: class, reason, cause, evidence with line numbers', async () => {
     const yaml = CASES.map((c) => job(c.name, c.lines, c.code ?? 1)).join('\n');

@@ -5,29 +5,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startCoordinator, startRunnerProcess, userApi, jobsByName, type CoordinatorProc, type Proc } from '../helpers/system.js';
-import { tempDir } from '../helpers/tmp.js';
+import { describe, test } from 'node:test';
+import { jobsByName, sharedSystem } from '../helpers/system.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const example = (name: string) => readFileSync(join(ROOT, 'examples', name), 'utf8');
 
 describe('foundation: coordinator + shell runners (real processes)', () => {
-  const dir = tempDir();
-  let coord: CoordinatorProc;
-  let runner: Proc;
-  let api: ReturnType<typeof userApi>;
-
-  before(async () => {
-    coord = await startCoordinator({ dataDir: join(dir.path, 'data') });
-    runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 4 });
-    api = userApi(coord.url, coord.apiToken);
-  });
-  after(async () => {
-    await runner?.kill();
-    await coord?.kill();
-    dir.dispose();
-  });
+  const { api } = sharedSystem();
 
   test('stage order and needs: examples/passing runs to success in order', async () => {
     const p = await api.waitPipeline((await api.createPipeline(example('passing.gitlab-ci.yml'))).id);

@@ -5,27 +5,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { jobsByName, startCoordinator, startRunnerProcess, userApi, type CoordinatorProc, type Proc } from '../helpers/system.js';
+import { describe, test } from 'node:test';
+import { jobsByName, sharedSystem, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('graceful cancellation (real processes)', () => {
-  const dir = tempDir();
-  let coord: CoordinatorProc;
-  let runner: Proc;
-  let api: ReturnType<typeof userApi>;
-  const marker = (name: string) => join(dir.path, `${name}.marker`);
-
-  before(async () => {
-    coord = await startCoordinator({ dataDir: join(dir.path, 'data'), heartbeatTimeoutSec: 3 });
-    runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 4 });
-    api = userApi(coord.url, coord.apiToken);
-  });
-  after(async () => {
-    await runner?.kill();
-    await coord?.kill();
-    dir.dispose();
-  });
+  const { api, dir } = sharedSystem({ heartbeatTimeoutSec: 3 });
+  const marker = (name: string) => join(dir, `${name}.marker`);
 
   const gracefulJob = (name: string, extra = '') => `
 ${name}:
