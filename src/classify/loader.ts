@@ -5,8 +5,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { issueOffset, issuePath, unknownFieldsMessage } from '../util/yaml-zod.js';
 import { compilePattern, compileRuleSet, type RuleOrigin, type RuleSet } from './ruleset.js';
 import { ruleFileSchema, type RuleDef } from './schema.js';
 
@@ -100,24 +101,12 @@ function mostSpecific(issue: ZodIssue): ZodIssue {
 /** Map a zod issue to the YAML node it concerns (the offending key for unknown fields). */
 function issueError(doc: Document, issue: ZodIssue, data: unknown, at: (offset: number, message: string) => RuleError): RuleError {
   const path = issue.path;
-  let offset = 0;
-  // nearest existing node on the path (a missing field points at its parent)
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      offset = node.range[0];
-      if (issue.code === 'unrecognized_keys' && isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && issue.keys.includes(String(p.key.value)));
-        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-      }
-      break;
-    }
-  }
-  const where = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') : '(file)';
+  const offset = issueOffset(doc, issue);
+  const where = issuePath(path);
   const id = ruleIdAt(data, path);
   const msg =
     issue.code === 'unrecognized_keys'
-      ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+      ? unknownFieldsMessage(issue.keys)
       : issue.message;
   return at(offset, `${id ? `rule ${id}: ` : ''}${where}: ${msg}`);
 }

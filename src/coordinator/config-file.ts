@@ -12,9 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z, type ZodIssue } from 'zod';
 import { FAILURE_CLASSES } from '../protocol/failure.js';
+import { issueOffset, issuePath, unknownFieldsMessage } from '../util/yaml-zod.js';
 import type { CoordinatorOptions } from './config.js';
 import { NOTIFY_EVENTS, type NotificationTarget } from './services/notifier.js';
 
@@ -198,21 +199,10 @@ export function overlayOptions(file: CoordinatorFileOptions, explicit: Coordinat
 /** A zod issue → the YAML node it concerns (the offending key for unknown fields; the parent for missing ones). */
 function problemAt(doc: Document, issue: ZodIssue, at: (offset: number, path: string, message: string) => ConfigFileProblem): ConfigFileProblem {
   const path = issue.path;
-  let offset = 0;
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      offset = node.range[0];
-      if (issue.code === 'unrecognized_keys' && isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && issue.keys.includes(String(p.key.value)));
-        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-      }
-      break;
-    }
-  }
-  const where = path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') : '(file)';
+  const offset = issueOffset(doc, issue);
+  const where = issuePath(path);
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') message = unknownFieldsMessage(issue.keys);
   else if (issue.code === 'invalid_union') message = issue.unionErrors.flatMap((e) => e.issues).find((i) => i.code === 'custom')?.message ?? message;
   else if (issue.code === 'invalid_type' && issue.received === 'undefined') message = 'required';
   return at(offset, where, message);
