@@ -2,7 +2,8 @@
  * OpenTelemetry set-up. Off by default and free when off: without an OTLP endpoint
  * (OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) and without an
  * exporter passed in, no SDK starts and the API's no-op tracer is used.
- * HTTP/SQLite auto-instrumentations are not installed: faultline's spans are the CI ones.
+ * Auto-instrumentation of HTTP is opt-in (FAULTLINE_OTEL_INSTRUMENTATIONS=http) so that
+ * faultline's CI spans are not drowned by one span per runner poll.
  */
 import { trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -10,6 +11,14 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+
+/** Opt-in auto-instrumentations, named in FAULTLINE_OTEL_INSTRUMENTATIONS (comma-separated). */
+export function optInInstrumentations(env: NodeJS.ProcessEnv = process.env): HttpInstrumentation[] {
+  const names = new Set((env.FAULTLINE_OTEL_INSTRUMENTATIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  for (const n of names) if (n !== 'http') throw new Error(`FAULTLINE_OTEL_INSTRUMENTATIONS: unknown instrumentation "${n}" (known: http)`);
+  return names.has('http') ? [new HttpInstrumentation()] : [];
+}
 
 export interface Tracing {
   enabled: boolean;
@@ -41,7 +50,7 @@ export function initTracing(serviceName: string, exporter?: SpanExporter): Traci
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: process.env.OTEL_SERVICE_NAME || serviceName }),
     spanProcessors: [processor],
-    instrumentations: [],
+    instrumentations: [], // opt-in ones are registered by ./instrument.ts before the app loads
   });
   sdk.start();
   const t: Tracing = {

@@ -221,3 +221,30 @@ describe('spans over OTLP/HTTP from child processes', () => {
     }
   });
 });
+
+describe('HTTP auto-instrumentation is opt-in (child processes over OTLP/HTTP)', () => {
+  const httpSpan = (s: OtlpSpan) => s.attributes?.some((a) => a.key === 'http.request.method' || a.key === 'http.method') ?? false;
+
+  for (const optIn of [false, true]) {
+    test(optIn ? 'FAULTLINE_OTEL_INSTRUMENTATIONS=http: API requests become HTTP spans' : 'by default: CI spans only, no HTTP spans', async () => {
+      const tmp = tempDir();
+      const rx = await otlpReceiver();
+      const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: '' };
+      if (optIn) env.FAULTLINE_OTEL_INSTRUMENTATIONS = 'http';
+      const coord = await startCoordinator({ dataDir: `${tmp.path}/data`, env });
+      try {
+        const api = userApi(coord.url, coord.apiToken);
+        const p = await api.createPipeline('manual-only:\n  when: manual\n  script: echo\n', { name: 'http-demo' });
+        await api.pipeline(p.id);
+        await api.cancelPipeline(p.id);
+        await until('the pipeline span', () => rx.spans.some((s) => s.name === 'RUN http-demo'));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(rx.spans.some(httpSpan), optIn, JSON.stringify(rx.spans.map((s) => s.name)));
+      } finally {
+        await coord.kill();
+        rx.server.close();
+        tmp.dispose();
+      }
+    });
+  }
+});
