@@ -19,34 +19,28 @@ import {
 } from '@opentelemetry/semantic-conventions/incubating';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import type { JobJson, PipelineJson } from '../protocol/user-api.js';
+import { FINISHED_JOB_STATUSES, type FinishedJobStatus } from './metric-names.js';
+import { cicdPipelineResult } from './metrics.js';
 
 export const ATTR_FAULTLINE_FAILURE_CLASS = 'faultline.failure.class';
 export const ATTR_FAULTLINE_FAILURE_CAUSE = 'faultline.failure.cause';
 
-type Result = 'success' | 'failure' | 'error' | 'timeout' | 'cancellation' | 'skip';
+type Result = ReturnType<typeof cicdPipelineResult>;
+const FINISHED: ReadonlySet<string> = new Set(FINISHED_JOB_STATUSES);
 
 /** success / failure (= build) / error (= infrastructure) / timeout / cancellation / skip. */
 export function jobResult(job: Pick<JobJson, 'status' | 'failure'>): Result {
-  switch (job.status) {
-    case 'success':
-      return 'success';
-    case 'canceled':
-      return 'cancellation';
-    case 'skipped':
-      return 'skip';
-    case 'failed':
-      if (job.failure?.reason === 'job_execution_timeout') return 'timeout';
-      return job.failure?.class === 'infra' ? 'error' : 'failure';
-    default:
-      return 'failure';
-  }
+  if (!FINISHED.has(job.status)) return 'failure';
+  return cicdPipelineResult({
+    status: job.status as FinishedJobStatus,
+    failureClass: job.failure?.class ?? null,
+    timedOut: job.failure?.reason === 'job_execution_timeout',
+  });
 }
 
 export function pipelineResult(p: Pick<PipelineJson, 'status' | 'failure_class'>): Result {
-  if (p.status === 'success') return 'success';
-  if (p.status === 'canceled') return 'cancellation';
-  if (p.status === 'skipped') return 'skip';
-  return p.failure_class === 'infra' ? 'error' : 'failure';
+  if (!FINISHED.has(p.status)) return 'failure';
+  return cicdPipelineResult({ status: p.status as FinishedJobStatus, failureClass: p.failure_class });
 }
 
 const ms = (iso: string | null | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
