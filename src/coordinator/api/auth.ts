@@ -1,7 +1,7 @@
 /** Token checks for the runner API (Runner-Token, Job-Token) and the user API (Bearer). */
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/index.js';
-import type { JobRow } from '../store/jobs.js';
+import type { JobAuthRow } from '../store/jobs.js';
 import type { RunnerRow } from '../store/runners.js';
 import { hashEquals, sha256 } from '../store/tokens.js';
 import { HttpError, idParam } from './errors.js';
@@ -15,11 +15,11 @@ export function runnerFrom(store: Store, req: Request): RunnerRow {
 }
 
 /** The job of `:id`, only for the holder of its own job token. */
-export function jobFrom(store: Store, req: Request): JobRow {
+export function jobFrom(store: Store, req: Request): JobAuthRow {
   const id = idParam(req.params.id);
   const token = req.get('job-token');
   if (!token) throw new HttpError(401, 'missing Job-Token header');
-  const job = store.jobs.get(id);
+  const job = store.jobs.authRow(id);
   if (!job) throw new HttpError(404, `job ${id} not found`);
   if (!job.token_hash || !hashEquals(job.token_hash, sha256(token))) throw new HttpError(403, `job token is not valid for job ${id}`);
   return job;

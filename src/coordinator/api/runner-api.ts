@@ -67,9 +67,11 @@ export function runnerApi(d: RunnerApiDeps): Router {
     const runner = runnerFrom(d.store, req);
     parse(jobRequestSchema, req.body ?? {});
     seen(runner);
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const job = await d.dispatcher.request(runner, d.opts.longPollMs, abort.signal);
+    const job = await d.dispatcher.request(runner, d.opts.longPollMs, (onGone) => {
+      // Only a parked request listens for the runner going away.
+      res.once('close', onGone);
+      return () => res.off('close', onGone);
+    });
     if (res.writableEnded || res.destroyed) {
       if (job) d.log.warn({ job: job.id, runner: runner.id }, 'runner went away as it was handed a job; the reaper will settle it');
       return;

@@ -28,24 +28,30 @@ export class Dispatcher {
     return this.waiters.size;
   }
 
-  /** Resolves with a job, or null after `timeoutMs` / when `abort` fires / on close. */
-  request(runner: RunnerRow, timeoutMs: number, abort: AbortSignal): Promise<JobPayload | null> {
+  /**
+   * Resolves with a job, or null after `timeoutMs` / when the requester goes away / on
+   * close. `onGone` is called only when the request parks: it subscribes the callback to
+   * the requester going away and returns the unsubscribe.
+   */
+  request(runner: RunnerRow, timeoutMs: number, onGone: (gone: () => void) => () => void): Promise<JobPayload | null> {
     if (this.closed) return Promise.resolve(null);
     const now = this.assign(runner);
     if (now || timeoutMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
+      let settled = false;
       const w: Waiter = {
         runner,
         resolve: (p) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(w.timer);
           this.waiters.delete(w);
-          abort.removeEventListener('abort', onAbort);
+          unsubscribe();
           resolve(p);
         },
         timer: setTimeout(() => w.resolve(null), timeoutMs),
       };
-      const onAbort = () => w.resolve(null);
-      abort.addEventListener('abort', onAbort, { once: true });
+      const unsubscribe = onGone(() => w.resolve(null));
       this.waiters.add(w);
     });
   }

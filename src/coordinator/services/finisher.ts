@@ -88,7 +88,7 @@ export class Finisher {
         {
           // Only if nothing finished it meanwhile; the verdict and the engine step commit together.
           guard: () => {
-            if (this.store.jobs.get(jobId)?.finish_pending !== 1) return false;
+            if (this.store.jobs.finishPendingOf(jobId) !== 1) return false;
             if (failure) this.store.jobs.storeClassification(jobId, failure);
             this.store.jobs.clearFinishPending(jobId);
             return true;

@@ -7,7 +7,7 @@ import type { JobPayload, JobUpdateRequest } from '../../protocol/runner-api.js'
 import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
-import type { FinalReport, JobRow } from '../store/jobs.js';
+import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
 import { mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
@@ -15,6 +15,8 @@ import type { PipelineService } from './pipeline-service.js';
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
+/** A `running` update within this long of the last recorded one stores nothing new. */
+const TOUCH_RESOLUTION_MS = 250;
 
 export class JobService {
   /** Called after a job's final state is stored (the finisher takes it from there). */
@@ -44,12 +46,10 @@ export class JobService {
     for (const c of this.store.jobs.pendingIter()) {
       if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
       const token = newToken('fljt_');
-      const job = this.store.jobs.get(c.id);
-      if (!job) continue;
       let started: boolean;
       try {
         started =
-          this.pipelines.apply(c.pipeline_id, { type: 'job_started', name: job.name }, {
+          this.pipelines.apply(c.pipeline_id, { type: 'job_started', name: c.name }, {
             guard: () => this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now()),
           }) !== null;
       } catch (err) {
@@ -57,12 +57,12 @@ export class JobService {
         continue;
       }
       if (!started) continue; // another runner won the race
-      return this.payload(this.store.jobs.get(c.id)!, token, runner);
+      return this.payload(this.store.jobs.dispatched(c.id)!, token, runner);
     }
     return null;
   }
 
-  payload(job: JobRow, token: string, runner: RunnerRow): JobPayload {
+  payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
     const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
@@ -123,14 +123,18 @@ export class JobService {
    * A runner's update. `running` only refreshes liveness; a final state is stored
    * (status + report + image pulls, one transaction) and the answer goes out at once.
    */
-  update(job: JobRow, u: JobUpdateRequest): { status: string; cancel_requested: boolean } {
+  update(job: JobAuthRow, u: JobUpdateRequest): { status: string; cancel_requested: boolean } {
     const now = Date.now();
     if (job.runner_id !== null) {
       const runner = this.store.runners.get(job.runner_id);
       if (runner) this.store.runners.seen(runner, now);
     }
+    // Everything below runs synchronously: the job changes only by our own writes.
+    let status = job.status;
     if (u.state === 'running') {
-      if (job.status === 'running' || job.status === 'canceling') this.store.jobs.touch(job.id, now);
+      // Like runner liveness, job liveness is judged in seconds: skip a write when fresh.
+      const fresh = job.last_update_at !== null && now - job.last_update_at < TOUCH_RESOLUTION_MS && now >= job.last_update_at;
+      if ((job.status === 'running' || job.status === 'canceling') && !fresh) this.store.jobs.touch(job.id, now);
     } else {
       const report: FinalReport = {
         status: u.state,
@@ -156,17 +160,17 @@ export class JobService {
         return ok;
       });
       if (stored) {
+        status = u.state;
         if (u.image_pulls?.length)
           this.events.safeEmit('image_pulls', { job_id: job.id, runner_id: job.runner_id, pulls: u.image_pulls });
         this.onFinal(job.id);
       }
     }
-    const after = this.store.jobs.get(job.id)!;
     const stop =
-      after.cancel_requested === 1 && after.status === 'canceling'
+      job.cancel_requested === 1 && status === 'canceling'
         ? true
-        : u.state === 'running' && !['running', 'canceling'].includes(after.status); // e.g. reaped meanwhile
-    return { status: after.status, cancel_requested: stop };
+        : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
+    return { status, cancel_requested: stop };
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */

@@ -13,7 +13,7 @@ import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
-import type { JobRow } from '../store/jobs.js';
+import type { JobRef } from '../store/jobs.js';
 import { pipelineJson } from '../views.js';
 import { EngineCache } from './engines.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
@@ -148,12 +148,14 @@ export class PipelineService {
     const now = Date.now();
     const jobs = this.store.jobs;
     let woke = false;
-    const touched = new Set<string>();
+    // Latest attempt of each touched job as it stands after the updates below.
+    const touched = new Map<string, { id: number; outcome: string | null; note: string | null }>();
     for (const t of r.transitions) {
-      const cur = jobs.latestByName(pipelineId, t.name);
-      if (!cur) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
-      let row: JobRow = cur;
+      const ref = jobs.latestRef(pipelineId, t.name);
+      if (!ref) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
+      let row: JobRef = ref;
       if (t.new_attempt) {
+        const cur = jobs.get(ref.id)!;
         const id = jobs.insert({
           pipeline_id: pipelineId,
           project: cur.project,
@@ -173,12 +175,13 @@ export class PipelineService {
           created_at: now,
           queued_at: t.to === 'pending' ? now : null,
         });
-        if (t.note) jobs.applyTransition(id, t.to, now, t.note, !!t.graceful);
-        row = { ...cur, id, attempt: cur.attempt + 1 };
+        const noted = !!t.note && jobs.applyTransition(id, t.to, now, t.note, !!t.graceful);
+        row = { id, attempt: cur.attempt + 1, outcome: null, note: null };
+        touched.set(t.name, { id, outcome: null, note: noted ? t.note! : null });
       } else {
-        jobs.applyTransition(cur.id, t.to, now, t.note ?? null, !!t.graceful);
+        const changed = jobs.applyTransition(ref.id, t.to, now, t.note ?? null, !!t.graceful);
+        touched.set(t.name, { id: ref.id, outcome: ref.outcome, note: changed && t.note != null ? t.note : ref.note });
       }
-      touched.add(t.name);
       if (t.to === 'pending') woke = true;
       const ev = {
         job_id: row.id,
@@ -193,19 +196,16 @@ export class PipelineService {
       after.push(() => this.events.safeEmit('job_transition', ev));
     }
     // Outcome/note are decided by the engine (on_status); mirror them onto the latest attempts.
-    if (touched.size > 0) {
-      for (const name of touched) {
-        const s = engine.state(name);
-        const row = jobs.latestByName(pipelineId, name);
-        if (row && (row.outcome !== s.outcome || row.note !== s.note)) jobs.setEngineState(row.id, s.outcome, s.note);
-      }
+    for (const [name, row] of touched) {
+      const s = engine.state(name);
+      if (row.outcome !== s.outcome || row.note !== s.note) jobs.setEngineState(row.id, s.outcome, s.note);
     }
     this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
     if (woke) after.push(() => this.onPending());
   }
 
   private persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): void {
-    const p = this.store.pipelines.getLight(pipelineId)!;
+    const p = this.store.pipelines.summaryOf(pipelineId)!;
     const s = r.pipeline;
     const terminal = TERMINAL_PIPELINE.has(s.status);
     const wasTerminal = TERMINAL_PIPELINE.has(p.status);

@@ -79,6 +79,20 @@ export interface FinalReport {
 
 const TERMINAL = `('success', 'failed', 'canceled', 'skipped')`;
 
+/** What a runner-API request needs of its job (Job-Token check + update): a narrow read. */
+export type JobAuthRow = Pick<JobRow, 'id' | 'status' | 'runner_id' | 'token_hash' | 'cancel_requested' | 'last_update_at'>;
+/** The latest attempt of a job as an engine step needs it (the whole row only for a new attempt). */
+export type JobRef = Pick<JobRow, 'id' | 'attempt' | 'outcome' | 'note'>;
+/** What a job payload is built from right after dispatch. */
+export type DispatchedJob = Pick<JobRow, 'id' | 'pipeline_id' | 'name' | 'stage' | 'attempt' | 'started_at' | 'trace_bytes'>;
+/** A pending job as the dispatcher walks them. */
+export interface PendingJob {
+  id: number;
+  pipeline_id: number;
+  name: string;
+  tags_json: string;
+}
+
 export class JobStore {
   private readonly s;
   constructor(private readonly db: Db) {
@@ -92,7 +106,11 @@ export class JobStore {
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       byPipeline: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id'),
       latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
-      pendingAfter: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`),
+      latestRef: db.prepare('SELECT id, attempt, outcome, note FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
+      dispatched: db.prepare('SELECT id, pipeline_id, name, stage, attempt, started_at, trace_bytes FROM jobs WHERE id = ?'),
+      auth: db.prepare('SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at FROM jobs WHERE id = ?'),
+      finishPendingOf: db.prepare('SELECT finish_pending FROM jobs WHERE id = ?'),
+      pendingAfter: db.prepare(`SELECT id, pipeline_id, name, tags_json FROM jobs WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`),
       pending: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' ORDER BY id LIMIT ?`),
       casStart: db.prepare(
         `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
@@ -153,11 +171,25 @@ export class JobStore {
   get(id: number): JobRow | undefined {
     return this.s.get.get(id) as JobRow | undefined;
   }
+  /** The columns the runner API checks and updates by (see JobAuthRow). */
+  authRow(id: number): JobAuthRow | undefined {
+    return this.s.auth.get(id) as JobAuthRow | undefined;
+  }
+  /** finish_pending of a job, or undefined when there is no such job. */
+  finishPendingOf(id: number): number | undefined {
+    return (this.s.finishPendingOf.get(id) as { finish_pending: number } | undefined)?.finish_pending;
+  }
   byPipeline(pipelineId: number): JobRow[] {
     return this.s.byPipeline.all(pipelineId) as JobRow[];
   }
   latestByName(pipelineId: number, name: string): JobRow | undefined {
     return this.s.latestByName.get(pipelineId, name) as JobRow | undefined;
+  }
+  latestRef(pipelineId: number, name: string): JobRef | undefined {
+    return this.s.latestRef.get(pipelineId, name) as JobRef | undefined;
+  }
+  dispatched(id: number): DispatchedJob | undefined {
+    return this.s.dispatched.get(id) as DispatchedJob | undefined;
   }
   /** Latest attempt of every job name of a pipeline. */
   latestPerName(pipelineId: number): JobRow[] {
@@ -171,15 +203,19 @@ export class JobStore {
   pending(limit = 1000): { id: number; pipeline_id: number; tags_json: string }[] {
     return this.s.pending.all(limit) as { id: number; pipeline_id: number; tags_json: string }[];
   }
-  /** Pending jobs, oldest first, read lazily (the caller usually stops at the first match). */
-  *pendingIter(): Generator<{ id: number; pipeline_id: number; tags_json: string }> {
-    const batch = 64;
+  /**
+   * Pending jobs, oldest first, read lazily: the caller usually stops at the first
+   * match, so the first batch is small and later ones grow.
+   */
+  *pendingIter(): Generator<PendingJob> {
+    let batch = 4;
     let after = 0;
     for (;;) {
-      const rows = this.s.pendingAfter.all(after, batch) as { id: number; pipeline_id: number; tags_json: string }[];
+      const rows = this.s.pendingAfter.all(after, batch) as PendingJob[];
       yield* rows;
       if (rows.length < batch) return;
       after = rows[rows.length - 1]!.id;
+      batch = Math.min(batch * 4, 256);
     }
   }
   /** pending → running for one runner; false when someone else got there first. */

@@ -39,6 +39,8 @@ export interface PipelineSummaryUpdate {
 const LIGHT_COLUMNS =
   'id, project, ref, sha, name, source, variables_json, status, halted_by_job_id, canceled, has_warnings, failure_class, warnings_json, repository_url, created_at, started_at, finished_at';
 export type LightPipelineRow = Omit<PipelineRow, 'yaml' | 'model_json'>;
+/** The columns an engine step compares and rewrites (see PipelineService.persistSummary). */
+export type PipelineSummaryRow = Pick<PipelineRow, 'status' | 'halted_by_job_id' | 'has_warnings' | 'started_at' | 'finished_at' | 'failure_class' | 'canceled'>;
 
 export class PipelineStore {
   private readonly s;
@@ -50,6 +52,7 @@ export class PipelineStore {
       ),
       get: db.prepare('SELECT * FROM pipelines WHERE id = ?'),
       light: db.prepare(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`),
+      summaryOf: db.prepare('SELECT status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled FROM pipelines WHERE id = ?'),
       nextId: db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM pipelines'),
       summary: db.prepare(
         `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,
@@ -77,6 +80,10 @@ export class PipelineStore {
 
   getLight(id: number): LightPipelineRow | undefined {
     return this.s.light.get(id) as LightPipelineRow | undefined;
+  }
+
+  summaryOf(id: number): PipelineSummaryRow | undefined {
+    return this.s.summaryOf.get(id) as PipelineSummaryRow | undefined;
   }
 
   updateSummary(id: number, u: PipelineSummaryUpdate): void {
