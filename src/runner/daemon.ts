@@ -86,12 +86,24 @@ function brokenExecutor(name: string, err: unknown): Executor {
   };
 }
 
+/** `http://127.0.0.1:8080/` → `127.0.0.1_8080`: a directory name for one coordinator. */
+export function coordinatorSlug(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}_${u.port || (u.protocol === 'https:' ? '443' : '80')}${u.pathname.replace(/\/+$/, '')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+  } catch {
+    return url.replace(/[^A-Za-z0-9._-]/g, '_');
+  }
+}
+
 export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandle> {
   const log = opts.logger ?? defaultLogger('runner');
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const tags = opts.tags ?? [];
   const name = opts.name ?? `${hostname()}-${opts.executor}`;
-  const buildsDir = resolve(opts.buildsDir ?? join(tmpdir(), 'faultline-builds'));
+  // Runner ids are per coordinator: the default builds dir is keyed by the coordinator's
+  // address too, so runners of two coordinators on one host never share job directories.
+  const buildsDir = resolve(opts.buildsDir ?? join(tmpdir(), 'faultline-builds', coordinatorSlug(opts.url)));
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const client = new RunnerClient({ url: opts.url, token: opts.token ?? null, logger: log, pollIntervalMs: opts.pollIntervalMs, backoff: opts.backoff });
 
