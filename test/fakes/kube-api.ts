@@ -19,6 +19,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface FakeKubeNode {
   /** Images present on the node. */
@@ -165,7 +168,10 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     const c = build(s);
     const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])];
     const env = Object.fromEntries((c.env ?? []).map((e: Json) => [e.name, e.value ?? '']));
-    const proc = spawn(argv[0], argv.slice(1), { cwd: c.workingDir || '/', env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Each "container" gets a /tmp of its own (TMPDIR), as real pods do; host processes would share /tmp.
+    const tmp = mkdtempSync(join(tmpdir(), 'fake-pod-'));
+    const proc = spawn(argv[0], argv.slice(1), { cwd: c.workingDir || '/', env: { PATH: process.env.PATH, TMPDIR: tmp, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    proc.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
     s.proc = proc;
     // when a container's PID 1 exits, the runtime kills everything left in it
     proc.on('exit', () => {

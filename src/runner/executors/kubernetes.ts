@@ -355,7 +355,7 @@ export class KubernetesExecutor implements Executor {
 
 /** $0 = step name, $1 = script text; run it with bash when present, forward SIGTERM. */
 const STEP_WRAPPER = [
-  'f=/tmp/faultline-$0.sh; printf "%s\\n" "$1" > "$f"',
+  'f="${TMPDIR:-/tmp}/faultline-$0.sh"; printf "%s\\n" "$1" > "$f"',
   'if command -v bash >/dev/null 2>&1; then s=bash; else s=sh; fi',
   '"$s" "$f" & c=$!',
   `trap 'kill -TERM "$c" 2>/dev/null' TERM INT`,
