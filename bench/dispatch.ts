@@ -5,6 +5,7 @@
  * an already-waiting runner).
  */
 import express from 'express';
+import pino from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -97,7 +98,7 @@ async function bareExpress(durationMs: number): Promise<number> {
 
 export async function benchDispatch(): Promise<Record<string, number>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
-  const c = await createCoordinator({ dataDir, port: 0, longPollMs: 2000 });
+  const c = await createCoordinator({ dataDir, port: 0, longPollMs: 2000, logger: pino({ level: 'warn' }) });
   try {
     const api = (path: string, body: unknown) =>
       fetch(c.url + path, {
