@@ -20,6 +20,7 @@ import type { JobPayload, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { RunnerClient } from './client.js';
 import { BuildError, type Executor, type JobContext, type StepResult } from './executor.js';
 import { jobDirs, jobEnv, jobMasks, type RunnerIdentity } from './job-env.js';
+import { Masker } from './trace.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 import { buildScript } from './script.js';
 import { getSources } from './sources.js';
@@ -316,10 +317,12 @@ class JobRun {
   }
 
   private failure(reason: FailureReason, stage: FailureStage, message: string | null, extra: BuildError['extra'] = {}) {
+    // Executor and git error texts can quote masked variables: mask them as the trace is.
+    const masker = message === null ? null : new Masker(jobMasks(this.job));
     return {
       reason,
       stage,
-      message,
+      message: masker ? masker.push(message!) + masker.end() : null,
       executor: this.o.executor.name,
       image: extra.image ?? this.job.image?.name ?? null,
       registry: extra.registry ?? null,

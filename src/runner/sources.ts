@@ -138,12 +138,17 @@ export async function getSources(o: SourcesOptions): Promise<void> {
   // Fetch the ref (branch or tag) first; if the sha is not in what came, ask for the sha
   // itself (protocol v2 servers allow it), which also covers shallow depths.
   // With a sha the ref is only a hint: a ref the remote lacks is not fatal while the sha can still be fetched.
-  const refFetch = ['-c', 'protocol.version=2', 'fetch', '--prune', '--no-tags', ...depth, 'origin', repository.ref];
+  // --end-of-options: a ref like "--upload-pack=…" must stay a ref, never become an option.
+  const refFetch = ['-c', 'protocol.version=2', 'fetch', '--prune', '--no-tags', ...depth, '--end-of-options', 'origin', repository.ref];
   const refOk = repository.sha ? (await git(refFetch, dir, o)).code === 0 : (await must(refFetch, dir, o, `git fetch of "${repository.ref}"`), true);
   let target = 'FETCH_HEAD';
+  if (repository.sha && !/^[0-9a-f]{4,64}$/i.test(repository.sha)) {
+    // It reaches `git checkout`, which has no --end-of-options: only a hex commit id may.
+    throw new BuildError(`get_sources: "${repository.sha}" is not a commit id`, 'script_failure', 'get_sources');
+  }
   if (repository.sha) {
     const has = refOk ? await git(['cat-file', '-e', `${repository.sha}^{commit}`], dir, o) : { code: 1 };
-    if (has.code !== 0) await must(['-c', 'protocol.version=2', 'fetch', '--no-tags', ...depth, 'origin', repository.sha], dir, o, `git fetch of ${repository.sha}`);
+    if (has.code !== 0) await must(['-c', 'protocol.version=2', 'fetch', '--no-tags', ...depth, '--end-of-options', 'origin', repository.sha], dir, o, `git fetch of ${repository.sha}`);
     target = repository.sha;
   }
   await must(['-c', 'advice.detachedHead=false', 'checkout', '-f', '-q', target], dir, o, `git checkout ${target}`);

@@ -193,6 +193,19 @@ describe('job runner against a fake coordinator', () => {
     assert.match(final.failure?.message ?? '', /127\.0\.0\.1/);
   });
 
+  test('a failure message quoting a masked variable is masked like the trace', async () => {
+    const secret = 's3cr3t-token-value';
+    const job = fake.addJob({
+      variables: [{ key: 'DEPLOY_TOKEN', value: secret, masked: true }],
+      repository: { url: `/nonexistent/${secret}/repo`, sha: null, ref: 'main' },
+      git: { strategy: 'clone', depth: 1 },
+    });
+    const final = await fake.final(job.id);
+    assert.equal(final.failure?.stage, 'get_sources');
+    assert.match(final.failure?.message ?? '', /\[MASKED\]/);
+    assert.doesNotMatch(final.failure?.message ?? '', new RegExp(secret));
+  });
+
   test('heartbeats report running jobs', async () => {
     const job = fake.addJob({ script: ['sleep 1'] });
     await fake.final(job.id);

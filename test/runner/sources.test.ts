@@ -122,4 +122,13 @@ describe('get_sources', () => {
     assert.equal(noRef.reason, 'script_failure');
     assert.match(noRef.message, /couldn't find remote ref/);
   });
+
+  test('a ref that looks like a git option stays a ref (no --upload-pack command runs)', async (t) => {
+    if (!requireTools(t, 'git')) return;
+    const pwned = join(tmp.path, 'PWNED');
+    const evil = `--upload-pack=touch ${pwned}; git-upload-pack`;
+    const err = await getSources({ job: job({ ref: evil, sha: null }), buildDir: join(tmp.path, 'b8'), trace: sink().trace }).catch((e) => e);
+    assert.ok(err instanceof BuildError, 'the fetch of such a ref fails');
+    assert.equal(existsSync(pwned), false, 'the injected command did not run');
+  });
 });

@@ -89,7 +89,13 @@ const variables = z
 
 export const createPipelineSchema = z.object({
   yaml: z.string().max(1_000_000),
-  ref: z.string().min(1).max(255).default('main'),
+  // A ref reaches `git fetch` on runners: nothing that git could read as an option or a revision range.
+  ref: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^(?!-)(?!.*\.\.)[^\s~^:?*[\\\x00-\x1f\x7f]+$/, 'must be a git ref name (no leading "-", spaces, "..", or ~^:?*[\\)')
+    .default('main'),
   project: z.string().min(1).max(255).default('default'),
   name: z.string().min(1).max(255).optional(),
   variables,

@@ -3,14 +3,14 @@ import { HttpError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+/** Dates can only hold ±8.64e15 ms; anything past that is refused rather than thrown on later. */
+const MAX_DATE_MS = 8.64e15;
+
 export function parseTime(raw: string | undefined, field: string, now = Date.now()): number | undefined {
   if (raw === undefined) return undefined;
   const rel = /^(\d{1,9})([smhdw])$/.exec(raw.trim());
-  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2]!]!;
-  if (/^\d{4}-\d{2}-\d{2}/.test(raw)) {
-    const t = Date.parse(raw);
-    if (Number.isFinite(t)) return t;
-  }
+  const t = rel ? now - Number(rel[1]) * UNIT_MS[rel[2]!]! : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isFinite(t) && Math.abs(t) <= MAX_DATE_MS) return t;
   throw new HttpError(400, `${field} must be an ISO 8601 time or a relative age like 24h or 7d, got ${JSON.stringify(raw)}`, [
     { path: field, message: 'must be an ISO 8601 time or a relative age (e.g. 30m, 24h, 7d)' },
   ]);

@@ -40,5 +40,6 @@ export function defaultClassifier(rulesDir?: string): FailureClassifier {
     if (rulesDir) throw new Error(`rules directory not found: ${rulesDir}`);
     return fallbackClassifier;
   }
-  return new ClassifierService({ dir });
+  // Edited rule files are picked up without a restart (bad edits are refused, old rules stay).
+  return new ClassifierService({ dir }).watch();
 }

@@ -319,7 +319,9 @@ export class KubernetesExecutor implements Executor {
     const onAbort = () => {
       aborted = true;
       // the kubelet sends SIGTERM, then SIGKILL after the grace period
-      void this.deletePod(name, Math.max(1, Math.ceil(opts.graceMs / 1000)));
+      this.deletePod(name, Math.max(1, Math.ceil(opts.graceMs / 1000))).catch((e: unknown) =>
+        ctx.trace.line(`WARNING: deleting pod ${name} failed: ${(e as Error).message ?? String(e)}`),
+      );
     };
     if (opts.signal.aborted) onAbort();
     else opts.signal.addEventListener('abort', onAbort, { once: true });
