@@ -40,7 +40,7 @@ test('editing a rules file is picked up without a restart', async () => {
   cpSync(SHIPPED_RULES_DIR, dir.path, { recursive: true });
   const h = await harness({ rulesDir: dir.path });
   try {
-    const classifier = h.c.classifier as { rules: { rules: Array<{ id: string }> } };
+    const classifier = h.c.classifier as unknown as { rules: { rules: Array<{ id: string }> } };
     const before = classifier.rules.rules.length;
     writeFileSync(
       join(dir.path, '99-extra.yml'),
