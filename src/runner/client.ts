@@ -19,7 +19,7 @@ import type {
   RegisterRunnerRequest,
   RegisterRunnerResponse,
 } from '../protocol/runner-api.js';
-import { backoffDelay, sleep, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions, DEFAULT_BACKOFF } from '../util/backoff.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 
 export class HttpStatusError extends Error {

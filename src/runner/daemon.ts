@@ -10,7 +10,7 @@
  */
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { backoffDelay, sleep, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, type BackoffOptions } from '../util/backoff.js';
 import { RunnerClient } from './client.js';
 import { BuildError, type Executor } from './executor.js';
 import { createExecutor, type RunnerContext } from './executors/index.js';

@@ -10,7 +10,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceSink } from './executor.js';
 import type { TraceAppendResult } from './client.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep } from '../util/backoff.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 
 export const MASK = '[MASKED]';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { FailureClassification, FailureReport } from '../../protocol/failure.js';
-import { ClassifierService, SHIPPED_RULES_DIR, fallbackFor } from '../../classify/index.js';
+import { ClassifierService, SHIPPED_RULES_DIR, defaultOwner, fallbackFor } from '../../classify/index.js';
 
 export interface FailureClassifier {
   classify(
@@ -23,10 +23,8 @@ export interface ReloadOutcome {
 /** Classification by the reason alone (used when no rules are available or a classifier throws). */
 export function fallbackClassification(report: FailureReport): FailureClassification {
   const v = fallbackFor(report.reason);
-  return { ...report, class: v.class, cause: v.cause, summary: v.summary, owner: ownerOf(v.class), rule: null, fallback: true, evidence: [] };
+  return { ...report, class: v.class, cause: v.cause, summary: v.summary, owner: defaultOwner(v.class), rule: null, fallback: true, evidence: [] };
 }
-
-const ownerOf = (c: string) => (c === 'infra' ? 'operators' : c === 'build' ? 'developers' : 'unknown') as FailureClassification['owner'];
 
 export const fallbackClassifier: FailureClassifier = {
   classify: (report) => fallbackClassification(report),

@@ -18,6 +18,7 @@ import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { NotificationStore } from '../store/notifications.js';
 import { failureOf } from '../views.js';
+import { backoffDelay as sharedBackoff } from '../../util/backoff.js';
 
 export const NOTIFY_EVENTS = ['job_failed', 'pipeline_failed'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
@@ -340,9 +341,9 @@ export function signature(secret: string, body: string): string {
 }
 
 /** Delay before attempt n+1 after n failed ones: base·2^(n-1), capped, with jitter in [½, 1]. */
+/** Delay after delivery attempt number `attempts` (1-based), with the target's bounds. */
 export function backoffDelay(attempts: number, t: Pick<ResolvedTarget, 'retryBaseMs' | 'retryMaxMs'>, random = Math.random): number {
-  const exp = Math.min(t.retryMaxMs, t.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
-  return Math.round(exp / 2 + (exp / 2) * random());
+  return sharedBackoff(attempts - 1, { minMs: t.retryBaseMs, maxMs: t.retryMaxMs }, random);
 }
 
 function retryAfter(h: string | null): number | undefined {
