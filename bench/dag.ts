@@ -4,11 +4,10 @@
  */
 import { PipelineEngine } from '../src/pipeline/index.js';
 import type { PipelineModel } from '../src/pipeline/model.js';
-import { job, model } from '../test/pipeline/helpers.js'; // the engine tests' JobSpec defaults
+import { job, model, rng } from '../test/pipeline/helpers.js'; // the engine tests' JobSpec defaults and PRNG
 
 export function dagModel(n: number, seed = 42): PipelineModel {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = rng(seed);
   const jobs = Array.from({ length: n }, (_, i) => {
     const needs = new Set<string>();
     for (let k = 0; k < 3 && i > 0; k++) needs.add(`job-${Math.floor(rnd() * i)}`);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { PipelineEngine, isTerminal } from '../../src/pipeline/index.js';
 import type { JobSpec, JobState, PipelineEvent, PipelineModel, EngineResult } from '../../src/pipeline/index.js';
 import type { RetryWhen } from '../../src/protocol/failure.js';
-import { job, model } from './helpers.js';
+import { job, model, rng } from './helpers.js';
 
 const STAGES = ['s0', 's1', 's2', 's3'];
 
@@ -62,14 +62,6 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.array(arbJob, { minLength: 1, max
   };
 });
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DriveOpts {
   /** Which manual jobs the driver may play. */

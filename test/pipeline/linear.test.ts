@@ -6,17 +6,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PipelineEngine } from '../../src/pipeline/index.js';
 import type { JobSpec, PipelineModel } from '../../src/pipeline/index.js';
-import { job, model } from './helpers.js';
+import { job, model, rng } from './helpers.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STAGES10 = Array.from({ length: 10 }, (_, s) => `s${s}`);
 
