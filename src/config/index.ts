@@ -12,7 +12,20 @@ export interface ConfigError {
   message: string;
 }
 
+/**
+ * What the caller knows about the pipeline's commit, for `rules: changes/exists` and
+ * `only/except: changes`. Gathered by the caller (git, the working tree); the compiler does no I/O.
+ */
+export interface CommitFacts {
+  /** Every file path in the commit, '/'-separated and relative to the repository root. */
+  files: readonly string[];
+  /** Paths changed by the push (against the parent commit, or `compare_to`); null when unknown. */
+  changed: readonly string[] | null;
+}
+
 export interface CompileOptions {
+  /** Facts about the pipeline's commit; absent when unknown (then changes/exists cannot be evaluated). */
+  commit?: CommitFacts;
   /** Pipeline variables (API/trigger), highest precedence, used by `rules: if:`. */
   variables?: Record<string, string>;
   /** Predefined CI_* variables (CI_COMMIT_REF_NAME, CI_PIPELINE_SOURCE …) visible to rules. */

@@ -2,7 +2,7 @@
  * The `faultline` command as a user runs it: real processes, a real git working tree.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,8 +11,31 @@ import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/faultline.js');
-const cli = (args: string[], cwd = ROOT, env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 60_000 });
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+/**
+ * Runs the CLI without blocking this process's event loop. A synchronous spawn here once froze the
+ * test's HTTP client past the coordinator's keep-alive timeout; the client then reused a socket the
+ * server had closed ("fetch failed: other side closed"). An async child keeps timers and sockets live.
+ */
+function cli(args: string[], cwd = ROOT, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 function gitRepo(dir: string, ciYaml: string, files: Record<string, string> = {}): void {
   mkdirSync(dir, { recursive: true });
@@ -24,19 +47,19 @@ function gitRepo(dir: string, ciYaml: string, files: Record<string, string> = {}
   git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'init');
 }
 
-test('faultline run: runs HEAD of the working tree with its sources; exit code reflects the pipeline', () => {
+test('faultline run: runs HEAD of the working tree with its sources; exit code reflects the pipeline', async () => {
   const dir = tempDir();
   try {
     const repo = join(dir.path, 'repo');
     gitRepo(repo, 'check:\n  script:\n    - test -f hello.txt\n    - cat hello.txt\n', { 'hello.txt': 'hello from the repository\n' });
-    const ok = cli(['run'], repo);
+    const ok = await cli(['run'], repo);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /pipeline #1 success/);
 
     const failing = join(dir.path, 'failing');
     cpSync(join(ROOT, 'examples'), join(dir.path, 'ex'), { recursive: true });
     gitRepo(failing, readFileSync(join(ROOT, 'examples/failing.gitlab-ci.yml'), 'utf8'));
-    const bad = cli(['run'], failing);
+    const bad = await cli(['run'], failing);
     assert.equal(bad.status, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, /BUILD — yours to fix · test_failure/);
     assert.match(bad.stdout, /L\d+: Tests: +1 failed/);
@@ -46,15 +69,15 @@ test('faultline run: runs HEAD of the working tree with its sources; exit code r
   }
 });
 
-test('faultline run outside a git tree, and with a refused config: exit 2 with line:column', () => {
+test('faultline run outside a git tree, and with a refused config: exit 2 with line:column', async () => {
   const dir = tempDir();
   try {
-    const outside = cli(['run'], dir.path);
+    const outside = await cli(['run'], dir.path);
     assert.equal(outside.status, 2);
     assert.match(outside.stderr, /not inside a git working tree/);
     const repo = join(dir.path, 'repo');
     gitRepo(repo, 'job:\n  scrpt: echo\n');
-    const refused = cli(['run'], repo);
+    const refused = await cli(['run'], repo);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /\.gitlab-ci\.yml:2:3: job\.scrpt: .*did you mean 'script'/);
   } finally {
@@ -62,16 +85,16 @@ test('faultline run outside a git tree, and with a refused config: exit 2 with l
   }
 });
 
-test('faultline lint: valid examples pass; a bad file lists every problem with line:column', () => {
+test('faultline lint: valid examples pass; a bad file lists every problem with line:column', async () => {
   for (const f of ['passing', 'failing', 'manual-gates', 'early-exit']) {
-    const r = cli(['lint', `examples/${f}.gitlab-ci.yml`]);
+    const r = await cli(['lint', `examples/${f}.gitlab-ci.yml`]);
     assert.equal(r.status, 0, r.stdout);
   }
   const dir = tempDir();
   try {
     const file = join(dir.path, 'bad.yml');
     writeFileSync(file, 'stages: [build]\nbuild:\n  stage: biuld\n  script: 42\n  artifacts: {paths: [x]}\n');
-    const r = cli(['lint', file]);
+    const r = await cli(['lint', file]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /bad\.yml:3:\d+: error: build\.stage/);
     assert.match(r.stdout, /bad\.yml:4:\d+: error: build\.script/);
@@ -93,22 +116,22 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
       (await api.createPipeline('disk:\n  script: echo "No space left on device"; exit 1\nunit:\n  script: \'echo "--- FAIL: TestX (0.00s)"; exit 1\'\n')).id,
     );
     const disk = jobsByName(p)['disk']!;
-    const why = cli(['why', String(disk.id)], ROOT, env);
+    const why = await cli(['why', String(disk.id)], ROOT, env);
     assert.equal(why.status, 0, why.stderr);
     assert.match(why.stdout, /INFRA — operators' to fix · disk_full/);
     assert.match(why.stdout, /L\d+: No space left on device/);
 
-    const infra = cli(['failures', '--class', 'infra', '--since', '1h'], ROOT, env);
+    const infra = await cli(['failures', '--class', 'infra', '--since', '1h'], ROOT, env);
     assert.equal(infra.status, 0, infra.stderr);
     assert.match(infra.stdout, /disk/);
     assert.doesNotMatch(infra.stdout, /unit/);
-    const badClass = cli(['failures', '--class', 'nope'], ROOT, env);
+    const badClass = await cli(['failures', '--class', 'nope'], ROOT, env);
     assert.notEqual(badClass.status, 0);
     assert.match(badClass.stderr, /nope/);
 
     const long = await api.createPipeline('long:\n  script: sleep 30\n');
     await api.waitPipeline(long.id, (x) => jobsByName(x)['long']?.status === 'running');
-    const cancel = cli(['cancel', String(long.id)], ROOT, env);
+    const cancel = await cli(['cancel', String(long.id)], ROOT, env);
     assert.equal(cancel.status, 0, cancel.stderr);
     await api.waitPipeline(long.id, (x) => x.status === 'canceled', 15_000);
 
@@ -122,7 +145,7 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
     const before = text.lastIndexOf('class: infra', idx);
     assert.ok(before >= 0, 'the disk_full rule declares class infra before its cause');
     writeFileSync(file, text.slice(0, before) + 'class: build' + text.slice(before + 'class: infra'.length));
-    const bt = cli(['rules', 'test', '--rules', candidate, '--since', '1h', '--data', data, '--json']);
+    const bt = await cli(['rules', 'test', '--rules', candidate, '--since', '1h', '--data', data, '--json']);
     assert.equal(bt.status, 0, bt.stderr);
     const out = JSON.parse(bt.stdout) as { total: number; changed: number; transitions: Array<{ from: { class: string; cause: string }; to: { class: string }; sample_job_ids: number[] }> };
     assert.ok(out.total >= 2);
