@@ -110,7 +110,7 @@ const EVIDENCE_CHARS = 300;
 /** Printable one-line text of a window line, at most ~300 chars, centred on the match when long. */
 export function evidenceText(buf: Buffer, span: LineSpan): string {
   let text = buf.subarray(span.start, span.end).toString('utf8');
-  // eslint-disable-next-line no-control-regex
+   
   text = text.replace(/[\x00-\x08\x0b-\x1f\x7f]+/g, ' ').replace(/\s+$/, '').replace(/^\s+/, '');
   if (text.length <= EVIDENCE_CHARS) return text;
   const atChar = buf.subarray(span.start, span.at).toString('utf8').length;

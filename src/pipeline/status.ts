@@ -1,35 +1,7 @@
-/** Job and pipeline statuses (pure; no I/O). */
+/** Job and pipeline statuses (pure; no I/O). The vocabulary itself lives in src/protocol. */
+import { type JobStatus } from '../protocol/status.js';
 
-export const JOB_STATUSES = [
-  'created',
-  'pending',
-  'running',
-  'success',
-  'failed',
-  'canceling',
-  'canceled',
-  'skipped',
-  'manual',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** Statuses shown to users: adds derived `success_with_warnings` and pipeline `blocked`. */
-export const DISPLAY_STATUSES = [...JOB_STATUSES, 'success_with_warnings', 'blocked'] as const;
-export type DisplayStatus = (typeof DISPLAY_STATUSES)[number];
-
-export const PIPELINE_STATUSES = [
-  'created',
-  'pending',
-  'running',
-  'success',
-  'failed',
-  'canceling',
-  'canceled',
-  'skipped',
-  'manual',
-  'blocked',
-] as const;
-export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
+export * from '../protocol/status.js';
 
 export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(['success', 'failed', 'canceled', 'skipped']);
 export const isTerminal = (s: JobStatus): boolean => TERMINAL_JOB_STATUSES.has(s);

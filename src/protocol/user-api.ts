@@ -15,7 +15,7 @@
  * Auth: `Authorization: Bearer <api token>`.
  */
 import type { FailureClassification } from './failure.js';
-import type { DisplayStatus, JobStatus, PipelineStatus } from '../pipeline/status.js';
+import type { DisplayStatus, JobStatus, PipelineStatus } from './status.js';
 
 export interface ApiErrorDetail {
   path: string;

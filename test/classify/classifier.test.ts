@@ -29,7 +29,7 @@ describe('shipped rules on realistic logs', () => {
       // each evidence text really is that line of the file (ANSI stripped, trimmed)
       const lines = fixture(c.fixture).toString('utf8').split('\n');
       for (const e of out.evidence) {
-        // eslint-disable-next-line no-control-regex
+         
         const plain = lines[e.line - 1]!.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f]+/g, ' ').trim();
         assert.ok(plain.startsWith(e.text.replace(/…$/, '')), `line ${e.line}: ${JSON.stringify(e.text)} vs ${JSON.stringify(plain)}`);
       }

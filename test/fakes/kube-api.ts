@@ -131,7 +131,7 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
 
   function pull(s: PodState) {
     const { image, imagePullPolicy: policy = 'IfNotPresent' } = build(s);
-    if (!/^[a-z0-9]+([._\-/:@][a-z0-9A-Z._\-]+)*$/.test(image) || /[A-Z]/.test(image.split(/[:@]/)[0])) {
+    if (!/^[a-z0-9]+([._\-/:@][a-z0-9A-Z._-]+)*$/.test(image) || /[A-Z]/.test(image.split(/[:@]/)[0])) {
       setContainerState(s, {
         waiting: { reason: 'InvalidImageName', message: `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format: repository name must be lowercase` },
       });

@@ -21,7 +21,10 @@ export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: 
   const where = ['failure_class IS NOT NULL', 'finished_at IS NOT NULL'];
   const args: unknown[] = [];
   const eq = (col: string, v: unknown) => {
-    if (v !== undefined) (where.push(`${col} = ?`), args.push(v));
+    if (v !== undefined) {
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
   };
   eq('failure_class', f.class);
   eq('failure_reason', f.reason);
@@ -30,9 +33,18 @@ export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: 
   eq('name', f.job);
   eq('runner_id', f.runner);
   eq('failure_image', f.image);
-  if (f.since !== undefined) (where.push('finished_at >= ?'), args.push(f.since));
-  if (f.until !== undefined) (where.push('finished_at < ?'), args.push(f.until));
-  if (f.before) (where.push('(finished_at < ? OR (finished_at = ? AND id < ?))'), args.push(f.before.finished_at, f.before.finished_at, f.before.id));
+  if (f.since !== undefined) {
+      where.push('finished_at >= ?');
+      args.push(f.since);
+    }
+  if (f.until !== undefined) {
+      where.push('finished_at < ?');
+      args.push(f.until);
+    }
+  if (f.before) {
+      where.push('(finished_at < ? OR (finished_at = ? AND id < ?))');
+      args.push(f.before.finished_at, f.before.finished_at, f.before.id);
+    }
   const rows = db
     .prepare(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY finished_at DESC, id DESC LIMIT ?`)
     .all(...args, f.limit + 1) as JobRow[];

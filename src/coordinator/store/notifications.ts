@@ -84,8 +84,14 @@ export class NotificationStore {
   list(q: { pipeline_id?: number; status?: NotificationStatus; limit: number }): NotificationRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.pipeline_id !== undefined) (where.push('pipeline_id = ?'), args.push(q.pipeline_id));
-    if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
+    if (q.pipeline_id !== undefined) {
+      where.push('pipeline_id = ?');
+      args.push(q.pipeline_id);
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
     const sql = `SELECT * FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return this.db.prepare(sql).all(...args, q.limit) as NotificationRow[];
   }

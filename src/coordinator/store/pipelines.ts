@@ -97,9 +97,18 @@ export class PipelineStore {
   list(q: { limit: number; offset: number; ref?: string; status?: string; project?: string }): { rows: PipelineRow[]; total: number } {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.ref !== undefined) (where.push('ref = ?'), args.push(q.ref));
-    if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
-    if (q.project !== undefined) (where.push('project = ?'), args.push(q.project));
+    if (q.ref !== undefined) {
+      where.push('ref = ?');
+      args.push(q.ref);
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
+    if (q.project !== undefined) {
+      where.push('project = ?');
+      args.push(q.project);
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM pipelines ${w}`).get(...args) as { n: number }).n;
     const rows = this.db
