@@ -3,7 +3,7 @@
  * coordinator in order with byte offsets while the job runs.
  *
  * Masking works on decoded text (a StringDecoder keeps UTF-8 characters split across
- * chunks whole). A secret can also be split across two writes: the masker (masker.ts)
+ * chunks whole). A secret can also be split across two writes: the masker (util/masker.ts)
  * holds back the tail that could still be the start of a secret and emits it with the
  * next write (or at close).
  */
@@ -12,9 +12,9 @@ import type { TraceSink } from './executor.js';
 import type { TraceAppendResult } from './client.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
-import { Masker } from './masker.js';
+import { Masker } from '../util/masker.js';
 
-export { MASK, Masker } from './masker.js';
+export { MASK, Masker } from '../util/masker.js';
 
 export type TraceSender = (offset: number, bytes: Buffer, signal?: AbortSignal) => Promise<TraceAppendResult>;
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Masker, MASK } from '../../src/runner/masker.js';
+import { Masker, MASK } from '../../src/util/masker.js';
 
 /** The specification: scan left to right; where secrets start, the longest is masked whole. */
 function reference(secrets: string[], text: string): string {

@@ -10,8 +10,9 @@ import type { Store } from '../store/index.js';
 import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
-import { mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
+import { maskDeclared, mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
 import type { PipelineService } from './pipeline-service.js';
+import { Masker } from '../../util/masker.js';
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
@@ -64,7 +65,8 @@ export class JobService {
 
   payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
-    const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
+    const model = this.pipelines.model(job.pipeline_id);
+    const spec = model.jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
     const predefined = {
       ...pipelinePredefined({
@@ -84,11 +86,14 @@ export class JobService {
       CI_RUNNER_DESCRIPTION: runner.name,
       CI_RUNNER_TAGS: JSON.stringify(JSON.parse(runner.tags_json)),
     };
-    const variables = mergeVariables(
-      plain(predefined),
-      [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
-      plain(spec.variables ?? {}),
-      JSON.parse(p.variables_json) as PipelineVariable[],
+    const variables = maskDeclared(
+      mergeVariables(
+        plain(predefined),
+        [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
+        plain(spec.variables ?? {}),
+        JSON.parse(p.variables_json) as PipelineVariable[],
+      ),
+      model.masked_variables,
     );
     const lookup = (k: string) => variables.find((v) => v.key === k)?.value;
     const strategy = lookup('GIT_STRATEGY');
@@ -143,7 +148,7 @@ export class JobService {
           ? {
               reason: u.failure.reason,
               stage: u.failure.stage,
-              message: u.failure.message ?? null,
+              message: u.failure.message ? this.maskMessage(job.id, u.failure.message) : null,
               executor: u.failure.executor ?? null,
               image: u.failure.image ?? null,
               registry: u.failure.registry ?? null,
@@ -171,6 +176,22 @@ export class JobService {
         ? true
         : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
     return { status, cancel_requested: stop };
+  }
+
+  /**
+   * A runner masks its failure message itself; this also covers a runner that does not
+   * (or a value it was not told about), so a masked value never reaches the API.
+   */
+  private maskMessage(jobId: number, message: string): string {
+    const j = this.store.jobs.get(jobId);
+    if (!j) return message;
+    const model = this.pipelines.model(j.pipeline_id);
+    const spec = model.jobs.find((s) => s.name === j.name);
+    const p = this.store.pipelines.getLight(j.pipeline_id);
+    if (!spec || !p) return message;
+    const vars = maskDeclared(mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]), model.masked_variables);
+    const m = new Masker(vars.filter((v) => v.masked).map((v) => v.value));
+    return m.push(message) + m.end();
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */
