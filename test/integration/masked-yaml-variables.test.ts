@@ -43,7 +43,7 @@ describe('masked: true in the YAML', () => {
     assert.equal(vars.PLAIN?.masked, false);
     // A runner that quotes the value in its failure message: the coordinator masks it too.
     await h.update(job, { state: 'running' });
-    await h.update(job, { state: 'failed', exit_code: null, failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: `cannot log in with api-override-value and ${JOB_SECRET}` } });
+    await h.update(job, { state: 'failed', exit_code: null, failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: `cannot log in with api-override-value and ${JOB_SECRET}`, executor: 'shell', image: null, registry: null } });
     await h.c.idle();
     const stored = await h.job(job.id);
     assert.equal(stored.failure?.message, `cannot log in with ${MASK} and ${MASK}`);
