@@ -44,8 +44,10 @@ export class JobService {
   /** Give the oldest pending job this runner can take to it, or null. */
   assign(runner: RunnerRow): JobPayload | null {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
-    for (const c of this.store.jobs.pendingIter()) {
-      if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
+    // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
+    const sets = this.store.jobs.pendingTagSets().filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
+    if (sets.length === 0) return null;
+    for (const c of this.store.jobs.pendingIter(sets)) {
       const token = newToken('fljt_');
       let started: boolean;
       try {
