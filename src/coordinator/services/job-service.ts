@@ -162,7 +162,7 @@ export class JobService {
         stages_json: u.stages?.length ? JSON.stringify(u.stages) : null,
       };
       const stored = this.store.tx(() => {
-        const ok = this.store.jobs.storeFinal(job.id, report, now);
+        const ok = this.store.jobs.storeFinal(job.id, report, now) || this.lateFinal(job, report, now);
         if (ok) for (const pull of u.image_pulls ?? []) this.store.imagePulls.insert(job.id, job.runner_id, pull);
         return ok;
       });
@@ -178,6 +178,13 @@ export class JobService {
         ? true
         : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
     return { status, cancel_requested: stop };
+  }
+
+  /** The runner was called lost, yet it reports (with its job token): its real result wins if still possible. */
+  private lateFinal(job: JobAuthRow, report: FinalReport, now: number): boolean {
+    if (job.status !== 'failed' || !this.store.jobs.storeLateFinal(job.id, report, now)) return false;
+    this.log.warn({ job: job.id, runner: job.runner_id, status: report.status }, 'late final update replaces the runner-lost verdict');
+    return true;
   }
 
   /**

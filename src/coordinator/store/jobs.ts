@@ -143,6 +143,14 @@ export class JobStore {
            after_script_json = @after_script_json, stopped_by = @stopped_by, stages_json = @stages_json
          WHERE id = @id AND status IN ('running', 'canceling') AND finish_pending = 0`,
       ),
+      // The runner's own final report over the coordinator's "runner lost" verdict, until the finisher applied it.
+      lateFinal: db.prepare(
+        `UPDATE jobs SET status = @status, exit_code = @exit_code, finished_at = @now, last_update_at = @now,
+           failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
+           failure_image = @image, failure_registry = @registry, failure_kind = @kind,
+           after_script_json = @after_script_json, stopped_by = @stopped_by, stages_json = @stages_json
+         WHERE id = @id AND status = 'failed' AND finish_pending = 1 AND failure_stage = 'coordinator'`,
+      ),
       finalPending: db.prepare(
         `UPDATE jobs SET status = 'failed', finish_pending = 1, finished_at = @now, last_update_at = @now,
            failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
@@ -259,6 +267,31 @@ export class JobStore {
     const f = r.failure;
     return (
       this.s.final.run({
+        id,
+        now,
+        status: r.status,
+        exit_code: r.exit_code,
+        reason: f?.reason ?? null,
+        stage: f?.stage ?? null,
+        message: f?.message ?? null,
+        executor: f?.executor ?? null,
+        image: f?.image ?? null,
+        registry: f?.registry ?? null,
+        kind: f?.kind ?? null,
+        after_script_json: r.after_script_json,
+        stopped_by: r.stopped_by,
+        stages_json: r.stages_json ?? null,
+      }).changes === 1
+    );
+  }
+  /**
+   * A late final update from the runner that still holds the job token replaces the
+   * coordinator's own verdict (runner lost) while that is not applied yet; false otherwise.
+   */
+  storeLateFinal(id: number, r: FinalReport, now: number): boolean {
+    const f = r.failure;
+    return (
+      this.s.lateFinal.run({
         id,
         now,
         status: r.status,
