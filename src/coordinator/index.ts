@@ -16,6 +16,7 @@ import { Finisher } from './services/finisher.js';
 import { JobService } from './services/job-service.js';
 import { PipelineService } from './services/pipeline-service.js';
 import { Reaper } from './services/reaper.js';
+import { Hearing } from './services/hearing.js';
 import { Notifier } from './services/notifier.js';
 import { SHIPPED_RULES_DIR } from '../classify/index.js';
 import { createTelemetry, type CoordinatorTelemetry } from './services/telemetry.js';
@@ -58,14 +59,15 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const jobs = new JobService(store, pipelines, events, opts, log);
     const dispatcher = new Dispatcher((r) => jobs.assign(r), () => jobs.anyPending());
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);
-    const reaper = new Reaper(store, jobs, events, opts, log);
+    const hearing = new Hearing();
+    const reaper = new Reaper(store, jobs, events, opts, log, hearing);
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
     const telemetry = createTelemetry(store, events, log, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, baseUrl: () => opts.serverUrl });
     jobs.traceContext = telemetry.traceContext;
 
-    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount });
+    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, hearing, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);

@@ -3,71 +3,18 @@
  * coordinator in order with byte offsets while the job runs.
  *
  * Masking works on decoded text (a StringDecoder keeps UTF-8 characters split across
- * chunks whole). A secret can also be split across two writes, so the masker holds back
- * the shortest tail that could still be the start of a secret and emits it with the next
- * write (or at close).
+ * chunks whole). A secret can also be split across two writes: the masker (util/masker.ts)
+ * holds back the tail that could still be the start of a secret and emits it with the
+ * next write (or at close).
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { TraceSink } from './executor.js';
 import type { TraceAppendResult } from './client.js';
 import { backoffDelay, sleep } from '../util/backoff.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
+import { Masker } from '../util/masker.js';
 
-export const MASK = '[MASKED]';
-
-/** Replaces every occurrence of the given values with [MASKED], across chunk boundaries. */
-export class Masker {
-  private readonly secrets: string[];
-  private carry = '';
-
-  constructor(values: Iterable<string>) {
-    // Longest first, so a secret that contains another is masked whole.
-    this.secrets = [...new Set([...values].filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
-  }
-
-  /** Masked text that is safe to emit now. */
-  push(text: string): string {
-    if (this.secrets.length === 0) return text;
-    const s = this.carry + text;
-    let out = '';
-    let i = 0;
-    for (;;) {
-      let best = -1;
-      let bestLen = 0;
-      for (const sec of this.secrets) {
-        const p = s.indexOf(sec, i);
-        if (p !== -1 && (best === -1 || p < best)) {
-          best = p;
-          bestLen = sec.length;
-        }
-      }
-      if (best === -1) break;
-      out += s.slice(i, best) + MASK;
-      i = best + bestLen;
-    }
-    const rest = s.slice(i);
-    const hold = this.heldBack(rest);
-    this.carry = rest.slice(rest.length - hold);
-    return out + rest.slice(0, rest.length - hold);
-  }
-
-  /** Everything still held back (call once, at the end). */
-  end(): string {
-    const rest = this.carry;
-    this.carry = '';
-    return rest;
-  }
-
-  /** Length of the longest suffix of `s` that is a proper prefix of some secret. */
-  private heldBack(s: string): number {
-    const max = Math.min(s.length, this.secrets[0]!.length - 1);
-    for (let k = max; k > 0; k--) {
-      const suffix = s.slice(s.length - k);
-      if (this.secrets.some((sec) => sec.length > k && sec.startsWith(suffix))) return k;
-    }
-    return 0;
-  }
-}
+export { MASK, Masker } from '../util/masker.js';
 
 export type TraceSender = (offset: number, bytes: Buffer, signal?: AbortSignal) => Promise<TraceAppendResult>;
 

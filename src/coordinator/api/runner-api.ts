@@ -5,6 +5,7 @@ import type { RegisterRunnerResponse, HeartbeatResponse, JobUpdateRequest, Trace
 import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Dispatcher } from '../services/dispatcher.js';
+import type { Hearing } from '../services/hearing.js';
 import type { JobService } from '../services/job-service.js';
 import type { Store } from '../store/index.js';
 import { hashEquals, newToken, sha256 } from '../store/tokens.js';
@@ -20,12 +21,18 @@ export interface RunnerApiDeps {
   opts: ResolvedOptions;
   registrationToken: string;
   log: Logger;
+  /** Told of every runner contact before it is stored (the reaper asks it; see services/hearing.ts). */
+  hearing?: Hearing;
 }
 
 export function runnerApi(d: RunnerApiDeps): Router {
   const r = Router();
   const json = express.json({ limit: '2mb' });
+  const heard = (runnerId: number | null) => {
+    if (runnerId !== null) d.hearing?.runnerHeard(runnerId, Date.now());
+  };
   const seen = (runner: ReturnType<typeof runnerFrom>) => {
+    heard(runner.id);
     if (d.store.runners.seen(runner, Date.now()))
       d.events.safeEmit('runner_state', { runner_id: runner.id, name: runner.name, state: 'online', at: new Date().toISOString() });
   };
@@ -82,12 +89,14 @@ export function runnerApi(d: RunnerApiDeps): Router {
 
   r.put('/jobs/:id', json, (req, res) => {
     const job = jobFrom(d.store, req);
+    heard(job.runner_id);
     const body = parse(jobUpdateSchema, req.body) as JobUpdateRequest;
     res.json(d.jobs.update(job, body));
   });
 
   r.patch('/jobs/:id/trace', express.raw({ type: () => true, limit: d.opts.maxTraceBytes }), (req, res) => {
     const job = jobFrom(d.store, req);
+    heard(job.runner_id);
     const data = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const range = req.get('content-range');
     const m = range ? /^(?:bytes\s+)?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(range.trim()) : null;

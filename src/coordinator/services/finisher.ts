@@ -74,6 +74,7 @@ export class Finisher {
     const failure = needsClassification(job) ? await this.classify(job) : null;
     if (this.stopped) return; // the DB may be closing; recover() picks it up next start
     const result = job.status as 'success' | 'failed' | 'canceled';
+    let replaced = false;
     try {
       this.pipelines.apply(
         job.pipeline_id,
@@ -89,6 +90,11 @@ export class Finisher {
           // Only if nothing finished it meanwhile; the verdict and the engine step commit together.
           guard: () => {
             if (this.store.jobs.finishPendingOf(jobId) !== 1) return false;
+            // A late final update replaced the report while it was being classified: finish that one.
+            if (this.store.jobs.get(jobId)?.last_update_at !== job.last_update_at) {
+              replaced = true;
+              return false;
+            }
             if (failure) this.store.jobs.storeClassification(jobId, failure);
             this.store.jobs.clearFinishPending(jobId);
             return true;
@@ -103,6 +109,7 @@ export class Finisher {
         this.store.jobs.clearFinishPending(jobId);
       });
     }
+    if (replaced) return this.enqueue(jobId);
     const row = this.store.jobs.get(jobId)!;
     this.events.safeEmit('job_finished', {
       job: jobJson(row),

@@ -10,8 +10,9 @@ import type { Store } from '../store/index.js';
 import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
-import { mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
+import { maskDeclared, mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
 import type { PipelineService } from './pipeline-service.js';
+import { Masker } from '../../util/masker.js';
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
@@ -43,8 +44,10 @@ export class JobService {
   /** Give the oldest pending job this runner can take to it, or null. */
   assign(runner: RunnerRow): JobPayload | null {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
-    for (const c of this.store.jobs.pendingIter()) {
-      if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
+    // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
+    const sets = this.store.jobs.pendingTagSets().filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
+    if (sets.length === 0) return null;
+    for (const c of this.store.jobs.pendingIter(sets)) {
       const token = newToken('fljt_');
       let started: boolean;
       try {
@@ -64,7 +67,8 @@ export class JobService {
 
   payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
-    const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
+    const model = this.pipelines.model(job.pipeline_id);
+    const spec = model.jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
     const predefined = {
       ...pipelinePredefined({
@@ -84,11 +88,14 @@ export class JobService {
       CI_RUNNER_DESCRIPTION: runner.name,
       CI_RUNNER_TAGS: JSON.stringify(JSON.parse(runner.tags_json)),
     };
-    const variables = mergeVariables(
-      plain(predefined),
-      [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
-      plain(spec.variables ?? {}),
-      JSON.parse(p.variables_json) as PipelineVariable[],
+    const variables = maskDeclared(
+      mergeVariables(
+        plain(predefined),
+        [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
+        plain(spec.variables ?? {}),
+        JSON.parse(p.variables_json) as PipelineVariable[],
+      ),
+      model.masked_variables,
     );
     const lookup = (k: string) => variables.find((v) => v.key === k)?.value;
     const strategy = lookup('GIT_STRATEGY');
@@ -143,7 +150,7 @@ export class JobService {
           ? {
               reason: u.failure.reason,
               stage: u.failure.stage,
-              message: u.failure.message ?? null,
+              message: u.failure.message ? this.maskMessage(job.id, u.failure.message) : null,
               executor: u.failure.executor ?? null,
               image: u.failure.image ?? null,
               registry: u.failure.registry ?? null,
@@ -155,7 +162,7 @@ export class JobService {
         stages_json: u.stages?.length ? JSON.stringify(u.stages) : null,
       };
       const stored = this.store.tx(() => {
-        const ok = this.store.jobs.storeFinal(job.id, report, now);
+        const ok = this.store.jobs.storeFinal(job.id, report, now) || this.lateFinal(job, report, now);
         if (ok) for (const pull of u.image_pulls ?? []) this.store.imagePulls.insert(job.id, job.runner_id, pull);
         return ok;
       });
@@ -171,6 +178,29 @@ export class JobService {
         ? true
         : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
     return { status, cancel_requested: stop };
+  }
+
+  /** The runner was called lost, yet it reports (with its job token): its real result wins if still possible. */
+  private lateFinal(job: JobAuthRow, report: FinalReport, now: number): boolean {
+    if (job.status !== 'failed' || !this.store.jobs.storeLateFinal(job.id, report, now)) return false;
+    this.log.warn({ job: job.id, runner: job.runner_id, status: report.status }, 'late final update replaces the runner-lost verdict');
+    return true;
+  }
+
+  /**
+   * A runner masks its failure message itself; this also covers a runner that does not
+   * (or a value it was not told about), so a masked value never reaches the API.
+   */
+  private maskMessage(jobId: number, message: string): string {
+    const j = this.store.jobs.get(jobId);
+    if (!j) return message;
+    const model = this.pipelines.model(j.pipeline_id);
+    const spec = model.jobs.find((s) => s.name === j.name);
+    const p = this.store.pipelines.getLight(j.pipeline_id);
+    if (!spec || !p) return message;
+    const vars = maskDeclared(mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]), model.masked_variables);
+    const m = new Masker(vars.filter((v) => v.masked).map((v) => v.value));
+    return m.push(message) + m.end();
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */

@@ -7,12 +7,14 @@ import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import { runnerMatches } from '../store/runners.js';
+import { Hearing } from './hearing.js';
 import type { JobService } from './job-service.js';
 
 export class Reaper {
   private timer: NodeJS.Timeout | null = null;
-  /** Heartbeats sent while this coordinator was down were never heard: silence counts from here. */
-  private readonly upSince = Date.now();
+  /** When the previous tick ran: a tick much later than its period means the coordinator was stalled. */
+  private lastTick: number | null = null;
+  readonly every: number;
 
   constructor(
     private readonly store: Store,
@@ -20,17 +22,23 @@ export class Reaper {
     private readonly events: CoordinatorEvents,
     private readonly opts: ResolvedOptions,
     private readonly log: Logger,
-  ) {}
+    /** Heartbeats sent while this coordinator was down or stalled were never heard. */
+    readonly hearing = new Hearing(),
+  ) {
+    this.every = Math.min(5000, Math.max(100, Math.floor(Math.min(this.opts.heartbeatTimeoutMs, this.opts.stuckTimeoutMs) / 4)));
+  }
 
   start(): void {
-    const every = Math.min(5000, Math.max(100, Math.floor(Math.min(this.opts.heartbeatTimeoutMs, this.opts.stuckTimeoutMs) / 4)));
+    this.lastTick = Date.now();
     this.timer = setInterval(() => {
       try {
         this.tick();
       } catch (err) {
+        // A store error (e.g. SQLITE_BUSY) blocked this tick: whatever it would have heard meanwhile is lost.
+        this.hearing.deafUntil(Date.now());
         this.log.error({ err }, 'reaper tick failed');
       }
-    }, every);
+    }, this.every);
     this.timer.unref();
   }
 
@@ -40,18 +48,27 @@ export class Reaper {
   }
 
   tick(now = Date.now()): void {
+    // Late by more than a period: the event loop (or a store call) was blocked, and requests
+    // queued meanwhile are handled only after this tick. Silence counts from now on.
+    if (this.lastTick !== null && now - this.lastTick > 2 * this.every) {
+      this.log.warn({ stalledMs: now - this.lastTick - this.every }, 'coordinator was stalled; runner silence counts from now');
+      this.hearing.deafUntil(now);
+    }
+    this.lastTick = now;
     const cutoff = now - this.opts.heartbeatTimeoutMs;
-    if (this.upSince < cutoff) this.reapSilent(cutoff, now);
+    if (this.hearing.listeningSince < cutoff) this.reapSilent(cutoff, now);
     this.failStuck(cutoff, now);
   }
 
   /** Runners silent since `cutoff` go offline and their running jobs fail. */
   private reapSilent(cutoff: number, now: number): void {
     for (const r of this.store.runners.silentSince(cutoff)) {
+      if (this.hearing.lastContact(r.id, r.last_heartbeat_at) >= cutoff) continue; // heard, but not stored
       this.store.runners.setState(r.id, 'offline');
       this.events.safeEmit('runner_state', { runner_id: r.id, name: r.name, state: 'offline', at: new Date(now).toISOString() });
     }
     for (const lost of this.store.jobs.lost(cutoff)) {
+      if (this.hearing.lastContact(lost.runner_id, lost.last_heartbeat_at) >= cutoff) continue;
       const silentS = Math.round((now - (lost.last_heartbeat_at ?? 0)) / 1000);
       const runner = this.store.runners.get(lost.runner_id);
       this.log.warn({ job: lost.id, runner: lost.runner_id }, 'runner lost; failing its job');

@@ -49,3 +49,9 @@ export function mergeVariables(...layers: JobPayloadVariable[][]): JobPayloadVar
 
 export const plain = (r: Record<string, string>, masked = false): JobPayloadVariable[] =>
   Object.entries(r).map(([key, value]) => ({ key, value, masked }));
+
+/** Keys declared `masked: true` in the YAML stay masked whatever layer set their value. */
+export const maskDeclared = (vars: JobPayloadVariable[], maskedKeys: readonly string[] = []): JobPayloadVariable[] => {
+  const keys = new Set(maskedKeys);
+  return vars.map((v) => (!v.masked && keys.has(v.key) ? { ...v, masked: true } : v));
+};

@@ -110,7 +110,17 @@ export class JobStore {
       dispatched: db.prepare('SELECT id, pipeline_id, name, stage, attempt, started_at, trace_bytes FROM jobs WHERE id = ?'),
       auth: db.prepare('SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at FROM jobs WHERE id = ?'),
       finishPendingOf: db.prepare('SELECT finish_pending FROM jobs WHERE id = ?'),
-      pendingAfter: db.prepare(`SELECT id, pipeline_id, name, tags_json FROM jobs WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`),
+      pendingAfter: db.prepare(
+        `SELECT id, pipeline_id, name, tags_json FROM jobs INDEXED BY jobs_pending_tags WHERE status = 'pending' AND tags_json = ? AND id > ? ORDER BY id LIMIT ?`,
+      ),
+      // A skip scan of jobs_pending_tags: one index seek per distinct tag set, not one row per job.
+      pendingTagSets: db.prepare(
+        `WITH RECURSIVE t(tags) AS (
+           SELECT (SELECT MIN(tags_json) FROM jobs INDEXED BY jobs_pending_tags WHERE status = 'pending')
+           UNION ALL
+           SELECT (SELECT MIN(tags_json) FROM jobs INDEXED BY jobs_pending_tags WHERE status = 'pending' AND tags_json > t.tags) FROM t WHERE t.tags IS NOT NULL
+         ) SELECT tags FROM t WHERE tags IS NOT NULL`,
+      ),
       pending: db.prepare(`SELECT id, pipeline_id, tags_json FROM jobs WHERE status = 'pending' ORDER BY id LIMIT ?`),
       casStart: db.prepare(
         `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
@@ -132,6 +142,14 @@ export class JobStore {
            failure_image = @image, failure_registry = @registry, failure_kind = @kind,
            after_script_json = @after_script_json, stopped_by = @stopped_by, stages_json = @stages_json
          WHERE id = @id AND status IN ('running', 'canceling') AND finish_pending = 0`,
+      ),
+      // The runner's own final report over the coordinator's "runner lost" verdict, until the finisher applied it.
+      lateFinal: db.prepare(
+        `UPDATE jobs SET status = @status, exit_code = @exit_code, finished_at = @now, last_update_at = @now,
+           failure_reason = @reason, failure_stage = @stage, failure_message = @message, failure_executor = @executor,
+           failure_image = @image, failure_registry = @registry, failure_kind = @kind,
+           after_script_json = @after_script_json, stopped_by = @stopped_by, stages_json = @stages_json
+         WHERE id = @id AND status = 'failed' AND finish_pending = 1 AND failure_stage = 'coordinator'`,
       ),
       finalPending: db.prepare(
         `UPDATE jobs SET status = 'failed', finish_pending = 1, finished_at = @now, last_update_at = @now,
@@ -203,15 +221,31 @@ export class JobStore {
   pending(limit = 1000): { id: number; pipeline_id: number; tags_json: string }[] {
     return this.s.pending.all(limit) as { id: number; pipeline_id: number; tags_json: string }[];
   }
+  /** The distinct `tags_json` values of pending jobs (few, however many jobs wait). */
+  pendingTagSets(): string[] {
+    return (this.s.pendingTagSets.all() as { tags: string }[]).map((r) => r.tags);
+  }
   /**
-   * Pending jobs, oldest first, read lazily: the caller usually stops at the first
-   * match, so the first batch is small and later ones grow.
+   * Pending jobs with one of these tag sets, oldest first, read lazily: the caller usually
+   * stops at the first one, so the first batches are small and later ones grow. Jobs of
+   * other tag sets are never read.
    */
-  *pendingIter(): Generator<PendingJob> {
+  *pendingIter(tagSets: readonly string[]): Generator<PendingJob> {
+    const heads = tagSets.map((tags) => this.pendingOf(tags));
+    const cur = heads.map((h) => h.next());
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < cur.length; i++) if (!cur[i]!.done && (best === -1 || cur[i]!.value!.id < cur[best]!.value!.id)) best = i;
+      if (best === -1) return;
+      yield cur[best]!.value as PendingJob;
+      cur[best] = heads[best]!.next();
+    }
+  }
+  private *pendingOf(tags: string): Generator<PendingJob> {
     let batch = 4;
     let after = 0;
     for (;;) {
-      const rows = this.s.pendingAfter.all(after, batch) as PendingJob[];
+      const rows = this.s.pendingAfter.all(tags, after, batch) as PendingJob[];
       yield* rows;
       if (rows.length < batch) return;
       after = rows[rows.length - 1]!.id;
@@ -233,6 +267,31 @@ export class JobStore {
     const f = r.failure;
     return (
       this.s.final.run({
+        id,
+        now,
+        status: r.status,
+        exit_code: r.exit_code,
+        reason: f?.reason ?? null,
+        stage: f?.stage ?? null,
+        message: f?.message ?? null,
+        executor: f?.executor ?? null,
+        image: f?.image ?? null,
+        registry: f?.registry ?? null,
+        kind: f?.kind ?? null,
+        after_script_json: r.after_script_json,
+        stopped_by: r.stopped_by,
+        stages_json: r.stages_json ?? null,
+      }).changes === 1
+    );
+  }
+  /**
+   * A late final update from the runner that still holds the job token replaces the
+   * coordinator's own verdict (runner lost) while that is not applied yet; false otherwise.
+   */
+  storeLateFinal(id: number, r: FinalReport, now: number): boolean {
+    const f = r.failure;
+    return (
+      this.s.lateFinal.run({
         id,
         now,
         status: r.status,

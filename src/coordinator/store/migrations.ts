@@ -203,6 +203,12 @@ CREATE INDEX notifications_pipeline ON notifications(pipeline_id, id);
 CREATE INDEX notifications_pending ON notifications(next_attempt_at) WHERE status = 'pending';
 `,
   },
+  {
+    version: 6,
+    // Job hand-out by tags (JobStore.pendingTagSets / pendingIter): the distinct tag sets of
+    // pending jobs, then the oldest pending jobs of the sets a runner matches.
+    sql: `CREATE INDEX jobs_pending_tags ON jobs(tags_json, id) WHERE status = 'pending';`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {
