@@ -46,7 +46,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
   }
   const parsed = parseYaml(text);
   for (const w of parsed.warnings) diag.warn('', w.pos, `YAML: ${w.message}`);
-  for (const e of parsed.errors) diag.error('', e.pos, e.fatal ? `YAML syntax error: ${e.message}` : e.message);
+  for (const e of parsed.errors) diag.error('', e.pos, e.syntax ? `YAML syntax error: ${e.message}` : e.message);
   if (parsed.errors.some((e) => e.fatal)) return null;
 
   const top = parsed.value;

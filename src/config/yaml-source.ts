@@ -7,8 +7,8 @@
  * survives `extends` merging (merge copies entry locations along) and lets any
  * later stage turn a path into a line/column.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { CollectionTag, Document, Node } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Alias, CollectionTag, Document, Node, YAMLMap, YAMLSeq } from 'yaml';
 
 export interface Pos {
   line: number;
@@ -18,6 +18,7 @@ export interface EntryLoc {
   key: Pos;
   value: Pos;
 }
+/** Shared by every copy of an aliased node: only mutate the loc of a map you made with newMap. */
 export interface ContainerLoc {
   self: Pos;
   entries: Map<string | number, EntryLoc>;
@@ -90,7 +91,7 @@ export interface Problem {
 export interface ParsedYaml {
   value: unknown;
   /** Syntax errors; when any is not a duplicate key, `value` should not be trusted. */
-  errors: (Problem & { fatal: boolean })[];
+  errors: (Problem & { fatal: boolean; syntax?: true })[];
   warnings: Problem[];
 }
 
@@ -102,9 +103,18 @@ const referenceTag: CollectionTag = {
   resolve: (seq) => seq,
 };
 
-/** Budget on nodes converted through aliases: stops "billion laughs" alias bombs. */
-const MAX_ALIASED_NODES = 200_000;
-const MAX_DEPTH = 500;
+
+const MiB = 1024 * 1024;
+
+/**
+ * Limits of the same kind as GitLab's YAML loader (lib/gitlab/config/loader/yaml.rb, settings
+ * max_yaml_size_bytes = 2 MB and max_yaml_depth = 150): the text before parsing, the nesting depth,
+ * and the size once parsed with every alias and merge key expanded. GitLab measures the parsed
+ * object's memory; we count EXPANDED_NODE_COST per node and map entry plus every string's length,
+ * which is about what the expanded document would take written out.
+ */
+export const YAML_LIMITS = { maxBytes: 2 * MiB, maxDepth: 150, maxExpandedBytes: 16 * MiB } as const;
+const EXPANDED_NODE_COST = 16;
 
 class LimitError extends Error {
   constructor(
@@ -115,12 +125,28 @@ class LimitError extends Error {
   }
 }
 
+/** Work done by the last parseYaml (expanded size counted against the limit), for tests and benches. */
+export interface ParseStats {
+  expandedBytes: number;
+}
+export const lastParseStats: ParseStats = { expandedBytes: 0 };
+
 export function parseYaml(text: string): ParsedYaml {
+  lastParseStats.expandedBytes = 0;
+  const tooBig = oversizeLine(text);
+  if (tooBig !== null) {
+    const message =
+      `the configuration is larger than ${YAML_LIMITS.maxBytes / MiB} MiB, the most faultline reads from one file ` +
+      `(GitLab's max_yaml_size_bytes); it passes the limit on line ${tooBig}: split it with include: or a child pipeline`;
+    return { value: null, errors: [{ pos: { line: tooBig, column: 1 }, message, fatal: true }], warnings: [] };
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lc,
     merge: true,
-    uniqueKeys: true,
+    // yaml checks unique keys by scanning every earlier key of the map (quadratic in a
+    // 25,000-job top level); Converter checks them with a Set instead.
+    uniqueKeys: false,
     prettyErrors: false,
     customTags: [referenceTag],
   });
@@ -128,17 +154,10 @@ export function parseYaml(text: string): ParsedYaml {
     const p = lc.linePos(Math.max(0, Math.min(offset ?? 0, text.length)));
     return { line: Math.max(1, p.line), column: Math.max(1, p.col) };
   };
-  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({
-    pos: pos(e.pos?.[0]),
-    message:
-      e.code === 'DUPLICATE_KEY'
-        ? `duplicate key '${/^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim()}': a key may appear only once in a map`
-        : cleanMessage(e.message),
-    fatal: e.code !== 'DUPLICATE_KEY',
-  }));
+  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({ pos: pos(e.pos?.[0]), message: cleanMessage(e.message), fatal: true, syntax: true }));
   const warnings: Problem[] = doc.warnings.map((w) => ({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) }));
-  if (errors.some((e) => e.fatal)) return { value: null, errors, warnings };
-  const conv = new Converter(doc, pos);
+  if (errors.length > 0) return { value: null, errors, warnings };
+  const conv = new Converter(text, indexAliases(doc), pos);
   let value: unknown = null;
   try {
     value = conv.convert(doc.contents as Node | null, 0);
@@ -146,9 +165,21 @@ export function parseYaml(text: string): ParsedYaml {
     if (!(e instanceof LimitError)) throw e;
     errors.push({ pos: e.pos, message: e.message, fatal: true });
     return { value: null, errors, warnings };
+  } finally {
+    lastParseStats.expandedBytes = conv.spent;
   }
   for (const p of conv.problems) errors.push({ ...p, fatal: false });
   return { value, errors, warnings };
+}
+
+/** The line on which `text` passes maxBytes of UTF-8, or null when it does not. */
+function oversizeLine(text: string): number | null {
+  if (text.length * 3 <= YAML_LIMITS.maxBytes) return null; // ≤ 3 bytes per UTF-16 unit
+  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(YAML_LIMITS.maxBytes));
+  if (read >= text.length) return null;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < read; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function cleanMessage(m: string): string {
@@ -156,14 +187,43 @@ function cleanMessage(m: string): string {
   return (m.split('\n')[0] ?? m).replace(/ at line \d+, column \d+:?$/, '').trim();
 }
 
+/**
+ * Every alias's target, found in ONE pre-order pass (yaml's Alias.resolve(doc) walks the whole
+ * document for each alias: quadratic). Same rule as yaml's: the last node carrying the anchor
+ * before the alias in document order (a node containing its own alias comes before it).
+ */
+function indexAliases(doc: Document): Map<Alias, Node | undefined> {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node | undefined>();
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isPair(n)) {
+      stack.push(n.value, n.key); // key first
+    } else if (isAlias(n)) {
+      targets.set(n, anchors.get(n.source));
+    } else if (isNode(n)) {
+      if (n.anchor) anchors.set(n.anchor, n);
+      if (isCollection(n)) for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]);
+    }
+  }
+  return targets;
+}
+
 class Converter {
-  private aliased = 0;
-  private inAlias = 0;
+  /** Expanded size so far (see YAML_LIMITS). */
+  spent = 0;
   readonly problems: Problem[] = [];
+  /** Collections being converted: an alias to one of them is a cycle. */
   private readonly active = new Set<Node>();
+  /** The outermost alias being expanded: where an alias bomb is reported. */
+  private outerAlias: Alias | null = null;
+  private readonly seqLocs = new Map<YAMLSeq, ContainerLoc>();
+  private readonly mapLocs = new Map<YAMLMap, ContainerLoc>();
 
   constructor(
-    private readonly doc: Document,
+    private readonly text: string,
+    private readonly targets: Map<Alias, Node | undefined>,
     private readonly pos: (offset: number | undefined) => Pos,
   ) {}
 
@@ -172,78 +232,112 @@ class Converter {
     return r ? this.pos(r[0]) : fallback;
   }
 
+  private spend(cost: number, at: Node | null | undefined): void {
+    this.spent += cost;
+    if (this.spent <= YAML_LIMITS.maxExpandedBytes) return;
+    const via = this.outerAlias;
+    const limit = `${YAML_LIMITS.maxExpandedBytes / MiB} MiB`;
+    throw new LimitError(
+      via
+        ? `the parsed YAML is too big: expanding the alias *${via.source} takes the configuration past ${limit} ` +
+            `(the limit on its size with aliases and merge keys expanded; an alias bomb?)`
+        : `the parsed YAML is too big: more than ${limit} once parsed`,
+      this.nodePos(via ?? at),
+    );
+  }
+
+  /** `depth`: how many collections enclose `node`. */
   convert(node: Node | null | undefined, depth: number): unknown {
     if (node == null) return null;
-    if (this.inAlias > 0 && ++this.aliased > MAX_ALIASED_NODES) {
-      throw new LimitError('aliases expand to too many nodes (an alias bomb?)', this.nodePos(node));
-    }
-    if (depth > MAX_DEPTH) throw new LimitError('the document is nested too deeply', this.nodePos(node));
-    if (isAlias(node)) {
-      const target = node.resolve(this.doc) as Node | undefined;
-      if (!target) return null; // yaml already reported the unknown anchor
-      if (this.active.has(target)) {
-        this.problems.push({ pos: this.nodePos(node), message: `alias *${node.source} refers to a node that contains it` });
-        return null;
-      }
-      this.inAlias++;
-      try {
-        return this.convert(target, depth + 1);
-      } finally {
-        this.inAlias--;
-      }
-    }
+    if (isAlias(node)) return this.expand(node, depth);
     if (isScalar(node)) {
       const v = node.value;
-      return typeof v === 'symbol' ? String(v.description) : v;
+      const out = typeof v === 'symbol' ? String(v.description) : v;
+      this.spend(EXPANDED_NODE_COST + (typeof out === 'string' ? out.length : 0), node);
+      return out;
     }
+    if (!isSeq(node) && !isMap(node)) return null;
+    if (depth >= YAML_LIMITS.maxDepth) {
+      throw new LimitError(
+        `the configuration nests more than ${YAML_LIMITS.maxDepth} lists and maps deep (the limit, like GitLab's max_yaml_depth)`,
+        this.nodePos(node),
+      );
+    }
+    this.spend(EXPANDED_NODE_COST, node);
     this.active.add(node);
     try {
-      if (isSeq(node)) {
-        const items = node.items.map((it) => this.convert(it as Node, depth + 1));
-        if (node.tag === '!reference') return new Reference(items, this.nodePos(node));
-        const entries = new Map<number, EntryLoc>();
-        const self = this.nodePos(node);
-        node.items.forEach((it, i) => {
-          const p = this.nodePos(it as Node, self);
-          entries.set(i, { key: p, value: p });
-        });
-        LOCS.set(items, { self, entries });
-        return items;
-      }
-      if (isMap(node)) return this.convertMap(node, depth);
+      return isSeq(node) ? this.convertSeq(node, depth) : this.convertMap(node, depth);
     } finally {
       this.active.delete(node);
     }
-    return null;
   }
 
-  private convertMap(node: import('yaml').YAMLMap, depth: number): PlainMap {
-    const self = this.nodePos(node);
-    const out = newMap(self);
-    const entries = LOCS.get(out)!.entries;
+  private expand(alias: Alias, depth: number): unknown {
+    const target = this.targets.get(alias);
+    if (!target) {
+      this.problems.push({
+        pos: this.nodePos(alias),
+        message: `unknown alias *${alias.source}: no anchor &${alias.source} comes before it (an anchor must be defined before its aliases)`,
+      });
+      return null;
+    }
+    if (this.active.has(target)) {
+      this.problems.push({ pos: this.nodePos(alias), message: `alias *${alias.source} refers to a node that contains it` });
+      return null;
+    }
+    const outer = this.outerAlias;
+    this.outerAlias ??= alias;
+    try {
+      return this.convert(target, depth);
+    } finally {
+      this.outerAlias = outer;
+    }
+  }
+
+  private convertSeq(node: YAMLSeq, depth: number): unknown[] | Reference {
+    const items = node.items.map((it) => this.convert(it as Node, depth + 1));
+    if (node.tag === '!reference') return new Reference(items, this.nodePos(node));
+    let loc = this.seqLocs.get(node);
+    if (!loc) {
+      // Every copy of an aliased list has the same positions: computed once, shared (never mutated).
+      const self = this.nodePos(node);
+      const entries = new Map<number, EntryLoc>();
+      node.items.forEach((it, i) => {
+        const p = this.nodePos(it as Node, self);
+        entries.set(i, { key: p, value: p });
+      });
+      loc = { self, entries };
+      this.seqLocs.set(node, loc);
+    }
+    LOCS.set(items, loc);
+    return items;
+  }
+
+  private convertMap(node: YAMLMap, depth: number): PlainMap {
+    // Like lists, every copy of an aliased map shares one loc, recorded by the first copy.
+    const cached = this.mapLocs.get(node);
+    const loc = cached ?? { self: this.nodePos(node), entries: new Map() };
+    const entries = cached ? null : loc.entries;
+    const self = loc.self;
+    const out = Object.create(null) as PlainMap;
+    LOCS.set(out, loc);
+    const seen = new Set<unknown>(); // scalar key values, as yaml's uniqueKeys compares them
     for (const pair of node.items) {
       const k = pair.key as Node | null;
       const v = pair.value as Node | null;
       const kPos = this.nodePos(k, self);
       if (isScalar(k) && typeof k.value === 'symbol') {
-        // `<<: *anchor` or `<<: [*a, *b]`: copy keys not set explicitly; earlier sources win.
-        const target = isAlias(v) ? (v.resolve(this.doc) as Node | undefined) : v;
-        const sources = isSeq(target) ? target.items.map((it) => it as Node) : [v];
-        for (const src of sources) {
-          const m = this.convert(src, depth + 1);
-          if (!isPlainMap(m)) {
-            this.problems.push({ pos: this.nodePos(src, kPos), message: '<< (merge key) needs a map or a list of maps' });
-            continue;
-          }
-          const mLoc = LOCS.get(m);
-          for (const key of Object.keys(m)) {
-            if (key in out) continue;
-            out[key] = m[key];
-            const e = mLoc?.entries.get(key);
-            if (e) entries.set(key, e);
-          }
-        }
+        this.merge(out, entries, v, kPos, depth);
         continue;
+      }
+      if (k == null || isScalar(k)) {
+        const raw = k == null ? null : k.value;
+        if (seen.has(raw)) {
+          const at = k?.range?.[0];
+          const name = at === undefined ? '' : /^[^:\n]*/.exec(this.text.slice(at))![0].trim();
+          this.problems.push({ pos: kPos, message: `duplicate key '${name}': a key may appear only once in a map` });
+        }
+        seen.add(raw);
       }
       let keyVal: unknown = isAlias(k) ? this.convert(k, depth + 1) : isScalar(k) ? k.value : undefined;
       if (k == null) keyVal = '';
@@ -252,9 +346,34 @@ class Converter {
         continue;
       }
       const key = keyVal === null ? '' : String(keyVal);
+      this.spend(EXPANDED_NODE_COST + key.length, k);
       out[key] = this.convert(v, depth + 1);
-      entries.set(key, { key: kPos, value: v ? this.nodePos(v, kPos) : kPos });
+      entries?.set(key, { key: kPos, value: v ? this.nodePos(v, kPos) : kPos });
     }
+    if (!cached) this.mapLocs.set(node, loc);
     return out;
+  }
+
+  /** `<<: *anchor` or `<<: [*a, *b]`: copy keys not set explicitly; earlier sources win. */
+  private merge(out: PlainMap, entries: Map<string | number, EntryLoc> | null, v: Node | null, kPos: Pos, depth: number): void {
+    const target = isAlias(v) ? this.targets.get(v) : v;
+    const sources = isSeq(target) ? target.items.map((it) => it as Node) : [v];
+    for (const src of sources) {
+      const reported = this.problems.length;
+      const m = this.convert(src, depth);
+      if (!isPlainMap(m)) {
+        if (this.problems.length === reported) {
+          this.problems.push({ pos: this.nodePos(src, kPos), message: '<< (merge key) needs a map or a list of maps' });
+        }
+        continue;
+      }
+      const mLoc = LOCS.get(m);
+      for (const key of Object.keys(m)) {
+        if (key in out) continue;
+        out[key] = m[key];
+        const e = mLoc?.entries.get(key);
+        if (e) entries?.set(key, e);
+      }
+    }
   }
 }

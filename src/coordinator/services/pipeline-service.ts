@@ -4,7 +4,7 @@
  * Side effects (events, waking runners) run only after the commit.
  */
 import type { Logger } from 'pino';
-import { compilePipeline, type ConfigError } from '../../config/index.js';
+import type { ConfigError } from '../../config/index.js';
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { EngineResult, PipelineEvent } from '../../pipeline/events.js';
 import type { JobSpec, PipelineModel } from '../../pipeline/model.js';
@@ -15,6 +15,7 @@ import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRef } from '../store/jobs.js';
 import { pipelineJson } from '../views.js';
+import { compileOffThread } from './compiler.js';
 import { EngineCache } from './engines.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
 
@@ -75,7 +76,8 @@ export class PipelineService {
       repositoryUrl: input.repository?.url ?? null,
     });
     const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
-    const compiled = await compilePipeline(input.yaml, { variables, predefined });
+    // Off the event loop: a big file takes seconds to compile (see compiler.ts).
+    const compiled = await compileOffThread(input.yaml, { variables, predefined });
     if (!compiled.ok) return { ok: false, errors: compiled.errors };
     const model = compiled.model;
     const warnings = compiled.warnings ?? model.warnings ?? [];

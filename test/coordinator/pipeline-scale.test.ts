@@ -1,0 +1,47 @@
+/**
+ * A large pipeline must not freeze the coordinator (issue 14, defect 1): while one is being
+ * compiled, other requests are answered. Asserted by ordering, never by wall-clock time.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { aliasYaml, manyJobsYaml } from '../../bench/yaml.js';
+import { compilesInline } from '../../src/coordinator/services/compiler.js';
+import { harness } from './helpers.js';
+
+const input = (yaml: string) => ({ yaml, ref: 'main', project: 'p', variables: [], repository: null });
+
+test('the coordinator answers /healthz while a 5,000-job pipeline is being compiled', async () => {
+  const h = await harness();
+  try {
+    const order: string[] = [];
+    // Started in this order: a compile on the event loop would finish (and the pipeline be
+    // stored) before the health check could even connect.
+    const created = h.c.pipelines.create(input(manyJobsYaml(5000))).then((r) => (order.push('created'), r));
+    const health = fetch(`${h.c.url}/healthz`).then(async (r) => (order.push(`healthz ${r.status}`), r.json()));
+    const [r, body] = await Promise.all([created, health]);
+    assert.deepEqual(order, ['healthz 200', 'created']);
+    assert.deepEqual(body, { ok: true });
+    assert.ok(r.ok);
+    const p = await h.pipeline(r.id);
+    assert.equal(p.jobs?.length, 5000);
+    assert.equal(p.status, 'pending');
+  } finally {
+    await h.close();
+  }
+});
+
+test('errors found by the worker come back with their lines, as inline ones do', async () => {
+  const h = await harness();
+  try {
+    const bad = aliasYaml(400) + 'broken:\n  script: *nope\n';
+    assert.equal(compilesInline(bad), false, 'this case must exercise the worker');
+    const res = await h.api('POST', '/api/v1/pipelines', { yaml: bad, ref: 'main' });
+    assert.equal(res.status, 422);
+    const line = aliasYaml(400).split('\n').length + 1; // `script: *nope` (the text ends with a newline)
+    const unknown = res.body.details.find((d: { message: string }) => d.message.startsWith('unknown alias *nope'));
+    assert.ok(unknown, JSON.stringify(res.body.details));
+    assert.deepEqual([unknown.line, unknown.column], [line, 11]);
+  } finally {
+    await h.close();
+  }
+});
