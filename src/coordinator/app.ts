@@ -7,6 +7,7 @@ import { requireApiToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
 import { openapi } from './api/openapi.js';
 import { runnerApi, type RunnerApiDeps } from './api/runner-api.js';
+import { securityHeaders } from './api/security-headers.js';
 import { userApi, type UserApiDeps } from './api/user-api.js';
 
 export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
@@ -16,6 +17,7 @@ export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(securityHeaders);
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openapi));

@@ -18,6 +18,8 @@ export interface CoordinatorOptions {
   longPollMs?: number;
   /** Largest job log (default 64 MiB). */
   maxTraceBytes?: number;
+  /** A job token still works this long after its job reached a final state (default 30 s). */
+  jobTokenGraceMs?: number;
   /** New pipelines cancel interruptible jobs of older unfinished ones on the same project+ref. */
   autoCancel?: boolean;
   /** SIGTERM→SIGKILL grace sent to runners (default 10 s). */
@@ -37,6 +39,7 @@ export interface ResolvedOptions {
   stuckTimeoutMs: number;
   longPollMs: number;
   maxTraceBytes: number;
+  jobTokenGraceMs: number;
   autoCancel: boolean;
   cancelGraceSeconds: number;
   /** Filled once the server listens. */
@@ -55,6 +58,7 @@ export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
     stuckTimeoutMs: pos(o.stuckTimeoutMs, 3_600_000, 'stuckTimeoutMs'),
     longPollMs: pos(o.longPollMs, 30_000, 'longPollMs'),
     maxTraceBytes: pos(o.maxTraceBytes, 64 * 1024 * 1024, 'maxTraceBytes'),
+    jobTokenGraceMs: pos(o.jobTokenGraceMs, 30_000, 'jobTokenGraceMs'),
     autoCancel: o.autoCancel ?? false,
     cancelGraceSeconds: pos(o.cancelGraceSeconds, 10, 'cancelGraceSeconds'),
     serverUrl: o.publicUrl ?? '',

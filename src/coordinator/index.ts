@@ -9,7 +9,7 @@ import pino, { type Logger } from 'pino';
 import { createApp } from './app.js';
 import { resolveOptions, type CoordinatorOptions } from './config.js';
 import { CoordinatorEvents } from './events.js';
-import { setupTokens } from './secrets.js';
+import { setupTokens, type CoordinatorTokens } from './secrets.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
 import { Dispatcher } from './services/dispatcher.js';
 import { Finisher } from './services/finisher.js';
@@ -28,6 +28,8 @@ export interface Coordinator {
   url: string;
   apiToken: string;
   registrationToken: string;
+  /** Which tokens this start generated, and the files they are saved in (secrets.ts). */
+  tokens: Pick<CoordinatorTokens, 'created' | 'files'>;
   store: Store;
   events: CoordinatorEvents;
   pipelines: PipelineService;
@@ -50,7 +52,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const store = Store.open(opts.dataDir);
   let server: Server | undefined;
   try {
-    const { registrationToken, apiToken } = setupTokens(store, opts.dataDir, options);
+    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options);
     const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
     const events = new CoordinatorEvents();
     events.onListenerError = (err) => log.error({ err }, 'event listener threw');
@@ -91,6 +93,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       url,
       apiToken,
       registrationToken,
+      tokens: { created, files },
       store,
       events,
       pipelines,

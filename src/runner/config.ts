@@ -13,7 +13,7 @@
  *     run_untagged = true
  *     limit = 2
  *     builds_dir = "/var/lib/faultline/builds"
- *     [runners.docker] / [runners.kubernetes] / [runners.custom] / [runners.shell]
+ *     [runners.docker] / [runners.kubernetes] / [runners.custom] / [runners.shell] (user = "…": run jobs as that user)
  *
  * The global and [[runners]] keys are checked strictly (a typo is an error); an
  * executor's own section has its known keys type-checked and is handed to the
@@ -43,7 +43,7 @@ const pullPolicy = z.union([policy, z.array(policy)]);
 const seconds = z.number().int().positive();
 const strList = z.array(z.string());
 
-const shellSection = z.object({ shell: z.string().optional() }).passthrough();
+const shellSection = z.object({ shell: z.string().optional(), user: z.string().min(1).optional() }).passthrough();
 
 const dockerSection = z
   .object({

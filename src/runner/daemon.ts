@@ -14,6 +14,7 @@ import { backoffDelay, sleep, type BackoffOptions } from '../util/backoff.js';
 import { RunnerClient } from './client.js';
 import { BuildError, type Executor } from './executor.js';
 import { createExecutor, type RunnerContext } from './executors/index.js';
+import { registerRunnerSecret } from './host-env.js';
 import { startJob, type JobHandle } from './job-runner.js';
 import { defaultLogger, type RunnerLogger } from './logger.js';
 import { createRunnerTelemetry } from '../telemetry/runner-telemetry.js';
@@ -32,6 +33,8 @@ export interface StartRunnerOptions {
   tags?: string[];
   runUntagged?: boolean;
   buildsDir?: string;
+  /** More values jobs must never see in their environment (e.g. an embedded coordinator's tokens). */
+  secrets?: string[];
   /** The `[runners.<executor>]` section, passed to the executor factory as-is. */
   executorConfig?: unknown;
   logger?: RunnerLogger;
@@ -96,6 +99,11 @@ export function coordinatorSlug(url: string): string {
   }
 }
 
+/** Where a runner of the coordinator at `url` checks out jobs when no builds dir is given. */
+export function defaultBuildsDir(url: string): string {
+  return join(tmpdir(), 'faultline-builds', coordinatorSlug(url));
+}
+
 export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandle> {
   const log = opts.logger ?? defaultLogger('runner');
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
@@ -103,10 +111,11 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
   const name = opts.name ?? `${hostname()}-${opts.executor}`;
   // Runner ids are per coordinator: the default builds dir is keyed by the coordinator's
   // address too, so runners of two coordinators on one host never share job directories.
-  const buildsDir = resolve(opts.buildsDir ?? join(tmpdir(), 'faultline-builds', coordinatorSlug(opts.url)));
+  const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(opts.url));
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const client = new RunnerClient({ url: opts.url, token: opts.token ?? null, logger: log, pollIntervalMs: opts.pollIntervalMs, backoff: opts.backoff });
 
+  for (const s of [opts.token, opts.registrationToken, ...(opts.secrets ?? [])]) registerRunnerSecret(s);
   let runnerId: number | null = opts.id ?? null;
   const ctxFor = (): RunnerContext => ({ runnerId, name, buildsDir, logger: log });
   // Fail fast on a bad executor name or section, before registering anything.
@@ -123,6 +132,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
       concurrency,
     });
     runnerId = reg.id;
+    registerRunnerSecret(client.token);
     log.info({ runner: reg.id, name }, 'runner registered');
   }
 

@@ -1,5 +1,5 @@
 /** Public surface of the runner. */
-export { startRunner, type StartRunnerOptions, type RunnerHandle } from './daemon.js';
+export { startRunner, defaultBuildsDir, type StartRunnerOptions, type RunnerHandle } from './daemon.js';
 export { loadRunnerConfig, parseRunnerConfig, RunnerConfigError, type RunnerSpec } from './config.js';
 export { createExecutor, EXECUTOR_NAMES, type ExecutorFactory, type RunnerContext } from './executors/index.js';
 export { runJob, startJob, type RunJobOptions, type JobHandle } from './job-runner.js';

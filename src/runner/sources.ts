@@ -21,6 +21,7 @@
  * The message carries git's stderr so the classifier and the log show the real cause.
  */
 import { spawn } from 'node:child_process';
+import { hostEnv } from './host-env.js';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { JobPayload } from '../protocol/runner-api.js';
@@ -70,7 +71,15 @@ function git(args: string[], cwd: string, o: SourcesOptions): Promise<GitResult>
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', args, {
       cwd,
-      env: { ...process.env, ...o.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'echo', LC_ALL: 'C' },
+      env: {
+        ...hostEnv(),
+        // A checkout handed to a job user (--user) is owned by that user: git must still trust it.
+        ...(process.env.GIT_CONFIG_COUNT ? {} : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'safe.directory', GIT_CONFIG_VALUE_0: '*' }),
+        ...o.env,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: 'echo',
+        LC_ALL: 'C',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
       killSignal: 'SIGKILL',

@@ -3,6 +3,7 @@
  * the `faultline` CLI (bin/faultline.js), talking real HTTP, with a real SQLite file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -89,8 +90,9 @@ export async function startCoordinator(opts: {
     opts.env,
   );
   const url = (await waitForOutput(p, /listening on (http:\/\/\S+)/))[1]!;
-  const registrationToken = (await waitForOutput(p, /registration token:\s+(\S+)/))[1]!;
-  const apiToken = (await waitForOutput(p, /API token:\s+(\S+)/))[1]!;
+  // The coordinator prints its tokens only on the start that creates them; they are always in the data dir.
+  const registrationToken = readFileSync(join(opts.dataDir, 'registration-token'), 'utf8').trim();
+  const apiToken = readFileSync(join(opts.dataDir, 'api-token'), 'utf8').trim();
   return { ...p, url, port, apiToken, registrationToken };
 }
 

@@ -234,6 +234,10 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     const page = await browser!.newPage({ viewport });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // The UI runs under a strict Content-Security-Policy: anything it blocks is a bug here.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
+    });
     (page as Page & { jsErrors: string[] }).jsErrors = errors;
     await page.goto(`${coord!.url}/?token=${encodeURIComponent(coord!.apiToken)}${hash}`);
     return page;

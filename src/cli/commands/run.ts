@@ -54,7 +54,7 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     conn = resolveConnection({ url: opts.url, token: opts.token });
   } else {
     tmp = mkdtempSync(join(tmpdir(), 'faultline-run-'));
-    embedded = await startEmbedded({ dataDir: tmp, port: 0, runners: Number(opts.runners ?? 2), quiet: true });
+    embedded = await startEmbedded({ dataDir: join(tmp, 'data'), buildsDir: join(tmp, 'builds'), port: 0, runners: Number(opts.runners ?? 2), quiet: true });
     conn = { url: embedded.url, token: embedded.apiToken };
   }
   const stop = async () => {

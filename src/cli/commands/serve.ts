@@ -5,6 +5,8 @@ import { createCoordinator } from '../../coordinator/index.js';
 import { loadRunnerConfig, startRunner, type RunnerHandle, type StartRunnerOptions } from '../../runner/index.js';
 import { parseListen } from '../../telemetry/runner-telemetry.js';
 import { bold, dim } from '../format.js';
+import { readSecret } from '../secret-input.js';
+import { tokenLines } from '../tokens.js';
 
 /** Resolves when SIGTERM/SIGINT arrives and `stop` has finished. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -29,9 +31,11 @@ export async function coordinatorCommand(
     host: string;
     data: string;
     registrationToken?: string;
+    registrationTokenFile?: string;
     heartbeatTimeout: string;
     rules: string;
     autoCancel?: boolean;
+    showTokens?: boolean;
   },
   /** Where each option's value came from (commander's getOptionValueSource): flags given on the command line override the file. */
   source: (key: string) => string | undefined = () => 'cli',
@@ -43,7 +47,7 @@ export async function coordinatorCommand(
     dataDir: given('data', resolve(o.data)),
     port: given('port', Number(o.port)),
     host: given('host', o.host),
-    registrationToken: o.registrationToken,
+    registrationToken: readSecret({ value: o.registrationToken, file: o.registrationTokenFile, env: 'FAULTLINE_REGISTRATION_TOKEN', flag: '--registration-token' }),
     heartbeatTimeoutMs: given('heartbeatTimeout', Number(o.heartbeatTimeout) * 1000),
     rulesDir: given('rules', resolve(o.rules)),
     autoCancel: o.autoCancel,
@@ -57,8 +61,7 @@ export async function coordinatorCommand(
     autoCancel: opts.autoCancel ?? false,
   });
   console.log(bold(`coordinator listening on ${c.url}`));
-  console.log(`  registration token: ${c.registrationToken}`);
-  console.log(`  API token:          ${c.apiToken}`);
+  for (const l of tokenLines(c, o.showTokens ?? false)) console.log(l);
   await untilSignal(() => c.close());
 }
 
@@ -66,7 +69,10 @@ export async function runnerCommand(o: {
   config?: string;
   url?: string;
   token?: string;
+  tokenFile?: string;
   registrationToken?: string;
+  registrationTokenFile?: string;
+  user?: string;
   name?: string;
   executor: string;
   concurrency: string;
@@ -82,19 +88,23 @@ export async function runnerCommand(o: {
     : [
         {
           url: o.url,
-          token: o.token,
-          registrationToken: o.registrationToken,
+          token: readSecret({ value: o.token, file: o.tokenFile, env: 'FAULTLINE_RUNNER_TOKEN', flag: '--token' }),
+          registrationToken: readSecret({ value: o.registrationToken, file: o.registrationTokenFile, env: 'FAULTLINE_REGISTRATION_TOKEN', flag: '--registration-token' }),
           name: o.name,
           executor: o.executor as StartRunnerOptions['executor'],
           concurrency: Number(o.concurrency),
           tags: o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
           buildsDir: o.buildsDir,
+          ...(o.user ? { executorConfig: { user: o.user } } : {}),
         },
       ];
+  if (o.user && (o.config || o.executor !== 'shell'))
+    throw new Error('runner: --user applies to the shell executor given by flags (in config.toml: [runners.shell] user = "…")');
   const runners: RunnerHandle[] = [];
   for (const spec of specs) {
     if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
-    if (!spec.token && !spec.registrationToken) throw new Error('runner: --token or --registration-token is required');
+    if (!spec.token && !spec.registrationToken)
+      throw new Error('runner: a runner token (--token-file, FAULTLINE_RUNNER_TOKEN) or a registration token (--registration-token-file, FAULTLINE_REGISTRATION_TOKEN) is required');
     const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
     const r = await startRunner({ ...(spec as StartRunnerOptions), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
     console.log(bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`));

@@ -11,7 +11,10 @@ export interface UpOptions {
   host: string;
   data: string;
   runners: string;
+  buildsDir?: string;
+  user?: string;
   example?: boolean;
+  showTokens?: boolean;
 }
 
 const EXAMPLES = ['examples/passing.gitlab-ci.yml', 'examples/failing.gitlab-ci.yml'];
@@ -22,12 +25,17 @@ export async function upCommand(opts: UpOptions): Promise<void> {
     port: Number(opts.port),
     host: opts.host,
     runners: Number(opts.runners),
+    ...(opts.buildsDir ? { buildsDir: resolve(opts.buildsDir) } : {}),
+    ...(opts.user ? { jobUser: opts.user } : {}),
   });
+  const { created, files } = sys.coordinator.tokens;
+  // The sign-in link carries the API token: printed on the start that created it, or on request.
+  const link = created.api || opts.showTokens;
   console.log(bold(`faultline is up: ${sys.url}`));
-  console.log(`  UI:       ${sys.url}/?token=${sys.apiToken}`);
-  console.log(`  API:      ${sys.url}/api/v1  (Authorization: Bearer ${sys.apiToken})`);
+  console.log(`  UI:       ${link ? `${sys.url}/?token=${sys.apiToken}` : `${sys.url}/  ${dim(`(API token in ${files.api}; --show-tokens prints the sign-in link)`)}`}`);
+  console.log(`  API:      ${sys.url}/api/v1  (Authorization: Bearer ${link ? sys.apiToken : `<${files.api}>`})`);
   console.log(`  metrics:  ${sys.url}/metrics`);
-  console.log(`  runners:  ${opts.runners} shell runner(s) in this process; data in ${resolve(opts.data)}`);
+  console.log(`  runners:  ${opts.runners} shell runner(s) in this process, running jobs as ${sys.jobUser}; data in ${resolve(opts.data)}, builds in ${sys.buildsDir}`);
   console.log(dim('  stop with Ctrl-C (SIGINT) or SIGTERM'));
   if (opts.example) {
     const root = new URL('../../../', import.meta.url).pathname;

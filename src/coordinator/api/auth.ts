@@ -14,14 +14,23 @@ export function runnerFrom(store: Store, req: Request): RunnerRow {
   return runner;
 }
 
-/** The job of `:id`, only for the holder of its own job token. */
-export function jobFrom(store: Store, req: Request): JobAuthRow {
+const FINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
+
+/**
+ * The job of `:id`, only for the holder of its own job token, and only while the job
+ * runs: the token expires `graceMs` after the job reached a final state (the grace lets a
+ * last trace chunk or a retried final update land), so a leaked token cannot extend a
+ * finished job's log.
+ */
+export function jobFrom(store: Store, req: Request, graceMs: number, now = Date.now()): JobAuthRow {
   const id = idParam(req.params.id);
   const token = req.get('job-token');
   if (!token) throw new HttpError(401, 'missing Job-Token header');
   const job = store.jobs.authRow(id);
   if (!job) throw new HttpError(404, `job ${id} not found`);
   if (!job.token_hash || !hashEquals(job.token_hash, sha256(token))) throw new HttpError(403, `job token is not valid for job ${id}`);
+  if (FINAL.has(job.status) && job.finished_at !== null && now - job.finished_at > graceMs)
+    throw new HttpError(403, `job token expired: job ${id} is ${job.status} since ${new Date(job.finished_at).toISOString()}`);
   return job;
 }
 

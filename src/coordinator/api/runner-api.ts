@@ -1,7 +1,7 @@
 /** The runner API of src/protocol/runner-api.ts. */
 import express, { Router } from 'express';
 import type { Logger } from 'pino';
-import type { RegisterRunnerResponse, HeartbeatResponse, JobUpdateRequest, TraceAppendResponse } from '../../protocol/runner-api.js';
+import type { RegisterRunnerResponse, HeartbeatResponse, JobUpdateRequest } from '../../protocol/runner-api.js';
 import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Dispatcher } from '../services/dispatcher.js';
@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import { hashEquals, newToken, sha256 } from '../store/tokens.js';
 import { jobFrom, runnerFrom } from './auth.js';
 import { HttpError, parse } from './errors.js';
+import { traceUpload } from './trace-upload.js';
 import { heartbeatSchema, jobRequestSchema, jobUpdateSchema, registerSchema } from './schemas.js';
 
 export interface RunnerApiDeps {
@@ -88,32 +89,13 @@ export function runnerApi(d: RunnerApiDeps): Router {
   });
 
   r.put('/jobs/:id', json, (req, res) => {
-    const job = jobFrom(d.store, req);
+    const job = jobFrom(d.store, req, d.opts.jobTokenGraceMs);
     heard(job.runner_id);
     const body = parse(jobUpdateSchema, req.body) as JobUpdateRequest;
     res.json(d.jobs.update(job, body));
   });
 
-  r.patch('/jobs/:id/trace', express.raw({ type: () => true, limit: d.opts.maxTraceBytes }), (req, res) => {
-    const job = jobFrom(d.store, req);
-    heard(job.runner_id);
-    const data = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const range = req.get('content-range');
-    const m = range ? /^(?:bytes\s+)?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(range.trim()) : null;
-    if (!m) throw new HttpError(400, 'Content-Range header must be "<start>-<end>"', [{ path: 'Content-Range', message: `got ${JSON.stringify(range ?? null)}` }]);
-    const start = Number(m[1]);
-    const end = Number(m[2]);
-    // Inclusive end (GitLab's convention); an empty body is a no-op probe of the offset.
-    if (data.length > 0 && end !== start + data.length - 1)
-      throw new HttpError(400, `Content-Range ${start}-${end} does not match the body length ${data.length} (expected ${start}-${start + data.length - 1})`, [
-        { path: 'Content-Range', message: 'end must be start + body length - 1' },
-      ]);
-    const out = d.store.traces.append(job.id, start, data, d.opts.maxTraceBytes);
-    if (out.ok) return void res.status(202).json({ offset: out.offset } satisfies TraceAppendResponse);
-    if (out.kind === 'range') return void res.status(416).json({ error: out.message, offset: out.offset });
-    if (out.kind === 'too_large') return void res.status(413).json({ error: out.message, offset: out.offset });
-    throw new HttpError(404, out.message);
-  });
+  r.patch('/jobs/:id/trace', traceUpload({ store: d.store, maxBytes: d.opts.maxTraceBytes, tokenGraceMs: d.opts.jobTokenGraceMs, heard }));
 
   return r;
 }

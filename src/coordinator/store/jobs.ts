@@ -80,7 +80,7 @@ export interface FinalReport {
 const TERMINAL = `('success', 'failed', 'canceled', 'skipped')`;
 
 /** What a runner-API request needs of its job (Job-Token check + update): a narrow read. */
-export type JobAuthRow = Pick<JobRow, 'id' | 'status' | 'runner_id' | 'token_hash' | 'cancel_requested' | 'last_update_at'>;
+export type JobAuthRow = Pick<JobRow, 'id' | 'status' | 'runner_id' | 'token_hash' | 'cancel_requested' | 'last_update_at' | 'finished_at'>;
 /** The latest attempt of a job as an engine step needs it (the whole row only for a new attempt). */
 export type JobRef = Pick<JobRow, 'id' | 'attempt' | 'outcome' | 'note'>;
 /** What a job payload is built from right after dispatch. */
@@ -108,7 +108,7 @@ export class JobStore {
       latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
       latestRef: db.prepare('SELECT id, attempt, outcome, note FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
       dispatched: db.prepare('SELECT id, pipeline_id, name, stage, attempt, started_at, trace_bytes FROM jobs WHERE id = ?'),
-      auth: db.prepare('SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at FROM jobs WHERE id = ?'),
+      auth: db.prepare('SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at, finished_at FROM jobs WHERE id = ?'),
       finishPendingOf: db.prepare('SELECT finish_pending FROM jobs WHERE id = ?'),
       pendingAfter: db.prepare(
         `SELECT id, pipeline_id, name, tags_json FROM jobs INDEXED BY jobs_pending_tags WHERE status = 'pending' AND tags_json = ? AND id > ? ORDER BY id LIMIT ?`,

@@ -10,6 +10,8 @@
  * BUILD_FAILURE_EXIT_CODE / SYSTEM_FAILURE_EXIT_CODE so the driver can say whose fault a
  * failure was, and BUILD_EXIT_CODE_FILE where it may write the script's real exit code.
  */
+import { hostEnv } from '../host-env.js';
+import { guardProcessGroup } from '../lifeline.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +74,7 @@ export class CustomExecutor implements Executor {
   private env(ctx: JobContext, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const custom = Object.fromEntries(Object.entries({ ...ctx.env, ...extra }).map(([k, v]) => [`CUSTOM_ENV_${k}`, v]));
     return {
-      ...process.env,
+      ...hostEnv(), // without the runner's secrets
       ...custom,
       ...this.jobEnv,
       BUILD_FAILURE_EXIT_CODE: String(BUILD_FAILURE_EXIT_CODE),
@@ -97,6 +99,7 @@ export class CustomExecutor implements Executor {
       let aborted = false;
       let killTimer: NodeJS.Timeout | undefined;
       const child = spawn(file, args, { cwd: ctx.buildDir, env: o.env ?? this.env(ctx), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const release = child.pid ? guardProcessGroup(child.pid) : () => undefined; // dies with the runner (lifeline.ts)
       // the driver may fork (ssh, VMs …): signal its whole process group
       const stop = () => {
         try {
@@ -121,10 +124,12 @@ export class CustomExecutor implements Executor {
         ctx.trace.write(d);
       });
       child.on('error', (e) => {
+        release();
         clearTimeout(timer);
         resolve({ code: null, signal: null, stdout, stderr: stderr + e.message, timedOut, aborted });
       });
       child.on('close', (code, signal) => {
+        release();
         clearTimeout(timer);
         clearTimeout(killTimer);
         o.signal?.removeEventListener('abort', onAbort);

@@ -4,12 +4,22 @@
  * reaches everything the script started (background children included).
  *
  * The environment is the runner's own (PATH, HOME … as gitlab-runner's shell executor
- * does) overlaid with the job's variables and the step's extra variables.
+ * does) without the runner's secrets (host-env.ts), overlaid with the job's variables and
+ * the step's extra variables.
+ *
+ * Jobs run as the runner's user — they can read whatever the runner can — unless `user`
+ * names another one (the runner must then be root): the checkout and the scripts are
+ * handed to that user before each step and the shell is spawned with its uid/gid. Each
+ * step's process group is registered with the lifeline watchdog so it dies with the
+ * runner (lifeline.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { hostEnv } from '../host-env.js';
+import { chownTree, resolveJobUser, type JobUser } from '../job-user.js';
+import { guardProcessGroup } from '../lifeline.js';
 import {
   BuildError,
   type Executor,
@@ -23,18 +33,22 @@ import {
 export interface ShellExecutorConfig {
   /** Shell binary (default "bash"). */
   shell?: string;
+  /** Run jobs as this user (name or uid); needs a root runner. */
+  user?: string;
 }
 
 export class ShellExecutor implements Executor {
   readonly name = 'shell';
   private readonly shell: string;
+  private readonly user: JobUser | null;
 
   constructor(config: ShellExecutorConfig = {}) {
     this.shell = config.shell ?? 'bash';
+    this.user = config.user ? resolveJobUser(config.user) : null;
   }
 
   async prepare(ctx: JobContext): Promise<void> {
-    ctx.trace.line(`Using Shell (${this.shell}) executor...`);
+    ctx.trace.line(`Using Shell (${this.shell}) executor${this.user ? ` as user ${this.user.name}` : ''}...`);
     try {
       mkdirSync(ctx.buildDir, { recursive: true });
       mkdirSync(ctx.tmpDir, { recursive: true });
@@ -46,13 +60,21 @@ export class ShellExecutor implements Executor {
   runScript(ctx: JobContext, step: ScriptStep, script: string, opts: RunScriptOptions): Promise<StepResult> {
     const file = join(ctx.tmpDir, `${step}.sh`);
     writeFileSync(file, script, { mode: 0o700 });
+    const u = this.user;
+    if (u) {
+      // The sources were fetched (as the runner) after prepare: hand everything over now.
+      chownTree(ctx.buildDir, u);
+      chownTree(ctx.tmpDir, u);
+    }
     return new Promise((resolve, reject) => {
       const child = spawn(this.shell, ['--noprofile', '--norc', '-eo', 'pipefail', file], {
         cwd: ctx.buildDir,
-        env: { ...process.env, ...ctx.env, ...opts.extraEnv },
+        env: { ...hostEnv(), ...(u ? { HOME: u.home, USER: u.name, LOGNAME: u.name } : {}), ...ctx.env, ...opts.extraEnv },
         detached: true, // own process group: -pid reaches the script's children too
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...(u ? { uid: u.uid, gid: u.gid } : {}),
       });
+      const release = child.pid ? guardProcessGroup(child.pid) : () => undefined;
       let aborted = false;
       let killTimer: NodeJS.Timeout | null = null;
       const group = (sig: NodeJS.Signals) => {
@@ -72,6 +94,7 @@ export class ShellExecutor implements Executor {
       child.stdout.on('data', (d: Buffer) => ctx.trace.write(d));
       child.stderr.on('data', (d: Buffer) => ctx.trace.write(d));
       child.once('error', (err) => {
+        release();
         opts.signal.removeEventListener('abort', onAbort);
         reject(new BuildError(`shell executor: cannot start ${this.shell}: ${err.message}`, 'runner_system_failure', step));
       });
@@ -81,6 +104,7 @@ export class ShellExecutor implements Executor {
         // Background children left by a finished script would keep its output pipes (and
         // the build dir) busy: the step is over, so the whole group goes.
         group('SIGKILL');
+        release();
         const result: StepResult = signal
           ? // Killed by a signal we did not send: report it as the shell would (128 + n).
             { exitCode: aborted ? null : 128 + constants.signals[signal as NodeJS.Signals], signal, aborted }

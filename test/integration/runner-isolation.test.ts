@@ -1,0 +1,169 @@
+/**
+ * Issue 14, defects 2 and 8, with real processes (the `faultline` CLI, real shell jobs):
+ *  - a job finds none of the runner's or coordinator's secrets: not in its environment,
+ *    not in the runner's command line, not next to its builds dir;
+ *  - the data dir is 0700 and its SQLite files 0600;
+ *  - `--user nobody` runs the job as nobody (needs root, as here);
+ *  - a runner killed with SIGKILL takes its job's processes with it.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { jobsByName, spawnFaultline, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie nobody reaps (PID 1 of a container may not) has stopped running too.
+  const stat = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
+};
+
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('a runner killed with SIGKILL takes its job (and the job’s children) with it', async () => {
+  const dir = tempDir();
+  const marks = join(dir.path, 'marks');
+  const coord = await startCoordinator({ dataDir: join(dir.path, 'data'), heartbeatTimeoutSec: 30 });
+  const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 1 });
+  const pids: number[] = [];
+  try {
+    const api = userApi(coord.url, coord.apiToken);
+    await api.createPipeline(
+      `victim:\n  script:\n    - mkdir -p ${marks}\n    - sleep 120 & echo $! > ${marks}/child\n    - echo $$ > ${marks}/shell\n    - sleep 3\n    - touch ${marks}/side-effect\n    - wait\n`,
+    );
+    await until(() => existsSync(join(marks, 'shell')) && existsSync(join(marks, 'child')), 20_000, 'the job started');
+    pids.push(Number(readFileSync(join(marks, 'shell'), 'utf8')), Number(readFileSync(join(marks, 'child'), 'utf8')));
+    assert.ok(pids.every(alive), 'the job runs');
+    await runner.kill('SIGKILL');
+    await until(() => !pids.some(alive), 5000, `job processes ${pids.join(', ')} still alive after the runner died`).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${pids.map((p) => (existsSync(`/proc/${p}/stat`) ? readFileSync(`/proc/${p}/stat`, 'utf8').slice(0, 40) : `${p} gone`)).join(' | ')}`);
+    });
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.equal(existsSync(join(marks, 'side-effect')), false, 'the orphaned script went on with its side effects');
+  } finally {
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+    await runner.kill();
+    await coord.kill();
+    dir.dispose();
+  }
+});
+
+test('a job sees none of the runner’s secrets; the data dir is private', async () => {
+  const dir = tempDir();
+  const data = join(dir.path, 'data');
+  const out = join(dir.path, 'out');
+  const coord = await startCoordinator({ dataDir: data, env: { FAULTLINE_API_TOKEN: 'flapi_given-by-the-environment-1234' } });
+  const regFile = join(dir.path, 'reg-token');
+  writeFileSync(regFile, `${coord.registrationToken}\n`, { mode: 0o600 });
+  const runner = spawnFaultline(
+    ['runner', '--url', coord.url, '--registration-token-file', regFile, '--name', 'file-token', '--heartbeat', '0.5'],
+    { FAULTLINE_API_TOKEN: coord.apiToken },
+  );
+  try {
+    await until(() => /polling/.test(runner.output()) || runner.child.exitCode !== null, 20_000, 'runner start');
+    assert.match(runner.output(), /polling/, runner.output());
+    assert.doesNotMatch(runner.output(), /warning: --registration-token/);
+    const api = userApi(coord.url, coord.apiToken);
+    const p = await api.createPipeline(
+      `peek:\n  script:\n    - mkdir -p ${out}\n    - env > ${out}/env\n    - tr '\\0' ' ' < /proc/$PPID/cmdline > ${out}/cmdline\n    - ls -a $CI_BUILDS_DIR/.. > ${out}/ls\n`,
+    );
+    const done = await api.waitPipeline(p.id);
+    assert.equal(jobsByName(done)['peek']!.status, 'success');
+    const env = readFileSync(join(out, 'env'), 'utf8');
+    const cmdline = readFileSync(join(out, 'cmdline'), 'utf8');
+    assert.match(cmdline, /faultline/, 'the parent is the runner');
+    for (const [name, secret] of [
+      ['API token', coord.apiToken],
+      ['registration token', coord.registrationToken],
+    ] as const) {
+      assert.ok(!env.includes(secret), `the job environment holds the ${name}`);
+      assert.ok(!cmdline.includes(secret), `the runner's command line holds the ${name}`);
+    }
+    assert.doesNotMatch(env, /^FAULTLINE_API_TOKEN=/m);
+    assert.doesNotMatch(readFileSync(join(out, 'ls'), 'utf8'), /api-token|faultline\.db/);
+    // The data dir and what is in it are the coordinator's alone.
+    assert.equal(statSync(data).mode & 0o777, 0o700);
+    for (const f of readdirSync(data).filter((f) => f.startsWith('faultline.db') || f.endsWith('token')))
+      assert.equal(statSync(join(data, f)).mode & 0o077, 0, `${f} is readable by others`);
+    assert.ok(existsSync(join(data, 'faultline.db-wal')), 'WAL file checked too');
+  } finally {
+    await runner.kill();
+    await coord.kill();
+    dir.dispose();
+  }
+});
+
+test('the token flag still works, with a warning; the coordinator prints its tokens only when it creates them', async () => {
+  const dir = tempDir();
+  const data = join(dir.path, 'data');
+  let coord = await startCoordinator({ dataDir: data });
+  try {
+    assert.ok(coord.output().includes(coord.registrationToken), 'first start: the new registration token is shown');
+    assert.ok(coord.output().includes(coord.apiToken), 'first start: the new API token is shown');
+    const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken });
+    assert.match(runner.output(), /warning: --registration-token on the command line is visible/);
+    await runner.kill();
+    await coord.kill();
+    coord = await startCoordinator({ dataDir: data });
+    assert.ok(!coord.output().includes(coord.registrationToken), coord.output());
+    assert.ok(!coord.output().includes(coord.apiToken), coord.output());
+    assert.match(coord.output(), /saved in .*registration-token/);
+  } finally {
+    await coord.kill();
+    dir.dispose();
+  }
+});
+
+test('--user nobody runs the job as nobody (runner as root)', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const dir = tempDir();
+  chmodSync(dir.path, 0o755); // the builds dir below must be reachable by nobody
+  const out = join(dir.path, 'out');
+  const coord = await startCoordinator({ dataDir: join(dir.path, 'data') });
+  const runner = await startRunnerProcess({
+    url: coord.url,
+    registrationToken: coord.registrationToken,
+    extraArgs: ['--user', 'nobody', '--builds-dir', join(dir.path, 'builds')],
+    env: { FAULTLINE_REGISTRATION_TOKEN: coord.registrationToken },
+  });
+  try {
+    const api = userApi(coord.url, coord.apiToken);
+    const p = await api.createPipeline(
+      `who:\n  script:\n    - id -un > $CI_PROJECT_DIR/who\n    - cat $CI_PROJECT_DIR/who\n    - touch $CI_PROJECT_DIR/written-by-the-job\n    - cat ${join(dir.path, 'data', 'api-token')} || echo cannot-read-api-token\n`,
+    );
+    const done = await api.waitPipeline(p.id);
+    const job = jobsByName(done)['who']!;
+    const trace = await api.trace(job.id);
+    assert.equal(job.status, 'success', trace);
+    assert.match(trace, /^nobody$/m);
+    assert.match(trace, /cannot-read-api-token/);
+    assert.ok(!trace.includes(coord.apiToken));
+  } finally {
+    await runner.kill();
+    await coord.kill();
+    dir.dispose();
+  }
+});
+
+test('--user is refused for a runner that is not root, naming why', { skip: process.getuid?.() === 0 ? 'runs as root here' : false }, async () => {
+  const r = spawnFaultline(['runner', '--url', 'http://127.0.0.1:9', '--registration-token-file', '/dev/null', '--user', 'nobody']);
+  await r.exited;
+  assert.match(r.output(), /needs the runner to run as root/);
+});
