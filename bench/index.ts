@@ -4,6 +4,7 @@
  */
 import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
+import { benchCorpus } from './corpus.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
 
@@ -15,6 +16,11 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   config_scaling_4k_over_1k: (v) => v <= 6,
   classify_over_grep_ratio: (v) => v >= 0.5,
   structured_over_jre_ratio: (v) => v >= 10,
+  // the CI floors of `faultline rules eval` on the held-out part
+  corpus_heldout_accuracy_pct: (v) => v >= 90,
+  corpus_heldout_infra_precision_pct: (v) => v >= 95,
+  corpus_heldout_infra_recall_pct: (v) => v >= 85,
+  corpus_heldout_coverage_pct: (v) => v >= 80,
 };
 
 const results: Record<string, number | string> = {};
@@ -24,6 +30,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['config', benchConfig],
   ['dispatch', benchDispatch],
   ['classify', benchClassify],
+  ['corpus', benchCorpus],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;
