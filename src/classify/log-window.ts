@@ -70,8 +70,11 @@ export function takeWindow(log: Buffer | string, windowBytes = DEFAULT_WINDOW_BY
   skippedLines += countNewlines(buf, 0, start);
   let win = start > 0 ? buf.subarray(start) : buf;
   if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
-  // only when the log is stamped (its first lines are): one replace pass, else none
-  if (STAMPED.test(win.subarray(0, 256))) win = STAMPS.replace(win, Buffer.alloc(0));
+  // only when the log is stamped — its first lines, or its last ones (Jenkins' timestamper and
+  // Buildkite stamp only the commands' output): one replace pass, else none
+  if (STAMPED.test(win.subarray(0, 256)) || STAMPED.test(win.subarray(Math.max(0, win.length - 4096)))) {
+    win = STAMPS.replace(win, Buffer.alloc(0));
+  }
   return { buf: win, firstLine: 1 + lineOffset + skippedLines };
 }
 
