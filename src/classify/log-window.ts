@@ -20,10 +20,15 @@ const ANSI = new RE2('\\x1b(?:\\[[0-9;?]*[ -/]*[@-~]|\\][^\\x07\\x1b]*(?:\\x07|\
 
 // Per-line timestamps: GitHub Actions' raw logs, gitlab-runner's FF_TIMESTAMPS ("… 00O+ "),
 // Removed (newlines kept) so that patterns anchored at ^ see the tool's line as it printed it.
-// Buildkite's "[2021-07-15T15:51:45Z] " and Jenkins' timestamper "17:36:05 " as well.
-const STAMP =
-  '^(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d )';
+// Buildkite's "[2021-07-15T15:51:45Z] ", Jenkins' timestamper "17:36:05 " and BuildKit's
+// "#12 79.31 " step prefix as well.
+const TIME =
+  '(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d )';
+const STEP = '#\\d+ \\d+\\.\\d+ ';
+const STAMP = `^(?:${TIME}(?:${STEP})?|${STEP})`;
 const STAMPS = new RE2(STAMP, 'gm');
+/** BuildKit's plain progress output ("#12 79.31 npm ERR! …") prefixes every line of a step. */
+const BUILDKIT = Buffer.from('\n#');
 const STAMPED = new RE2(STAMP, 'm');
 
 /** Count `\n` bytes in buf[start, end) with native scans. */
@@ -72,7 +77,7 @@ export function takeWindow(log: Buffer | string, windowBytes = DEFAULT_WINDOW_BY
   if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
   // only when the log is stamped — its first lines, or its last ones (Jenkins' timestamper and
   // Buildkite stamp only the commands' output): one replace pass, else none
-  if (STAMPED.test(win.subarray(0, 256)) || STAMPED.test(win.subarray(Math.max(0, win.length - 4096)))) {
+  if (STAMPED.test(win.subarray(0, 256)) || STAMPED.test(win.subarray(Math.max(0, win.length - 4096))) || win.indexOf(BUILDKIT) !== -1) {
     win = STAMPS.replace(win, Buffer.alloc(0));
   }
   return { buf: win, firstLine: 1 + lineOffset + skippedLines };

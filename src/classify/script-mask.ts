@@ -3,7 +3,8 @@
  *
  * - Lines the runner echoes as commands (`$ cmd` of gitlab-runner / Buildkite, `+ cmd` of
  *   `set -x` / Jenkins sh, `[command]…` and `##[group]Run …` of GitHub Actions, Jenkins'
- *   `[job] $ cmd` and ` > git …`) and the step's script text GitHub Actions prints inside
+ *   `[job] $ cmd` and ` > git …`, the Dockerfile instruction a docker build echoes:
+ *   BuildKit's `#5 [stage 2/7] RUN …`, the classic builder's `Step 2/7 : RUN …`) and the step's script text GitHub Actions prints inside
  *   its `##[group]Run` block are the job's own words: a `grep 'Could not resolve host'`
  *   there says nothing about DNS.
  * - The failing segment: the output after the last echoed command before the job's end
@@ -15,9 +16,9 @@
  */
 import RE2 from 're2';
 
-const ECHO = new RE2('^(?:\\$ |\\+{1,3} |\\[command\\]|##\\[group\\]Run |\\[[^\\]\\s]+\\] \\$ | > git )');
+const ECHO = new RE2('^(?:\\$ |\\+{1,3} |\\[command\\]|##\\[group\\]Run |\\[[^\\]\\s]+\\] \\$ | > git |#\\d+ \\[[^\\]]*\\] |Step \\d+/\\d+ : )');
 /** Needles whose last occurrence locates the last echo line (verified with ECHO). */
-const ECHO_NEEDLES = ['\n$ ', '\n+ ', '\n++ ', '\n[command]', '\n##[group]Run ', '] $ ', '\n > git '].map((s) => Buffer.from(s));
+const ECHO_NEEDLES = ['\n$ ', '\n+ ', '\n++ ', '\n[command]', '\n##[group]Run ', '] $ ', '\n > git ', '\n#', '\nStep '].map((s) => Buffer.from(s));
 /** Where the failed command's output ends: after_script, GitHub's step error, the job's end. */
 const END_MARKERS = ['Running after_script', '##[error]Process completed with exit code', 'Cleaning up project directory', 'ERROR: Job failed'].map((s) => Buffer.from(s));
 const GROUP_RUN = Buffer.from('##[group]Run ');
