@@ -136,6 +136,7 @@ program
   .option('--executor <name>', 'executor (docker, shell, kubernetes, …)')
   .option('--message <text>', "the runner's own error text")
   .option('--rules <dir>', 'rules directory (default: the shipped rules)')
+  .option('--baseline <file>', 'the last successful log of the same job: when no rule matches, show the new error-like lines')
   .option('--json', 'print the classification as JSON')
   .action((file, o) => {
     process.exitCode = classifyCommand(file, o);

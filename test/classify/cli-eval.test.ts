@@ -62,6 +62,13 @@ test('classify: one log from stdin or a file, as the coordinator stores it', () 
     const fb = cli(['classify', '-', '--reason', 'runner_system_failure', '--stage', 'prepare_executor'], 'nothing here\n');
     assert.equal(fb.status, 0);
     assert.match(fb.stdout, /INFRA.*fallback/);
+    // no rule matched + the green run's log: the new error-like lines, marked
+    const red = join(t.path, 'red.log');
+    const green = join(t.path, 'green.log');
+    writeFileSync(green, '$ ./check.sh\nchecking 3 hosts\nall good\n');
+    writeFileSync(red, '$ ./check.sh\nchecking 3 hosts\nhost b: unable to verify signature\n');
+    const diff = JSON.parse(cli(['classify', red, '--baseline', green, '--json']).stdout);
+    assert.deepEqual([diff.fallback, diff.new_error_lines], [true, [{ line: 3, text: 'host b: unable to verify signature' }]]);
     const bad = cli(['classify', file, '--reason', 'flaky']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--reason: unknown reason "flaky"/);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Classifier, formatRuleError, loadRules, SHIPPED_RULES_DIR } from '../../classify/index.js';
+import { Classifier, formatRuleError, loadRules, newErrorLines, SHIPPED_RULES_DIR } from '../../classify/index.js';
 import { evaluateCorpus, type CaseVerdict, type ClassMetrics, type EvalResult, type PartMetrics } from '../../classify/corpus.js';
 import { FAILURE_REASONS, FAILURE_STAGES, type FailureReason, type FailureReport, type FailureStage } from '../../protocol/failure.js';
 import { readCorpus } from '../corpus.js';
@@ -88,7 +88,7 @@ export function rulesEvalCommand(o: { corpus?: string; rules?: string; json?: bo
 
 export function classifyCommand(
   file: string,
-  o: { reason?: string; stage?: string; exitCode?: string; executor?: string; message?: string; rules?: string; json?: boolean },
+  o: { reason?: string; stage?: string; exitCode?: string; executor?: string; message?: string; rules?: string; json?: boolean; baseline?: string },
 ): number {
   const reason = (o.reason ?? 'script_failure') as FailureReason;
   const stage = (o.stage ?? 'step_script') as FailureStage;
@@ -126,8 +126,26 @@ export function classifyCommand(
     image: null,
     registry: null,
   };
+  let green: Buffer | null = null;
+  if (o.baseline !== undefined) {
+    try {
+      green = readFileSync(o.baseline);
+    } catch (e) {
+      console.error(red(`cannot read --baseline ${o.baseline}: ${(e as Error).message}`));
+      return 2;
+    }
+  }
   const out = classifier.classify(report, log);
-  if (o.json) console.log(JSON.stringify(out, null, 2));
-  else for (const l of describeFailure({ id: 0, name: file === '-' ? '(stdin)' : file, failure: out })) console.log(l);
+  // No rule matched: what did this run print that the last green one did not?
+  const fresh = green && out.fallback ? newErrorLines(log, green) : null;
+  if (o.json) console.log(JSON.stringify(fresh ? { ...out, new_error_lines: fresh } : out, null, 2));
+  else {
+    for (const l of describeFailure({ id: 0, name: file === '-' ? '(stdin)' : file, failure: out })) console.log(l);
+    if (fresh) {
+      console.log(yellow(`  no rule matched — error-like lines the green run (${o.baseline}) did not have:`));
+      for (const e of fresh) console.log(dim(`  L${e.line} (new): `) + e.text);
+      if (fresh.length === 0) console.log(dim('  (none)'));
+    }
+  }
   return 0;
 }
