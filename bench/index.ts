@@ -4,6 +4,7 @@
  */
 import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
+import { benchCorpus } from './corpus.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
 import { benchHandout } from './handout.js';
@@ -19,6 +20,11 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   structured_over_jre_ratio: (v) => v >= 10,
   mask_1000_over_1_ratio: (v) => v <= 3, // one pass for all masked values (per-value scans: ~1,000)
   job_request_50k_over_0_ratio: (v) => v <= 2, // unmatched pending jobs are never read (a scan: ~18)
+  // the CI floors of `faultline rules eval` on the held-out part
+  corpus_heldout_accuracy_pct: (v) => v >= 90,
+  corpus_heldout_infra_precision_pct: (v) => v >= 95,
+  corpus_heldout_infra_recall_pct: (v) => v >= 85,
+  corpus_heldout_coverage_pct: (v) => v >= 80,
 };
 
 const results: Record<string, number | string> = {};
@@ -30,6 +36,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['classify', benchClassify],
   ['masking', benchMasking],
   ['handout', benchHandout],
+  ['corpus', benchCorpus],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;

@@ -2,14 +2,19 @@
  * Classifier: FailureReport + job log → FailureClassification.
  *
  * Cost model: the log window is scanned ONCE by the rule set's RE2.Set (one automaton for
- * every log pattern of every rule). Only patterns that hit are then located line by line,
- * and only for the rules reached in priority order — so the work is one pass over the
- * window plus a few targeted searches, whatever the number of rules. Memory: the window.
+ * every log pattern of every rule). Only patterns that hit are then located line by line
+ * (skipping echoed commands), and only for rules that could still outrank the best so far
+ * — so the work is one pass over the window plus a few targeted searches, whatever the
+ * number of rules. Memory: the window.
+ *
+ * Verdict: not first-match-wins. Every matching rule is ranked by the kind of evidence it
+ * has and where (RANK below; src/classify/README.md has the decision table).
  */
 import type { EvidenceLine, FailureClassification, FailureReport } from '../protocol/failure.js';
 import { fallbackFor } from './fallback.js';
 import { countNewlines, DEFAULT_WINDOW_BYTES, evidenceText, findLines, takeWindow, type LineSpan, type LogWindow } from './log-window.js';
 import type { CompiledRule, RuleSet } from './ruleset.js';
+import { ScriptMask } from './script-mask.js';
 
 export interface ClassifierOptions {
   /** Only the last N bytes of a log are read (default 1 MiB). */
@@ -40,7 +45,11 @@ export class Classifier {
 
   classify(report: FailureReport, log: Buffer | string, opts: ClassifyOptions = {}): FailureClassification {
     const scan = new WindowScan(this.rules, () => takeWindow(log, this.windowBytes, opts.lineOffset ?? 0), this.maxEvidence);
+    const ctx = contextOf(report);
+    // Every rule is weighed (see README): the highest rank wins, file order breaks ties.
+    let best: { rank: number; rule: CompiledRule; used: number[]; messageText: string | null } | null = null;
     for (const rule of this.rules.rules) {
+      if (best && maxRank(rule, ctx) <= best.rank) continue;
       if (!rule.structured(report)) continue;
       let messageText: string | null = null;
       if (rule.message) {
@@ -48,11 +57,17 @@ export class Classifier {
         messageText = oneLine(report.message);
       }
       let used: number[] = [];
-      if (rule.logAll.length > 0 || rule.logAny.length > 0) {
+      if (rule.signal !== null) {
+        if (ctx === 'script' && rule.signal === 'phrase') continue;
         const u = scan.ruleHits(rule);
         if (!u) continue;
         used = u;
       }
+      const rank = rankOf(rule, ctx, () => scan.inFailingSegment(used));
+      if (!best || rank > best.rank) best = { rank, rule, used, messageText };
+    }
+    if (best) {
+      const { rule, used, messageText } = best;
       const evidence = used.length > 0 ? scan.evidence(used) : [];
       return {
         ...report,
@@ -65,7 +80,7 @@ export class Classifier {
         evidence,
       };
     }
-    const fb = fallbackFor(report.reason);
+    const fb = fallbackFor(report.reason, report.stage);
     return {
       ...report,
       class: fb.class,
@@ -77,6 +92,55 @@ export class Classifier {
       evidence: [],
     };
   }
+}
+
+/**
+ * Where the job failed, as the runner reported it: inside the job's script (its output
+ * holds the developers' words as well as the tools'), or in the runner's own steps.
+ */
+export type FailureContext = 'script' | 'runner';
+
+export function contextOf(r: FailureReport): FailureContext {
+  return (r.reason === 'script_failure' || r.reason === 'job_execution_timeout') && (r.stage === 'step_script' || r.stage === 'after_script')
+    ? 'script'
+    : 'runner';
+}
+
+/** Ranks (higher wins) — the decision table of src/classify/README.md. */
+export const RANK = {
+  /** the runner's own text (message) or, outside the script, its structured report */
+  report: 5,
+  /** a tool's own error line in the failing command's output (script), or anywhere (runner) */
+  toolErrorExplains: 4,
+  /** a test runner's / compiler's / linter's failure summary */
+  summary: 3,
+  /** a tool's error line from an earlier command that went on (script); a phrase (runner) */
+  weak: 2,
+  /** inside the script, a rule on the report's structure alone (e.g. the reason) */
+  structuredOnly: 1,
+} as const;
+
+function rankOf(rule: CompiledRule, ctx: FailureContext, inSegment: () => boolean): number {
+  if (rule.message) return RANK.report;
+  switch (rule.signal) {
+    case null:
+      return ctx === 'runner' ? RANK.report : RANK.structuredOnly;
+    case 'summary':
+      return ctx === 'script' ? RANK.summary : RANK.weak;
+    case 'phrase':
+      return RANK.weak; // runner context only (never reached inside the script)
+    case 'tool_error':
+      return ctx === 'runner' || inSegment() ? RANK.toolErrorExplains : RANK.weak;
+  }
+}
+
+/** The best rank a rule could reach (lets the loop skip rules that cannot win). */
+function maxRank(rule: CompiledRule, ctx: FailureContext): number {
+  if (rule.message) return RANK.report;
+  if (rule.signal === null) return ctx === 'runner' ? RANK.report : RANK.structuredOnly;
+  if (rule.signal === 'summary') return ctx === 'script' ? RANK.summary : RANK.weak;
+  if (rule.signal === 'phrase') return RANK.weak;
+  return RANK.toolErrorExplains;
 }
 
 /** Lazily scanned state of one log window for one classification. */
@@ -91,8 +155,14 @@ class WindowScan {
     private readonly maxEvidence: number,
   ) {}
 
+  private mask: ScriptMask | null = null;
+
   private window(): LogWindow {
     return (this.win ??= this.take());
+  }
+
+  private script(): ScriptMask {
+    return (this.mask ??= new ScriptMask(this.window().buf));
   }
 
   /** Candidate hits of every pattern over the whole window, in one pass. */
@@ -118,7 +188,7 @@ class WindowScan {
     let l = this.lines.get(pid);
     if (!l) {
       const p = this.rs.patterns[pid]!;
-      l = this.candidates()[pid] ? findLines(this.window().buf, p.scan, p.line, this.maxEvidence) : [];
+      l = this.candidates()[pid] ? findLines(this.window().buf, p.scan, p.line, this.maxEvidence, 0, this.script().skip) : [];
       this.lines.set(pid, l);
     }
     return l;
@@ -133,6 +203,20 @@ class WindowScan {
     const any = rule.logAny.filter((p) => c[p] && this.linesOf(p).length > 0);
     if (rule.logAny.length > 0 && any.length === 0) return null;
     return [...rule.logAll, ...any];
+  }
+
+  /** Does one of these patterns hit a (non-echo) line of the failing command's output? */
+  inFailingSegment(pids: number[]): boolean {
+    const { start, end } = this.script().failingSegment();
+    const { buf } = this.window();
+    for (const pid of pids) {
+      const p = this.rs.patterns[pid]!;
+      const known = this.linesOf(pid);
+      if (known.some((l) => l.start >= start && l.start < end)) return true;
+      if (known.length < this.maxEvidence) continue; // all its lines are known
+      if (findLines(buf, p.scan, p.line, 1, start, this.script().skip).some((l) => l.start < end)) return true;
+    }
+    return false;
   }
 
   /** Up to maxEvidence lines: the first hit of each pattern, then more, in log order. */

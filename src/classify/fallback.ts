@@ -2,7 +2,7 @@
  * What to conclude when no rule matches: the reason alone. Deliberately coarse — a
  * fallback is marked as such so operators can see which failures still need a rule.
  */
-import type { FailureClass, FailureReason } from '../protocol/failure.js';
+import type { FailureClass, FailureReason, FailureStage } from '../protocol/failure.js';
 
 export interface FallbackVerdict {
   class: FailureClass;
@@ -27,6 +27,21 @@ export const FALLBACK_BY_REASON = {
   stuck_pending_with_matching_runners: { class: 'infra', cause: 'runner_capacity', summary: 'Matching runners never picked the job up' },
 } as const satisfies Record<FailureReason, FallbackVerdict>;
 
-export function fallbackFor(reason: FailureReason): FallbackVerdict {
+/**
+ * Runner-side stages lean infra: when the runner reports a plain script/unknown failure
+ * but the job never reached its script (or failed after it, uploading), the machinery
+ * around the job failed, not the developers' commands.
+ */
+export const FALLBACK_BY_STAGE = {
+  prepare_executor: { class: 'infra', cause: 'prepare_failed', summary: 'Preparing the job environment failed' },
+  pull_image: { class: 'infra', cause: 'image_pull_failed', summary: 'The job image could not be pulled' },
+  get_sources: { class: 'infra', cause: 'source_fetch_failed', summary: 'Fetching the job sources failed' },
+  upload: { class: 'infra', cause: 'upload_failed', summary: 'Uploading the job artifacts or cache failed' },
+} as const satisfies Partial<Record<FailureStage, FallbackVerdict>>;
+
+export function fallbackFor(reason: FailureReason, stage?: FailureStage): FallbackVerdict {
+  if ((reason === 'script_failure' || reason === 'unknown_failure') && stage && stage in FALLBACK_BY_STAGE) {
+    return FALLBACK_BY_STAGE[stage as keyof typeof FALLBACK_BY_STAGE];
+  }
   return FALLBACK_BY_REASON[reason] ?? FALLBACK_BY_REASON.unknown_failure;
 }

@@ -11,3 +11,4 @@ export { DEFAULT_WINDOW_BYTES, takeWindow } from './log-window.js';
 import { fileURLToPath } from 'node:url';
 /** The shipped rules directory (rules/classification). */
 export const SHIPPED_RULES_DIR = fileURLToPath(new URL('../../rules/classification/', import.meta.url));
+export { newErrorLines, normalizeLine } from './log-diff.js';

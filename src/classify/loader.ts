@@ -1,6 +1,6 @@
 /**
- * Loads rules/classification/*.yml: files in name order, rules in file order (first match
- * wins). All-or-nothing: any error in any file → no RuleSet, so the caller keeps its old one.
+ * Loads rules/classification/*.yml: files in name order, rules in file order (the order
+ * breaks ties between equally weighted evidence, see README.md). All-or-nothing: any error in any file → no RuleSet, so the caller keeps its old one.
  * Every error names file, line and column.
  */
 import { readdirSync, readFileSync } from 'node:fs';

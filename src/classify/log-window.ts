@@ -18,6 +18,19 @@ const NL = 0x0a;
 // CSI sequences (colours, `\e[0K` erase used by GitLab sections) and OSC (…BEL).
 const ANSI = new RE2('\\x1b(?:\\[[0-9;?]*[ -/]*[@-~]|\\][^\\x07\\x1b]*(?:\\x07|\\x1b\\\\)|[@-Z\\\\-_])', 'g');
 
+// Per-line timestamps: GitHub Actions' raw logs, gitlab-runner's FF_TIMESTAMPS ("… 00O+ "),
+// Removed (newlines kept) so that patterns anchored at ^ see the tool's line as it printed it.
+// Buildkite's "[2021-07-15T15:51:45Z] ", Jenkins' timestamper "17:36:05 " and BuildKit's
+// "#12 79.31 " step prefix as well.
+const TIME =
+  '(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d )';
+const STEP = '#\\d+ \\d+\\.\\d+ ';
+const STAMP = `^(?:${TIME}(?:${STEP})?|${STEP})`;
+const STAMPS = new RE2(STAMP, 'gm');
+/** BuildKit's plain progress output ("#12 79.31 npm ERR! …") prefixes every line of a step. */
+const BUILDKIT = Buffer.from('\n#');
+const STAMPED = new RE2(STAMP, 'm');
+
 /** Count `\n` bytes in buf[start, end) with native scans. */
 export function countNewlines(buf: Buffer, start = 0, end = buf.length): number {
   let n = 0;
@@ -62,6 +75,11 @@ export function takeWindow(log: Buffer | string, windowBytes = DEFAULT_WINDOW_BY
   skippedLines += countNewlines(buf, 0, start);
   let win = start > 0 ? buf.subarray(start) : buf;
   if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
+  // only when the log is stamped — its first lines, or its last ones (Jenkins' timestamper and
+  // Buildkite stamp only the commands' output): one replace pass, else none
+  if (STAMPED.test(win.subarray(0, 256)) || STAMPED.test(win.subarray(Math.max(0, win.length - 4096))) || win.indexOf(BUILDKIT) !== -1) {
+    win = STAMPS.replace(win, Buffer.alloc(0));
+  }
   return { buf: win, firstLine: 1 + lineOffset + skippedLines };
 }
 
@@ -83,17 +101,19 @@ export function lineAt(buf: Buffer, pos: number): { start: number; end: number }
 /**
  * Lines where `scan` (global, multiline) matches, confirmed line by line with `line`
  * (the same pattern, non-global): a window-wide match may span lines (e.g. `a\s+b`),
- * and rules are about lines. At most `max` lines, in window order.
+ * and rules are about lines. At most `max` lines, in window order, from byte `from` on;
+ * lines for which `skip(start, end)` is true (echoed commands) are not counted.
  */
-export function findLines(buf: Buffer, scan: RE2, line: RE2, max: number): LineSpan[] {
+export function findLines(buf: Buffer, scan: RE2, line: RE2, max: number, from = 0, skip?: (start: number, end: number) => boolean): LineSpan[] {
   const out: LineSpan[] = [];
-  scan.lastIndex = 0;
+  scan.lastIndex = from;
   while (out.length < max) {
     const m = scan.exec(buf);
     if (!m) break;
     const { start, end } = lineAt(buf, m.index);
-    const inside = m.index + m[0].length <= end;
-    if (inside) out.push({ start, end, at: m.index });
+    if (skip?.(start, end)) {
+      // not evidence: go on with the next line
+    } else if (m.index + m[0].length <= end) out.push({ start, end, at: m.index });
     else {
       const lm = line.exec(buf.subarray(start, end));
       if (lm) out.push({ start, end, at: start + lm.index });

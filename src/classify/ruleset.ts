@@ -5,7 +5,7 @@
  */
 import RE2 from 're2';
 import type { FailureClass, FailureReport, Owner } from '../protocol/failure.js';
-import { ruleSchema, type RuleDef, type RuleInput } from './schema.js';
+import { ruleSchema, type RuleDef, type RuleInput, type Signal } from './schema.js';
 
 /** Where a rule came from (1-based line/column of its `id`). */
 export interface RuleOrigin {
@@ -39,6 +39,8 @@ export interface CompiledRule {
   logAll: number[];
   /** Indexes into RuleSet.patterns: one must hit (empty = no such condition). */
   logAny: number[];
+  /** What its log patterns are evidence of (null: the rule reads no log). */
+  signal: Signal | null;
   def: RuleDef;
 }
 
@@ -142,6 +144,7 @@ export function compileRuleSet(
       message: def.match.message !== undefined ? compilePattern(def.match.message, '') : null,
       logAll: (def.match.log ?? []).map(intern),
       logAny: (def.match.log_any ?? []).map(intern),
+      signal: def.match.log || def.match.log_any ? (def.signal ?? 'tool_error') : null,
       def,
     };
   });

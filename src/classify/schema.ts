@@ -37,6 +37,16 @@ export const ruleMatchSchema = z
     message: 'match needs at least one condition (an empty match would catch every failure)',
   });
 
+/**
+ * What kind of evidence a rule's log patterns are (how the verdict weighs them, see README):
+ * - tool_error: a tool's own error line, anchored to its format (the default);
+ * - summary: a test runner's / compiler's / linter's failure summary;
+ * - phrase: words that may also be quoted by a test name or assertion — never decides a
+ *   failure inside the script.
+ */
+export const SIGNALS = ['tool_error', 'summary', 'phrase'] as const;
+export type Signal = (typeof SIGNALS)[number];
+
 const placeholderRe = /\{([^{}]*)\}/g;
 
 export const ruleSchema = z
@@ -62,8 +72,15 @@ export const ruleSchema = z
         }
       }),
     owner: z.enum(OWNERS).optional(),
+    signal: z.enum(SIGNALS).optional(),
+    /** Corpus case ids (test/corpus/failures) that motivated the rule. */
+    cases: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a corpus case id: lower-case letters, digits, -')).nonempty().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.signal === undefined || r.match.log !== undefined || r.match.log_any !== undefined, {
+    message: 'signal describes log patterns; this rule has no log or log_any',
+    path: ['signal'],
+  });
 
 export const ruleFileSchema = z
   .object({

@@ -7,6 +7,7 @@ import { runCommand } from './commands/run.js';
 import { upCommand } from './commands/up.js';
 import { coordinatorCommand, runnerCommand } from './commands/serve.js';
 import { rulesTestCommand } from './commands/rules.js';
+import { classifyCommand, DEFAULT_CORPUS_DIR, rulesEvalCommand } from './commands/eval.js';
 import { red } from './format.js';
 
 const program = new Command('faultline')
@@ -121,6 +122,32 @@ rules
   .option('--sample <n>', 'sample job ids per change', '5')
   .action(async (o) => {
     process.exitCode = await rulesTestCommand(o);
+  });
+
+rules
+  .command('eval')
+  .description('run a labelled failure-log corpus through the classifier; accuracy, precision/recall, coverage per part')
+  .option('--corpus <dir>', 'corpus directory (<id>.yml + <id>.log)', DEFAULT_CORPUS_DIR)
+  .option('--rules <dir>', 'rules directory (default: the shipped rules)')
+  .addOption(new Option('--part <part>', 'which part to report').choices(['train', 'heldout', 'all']).default('all'))
+  .option('--json', 'print JSON')
+  .action((o) => {
+    process.exitCode = rulesEvalCommand(o);
+  });
+
+program
+  .command('classify <file>')
+  .description("classify one job log (a file, or - for stdin) as the coordinator would store it")
+  .option('--reason <reason>', 'runner-reported failure reason', 'script_failure')
+  .option('--stage <stage>', 'stage the job failed in', 'step_script')
+  .option('--exit-code <n>', 'exit code of the script')
+  .option('--executor <name>', 'executor (docker, shell, kubernetes, …)')
+  .option('--message <text>', "the runner's own error text")
+  .option('--rules <dir>', 'rules directory (default: the shipped rules)')
+  .option('--baseline <file>', 'the last successful log of the same job: when no rule matches, show the new error-like lines')
+  .option('--json', 'print the classification as JSON')
+  .action((file, o) => {
+    process.exitCode = classifyCommand(file, o);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -130,9 +130,12 @@ describe('structured conditions and fallback', () => {
     assert.equal(out.fallback, true);
   });
 
-  test('infra causes inside a script win over test/compile rules', () => {
-    const log = Buffer.concat([fixture('jest-fail.log'), Buffer.from('npm ERR! code ETIMEDOUT\n')]);
-    assert.equal(classifier.classify(report(), log).cause, 'dependency_download_failed');
+  test("an infra tool error in the failing command's output outweighs the test summary; after the job ended it does not", () => {
+    const lines = fixture('jest-fail.log').toString('utf8').trimEnd().split('\n');
+    const inside = [...lines.slice(0, -1), 'npm ERR! code ETIMEDOUT', lines.at(-1)!, ''].join('\n');
+    assert.equal(classifier.classify(report(), inside).cause, 'dependency_download_failed');
+    const after = Buffer.concat([fixture('jest-fail.log'), Buffer.from('npm ERR! code ETIMEDOUT\n')]);
+    assert.equal(classifier.classify(report(), after).cause, 'test_failure');
     assert.equal(classifier.classify(report(), fixture('jest-fail.log')).cause, 'test_failure');
   });
 

@@ -26,7 +26,7 @@ describe('rule loading', () => {
     assert.equal(ids[0], 'runner-lost-no-updates');
     assert.equal(ids.at(-1), 'job-timeout');
     // script-level infra causes come before the generic build rules
-    for (const infra of ['disk-full', 'dns-failure', 'dependency-download-failed', 'oom-killed-exit-137']) {
+    for (const infra of ['disk-full-tool', 'dns-failure-tool', 'dependency-download-failed', 'killed-sigkill']) {
       assert.ok(ids.indexOf(infra) < ids.indexOf('test-failure') && ids.indexOf(infra) < ids.indexOf('compile-error'), infra);
     }
     assert.deepEqual(r.rules.files, [...r.rules.files].sort());

@@ -1,0 +1,233 @@
+/**
+ * The decision procedure of src/classify/README.md as a table, with the shipped rules:
+ * echoed commands and script text are never evidence, a failure summary outweighs infra
+ * words in test names and assertions, a tool's own error line in the failing command's
+ * output outweighs a summary, runner-side stages lean infra.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Classifier, loadRules, ruleSetFrom, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import type { FailureReport } from '../../src/protocol/failure.js';
+import { report } from './cases.js';
+
+const rules = loadRules(SHIPPED_RULES_DIR);
+if (!rules.ok) throw new Error(JSON.stringify(rules.errors));
+const classifier = new Classifier(rules.rules);
+
+/** A gitlab-runner shaped job log around `body` (lines of the script's output). */
+const gitlab = (...body: string[]) =>
+  [
+    'Running with gitlab-runner 16.11.0 (91a27b2a)',
+    '  on docker-auto-scale z3WU8uu-',
+    'Preparing the "docker" executor',
+    'Getting source from Git repository',
+    'Executing "step_script" stage of the job script',
+    ...body,
+    'Cleaning up project directory and file based variables',
+    'ERROR: Job failed: exit code 1',
+    '',
+  ].join('\n');
+
+interface Row {
+  name: string;
+  log: string;
+  report?: Partial<FailureReport>;
+  class: 'infra' | 'build' | 'unknown';
+  cause: string;
+  fallback?: boolean;
+}
+
+const TABLE: Row[] = [
+  // --- the misclassifications named in issue 9 ---
+  {
+    name: 'jest test NAMED "… when Could not resolve host" that fails → build (was dns_failure)',
+    log: gitlab(
+      '$ npx jest --ci',
+      ' FAIL  src/http/retry.test.ts',
+      '  ● fetchWithRetry › reports a clear error when Could not resolve host',
+      '',
+      '    expect(received).toThrow(expected)',
+      '    Expected substring: "Could not resolve host: api.example.invalid"',
+      '',
+      'Tests:       1 failed, 41 passed, 42 total',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'Go test ASSERTING "no space left on device" → build (was disk_full)',
+    log: gitlab(
+      '$ go test ./...',
+      'ok  \texample.com/store/cache\t0.021s',
+      '--- FAIL: TestWriteReportsENOSPC (0.00s)',
+      '    writer_test.go:58: expected error "no space left on device", got <nil>',
+      'FAIL',
+      'FAIL\texample.com/store/writer\t0.014s',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: "echoed `$ grep -q 'Could not resolve host' build.log` is not evidence → fallback build",
+    log: gitlab('$ make build > build.log 2>&1', "$ grep -q 'Could not resolve host' build.log && exit 1"),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'Jenkins `+ grep …` (set -x) is not evidence either',
+    log: ['[Pipeline] sh', "+ grep -q 'No space left on device' /var/log/build.log", 'Finished: FAILURE', ''].join('\n'),
+    report: { executor: 'jenkins' },
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: "GitHub Actions: the step's script text inside ##[group]Run … ##[endgroup] is not evidence",
+    log: [
+      '2024-05-07T14:00:05.1800000Z ##[group]Run if grep -q "Could not resolve host" out.log; then',
+      '2024-05-07T14:00:05.1900000Z if grep -q "Could not resolve host" out.log; then',
+      '2024-05-07T14:00:05.2000000Z   echo "curl: (6) Could not resolve host: mirror.example.com"; exit 1',
+      '2024-05-07T14:00:05.2100000Z fi',
+      '2024-05-07T14:00:05.5500000Z shell: /usr/bin/bash -e {0}',
+      '2024-05-07T14:00:05.9200000Z ##[endgroup]',
+      '2024-05-07T14:00:09.9900000Z ##[error]Process completed with exit code 1.',
+      '',
+    ].join('\n'),
+    report: { executor: 'github-actions' },
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  // --- the tool's own error line in the failing command's output is infra evidence ---
+  {
+    name: "curl's own DNS error line in the failing command → infra dns_failure",
+    log: gitlab('$ curl -fsS https://mirror.example.com/tool.tgz -o tool.tgz', 'curl: (6) Could not resolve host: mirror.example.com'),
+    class: 'infra',
+    cause: 'dns_failure',
+  },
+  {
+    name: 'timestamped GitHub Actions output: the anchored tool line still matches',
+    log: [
+      '2024-05-07T14:00:05.1800000Z ##[group]Run curl -fsS https://mirror.example.com/a',
+      '2024-05-07T14:00:05.1900000Z curl -fsS https://mirror.example.com/a',
+      '2024-05-07T14:00:05.9200000Z ##[endgroup]',
+      '2024-05-07T14:00:06.6600000Z curl: (6) Could not resolve host: mirror.example.com',
+      '2024-05-07T14:00:09.9900000Z ##[error]Process completed with exit code 6.',
+      '',
+    ].join('\n'),
+    report: { executor: 'github-actions', exit_code: 6 },
+    class: 'infra',
+    cause: 'dns_failure',
+  },
+  {
+    name: 'npm ci itself reports the registry timing out (after earlier tests passed) → infra',
+    log: gitlab('$ npm ci', 'npm ERR! code ETIMEDOUT', 'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.1.35:443'),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: 'a tool error from an EARLIER command that went on does not explain the failing tests → build',
+    log: gitlab(
+      '$ curl -fsS https://cache.example.com/warm || true',
+      'curl: (6) Could not resolve host: cache.example.com',
+      '$ npx jest --ci',
+      ' FAIL  src/cart/totals.test.ts',
+      'Tests:       1 failed, 11 passed, 12 total',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'the same earlier tool error with no summary at all still decides (rank 2 beats the fallback)',
+    log: gitlab('$ curl -fsS https://cache.example.com/warm || true', 'curl: (6) Could not resolve host: cache.example.com', '$ ./run-checks.sh'),
+    class: 'infra',
+    cause: 'dns_failure',
+  },
+  {
+    name: 'a compiler killed by the OOM killer outweighs the make error it causes → infra',
+    log: gitlab(
+      '$ make -j8',
+      'g++ -O2 -c src/solver.cpp -o build/solver.o',
+      'c++: fatal error: Killed signal terminated program cc1plus',
+      'compilation terminated.',
+      'make: *** [Makefile:31: build/solver.o] Error 1',
+    ),
+    class: 'infra',
+    cause: 'oom_killed',
+  },
+  // --- runner-side stages lean infra ---
+  {
+    name: 'get_sources: git remote 5xx → infra',
+    log: ['Getting source from Git repository', "fatal: unable to access 'https://gitlab.example.com/g/p.git/': The requested URL returned error: 502", ''].join('\n'),
+    report: { stage: 'get_sources' },
+    class: 'infra',
+    cause: 'source_fetch_failed',
+  },
+  {
+    name: 'get_sources with nothing recognisable → infra fallback by stage',
+    log: 'Getting source from Git repository\nsomething odd happened\n',
+    report: { stage: 'get_sources' },
+    class: 'infra',
+    cause: 'source_fetch_failed',
+    fallback: true,
+  },
+  {
+    name: 'a phrase counts outside the script: disk full while preparing the executor → infra',
+    log: 'Preparing the "docker" executor\nfailed to create container: write /var/lib/docker/tmp/x: no space left on device\n',
+    report: { stage: 'prepare_executor', reason: 'runner_system_failure' },
+    class: 'infra',
+    cause: 'disk_full',
+  },
+];
+
+describe('weighing the evidence (decision table of src/classify/README.md)', () => {
+  for (const row of TABLE) {
+    test(row.name, () => {
+      const out = classifier.classify(report(row.report), row.log);
+      assert.deepEqual(
+        { class: out.class, cause: out.cause, fallback: out.fallback },
+        { class: row.class, cause: row.cause, fallback: row.fallback ?? false },
+        `rule ${out.rule?.id}; evidence ${JSON.stringify(out.evidence)}`,
+      );
+    });
+  }
+});
+
+describe('weighing mechanics', () => {
+  const rs = ruleSetFrom([
+    { id: 'infra-phrase', version: 1, description: 'd', match: { log: 'NETWORK' }, class: 'infra', cause: 'phrase', summary: 'x', signal: 'phrase' },
+    { id: 'infra-tool', version: 1, description: 'd', match: { log: '^tool: NETWORK DOWN$' }, class: 'infra', cause: 'tool', summary: 'x' },
+    { id: 'tests', version: 1, description: 'd', match: { log: '^TESTS FAILED$' }, class: 'build', cause: 'tests', summary: 'x', signal: 'summary' },
+    { id: 'timeout', version: 1, description: 'd', match: { reason: 'job_execution_timeout' }, class: 'build', cause: 'timeout', summary: 'x' },
+  ]);
+  const c = new Classifier(rs);
+  const cause = (log: string, over: Partial<FailureReport> = {}) => c.classify(report(over), log).cause;
+
+  test('a summary outranks a phrase and an earlier tool error; a tool error in the failing segment outranks the summary', () => {
+    assert.equal(cause('$ a\nNETWORK\nTESTS FAILED\n'), 'tests');
+    assert.equal(cause('$ a\ntool: NETWORK DOWN\n$ b\nTESTS FAILED\n'), 'tests');
+    assert.equal(cause('$ a\nTESTS FAILED\n$ b\ntool: NETWORK DOWN\n'), 'tool');
+    // no echo lines at all: the whole log is the failing segment
+    assert.equal(cause('TESTS FAILED\ntool: NETWORK DOWN\n'), 'tool');
+  });
+
+  test('phrases never decide inside the script, but do outside it', () => {
+    assert.equal(c.classify(report(), 'NETWORK\n').fallback, true);
+    assert.equal(cause('NETWORK\n', { stage: 'prepare_executor', reason: 'runner_system_failure' }), 'phrase');
+  });
+
+  test('the reason alone is the weakest evidence inside the script: a tool error explains a timeout', () => {
+    assert.equal(cause('$ a\nstill waiting\n', { reason: 'job_execution_timeout' }), 'timeout');
+    assert.equal(cause('$ a\ntool: NETWORK DOWN\n', { reason: 'job_execution_timeout' }), 'tool');
+  });
+
+  test('a hit on an echoed line only is no match; the same words as output are', () => {
+    assert.equal(c.classify(report(), '$ echo "tool: NETWORK DOWN"\n').fallback, true);
+    assert.equal(cause('$ echo "x"\ntool: NETWORK DOWN\n'), 'tool');
+  });
+
+  test('signal without log patterns is refused', () => {
+    assert.throws(() => ruleSetFrom([{ id: 'x', version: 1, description: 'd', match: { reason: 'script_failure' }, class: 'build', cause: 'x', summary: 'x', signal: 'phrase' }]), /signal describes log patterns/);
+  });
+});
