@@ -60,7 +60,12 @@ export function loadCorpus(dir = CORPUS_DIR): CaseMeta[] {
     .sort()
     .map((f) => {
       const id = f.slice(0, -'.meta.yml'.length);
-      const raw = parse(readFileSync(join(dir, f), 'utf8')) as Omit<CaseMeta, 'id' | 'file'>;
+      let raw: Omit<CaseMeta, 'id' | 'file'>;
+      try {
+        raw = parse(readFileSync(join(dir, f), 'utf8')) as Omit<CaseMeta, 'id' | 'file'>;
+      } catch (e) {
+        throw new Error(`corpus meta ${f}: ${(e as Error).message}`);
+      }
       const flat = join(dir, `${id}.yml`);
       const rooted = join(dir, id, '.gitlab-ci.yml');
       const file = existsSync(flat) ? flat : rooted;
