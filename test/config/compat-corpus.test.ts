@@ -94,7 +94,6 @@ function runCli(file: string): Promise<{ exitCode: number; output: string[]; dia
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      // eslint-disable-next-line no-control-regex
       const output = out.split('\n').map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
       resolvePromise({ exitCode: code ?? 1, output, diagnostics: parseLintOutput(output) });
     });

@@ -64,7 +64,7 @@ export function loadCorpus(dir = CORPUS_DIR): CaseMeta[] {
       try {
         raw = parse(readFileSync(join(dir, f), 'utf8')) as Omit<CaseMeta, 'id' | 'file'>;
       } catch (e) {
-        throw new Error(`corpus meta ${f}: ${(e as Error).message}`);
+        throw new Error(`corpus meta ${f}: ${(e as Error).message}`, { cause: e });
       }
       const flat = join(dir, `${id}.yml`);
       const rooted = join(dir, id, '.gitlab-ci.yml');
@@ -74,7 +74,6 @@ export function loadCorpus(dir = CORPUS_DIR): CaseMeta[] {
     });
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 const DIAG = /^(.*?):(\d+):(\d+): (error|warning): (.*)$/;
 
