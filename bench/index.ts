@@ -6,6 +6,7 @@ import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
+import { benchPipelineScale } from './pipeline-scale.js';
 
 const TARGETS: Record<string, (v: number) => boolean> = {
   runner_api_over_bare_ratio: (v) => v >= 0.5,
@@ -15,6 +16,7 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   config_scaling_4k_over_1k: (v) => v <= 6,
   classify_over_grep_ratio: (v) => v >= 0.5,
   structured_over_jre_ratio: (v) => v >= 10,
+  yaml_alias_scaling_4x: (v) => v <= 4.5, // 4× the aliases: linear ≈ 4, quadratic ≈ 16
 };
 
 const results: Record<string, number | string> = {};
@@ -24,6 +26,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['config', benchConfig],
   ['dispatch', benchDispatch],
   ['classify', benchClassify],
+  ['scale', benchPipelineScale],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;
