@@ -9,6 +9,7 @@ import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
 import { benchHandout } from './handout.js';
 import { benchMasking } from './masking.js';
+import { benchPipelineScale } from './pipeline-scale.js';
 
 const TARGETS: Record<string, (v: number) => boolean> = {
   runner_api_over_bare_ratio: (v) => v >= 0.5,
@@ -25,6 +26,7 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   corpus_heldout_infra_precision_pct: (v) => v >= 95,
   corpus_heldout_infra_recall_pct: (v) => v >= 85,
   corpus_heldout_coverage_pct: (v) => v >= 80,
+  yaml_alias_scaling_4x: (v) => v <= 4.5, // 4× the aliases: linear ≈ 4, quadratic ≈ 16
 };
 
 const results: Record<string, number | string> = {};
@@ -37,6 +39,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['masking', benchMasking],
   ['handout', benchHandout],
   ['corpus', benchCorpus],
+  ['scale', benchPipelineScale],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;

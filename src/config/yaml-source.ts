@@ -103,7 +103,6 @@ const referenceTag: CollectionTag = {
   resolve: (seq) => seq,
 };
 
-
 const MiB = 1024 * 1024;
 
 /**
@@ -137,7 +136,7 @@ export function parseYaml(text: string): ParsedYaml {
   if (tooBig !== null) {
     const message =
       `the configuration is larger than ${YAML_LIMITS.maxBytes / MiB} MiB, the most faultline reads from one file ` +
-      `(GitLab's max_yaml_size_bytes); it passes the limit on line ${tooBig}: split it with include: or a child pipeline`;
+      `(like GitLab's max_yaml_size_bytes); it passes the limit on line ${tooBig}`;
     return { value: null, errors: [{ pos: { line: tooBig, column: 1 }, message, fatal: true }], warnings: [] };
   }
   const lc = new LineCounter();
@@ -154,7 +153,12 @@ export function parseYaml(text: string): ParsedYaml {
     const p = lc.linePos(Math.max(0, Math.min(offset ?? 0, text.length)));
     return { line: Math.max(1, p.line), column: Math.max(1, p.col) };
   };
-  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({ pos: pos(e.pos?.[0]), message: cleanMessage(e.message), fatal: true, syntax: true }));
+  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({
+    pos: pos(e.pos?.[0]),
+    message: cleanMessage(e.message),
+    fatal: true,
+    syntax: true,
+  }));
   const warnings: Problem[] = doc.warnings.map((w) => ({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) }));
   if (errors.length > 0) return { value: null, errors, warnings };
   const conv = new Converter(text, indexAliases(doc), pos);

@@ -45,3 +45,23 @@ test('errors found by the worker come back with their lines, as inline ones do',
     await h.close();
   }
 });
+
+test('canceling a 2,000-job pipeline reads the jobs once, not once per job, and cancels every one', async () => {
+  const h = await harness();
+  try {
+    const r = await h.c.pipelines.create(input(manyJobsYaml(2000)));
+    assert.ok(r.ok);
+    const jobs = h.c.store.jobs;
+    const perJob = jobs.latestRef.bind(jobs);
+    let lookups = 0;
+    jobs.latestRef = (p, n) => (lookups++, perJob(p, n));
+    const res = await h.api('POST', `/api/v1/pipelines/${r.id}/cancel`);
+    assert.equal(res.status, 200);
+    assert.ok(lookups <= 2, `${lookups} per-job lookups for one cancel`);
+    assert.equal(res.body.status, 'canceled');
+    assert.equal(res.body.jobs.length, 2000);
+    assert.deepEqual(new Set(res.body.jobs.map((j: { status: string }) => j.status)), new Set(['canceled']));
+  } finally {
+    await h.close();
+  }
+});

@@ -20,6 +20,8 @@ import { EngineCache } from './engines.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
 
 const TERMINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
+/** Above this many transitions in one event, latest attempts are read in one query. */
+const BULK_TRANSITIONS = 32;
 
 export interface CreatePipelineInput {
   yaml: string;
@@ -152,8 +154,11 @@ export class PipelineService {
     let woke = false;
     // Latest attempt of each touched job as it stands after the updates below.
     const touched = new Map<string, { id: number; outcome: string | null; note: string | null }>();
+    // A big event (cancel of 30,000 jobs) reads every job's latest attempt in one query, not one
+    // query each; `refs` is kept as the rows stand after each update below.
+    const refs = r.transitions.length > BULK_TRANSITIONS ? jobs.latestRefs(pipelineId) : null;
     for (const t of r.transitions) {
-      const ref = jobs.latestRef(pipelineId, t.name);
+      const ref = refs ? refs.get(t.name) : jobs.latestRef(pipelineId, t.name);
       if (!ref) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
       let row: JobRef = ref;
       if (t.new_attempt) {
@@ -180,9 +185,12 @@ export class PipelineService {
         const noted = !!t.note && jobs.applyTransition(id, t.to, now, t.note, !!t.graceful);
         row = { id, attempt: cur.attempt + 1, outcome: null, note: null };
         touched.set(t.name, { id, outcome: null, note: noted ? t.note! : null });
+        refs?.set(t.name, { ...row, note: noted ? t.note! : null });
       } else {
         const changed = jobs.applyTransition(ref.id, t.to, now, t.note ?? null, !!t.graceful);
-        touched.set(t.name, { id: ref.id, outcome: ref.outcome, note: changed && t.note != null ? t.note : ref.note });
+        const note = changed && t.note != null ? t.note : ref.note;
+        touched.set(t.name, { id: ref.id, outcome: ref.outcome, note });
+        refs?.set(t.name, { ...ref, note });
       }
       if (t.to === 'pending') woke = true;
       const ev = {

@@ -107,6 +107,7 @@ export class JobStore {
       byPipeline: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id'),
       latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
       latestRef: db.prepare('SELECT id, attempt, outcome, note FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
+      refs: db.prepare('SELECT id, name, attempt, outcome, note FROM jobs WHERE pipeline_id = ? ORDER BY attempt'),
       dispatched: db.prepare('SELECT id, pipeline_id, name, stage, attempt, started_at, trace_bytes FROM jobs WHERE id = ?'),
       auth: db.prepare('SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at, finished_at FROM jobs WHERE id = ?'),
       finishPendingOf: db.prepare('SELECT finish_pending FROM jobs WHERE id = ?'),
@@ -205,6 +206,14 @@ export class JobStore {
   }
   latestRef(pipelineId: number, name: string): JobRef | undefined {
     return this.s.latestRef.get(pipelineId, name) as JobRef | undefined;
+  }
+  /** latestRef of every job name of a pipeline, in one query (for events touching thousands of jobs). */
+  latestRefs(pipelineId: number): Map<string, JobRef> {
+    const out = new Map<string, JobRef>();
+    for (const r of this.s.refs.all(pipelineId) as (JobRef & { name: string })[]) {
+      out.set(r.name, { id: r.id, attempt: r.attempt, outcome: r.outcome, note: r.note });
+    }
+    return out;
   }
   dispatched(id: number): DispatchedJob | undefined {
     return this.s.dispatched.get(id) as DispatchedJob | undefined;
