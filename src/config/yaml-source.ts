@@ -7,12 +7,14 @@
  * survives `extends` merging (merge copies entry locations along) and lets any
  * later stage turn a path into a line/column.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { CollectionTag, Document, Node } from 'yaml';
 
 export interface Pos {
   line: number;
   column: number;
+  /** The included file this position is in; absent for the file being compiled. */
+  file?: string;
 }
 export interface EntryLoc {
   key: Pos;
@@ -89,6 +91,8 @@ export interface Problem {
 
 export interface ParsedYaml {
   value: unknown;
+  /** The `spec:` header document of a two-document file (GitLab's `spec: inputs`), else undefined. */
+  header?: PlainMap;
   /** Syntax errors; when any is not a duplicate key, `value` should not be trusted. */
   errors: (Problem & { fatal: boolean })[];
   warnings: Problem[];
@@ -115,40 +119,72 @@ class LimitError extends Error {
   }
 }
 
-export function parseYaml(text: string): ParsedYaml {
+/**
+ * Parse one configuration file. Like GitLab: a duplicate key is a warning and the
+ * last one wins; a file may hold two documents when the first is a `spec:` header.
+ */
+export function parseYaml(text: string, file?: string): ParsedYaml {
   const lc = new LineCounter();
-  const doc = parseDocument(text, {
+  const parsed = parseAllDocuments(text, {
     lineCounter: lc,
     merge: true,
     uniqueKeys: true,
     prettyErrors: false,
     customTags: [referenceTag],
   });
+  const docs: Document[] = Array.isArray(parsed) ? parsed : [];
   const pos = (offset: number | undefined): Pos => {
     const p = lc.linePos(Math.max(0, Math.min(offset ?? 0, text.length)));
-    return { line: Math.max(1, p.line), column: Math.max(1, p.col) };
+    const out: Pos = { line: Math.max(1, p.line), column: Math.max(1, p.col) };
+    if (file !== undefined) out.file = file;
+    return out;
   };
-  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({
-    pos: pos(e.pos?.[0]),
-    message:
-      e.code === 'DUPLICATE_KEY'
-        ? `duplicate key '${/^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim()}': a key may appear only once in a map`
-        : cleanMessage(e.message),
-    fatal: e.code !== 'DUPLICATE_KEY',
-  }));
-  const warnings: Problem[] = doc.warnings.map((w) => ({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) }));
+  const errors: ParsedYaml['errors'] = [];
+  const warnings: Problem[] = [];
+  for (const doc of docs) {
+    for (const e of doc.errors) {
+      if (e.code === 'DUPLICATE_KEY') {
+        const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim();
+        warnings.push({ pos: pos(e.pos[0]), message: `duplicate key '${key}': the last one wins (as in GitLab); remove the other one` });
+      } else errors.push({ pos: pos(e.pos?.[0]), message: cleanMessage(e.message), fatal: true });
+    }
+    for (const w of doc.warnings) warnings.push({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) });
+  }
   if (errors.some((e) => e.fatal)) return { value: null, errors, warnings };
-  const conv = new Converter(doc, pos);
+  if (docs.length === 0) return { value: null, errors, warnings };
+
+  let header: PlainMap | undefined;
+  let body = docs[0]!;
+  if (docs.length > 1) {
+    const first = docs[0]!.contents;
+    const isHeader = isMap(first) && first.items.length > 0 && first.items.every((it) => isScalar(it.key) && it.key.value === 'spec');
+    if (!isHeader || docs.length > 2) {
+      const at = pos((docs[1]!.contents as { range?: number[] } | null)?.range?.[0] ?? 0);
+      errors.push({
+        pos: at,
+        message: `this file holds ${docs.length} YAML documents; a configuration is one document, or a spec: header document, then --- and the configuration`,
+        fatal: true,
+      });
+      return { value: null, errors, warnings };
+    }
+    body = docs[1]!;
+  }
+  const conv = (doc: Document): unknown => {
+    const c = new Converter(doc, pos);
+    const v = c.convert(doc.contents as Node | null, 0);
+    for (const p of c.problems) errors.push({ ...p, fatal: false });
+    return v;
+  };
   let value: unknown = null;
   try {
-    value = conv.convert(doc.contents as Node | null, 0);
+    if (docs.length > 1) header = conv(docs[0]!) as PlainMap;
+    value = conv(body);
   } catch (e) {
     if (!(e instanceof LimitError)) throw e;
     errors.push({ pos: e.pos, message: e.message, fatal: true });
     return { value: null, errors, warnings };
   }
-  for (const p of conv.problems) errors.push({ ...p, fatal: false });
-  return { value, errors, warnings };
+  return header ? { value, header, errors, warnings } : { value, errors, warnings };
 }
 
 function cleanMessage(m: string): string {
