@@ -169,7 +169,10 @@ export class IncludeResolver {
       this.diag.error(joinPath(entry.path, 'inputs'), entry.inputsPos ?? entry.pos, `inputs: given, but \`${label}\` has no spec: inputs header to declare them`);
       return null;
     }
-    if (content === null || content === undefined) return newMap({ ...START, file: label });
+    if (content === null || content === undefined) {
+      this.diag.error(entry.path, entry.pos, `Included file \`${label}\` is empty or does not exist!`);
+      return null;
+    }
     if (!isPlainMap(content)) {
       this.diag.error(entry.path, entry.pos, `Included file \`${label}\` does not have valid YAML syntax! (its top level must be a map of keywords and jobs)`);
       return null;
