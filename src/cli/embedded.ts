@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   rulesDir?: string;
   /** Only warnings and errors from the coordinator's and runners' logs (for `faultline run`). */
   quiet?: boolean;
+  /** include:local reads a local repository's working tree (faultline run: the user's checkout). */
+  includesFromWorktree?: boolean;
 }
 
 export type Embedded = Awaited<ReturnType<typeof startEmbedded>>;
@@ -27,6 +29,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     port: opts.port ?? 8080,
     host: opts.host ?? '127.0.0.1',
     rulesDir: opts.rulesDir,
+    includesFromWorktree: opts.includesFromWorktree ?? false,
     ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'coordinator' }) } : {}),
   });
   const runners: RunnerHandle[] = [];

@@ -4,7 +4,10 @@
  * Side effects (events, waking runners) run only after the commit.
  */
 import type { Logger } from 'pino';
-import { compilePipeline, type ConfigError } from '../../config/index.js';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { compilePipelineWithIncludes, type ConfigError } from '../../config/index.js';
+import { includeSources } from '../includes/index.js';
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { EngineResult, PipelineEvent } from '../../pipeline/events.js';
 import type { JobSpec, PipelineModel } from '../../pipeline/model.js';
@@ -75,7 +78,7 @@ export class PipelineService {
       repositoryUrl: input.repository?.url ?? null,
     });
     const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
-    const compiled = await compilePipeline(input.yaml, { variables, predefined });
+    const compiled = await this.compile(input, variables, predefined);
     if (!compiled.ok) return { ok: false, errors: compiled.errors };
     const model = compiled.model;
     const warnings = compiled.warnings ?? model.warnings ?? [];
@@ -106,6 +109,28 @@ export class PipelineService {
     for (const f of after) f();
     if (this.opts.autoCancel) this.autoCancel(input.project, input.ref, id);
     return { ok: true, id };
+  }
+
+  /**
+   * Resolve include: against the pipeline's commit (or, for `faultline run`'s embedded
+   * coordinator, the working tree) and compile. An include that cannot be fetched refuses
+   * the pipeline, naming it.
+   */
+  private async compile(input: CreatePipelineInput, variables: Record<string, string>, predefined: Record<string, string>) {
+    const repo = input.repository;
+    const isDir = (u: string) => u.startsWith('/') && existsSync(u) && statSync(u).isDirectory();
+    const worktree = repo && this.opts.includesFromWorktree && isDir(repo.url) ? repo.url : undefined;
+    const { sources, facts } = includeSources({
+      repository: repo ? { url: repo.url, sha: repo.sha, ref: input.ref } : null,
+      ...(worktree ? { worktree } : {}),
+      ...(this.opts.gitlab ? { gitlab: this.opts.gitlab } : {}),
+      cacheDir: join(this.opts.dataDir, 'include-cache'),
+    });
+    // The commit's files, for rules: exists/changes (in include: rules and in jobs). Read only
+    // when the configuration could use them: a remote repository costs a fetch.
+    const mayNeedFiles = /\b(include|exists|changes)\s*:/.test(input.yaml);
+    const commit = repo && mayNeedFiles ? await facts().catch(() => null) : null;
+    return compilePipelineWithIncludes(input.yaml, { variables, predefined, ...(commit ? { commit } : {}) }, { sources, onUnreachable: 'error' });
   }
 
   /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
