@@ -117,7 +117,7 @@ describe('include: resolution (table)', () => {
     { name: 'component partial version 1 is the newest 1.x', yaml: `include:\n  - component: gitlab.example.com/grp/comps/lint@1\n${job('main')}`, mem: { releases: { 'grp/comps': ['1.2.0', '2.0.1', '1.10.0'] }, projects: { 'grp/comps': { '1.10.0': { 'templates/lint.yml': job('lint110') } } } }, jobs: ['lint110', 'main'] },
     { name: 'component on another host is refused', yaml: `include:\n  - component: gitlab.com/grp/comps/lint@1.0.0\n${job('main')}`, mem: {}, error: /the component's host `gitlab\.com` must be the configured GitLab instance \(`gitlab\.example\.com`/ },
     { name: 'component without a version', yaml: `include:\n  - component: gitlab.example.com/grp/comps/lint\n${job('main')}`, mem: {}, error: /has no version: add @<version>/ },
-    { name: '$CI_SERVER_FQDN-style variables expand in locations', yaml: `include:\n  - component: $CI_SERVER_FQDN/grp/comps/lint@1.0.0\n${job('main')}`, mem: { projects: { 'grp/comps': { '1.0.0': { 'templates/lint.yml': job('lint') } } } }, opts: { predefined: { CI_SERVER_FQDN: 'gitlab.example.com' } }, jobs: ['lint', 'main'] },
+    { name: '$CI_SERVER_FQDN in a component address is the configured GitLab instance', yaml: `include:\n  - component: $CI_SERVER_FQDN/grp/comps/lint@1.0.0\n${job('main')}`, mem: { projects: { 'grp/comps': { '1.0.0': { 'templates/lint.yml': job('lint') } } } }, opts: { predefined: { CI_SERVER_FQDN: 'faultline.local' } }, jobs: ['lint', 'main'] },
     { name: 'remote integrity mismatch', yaml: `include:\n  - remote: https://h.example/a.yml\n    integrity: sha256-AAAA\n${job('main')}`, mem: { remote: { 'https://h.example/a.yml': job('a') } }, error: /failed the integrity check/ },
   ];
   for (const c of cases) {

@@ -28,7 +28,8 @@ export async function compilePipelineWithIncludes(text: string, opts: CompileOpt
         {
           sources: inc.sources,
           commit: opts.commit,
-          variables: { ...(opts.predefined ?? {}), ...(opts.variables ?? {}) },
+          // $CI_SERVER_FQDN in a component address means the GitLab instance components come from.
+          variables: { ...(opts.predefined ?? {}), ...(inc.sources.gitlab ? { CI_SERVER_FQDN: inc.sources.gitlab.fqdn } : {}), ...(opts.variables ?? {}) },
           onUnreachable: inc.onUnreachable ?? 'error',
           limits: inc.limits,
         },
