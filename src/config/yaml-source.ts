@@ -132,7 +132,9 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
     prettyErrors: false,
     customTags: [referenceTag],
   });
-  const docs: Document[] = Array.isArray(parsed) ? parsed : [];
+  // Empty documents (a trailing `---`, a comment before the first `---`) carry nothing.
+  const all: Document[] = Array.isArray(parsed) ? parsed : [];
+  const docs = all.filter((d, i) => !isEmptyDoc(d) || (i === 1 && isSpecHeader(all[0]!)));
   const pos = (offset: number | undefined): Pos => {
     const p = lc.linePos(Math.max(0, Math.min(offset ?? 0, text.length)));
     const out: Pos = { line: Math.max(1, p.line), column: Math.max(1, p.col) };
@@ -156,9 +158,7 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
   let header: PlainMap | undefined;
   let body = docs[0]!;
   if (docs.length > 1) {
-    const first = docs[0]!.contents;
-    const isHeader = isMap(first) && first.items.length > 0 && first.items.every((it) => isScalar(it.key) && it.key.value === 'spec');
-    if (!isHeader || docs.length > 2) {
+    if (!isSpecHeader(docs[0]!) || docs.length > 2) {
       const at = pos((docs[1]!.contents as { range?: number[] } | null)?.range?.[0] ?? 0);
       errors.push({
         pos: at,
@@ -185,6 +185,16 @@ export function parseYaml(text: string, file?: string): ParsedYaml {
     return { value: null, errors, warnings };
   }
   return header ? { value, header, errors, warnings } : { value, errors, warnings };
+}
+
+function isEmptyDoc(doc: Document): boolean {
+  const c = doc.contents as (Node & { range?: number[] }) | null;
+  return c === null || (isScalar(c) && c.value === null && c.range !== undefined && c.range[0] === c.range[1]);
+}
+
+function isSpecHeader(doc: Document): boolean {
+  const c = doc.contents;
+  return isMap(c) && c.items.length > 0 && c.items.every((it) => isScalar(it.key) && it.key.value === 'spec');
 }
 
 function cleanMessage(m: string): string {

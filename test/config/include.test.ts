@@ -363,6 +363,13 @@ describe('YAML as GitLab reads it', () => {
     assert.ok(!r.ok && /holds 2 YAML documents/.test(r.errors[0]!.message));
   });
 
+  test('empty documents (a trailing ---, a leading --- after a comment) are not documents', () => {
+    for (const y of ['a:\n  script: x\n---\n', '# c\n---\n---\na:\n  script: x\n']) {
+      const r = compilePipeline(y);
+      assert.ok(r.ok && r.model.jobs.length === 1, JSON.stringify(y));
+    }
+  });
+
   test('unquoted `- echo "a: b"` gets the quoting hint', () => {
     const r = compilePipeline('a:\n  script:\n    - echo "key: value"\n');
     assert.ok(!r.ok);
