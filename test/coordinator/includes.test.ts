@@ -9,6 +9,8 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { compilePipelineWithIncludes, type CompileWithIncludesResult } from '../../src/config/index.js';
+import { parseCoordinatorConfig } from '../../src/coordinator/config-file.js';
+import { resolveOptions } from '../../src/coordinator/config.js';
 import { gitCommitFiles, gitlabSource, includeSources, remoteFetcher, worktreeFiles } from '../../src/coordinator/includes/index.js';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab-api.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -104,9 +106,13 @@ describe('fake GitLab API: project, template, component and remote includes', ()
 
   test('include:remote: a timeout and the size limit', async () => {
     const remote = remoteFetcher({ timeoutMs: 300, maxBytes: 1024 * 1024 });
-    const slow = await compilePipelineWithIncludes(`include: ${gl.url}/slow/x.yml\n${job('main')}`, {}, { sources: { remote } });
-    assert.ok(!slow.ok && /could not be fetched because of a timeout error!/.test(slow.errors[0]!.message), show(slow));
-    const big = await compilePipelineWithIncludes(`include: ${gl.url}/big/x.yml\n${job('main')}`, {}, { sources: { remote } });
+    for (const path of ['slow', 'stall']) {
+      const r = await compilePipelineWithIncludes(`include: ${gl.url}/${path}/x.yml\n${job('main')}`, {}, { sources: { remote } });
+      assert.ok(!r.ok && /include http:.*: could not be fetched because of a timeout error!/.test(r.errors[0]!.message), `${path}: ${show(r)}`);
+    }
+    // A generous timeout, so only the size limit can stop it.
+    const bigRemote = remoteFetcher({ timeoutMs: 60_000, maxBytes: 1024 * 1024 });
+    const big = await compilePipelineWithIncludes(`include: ${gl.url}/big/x.yml\n${job('main')}`, {}, { sources: { remote: bigRemote } });
     assert.ok(!big.ok && /is larger than 1048576 bytes/.test(big.errors[0]!.message), show(big));
     const lint = await compilePipelineWithIncludes(`include: ${gl.url}/slow/x.yml\n${job('main')}`, {}, { sources: { remote }, onUnreachable: 'warn' });
     assert.ok(lint.ok && lint.skipped.length === 1, show(lint));
@@ -230,4 +236,25 @@ describe('through the coordinator', () => {
       d.dispose();
     }
   });
+});
+
+test('coordinator config: gitlab: {url, token | token_env}, else FAULTLINE_GITLAB_URL/TOKEN', () => {
+  process.env.FL_TEST_GL_TOKEN = 'from-env';
+  const ok = parseCoordinatorConfig('gitlab:\n  url: https://gitlab.example.com\n  token_env: FL_TEST_GL_TOKEN\n', '/x/c.yml');
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.options.gitlab, { url: 'https://gitlab.example.com', token: 'from-env' });
+  const bad = parseCoordinatorConfig('gitlab:\n  url: ftp://x\n  tokn: y\n', '/x/c.yml');
+  assert.ok(!bad.ok && bad.problems.length >= 2, JSON.stringify(bad));
+  const prev = { u: process.env.FAULTLINE_GITLAB_URL, t: process.env.FAULTLINE_GITLAB_TOKEN };
+  process.env.FAULTLINE_GITLAB_URL = 'https://gl.internal';
+  process.env.FAULTLINE_GITLAB_TOKEN = 't0k';
+  try {
+    assert.deepEqual(resolveOptions({ dataDir: '/tmp' }).gitlab, { url: 'https://gl.internal', token: 't0k' });
+    assert.deepEqual(resolveOptions({ dataDir: '/tmp', gitlab: { url: 'https://a' } }).gitlab, { url: 'https://a' }, 'the config wins over the environment');
+  } finally {
+    for (const [k, v] of [['FAULTLINE_GITLAB_URL', prev.u], ['FAULTLINE_GITLAB_TOKEN', prev.t]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });

@@ -7,7 +7,7 @@
  *   GET /api/v4/projects/:id/releases                            [{"tag_name"}…]
  * `:id` is the URL-encoded full path; a private project needs the PRIVATE-TOKEN header
  * (GitLab answers 404 "Project Not Found" without it). Plain paths under /raw/ serve
- * include:remote files; /slow/ never answers; /big/ streams more than any limit.
+ * include:remote files; /slow/ never answers; /stall/ stops mid-body; /big/ streams 8 MiB.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +70,10 @@ export async function startFakeGitLab(data: FakeGitLabData): Promise<FakeGitLab>
       return;
     }
     if (u.pathname.startsWith('/slow/')) return; // never answers
+    if (u.pathname.startsWith('/stall/')) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).write('job:\n'); // headers and a little body, then nothing
+      return;
+    }
     if (u.pathname.startsWith('/big/')) {
       res.writeHead(200, { 'content-type': 'text/plain' });
       const chunk = Buffer.alloc(64 * 1024, 'a');

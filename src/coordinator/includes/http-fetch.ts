@@ -33,14 +33,16 @@ export async function httpGet(
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return missing(`only http:// and https:// addresses can be fetched (got ${u.protocol})`);
   let res: Response;
+  let body: string | null;
+  // The timeout covers the whole exchange: headers and body (a server may stall mid-body).
   try {
     res = await fetch(u, { headers, redirect: 'follow', signal: AbortSignal.timeout(limits.timeoutMs) });
+    body = await readLimited(res, limits.maxBytes);
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return unreachable(`could not be fetched because of a timeout error! (no answer within ${limits.timeoutMs / 1000} s)`);
     return unreachable(`could not be fetched because of a socket error! (${err.cause?.code ?? err.message})`);
   }
-  const body = await readLimited(res, limits.maxBytes);
   if (body === null) return missing(`is larger than ${limits.maxBytes} bytes, the limit for an included file`);
   if (res.status >= 500) return unreachable(describe(res.status, body));
   if (res.status < 200 || res.status >= 300) return missing(describe(res.status, body));
