@@ -321,6 +321,12 @@ describe('include: limits (GitLab: 150 files, 100 levels, 30 s)', () => {
     assert.ok(errorsOf(r).some((e) => /includes nest more than 100 levels deep/.test(e)), errorsOf(r).join('\n'));
   });
 
+  test('a source that throws is an unreachable include, not an internal error', async () => {
+    const sources: IncludeSources = { local: { read: async () => { throw new Error('EMFILE: too many open files'); }, list: async () => [] } };
+    const r = await compilePipelineWithIncludes(`include: a.yml\n${job('main')}`, PUSH_MAIN, { sources });
+    assert.ok(!r.ok && /include a\.yml: the source failed: EMFILE/.test(r.errors[0]!.message), show(r));
+  });
+
   test('a source that hangs is cut off at the time limit', async () => {
     const sources: IncludeSources = { local: { read: () => new Promise(() => {}), list: async () => [] } };
     const r = await compilePipelineWithIncludes(`include: a.yml\n${job('main')}`, PUSH_MAIN, { sources, limits: { timeoutMs: 50 } });

@@ -196,7 +196,9 @@ export class IncludeResolver {
       timer = setTimeout(() => r(unreachable(`resolving includes took longer than ${this.limits.timeoutMs / 1000} s (GitLab's limit)`)), left);
     });
     try {
-      return await Promise.race([this.fetchNow(loc), timeout]);
+      // A source that throws is a source that could not answer, not a crash of the compiler.
+      const asked = this.fetchNow(loc).catch((e: unknown) => unreachable(`the source failed: ${(e as Error)?.message ?? String(e)}`));
+      return await Promise.race([asked, timeout]);
     } finally {
       clearTimeout(timer);
     }
