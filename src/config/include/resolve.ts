@@ -101,7 +101,14 @@ export class IncludeResolver {
     const loc = entry.loc;
     if (loc.kind !== 'local') return [loc];
     const path = loc.path.replace(/^\/+/, '');
-    if (origin.project !== null) return [{ kind: 'project', project: origin.project, file: path, ...(origin.ref ? { ref: origin.ref } : {}) }];
+    if (origin.project !== null) {
+      if (path.includes('*')) {
+        // Listing another project's tree is not implemented; refuse rather than include nothing.
+        this.diag.error(entry.path, entry.pos, `a wildcard local include inside a file of ${origin.project} is not supported by faultline; list the files`);
+        return [];
+      }
+      return [{ kind: 'project', project: origin.project, file: path, ...(origin.ref ? { ref: origin.ref } : {}) }];
+    }
     if (!path.includes('*')) return [{ kind: 'local', path }];
     const list = this.opts.sources.local ? await this.opts.sources.local.list() : unreachable('the pipeline has no repository to read local files from');
     if (!Array.isArray(list)) {
