@@ -5,6 +5,7 @@
 import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
 import { benchCorpus } from './corpus.js';
+import { benchConfigIncludes } from './config-includes.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
 import { benchHandout } from './handout.js';
@@ -17,6 +18,7 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   dag_scaling_4k_over_1k: (v) => v <= 8, // wall time: linear ≈ 4 plus GC/cache effects; quadratic would be ≈ 16
   dag_work_growth_4k_over_1k: (v) => v <= 1.1, // engine work per job stays flat as the DAG grows
   config_scaling_4k_over_1k: (v) => v <= 6,
+  includes_scaling_4k_over_1k: (v) => v <= 4.5, // issue 10: 4,000 jobs from includes ≤ 4.5× the 1,000-job time
   classify_over_grep_ratio: (v) => v >= 0.5,
   structured_over_jre_ratio: (v) => v >= 10,
   mask_1000_over_1_ratio: (v) => v <= 3, // one pass for all masked values (per-value scans: ~1,000)
@@ -34,6 +36,7 @@ const only = process.argv.slice(2);
 const suites: Array<[string, () => Promise<Record<string, number | string>> | Record<string, number | string>]> = [
   ['dag', benchDag],
   ['config', benchConfig],
+  ['includes', benchConfigIncludes],
   ['dispatch', benchDispatch],
   ['classify', benchClassify],
   ['masking', benchMasking],

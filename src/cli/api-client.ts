@@ -11,7 +11,7 @@ export class ApiRequestError extends Error {
   override readonly name = 'ApiRequestError';
   constructor(
     readonly status: number,
-    readonly body: { error?: string; details?: Array<{ path: string; line?: number; column?: number; message: string }> },
+    readonly body: { error?: string; details?: Array<{ path: string; line?: number; column?: number; message: string; file?: string }> },
   ) {
     super(body.error ?? `HTTP ${status}`);
   }

@@ -25,6 +25,8 @@ export interface EmbeddedOptions {
   jobUser?: string;
   /** Only warnings and errors from the coordinator's and runners' logs (for `faultline run`). */
   quiet?: boolean;
+  /** include:local reads a local repository's working tree (faultline run: the user's checkout). */
+  includesFromWorktree?: boolean;
 }
 
 export type Embedded = Awaited<ReturnType<typeof startEmbedded>>;
@@ -44,6 +46,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     port: opts.port ?? 8080,
     host: opts.host ?? '127.0.0.1',
     rulesDir: opts.rulesDir,
+    includesFromWorktree: opts.includesFromWorktree ?? false,
     ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'coordinator' }) } : {}),
   });
   const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(coordinator.url));

@@ -83,9 +83,12 @@ program
 
 program
   .command('lint <file>')
-  .description('validate a .gitlab-ci.yml')
-  .action((file) => {
-    process.exitCode = lintCommand(file);
+  .description('validate a .gitlab-ci.yml, simulating a pipeline as GitLab CI Lint does (default: a push to the default branch)')
+  .option('--ref <ref>', 'branch or tag to simulate (default: the default branch)')
+  .option('--source <source>', 'CI_PIPELINE_SOURCE: push, merge_request_event, schedule, web, …', 'push')
+  .option('--var <KEY=VALUE...>', 'pipeline variables')
+  .action(async (file, o) => {
+    process.exitCode = await lintCommand(file, o);
   });
 
 conn(program.command('failures').description('list classified failures'))

@@ -14,6 +14,7 @@ import type { CompileOptions, CompileResult } from './index.js';
 import { compileJob, type CompiledJob, type JobContext } from './job.js';
 import { resolveReferences } from './references.js';
 import { GLOBAL_KEYWORDS, LEGACY_DEFAULT_KEYWORDS, RESERVED_JOB_NAMES, UNSUPPORTED_GLOBAL_KEYWORDS } from './schema.js';
+import { applyMainSpec } from './include/main-spec.js';
 import { isPlainMap, keyPos, parseYaml, START, type PlainMap } from './yaml-source.js';
 
 const TOP_LEVEL_KEYWORDS: readonly string[] = [
@@ -24,22 +25,29 @@ const TOP_LEVEL_KEYWORDS: readonly string[] = [
 ];
 
 export function compilePipeline(yamlText: string, opts: CompileOptions = {}): CompileResult {
-  const diag = new Diagnostics();
+  return guarded((diag) => {
+    const top = parseTop(yamlText, diag);
+    return top ? compileTop(top, opts, diag) : null;
+  });
+}
+
+/** Run one compilation; a bug in it is reported like any other problem, never thrown. */
+export function guarded(run: (diag: Diagnostics) => PipelineModel | null, diag = new Diagnostics()): CompileResult {
   try {
-    const model = compile(yamlText, opts, diag);
+    const model = run(diag);
     const { errors, warnings } = diag.sorted();
     if (errors.length > 0 || !model) return { ok: false, errors, warnings };
     model.warnings = warnings;
     return { ok: true, model, warnings };
   } catch (e) {
-    // A bug here must not take the caller down; report it like any other problem.
     diag.error('', START, `internal error while compiling the configuration: ${(e as Error)?.message ?? String(e)}`);
     const { errors, warnings } = diag.sorted();
     return { ok: false, errors, warnings };
   }
 }
 
-function compile(text: string, opts: CompileOptions, diag: Diagnostics): PipelineModel | null {
+/** Text → the top-level map (with a `spec:` header's inputs applied); null when unusable. */
+export function parseTop(text: string, diag: Diagnostics): PlainMap | null {
   if (typeof text !== 'string') {
     diag.error('', START, `expected the configuration as text, got ${describe(text)}`);
     return null;
@@ -49,13 +57,27 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
   for (const e of parsed.errors) diag.error('', e.pos, e.syntax ? `YAML syntax error: ${e.message}` : e.message);
   if (parsed.errors.some((e) => e.fatal)) return null;
 
-  const top = parsed.value;
+  let top = parsed.value;
+  if (parsed.header) top = applyMainSpec(parsed.header, top, diag);
   if (top === null || top === undefined) {
     diag.error('', START, 'the configuration is empty; define at least one job with a script:');
     return null;
   }
   if (!isPlainMap(top)) {
     diag.error('', START, `the top level must be a map of keywords and jobs, got ${describe(top)}`);
+    return null;
+  }
+  return top;
+}
+
+/** The parsed top-level map → model. `include:` must have been resolved already. */
+export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostics): PipelineModel | null {
+  if ('include' in top) {
+    diag.error('include', keyPos(top, 'include', START), 'include: is resolved when a pipeline is created or linted (compilePipelineWithIncludes); this entry point cannot fetch files');
+    return null;
+  }
+  if ('spec' in top) {
+    diag.error('spec', keyPos(top, 'spec', START), 'spec: belongs in a header document of its own: put it first and separate it from the configuration with ---');
     return null;
   }
   resolveReferences(top, diag);
@@ -126,7 +148,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
   }
 
   if (!workflow.created) {
-    diag.error(workflow.path, workflow.pos, workflow.reason);
+    diag.error(workflow.path, workflow.pos, workflow.reason, 'no_pipeline');
     return null;
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);
@@ -138,6 +160,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
       jobNames.length === 0
         ? 'the configuration defines no jobs (names starting with a dot are hidden templates); add a job with a script:'
         : 'no jobs are left after evaluating rules: and when: never, so the pipeline would be empty',
+      jobNames.length === 0 ? undefined : 'no_jobs',
     );
     return null;
   }

@@ -12,23 +12,29 @@ export class Diagnostics {
   readonly warnings: ConfigWarning[] = [];
   private readonly seen = new Set<string>();
 
-  error(path: string, pos: Pos, text: string): void {
-    this.add(this.errors, 'E', path, pos, text);
+  /** `code` marks the errors that only say "nothing to run in this context" (lint warns on them). */
+  error(path: string, pos: Pos, text: string, code?: ConfigError['code']): void {
+    this.add(this.errors, 'E', path, pos, text, code);
   }
 
   warn(path: string, pos: Pos, text: string): void {
     this.add(this.warnings, 'W', path, pos, text);
   }
 
-  private add(list: ConfigError[], kind: string, path: string, pos: Pos, text: string): void {
-    const key = `${kind}${pos.line}:${pos.column}:${text}`;
+  private add(list: ConfigError[], kind: string, path: string, pos: Pos, text: string, code?: ConfigError['code']): void {
+    const key = `${kind}${pos.file ?? ''}:${pos.line}:${pos.column}:${text}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    list.push({ path, line: pos.line, column: pos.column, message: path ? `${path}: ${text}` : text });
+    const item: ConfigError = { path, line: pos.line, column: pos.column, message: path ? `${path}: ${text}` : text };
+    if (pos.file !== undefined) item.file = pos.file;
+    if (code !== undefined) item.code = code;
+    list.push(item);
   }
 
   sorted(): { errors: ConfigError[]; warnings: ConfigWarning[] } {
-    const by = (a: ConfigError, b: ConfigError) => a.line - b.line || a.column - b.column;
+    // The compiled file first, then each included file; by position within a file.
+    const by = (a: ConfigError, b: ConfigError) =>
+      (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column;
     return { errors: [...this.errors].sort(by), warnings: [...this.warnings].sort(by) };
   }
 }

@@ -10,6 +10,10 @@ export interface ConfigError {
   line: number; // 1-based
   column: number; // 1-based
   message: string;
+  /** The included file the position is in (its include location); absent for the main file. */
+  file?: string;
+  /** Set on the errors that only say this context runs nothing: no pipeline (workflow) or no jobs (rules). */
+  code?: 'no_pipeline' | 'no_jobs';
 }
 
 /**
@@ -37,3 +41,17 @@ export type CompileResult =
   | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
 
 export { compilePipeline } from './compile.js';
+export {
+  compilePipelineWithIncludes,
+  GITLAB_LIMITS,
+  missing,
+  unreachable,
+  type CompileWithIncludesResult,
+  type FetchFailure,
+  type FetchOutcome,
+  type GitLabSource,
+  type IncludeLimits,
+  type IncludeOptions,
+  type IncludeSources,
+  type ProjectFiles,
+} from './include/index.js';

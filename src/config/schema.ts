@@ -65,6 +65,20 @@ function oneOf<T extends [z.ZodTypeAny, z.ZodTypeAny, ...z.ZodTypeAny[]]>(what: 
 
 const MAX_SCRIPT_NESTING = 10;
 
+/**
+ * The most common YAML mistake in scripts: `- echo "a: b"` is a map, because an
+ * unquoted ': ' starts a key. Show the line back, quoted.
+ */
+function colonHint(it: unknown): string {
+  if (typeof it !== 'object' || it === null || Array.isArray(it)) return '';
+  const keys = Object.keys(it);
+  const v = (it as Record<string, unknown>)[keys[0]!];
+  if (keys.length !== 1 || (v !== null && typeof v === 'object')) return '';
+  const line = `${keys[0]}: ${v ?? ''}`.trimEnd();
+  const quoted = line.includes("'") ? JSON.stringify(line) : `'${line}'`;
+  return ` — YAML read this line as a map because of the ': ' in it; quote the whole command: - ${quoted}`;
+}
+
 /** Scripts: a string or (nested, up to 10 levels) lists of strings, flattened. */
 export const scriptSchema = z.unknown().transform((v, ctx) => {
   if (typeof v === 'string') return [v];
@@ -77,7 +91,7 @@ export const scriptSchema = z.unknown().transform((v, ctx) => {
     items.forEach((it, i) => {
       if (typeof it === 'string') out.push(it);
       else if (Array.isArray(it) && path.length < MAX_SCRIPT_NESTING) visit(it, [...path, i]);
-      else ctx.addIssue({ code: 'custom', path: [...path, i], message: `expected a string (a shell command), got ${describe(it)}` });
+      else ctx.addIssue({ code: 'custom', path: [...path, i], message: `expected a string (a shell command), got ${describe(it)}${colonHint(it)}` });
     });
   };
   visit(v, []);

@@ -7,12 +7,14 @@
  * survives `extends` merging (merge copies entry locations along) and lets any
  * later stage turn a path into a line/column.
  */
-import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Alias, CollectionTag, Document, Node, YAMLMap, YAMLSeq } from 'yaml';
 
 export interface Pos {
   line: number;
   column: number;
+  /** The included file this position is in; absent for the file being compiled. */
+  file?: string;
 }
 export interface EntryLoc {
   key: Pos;
@@ -90,6 +92,8 @@ export interface Problem {
 
 export interface ParsedYaml {
   value: unknown;
+  /** The `spec:` header document of a two-document file (GitLab's `spec: inputs`), else undefined. */
+  header?: PlainMap;
   /** Syntax errors; when any is not a duplicate key, `value` should not be trusted. */
   errors: (Problem & { fatal: boolean; syntax?: true })[];
   warnings: Problem[];
@@ -130,7 +134,11 @@ export interface ParseStats {
 }
 export const lastParseStats: ParseStats = { expandedBytes: 0 };
 
-export function parseYaml(text: string): ParsedYaml {
+/**
+ * Parse one configuration file. Like GitLab: a duplicate key is a warning and the
+ * last one wins; a file may hold two documents when the first is a `spec:` header.
+ */
+export function parseYaml(text: string, file?: string): ParsedYaml {
   lastParseStats.expandedBytes = 0;
   const tooBig = oversizeLine(text);
   if (tooBig !== null) {
@@ -140,7 +148,7 @@ export function parseYaml(text: string): ParsedYaml {
     return { value: null, errors: [{ pos: { line: tooBig, column: 1 }, message, fatal: true }], warnings: [] };
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, {
+  const parsed = parseAllDocuments(text, {
     lineCounter: lc,
     merge: true,
     // yaml checks unique keys by scanning every earlier key of the map (quadratic in a
@@ -149,31 +157,77 @@ export function parseYaml(text: string): ParsedYaml {
     prettyErrors: false,
     customTags: [referenceTag],
   });
+  // Empty documents (a trailing `---`, a comment before the first `---`) carry nothing.
+  const all: Document[] = Array.isArray(parsed) ? parsed : [];
+  const docs = all.filter((d, i) => !isEmptyDoc(d) || (i === 1 && isSpecHeader(all[0]!)));
   const pos = (offset: number | undefined): Pos => {
     const p = lc.linePos(Math.max(0, Math.min(offset ?? 0, text.length)));
-    return { line: Math.max(1, p.line), column: Math.max(1, p.col) };
+    const out: Pos = { line: Math.max(1, p.line), column: Math.max(1, p.col) };
+    if (file !== undefined) out.file = file;
+    return out;
   };
-  const errors: ParsedYaml['errors'] = doc.errors.map((e) => ({
-    pos: pos(e.pos?.[0]),
-    message: cleanMessage(e.message),
-    fatal: true,
-    syntax: true,
-  }));
-  const warnings: Problem[] = doc.warnings.map((w) => ({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) }));
-  if (errors.length > 0) return { value: null, errors, warnings };
-  const conv = new Converter(text, indexAliases(doc), pos);
+  const errors: ParsedYaml['errors'] = [];
+  const warnings: Problem[] = [];
+  for (const doc of docs) {
+    for (const e of doc.errors) {
+      if (e.code === 'DUPLICATE_KEY') {
+        const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim();
+        warnings.push({ pos: pos(e.pos[0]), message: `duplicate key '${key}': the last one wins (as in GitLab); remove the other one` });
+      } else errors.push({ pos: pos(e.pos?.[0]), message: cleanMessage(e.message), fatal: true, syntax: true });
+    }
+    for (const w of doc.warnings) warnings.push({ pos: pos(w.pos?.[0]), message: cleanMessage(w.message) });
+  }
+  if (errors.some((e) => e.fatal)) return { value: null, errors, warnings };
+  if (docs.length === 0) return { value: null, errors, warnings };
+
+  let header: PlainMap | undefined;
+  let body = docs[0]!;
+  if (docs.length > 1) {
+    if (!isSpecHeader(docs[0]!) || docs.length > 2) {
+      const at = pos((docs[1]!.contents as { range?: number[] } | null)?.range?.[0] ?? 0);
+      errors.push({
+        pos: at,
+        message: `this file holds ${docs.length} YAML documents; a configuration is one document, or a spec: header document, then --- and the configuration`,
+        fatal: true,
+      });
+      return { value: null, errors, warnings };
+    }
+    body = docs[1]!;
+  }
+  let spent = 0; // expanded size over every document of the file (see YAML_LIMITS)
+  const conv = (doc: Document): unknown => {
+    const c = new Converter(text, indexAliases(doc), pos, spent);
+    try {
+      const v = c.convert(doc.contents as Node | null, 0);
+      for (const p of c.problems) errors.push({ ...p, fatal: false });
+      warnings.push(...c.warnings);
+      return v;
+    } finally {
+      spent = c.spent;
+    }
+  };
   let value: unknown = null;
   try {
-    value = conv.convert(doc.contents as Node | null, 0);
+    if (docs.length > 1) header = conv(docs[0]!) as PlainMap;
+    value = conv(body);
   } catch (e) {
     if (!(e instanceof LimitError)) throw e;
     errors.push({ pos: e.pos, message: e.message, fatal: true });
     return { value: null, errors, warnings };
   } finally {
-    lastParseStats.expandedBytes = conv.spent;
+    lastParseStats.expandedBytes = spent;
   }
-  for (const p of conv.problems) errors.push({ ...p, fatal: false });
-  return { value, errors, warnings };
+  return header ? { value, header, errors, warnings } : { value, errors, warnings };
+}
+
+function isEmptyDoc(doc: Document): boolean {
+  const c = doc.contents as (Node & { range?: number[] }) | null;
+  return c === null || (isScalar(c) && c.value === null && c.range !== undefined && c.range[0] === c.range[1]);
+}
+
+function isSpecHeader(doc: Document): boolean {
+  const c = doc.contents;
+  return isMap(c) && c.items.length > 0 && c.items.every((it) => isScalar(it.key) && it.key.value === 'spec');
 }
 
 /** The line on which `text` passes maxBytes of UTF-8, or null when it does not. */
@@ -215,9 +269,9 @@ function indexAliases(doc: Document): Map<Alias, Node | undefined> {
 }
 
 class Converter {
-  /** Expanded size so far (see YAML_LIMITS). */
-  spent = 0;
   readonly problems: Problem[] = [];
+  /** Duplicate keys: GitLab keeps the last one, so they are warnings. */
+  readonly warnings: Problem[] = [];
   /** Collections being converted: an alias to one of them is a cycle. */
   private readonly active = new Set<Node>();
   /** The outermost alias being expanded: where an alias bomb is reported. */
@@ -229,6 +283,8 @@ class Converter {
     private readonly text: string,
     private readonly targets: Map<Alias, Node | undefined>,
     private readonly pos: (offset: number | undefined) => Pos,
+    /** Expanded size already spent by earlier documents of the same file. */
+    public spent = 0,
   ) {}
 
   nodePos(n: Node | null | undefined, fallback: Pos = START): Pos {
@@ -339,7 +395,7 @@ class Converter {
         if (seen.has(raw)) {
           const at = k?.range?.[0];
           const name = at === undefined ? '' : /^[^:\n]*/.exec(this.text.slice(at))![0].trim();
-          this.problems.push({ pos: kPos, message: `duplicate key '${name}': a key may appear only once in a map` });
+          this.warnings.push({ pos: kPos, message: `duplicate key '${name}': the last one wins (as in GitLab); remove the other one` });
         }
         seen.add(raw);
       }

@@ -6,6 +6,7 @@
  *   port: 8080
  *   data_dir: /var/lib/faultline          # relative paths are relative to this file
  *   heartbeat_timeout: 60s
+ *   gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}   # include:project/template/component
  *   notifications:
  *     - {name: operators, url: https://ops.example/hook, classes: [infra]}
  *     - {name: developers, url: https://dev.example/hook, classes: [build], events: [job_failed, pipeline_failed], secret_env: DEV_HOOK_SECRET}
@@ -109,6 +110,21 @@ const fileSchema = z
     cancel_grace: duration.optional(),
     rules_dir: z.string().min(1).optional(),
     public_url: httpUrl.optional(),
+    /** GitLab instance for include:project/template/component. */
+    gitlab: z
+      .object({
+        url: httpUrl,
+        token: z.string().min(1).optional(),
+        /** Name of an environment variable holding the token (keeps it out of the file). */
+        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+      })
+      .strict()
+      .superRefine((g, ctx) => {
+        if (g.token !== undefined && g.token_env !== undefined) ctx.addIssue({ code: 'custom', path: ['token_env'], message: 'give token or token_env, not both' });
+        if (g.token_env !== undefined && !process.env[g.token_env])
+          ctx.addIssue({ code: 'custom', path: ['token_env'], message: `environment variable ${g.token_env} is not set` });
+      })
+      .optional(),
     notifications: z
       .array(targetSchema)
       .superRefine((ts, ctx) => {
@@ -174,6 +190,10 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     cancelGraceSeconds: f.cancel_grace === undefined ? undefined : Math.max(1, Math.round(f.cancel_grace / 1000)),
     rulesDir: f.rules_dir === undefined ? undefined : resolve(base, f.rules_dir),
     publicUrl: f.public_url,
+    gitlab: f.gitlab && {
+      url: f.gitlab.url,
+      ...(f.gitlab.token !== undefined ? { token: f.gitlab.token } : f.gitlab.token_env !== undefined ? { token: process.env[f.gitlab.token_env]! } : {}),
+    },
     notifications: f.notifications?.map(
       (t): NotificationTarget => ({
         name: t.name,

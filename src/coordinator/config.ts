@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { FailureClassifier } from './services/classifier.js';
 import type { NotificationTarget } from './services/notifier.js';
+import { gitlabFromEnv, type GitLabInstance } from './includes/index.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -31,6 +32,13 @@ export interface CoordinatorOptions {
   publicUrl?: string;
   /** Webhook targets for failed pipelines/jobs, routed by failure class (services/notifier.ts). */
   notifications?: NotificationTarget[];
+  /** GitLab instance for include:project/template/component (default: FAULTLINE_GITLAB_URL / FAULTLINE_GITLAB_TOKEN). */
+  gitlab?: GitLabInstance;
+  /**
+   * include:local reads a local repository's working tree instead of its commit (the
+   * embedded coordinator of `faultline run`, whose repository is the user's checkout).
+   */
+  includesFromWorktree?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -44,6 +52,8 @@ export interface ResolvedOptions {
   cancelGraceSeconds: number;
   /** Filled once the server listens. */
   serverUrl: string;
+  gitlab?: GitLabInstance;
+  includesFromWorktree: boolean;
 }
 
 export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
@@ -62,5 +72,7 @@ export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
     autoCancel: o.autoCancel ?? false,
     cancelGraceSeconds: pos(o.cancelGraceSeconds, 10, 'cancelGraceSeconds'),
     serverUrl: o.publicUrl ?? '',
+    ...(gitlabFromEnv(o.gitlab) ? { gitlab: gitlabFromEnv(o.gitlab) } : {}),
+    includesFromWorktree: o.includesFromWorktree ?? false,
   };
 }

@@ -77,6 +77,8 @@ export interface ConfigWarning {
   line: number;
   column: number;
   message: string;
+  /** The included file the position is in; absent for the main file. */
+  file?: string;
 }
 
 export interface PipelineModel {

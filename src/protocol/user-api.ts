@@ -22,6 +22,8 @@ export interface ApiErrorDetail {
   line?: number;
   column?: number;
   message: string;
+  /** For a pipeline configuration: the included file the line is in (absent: the main file). */
+  file?: string;
 }
 export interface ApiError {
   error: string;
@@ -67,7 +69,7 @@ export interface PipelineJson {
   /** Failed pipelines: infra when every failed job that counts is infra, build when any is build. */
   failure_class: 'infra' | 'build' | 'unknown' | null;
   stages: string[];
-  warnings: { path: string; line: number; column: number; message: string }[];
+  warnings: { path: string; line: number; column: number; message: string; file?: string }[];
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

@@ -72,7 +72,6 @@ describe('realistic .gitlab-ci.yml', () => {
     assert.deepEqual(
       r.warnings.map((w) => [w.path, w.line, w.column, w.message]),
       [
-        ['include', 3, 1, 'include: not supported by faultline yet; ignored'],
         ['default.cache', 37, 3, 'default.cache: not supported by faultline yet; ignored'],
         ['build.artifacts', 61, 3, 'build.artifacts: not supported by faultline yet; ignored'],
         ['unit.coverage', 79, 3, 'unit.coverage: not supported by faultline yet; ignored'],
@@ -110,7 +109,7 @@ describe('realistic .gitlab-ci.yml', () => {
     assert.equal(r.ok, false);
     assert.ok(!r.ok);
     assert.deepEqual(r.errors, [
-      { path: 'workflow.rules[3]', line: 28, column: 7, message: 'workflow.rules[3]: this rule matched and says when: never, so no pipeline is created' },
+      { path: 'workflow.rules[3]', line: 28, column: 7, message: 'workflow.rules[3]: this rule matched and says when: never, so no pipeline is created', code: 'no_pipeline' },
     ]);
   });
 });

@@ -1,9 +1,34 @@
+/**
+ * `faultline lint FILE`: validate as GitLab's CI Lint does — includes resolved (local
+ * ones from the working tree), then a pipeline simulated for one context (a push to the
+ * default branch unless --ref/--source say otherwise). Exit 0 when valid (warnings
+ * allowed), 1 when refused, 2 on usage errors. An include that cannot be fetched is a
+ * warning naming the checks that could not be made; so is "no jobs for this context".
+ */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { compilePipeline } from '../../config/index.js';
+import { basename, dirname, resolve } from 'node:path';
+import { compilePipelineWithIncludes, type ConfigError } from '../../config/index.js';
+import { gitlabFromEnv, includeSources } from '../../coordinator/includes/index.js';
 import { green, red, yellow } from '../format.js';
+import { lintContext, PIPELINE_SOURCES } from './lint-context.js';
 
-/** `faultline lint FILE`: exit 0 when valid (warnings allowed), 1 when refused. */
-export function lintCommand(file: string): number {
+export interface LintOptions {
+  ref?: string;
+  source?: string;
+  var?: string[];
+}
+
+/** Errors that a skipped include may explain: what they point at could be defined there. */
+const MAY_BE_IN_SKIPPED = [
+  /there is no job or template named/,
+  /but there is no job with that name/,
+  /!reference \[.*\]: (there is no top-level key|'.*' has no key)/,
+  /is not defined in stages/,
+  /script is required/, // the template it extends may bring it
+];
+
+export async function lintCommand(file: string, opts: LintOptions = {}): Promise<number> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -11,14 +36,69 @@ export function lintCommand(file: string): number {
     console.error(red(`cannot read ${file}: ${(e as Error).message}`));
     return 2;
   }
-  const result = compilePipeline(text);
-  for (const w of result.warnings) console.log(yellow(`${file}:${w.line}:${w.column}: warning: ${w.message}`));
-  if (!result.ok) {
-    for (const e of result.errors) console.log(red(`${file}:${e.line}:${e.column}: error: ${e.message}`));
-    console.log(red(`${result.errors.length} error(s): pipeline refused`));
+  if (opts.source !== undefined && !(PIPELINE_SOURCES as readonly string[]).includes(opts.source)) {
+    console.error(red(`--source ${opts.source}: expected one of ${PIPELINE_SOURCES.join(', ')}`));
+    return 2;
+  }
+  const variables: Record<string, string> = {};
+  for (const kv of opts.var ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) {
+      console.error(red(`--var ${kv}: expected KEY=VALUE`));
+      return 2;
+    }
+    variables[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const dir = dirname(resolve(file));
+  let root: string | null = null;
+  try {
+    root = execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    root = null;
+  }
+  const ctx = lintContext(root, { ref: opts.ref, source: opts.source, projectName: basename(root ?? dir) });
+  const gitlab = gitlabFromEnv(undefined);
+  const { sources, facts } = includeSources({ worktree: root ?? dir, ...(gitlab ? { gitlab } : {}), cacheDir: dir });
+  const commit = await facts();
+  const result = await compilePipelineWithIncludes(text, { predefined: ctx.predefined, variables, ...(commit ? { commit } : {}) }, { sources, onUnreachable: 'warn' });
+
+  const where = (e: ConfigError) => `${e.file ?? file}:${e.line}:${e.column}`;
+  console.log(`simulating ${ctx.described}${Object.keys(variables).length ? ` with ${Object.keys(variables).join(', ')}` : ''}`);
+  let errors = result.ok ? [] : result.errors;
+  const warnings = [...result.warnings];
+  if (result.skipped.length > 0) {
+    const [soft, hard] = partition(errors, (e) => MAY_BE_IN_SKIPPED.some((re) => re.test(e.message)));
+    warnings.push(...soft.map((e) => ({ ...e, message: `${e.message} (it may be defined in an include that could not be fetched)` })));
+    errors = hard;
+  }
+  // "Nothing runs in this context" is a fact about the context, not a broken file.
+  const [empty, real] = partition(errors, (e) => e.code === 'no_jobs' || e.code === 'no_pipeline');
+  for (const w of warnings) console.log(yellow(`${where(w)}: warning: ${w.message}`));
+  if (real.length > 0) {
+    for (const e of real) console.log(red(`${where(e)}: error: ${e.message}`));
+    console.log(red(`${real.length} error(s): pipeline refused`));
     return 1;
   }
+  for (const e of empty) console.log(yellow(`${where(e)}: warning: no jobs for ${ctx.described}: ${e.message}`));
+  for (const s of result.skipped) console.log(yellow(`not checked: include ${s.label} (${s.reason})`));
+  const suffix = result.skipped.length ? `; ${result.skipped.length} include(s) could not be fetched and were not checked` : '';
+  if (!result.ok && empty.length === 0) {
+    // Every error left was one a skipped include may explain.
+    console.log(yellow(`${file}: valid as far as it could be checked: ${result.skipped.length} include(s) could not be fetched`));
+    return 0;
+  }
+  if (!result.ok || empty.length > 0) {
+    console.log(green(`${file}: valid — but no jobs would run for ${ctx.described}${suffix}`));
+    return 0;
+  }
   const m = result.model;
-  console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s)`));
+  console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s) for ${ctx.described}${suffix}`));
   return 0;
+}
+
+function partition<T>(xs: T[], f: (x: T) => boolean): [T[], T[]] {
+  const a: T[] = [];
+  const b: T[] = [];
+  for (const x of xs) (f(x) ? a : b).push(x);
+  return [a, b];
 }

@@ -54,7 +54,7 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     conn = resolveConnection({ url: opts.url, token: opts.token });
   } else {
     tmp = mkdtempSync(join(tmpdir(), 'faultline-run-'));
-    embedded = await startEmbedded({ dataDir: join(tmp, 'data'), buildsDir: join(tmp, 'builds'), port: 0, runners: Number(opts.runners ?? 2), quiet: true });
+    embedded = await startEmbedded({ dataDir: join(tmp, 'data'), buildsDir: join(tmp, 'builds'), port: 0, runners: Number(opts.runners ?? 2), quiet: true, includesFromWorktree: true });
     conn = { url: embedded.url, token: embedded.apiToken };
   }
   const stop = async () => {
@@ -73,12 +73,12 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
       });
     } catch (e) {
       if (e instanceof ApiRequestError && e.body.details) {
-        for (const d of e.body.details) console.error(red(`${path}:${d.line ?? 0}:${d.column ?? 0}: ${d.message}`)); // messages begin with their path
+        for (const d of e.body.details) console.error(red(`${d.file ?? path}:${d.line ?? 0}:${d.column ?? 0}: ${d.message}`)); // messages begin with their path
       }
       console.error(red(`pipeline refused: ${(e as Error).message}`));
       return 2;
     }
-    for (const w of pipeline.warnings) console.log(yellow(`${path}:${w.line}:${w.column}: warning: ${w.message}`));
+    for (const w of pipeline.warnings) console.log(yellow(`${w.file ?? path}:${w.line}:${w.column}: warning: ${w.message}`));
     console.log(bold(`pipeline #${pipeline.id} on ${ref} @ ${sha.slice(0, 8)}`) + dim(`  ${conn.url}/#/pipelines/${pipeline.id}`));
     pipeline = await follow(conn, pipeline.id, opts.quiet ?? false);
     return await report(conn, pipeline); // await: `finally` must not stop the system mid-report

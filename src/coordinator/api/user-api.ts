@@ -57,8 +57,8 @@ export function userApi(d: UserApiDeps): Router {
       const first = out.errors[0];
       throw new HttpError(
         422,
-        `invalid pipeline configuration: ${out.errors.length} error(s)${first ? `; first at line ${first.line}, column ${first.column}: ${first.message}` : ''}`,
-        out.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message })),
+        `invalid pipeline configuration: ${out.errors.length} error(s)${first ? `; first at ${first.file ? `${first.file} ` : ''}line ${first.line}, column ${first.column}: ${first.message}` : ''}`,
+        out.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message, ...(e.file ? { file: e.file } : {}) })),
       );
     }
     res.status(201).json(fullPipeline(out.id));

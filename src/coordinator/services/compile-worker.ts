@@ -3,15 +3,16 @@
  * event loop. One request at a time, answered by id.
  */
 import { parentPort } from 'node:worker_threads';
-import { compilePipeline, type CompileOptions } from '../../config/index.js';
+import { compileRequest, type PipelineCompileRequest } from './compile-request.js';
 
-export interface CompileRequest {
-  id: number;
-  yaml: string;
-  opts: CompileOptions;
-}
-
-parentPort?.on('message', (req: CompileRequest) => {
-  // compilePipeline never throws on input; anything else is reported by the main side.
-  parentPort!.postMessage({ id: req.id, result: compilePipeline(req.yaml, req.opts) });
+parentPort?.on('message', (m: { id: number; req: PipelineCompileRequest }) => {
+  // The compiler never throws on input; an include source's failure is a compile error too.
+  void compileRequest(m.req).then(
+    (result) => parentPort!.postMessage({ id: m.id, result }),
+    (err: Error) =>
+      parentPort!.postMessage({
+        id: m.id,
+        result: { ok: false, errors: [{ path: '', line: 1, column: 1, message: `internal error while compiling: ${err?.message ?? String(err)}` }], warnings: [] },
+      }),
+  );
 });

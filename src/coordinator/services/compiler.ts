@@ -6,7 +6,8 @@
  * shared by the process and started on first use.
  */
 import { Worker } from 'node:worker_threads';
-import { compilePipeline, type CompileOptions, type CompileResult } from '../../config/index.js';
+import type { CompileResult } from '../../config/index.js';
+import { compileRequest, type PipelineCompileRequest } from './compile-request.js';
 
 /** Below this size and without aliases, compiling costs well under a millisecond per KiB. */
 const INLINE_MAX_CHARS = 16 * 1024;
@@ -24,13 +25,13 @@ class CompileWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  compile(yaml: string, opts: CompileOptions): Promise<CompileResult> {
+  compile(req: PipelineCompileRequest): Promise<CompileResult> {
     const w = this.start();
     const id = this.nextId++;
     return new Promise<CompileResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       w.ref(); // keep the process alive while a compile is outstanding
-      w.postMessage({ id, yaml, opts });
+      w.postMessage({ id, req });
     });
   }
 
@@ -64,8 +65,8 @@ class CompileWorker {
 
 const shared = new CompileWorker();
 
-/** compilePipeline, off the event loop unless the file is small and alias-free. */
-export function compileOffThread(yaml: string, opts: CompileOptions = {}): Promise<CompileResult> {
-  if (typeof yaml === 'string' && compilesInline(yaml)) return Promise.resolve(compilePipeline(yaml, opts));
-  return shared.compile(yaml, opts);
+/** A pipeline compile (includes resolved), off the event loop unless the file is small and alias-free. */
+export function compileOffThread(req: PipelineCompileRequest): Promise<CompileResult> {
+  if (typeof req.yaml === 'string' && compilesInline(req.yaml)) return compileRequest(req);
+  return shared.compile(req);
 }

@@ -4,6 +4,8 @@
  * Side effects (events, waking runners) run only after the commit.
  */
 import type { Logger } from 'pino';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigError } from '../../config/index.js';
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { EngineResult, PipelineEvent } from '../../pipeline/events.js';
@@ -78,8 +80,7 @@ export class PipelineService {
       repositoryUrl: input.repository?.url ?? null,
     });
     const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
-    // Off the event loop: a big file takes seconds to compile (see compiler.ts).
-    const compiled = await compileOffThread(input.yaml, { variables, predefined });
+    const compiled = await this.compile(input, variables, predefined);
     if (!compiled.ok) return { ok: false, errors: compiled.errors };
     const model = compiled.model;
     const warnings = compiled.warnings ?? model.warnings ?? [];
@@ -111,6 +112,29 @@ export class PipelineService {
     if (this.opts.autoCancel) this.autoCancel(input.project, input.ref, id);
     return { ok: true, id };
   }
+
+  /**
+   * Resolve include: against the pipeline's commit (or, for `faultline run`'s embedded
+   * coordinator, the working tree) and compile. An include that cannot be fetched refuses
+   * the pipeline, naming it.
+   */
+  /** Includes resolved and the file compiled off the event loop (see compiler.ts). */
+  private async compile(input: CreatePipelineInput, variables: Record<string, string>, predefined: Record<string, string>) {
+    const repo = input.repository;
+    const isDir = (u: string) => u.startsWith('/') && existsSync(u) && statSync(u).isDirectory();
+    const worktree = repo && this.opts.includesFromWorktree && isDir(repo.url) ? repo.url : undefined;
+    return compileOffThread({
+      yaml: input.yaml,
+      opts: { variables, predefined },
+      sources: {
+        repository: repo ? { url: repo.url, sha: repo.sha, ref: input.ref } : null,
+        ...(worktree ? { worktree } : {}),
+        ...(this.opts.gitlab ? { gitlab: this.opts.gitlab } : {}),
+        cacheDir: join(this.opts.dataDir, 'include-cache'),
+      },
+    });
+  }
+
 
   /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
   private autoCancel(project: string, ref: string, newId: number): void {

@@ -1,0 +1,27 @@
+/**
+ * One pipeline compile as the coordinator asks for it: the `.gitlab-ci.yml` text, the variables,
+ * and where its includes come from. Plain data, so it crosses to the compiler worker as it is;
+ * the same function runs inline for small files.
+ */
+import { compilePipeline, compilePipelineWithIncludes, type CompileOptions, type CompileResult } from '../../config/index.js';
+import { includeSources, type SourcesInput } from '../includes/index.js';
+
+export interface PipelineCompileRequest {
+  yaml: string;
+  opts: CompileOptions;
+  /** Where includes and the commit's files come from; null: a bare text (no repository). */
+  sources: SourcesInput | null;
+}
+
+/** The commit's files are read only when the configuration could use them: a remote repository costs a fetch. */
+const MAY_NEED_FILES = /\b(include|exists|changes)\s*:/;
+
+export async function compileRequest(r: PipelineCompileRequest): Promise<CompileResult> {
+  if (typeof r.yaml !== 'string' || !r.sources) return compilePipeline(r.yaml, r.opts);
+  const { sources, facts } = includeSources(r.sources);
+  const hasRepo = Boolean(r.sources.repository || r.sources.worktree);
+  const commit = hasRepo && MAY_NEED_FILES.test(r.yaml) ? await facts().catch(() => null) : null;
+  if (!/\binclude\s*:/.test(r.yaml)) return compilePipeline(r.yaml, { ...r.opts, ...(commit ? { commit } : {}) });
+  const { skipped: _skipped, ...result } = await compilePipelineWithIncludes(r.yaml, { ...r.opts, ...(commit ? { commit } : {}) }, { sources, onUnreachable: 'error' });
+  return result as CompileResult;
+}
