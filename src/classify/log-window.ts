@@ -16,7 +16,8 @@ export interface LogWindow {
 
 const NL = 0x0a;
 // CSI sequences (colours, `\e[0K` erase used by GitLab sections) and OSC (…BEL).
-const ANSI = new RE2('\\x1b(?:\\[[0-9;?]*[ -/]*[@-~]|\\][^\\x07\\x1b]*(?:\\x07|\\x1b\\\\)|[@-Z\\\\-_])', 'g');
+const ANSI_SRC = '\\x1b(?:\\[[0-9;?]*[ -/]*[@-~]|\\][^\\x07\\x1b]*(?:\\x07|\\x1b\\\\)|[@-Z\\\\-_])';
+const ANSI = new RE2(ANSI_SRC, 'g');
 
 // Per-line timestamps: GitHub Actions' raw logs, gitlab-runner's FF_TIMESTAMPS ("… 00O+ "),
 // Removed (newlines kept) so that patterns anchored at ^ see the tool's line as it printed it.
@@ -26,10 +27,31 @@ const TIME =
   '(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d )';
 const STEP = '#\\d+ \\d+\\.\\d+ ';
 const STAMP = `^(?:${TIME}(?:${STEP})?|${STEP})`;
-const STAMPS = new RE2(STAMP, 'gm');
+/** ANSI sequences and line stamps in ONE replace pass (the window is read once). */
+const ANSI_AND_STAMPS = new RE2(`${ANSI_SRC}|${STAMP}`, 'gm');
 /** BuildKit's plain progress output ("#12 79.31 npm ERR! …") prefixes every line of a step. */
 const BUILDKIT = Buffer.from('\n#');
 const STAMPED = new RE2(STAMP, 'm');
+const STAMP_COUNT = new RE2(STAMP, 'gm');
+const BUILDKIT_STEP = new RE2(`^${STEP}`);
+
+/** At least a quarter of the sample's lines carry a stamp (an app's own timestamped lines do not make a stamped log). */
+function mostlyStamped(sample: Buffer): boolean {
+  if (!STAMPED.test(sample)) return false;
+  let hits = 0;
+  STAMP_COUNT.lastIndex = 0;
+  while (STAMP_COUNT.exec(sample)) hits++;
+  STAMP_COUNT.lastIndex = 0;
+  return hits * 4 >= countNewlines(sample) + 1;
+}
+
+/** A BuildKit step line ("\n#12 3.4 …") somewhere: checks the first few "\n#" only. */
+function hasBuildkitSteps(win: Buffer): boolean {
+  for (let p = win.indexOf(BUILDKIT), n = 0; p !== -1 && n < 32; p = win.indexOf(BUILDKIT, p + 1), n++) {
+    if (BUILDKIT_STEP.test(win.subarray(p + 1, p + 40))) return true;
+  }
+  return false;
+}
 
 /** Count `\n` bytes in buf[start, end) with native scans. */
 export function countNewlines(buf: Buffer, start = 0, end = buf.length): number {
@@ -74,12 +96,11 @@ export function takeWindow(log: Buffer | string, windowBytes = DEFAULT_WINDOW_BY
   }
   skippedLines += countNewlines(buf, 0, start);
   let win = start > 0 ? buf.subarray(start) : buf;
-  if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
-  // only when the log is stamped — its first lines, or its last ones (Jenkins' timestamper and
-  // Buildkite stamp only the commands' output): one replace pass, else none
-  if (STAMPED.test(win.subarray(0, 256)) || STAMPED.test(win.subarray(Math.max(0, win.length - 4096))) || win.indexOf(BUILDKIT) !== -1) {
-    win = STAMPS.replace(win, Buffer.alloc(0));
-  }
+  // Stamps only when the log is stamped — its first lines, or its last ones (Jenkins'
+  // timestamper and Buildkite stamp only the commands' output) — or holds BuildKit steps.
+  const stamped = mostlyStamped(win.subarray(0, 2048)) || mostlyStamped(win.subarray(Math.max(0, win.length - 4096))) || hasBuildkitSteps(win);
+  if (stamped) win = ANSI_AND_STAMPS.replace(win, Buffer.alloc(0));
+  else if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
   return { buf: win, firstLine: 1 + lineOffset + skippedLines };
 }
 

@@ -149,8 +149,19 @@ export function compileRuleSet(
     };
   });
   // 'm': ^ and $ are line anchors, as a rule author reading a log expects.
-  const set = patterns.length > 0 ? new RE2.Set(patterns.map((p) => p.source), 'm') : null;
+  const set = patterns.length > 0 ? new RE2.Set(patterns.map((p) => prefilter(p.source)), 'm') : null;
   return { rules, patterns, set, files };
+}
+
+/**
+ * The form of a pattern the one-pass RE2.Set scans for. "Unindented line" prefixes
+ * (`^\S.*X`, `^(\S.*)?X`) keep a DFA thread alive along every line and halve the Set's
+ * throughput; the Set gets the looser `X` (a superset of the hits), and the exact pattern
+ * confirms each candidate line (findLines), so the verdict is unchanged.
+ */
+export function prefilter(source: string): string {
+  const m = /^\^(?:\\S\.\*|\(\\S\.\*\)\?)(?=.)/.exec(source);
+  return m ? source.slice(m[0].length) : source;
 }
 
 /** Validate + compile rules given as plain objects (tests, benchmarks). Throws on invalid input. */

@@ -69,10 +69,14 @@ export class ScriptMask {
     }
     let start = isEchoLine(buf, 0, end) ? 0 : -1;
     for (const n of ECHO_NEEDLES) {
-      for (let p = buf.lastIndexOf(n, end - 1); p !== -1 && p > start; p = p > 0 ? buf.lastIndexOf(n, p - 1) : -1) {
-        const ls = lineStart(buf, n[0] === NL ? p + 1 : p);
-        if (ls < end && isEchoLine(buf, ls, end)) {
-          start = Math.max(start, ls);
+      // search only after the best echo found so far: a needle absent from the tail costs the tail
+      const from = Math.max(0, start);
+      const region = buf.subarray(from, end);
+      for (let q = region.lastIndexOf(n); q !== -1; q = q > 0 ? region.lastIndexOf(n, q - 1) : -1) {
+        const ls = lineStart(buf, from + (n[0] === NL ? q + 1 : q));
+        if (ls <= start) break;
+        if (isEchoLine(buf, ls, end)) {
+          start = ls;
           break;
         }
       }
