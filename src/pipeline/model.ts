@@ -66,8 +66,14 @@ export interface JobSpec {
   after_script_timeout_seconds: number; // default 300
   retry: RetrySpec;
   tags: string[];
-  /** Job-level variables merged over global ones (global < job). */
+  /**
+   * Job-level variables merged over global ones (global < job < matching rule < matrix),
+   * CI_ENVIRONMENT_* and CI_NODE_* among them. Values are as written: `$VAR` references
+   * are expanded when the job runs, against everything the job sees.
+   */
   variables: Record<string, string>;
+  /** Keys declared `expand: false`: their values are passed literally. */
+  raw_variables?: string[];
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
 }
