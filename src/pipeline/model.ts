@@ -93,5 +93,7 @@ export interface PipelineModel {
   variables: Record<string, string>;
   /** Keys declared `masked: true` (global or in any job); their values must be hidden in logs/UI. */
   masked_variables?: string[];
+  /** The predefined CI_* variables the pipeline was compiled against (set by the coordinator). */
+  predefined?: Record<string, string>;
   warnings: ConfigWarning[];
 }

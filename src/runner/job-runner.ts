@@ -96,10 +96,11 @@ class JobRun {
     const slot = o.slot ?? 0;
     const dirs = jobDirs(o.buildsDir, o.runner, slot, o.job);
     this.perJobDir = dirs.perJob;
+    const env = jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot });
     this.trace = new TraceBuffer({
       send: (offset, bytes, signal) => o.client.appendTrace(o.job, offset, bytes, signal ?? o.shutdown),
       startOffset: o.job.trace_offset ?? 0,
-      masks: jobMasks(o.job),
+      masks: jobMasks(o.job, env),
       intervalMs: o.traceIntervalMs,
       logger: this.log,
     });
@@ -108,7 +109,7 @@ class JobRun {
       buildDir: dirs.buildDir,
       tmpDir: dirs.tmpDir,
       trace: this.trace,
-      env: jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot }),
+      env,
       imagePulls: [],
       onStage: (stage, start, end, attributes) =>
         this.stages.push({ stage, start: start.toISOString(), end: end.toISOString(), ...(attributes ? { attributes } : {}) }),
@@ -318,7 +319,7 @@ class JobRun {
 
   private failure(reason: FailureReason, stage: FailureStage, message: string | null, extra: BuildError['extra'] = {}) {
     // Executor and git error texts can quote masked variables: mask them as the trace is.
-    const masker = message === null ? null : new Masker(jobMasks(this.job));
+    const masker = message === null ? null : new Masker(jobMasks(this.job, this.ctx.env));
     return {
       reason,
       stage,

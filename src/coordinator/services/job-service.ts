@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
+import { slugify } from '../../pipeline/variables.js';
 import { mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
 import type { PipelineService } from './pipeline-service.js';
 
@@ -66,8 +67,10 @@ export class JobService {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
     const spec = this.pipelines.model(job.pipeline_id).jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
-    const predefined = {
-      ...pipelinePredefined({
+    const model = this.pipelines.model(job.pipeline_id);
+    const base =
+      model.predefined ??
+      pipelinePredefined({
         id: p.id,
         project: p.project,
         ref: p.ref,
@@ -75,19 +78,28 @@ export class JobService {
         source: p.source,
         serverUrl: this.opts.serverUrl,
         repositoryUrl: p.repository_url,
-      }),
+      });
+    const predefined = {
+      ...base,
       CI_JOB_ID: String(job.id),
       CI_JOB_NAME: job.name,
+      CI_JOB_NAME_SLUG: slugify(job.name),
       CI_JOB_STAGE: job.stage,
       CI_JOB_ATTEMPT: String(job.attempt),
+      CI_JOB_URL: `${this.opts.serverUrl.replace(/\/+$/, '')}/#/jobs/${job.id}`,
+      CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      CI_NODE_TOTAL: '1',
       CI_RUNNER_ID: String(runner.id),
       CI_RUNNER_DESCRIPTION: runner.name,
       CI_RUNNER_TAGS: JSON.stringify(JSON.parse(runner.tags_json)),
     };
+    const raw = new Set(spec.raw_variables ?? []);
+    const masked = new Set(model.masked_variables ?? []);
     const variables = mergeVariables(
-      plain(predefined),
-      [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
-      plain(spec.variables ?? {}),
+      // Predefined values are facts (a commit message may hold a '$'): never expanded.
+      plain(predefined).map((v) => ({ ...v, raw: true })),
+      [{ key: 'CI_JOB_TOKEN', value: token, masked: true, raw: true }],
+      Object.entries(spec.variables ?? {}).map(([key, value]) => ({ key, value, masked: masked.has(key), ...(raw.has(key) ? { raw: true } : {}) })),
       JSON.parse(p.variables_json) as PipelineVariable[],
     );
     const lookup = (k: string) => variables.find((v) => v.key === k)?.value;

@@ -16,6 +16,7 @@ import type { Store } from '../store/index.js';
 import type { JobRef } from '../store/jobs.js';
 import { pipelineJson } from '../views.js';
 import { EngineCache } from './engines.js';
+import { readCommit } from './commit-facts.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
 
 const TERMINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
@@ -28,6 +29,8 @@ export interface CreatePipelineInput {
   variables: PipelineVariable[];
   repository: { url: string; sha: string | null } | null;
   source?: string;
+  /** CI_DEFAULT_BRANCH; 'main' when not given. */
+  defaultBranch?: string;
 }
 
 export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
@@ -65,22 +68,30 @@ export class PipelineService {
   private async createNow(input: CreatePipelineInput): Promise<CreateResult> {
     const id = this.store.pipelines.nextId();
     const source = input.source ?? 'api';
+    const now = Date.now();
+    const repo = input.repository;
+    // The commit's files and diff for rules: changes/exists, and its message (a local repository only).
+    const commit = repo?.sha ? await readCommit(repo.url, repo.sha) : null;
     const predefined = pipelinePredefined({
       id,
       project: input.project,
       ref: input.ref,
-      sha: input.repository?.sha ?? null,
+      sha: repo?.sha ?? null,
       source,
       serverUrl: this.opts.serverUrl,
-      repositoryUrl: input.repository?.url ?? null,
+      repositoryUrl: repo?.url ?? null,
+      defaultBranch: input.defaultBranch,
+      commitMessage: commit?.message ?? null,
+      beforeSha: commit?.before ?? null,
+      createdAt: now,
     });
     const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
-    const compiled = await compilePipeline(input.yaml, { variables, predefined });
+    const compiled = await compilePipeline(input.yaml, { variables, predefined, ...(commit ? { commit: commit.facts } : {}) });
     if (!compiled.ok) return { ok: false, errors: compiled.errors };
     const model = compiled.model;
+    model.predefined = predefined; // jobs see exactly what rules: saw
     const warnings = compiled.warnings ?? model.warnings ?? [];
     const after: (() => void)[] = [];
-    const now = Date.now();
     this.store.tx(() => {
       this.store.pipelines.insert({
         id,
