@@ -7,7 +7,7 @@
  */
 import type { ImageSpec, JobSpec, ManualMode, OnStatus, RetrySpec, When } from '../pipeline/model.js';
 import type { RetryWhen } from '../protocol/failure.js';
-import { expandVariables } from '../pipeline/variables.js';
+import { expandString, expandVariables } from '../pipeline/variables.js';
 import { reportUnsupported, checkKeys } from './check-keys.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
 import { readEnvironment } from './environment.js';
@@ -271,6 +271,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       line: jobPos.line,
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();
+    const group = readResourceGroup(cfg, name, jobPos, diag, () => expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name }, layer(ownVars, ctx.pipelineVars)));
+    if (group) spec.resource_group = group;
     return { spec, needs: matched?.needs ?? needs, masked, base: name, matrix: inst.matrix, dependencies };
   });
   return { included: true, jobs };
@@ -283,6 +285,18 @@ function expanded(predefined: Record<string, string>, l: { values: Record<string
     ...Object.entries(l.values).map(([key, value]) => ({ key, value, raw: l.raw.has(key) })),
   ];
   return Object.fromEntries(expandVariables(list).map((v) => [v.key, v.value]));
+}
+
+/** GitLab: letters, digits, `-`, `_`, `/`, `$`, `{`, `}`, `.` and spaces; variables expanded. */
+function readResourceGroup(cfg: PlainMap, name: string, jobPos: Pos, diag: Diagnostics, vars: () => Vars): string | null {
+  const raw = cfg.resource_group;
+  if (raw === undefined || raw === null) return null;
+  const at = valuePos(cfg, 'resource_group', jobPos);
+  if (typeof raw !== 'string' || !/^[A-Za-z0-9_\-/${}. ]+$/.test(raw) || raw.trim() === '') {
+    diag.error(joinPath(name, 'resource_group'), at, `expected a name of letters, digits, - _ / . and spaces, got ${describe(raw)}`);
+    return null;
+  }
+  return expandString(raw, vars());
 }
 
 function readDependencies(cfg: PlainMap, name: string, jobPos: Pos, diag: Diagnostics): CompiledJob['dependencies'] {

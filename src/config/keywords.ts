@@ -29,7 +29,6 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
   dast_configuration: warn('no DAST site/scanner profile is injected'),
   manual_confirmation: warn('no confirmation dialog is shown before the job is played'),
   services: refuse('faultline does not start service containers; the script would run without them'),
-  resource_group: refuse('jobs of one resource group are not serialised; they could run at the same time'),
   trigger: refuse('child and multi-project pipelines (trigger:) are not run by faultline'),
   secrets: refuse('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
   id_tokens: refuse('faultline issues no OIDC ID tokens; the variables would be missing'),

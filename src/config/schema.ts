@@ -25,7 +25,7 @@ export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
   'tags', 'rules', 'variables', 'extends', 'only', 'except', 'inherit', 'parallel', 'environment',
-  'dependencies',
+  'dependencies', 'resource_group',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [

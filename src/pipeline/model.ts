@@ -74,6 +74,8 @@ export interface JobSpec {
   variables: Record<string, string>;
   /** Keys declared `expand: false`: their values are passed literally. */
   raw_variables?: string[];
+  /** `resource_group` (expanded): at most one job of the project with this group runs at a time. */
+  resource_group?: string;
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
 }

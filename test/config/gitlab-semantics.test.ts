@@ -162,7 +162,6 @@ describe('fail closed', () => {
   const refused = [
     'trigger: {include: child.yml}',
     'services: [postgres:16]',
-    'resource_group: production',
     'secrets: {X: {vault: a/b@c}}',
     'id_tokens: {T: {aud: x}}',
     'hooks: {pre_get_sources_script: [x]}',

@@ -168,3 +168,21 @@ test('faultline run: rules when: manual blocks the pipeline (exit 3); trigger: i
     dir.dispose();
   }
 });
+
+test('faultline run with 2 runners: resource_group lets one job of the group run at a time', async () => {
+  const dir = tempDir();
+  try {
+    const r = join(dir.path, 'repo');
+    const lock = join(dir.path, 'lock');
+    // Each job holds a lock directory for 3 s; two at once would collide on mkdir.
+    const job = (n: string, group: string) =>
+      `${n}:\n  resource_group: ${group}\n  script:\n    - mkdir ${lock}\n    - sleep 3\n    - rmdir ${lock}\n`;
+    repo(r, { '.gitlab-ci.yml': `variables: {ENV: prod}\n${job('deploy-a', 'deploy-$ENV')}${job('deploy-b', 'deploy-prod')}` });
+    const res = await cli(['run', '--runners', '2'], r);
+    assert.equal(res.status, 0, res.out);
+    assert.ok(jobLine(res.out, 'deploy-a', 'success'), res.out);
+    assert.ok(jobLine(res.out, 'deploy-b', 'success'), res.out);
+  } finally {
+    dir.dispose();
+  }
+});

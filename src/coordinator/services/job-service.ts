@@ -46,6 +46,7 @@ export class JobService {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     for (const c of this.store.jobs.pendingIter()) {
       if (!runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(c.tags_json) as string[])) continue;
+      if (this.waitsForResource(c)) continue; // synchronous up to casStart: no other assign interleaves
       const token = newToken('fljt_');
       let started: boolean;
       try {
@@ -61,6 +62,26 @@ export class JobService {
       return this.payload(this.store.jobs.dispatched(c.id)!, token, runner);
     }
     return null;
+  }
+
+  /**
+   * `resource_group`: a pending job waits while another job of its project with the same
+   * group is running (GitLab's unordered process mode).
+   */
+  waitsForResource(job: { pipeline_id: number; name: string }): boolean {
+    const group = this.resourceGroup(job.pipeline_id, job.name);
+    if (!group) return false;
+    const project = this.store.pipelines.getLight(job.pipeline_id)?.project;
+    if (project === undefined) return false;
+    return this.store.jobs.activeInProject(project).some((a) => this.resourceGroup(a.pipeline_id, a.name) === group);
+  }
+
+  private resourceGroup(pipelineId: number, name: string): string | null {
+    try {
+      return this.pipelines.model(pipelineId).jobs.find((s) => s.name === name)?.resource_group ?? null;
+    } catch {
+      return null;
+    }
   }
 
   payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {

@@ -194,6 +194,8 @@ export class PipelineService {
         touched.set(t.name, { id: ref.id, outcome: ref.outcome, note: changed && t.note != null ? t.note : ref.note });
       }
       if (t.to === 'pending') woke = true;
+      // A job leaving running frees its resource_group: a job waiting for it may start now.
+      else if ((t.from === 'running' || t.from === 'canceling') && this.holdsResource(pipelineId, t.name)) woke = true;
       const ev = {
         job_id: row.id,
         pipeline_id: pipelineId,
@@ -259,6 +261,14 @@ export class PipelineService {
     if (counting.some((j) => j.failure_class === 'build')) return 'build';
     if (counting.every((j) => j.failure_class === 'infra')) return 'infra';
     return 'unknown';
+  }
+
+  private holdsResource(pipelineId: number, name: string): boolean {
+    try {
+      return this.engines.model(pipelineId).jobs.some((j) => j.name === name && j.resource_group !== undefined);
+    } catch {
+      return false;
+    }
   }
 
   model(pipelineId: number): PipelineModel {
