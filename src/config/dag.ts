@@ -35,7 +35,10 @@ export function resolveNeeds(
       const group = groups.get(n.name);
       let targets: CompiledJob[] = group ?? (byName.has(n.name) ? [byName.get(n.name)!] : []);
       if (n.matrix) {
-        targets = targets.filter((t) => n.matrix!.some((sel) => selectorMatches(sel, t.matrix)));
+        // `$[[ matrix.X ]]` in a selector is the needing job's own matrix value (GitLab 16.3+).
+        const own = (v: string) => v.replace(/\$\[\[\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\]\]/g, (_m, k: string) => job.matrix[k] ?? '');
+        const selectors = n.matrix.map((sel) => Object.fromEntries(Object.entries(sel).map(([k, v]) => [k, own(v)])));
+        targets = targets.filter((t) => selectors.some((sel) => selectorMatches(sel, t.matrix)));
         if (targets.length === 0 && (group || byName.has(n.name))) {
           diag.error(n.path, n.pos, `no instance of '${n.name}' matches parallel: matrix: ${JSON.stringify(n.matrix)}`);
           continue;

@@ -228,6 +228,18 @@ describe('parallel', () => {
     assert.equal(m.jobs[4]!.needs!.length, 4);
     assert.deepEqual(m.jobs[5]!.needs, ['build: [gcp, data]']);
   });
+  test('needs: parallel: matrix with $[[ matrix.X ]] picks the same permutation', () => {
+    const y = [
+      'build: {stage: build, script: x, parallel: {matrix: [{OS: [linux, mac]}]}}',
+      'test:',
+      '  script: x',
+      '  parallel: {matrix: [{OS: [linux, mac]}]}',
+      '  needs: [{job: build, parallel: {matrix: [{OS: "$[[ matrix.OS ]]"}]}}]',
+      '',
+    ].join('\n');
+    const m = model(y);
+    assert.deepEqual(m.jobs.slice(2).map((j) => [j.name, j.needs]), [['test: [linux]', ['build: [linux]']], ['test: [mac]', ['build: [mac]']]]);
+  });
   test('limits and shapes', () => {
     assert.match(errors('a: {script: x, parallel: 201}\n')[0]!, /from 1 to 200/);
     assert.match(errors('a: {script: x, parallel: {matrix: [{A: []}]}}\n')[0]!, /expected a string or a list/);
