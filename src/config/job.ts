@@ -266,7 +266,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       timeout_seconds: timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT,
       after_script_timeout_seconds: afterTimeout ?? defaults.after_script_timeout ?? DEFAULT_AFTER_SCRIPT_TIMEOUT,
       retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (defaults.retry ?? { max: 0, when: ['always'] }),
-      tags: tags ?? defaults.tags ?? [],
+      // GitLab expands variables in tags at pipeline creation (`tags: [$RUNNER_TAG]`).
+      tags: (tags ?? defaults.tags ?? []).map((t) => (t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t)),
       variables,
       line: jobPos.line,
     };

@@ -19,6 +19,7 @@ import type { FailureReason, FailureStage } from '../protocol/failure.js';
 import type { JobPayload, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { RunnerClient } from './client.js';
 import { BuildError, type Executor, type JobContext, type StepResult } from './executor.js';
+import { expandString } from '../pipeline/variables.js';
 import { jobDirs, jobEnv, jobMasks, type RunnerIdentity } from './job-env.js';
 import { Masker } from './trace.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
@@ -97,6 +98,8 @@ class JobRun {
     const dirs = jobDirs(o.buildsDir, o.runner, slot, o.job);
     this.perJobDir = dirs.perJob;
     const env = jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot });
+    // gitlab-runner expands variables in the image name (`image: $CI_REGISTRY_IMAGE:$TAG`).
+    if (o.job.image && o.job.image.name.includes('$')) this.job = { ...o.job, image: { ...o.job.image, name: expandString(o.job.image.name, env) } };
     this.trace = new TraceBuffer({
       send: (offset, bytes, signal) => o.client.appendTrace(o.job, offset, bytes, signal ?? o.shutdown),
       startOffset: o.job.trace_offset ?? 0,
@@ -105,7 +108,7 @@ class JobRun {
       logger: this.log,
     });
     this.ctx = {
-      job: o.job,
+      job: this.job,
       buildDir: dirs.buildDir,
       tmpDir: dirs.tmpDir,
       trace: this.trace,

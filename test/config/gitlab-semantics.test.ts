@@ -275,6 +275,9 @@ describe('inherit, environment, dependencies, variables', () => {
     assert.match(e[1]!, /not in an earlier stage/);
     assert.match(e[2]!, /must also be listed in needs/);
   });
+  test('tags: variables expanded at creation', () => {
+    assert.deepEqual(model('variables: {POOL: big}\na: {script: x, tags: [$POOL-runners, linux]}\n').jobs[0]!.tags, ['big-runners', 'linux']);
+  });
   test('variables: options must contain the value; expand: false is recorded', () => {
     assert.match(errors('variables: {ENV: {value: prod, options: [dev, staging]}}\na: {script: x}\n')[0]!, /must be one of its options/);
     const m = model('variables: {R: {value: "$X", expand: false}}\na: {script: x, variables: {S: {value: "$Y", expand: false}}}\n');
