@@ -152,6 +152,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
     has(k) ? check(schema, cfg[k], p(k), at(k), diag) : undefined;
 
   checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
+  // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
+  if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
   const { defaults, globals } = readInherit(cfg, name, jobPos, ctx);
 
   // stage

@@ -194,6 +194,11 @@ describe('fail closed', () => {
       assert.match(r.warnings[0]!.message, /not supported by faultline; ignored: /);
     });
   }
+  test('a job named pages runs, with a warning that nothing is published', () => {
+    const r = compilePipeline('pages: {script: x}\n', { predefined: push('main') });
+    assert.ok(r.ok);
+    assert.match(r.warnings[0]!.message, /^pages: not supported by faultline; ignored: no Pages site is published/);
+  });
   test('global services: and default: services are refused', () => {
     assert.equal(errors('services: [docker:dind]\na: {script: x}\n').length, 1);
     assert.equal(errors('default: {services: [docker:dind]}\na: {script: x}\n').length, 1);
