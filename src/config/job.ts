@@ -212,6 +212,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const tags = field('tags', tagsSchema);
   const jobVars = field('variables', variablesSchema) ?? EMPTY_VARS;
 
+  const instances: Instance[] = readParallel(cfg.parallel, name, at('parallel'), diag) ?? [{ name, variables: {}, matrix: {} }];
+
   // Which jobs get into the pipeline: rules, or only/except (never both).
   const rules = has('rules') ? readRules(cfg.rules, p('rules'), at('rules'), diag) : null;
   const only = readPolicy(cfg.only, p('only'), at('only'), diag);
@@ -246,7 +248,6 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       : (manual ?? (effAllowFailure === true ? 'ignored' : effAllowFailure !== undefined || manualFromRules ? 'required' : 'ignored'));
   const on_status = buildOnStatus(effAllowFailure, onStatus, manualMode, cfg, name, jobPos, diag);
 
-  const instances: Instance[] = readParallel(cfg.parallel, name, at('parallel'), diag) ?? [{ name, variables: {}, matrix: {} }];
   const masked = [...jobVars.masked, ...(matched?.variables?.masked ?? [])];
   const jobs = instances.map((inst): CompiledJob => {
     const ownVars = layer(globals, jobVars, matched?.variables, inst.variables);
