@@ -13,14 +13,19 @@ import { evaluateWorkflow, readDefaults, readGlobalVariables, readStages } from 
 import type { CompileOptions, CompileResult } from './index.js';
 import { compileJob, type CompiledJob, type JobContext } from './job.js';
 import { resolveReferences } from './references.js';
-import { GLOBAL_KEYWORDS, LEGACY_DEFAULT_KEYWORDS, RESERVED_JOB_NAMES, UNSUPPORTED_GLOBAL_KEYWORDS } from './schema.js';
+import { GLOBAL_KEYWORDS, LEGACY_DEFAULT_KEYWORDS, RESERVED_JOB_NAMES } from './schema.js';
 import { applyMainSpec } from './include/main-spec.js';
+import { GLOBAL_UNSUPPORTED } from './keywords.js';
+import { reportUnsupported } from './check-keys.js';
+import { checkDependencies } from './dependencies.js';
+import { lintContext } from './context.js';
 import { isPlainMap, keyPos, parseYaml, START, type PlainMap } from './yaml-source.js';
+import type { VariablesOut } from './schema.js';
 
 const TOP_LEVEL_KEYWORDS: readonly string[] = [
   ...GLOBAL_KEYWORDS,
   ...LEGACY_DEFAULT_KEYWORDS,
-  ...UNSUPPORTED_GLOBAL_KEYWORDS,
+  ...Object.keys(GLOBAL_UNSUPPORTED),
   'types',
 ];
 
@@ -98,9 +103,8 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
       continue;
     }
     if (TOP_LEVEL_KEYWORDS.includes(name)) {
-      if ((UNSUPPORTED_GLOBAL_KEYWORDS as readonly string[]).includes(name)) {
-        diag.warn(name, at, 'not supported by faultline yet; ignored');
-      }
+      const s = GLOBAL_UNSUPPORTED[name];
+      if (s) reportUnsupported(diag, name, at, s);
       continue;
     }
     if (name.startsWith('.')) {
@@ -129,22 +133,27 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
   const stages = readStages(top, diag);
   const defaults = readDefaults(top, diag);
   const globals = readGlobalVariables(top, diag);
-  const predefined = opts.predefined ?? {};
+  // No context given (lint): a push to the default branch, as GitLab's CI Lint simulates.
+  const given = opts.predefined ?? {};
+  const hasContext = ['CI_PIPELINE_SOURCE', 'CI_COMMIT_BRANCH', 'CI_COMMIT_TAG', 'CI_COMMIT_REF_NAME'].some((k) => k in given);
+  const predefined = hasContext ? given : { ...lintContext(), ...given };
   const pipelineVars = opts.variables ?? {};
-  const workflow = evaluateWorkflow(top, { ...predefined, ...globals.values, ...pipelineVars }, diag);
-  const globalVars = { ...globals.values, ...(workflow.created ? workflow.variables : {}) };
+  const workflow = evaluateWorkflow(top, { ...predefined, ...globals.values, ...pipelineVars }, opts.commit, diag);
+  const globalVars = workflow.created ? mergeVars(globals, workflow.variables) : globals;
 
   const resolved = resolveExtends(top, [...templateNames, ...jobNames], (n) => keyPos(top, n, START), diag);
 
-  const ctx: JobContext = { diag, stages, defaults, globalVars, predefined, pipelineVars };
+  const ctx: JobContext = { diag, stages, defaults, globalVars, predefined, pipelineVars, commit: opts.commit };
   const included: CompiledJob[] = [];
-  const masked = new Set(globals.masked);
+  const masked = new Set(globalVars.masked);
   for (const name of jobNames) {
     const cfg = resolved.get(name) as PlainMap;
     const out = compileJob(name, cfg, keyPos(top, name, START), ctx);
     if (!out.included) continue;
-    included.push(out.job);
-    for (const m of out.job.masked) masked.add(m);
+    for (const j of out.jobs) {
+      included.push(j);
+      for (const m of j.masked) masked.add(m);
+    }
   }
 
   if (!workflow.created) {
@@ -152,6 +161,7 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
     return null;
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);
+  checkDependencies(included, new Set(jobNames), diag);
   // An empty pipeline is only worth reporting when nothing else explains it.
   if (included.length === 0 && diag.errors.length === 0) {
     diag.error(
@@ -169,7 +179,14 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
   const used = new Set(included.map((j) => j.spec.stage));
   const modelStages = stages.filter((s) => used.has(s));
   const jobs: JobSpec[] = included.map((j) => ({ ...j.spec, stage_index: modelStages.indexOf(j.spec.stage) }));
-  const model: PipelineModel = { stages: modelStages, jobs, variables: globalVars, warnings: [] };
+  const model: PipelineModel = { stages: modelStages, jobs, variables: globalVars.values, warnings: [] };
   if (masked.size > 0) model.masked_variables = [...masked].sort();
   return model;
+}
+
+function mergeVars(a: VariablesOut, b: VariablesOut): VariablesOut {
+  const raw = new Set(a.raw);
+  for (const k of Object.keys(b.values)) if (b.raw.includes(k)) raw.add(k);
+  else raw.delete(k);
+  return { values: { ...a.values, ...b.values }, masked: [...new Set([...a.masked, ...b.masked])], raw: [...raw] };
 }

@@ -5,8 +5,9 @@
  * a 1,000-job DAG costs O(jobs + edges).
  */
 import { didYouMean, type Diagnostics } from './diagnostics.js';
-import type { CompiledJob } from './job.js';
+import type { CompiledJob, NeedRef } from './job.js';
 import type { Pos } from './yaml-source.js';
+import { selectorMatches } from './parallel.js';
 
 export function resolveNeeds(
   included: readonly CompiledJob[],
@@ -15,6 +16,14 @@ export function resolveNeeds(
   diag: Diagnostics,
 ): void {
   const byName = new Map(included.map((j) => [j.spec.name, j]));
+  // Instances of a parallel job, by the name written in the YAML.
+  const groups = new Map<string, CompiledJob[]>();
+  for (const j of included) {
+    if (j.spec.name === j.base) continue;
+    const g = groups.get(j.base);
+    if (g) g.push(j);
+    else groups.set(j.base, [j]);
+  }
   const edgePos = new Map<string, Map<string, Edge>>();
 
   for (const job of included) {
@@ -22,8 +31,21 @@ export function resolveNeeds(
     const resolved: string[] = [];
     const positions = new Map<string, Edge>();
     for (const n of job.needs) {
-      const target = byName.get(n.name);
-      if (!target) {
+      // A need on a parallel job means all its instances, or those the matrix selector picks.
+      const group = groups.get(n.name);
+      let targets: CompiledJob[] = group ?? (byName.has(n.name) ? [byName.get(n.name)!] : []);
+      if (n.matrix) {
+        // `$[[ matrix.X ]]` in a selector is the needing job's own matrix value (GitLab 16.3+).
+        const own = (v: string) => v.replace(/\$\[\[\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\]\]/g, (_m, k: string) => job.matrix[k] ?? '');
+        const selectors = n.matrix.map((sel) => Object.fromEntries(Object.entries(sel).map(([k, v]) => [k, own(v)])));
+        targets = targets.filter((t) => selectors.some((sel) => selectorMatches(sel, t.matrix)));
+        if (targets.length === 0 && (group || byName.has(n.name))) {
+          diag.error(n.path, n.pos, `no instance of '${n.name}' matches parallel: matrix: ${JSON.stringify(n.matrix)}`);
+          continue;
+        }
+      }
+      for (const target of targets) addEdge(job, target, n, resolved, positions, diag);
+      if (targets.length === 0) {
         if (visibleNames.has(n.name)) {
           if (!n.optional) {
             diag.error(
@@ -37,24 +59,27 @@ export function resolveNeeds(
         } else {
           diag.error(n.path, n.pos, `needs '${n.name}', but there is no job with that name${didYouMean(n.name, visibleNames)}`);
         }
-        continue;
       }
-      if (target.spec.stage_index > job.spec.stage_index) {
-        diag.error(
-          n.path,
-          n.pos,
-          `'${n.name}' is in stage '${target.spec.stage}', which runs after this job's stage '${job.spec.stage}'; a job can only need jobs of its own or earlier stages`,
-        );
-        continue;
-      }
-      if (positions.has(n.name)) continue; // duplicate need: harmless
-      positions.set(n.name, { pos: n.pos, path: n.path });
-      resolved.push(n.name);
     }
     job.spec.needs = resolved;
     edgePos.set(job.spec.name, positions);
   }
   findCycles(included, edgePos, diag);
+}
+
+function addEdge(job: CompiledJob, target: CompiledJob, n: NeedRef, resolved: string[], positions: Map<string, Edge>, diag: Diagnostics): void {
+  if (target.spec.stage_index > job.spec.stage_index) {
+    diag.error(
+      n.path,
+      n.pos,
+      `'${n.name}' is in stage '${target.spec.stage}', which runs after this job's stage '${job.spec.stage}'; a job can only need jobs of its own or earlier stages`,
+    );
+    return;
+  }
+  const name = target.spec.name;
+  if (positions.has(name)) return; // duplicate need: harmless
+  positions.set(name, { pos: n.pos, path: n.path });
+  resolved.push(name);
 }
 
 interface Edge {

@@ -4,11 +4,14 @@
  */
 import type { Diagnostics } from './diagnostics.js';
 import { describe, joinPath } from './diagnostics.js';
-import { checkKeys, readIf, type Defaults } from './job.js';
+import { checkKeys } from './check-keys.js';
+import type { Defaults } from './job.js';
+import type { CommitFacts } from './index.js';
+import { DEFAULT_UNSUPPORTED, WORKFLOW_RULE_UNSUPPORTED, WORKFLOW_UNSUPPORTED } from './keywords.js';
+import { clausesHold, flattenRules, readClauses } from './rule-clauses.js';
 import {
   check,
   DEFAULT_KEYWORDS,
-  DEFAULT_UNSUPPORTED_KEYWORDS,
   durationSchema,
   imageSchema,
   interruptibleSchema,
@@ -19,8 +22,6 @@ import {
   variablesSchema,
   WORKFLOW_KEYWORDS,
   WORKFLOW_RULE_KEYWORDS,
-  WORKFLOW_RULE_UNSUPPORTED_KEYWORDS,
-  WORKFLOW_UNSUPPORTED_KEYWORDS,
   type VariablesOut,
 } from './schema.js';
 import { isPlainMap, keyPos, START, valuePos, type PlainMap, type Pos } from './yaml-source.js';
@@ -68,7 +69,7 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   if (def !== undefined && def !== null) {
     if (!isPlainMap(def)) diag.error('default', defPos, `expected a map of job keywords, got ${describe(def)}`);
     else {
-      checkKeys(def, 'default', defPos, diag, DEFAULT_KEYWORDS, DEFAULT_UNSUPPORTED_KEYWORDS);
+      checkKeys(def, 'default', defPos, diag, DEFAULT_KEYWORDS, DEFAULT_UNSUPPORTED);
       src = def;
     }
   }
@@ -95,15 +96,16 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
 }
 
 export function readGlobalVariables(top: PlainMap, diag: Diagnostics): VariablesOut {
-  if (top.variables === undefined || top.variables === null) return { values: {}, masked: [] };
-  return check(variablesSchema, top.variables, 'variables', valuePos(top, 'variables', START), diag) ?? { values: {}, masked: [] };
+  const none = { values: {}, masked: [], raw: [] };
+  if (top.variables === undefined || top.variables === null) return none;
+  return check(variablesSchema, top.variables, 'variables', valuePos(top, 'variables', START), diag) ?? none;
 }
 
-export type WorkflowResult = { created: true; variables: Record<string, string> } | { created: false; path: string; pos: Pos; reason: string };
+export type WorkflowResult = { created: true; variables: VariablesOut } | { created: false; path: string; pos: Pos; reason: string };
 
 /** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
-export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): WorkflowResult {
-  const none = { created: true as const, variables: {} };
+export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts | undefined, diag: Diagnostics): WorkflowResult {
+  const none = { created: true as const, variables: { values: {}, masked: [], raw: [] } };
   const wf = top.workflow;
   if (wf === undefined || wf === null) return none;
   const wfPos = valuePos(top, 'workflow', START);
@@ -111,7 +113,7 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): 
     diag.error('workflow', wfPos, `expected a map with rules:, got ${describe(wf)}`);
     return none;
   }
-  checkKeys(wf, 'workflow', wfPos, diag, WORKFLOW_KEYWORDS, WORKFLOW_UNSUPPORTED_KEYWORDS);
+  checkKeys(wf, 'workflow', wfPos, diag, WORKFLOW_KEYWORDS, WORKFLOW_UNSUPPORTED);
   if (wf.rules === undefined) return none;
   const rulesPos = valuePos(wf, 'rules', wfPos);
   if (!Array.isArray(wf.rules)) {
@@ -119,17 +121,14 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): 
     return none;
   }
   let decided: WorkflowResult | null = null;
-  wf.rules.forEach((r, i) => {
+  flattenRules(wf.rules, rulesPos).forEach(({ rule: r, pos: rpos }, i) => {
     const rp = joinPath('workflow.rules', i);
-    const rpos = valuePos(wf.rules, i, rulesPos);
     if (!isPlainMap(r)) {
       diag.error(rp, rpos, `expected a rule (a map with if:, when: …), got ${describe(r)}`);
       return;
     }
-    checkKeys(r, rp, rpos, diag, WORKFLOW_RULE_KEYWORDS, WORKFLOW_RULE_UNSUPPORTED_KEYWORDS, (k) =>
-      k === 'auto_cancel' ? 'not supported by faultline yet; ignored' : `rules:${k} is not supported by faultline; the condition is treated as true`,
-    );
-    const expr = readIf(r, rp, rpos, diag);
+    checkKeys(r, rp, rpos, diag, WORKFLOW_RULE_KEYWORDS, WORKFLOW_RULE_UNSUPPORTED);
+    const clauses = readClauses(r, rp, rpos, diag);
     let when: 'always' | 'never' = 'always';
     if (r.when !== undefined) {
       if (r.when === 'always' || r.when === 'never') when = r.when;
@@ -138,12 +137,12 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, diag: Diagnostics): 
     const ruleVars =
       r.variables === undefined ? undefined : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
     if (decided) return; // keep validating the remaining rules
-    const matches = r.if === undefined ? true : expr ? expr.evaluate(vars) : false;
+    const matches = clausesHold(clauses, { vars, commit });
     if (!matches) return;
     decided =
       when === 'never'
         ? { created: false, path: rp, pos: rpos, reason: 'this rule matched and says when: never, so no pipeline is created' }
-        : { created: true, variables: ruleVars?.values ?? {} };
+        : { created: true, variables: ruleVars ?? none.variables };
   });
   return decided ?? { created: false, path: 'workflow.rules', pos: rulesPos, reason: 'no workflow: rules: entry matched, so no pipeline is created' };
 }

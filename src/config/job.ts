@@ -1,36 +1,48 @@
 /**
- * One job's configuration (extends already applied) → JobSpec, or "excluded"
- * when its rules or `when: never` leave it out of this pipeline. Every keyword
- * is validated on its own so that all problems are reported together; a job
+ * One job's configuration (extends already applied) → JobSpec(s), or "excluded"
+ * when its rules, only/except or `when: never` leave it out of this pipeline. Every
+ * keyword is validated on its own so that all problems are reported together; a job
  * with errors still yields a best-effort spec so that `needs` checks can run.
+ * `parallel:` makes several specs (one per instance).
  */
-import type { ImageSpec, JobSpec, OnStatus, RetrySpec, When } from '../pipeline/model.js';
+import type { ImageSpec, JobSpec, ManualMode, OnStatus, RetrySpec, When } from '../pipeline/model.js';
 import type { RetryWhen } from '../protocol/failure.js';
+import { expandString, expandVariables } from '../pipeline/variables.js';
+import { reportUnsupported, checkKeys } from './check-keys.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
-import { compileExpression, ExpressionError, type Expression, type Vars } from './expression.js';
+import { readEnvironment } from './environment.js';
+import type { Vars } from './expression.js';
+import type { CommitFacts } from './index.js';
+import { firstMatch, readRules, type AllowFailure, type Rule } from './job-rules.js';
+import { JOB_UNSUPPORTED, NESTED_UNSUPPORTED } from './keywords.js';
+import { readNeeds, type NeedRef } from './needs.js';
+import { policyIncludes, readPolicy } from './only-except.js';
+import { readParallel, type Instance } from './parallel.js';
+import type { EvalContext } from './rule-clauses.js';
 import {
   allowFailureSchema,
   check,
+  DEFAULT_KEYWORDS,
   durationSchema,
   imageSchema,
   interruptibleSchema,
-  JOB_IGNORED_KEYWORDS,
   JOB_KEYWORDS,
-  JOB_UNSUPPORTED_KEYWORDS,
   manualSchema,
-  needsSchema,
   onStatusSchema,
   retrySchema,
-  RULE_KEYWORDS,
-  RULE_UNSUPPORTED_KEYWORDS,
   scriptSchema,
   stageSchema,
   tagsSchema,
   variablesSchema,
   whenSchema,
+  type VariablesOut,
 } from './schema.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import type { z } from 'zod';
+
+export { checkKeys } from './check-keys.js';
+export { readIf } from './rule-clauses.js';
+export type { NeedRef } from './needs.js';
 
 export interface Defaults {
   image?: ImageSpec;
@@ -48,58 +60,87 @@ export interface JobContext {
   stages: readonly string[];
   defaults: Defaults;
   /** Global variables (after workflow rules). */
-  globalVars: Record<string, string>;
+  globalVars: VariablesOut;
   predefined: Record<string, string>;
   pipelineVars: Record<string, string>;
-}
-
-export interface NeedRef {
-  name: string;
-  optional: boolean;
-  pos: Pos;
-  path: string;
+  commit: CommitFacts | undefined;
 }
 
 export interface CompiledJob {
   spec: JobSpec;
   needs: NeedRef[] | null;
   masked: string[];
+  /** The job's name as written (instances of a parallel job share it). */
+  base: string;
+  /** This instance's matrix assignment ({} for none). */
+  matrix: Record<string, string>;
+  dependencies: { names: string[]; pos: Pos; path: string } | null;
 }
 
-export type JobOutcome = { included: true; job: CompiledJob } | { included: false };
+export type JobOutcome = { included: true; jobs: CompiledJob[] } | { included: false };
 
-type AllowFailure = z.output<typeof allowFailureSchema>;
 type OnStatusIn = z.output<typeof onStatusSchema>;
 
 const DEFAULT_TIMEOUT = 3600;
 const DEFAULT_AFTER_SCRIPT_TIMEOUT = 300;
+const EMPTY_VARS: VariablesOut = { values: {}, masked: [], raw: [] };
 
-/** Check a map's keys against the known, warn-only and unsupported tables. */
-export function checkKeys(
-  map: PlainMap,
-  path: string,
-  fallback: Pos,
-  diag: Diagnostics,
-  known: readonly string[],
-  unsupported: readonly string[],
-  unsupportedText: (key: string) => string = () => 'not supported by faultline yet; ignored',
-): void {
-  for (const k of Object.keys(map)) {
-    if (known.includes(k)) continue;
-    const at = keyPos(map, k, fallback);
-    if (unsupported.includes(k)) diag.warn(joinPath(path, k), at, unsupportedText(k));
-    else diag.error(joinPath(path, k), at, `unknown key '${k}'${didYouMean(k, [...known, ...unsupported])}`);
+type Layered = { values: Record<string, string>; raw: Set<string> };
+type Layer = { values: Record<string, string>; raw: readonly string[] | Set<string> } | Record<string, string> | undefined;
+
+/** Layers of variables (lowest first) → values, and which keys stay raw (`expand: false`). */
+function layer(...layers: Layer[]): Layered {
+  const values: Record<string, string> = {};
+  const raw = new Set<string>();
+  for (const l of layers) {
+    if (!l) continue;
+    const structured = 'values' in l && typeof l.values === 'object' && 'raw' in l;
+    const vals = (structured ? l.values : l) as Record<string, string>;
+    const rawOf = structured ? new Set(l.raw as Iterable<string>) : new Set<string>();
+    for (const [k, val] of Object.entries(vals)) {
+      values[k] = val;
+      if (rawOf.has(k)) raw.add(k);
+      else raw.delete(k);
+    }
   }
+  return { values, raw };
 }
 
-interface Rule {
-  expr: Expression | null;
-  when?: When | 'delayed';
-  allowFailure?: AllowFailure;
-  variables?: Record<string, string>;
-  needs?: NeedRef[];
-  interruptible?: boolean | 'graceful';
-  index: number;
+/** `inherit: {default: bool | [keys], variables: bool | [names]}`. */
+function readInherit(cfg: PlainMap, name: string, jobPos: Pos, ctx: JobContext): { defaults: Defaults; globals: VariablesOut } {
+  const raw = cfg.inherit;
+  if (raw === undefined) return { defaults: ctx.defaults, globals: ctx.globalVars };
+  const at = valuePos(cfg, 'inherit', jobPos);
+  const path = joinPath(name, 'inherit');
+  if (!isPlainMap(raw)) {
+    ctx.diag.error(path, at, `expected a map with default: and/or variables:, got ${describe(raw)}`);
+    return { defaults: ctx.defaults, globals: ctx.globalVars };
+  }
+  const pick = (k: 'default' | 'variables', names: readonly string[] = []): ((n: string) => boolean) => {
+    const v = raw[k];
+    if (v === undefined || v === true) return () => true;
+    if (v === false) return () => false;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+      const kp = joinPath(path, k);
+      (v as string[]).forEach((x, i) => {
+        if (k === 'default' && !(names as readonly string[]).includes(x)) ctx.diag.error(joinPath(kp, i), valuePos(v, i, at), `'${x}' is not a default: keyword${didYouMean(x, names)}`);
+      });
+      return (n) => (v as string[]).includes(n);
+    }
+    ctx.diag.error(joinPath(path, k), valuePos(raw, k, at), `expected true, false or a list of names, got ${describe(v)}`);
+    return () => true;
+  };
+  for (const k of Object.keys(raw)) {
+    if (k !== 'default' && k !== 'variables') ctx.diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: default, variables)`);
+  }
+  const d = pick('default', [...DEFAULT_KEYWORDS, 'services', 'cache', 'artifacts', 'hooks', 'id_tokens', 'identity']);
+  const g = pick('variables', []);
+  const defaults = Object.fromEntries(Object.entries(ctx.defaults).filter(([k]) => d(k))) as Defaults;
+  const values = Object.fromEntries(Object.entries(ctx.globalVars.values).filter(([k]) => g(k)));
+  return {
+    defaults,
+    globals: { values, masked: ctx.globalVars.masked.filter(g), raw: ctx.globalVars.raw.filter(g) },
+  };
 }
 
 export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobContext): JobOutcome {
@@ -110,11 +151,10 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const field = <S extends z.ZodTypeAny>(k: string, schema: S): z.output<S> | undefined =>
     has(k) ? check(schema, cfg[k], p(k), at(k), diag) : undefined;
 
-  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, [...JOB_IGNORED_KEYWORDS, ...JOB_UNSUPPORTED_KEYWORDS], (k) =>
-    (JOB_IGNORED_KEYWORDS as readonly string[]).includes(k)
-      ? `${k}: is not supported by faultline (use rules:); ignored`
-      : 'not supported by faultline yet; ignored',
-  );
+  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
+  // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
+  if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
+  const { defaults, globals } = readInherit(cfg, name, jobPos, ctx);
 
   // stage
   let stage = field('stage', stageSchema) ?? 'test';
@@ -131,34 +171,35 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   }
 
   // image
-  const image = field('image', imageSchema) ?? (has('image') ? null : (ctx.defaults.image ?? null));
+  const image = field('image', imageSchema) ?? (has('image') ? null : (defaults.image ?? null));
   if (isPlainMap(cfg.image)) {
     for (const k of ['entrypoint', 'docker', 'kubernetes']) {
-      if (k in cfg.image) diag.warn(joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), 'not supported by faultline yet; ignored');
+      if (k in cfg.image) reportUnsupported(diag, joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), NESTED_UNSUPPORTED[`image.${k}`]!);
     }
   }
 
-  // scripts
-  const before_script = has('before_script') ? (field('before_script', scriptSchema) ?? []) : (ctx.defaults.before_script ?? []);
-  const after_script = has('after_script') ? (field('after_script', scriptSchema) ?? []) : (ctx.defaults.after_script ?? []);
+  // scripts (a trigger: job has none; it is refused above)
+  const before_script = has('before_script') ? (field('before_script', scriptSchema) ?? []) : (defaults.before_script ?? []);
+  const after_script = has('after_script') ? (field('after_script', scriptSchema) ?? []) : (defaults.after_script ?? []);
   let script: string[] = [];
   if (!has('script')) {
-    diag.error(p('script'), jobPos, 'script is required: every job needs a script: with at least one command');
+    if (!has('trigger')) diag.error(p('script'), jobPos, 'script is required: every job needs a script: with at least one command');
   } else {
     const parsed = field('script', scriptSchema);
     if (parsed?.length === 0) diag.error(p('script'), at('script'), 'script is empty; give at least one command');
     script = parsed ?? [];
   }
 
-  // needs
   const needs = has('needs') ? readNeeds(cfg.needs, p('needs'), at('needs'), diag) : null;
+  const dependencies = readDependencies(cfg, name, jobPos, diag);
 
   // when / manual
-  let when = field('when', whenSchema);
-  if (when === 'delayed') {
-    diag.warn(p('when'), at('when'), 'when: delayed is not supported by faultline; the job runs as on_success');
-  }
+  const when = field('when', whenSchema);
+  if (when === 'delayed') reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
   const manual = field('manual', manualSchema);
+  if (manual !== undefined && when !== undefined && when !== 'manual') {
+    diag.error(p('manual'), at('manual'), `manual: makes the job manual, but it also says when: ${when}; keep one of them`);
+  }
   const allowFailure = field('allow_failure', allowFailureSchema);
   const onStatus = field('on_status', onStatusSchema);
   const interruptible = field('interruptible', interruptibleSchema);
@@ -166,134 +207,112 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const afterTimeout = field('after_script_timeout', durationSchema);
   const retryIn = field('retry', retrySchema);
   if (isPlainMap(cfg.retry) && 'exit_codes' in cfg.retry) {
-    diag.warn(joinPath(name, 'retry', 'exit_codes'), keyPos(cfg.retry, 'exit_codes', at('retry')), 'not supported by faultline yet; ignored');
+    reportUnsupported(diag, joinPath(name, 'retry', 'exit_codes'), keyPos(cfg.retry, 'exit_codes', at('retry')), NESTED_UNSUPPORTED['retry.exit_codes']!);
   }
   const tags = field('tags', tagsSchema);
-  const jobVars = field('variables', variablesSchema);
+  const jobVars = field('variables', variablesSchema) ?? EMPTY_VARS;
 
-  // rules
-  const rules = has('rules') ? readRules(cfg.rules, p('rules'), at('rules'), ctx) : null;
-  const ruleVars: Vars = { ...ctx.predefined, ...ctx.globalVars, ...(jobVars?.values ?? {}), ...ctx.pipelineVars };
+  const instances: Instance[] = readParallel(cfg.parallel, name, at('parallel'), diag) ?? [{ name, variables: {}, matrix: {} }];
+
+  // Which jobs get into the pipeline: rules, or only/except (never both).
+  const rules = has('rules') ? readRules(cfg.rules, p('rules'), at('rules'), diag) : null;
+  const only = readPolicy(cfg.only, p('only'), at('only'), diag);
+  const except = readPolicy(cfg.except, p('except'), at('except'), diag);
+  if (has('rules') && (has('only') || has('except'))) {
+    diag.error(p(has('only') ? 'only' : 'except'), at(has('only') ? 'only' : 'except'), 'only:/except: cannot be used together with rules: in one job (GitLab refuses it too); keep rules:');
+  }
+  if (!ctx.commit && rules?.some((r) => r.clauses.exists)) {
+    diag.warn(p('rules'), at('rules'), "the commit's files are not known here, so rules: exists: matches nothing");
+  }
+  const visible = layer(globals, jobVars, ctx.pipelineVars);
+  const evalCtx: EvalContext = { vars: expanded({ ...ctx.predefined }, visible), commit: ctx.commit };
   let matched: Rule | null = null;
   if (rules) {
-    matched = rules.find((r) => r.expr === null || r.expr.evaluate(ruleVars)) ?? null;
+    matched = firstMatch(rules, evalCtx);
     if (!matched) return { included: false };
+  } else if (!policyIncludes(only, except, evalCtx)) {
+    return { included: false };
   }
 
-  const whenIsManualSomewhere = when === 'manual' || (rules?.some((r) => r.when === 'manual') ?? false);
-  if (manual !== undefined && !whenIsManualSomewhere) {
-    diag.error(p('manual'), at('manual'), 'manual: is only valid together with when: manual');
-  }
-
-  let effWhen: When | 'delayed' = matched?.when ?? when ?? 'on_success';
-  if (matched?.when === 'delayed') {
-    diag.warn(joinPath(name, 'rules', matched.index, 'when'), at('rules'), 'when: delayed is not supported by faultline; the job runs as on_success');
-  }
-  if (effWhen === 'delayed') effWhen = 'on_success';
+  const effWhen: When | 'delayed' = matched?.when ?? when ?? (manual !== undefined ? 'manual' : 'on_success');
   if (effWhen === 'never') return { included: false };
-  when = effWhen;
+  const jobWhen: Exclude<When, 'never'> = effWhen === 'delayed' ? 'on_success' : effWhen;
 
   const effAllowFailure = matched?.allowFailure ?? allowFailure;
-  const manualMode = effWhen === 'manual' ? (manual ?? (effAllowFailure === false ? 'required' : 'ignored')) : null;
+  // GitLab: `when: manual` in rules defaults allow_failure to false (the job blocks);
+  // a job-level `when: manual` defaults it to true.
+  const manualFromRules = matched?.when === 'manual';
+  const manualMode: ManualMode | null =
+    jobWhen !== 'manual'
+      ? null
+      : (manual ?? (effAllowFailure === true ? 'ignored' : effAllowFailure !== undefined || manualFromRules ? 'required' : 'ignored'));
   const on_status = buildOnStatus(effAllowFailure, onStatus, manualMode, cfg, name, jobPos, diag);
 
-  const variables: Record<string, string> = { ...ctx.globalVars, ...(jobVars?.values ?? {}), ...(matched?.variables ?? {}) };
-
-  const spec: JobSpec = {
-    name,
-    stage,
-    stage_index: stageIndex,
-    image,
-    before_script,
-    script,
-    after_script,
-    needs: null, // filled by the DAG pass from `needs` below
-    when: effWhen,
-    manual: manualMode,
-    on_status,
-    interruptible: matched?.interruptible ?? interruptible ?? ctx.defaults.interruptible ?? false,
-    timeout_seconds: timeout ?? ctx.defaults.timeout ?? DEFAULT_TIMEOUT,
-    after_script_timeout_seconds: afterTimeout ?? ctx.defaults.after_script_timeout ?? DEFAULT_AFTER_SCRIPT_TIMEOUT,
-    retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (ctx.defaults.retry ?? { max: 0, when: ['always'] }),
-    tags: tags ?? ctx.defaults.tags ?? [],
-    variables,
-    line: jobPos.line,
-  };
-  return { included: true, job: { spec, needs: matched?.needs ?? needs, masked: jobVars?.masked ?? [] } };
-}
-
-const isCrossPipelineNeed = (it: unknown): boolean => isPlainMap(it) && ('project' in it || 'pipeline' in it);
-
-function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostics): NeedRef[] | null {
-  const parsed = check(needsSchema, raw, path, pos, diag);
-  if (!parsed) return null;
-  const src = raw as unknown[];
-  const out: NeedRef[] = [];
-  parsed.forEach((n, i) => {
-    const orig = src[i];
-    const itemPos = valuePos(src, i, pos);
-    if (isCrossPipelineNeed(orig)) {
-      diag.warn(joinPath(path, i), itemPos, 'needs from another project or pipeline are not supported by faultline; ignored');
-      return;
-    }
-    if (n === null) return;
-    const namePos = isPlainMap(orig) ? valuePos(orig, 'job', itemPos) : itemPos;
-    out.push(
-      typeof n === 'string'
-        ? { name: n, optional: false, pos: namePos, path: joinPath(path, i) }
-        : { name: n.job, optional: n.optional ?? false, pos: namePos, path: joinPath(path, i) },
-    );
+  const masked = [...jobVars.masked, ...(matched?.variables?.masked ?? [])];
+  const jobs = instances.map((inst): CompiledJob => {
+    const ownVars = layer(globals, jobVars, matched?.variables, inst.variables);
+    const envVars = readEnvironment(cfg.environment, name, at('environment'), expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name, CI_JOB_STAGE: stage }, layer(ownVars, ctx.pipelineVars)), diag);
+    const variables = { ...envVars, ...ownVars.values };
+    const spec: JobSpec = {
+      name: inst.name,
+      stage,
+      stage_index: stageIndex,
+      image,
+      before_script,
+      script,
+      after_script,
+      needs: null, // filled by the DAG pass from `needs` below
+      when: jobWhen,
+      manual: manualMode,
+      on_status,
+      interruptible: matched?.interruptible ?? interruptible ?? defaults.interruptible ?? false,
+      timeout_seconds: timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT,
+      after_script_timeout_seconds: afterTimeout ?? defaults.after_script_timeout ?? DEFAULT_AFTER_SCRIPT_TIMEOUT,
+      retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (defaults.retry ?? { max: 0, when: ['always'] }),
+      // GitLab expands variables in tags at pipeline creation (`tags: [$RUNNER_TAG]`).
+      tags: (tags ?? defaults.tags ?? []).map((t) => (t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t)),
+      variables,
+      line: jobPos.line,
+    };
+    if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();
+    const group = readResourceGroup(cfg, name, jobPos, diag, () => expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name }, layer(ownVars, ctx.pipelineVars)));
+    if (group) spec.resource_group = group;
+    return { spec, needs: matched?.needs ?? needs, masked, base: name, matrix: inst.matrix, dependencies };
   });
-  return out;
+  return { included: true, jobs };
 }
 
-function readRules(raw: unknown, path: string, pos: Pos, ctx: JobContext): Rule[] | null {
-  const { diag } = ctx;
-  if (!Array.isArray(raw)) {
-    diag.error(path, pos, `expected a list of rules, got ${describe(raw)}`);
-    return null;
-  }
-  const out: Rule[] = [];
-  raw.forEach((r, i) => {
-    const rp = joinPath(path, i);
-    const rpos = valuePos(raw, i, pos);
-    if (!isPlainMap(r)) {
-      diag.error(rp, rpos, `expected a rule (a map with if:, when: …), got ${describe(r)}`);
-      return;
-    }
-    checkKeys(r, rp, rpos, diag, RULE_KEYWORDS, RULE_UNSUPPORTED_KEYWORDS, (k) =>
-      k === 'start_in' ? 'not supported by faultline; ignored' : `rules:${k} is not supported by faultline; the condition is treated as true`,
-    );
-    const rule: Rule = { expr: readIf(r, rp, rpos, diag), index: i };
-    const at = (k: string) => valuePos(r, k, rpos);
-    if (r.if !== undefined && rule.expr === null) rule.expr = NEVER_MATCHES;
-    if (r.when !== undefined) rule.when = check(whenSchema, r.when, joinPath(rp, 'when'), at('when'), diag);
-    if (r.allow_failure !== undefined) rule.allowFailure = check(allowFailureSchema, r.allow_failure, joinPath(rp, 'allow_failure'), at('allow_failure'), diag);
-    if (r.variables !== undefined) rule.variables = check(variablesSchema, r.variables, joinPath(rp, 'variables'), at('variables'), diag)?.values;
-    if (r.needs !== undefined) rule.needs = readNeeds(r.needs, joinPath(rp, 'needs'), at('needs'), diag) ?? undefined;
-    if (r.interruptible !== undefined) rule.interruptible = check(interruptibleSchema, r.interruptible, joinPath(rp, 'interruptible'), at('interruptible'), diag);
-    out.push(rule);
-  });
-  return out;
+/** Predefined values with the given layers on top, `$VAR` references expanded. */
+function expanded(predefined: Record<string, string>, l: { values: Record<string, string>; raw: Set<string> }): Vars {
+  const list = [
+    ...Object.entries(predefined).map(([key, value]) => ({ key, value })),
+    ...Object.entries(l.values).map(([key, value]) => ({ key, value, raw: l.raw.has(key) })),
+  ];
+  return Object.fromEntries(expandVariables(list).map((v) => [v.key, v.value]));
 }
 
-const NEVER_MATCHES: Expression = { source: '', evaluate: () => false };
+/** GitLab: letters, digits, `-`, `_`, `/`, `$`, `{`, `}`, `.` and spaces; variables expanded. */
+function readResourceGroup(cfg: PlainMap, name: string, jobPos: Pos, diag: Diagnostics, vars: () => Vars): string | null {
+  const raw = cfg.resource_group;
+  if (raw === undefined || raw === null) return null;
+  const at = valuePos(cfg, 'resource_group', jobPos);
+  if (typeof raw !== 'string' || !/^[A-Za-z0-9_\-/${}. ]+$/.test(raw) || raw.trim() === '') {
+    diag.error(joinPath(name, 'resource_group'), at, `expected a name of letters, digits, - _ / . and spaces, got ${describe(raw)}`);
+    return null;
+  }
+  return expandString(raw, vars());
+}
 
-/** Compile a rule's `if:`; null when absent (always matches). Errors are reported. */
-export function readIf(r: PlainMap, rp: string, rpos: Pos, diag: Diagnostics): Expression | null {
-  if (r.if === undefined) return null;
-  const at = valuePos(r, 'if', rpos);
-  if (typeof r.if !== 'string') {
-    diag.error(joinPath(rp, 'if'), at, `expected an expression string, got ${describe(r.if)}`);
+function readDependencies(cfg: PlainMap, name: string, jobPos: Pos, diag: Diagnostics): CompiledJob['dependencies'] {
+  const raw = cfg.dependencies;
+  if (raw === undefined || raw === null) return null;
+  const pos = valuePos(cfg, 'dependencies', jobPos);
+  const path = joinPath(name, 'dependencies');
+  if (!Array.isArray(raw) || !raw.every((x) => typeof x === 'string')) {
+    diag.error(path, pos, `expected a list of job names, got ${describe(raw)}`);
     return null;
   }
-  try {
-    return compileExpression(r.if);
-  } catch (e) {
-    if (!(e instanceof ExpressionError)) throw e;
-    diag.error(joinPath(rp, 'if'), at, `${e.message} (at character ${e.offset + 1} of ${JSON.stringify(r.if)})`);
-    return null;
-  }
+  return { names: raw as string[], pos, path };
 }
 
 /** allow_failure and on_status → one OnStatus; contradictions are errors. */

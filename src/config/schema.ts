@@ -12,10 +12,9 @@ import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
 
 // ---- keyword tables -------------------------------------------------------
 
-export const GLOBAL_KEYWORDS = ['stages', 'default', 'variables', 'workflow', 'include'] as const;
+export const GLOBAL_KEYWORDS = ['stages', 'default', 'variables', 'workflow'] as const;
 /** Old top-level spellings of `default:` keys (GitLab still accepts them). */
 export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script'] as const;
-export const UNSUPPORTED_GLOBAL_KEYWORDS = ['include', 'services', 'cache', 'spec'] as const;
 /** Names a job may not have (GitLab's reserved list). */
 export const RESERVED_JOB_NAMES = [
   'image', 'services', 'stages', 'types', 'before_script', 'after_script', 'variables', 'cache',
@@ -25,27 +24,18 @@ export const RESERVED_JOB_NAMES = [
 export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
-  'tags', 'rules', 'variables', 'extends',
-] as const;
-export const JOB_IGNORED_KEYWORDS = ['only', 'except'] as const;
-export const JOB_UNSUPPORTED_KEYWORDS = [
-  'artifacts', 'cache', 'services', 'coverage', 'environment', 'dependencies', 'release', 'pages',
-  'resource_group', 'parallel', 'trigger', 'secrets', 'id_tokens', 'hooks', 'inherit', 'start_in',
-  'identity', 'run', 'dast_configuration', 'publish', 'manual_confirmation',
+  'tags', 'rules', 'variables', 'extends', 'only', 'except', 'inherit', 'parallel', 'environment',
+  'dependencies', 'resource_group',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [
   'image', 'before_script', 'after_script', 'timeout', 'after_script_timeout', 'retry',
   'interruptible', 'tags',
 ] as const;
-export const DEFAULT_UNSUPPORTED_KEYWORDS = ['services', 'cache', 'artifacts', 'hooks', 'id_tokens', 'identity'] as const;
 
-export const RULE_KEYWORDS = ['if', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
-export const RULE_UNSUPPORTED_KEYWORDS = ['changes', 'exists', 'start_in'] as const;
+export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
 export const WORKFLOW_KEYWORDS = ['rules'] as const;
-export const WORKFLOW_UNSUPPORTED_KEYWORDS = ['name', 'auto_cancel'] as const;
-export const WORKFLOW_RULE_KEYWORDS = ['if', 'when', 'variables'] as const;
-export const WORKFLOW_RULE_UNSUPPORTED_KEYWORDS = ['changes', 'exists', 'auto_cancel'] as const;
+export const WORKFLOW_RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'variables'] as const;
 
 export const WHEN_VALUES = ['on_success', 'on_failure', 'always', 'manual', 'never', 'delayed'] as const;
 export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;
@@ -123,7 +113,12 @@ export const needsSchema = z.array(
   oneOf('a job name or a map with job:', [
     z.string().min(1),
     crossPipelineNeed,
-    z.object({ job: z.string().min(1), optional: z.boolean().optional(), artifacts: z.boolean().optional() }).strict(),
+    z.object({
+      job: z.string().min(1),
+      optional: z.boolean().optional(),
+      artifacts: z.boolean().optional(),
+      parallel: z.object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1) }).strict().optional(),
+    }).strict(),
   ]),
 );
 
@@ -194,12 +189,15 @@ export const stagesSchema = z.array(z.string().min(1, 'a stage name is empty'));
 export interface VariablesOut {
   values: Record<string, string>;
   masked: string[];
+  /** Keys declared `expand: false`: passed literally, never expanded. */
+  raw: string[];
 }
 
 /** `KEY: value` or `KEY: {value, description, options, expand, masked}`. */
 export const variablesSchema = z.record(z.string(), z.unknown()).transform((rec, ctx): VariablesOut => {
   const values: Record<string, string> = {};
   const masked: string[] = [];
+  const raw: string[] = [];
   for (const [k, v] of Object.entries(rec)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
       ctx.addIssue({ code: 'custom', path: [k], message: `'${k}' is not a valid variable name (letters, digits and _)` });
@@ -235,14 +233,28 @@ export const variablesSchema = z.record(z.string(), z.unknown()).transform((rec,
         ctx.addIssue({ code: 'custom', path: [k, 'expand'], message: `expected true or false, got ${describe(o.expand)}` });
         good = false;
       }
+      if (o.description !== undefined && typeof o.description !== 'string') {
+        ctx.addIssue({ code: 'custom', path: [k, 'description'], message: `expected a string, got ${describe(o.description)}` });
+        good = false;
+      }
+      const options = o.options;
+      if (options !== undefined && (!Array.isArray(options) || options.some((x) => typeof x !== 'string' && typeof x !== 'number'))) {
+        ctx.addIssue({ code: 'custom', path: [k, 'options'], message: `expected a list of strings, got ${describe(options)}` });
+        good = false;
+      } else if (Array.isArray(options) && !options.map(String).includes(val === undefined ? '' : String(val))) {
+        // GitLab: "variables config value must be present in options".
+        ctx.addIssue({ code: 'custom', path: [k, 'value'], message: `the value must be one of its options (${options.join(', ')})` });
+        good = false;
+      }
       if (!good) continue;
       values[k] = val === undefined ? '' : String(val);
       if (o.masked === true) masked.push(k);
+      if (o.expand === false) raw.push(k);
       continue;
     }
     ctx.addIssue({ code: 'custom', path: [k], message: `expected a string or a map with value:, got ${describe(v)}` });
   }
-  return { values, masked };
+  return { values, masked, raw };
 });
 
 // ---- zod issue → message --------------------------------------------------

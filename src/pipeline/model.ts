@@ -66,8 +66,16 @@ export interface JobSpec {
   after_script_timeout_seconds: number; // default 300
   retry: RetrySpec;
   tags: string[];
-  /** Job-level variables merged over global ones (global < job). */
+  /**
+   * Job-level variables merged over global ones (global < job < matching rule < matrix),
+   * CI_ENVIRONMENT_* and CI_NODE_* among them. Values are as written: `$VAR` references
+   * are expanded when the job runs, against everything the job sees.
+   */
   variables: Record<string, string>;
+  /** Keys declared `expand: false`: their values are passed literally. */
+  raw_variables?: string[];
+  /** `resource_group` (expanded): at most one job of the project with this group runs at a time. */
+  resource_group?: string;
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
 }
@@ -89,5 +97,7 @@ export interface PipelineModel {
   variables: Record<string, string>;
   /** Keys declared `masked: true` (global or in any job); their values must be hidden in logs/UI. */
   masked_variables?: string[];
+  /** The predefined CI_* variables the pipeline was compiled against (set by the coordinator). */
+  predefined?: Record<string, string>;
   warnings: ConfigWarning[];
 }

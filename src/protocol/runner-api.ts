@@ -45,6 +45,8 @@ export interface JobPayloadVariable {
   key: string;
   value: string;
   masked: boolean;
+  /** `expand: false`: the runner passes the value as written (no `$VAR` expansion). */
+  raw?: boolean;
 }
 
 export interface JobPayload {

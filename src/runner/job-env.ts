@@ -1,5 +1,6 @@
 /** Per-job environment, secrets to mask, and host directories. */
 import { join } from 'node:path';
+import { expandVariables } from '../pipeline/variables.js';
 import type { JobPayload } from '../protocol/runner-api.js';
 
 export interface RunnerIdentity {
@@ -39,7 +40,9 @@ export function jobDirs(buildsDir: string, runner: Pick<RunnerIdentity, 'id' | '
 
 /**
  * Job variables with the runner's own CI_* on top (those only the runner knows, and the
- * job identity, which the payload states authoritatively).
+ * job identity, which the payload states authoritatively), then `$VAR` references in
+ * the values expanded against all of them, as gitlab-runner does (so `$CI_PROJECT_DIR/x`
+ * works); `expand: false` variables stay as written.
  */
 export function jobEnv(
   job: JobPayload,
@@ -48,6 +51,7 @@ export function jobEnv(
   const env: Record<string, string> = {};
   for (const v of job.variables) env[v.key] = v.value;
   Object.assign(env, {
+    CI_JOB_STATUS: 'running',
     CI: 'true',
     FAULTLINE_CI: 'true',
     CI_JOB_ID: String(job.id),
@@ -69,10 +73,16 @@ export function jobEnv(
     if (job.repository.sha) env.CI_COMMIT_SHA ??= job.repository.sha;
     env.CI_COMMIT_REF_NAME ??= job.repository.ref;
   }
-  return env;
+  const raw = new Set(job.variables.filter((v) => v.raw).map((v) => v.key));
+  // The payload's own values only: the runner's are facts, never templates.
+  const own = new Set(job.variables.map((v) => v.key));
+  const list = Object.entries(env).map(([key, value]) => ({ key, value, raw: raw.has(key) || !own.has(key) }));
+  return Object.fromEntries(expandVariables(list).map((v) => [v.key, v.value]));
 }
 
-/** Values to hide in the log: masked variables and the job token. */
-export function jobMasks(job: JobPayload): string[] {
-  return [...job.variables.filter((v) => v.masked).map((v) => v.value), job.token].filter((v) => v.length > 0);
+/** Values to hide in the log: masked variables (as written and as expanded) and the job token. */
+export function jobMasks(job: JobPayload, env: Record<string, string> = {}): string[] {
+  const masked = job.variables.filter((v) => v.masked);
+  const values = [...masked.map((v) => v.value), ...masked.map((v) => env[v.key] ?? ''), job.token];
+  return [...new Set(values)].filter((v) => v.length > 0);
 }

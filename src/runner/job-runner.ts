@@ -19,6 +19,7 @@ import type { FailureReason, FailureStage } from '../protocol/failure.js';
 import type { JobPayload, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { RunnerClient } from './client.js';
 import { BuildError, type Executor, type JobContext, type StepResult } from './executor.js';
+import { expandString } from '../pipeline/variables.js';
 import { jobDirs, jobEnv, jobMasks, type RunnerIdentity } from './job-env.js';
 import { Masker } from './trace.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
@@ -96,19 +97,22 @@ class JobRun {
     const slot = o.slot ?? 0;
     const dirs = jobDirs(o.buildsDir, o.runner, slot, o.job);
     this.perJobDir = dirs.perJob;
+    const env = jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot });
+    // gitlab-runner expands variables in the image name (`image: $CI_REGISTRY_IMAGE:$TAG`).
+    if (o.job.image && o.job.image.name.includes('$')) this.job = { ...o.job, image: { ...o.job.image, name: expandString(o.job.image.name, env) } };
     this.trace = new TraceBuffer({
       send: (offset, bytes, signal) => o.client.appendTrace(o.job, offset, bytes, signal ?? o.shutdown),
       startOffset: o.job.trace_offset ?? 0,
-      masks: jobMasks(o.job),
+      masks: jobMasks(o.job, env),
       intervalMs: o.traceIntervalMs,
       logger: this.log,
     });
     this.ctx = {
-      job: o.job,
+      job: this.job,
       buildDir: dirs.buildDir,
       tmpDir: dirs.tmpDir,
       trace: this.trace,
-      env: jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot }),
+      env,
       imagePulls: [],
       onStage: (stage, start, end, attributes) =>
         this.stages.push({ stage, start: start.toISOString(), end: end.toISOString(), ...(attributes ? { attributes } : {}) }),
@@ -318,7 +322,7 @@ class JobRun {
 
   private failure(reason: FailureReason, stage: FailureStage, message: string | null, extra: BuildError['extra'] = {}) {
     // Executor and git error texts can quote masked variables: mask them as the trace is.
-    const masker = message === null ? null : new Masker(jobMasks(this.job));
+    const masker = message === null ? null : new Masker(jobMasks(this.job, this.ctx.env));
     return {
       reason,
       stage,

@@ -139,9 +139,9 @@ const cases: { name: string; yaml: string; errors: Expect[]; predefined?: Record
     ],
   },
   {
-    name: 'manual without when: manual',
-    yaml: 'a:\n  script: x\n  manual: required\n',
-    errors: [['a.manual', 3, 11, /only valid together with when: manual/]],
+    name: 'manual: contradicting when:',
+    yaml: 'a:\n  script: x\n  when: always\n  manual: required\n',
+    errors: [['a.manual', 4, 11, /manual: makes the job manual, but it also says when: always/]],
   },
   {
     name: 'allow_failure and on_status disagree',

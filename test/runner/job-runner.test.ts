@@ -39,6 +39,29 @@ describe('job runner against a fake coordinator', () => {
   const marker = (name: string) => join(tmp.path, name);
   const hasLine = (id: number, text: string) => () => fake.trace(id).includes(text);
 
+  test('variables are expanded as gitlab-runner does: against the runner\'s CI_* too; raw kept; expanded masked values hidden', async () => {
+    const job = fake.addJob({
+      script: [
+        'test "$D" = /b/d',
+        'test "$CACHE" = "$CI_PROJECT_DIR/.cache"',
+        "test \"$R\" = '$BASE'",
+        'test "$CI_JOB_STATUS" = running',
+        'echo "s=$S"',
+      ],
+      variables: [
+        { key: 'BASE', value: '/b', masked: false },
+        { key: 'D', value: '$BASE/d', masked: false },
+        { key: 'CACHE', value: '${CI_PROJECT_DIR}/.cache', masked: false },
+        { key: 'R', value: '$BASE', masked: false, raw: true },
+        { key: 'S', value: 'pw-$BASE-tail', masked: true },
+      ],
+    });
+    const final = await fake.final(job.id);
+    assert.equal(final.state, 'success', fake.trace(job.id));
+    assert.match(fake.trace(job.id), /s=\[MASKED\]/);
+    assert.ok(!fake.trace(job.id).includes('pw-/b-tail'));
+  });
+
   test('success: running update first, env, masked secrets, final success with stages', async () => {
     const job = fake.addJob({
       before_script: ['echo before'],

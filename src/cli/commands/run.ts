@@ -31,7 +31,8 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     return 2;
   }
   const sha = git('-C', root, 'rev-parse', 'HEAD');
-  const ref = opts.ref ?? git('-C', root, 'rev-parse', '--abbrev-ref', 'HEAD');
+  const ref = opts.ref ?? currentRef(git, root);
+  const defaultBranch = defaultBranchOf(git, root, ref);
   const path = file ? (isAbsolute(file) ? file : resolve(file)) : join(root, '.gitlab-ci.yml');
   let yaml: string;
   try {
@@ -70,6 +71,9 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
         variables,
         project: root.split('/').pop(),
         repository: { url: root, sha },
+        // A push of HEAD, as GitLab would see it: rules: changes compare it with its parent.
+        source: 'push',
+        default_branch: defaultBranch,
       });
     } catch (e) {
       if (e instanceof ApiRequestError && e.body.details) {
@@ -84,6 +88,36 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     return await report(conn, pipeline); // await: `finally` must not stop the system mid-report
   } finally {
     await stop();
+  }
+}
+
+type Git = (...args: string[]) => string;
+
+/** The branch checked out, or `refs/tags/<tag>` for a detached HEAD at a tag. */
+function currentRef(git: Git, root: string): string {
+  const branch = git('-C', root, 'rev-parse', '--abbrev-ref', 'HEAD');
+  if (branch !== 'HEAD') return branch;
+  try {
+    return `refs/tags/${git('-C', root, 'describe', '--tags', '--exact-match', 'HEAD')}`;
+  } catch {
+    return branch;
+  }
+}
+
+/** origin's HEAD, else main or master if such a branch exists, else the current branch. */
+function defaultBranchOf(git: Git, root: string, ref: string): string {
+  try {
+    return git('-C', root, 'symbolic-ref', '--short', 'refs/remotes/origin/HEAD').replace(/^origin\//, '');
+  } catch {
+    for (const b of ['main', 'master']) {
+      try {
+        git('-C', root, 'rev-parse', '--verify', '--quiet', `refs/heads/${b}`);
+        return b;
+      } catch {
+        /* next */
+      }
+    }
+    return ref.replace(/^refs\/(heads|tags)\//, '');
   }
 }
 

@@ -201,7 +201,7 @@ export const openapi = {
       post: {
         summary: 'Create a pipeline from YAML',
         security: bearer,
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['yaml'], properties: { yaml: { type: 'string' }, ref: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, variables: { oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, value: { type: 'string' }, masked: { type: 'boolean' } } } }] }, repository: { type: 'object', properties: { url: { type: 'string' }, sha: { type: 'string' } } } } } } } },
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['yaml'], properties: { yaml: { type: 'string' }, ref: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, variables: { oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, value: { type: 'string' }, masked: { type: 'boolean' } } } }] }, repository: { type: 'object', properties: { url: { type: 'string' }, sha: { type: 'string' } } }, source: { type: 'string', description: 'CI_PIPELINE_SOURCE (push, web, api, schedule, merge_request_event, …); default api' }, default_branch: { type: 'string', description: 'CI_DEFAULT_BRANCH; default main' } } } } } },
         responses: { '201': json(ref('Pipeline'), 'Created'), '422': err('Invalid configuration: every problem with line and column'), ...userErrors },
       },
       get: {

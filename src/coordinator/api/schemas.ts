@@ -99,6 +99,12 @@ export const createPipelineSchema = z.object({
   project: z.string().min(1).max(255).default('default'),
   name: z.string().min(1).max(255).optional(),
   variables,
+  /** CI_PIPELINE_SOURCE (GitLab's values); 'api' when not given. */
+  source: z
+    .enum(['push', 'web', 'api', 'schedule', 'trigger', 'pipeline', 'parent_pipeline', 'merge_request_event', 'external_pull_request_event', 'chat', 'webide', 'external', 'ondemand_dast_scan', 'security_orchestration_policy'])
+    .optional(),
+  /** CI_DEFAULT_BRANCH; 'main' when not given. */
+  default_branch: z.string().min(1).max(255).optional(),
   repository: z
     .object({ url: z.string().min(1).max(2048), sha: z.string().regex(/^[0-9a-fA-F]{7,64}$/, 'must be a hex commit id').nullable().optional() })
     .nullable()

@@ -52,6 +52,8 @@ export function userApi(d: UserApiDeps): Router {
       name: body.name,
       variables: body.variables,
       repository: body.repository ? { url: body.repository.url, sha: body.repository.sha ?? null } : null,
+      ...(body.source ? { source: body.source } : {}),
+      ...(body.default_branch ? { defaultBranch: body.default_branch } : {}),
     });
     if (!out.ok) {
       const first = out.errors[0];

@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
+import { slugify } from '../../pipeline/variables.js';
 import { maskDeclared, mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
 import type { PipelineService } from './pipeline-service.js';
 import { Masker } from '../../util/masker.js';
@@ -48,6 +49,7 @@ export class JobService {
     const sets = this.store.jobs.pendingTagSets().filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
     if (sets.length === 0) return null;
     for (const c of this.store.jobs.pendingIter(sets)) {
+      if (this.waitsForResource(c)) continue; // synchronous up to casStart: no other assign interleaves
       const token = newToken('fljt_');
       let started: boolean;
       try {
@@ -65,13 +67,34 @@ export class JobService {
     return null;
   }
 
+  /**
+   * `resource_group`: a pending job waits while another job of its project with the same
+   * group is running (GitLab's unordered process mode).
+   */
+  waitsForResource(job: { pipeline_id: number; name: string }): boolean {
+    const group = this.resourceGroup(job.pipeline_id, job.name);
+    if (!group) return false;
+    const project = this.store.pipelines.getLight(job.pipeline_id)?.project;
+    if (project === undefined) return false;
+    return this.store.jobs.activeInProject(project).some((a) => this.resourceGroup(a.pipeline_id, a.name) === group);
+  }
+
+  private resourceGroup(pipelineId: number, name: string): string | null {
+    try {
+      return this.pipelines.model(pipelineId).jobs.find((s) => s.name === name)?.resource_group ?? null;
+    } catch {
+      return null;
+    }
+  }
+
   payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
     const model = this.pipelines.model(job.pipeline_id);
     const spec = model.jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
-    const predefined = {
-      ...pipelinePredefined({
+    const base =
+      model.predefined ??
+      pipelinePredefined({
         id: p.id,
         project: p.project,
         ref: p.ref,
@@ -79,20 +102,29 @@ export class JobService {
         source: p.source,
         serverUrl: this.opts.serverUrl,
         repositoryUrl: p.repository_url,
-      }),
+      });
+    const predefined = {
+      ...base,
       CI_JOB_ID: String(job.id),
       CI_JOB_NAME: job.name,
+      CI_JOB_NAME_SLUG: slugify(job.name),
       CI_JOB_STAGE: job.stage,
       CI_JOB_ATTEMPT: String(job.attempt),
+      CI_JOB_URL: `${this.opts.serverUrl.replace(/\/+$/, '')}/#/jobs/${job.id}`,
+      CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      CI_NODE_TOTAL: '1',
       CI_RUNNER_ID: String(runner.id),
       CI_RUNNER_DESCRIPTION: runner.name,
       CI_RUNNER_TAGS: JSON.stringify(JSON.parse(runner.tags_json)),
     };
+    const raw = new Set(spec.raw_variables ?? []);
+    const masked = new Set(model.masked_variables ?? []);
     const variables = maskDeclared(
       mergeVariables(
-        plain(predefined),
-        [{ key: 'CI_JOB_TOKEN', value: token, masked: true }],
-        plain(spec.variables ?? {}),
+        // Predefined values are facts (a commit message may hold a '$'): never expanded.
+        plain(predefined).map((v) => ({ ...v, raw: true })),
+        [{ key: 'CI_JOB_TOKEN', value: token, masked: true, raw: true }],
+        Object.entries(spec.variables ?? {}).map(([key, value]) => ({ key, value, masked: masked.has(key), ...(raw.has(key) ? { raw: true } : {}) })),
         JSON.parse(p.variables_json) as PipelineVariable[],
       ),
       model.masked_variables,

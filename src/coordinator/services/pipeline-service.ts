@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigError } from '../../config/index.js';
+import type { CommitFacts, ConfigError } from '../../config/index.js';
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { EngineResult, PipelineEvent } from '../../pipeline/events.js';
 import type { JobSpec, PipelineModel } from '../../pipeline/model.js';
@@ -19,6 +19,7 @@ import type { JobRef } from '../store/jobs.js';
 import { pipelineJson } from '../views.js';
 import { compileOffThread } from './compiler.js';
 import { EngineCache } from './engines.js';
+import { readCommit } from './commit-facts.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
 
 const TERMINAL_PIPELINE = new Set(['success', 'failed', 'canceled', 'skipped']);
@@ -33,6 +34,8 @@ export interface CreatePipelineInput {
   variables: PipelineVariable[];
   repository: { url: string; sha: string | null } | null;
   source?: string;
+  /** CI_DEFAULT_BRANCH; 'main' when not given. */
+  defaultBranch?: string;
 }
 
 export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
@@ -70,22 +73,30 @@ export class PipelineService {
   private async createNow(input: CreatePipelineInput): Promise<CreateResult> {
     const id = this.store.pipelines.nextId();
     const source = input.source ?? 'api';
+    const now = Date.now();
+    const repo = input.repository;
+    // The commit's files and diff for rules: changes/exists, and its message (a local repository only).
+    const commit = repo?.sha ? await readCommit(repo.url, repo.sha) : null;
     const predefined = pipelinePredefined({
       id,
       project: input.project,
       ref: input.ref,
-      sha: input.repository?.sha ?? null,
+      sha: repo?.sha ?? null,
       source,
       serverUrl: this.opts.serverUrl,
-      repositoryUrl: input.repository?.url ?? null,
+      repositoryUrl: repo?.url ?? null,
+      defaultBranch: input.defaultBranch,
+      commitMessage: commit?.message ?? null,
+      beforeSha: commit?.before ?? null,
+      createdAt: now,
     });
     const variables = Object.fromEntries(input.variables.map((v) => [v.key, v.value]));
-    const compiled = await this.compile(input, variables, predefined);
+    const compiled = await this.compile(input, variables, predefined, commit?.facts ?? null);
     if (!compiled.ok) return { ok: false, errors: compiled.errors };
     const model = compiled.model;
+    model.predefined = predefined; // jobs see exactly what rules: saw
     const warnings = compiled.warnings ?? model.warnings ?? [];
     const after: (() => void)[] = [];
-    const now = Date.now();
     this.store.tx(() => {
       this.store.pipelines.insert({
         id,
@@ -119,13 +130,13 @@ export class PipelineService {
    * the pipeline, naming it.
    */
   /** Includes resolved and the file compiled off the event loop (see compiler.ts). */
-  private async compile(input: CreatePipelineInput, variables: Record<string, string>, predefined: Record<string, string>) {
+  private async compile(input: CreatePipelineInput, variables: Record<string, string>, predefined: Record<string, string>, commit: CommitFacts | null) {
     const repo = input.repository;
     const isDir = (u: string) => u.startsWith('/') && existsSync(u) && statSync(u).isDirectory();
     const worktree = repo && this.opts.includesFromWorktree && isDir(repo.url) ? repo.url : undefined;
     return compileOffThread({
       yaml: input.yaml,
-      opts: { variables, predefined },
+      opts: { variables, predefined, ...(commit ? { commit } : {}) },
       sources: {
         repository: repo ? { url: repo.url, sha: repo.sha, ref: input.ref } : null,
         ...(worktree ? { worktree } : {}),
@@ -217,6 +228,8 @@ export class PipelineService {
         refs?.set(t.name, { ...ref, note });
       }
       if (t.to === 'pending') woke = true;
+      // A job leaving running frees its resource_group: a job waiting for it may start now.
+      else if ((t.from === 'running' || t.from === 'canceling') && this.holdsResource(pipelineId, t.name)) woke = true;
       const ev = {
         job_id: row.id,
         pipeline_id: pipelineId,
@@ -282,6 +295,14 @@ export class PipelineService {
     if (counting.some((j) => j.failure_class === 'build')) return 'build';
     if (counting.every((j) => j.failure_class === 'infra')) return 'infra';
     return 'unknown';
+  }
+
+  private holdsResource(pipelineId: number, name: string): boolean {
+    try {
+      return this.engines.model(pipelineId).jobs.some((j) => j.name === name && j.resource_group !== undefined);
+    } catch {
+      return false;
+    }
   }
 
   model(pipelineId: number): PipelineModel {

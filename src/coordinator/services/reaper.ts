@@ -92,6 +92,7 @@ export class Reaper {
       const matching = online.some((r) => runnerMatches(r.tags, r.untagged, tags));
       const job = this.store.jobs.get(s.id);
       if (!job) continue;
+      if (this.jobs.waitsForResource(job)) continue; // waiting for its resource_group, not stuck
       const waited = Math.round((now - s.queued_at) / 1000);
       try {
         this.jobs.failPending(job, {

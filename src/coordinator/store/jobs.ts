@@ -181,6 +181,7 @@ export class JobStore {
            AND COALESCE(last_update_at, started_at) < ?`,
       ),
       statusOf: db.prepare('SELECT id, status, runner_id, failure_stage FROM jobs WHERE id = ?'),
+      activeInProject: db.prepare(`SELECT pipeline_id, name FROM jobs WHERE project = ? AND status IN ('running', 'canceling')`),
     };
   }
 
@@ -360,6 +361,10 @@ export class JobStore {
   }
   stuck(cutoff: number): { id: number; tags_json: string; queued_at: number }[] {
     return this.s.stuck.all(cutoff) as { id: number; tags_json: string; queued_at: number }[];
+  }
+  /** Running/canceling jobs of a project (for `resource_group`: one job at a time per group). */
+  activeInProject(project: string): { pipeline_id: number; name: string }[] {
+    return this.s.activeInProject.all(project) as { pipeline_id: number; name: string }[];
   }
   /** This runner's running jobs not heard of since `cutoff`. */
   quietFor(runnerId: number, cutoff: number): JobRow[] {

@@ -1,0 +1,76 @@
+/**
+ * What faultline does with each GitLab keyword it does not implement. Fail closed:
+ * a keyword that restricts or shapes what runs is REFUSED (the pipeline is not
+ * created, the message names the keyword and why); one that only adds something
+ * faultline does not produce (a report, a badge, a cache) is WARNED about.
+ * src/config/README.md lists the same tables; a test keeps the two in step.
+ */
+
+export type Support = { kind: 'warn' | 'refuse'; why: string };
+
+const warn = (why: string): Support => ({ kind: 'warn', why });
+const refuse = (why: string): Support => ({ kind: 'refuse', why });
+
+/** Top-level keywords. `include`/`spec` belong to the include resolver. */
+export const GLOBAL_UNSUPPORTED: Record<string, Support> = {
+  include: warn('not resolved yet; the jobs it would add do not exist'),
+  spec: warn('include inputs are not resolved yet'),
+  services: refuse('faultline does not start service containers; jobs would run without them'),
+  cache: warn('no cache is kept between jobs (jobs still run, only slower)'),
+};
+
+export const JOB_UNSUPPORTED: Record<string, Support> = {
+  artifacts: warn('artifacts are not stored or passed to later jobs; reports are not collected'),
+  cache: warn('no cache is kept between jobs (jobs still run, only slower)'),
+  coverage: warn('the coverage value is not extracted from the log'),
+  release: warn('no release is created'),
+  pages: warn('no Pages site is published'),
+  publish: warn('no Pages site is published'),
+  dast_configuration: warn('no DAST site/scanner profile is injected'),
+  manual_confirmation: warn('no confirmation dialog is shown before the job is played'),
+  services: refuse('faultline does not start service containers; the script would run without them'),
+  trigger: refuse('child and multi-project pipelines (trigger:) are not run by faultline'),
+  secrets: refuse('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
+  id_tokens: refuse('faultline issues no OIDC ID tokens; the variables would be missing'),
+  identity: refuse('faultline has no identity federation; the job would run without its credentials'),
+  hooks: refuse('hooks (pre_get_sources_script) are not run; the job would start differently'),
+  run: refuse('CI steps (run:) are not run by faultline'),
+  start_in: refuse('when: delayed is not implemented; the job would start at once'),
+};
+
+export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
+  services: JOB_UNSUPPORTED.services!,
+  cache: JOB_UNSUPPORTED.cache!,
+  artifacts: JOB_UNSUPPORTED.artifacts!,
+  hooks: JOB_UNSUPPORTED.hooks!,
+  id_tokens: JOB_UNSUPPORTED.id_tokens!,
+  identity: JOB_UNSUPPORTED.identity!,
+};
+
+export const RULE_UNSUPPORTED: Record<string, Support> = {
+  start_in: JOB_UNSUPPORTED.start_in!,
+};
+
+export const WORKFLOW_UNSUPPORTED: Record<string, Support> = {
+  name: warn('the pipeline name is not shown'),
+  auto_cancel: refuse("faultline's own auto-cancel setting decides which pipelines are canceled, not this"),
+};
+
+export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {
+  auto_cancel: WORKFLOW_UNSUPPORTED.auto_cancel!,
+};
+
+/** Sub-keys of otherwise implemented keywords. */
+export const NESTED_UNSUPPORTED: Record<string, Support> = {
+  'image.entrypoint': refuse('the image entrypoint is not overridden; the container would start differently'),
+  'image.docker': refuse('per-job docker platform/user options are not applied'),
+  'image.kubernetes': refuse('per-job kubernetes user options are not applied'),
+  'retry.exit_codes': refuse('retry: exit_codes is not implemented; the job would be retried on other exit codes'),
+  'when: delayed': refuse('when: delayed is not implemented; the job would start at once (use when: manual)'),
+  'needs: project/pipeline': refuse('needs from another project or pipeline are not implemented; the artifacts would be missing'),
+};
+
+/** The message for an unsupported key (the diagnostic's path names the key). */
+export function unsupportedText(s: Support): string {
+  return s.kind === 'refuse' ? `not supported by faultline, so the pipeline is refused: ${s.why}` : `not supported by faultline; ignored: ${s.why}`;
+}

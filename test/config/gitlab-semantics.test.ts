@@ -1,0 +1,291 @@
+/**
+ * GitLab semantics that used to differ silently: only/except, rules: changes/exists,
+ * rules with when: manual, parallel, inherit, environment, dependencies, and the
+ * fail-closed keyword table. Each case is written from GitLab's keyword reference
+ * (https://docs.gitlab.com/ee/ci/yaml/).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compilePipeline, type CommitFacts } from '../../src/config/index.js';
+import { environmentSlug } from '../../src/config/environment.js';
+import type { PipelineModel } from '../../src/pipeline/model.js';
+
+const push = (branch: string, extra: Record<string, string> = {}) => ({
+  CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: branch, CI_COMMIT_REF_NAME: branch, CI_DEFAULT_BRANCH: 'main', CI_PROJECT_PATH: 'group/app', ...extra,
+});
+const tagPipeline = (tag: string) => ({ CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: tag, CI_COMMIT_REF_NAME: tag, CI_DEFAULT_BRANCH: 'main' });
+const mr = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_COMMIT_REF_NAME: 'feat', CI_DEFAULT_BRANCH: 'main' };
+
+function names(yaml: string, predefined: Record<string, string>, commit?: CommitFacts, variables: Record<string, string> = {}): string[] {
+  const r = compilePipeline(yaml, { predefined, variables, ...(commit ? { commit } : {}) });
+  if (!r.ok) {
+    if (r.errors.length === 1 && /no jobs are left/.test(r.errors[0]!.message)) return [];
+    assert.fail(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'));
+  }
+  return r.model.jobs.map((j) => j.name);
+}
+function model(yaml: string, predefined: Record<string, string> = push('main'), commit?: CommitFacts): PipelineModel {
+  const r = compilePipeline(yaml, { predefined, ...(commit ? { commit } : {}) });
+  if (!r.ok) assert.fail(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n'));
+  return r.model;
+}
+function errors(yaml: string, predefined: Record<string, string> = push('main')): string[] {
+  const r = compilePipeline(yaml, { predefined });
+  assert.equal(r.ok, false, 'expected a refusal');
+  return r.ok ? [] : r.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
+}
+
+describe('only / except', () => {
+  const yaml = [
+    'always: {script: x}',
+    'deploy-prod: {script: echo DEPLOYING TO PRODUCTION, only: [main]}',
+    'release: {script: x, only: [tags]}',
+    'branches-only: {script: x, only: [branches]}',
+    'not-main: {script: x, except: [main]}',
+    'rx: {script: x, only: [/^release\\/.*$/]}',
+    'mrs: {script: x, only: [merge_requests]}',
+    'sched: {script: x, only: [schedules]}',
+    'proj: {script: x, only: [main@group/app]}',
+    'other-proj: {script: x, only: [main@group/other]}',
+    '',
+  ].join('\n');
+  const cases: [string, Record<string, string>, string[]][] = [
+    ['push to main', push('main'), ['always', 'deploy-prod', 'branches-only', 'proj']],
+    ['push to a feature branch: deploy-prod does not run', push('feature/x'), ['always', 'branches-only', 'not-main']],
+    ['push to release/1.0 (regex)', push('release/1.0'), ['always', 'branches-only', 'not-main', 'rx']],
+    ['tag pipeline', tagPipeline('v1.0'), ['always', 'release', 'not-main']],
+    // GitLab: jobs without rules/only default to only: [branches, tags]; an MR pipeline has neither.
+    ['merge request pipeline', mr, ['mrs']],
+    ['scheduled pipeline on main', { ...push('main'), CI_PIPELINE_SOURCE: 'schedule' }, ['always', 'deploy-prod', 'branches-only', 'sched', 'proj']],
+  ];
+  for (const [name, ctx, want] of cases) test(name, () => assert.deepEqual(names(yaml, ctx), want));
+
+  test('variables: any expression; refs AND variables; except: any key', () => {
+    const y = [
+      'a: {script: x, only: {variables: [$DEPLOY == "yes", $FORCE]}}',
+      'b: {script: x, only: {refs: [main], variables: [$DEPLOY == "yes"]}}',
+      'c: {script: x, except: {refs: [main], variables: [$SKIP]}}',
+      '',
+    ].join('\n');
+    assert.deepEqual(names(y, push('main'), undefined, { DEPLOY: 'yes' }), ['a', 'b']);
+    assert.deepEqual(names(y, push('dev'), undefined, { DEPLOY: 'yes' }), ['a', 'c']);
+    assert.deepEqual(names(y, push('dev'), undefined, { SKIP: '1' }), []);
+  });
+
+  test('changes: against the push diff; true without one (tags, schedules)', () => {
+    const y = 'docs: {script: x, only: {changes: ["docs/**/*"]}}\ncode: {script: x, except: {changes: ["docs/**/*"]}}\n';
+    const commit = { files: ['docs/a/b.md', 'src/x.ts'], changed: ['docs/a/b.md'] };
+    assert.deepEqual(names(y, push('main'), commit), ['docs']);
+    assert.deepEqual(names(y, push('main'), { ...commit, changed: ['src/x.ts'] }), ['code']);
+    assert.deepEqual(names(y, { ...push('main'), CI_PIPELINE_SOURCE: 'schedule' }, commit), ['docs']);
+    assert.deepEqual(names(y, push('main'), { ...commit, changed: null }), ['docs']);
+  });
+
+  test('kubernetes: active never holds here, with a warning', () => {
+    const r = compilePipeline('k: {script: x, only: {kubernetes: active}}\nb: {script: x}\n', { predefined: push('main') });
+    assert.ok(r.ok);
+    assert.deepEqual(r.model.jobs.map((j) => j.name), ['b']);
+    assert.match(r.warnings.map((w) => w.message).join('\n'), /no Kubernetes integration/);
+  });
+
+  test('only/except together with rules is refused', () => {
+    assert.match(errors('a: {script: x, only: [main], rules: [{when: always}]}\n').join('\n'), /cannot be used together with rules/);
+  });
+});
+
+describe('rules: changes / exists against the commit', () => {
+  const commit: CommitFacts = { files: ['Dockerfile', 'src/app.ts', 'docs/index.md', '.hidden/x'], changed: ['src/app.ts'] };
+  const y = [
+    'img: {script: x, rules: [{exists: [Dockerfile]}]}',
+    'no-helm: {script: x, rules: [{exists: {paths: ["chart/**"]}}]}',
+    'src: {script: x, rules: [{changes: ["src/**/*.ts"]}]}',
+    'docs: {script: x, rules: [{changes: {paths: ["docs/*"]}}]}',
+    'both: {script: x, rules: [{if: $CI_COMMIT_BRANCH == "main", changes: [src/*], exists: [".hidden/*"]}]}',
+    'expanded: {script: x, variables: {DIR: src}, rules: [{changes: ["$DIR/*"]}]}',
+    '',
+  ].join('\n');
+  test('push: changes compares with the parent, exists looks at the commit', () => {
+    assert.deepEqual(names(y, push('main'), commit), ['img', 'src', 'both', 'expanded']);
+  });
+  test('no diff (web, schedule, a new branch): changes holds, as GitLab', () => {
+    assert.deepEqual(names(y, { ...push('main'), CI_PIPELINE_SOURCE: 'web' }, commit), ['img', 'src', 'docs', 'both', 'expanded']);
+    assert.deepEqual(names(y, push('main'), { ...commit, changed: null }), ['img', 'src', 'docs', 'both', 'expanded']);
+  });
+  test('without the commit, exists matches nothing and says so', () => {
+    const r = compilePipeline(y, { predefined: push('main') });
+    assert.ok(r.ok);
+    assert.deepEqual(r.model.jobs.map((j) => j.name), ['src', 'docs', 'both', 'expanded'].filter((n) => n !== 'both'));
+    assert.match(r.warnings.map((w) => w.message).join('\n'), /exists: matches nothing/);
+  });
+  test('compare_to and exists: project are refused', () => {
+    const e = errors('a: {script: x, rules: [{changes: {paths: [a], compare_to: refs/heads/main}}]}\nb: {script: x, rules: [{exists: {paths: [a], project: g/p}}]}\n');
+    assert.equal(e.length, 2);
+    assert.match(e[0]!, /compare_to: not supported by faultline, so the pipeline is refused/);
+    assert.match(e[1]!, /project: not supported by faultline/);
+  });
+  test('workflow: rules: changes', () => {
+    const w = 'workflow: {rules: [{changes: [src/*]}, {when: never}]}\na: {script: x}\n';
+    assert.deepEqual(names(w, push('main'), commit), ['a']);
+    const r = compilePipeline(w, { predefined: push('main'), commit: { ...commit, changed: ['docs/index.md'] } });
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.errors[0]!.message, /when: never, so no pipeline is created/);
+  });
+});
+
+describe('rules details', () => {
+  test('rules: [{when: manual}] blocks (allow_failure false); job-level when: manual does not', () => {
+    const m = model('a: {script: x, rules: [{when: manual}]}\nb: {script: x, when: manual}\nc: {script: x, rules: [{when: manual, allow_failure: true}]}\nd: {script: x, manual: optional}\n');
+    const by = Object.fromEntries(m.jobs.map((j) => [j.name, j]));
+    assert.equal(by.a!.manual, 'required');
+    assert.equal(by.a!.on_status.failure, 'fail_pipeline');
+    assert.equal(by.b!.manual, 'ignored');
+    assert.equal(by.c!.manual, 'ignored');
+    assert.equal(by.d!.when, 'manual'); // manual: alone makes the job manual
+    assert.equal(by.d!.manual, 'optional');
+  });
+  test('!reference rules are flattened (nested lists)', () => {
+    const y = '.r: {rules: [{if: $CI_COMMIT_BRANCH == "main", when: always}]}\na:\n  script: x\n  rules:\n    - !reference [.r, rules]\n    - when: never\n';
+    assert.deepEqual(names(y, push('main')), ['a']);
+    assert.deepEqual(names(y, push('dev')), []);
+  });
+  test('rules: if sees expanded variables', () => {
+    assert.deepEqual(names('variables: {TARGET: "$CI_COMMIT_BRANCH-env"}\na: {script: x, rules: [{if: $TARGET == "main-env"}]}\n', push('main')), ['a']);
+  });
+  test('rules: variables override job variables; rules: needs replaces needs', () => {
+    const m = model('a: {script: x}\nb: {script: x, needs: [], variables: {V: job}, rules: [{if: $CI_COMMIT_BRANCH, variables: {V: rule}, needs: [a]}]}\n');
+    assert.equal(m.jobs[1]!.variables.V, 'rule');
+    assert.deepEqual(m.jobs[1]!.needs, ['a']);
+  });
+});
+
+describe('fail closed', () => {
+  const refused = [
+    'trigger: {include: child.yml}',
+    'services: [postgres:16]',
+    'secrets: {X: {vault: a/b@c}}',
+    'id_tokens: {T: {aud: x}}',
+    'hooks: {pre_get_sources_script: [x]}',
+    'when: delayed',
+    'start_in: 5m',
+    'retry: {max: 1, exit_codes: [1]}',
+    'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
+    'image: {name: a, entrypoint: [""]}',
+    'identity: google_cloud',
+  ];
+  for (const kv of refused) {
+    test(`refused, naming it: ${kv}`, () => {
+      const key = kv.split(':')[0]!;
+      const e = errors(`a:\n  script: x\n  ${kv}\n`);
+      assert.equal(e.length, 1, e.join('\n'));
+      assert.match(e[0]!, new RegExp(`a\\.${key}.*not supported by faultline, so the pipeline is refused`));
+      assert.doesNotMatch(e[0]!, /script is required/);
+    });
+  }
+  test('a trigger: job alone is refused as trigger:, not "script is required"', () => {
+    const e = errors('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n');
+    assert.deepEqual(e.length, 1);
+    assert.match(e[0]!, /child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/);
+  });
+  const warned = ['artifacts: {paths: [x]}', 'cache: {paths: [x]}', 'coverage: /x/', 'release: {tag_name: v1, description: d}', 'pages: true', 'manual_confirmation: sure?'];
+  for (const kv of warned) {
+    test(`warned (changes nothing that runs): ${kv}`, () => {
+      const r = compilePipeline(`a:\n  script: x\n  ${kv}\n`, { predefined: push('main') });
+      assert.ok(r.ok);
+      assert.match(r.warnings[0]!.message, /not supported by faultline; ignored: /);
+    });
+  }
+  test('a job named pages runs, with a warning that nothing is published', () => {
+    const r = compilePipeline('pages: {script: x}\n', { predefined: push('main') });
+    assert.ok(r.ok);
+    assert.match(r.warnings[0]!.message, /^pages: not supported by faultline; ignored: no Pages site is published/);
+  });
+  test('global services: and default: services are refused', () => {
+    assert.equal(errors('services: [docker:dind]\na: {script: x}\n').length, 1);
+    assert.equal(errors('default: {services: [docker:dind]}\na: {script: x}\n').length, 1);
+  });
+});
+
+describe('parallel', () => {
+  test('parallel: N → "name i/N" with CI_NODE_INDEX/TOTAL; needs on it means all', () => {
+    const m = model('test: {script: x, parallel: 3}\nafter: {script: x, needs: [test]}\n');
+    assert.deepEqual(m.jobs.map((j) => j.name), ['test 1/3', 'test 2/3', 'test 3/3', 'after']);
+    assert.deepEqual([m.jobs[1]!.variables.CI_NODE_INDEX, m.jobs[1]!.variables.CI_NODE_TOTAL], ['2', '3']);
+    assert.deepEqual(m.jobs[3]!.needs, ['test 1/3', 'test 2/3', 'test 3/3']);
+  });
+  test('parallel: matrix → "name: [v1, v2]" with the variables; needs: parallel: matrix selects', () => {
+    const y = [
+      'build:',
+      '  stage: build',
+      '  script: x',
+      '  parallel:',
+      '    matrix:',
+      '      - PROVIDER: aws',
+      '        STACK: [monitoring, app1]',
+      '      - PROVIDER: [gcp, vultr]',
+      '        STACK: data',
+      'all: {script: x, needs: [build]}',
+      'one: {script: x, needs: [{job: build, parallel: {matrix: [{PROVIDER: gcp, STACK: data}]}}]}',
+      '',
+    ].join('\n');
+    const m = model(y);
+    assert.deepEqual(m.jobs.map((j) => j.name), ['build: [aws, monitoring]', 'build: [aws, app1]', 'build: [gcp, data]', 'build: [vultr, data]', 'all', 'one']);
+    assert.deepEqual(m.jobs[2]!.variables, { PROVIDER: 'gcp', STACK: 'data', CI_NODE_INDEX: '3', CI_NODE_TOTAL: '4' });
+    assert.equal(m.jobs[4]!.needs!.length, 4);
+    assert.deepEqual(m.jobs[5]!.needs, ['build: [gcp, data]']);
+  });
+  test('needs: parallel: matrix with $[[ matrix.X ]] picks the same permutation', () => {
+    const y = [
+      'build: {stage: build, script: x, parallel: {matrix: [{OS: [linux, mac]}]}}',
+      'test:',
+      '  script: x',
+      '  parallel: {matrix: [{OS: [linux, mac]}]}',
+      '  needs: [{job: build, parallel: {matrix: [{OS: "$[[ matrix.OS ]]"}]}}]',
+      '',
+    ].join('\n');
+    const m = model(y);
+    assert.deepEqual(m.jobs.slice(2).map((j) => [j.name, j.needs]), [['test: [linux]', ['build: [linux]']], ['test: [mac]', ['build: [mac]']]]);
+  });
+  test('limits and shapes', () => {
+    assert.match(errors('a: {script: x, parallel: 201}\n')[0]!, /from 1 to 200/);
+    assert.match(errors('a: {script: x, parallel: {matrix: [{A: []}]}}\n')[0]!, /expected a string or a list/);
+    assert.match(errors('a: {script: x, parallel: {matrix: [{A: [x]}]}}\nb: {script: x, needs: [{job: a, parallel: {matrix: [{A: y}]}}]}\n')[0]!, /no instance of 'a' matches/);
+  });
+});
+
+describe('inherit, environment, dependencies, variables', () => {
+  test('inherit: default and variables', () => {
+    const y = 'default: {image: alpine, tags: [t]}\nvariables: {A: a, B: b}\nj1: {script: x, inherit: {default: false, variables: [B]}}\nj2: {script: x, inherit: {default: [tags]}}\n';
+    const m = model(y);
+    assert.equal(m.jobs[0]!.image, null);
+    assert.deepEqual(m.jobs[0]!.tags, []);
+    assert.deepEqual(m.jobs[0]!.variables, { B: 'b' });
+    assert.equal(m.jobs[1]!.image, null);
+    assert.deepEqual(m.jobs[1]!.tags, ['t']);
+  });
+  test('environment: CI_ENVIRONMENT_* expanded, GitLab slug and tier', () => {
+    const m = model('deploy:\n  script: x\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n    url: https://$CI_COMMIT_REF_NAME.example.com\n', push('feat-1'));
+    const v = m.jobs[0]!.variables;
+    assert.equal(v.CI_ENVIRONMENT_NAME, 'review/feat-1');
+    assert.equal(v.CI_ENVIRONMENT_URL, 'https://feat-1.example.com');
+    assert.equal(v.CI_ENVIRONMENT_TIER, 'development');
+    assert.equal(v.CI_ENVIRONMENT_ACTION, 'start');
+    assert.match(v.CI_ENVIRONMENT_SLUG!, /^review-feat-1-[a-z0-9]{6}$/);
+    assert.equal(environmentSlug('production'), 'production');
+    assert.equal(environmentSlug('staging'), 'staging');
+  });
+  test('dependencies: unknown job, later stage, not in needs', () => {
+    const e = errors('a: {stage: build, script: x}\nb: {script: x, dependencies: [nope]}\nc: {stage: build, script: x, dependencies: [b]}\nd: {script: x, needs: [], dependencies: [a]}\n');
+    assert.equal(e.length, 3, e.join('\n'));
+    assert.match(e[0]!, /depends on 'nope', but there is no job/);
+    assert.match(e[1]!, /not in an earlier stage/);
+    assert.match(e[2]!, /must also be listed in needs/);
+  });
+  test('tags: variables expanded at creation', () => {
+    assert.deepEqual(model('variables: {POOL: big}\na: {script: x, tags: [$POOL-runners, linux]}\n').jobs[0]!.tags, ['big-runners', 'linux']);
+  });
+  test('variables: options must contain the value; expand: false is recorded', () => {
+    assert.match(errors('variables: {ENV: {value: prod, options: [dev, staging]}}\na: {script: x}\n')[0]!, /must be one of its options/);
+    const m = model('variables: {R: {value: "$X", expand: false}}\na: {script: x, variables: {S: {value: "$Y", expand: false}}}\n');
+    assert.deepEqual(m.jobs[0]!.raw_variables, ['R', 'S']);
+  });
+});
