@@ -11,10 +11,8 @@ export type Support = { kind: 'warn' | 'refuse'; why: string };
 const warn = (why: string): Support => ({ kind: 'warn', why });
 const refuse = (why: string): Support => ({ kind: 'refuse', why });
 
-/** Top-level keywords. `include`/`spec` belong to the include resolver. */
+/** Top-level keywords. `include`/`spec` belong to the include resolver (include/). */
 export const GLOBAL_UNSUPPORTED: Record<string, Support> = {
-  include: warn('not resolved yet; the jobs it would add do not exist'),
-  spec: warn('include inputs are not resolved yet'),
   services: refuse('faultline does not start service containers; jobs would run without them'),
   cache: warn('no cache is kept between jobs (jobs still run, only slower)'),
 };
