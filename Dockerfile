@@ -1,8 +1,9 @@
 # faultline: coordinator and runner in one image (TypeScript run through tsx, no build step).
 #   docker build -t faultline .
 #   docker run -p 8080:8080 faultline coordinator --host 0.0.0.0 --port 8080 --data /data
-#   docker run faultline runner --url http://coordinator:8080 --token <runner token>
-#     (or --registration-token <token> --name <name> to register a new runner)
+#   docker run -e FAULTLINE_RUNNER_TOKEN=<runner token> faultline runner --url http://coordinator:8080
+#     (or -e FAULTLINE_REGISTRATION_TOKEN=<token> … --name <name> to register a new runner;
+#     tokens on the command line work but are visible to every process: --token-file also works)
 
 # Dependencies in a stage with a toolchain: better-sqlite3 and re2 are native modules and
 # compile from source when no prebuilt binary matches.

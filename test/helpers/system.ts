@@ -53,13 +53,17 @@ export function spawnFaultline(args: string[], env: Record<string, string> = {})
   };
 }
 
-async function waitForOutput(p: Proc, re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+// Generous: on a loaded 2-core machine a cold `node bin/faultline.js` takes over 20 s to listen.
+async function waitForOutput(p: Proc, re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = p.output().match(re);
     if (m) return m;
     if (p.child.exitCode !== null) throw new Error(`process exited (${p.child.exitCode}) before ${re}:\n${p.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${p.output()}`);
+    if (Date.now() > deadline) {
+      p.child.kill('SIGKILL'); // a process left running would keep the test file from ever exiting
+      throw new Error(`timed out waiting for ${re}:\n${p.output()}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { jobsByName, spawnFaultline, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
+import { freePort, jobsByName, spawnFaultline, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const alive = (pid: number): boolean => {
@@ -116,6 +116,8 @@ test('the token flag still works, with a warning; the coordinator prints its tok
   const data = join(dir.path, 'data');
   let coord = await startCoordinator({ dataDir: data });
   try {
+    const first = coord;
+    await until(() => /API token:/.test(first.output()), 10_000, 'token lines');
     assert.ok(coord.output().includes(coord.registrationToken), 'first start: the new registration token is shown');
     assert.ok(coord.output().includes(coord.apiToken), 'first start: the new API token is shown');
     const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken });
@@ -123,6 +125,8 @@ test('the token flag still works, with a warning; the coordinator prints its tok
     await runner.kill();
     await coord.kill();
     coord = await startCoordinator({ dataDir: data });
+    const second = coord;
+    await until(() => /API token:/.test(second.output()), 10_000, 'token lines');
     assert.ok(!coord.output().includes(coord.registrationToken), coord.output());
     assert.ok(!coord.output().includes(coord.apiToken), coord.output());
     assert.match(coord.output(), /saved in .*registration-token/);
@@ -166,4 +170,33 @@ test('--user is refused for a runner that is not root, naming why', { skip: proc
   const r = spawnFaultline(['runner', '--url', 'http://127.0.0.1:9', '--registration-token-file', '/dev/null', '--user', 'nobody']);
   await r.exited;
   assert.match(r.output(), /needs the runner to run as root/);
+});
+
+test('faultline up: jobs are checked out outside the data dir and see no coordinator token', async () => {
+  const dir = tempDir();
+  const data = join(dir.path, 'data');
+  const out = join(dir.path, 'out');
+  const port = await freePort();
+  const given = 'flapi_given-through-the-environment-0123456789';
+  const up = spawnFaultline(['up', '--port', String(port), '--data', data, '--runners', '1'], { FAULTLINE_API_TOKEN: given });
+  try {
+    await until(() => /faultline is up/.test(up.output()) || up.child.exitCode !== null, 30_000, 'up');
+    assert.match(up.output(), /faultline is up/);
+    assert.ok(!up.output().includes(given), 'a token given by the environment is not printed');
+    const api = userApi(`http://127.0.0.1:${port}`, given);
+    const p = await api.createPipeline(`peek:\n  script:\n    - mkdir -p ${out}\n    - env > ${out}/env\n    - echo "$CI_BUILDS_DIR" > ${out}/builds\n`);
+    assert.equal(jobsByName(await api.waitPipeline(p.id))['peek']!.status, 'success');
+    const builds = readFileSync(join(out, 'builds'), 'utf8').trim();
+    assert.ok(!builds.startsWith(data), `builds dir ${builds} is inside the data dir ${data}`);
+    const env = readFileSync(join(out, 'env'), 'utf8');
+    assert.ok(!env.includes(given), 'FAULTLINE_API_TOKEN reached the job');
+    assert.ok(!env.includes(readFileSync(join(data, 'registration-token'), 'utf8').trim()), 'the registration token reached the job');
+  } finally {
+    await up.kill('SIGTERM');
+    await up.kill('SIGKILL');
+  }
+  const inside = spawnFaultline(['up', '--port', String(await freePort()), '--data', data, '--builds-dir', join(data, 'builds')]);
+  await inside.exited;
+  assert.match(inside.output(), /builds dir .* is inside the data dir/);
+  dir.dispose();
 });

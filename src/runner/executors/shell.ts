@@ -1,6 +1,6 @@
 /**
  * Shell executor: runs each script step as `bash --noprofile --norc -eo pipefail
- * <script>` on the runner host, in the build dir, in its own process group so a stop
+ * <script>` (through a /bin/sh lifeline, below) on the runner host, in the build dir, in its own process group so a stop
  * reaches everything the script started (background children included).
  *
  * The environment is the runner's own (PATH, HOME … as gitlab-runner's shell executor
@@ -37,6 +37,19 @@ export interface ShellExecutorConfig {
   user?: string;
 }
 
+/**
+ * Runs the shell with a lifeline inside the job's own process group (a second guard
+ * beside the watchdog of lifeline.ts): a background reader holds the pipe the runner
+ * gives as stdin and, at EOF (the runner died), SIGKILLs its group. `exec` keeps the job
+ * shell's pid, exit status and signals exactly as if it had been spawned directly; the
+ * script itself gets /dev/null as stdin, as before.
+ */
+const IN_GROUP_LIFELINE = [
+  'exec 3<&0',
+  '( while read -r _; do :; done; kill -KILL 0 ) <&3 >/dev/null 2>&1 &',
+  'exec "$0" "$@" </dev/null 3<&-',
+].join('\n');
+
 export class ShellExecutor implements Executor {
   readonly name = 'shell';
   private readonly shell: string;
@@ -67,13 +80,14 @@ export class ShellExecutor implements Executor {
       chownTree(ctx.tmpDir, u);
     }
     return new Promise((resolve, reject) => {
-      const child = spawn(this.shell, ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+      const child = spawn('/bin/sh', ['-c', IN_GROUP_LIFELINE, this.shell, '--noprofile', '--norc', '-eo', 'pipefail', file], {
         cwd: ctx.buildDir,
         env: { ...hostEnv(), ...(u ? { HOME: u.home, USER: u.name, LOGNAME: u.name } : {}), ...ctx.env, ...opts.extraEnv },
         detached: true, // own process group: -pid reaches the script's children too
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'], // stdin: the lifeline; never written, closed when the step is over
         ...(u ? { uid: u.uid, gid: u.gid } : {}),
       });
+      child.stdin?.on('error', () => undefined);
       const release = child.pid ? guardProcessGroup(child.pid) : () => undefined;
       let aborted = false;
       let killTimer: NodeJS.Timeout | null = null;
@@ -105,6 +119,7 @@ export class ShellExecutor implements Executor {
         // the build dir) busy: the step is over, so the whole group goes.
         group('SIGKILL');
         release();
+        child.stdin?.destroy();
         const result: StepResult = signal
           ? // Killed by a signal we did not send: report it as the shell would (128 + n).
             { exitCode: aborted ? null : 128 + constants.signals[signal as NodeJS.Signals], signal, aborted }
