@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCoordinator } from '../../src/coordinator/index.js';
-import { spawnFaultline, startCoordinator } from '../helpers/system.js';
+import { spawnFaultline } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { harness, type Harness } from './helpers.js';
 
@@ -114,24 +115,30 @@ describe('data directory at start-up', () => {
     }
   });
 
-  test('a second coordinator on the same data dir is refused with the first one\'s PID; a stale lock is taken over', async () => {
+  test('a second coordinator (a real process) on the same data dir is refused with the first one\'s PID; a dead one\'s lock is taken over', async () => {
     const tmp = tempDir('faultline-lock-');
-    const first = await startCoordinator({ dataDir: tmp.path });
+    const lockPath = join(tmp.path, 'coordinator.lock');
+    const readLock = () => JSON.parse(readFileSync(lockPath, 'utf8')) as { pid: number; host: string };
     try {
-      const lock = JSON.parse(readFileSync(join(tmp.path, 'coordinator.lock'), 'utf8')) as { pid: number };
-      assert.equal(lock.pid, first.child.pid);
-      const second = spawnFaultline(['coordinator', '--port', '0', '--data', tmp.path]);
-      assert.equal(await second.exited, 1, second.output());
-      assert.match(second.output(), new RegExp(`data directory ${tmp.path} is in use by another coordinator \\(pid ${first.child.pid} `));
-      assert.match(second.output(), /coordinator\.lock/);
-    } finally {
-      await first.kill('SIGKILL'); // dies without releasing its lock
-    }
-    try {
-      const c = await createCoordinator({ dataDir: tmp.path, port: 0 });
-      assert.equal((JSON.parse(readFileSync(join(tmp.path, 'coordinator.lock'), 'utf8')) as { pid: number }).pid, process.pid);
-      await c.close();
-      assert.throws(() => readFileSync(join(tmp.path, 'coordinator.lock')), /ENOENT/, 'close() releases the lock');
+      const first = await createCoordinator({ dataDir: tmp.path, port: 0 });
+      try {
+        assert.equal(readLock().pid, process.pid);
+        const second = spawnFaultline(['coordinator', '--port', '0', '--data', tmp.path]);
+        assert.equal(await second.exited, 1, second.output());
+        assert.match(second.output(), new RegExp(`data directory ${tmp.path} is in use by another coordinator \\(pid ${process.pid} on ${hostname()}`));
+        assert.match(second.output(), /coordinator\.lock/);
+      } finally {
+        await first.close();
+      }
+      assert.throws(() => readFileSync(lockPath), /ENOENT/, 'close() releases the lock');
+
+      // A coordinator killed with SIGKILL leaves its lock behind: its PID is gone, the next one takes over.
+      const dead = spawn('true');
+      await new Promise((r) => dead.once('exit', r));
+      writeFileSync(lockPath, JSON.stringify({ pid: dead.pid, host: hostname(), started_at: new Date().toISOString() }));
+      const next = await createCoordinator({ dataDir: tmp.path, port: 0 });
+      assert.equal(readLock().pid, process.pid);
+      await next.close();
     } finally {
       tmp.dispose();
     }
