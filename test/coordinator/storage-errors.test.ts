@@ -138,7 +138,13 @@ describe('data directory at start-up', () => {
       writeFileSync(lockPath, JSON.stringify({ pid: dead.pid, host: hostname(), started_at: new Date().toISOString() }));
       const next = await createCoordinator({ dataDir: tmp.path, port: 0 });
       assert.equal(readLock().pid, process.pid);
+      // In this process a second coordinator is refused too …
+      await assert.rejects(createCoordinator({ dataDir: tmp.path, port: 0 }), /in use by another coordinator/);
       await next.close();
+      // … but a lock with this PID that this process does not hold is a former incarnation's
+      // (a restarted container's coordinator is PID 1 again).
+      writeFileSync(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), started_at: '2026-01-01T00:00:00.000Z' }));
+      await (await createCoordinator({ dataDir: tmp.path, port: 0 })).close();
     } finally {
       tmp.dispose();
     }

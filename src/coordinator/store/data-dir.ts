@@ -60,7 +60,11 @@ interface LockInfo {
   started_at: string;
 }
 
-function alive(pid: number): boolean {
+/** Lock files this process holds: a lock with our own PID we do not hold is a former incarnation's (a container restart reuses PID 1). */
+const heldHere = new Set<string>();
+
+function alive(pid: number, path: string): boolean {
+  if (pid === process.pid) return heldHere.has(path);
   try {
     process.kill(pid, 0);
     return true;
@@ -85,6 +89,7 @@ export function prepareDataDir(dir: string): DataDirLock {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, JSON.stringify(mine) + '\n');
       closeSync(fd);
+      heldHere.add(path);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`cannot write the lock file ${path}: ${why(err)}${who()}`);
@@ -94,7 +99,7 @@ export function prepareDataDir(dir: string): DataDirLock {
       } catch {
         held = null; // torn or foreign: treat as stale
       }
-      if (held && attempt === 0 && (held.host !== mine.host || alive(held.pid)))
+      if (held && attempt === 0 && (held.host !== mine.host || alive(held.pid, path)))
         throw new DataDirError(
           `the data directory ${dir} is in use by another coordinator (pid ${held.pid} on ${held.host}, since ${held.started_at}); ` +
             `stop it, or remove ${path} if that process is gone`,
@@ -106,6 +111,7 @@ export function prepareDataDir(dir: string): DataDirLock {
   return {
     path,
     release: () => {
+      heldHere.delete(path);
       try {
         const held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
         if (held.pid === mine.pid && held.started_at === mine.started_at) unlinkSync(path);
