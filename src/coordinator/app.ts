@@ -19,7 +19,16 @@ export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?
   app.set('query parser', 'simple');
   app.use(securityHeaders);
 
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  // The store's state, probed without blocking; 503 naming the cause when it cannot take writes.
+  app.get('/healthz', (_req, res) => {
+    const store = d.store.health.check();
+    res.status(store.ok ? 200 : 503).json({ ok: store.ok, store: { ok: store.ok, free_bytes: store.free_bytes ?? null, ...(store.problem ? { cause: `storage_${store.problem.kind}`, error: store.problem.message } : {}) } });
+  });
+  // A write request that went through ends an earlier storage failure.
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', () => res.statusCode < 500 && d.store.health.writeSucceeded());
+    next();
+  });
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openapi));
   app.use('/api/v1', runnerApi(d));
   app.use('/api/v1', requireApiToken(d.store), userApi(d));
@@ -34,6 +43,6 @@ export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?
   });
 
   app.use(notFound);
-  app.use(errorHandler(d.log));
+  app.use(errorHandler(d.log, d.store.health));
   return app;
 }

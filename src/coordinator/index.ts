@@ -21,6 +21,9 @@ import { Notifier } from './services/notifier.js';
 import { SHIPPED_RULES_DIR } from '../classify/index.js';
 import { createTelemetry, type CoordinatorTelemetry } from './services/telemetry.js';
 import { Store } from './store/index.js';
+import { DataDirError, prepareDataDir } from './store/data-dir.js';
+import { storageProblem } from './store/health.js';
+import { join } from 'node:path';
 
 export interface Coordinator {
   app: Express;
@@ -49,7 +52,15 @@ function defaultLogger(): Logger {
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const opts = resolveOptions(options);
   const log = options.logger ?? defaultLogger();
-  const store = Store.open(opts.dataDir);
+  const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
+  let store: Store;
+  try {
+    store = Store.open(opts.dataDir);
+  } catch (err) {
+    lock.release();
+    const path = join(opts.dataDir, 'faultline.db');
+    throw new DataDirError(`cannot open ${path}: ${storageProblem(err, path)?.message ?? (err as Error).message}`);
+  }
   let server: Server | undefined;
   try {
     const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options);
@@ -114,11 +125,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
           await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
           store.close();
+          lock.release();
         })()),
     };
   } catch (err) {
     server?.close();
     store.close();
+    lock.release();
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ZodError, type ZodType, type ZodTypeDef } from 'zod';
 import { EngineError } from '../../pipeline/index.js';
 import type { ApiErrorDetail } from '../../protocol/user-api.js';
+import type { StoreHealth } from '../store/health.js';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -40,9 +41,17 @@ export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no route ${req.method} ${req.path}` });
 };
 
-export function errorHandler(log: Logger): ErrorRequestHandler {
+export function errorHandler(log: Logger, health?: StoreHealth): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return void res.end();
+    // Disk full, a locked or read-only database: the client may retry later; say why.
+    const storage = health?.record(err);
+    if (storage) {
+      log.error({ err, method: req.method, path: req.path, storage: storage.kind }, 'storage failure');
+      if (storage.kind === 'busy') res.set('retry-after', '5');
+      res.status(503).json({ error: storage.message, cause: `storage_${storage.kind}` });
+      return;
+    }
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: err.message, ...(err.details ? { details: err.details } : {}), ...err.extra });
       return;

@@ -141,7 +141,12 @@ export const openapi = {
     },
   },
   paths: {
-    '/healthz': { get: { summary: 'Liveness', responses: { '200': json({ type: 'object' }) } } },
+    '/healthz': {
+      get: {
+        summary: 'Liveness and store health: 503 with store.cause (storage_full, storage_busy, storage_readonly, storage_io, storage_corrupt) while the store cannot take writes',
+        responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }) },
+      },
+    },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': json({ type: 'object' }) } } },
     '/api/v1/runners/register': {
       post: {

@@ -36,6 +36,7 @@ export class Reaper {
       } catch (err) {
         // A store error (e.g. SQLITE_BUSY) blocked this tick: whatever it would have heard meanwhile is lost.
         this.hearing.deafUntil(Date.now());
+        this.store.health.record(err);
         this.log.error({ err }, 'reaper tick failed');
       }
     }, this.every);

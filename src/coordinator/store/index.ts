@@ -1,5 +1,7 @@
 /** The coordinator's persistent state: one SQLite file, one object per table. */
+import { join } from 'node:path';
 import { openDb, type Db } from './db.js';
+import { StoreHealth } from './health.js';
 import { ImagePullStore } from './image-pulls.js';
 import { JobStore } from './jobs.js';
 import { PipelineStore } from './pipelines.js';
@@ -14,8 +16,11 @@ export class Store {
   readonly runners: RunnerStore;
   readonly apiTokens: ApiTokenStore;
   readonly imagePulls: ImagePullStore;
+  /** Storage failures as users should read them, and /healthz (store/health.ts). */
+  readonly health: StoreHealth;
 
   constructor(readonly db: Db) {
+    this.health = new StoreHealth(db, db.name, join(db.name, '..'));
     this.pipelines = new PipelineStore(db);
     this.jobs = new JobStore(db);
     this.traces = new TraceStore(db);
