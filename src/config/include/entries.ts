@@ -108,7 +108,8 @@ function readMap(m: PlainMap, path: string, at: Pos, vars: Vars, diag: Diagnosti
     if (p) locs.push({ kind, path: p });
   } else if (kind === 'remote') {
     const u = str('remote');
-    if (u && !isUrl(u)) {
+    // An address still holding $VAR names a variable not set here: unreachable, not malformed.
+    if (u && !isUrl(u) && !/\$\{?[A-Za-z_]/.test(u)) {
       diag.error(joinPath(path, 'remote'), valuePos(m, 'remote', at), `Remote file \`${u}\` is not a valid address (expected an http:// or https:// URL)`);
       good = false;
     } else if (u) {

@@ -20,6 +20,9 @@ import { bindInputs, interpolate, readSpec } from './inputs.js';
 import { includeRulesMatch } from './rules.js';
 import { unreachable, type FetchFailure, type FetchOutcome, type IncludeSources } from './sources.js';
 
+/** A `$VAR` / `${VAR}` left in an address after expansion: the variable is not set here. */
+const UNSET_VARIABLE = /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/;
+
 export interface IncludeLimits {
   maxIncludes: number;
   maxDepth: number;
@@ -133,7 +136,8 @@ export class IncludeResolver {
     const key = `${label}\u0000${JSON.stringify(entry.inputs ?? null)}`;
     if (this.seen.has(key)) return null; // GitLab merges a file included twice only once
     this.seen.add(key);
-    if (loc.kind !== 'template' && loc.kind !== 'component' && !/\.ya?ml$/i.test(pathOf(loc))) {
+    const unset = loc.kind === 'remote' && UNSET_VARIABLE.test(loc.url); // judged when fetched
+    if (!unset && loc.kind !== 'template' && loc.kind !== 'component' && !/\.ya?ml$/i.test(pathOf(loc))) {
       this.diag.error(entry.path, entry.pos, `Included file \`${label}\` does not have YAML extension!`);
       return null;
     }
@@ -218,9 +222,12 @@ export class IncludeResolver {
       case 'local':
         if (!sources.local) return unreachable('the pipeline has no repository to read local files from');
         return withOrigin(await sources.local.read(loc.path), { project: null });
-      case 'remote':
+      case 'remote': {
+        const unset = UNSET_VARIABLE.exec(loc.url);
+        if (unset) return unreachable(`its address uses ${unset[0]}, which is not set for this pipeline (a project or group CI/CD variable?)`);
         if (!sources.remote) return unreachable('remote includes cannot be fetched here (no HTTP access)');
         return withOrigin(await sources.remote(loc.url), { project: null });
+      }
       case 'project':
         if (!sources.gitlab) return unreachable(NO_GITLAB);
         return withOrigin(await sources.gitlab.file(loc.project, loc.file.replace(/^\/+/, ''), loc.ref), { project: loc.project, ref: loc.ref });
@@ -253,7 +260,15 @@ export class IncludeResolver {
 }
 
 function pathOf(loc: Location): string {
-  return loc.kind === 'local' ? loc.path : loc.kind === 'remote' ? new URL(loc.url).pathname : loc.kind === 'project' ? loc.file : '';
+  return loc.kind === 'local' ? loc.path : loc.kind === 'remote' ? urlPath(loc.url) : loc.kind === 'project' ? loc.file : '';
+}
+
+function urlPath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url; // an address with an unset $VAR in it
+  }
 }
 
 /** How an included file is named in messages and positions. */
