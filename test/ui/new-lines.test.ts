@@ -97,6 +97,16 @@ describe('job page: lines new since the last green run (headless Chromium)', () 
     assert.equal(await page.locator('.evidence-list').count(), 0);
     await page.locator('#L3').waitFor();
     assert.equal(await page.locator('.log .line.evidence').count(), 0);
+    // The failures list and the pipeline page say the fallback decided too (item 6).
+    await page.goto(`${coord.url}/#/failures`);
+    const decided = page.locator(`tr[data-job-id="${red.id}"] .decided`);
+    await decided.waitFor();
+    assert.equal(await decided.getAttribute('data-decided'), 'fallback');
+    assert.match(await decided.innerText(), /no rule matched \(fallback\)/);
+    await page.goto(`${coord.url}/#/pipelines/${red.pipeline_id}`);
+    const card = page.locator(`.job[data-job-id="${red.id}"] .job-failure .decided`);
+    await card.waitFor();
+    assert.match(await card.innerText(), /no rule matched/);
     assert.deepEqual(errors, []);
     await page.close();
   });
