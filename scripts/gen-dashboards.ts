@@ -214,8 +214,8 @@ const failures: DashboardSpec = {
       targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h / 0.01' }], thresholds: [[6, 'orange'], [14.4, 'red']],
     },
     {
-      type: 'stat', w: 6, title: 'Unclassified share of failures (1h)', unit: 'percentunit',
-      description: 'Failures the classifier could only decide by the fallback (no rule matched). High = rules need work.',
+      type: 'stat', w: 6, title: 'Decided by the fallback: share of failures (1h)', unit: 'percentunit',
+      description: 'Failures no rule matched, so the fallback by reason decided (faultline_classifications_total{fallback="true"}). High = rules need work.',
       targets: [{ expr: 'sum(rate(faultline_classifications_total{fallback="true"}[1h])) / sum(rate(faultline_classifications_total[1h]))' }],
       thresholds: [[0.2, 'orange'], [0.5, 'red']],
     },
@@ -270,6 +270,11 @@ const failures: DashboardSpec = {
       type: 'timeseries', title: 'Job duration p95 by status and class', unit: 's',
       description: '95th percentile run time of finished jobs by status and failure class.',
       targets: [{ expr: 'histogram_quantile(0.95, sum by (le, status, failure_class) (rate(faultline_job_duration_seconds_bucket{executor=~"$executor"}[$__rate_interval])))', legend: '{{status}} {{failure_class}}' }],
+    },
+    {
+      type: 'bargauge', title: 'Decided by the fallback, by class and cause (24h)', unit: 'short',
+      description: 'Failures no rule matched in the last 24h, by the class and cause the fallback gave them: where rules are missing. `faultline why <job>` shows the lines new since the last green run.',
+      targets: [{ expr: 'topk(10, sum by (class, cause) (increase(faultline_classifications_total{fallback="true"}[24h])))', legend: '{{class}}: {{cause}}', instant: true }],
     },
   ],
 };

@@ -32,11 +32,12 @@ function lines(buf: Buffer): Array<{ start: number; end: number }> {
   return out;
 }
 
-export function newErrorLines(failed: Buffer | string, green: Buffer | string, max = 5, windowBytes = DEFAULT_WINDOW_BYTES): EvidenceLine[] {
+/** `lineOffset`: lines that precede `failed` when the caller passes a tail it already cut (as for the classifier). */
+export function newErrorLines(failed: Buffer | string, green: Buffer | string, max = 5, windowBytes = DEFAULT_WINDOW_BYTES, lineOffset = 0): EvidenceLine[] {
   const g = takeWindow(green, windowBytes).buf;
   const seen = new Set<string>();
   for (const l of lines(g)) seen.add(normalizeLine(g.subarray(l.start, l.end).toString('utf8')));
-  const { buf, firstLine } = takeWindow(failed, windowBytes);
+  const { buf, firstLine } = takeWindow(failed, windowBytes, lineOffset);
   const mask = new ScriptMask(buf);
   const out: EvidenceLine[] = [];
   let n = firstLine - 1;

@@ -45,9 +45,25 @@ export function describeFailure(job: Pick<JobJson, 'id' | 'name' | 'failure'>): 
       (f.image ? `, image ${f.image}` : ''),
   ];
   if (f.message) out.push(`  message: ${f.message}`);
-  out.push(`  rule: ${f.rule ? `${f.rule.id}@${f.rule.version}` : 'fallback by reason'}`);
-  for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + e.text);
+  if (f.rule) {
+    out.push(`  decided by rule ${f.rule.id}@${f.rule.version}${f.evidence.length ? ' on:' : ' (on the reported failure, no log lines)'}`);
+    for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + e.text);
+  } else {
+    out.push(yellow(`  no rule matched — decided by the fallback for reason ${f.reason} at stage ${f.stage}`));
+    out.push(...baselineLines(f));
+  }
   return out;
+}
+
+/** A fallback verdict's comparison with the job's last green run (not rule evidence). */
+export function baselineLines(f: FailureClassification): string[] {
+  if (f.baseline_job_id == null) return f.baseline_job_id === null ? [dim('  no earlier green run of this job to compare the log with')] : [];
+  const lines = f.new_lines ?? [];
+  if (lines.length === 0) return [dim(`  the last green run (#${f.baseline_job_id}) printed every error-like line this one did`)];
+  return [
+    `  no rule matched; lines the last green run (#${f.baseline_job_id}) did not have:`,
+    ...lines.map((e) => dim(`  L${e.line} (not in #${f.baseline_job_id}): `) + e.text),
+  ];
 }
 
 export function duration(from: string | null, to: string | null): string {

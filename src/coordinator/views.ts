@@ -24,6 +24,8 @@ export function failureOf(j: JobRow): FailureClassification | null {
     rule: j.failure_rule_id ? { id: j.failure_rule_id, version: j.failure_rule_version ?? '' } : null,
     fallback: j.failure_fallback === 1,
     evidence: j.failure_evidence_json ? (JSON.parse(j.failure_evidence_json) as EvidenceLine[]) : [],
+    baseline_job_id: j.failure_baseline_job_id ?? null,
+    new_lines: j.failure_new_lines_json ? (JSON.parse(j.failure_new_lines_json) as EvidenceLine[]) : null,
   };
 }
 

@@ -122,4 +122,15 @@ export interface FailureClassification extends FailureReport {
   rule: { id: string; version: string } | null;
   fallback: boolean;
   evidence: EvidenceLine[];
+  /**
+   * Fallback verdicts only (issue 9, item 5): the job's last successful run before this one
+   * (same project and job name) that the log was compared with, or null when there is none.
+   * Never set on a rule's verdict.
+   */
+  baseline_job_id?: number | null;
+  /**
+   * Fallback verdicts only: the first error-like lines of this log that the baseline run did
+   * not print — not rule evidence, a hint where to look. null when there was nothing to compare with.
+   */
+  new_lines?: EvidenceLine[] | null;
 }

@@ -32,3 +32,7 @@ test('only error-like lines absent from the green run, numbers and hashes ignore
   // a failure the green run printed the same way (modulo numbers) is not "new"
   assert.deepEqual(newErrorLines('Error: flaky probe 7\n', 'Error: flaky probe 3\n'), []);
 });
+
+test('lineOffset: a tail the caller cut keeps whole-log line numbers', () => {
+  assert.deepEqual(newErrorLines('ok\nfatal: new thing\n', green, 5, undefined, 100), [{ line: 102, text: 'fatal: new thing' }]);
+});

@@ -71,6 +71,9 @@ describe('notifications: routing by failure class', () => {
     assert.equal(devs.json.pipeline.id, build.id);
     assert.equal(devs.json.failed_jobs[0].failure.cause, 'test_failure');
     assert.ok(devs.json.failed_jobs[0].failure.evidence.some((e: { text: string }) => /1 failed/.test(e.text)));
+    // What decided is in the payload too (issue 9, item 6): a rule here, not the fallback.
+    assert.equal(devs.json.failed_jobs[0].failure.fallback, false);
+    assert.ok(devs.json.failed_jobs[0].failure.rule?.id, JSON.stringify(devs.json.failed_jobs[0].failure));
     // The signature is the HMAC of the exact body bytes.
     const sig = devs.headers['x-faultline-signature'];
     assert.equal(sig, `sha256=${createHmac('sha256', SECRET).update(devs.body).digest('hex')}`);

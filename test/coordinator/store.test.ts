@@ -48,6 +48,43 @@ describe('store', () => {
     }
   });
 
+  test('lastGreen: the latest successful job of the same project and name before a job, by index', () => {
+    const dir = tempDir();
+    try {
+      const s = Store.open(dir.path);
+      const pipeline = (project: string) =>
+        Number(
+          s.db
+            .prepare(`INSERT INTO pipelines (project, ref, name, yaml, model_json, variables_json, status, created_at) VALUES (?, 'main', 'p', '', '{}', '{}', 'running', 0)`)
+            .run(project).lastInsertRowid,
+        );
+      const job = (project: string, name: string, status: string) =>
+        s.jobs.insert({
+          pipeline_id: pipeline(project), project, ref: 'main', name, stage: 'test', stage_index: 0, attempt: 1, retry_of: null, status,
+          tags_json: '[]', needs_json: null, when_: 'on_success', manual: null, interruptible: 'false', allow_failure: 0, created_at: 0, queued_at: null,
+        });
+      const old = job('a', 'unit', 'success');
+      const latest = job('a', 'unit', 'success');
+      job('b', 'unit', 'success'); // another project
+      job('a', 'lint', 'success'); // another job
+      job('a', 'unit', 'failed');
+      const failed = job('a', 'unit', 'failed');
+      const later = job('a', 'unit', 'success'); // after the failure: not its baseline
+      assert.equal(s.jobs.lastGreen('a', 'unit', failed), latest);
+      assert.equal(s.jobs.lastGreen('a', 'unit', latest), old);
+      assert.equal(s.jobs.lastGreen('a', 'unit', old), undefined);
+      assert.equal(s.jobs.lastGreen('c', 'unit', later + 1), undefined);
+      const plan = (s.db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE project = 'a' AND name = 'unit' AND status = 'success' AND id < 9 ORDER BY id DESC LIMIT 1`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
+      assert.match(plan, /jobs_last_green/);
+      assert.doesNotMatch(plan, /TEMP B-TREE/);
+      s.close();
+    } finally {
+      dir.dispose();
+    }
+  });
+
   test('events: job_transition, job_finished with the classification, pipeline_finished', async () => {
     const h = await harness();
     try {

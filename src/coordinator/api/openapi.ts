@@ -70,8 +70,20 @@ export const openapi = {
           summary: { type: 'string' },
           owner: { enum: ['operators', 'developers', 'unknown'] },
           rule: nullable({ type: 'object', properties: { id: { type: 'string' }, version: { type: 'string' } } }),
-          fallback: { type: 'boolean' },
-          evidence: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, text: { type: 'string' } } } },
+          fallback: { type: 'boolean', description: 'true when no rule matched and the reported reason (and stage) decided; `rule` is then null' },
+          evidence: {
+            type: 'array',
+            description: 'The log lines that made the deciding rule match (empty for the fallback)',
+            items: { type: 'object', properties: { line: { type: 'integer' }, text: { type: 'string' } } },
+          },
+          baseline_job_id: {
+            ...nullable('integer'),
+            description: 'Fallback verdicts: the last successful job of the same project and job name the log was compared with; null when there is none (or a rule decided)',
+          },
+          new_lines: {
+            ...nullable({ type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, text: { type: 'string' } } } }),
+            description: 'Fallback verdicts: the first error-like lines of this log that the baseline job did not print (not rule evidence); null when nothing was compared',
+          },
         },
       },
       Job: {

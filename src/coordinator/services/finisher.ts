@@ -9,11 +9,14 @@ import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { jobJson } from '../views.js';
+import { newErrorLines } from '../../classify/index.js';
 import { fallbackClassification, type FailureClassifier } from './classifier.js';
 import type { PipelineService } from './pipeline-service.js';
 
 /** How much of the log end the classifier sees. */
 export const CLASSIFY_TAIL_BYTES = 1024 * 1024;
+/** How many lines new since the last green run a fallback verdict carries. */
+const MAX_NEW_LINES = 5;
 
 export class Finisher {
   private readonly queue: number[] = [];
@@ -131,21 +134,46 @@ export class Finisher {
       registry: job.failure_registry,
       kind: job.failure_kind,
     };
-    let { start, data } = this.store.traces.tail(job.id, CLASSIFY_TAIL_BYTES);
+    const { start, data } = this.tail(job.id);
+    let verdict: FailureClassification;
+    let lineOffset = 0;
+    try {
+      lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
+      verdict = await this.classifier().classify(report, data, { lineOffset });
+    } catch (err) {
+      this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
+      verdict = fallbackClassification(report);
+    }
+    return verdict.fallback ? this.withBaseline(job, verdict, data, lineOffset) : verdict;
+  }
+
+  /** The log end the classifier reads, from a line boundary (line numbers stay whole-log ones). */
+  private tail(jobId: number): { start: number; data: Buffer } {
+    let { start, data } = this.store.traces.tail(jobId, CLASSIFY_TAIL_BYTES);
     if (start > 0) {
-      // Start at a line boundary so line numbers stay whole-log line numbers.
       const nl = data.indexOf(10);
       if (nl !== -1) {
         data = data.subarray(nl + 1);
         start += nl + 1;
       }
     }
+    return { start, data };
+  }
+
+  /**
+   * No rule matched: compare with the last green run of the same job (same project and
+   * name) — the error-like lines it did not print are where to look. Both logs are read
+   * up to the classifier's window; a failed comparison never costs the verdict.
+   */
+  private withBaseline(job: JobRow, verdict: FailureClassification, data: Buffer, lineOffset: number): FailureClassification {
     try {
-      const lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
-      return await this.classifier().classify(report, data, { lineOffset });
+      const green = this.store.jobs.lastGreen(job.project, job.name, job.id);
+      if (green === undefined) return { ...verdict, baseline_job_id: null, new_lines: null };
+      const lines = newErrorLines(data, this.tail(green).data, MAX_NEW_LINES, CLASSIFY_TAIL_BYTES, lineOffset);
+      return { ...verdict, baseline_job_id: green, new_lines: lines };
     } catch (err) {
-      this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
-      return fallbackClassification(report);
+      this.log.error({ err, job: job.id }, 'comparing with the last green run failed');
+      return verdict;
     }
   }
 }

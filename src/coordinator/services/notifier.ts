@@ -87,7 +87,13 @@ export interface NotificationFailureJson {
   cause: string;
   summary: string;
   owner: string;
+  /** What decided: the rule (with its evidence), or `fallback: true` when no rule matched. */
+  rule: FailureClassification['rule'];
+  fallback: boolean;
   evidence: FailureClassification['evidence'];
+  /** Fallback verdicts: the last green run compared with, and the lines it did not print. */
+  baseline_job_id: number | null;
+  new_lines: FailureClassification['evidence'] | null;
 }
 export interface NotificationJobJson {
   id: number;
@@ -120,7 +126,11 @@ const failurePart = (f: FailureClassification): NotificationFailureJson => ({
   cause: f.cause,
   summary: f.summary,
   owner: f.owner,
+  rule: f.rule,
+  fallback: f.fallback,
   evidence: f.evidence,
+  baseline_job_id: f.baseline_job_id ?? null,
+  new_lines: f.new_lines ?? null,
 });
 
 /** A failed attempt that fails its pipeline: not allowed to fail, not turned into a pass. */

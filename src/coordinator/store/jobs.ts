@@ -39,6 +39,8 @@ export interface JobRow {
   failure_image: string | null;
   failure_registry: string | null;
   failure_kind: string | null;
+  failure_baseline_job_id: number | null;
+  failure_new_lines_json: string | null;
   after_script_json: string | null;
   stopped_by: string | null;
   stages_json: string | null;
@@ -162,8 +164,12 @@ export class JobStore {
         `UPDATE jobs SET failure_class = @class, failure_reason = @reason, failure_stage = @stage, failure_cause = @cause,
            failure_summary = @summary, failure_owner = @owner, failure_rule_id = @rule_id, failure_rule_version = @rule_version,
            failure_fallback = @fallback, failure_evidence_json = @evidence_json, failure_message = @message,
-           failure_executor = @executor, failure_image = @image, failure_registry = @registry, failure_kind = @kind
+           failure_executor = @executor, failure_image = @image, failure_registry = @registry, failure_kind = @kind,
+           failure_baseline_job_id = @baseline_job_id, failure_new_lines_json = @new_lines_json
          WHERE id = @id`,
+      ),
+      lastGreen: db.prepare(
+        `SELECT id FROM jobs INDEXED BY jobs_last_green WHERE project = ? AND name = ? AND status = 'success' AND id < ? ORDER BY id DESC LIMIT 1`,
       ),
       finished: db.prepare('UPDATE jobs SET finish_pending = 0 WHERE id = ?'),
       finishPending: db.prepare('SELECT id FROM jobs WHERE finish_pending = 1 ORDER BY id'),
@@ -341,7 +347,13 @@ export class JobStore {
       image: c.image,
       registry: c.registry,
       kind: c.kind ?? null,
+      baseline_job_id: c.baseline_job_id ?? null,
+      new_lines_json: c.new_lines ? JSON.stringify(c.new_lines) : null,
     });
+  }
+  /** The latest successful job of this project and job name created before job `beforeId`. */
+  lastGreen(project: string, name: string, beforeId: number): number | undefined {
+    return (this.s.lastGreen.get(project, name, beforeId) as { id: number } | undefined)?.id;
   }
   clearFinishPending(id: number): void {
     this.s.finished.run(id);

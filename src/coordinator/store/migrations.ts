@@ -209,6 +209,16 @@ CREATE INDEX notifications_pending ON notifications(next_attempt_at) WHERE statu
     // pending jobs, then the oldest pending jobs of the sets a runner matches.
     sql: `CREATE INDEX jobs_pending_tags ON jobs(tags_json, id) WHERE status = 'pending';`,
   },
+  {
+    version: 7,
+    // Evidence without a rule (services/finisher.ts): a fallback verdict is compared with the
+    // last green run of the same job; the index finds that run with one seek.
+    sql: `
+ALTER TABLE jobs ADD COLUMN failure_baseline_job_id INTEGER;
+ALTER TABLE jobs ADD COLUMN failure_new_lines_json TEXT;
+CREATE INDEX jobs_last_green ON jobs(project, name, id) WHERE status = 'success';
+`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

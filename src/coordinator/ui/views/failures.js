@@ -130,6 +130,7 @@ function table({ failures, next_cursor }, f) {
                 null,
                 h('a', { href: hashFor({ ...f, cause: j.failure.cause }), class: 'cause' }, j.failure.cause),
                 h('div', null, h('code', { class: 'small muted' }, j.failure.reason)),
+                decidedBy(j.failure),
               ),
               h('td', { class: 'summary' }, j.failure.summary, j.failure.image ? h('div', { class: 'small muted' }, 'image ', h('code', null, j.failure.image)) : null),
             ),
@@ -189,4 +190,11 @@ function summaryBox(summary, f) {
         )
       : null,
   );
+}
+
+/** What decided the verdict (issue 9, item 6): the rule, or the fallback — never left unsaid. */
+function decidedBy(f) {
+  return f.rule
+    ? h('div', { class: 'small muted decided', dataset: { decided: 'rule' } }, 'rule ', h('code', null, f.rule.id))
+    : h('div', { class: 'small decided fallback', dataset: { decided: 'fallback' } }, 'no rule matched (fallback)');
 }

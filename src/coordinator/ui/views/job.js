@@ -137,13 +137,14 @@ function classification(job, incident) {
       row('owner', f.owner),
       row('reason', h('code', null, f.reason)),
       row('stage', h('code', null, f.stage)),
-      row('rule', f.rule ? h('code', null, `${f.rule.id}@${f.rule.version}`) : f.fallback ? 'fallback by reason' : null),
+      row('decided by', f.rule ? h('span', null, 'rule ', h('code', null, `${f.rule.id}@${f.rule.version}`)) : `fallback by reason (no rule matched ${f.reason} at ${f.stage})`),
       row('exit code', f.exit_code ?? job.exit_code),
       row('executor', f.executor),
       row('error kind', f.kind),
       row('image', image ? h('code', null, image) : null, true),
       row('runner message', f.message ? h('code', null, f.message) : null, true),
     ),
+    f.rule ? null : newLines(job),
     f.evidence?.length
       ? h(
           'div',
@@ -157,7 +158,35 @@ function classification(job, incident) {
             ),
           ),
         )
-      : h('p', { class: 'small muted' }, 'No log evidence (decided from the reported failure).'),
+      : f.rule
+        ? h('p', { class: 'small muted' }, 'No log evidence (the rule matched the reported failure).')
+        : null,
+  );
+}
+
+/** A fallback verdict: the lines the job's last green run did not print — a hint, not rule evidence. */
+function newLines(job) {
+  const f = job.failure;
+  const box = (...kids) => h('div', { class: 'new-lines', id: 'new-lines' }, ...kids);
+  if (f.baseline_job_id == null) return box(h('p', { class: 'small muted' }, 'No rule matched, and there is no earlier green run of this job to compare the log with.'));
+  const green = h('a', { href: `#/jobs/${f.baseline_job_id}` }, `#${f.baseline_job_id}`);
+  const lines = f.new_lines ?? [];
+  if (!lines.length) return box(h('p', { class: 'small muted' }, 'No rule matched; the last green run (', green, ') printed every error-like line this one did.'));
+  return box(
+    h('h3', null, 'No rule matched — lines new since the last green run'),
+    h(
+      'ol',
+      null,
+      lines.map((e) =>
+        h(
+          'li',
+          null,
+          h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`),
+          h('code', null, e.text),
+          h('span', { class: 'small muted not-in' }, 'not in the last green run ', h('a', { href: `#/jobs/${f.baseline_job_id}` }, `#${f.baseline_job_id}`)),
+        ),
+      ),
+    ),
   );
 }
 

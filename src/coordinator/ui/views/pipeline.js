@@ -204,6 +204,7 @@ function card(j, refresh, onError) {
           classBadge(j.failure.class),
           h('div', { class: 'cause' }, j.failure.cause),
           h('div', { class: 'summary' }, j.failure.summary),
+          j.failure.fallback ? h('div', { class: 'small decided fallback' }, 'no rule matched (fallback)') : null,
         )
       : null,
     j.needs?.length ? h('div', { class: 'needs small muted' }, 'needs: ', j.needs.join(', ')) : null,
