@@ -4,7 +4,7 @@
  * is validated on its own so that all problems are reported together; a job
  * with errors still yields a best-effort spec so that `needs` checks can run.
  */
-import type { ImageSpec, JobSpec, OnStatus, RetrySpec, When } from '../pipeline/model.js';
+import type { CacheSpec, ImageSpec, JobSpec, ServiceSpec, OnStatus, RetrySpec, When } from '../pipeline/model.js';
 import type { RetryWhen } from '../protocol/failure.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
 import { compileExpression, ExpressionError, type Expression, type Vars } from './expression.js';
@@ -29,6 +29,7 @@ import {
   variablesSchema,
   whenSchema,
 } from './schema.js';
+import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import type { z } from 'zod';
 
@@ -41,6 +42,8 @@ export interface Defaults {
   retry?: RetrySpec;
   interruptible?: boolean | 'graceful';
   tags?: string[];
+  services?: ServiceSpec[];
+  cache?: CacheSpec[];
 }
 
 export interface JobContext {
@@ -133,7 +136,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   // image
   const image = field('image', imageSchema) ?? (has('image') ? null : (ctx.defaults.image ?? null));
   if (isPlainMap(cfg.image)) {
-    for (const k of ['entrypoint', 'docker', 'kubernetes']) {
+    for (const k of ['kubernetes']) {
       if (k in cfg.image) diag.warn(joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), 'not supported by faultline yet; ignored');
     }
   }
@@ -170,6 +173,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   }
   const tags = field('tags', tagsSchema);
   const jobVars = field('variables', variablesSchema);
+  const services = has('services') ? (field('services', servicesSchema) ?? []) : (ctx.defaults.services ?? []);
+  const cache = has('cache') ? (field('cache', cacheSchema) ?? []) : (ctx.defaults.cache ?? []);
 
   // rules
   const rules = has('rules') ? readRules(cfg.rules, p('rules'), at('rules'), ctx) : null;
@@ -217,6 +222,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
     retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (ctx.defaults.retry ?? { max: 0, when: ['always'] }),
     tags: tags ?? ctx.defaults.tags ?? [],
     variables,
+    ...(services.length ? { services } : {}),
+    ...(cache.length ? { cache } : {}),
     line: jobPos.line,
   };
   return { included: true, job: { spec, needs: matched?.needs ?? needs, masked: jobVars?.masked ?? [] } };

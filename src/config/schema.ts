@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { RETRY_WHEN_VALUES } from '../protocol/failure.js';
-import { PULL_POLICIES } from '../pipeline/model.js';
+import { PULL_POLICIES, type ImageSpec } from '../pipeline/model.js';
+import { argvSchema, imageDockerSchema } from './services-cache.js';
 import { describe, didYouMean, joinPath, type Diagnostics } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
@@ -14,8 +15,8 @@ import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
 
 export const GLOBAL_KEYWORDS = ['stages', 'default', 'variables', 'workflow', 'include'] as const;
 /** Old top-level spellings of `default:` keys (GitLab still accepts them). */
-export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script'] as const;
-export const UNSUPPORTED_GLOBAL_KEYWORDS = ['include', 'services', 'cache', 'spec'] as const;
+export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script', 'services', 'cache'] as const;
+export const UNSUPPORTED_GLOBAL_KEYWORDS = ['include', 'spec'] as const;
 /** Names a job may not have (GitLab's reserved list). */
 export const RESERVED_JOB_NAMES = [
   'image', 'services', 'stages', 'types', 'before_script', 'after_script', 'variables', 'cache',
@@ -25,20 +26,20 @@ export const RESERVED_JOB_NAMES = [
 export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
-  'tags', 'rules', 'variables', 'extends',
+  'tags', 'rules', 'variables', 'extends', 'services', 'cache',
 ] as const;
 export const JOB_IGNORED_KEYWORDS = ['only', 'except'] as const;
 export const JOB_UNSUPPORTED_KEYWORDS = [
-  'artifacts', 'cache', 'services', 'coverage', 'environment', 'dependencies', 'release', 'pages',
+  'artifacts', 'coverage', 'environment', 'dependencies', 'release', 'pages',
   'resource_group', 'parallel', 'trigger', 'secrets', 'id_tokens', 'hooks', 'inherit', 'start_in',
   'identity', 'run', 'dast_configuration', 'publish', 'manual_confirmation',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [
   'image', 'before_script', 'after_script', 'timeout', 'after_script_timeout', 'retry',
-  'interruptible', 'tags',
+  'interruptible', 'tags', 'services', 'cache',
 ] as const;
-export const DEFAULT_UNSUPPORTED_KEYWORDS = ['services', 'cache', 'artifacts', 'hooks', 'id_tokens', 'identity'] as const;
+export const DEFAULT_UNSUPPORTED_KEYWORDS = ['artifacts', 'hooks', 'id_tokens', 'identity'] as const;
 
 export const RULE_KEYWORDS = ['if', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
 export const RULE_UNSUPPORTED_KEYWORDS = ['changes', 'exists', 'start_in'] as const;
@@ -53,7 +54,8 @@ export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;
 /** Keys of the small nested maps, for "did you mean" on their typos. */
 const NESTED_KEYS = [
   'name', 'pull_policy', 'entrypoint', 'docker', 'kubernetes', 'job', 'optional', 'artifacts', 'exit_codes',
-  'success', 'failure', 'max', 'when',
+  'success', 'failure', 'max', 'when', 'alias', 'command', 'variables', 'key', 'paths', 'untracked', 'policy',
+  'fallback_keys', 'files', 'prefix', 'user', 'platform',
 ];
 
 // ---- schemas --------------------------------------------------------------
@@ -90,15 +92,17 @@ export const imageSchema = oneOf('an image name or a map with name:', [
   z.object({
     name: z.string().min(1, 'the image name is empty'),
     pull_policy: oneOf('a pull policy or a list of pull policies', [pullPolicy, z.array(pullPolicy).min(1)]).optional(),
-    entrypoint: z.unknown().optional(),
-    docker: z.unknown().optional(),
+    entrypoint: argvSchema.optional(),
+    docker: imageDockerSchema.optional(),
     kubernetes: z.unknown().optional(),
   }).strict(),
-]).transform((v) =>
-  typeof v === 'string'
-    ? { name: v, pull_policy: [] }
-    : { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] },
-);
+]).transform((v): ImageSpec => {
+  if (typeof v === 'string') return { name: v, pull_policy: [] };
+  const out: ImageSpec = { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] };
+  if (v.entrypoint) out.entrypoint = v.entrypoint;
+  if (v.docker && (v.docker.user !== undefined || v.docker.platform !== undefined)) out.docker = v.docker;
+  return out;
+});
 
 /** `needs: [{project: …}]` / `{pipeline: …}`: accepted here, dropped with a warning by the caller (→ null). */
 const crossPipelineNeed = z
