@@ -58,6 +58,8 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   const d: Defaults = {};
   const legacy: PlainMap = {};
   for (const k of ['image', 'before_script', 'after_script', 'services', 'cache']) {
+    // `cache: {script: …}` is a job under a reserved name, already reported as such.
+    if ((k === 'services' || k === 'cache') && isPlainMap(top[k]) && 'script' in top[k]) continue;
     if (k in top) {
       diag.warn(k, keyPos(top, k, START), `a top-level ${k}: is deprecated; move it under default:`);
       legacy[k] = top[k];
