@@ -55,6 +55,7 @@ const dockerSection = z
     privileged: z.boolean().optional(),
     volumes: strList.optional(),
     network_mode: z.string().optional(),
+    wait_for_services_timeout: z.number().int().min(-1).optional(),
   })
   .passthrough();
 
