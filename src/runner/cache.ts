@@ -68,19 +68,24 @@ function tar(args: string[], input: string | null, cwd: string): Promise<void> {
   });
 }
 
-export async function restoreCaches(specs: readonly CacheSpec[], run: CacheRun): Promise<void> {
-  for (const spec of specs) {
+/**
+ * Restores every cache; returns the keys, computed once here from the checkout (as
+ * GitLab computes `key: files:` from the commit), for saveCaches to use.
+ */
+export async function restoreCaches(specs: readonly CacheSpec[], run: CacheRun): Promise<string[]> {
+  const keys = specs.map((s) => cacheKey(s, run));
+  for (const [i, spec] of specs.entries()) {
     if (spec.policy === 'push') continue;
     try {
-      await restoreOne(spec, run);
+      await restoreOne(spec, keys[i]!, run);
     } catch (e) {
       run.trace.line(`WARNING: Failed to extract cache: ${(e as Error).message}`);
     }
   }
+  return keys;
 }
 
-async function restoreOne(spec: CacheSpec, run: CacheRun): Promise<void> {
-  const key = cacheKey(spec, run);
+async function restoreOne(spec: CacheSpec, key: string, run: CacheRun): Promise<void> {
   const keys = [key, ...spec.fallback_keys.map((k) => expandVariables(k, run.env).trim()).filter(Boolean)];
   run.trace.line('Restoring cache');
   for (const k of keys) {
@@ -105,12 +110,12 @@ async function restoreOne(spec: CacheSpec, run: CacheRun): Promise<void> {
 /** Whether `when:` asks to save after a job that ended `ok` (true) or failed. */
 const wanted = (spec: CacheSpec, ok: boolean) => spec.when === 'always' || (spec.when === 'on_success') === ok;
 
-export async function saveCaches(specs: readonly CacheSpec[], run: CacheRun, ok: boolean): Promise<void> {
-  const todo = specs.filter((s) => wanted(s, ok));
-  if (todo.length === 0) return;
+export async function saveCaches(specs: readonly CacheSpec[], run: CacheRun, ok: boolean, keys?: readonly string[]): Promise<void> {
+  if (!specs.some((s) => wanted(s, ok))) return;
   run.trace.line(`Saving cache for ${ok ? 'successful' : 'failed'} job`);
-  for (const spec of todo) {
-    const key = cacheKey(spec, run);
+  for (const [i, spec] of specs.entries()) {
+    if (!wanted(spec, ok)) continue;
+    const key = keys?.[i] ?? cacheKey(spec, run);
     if (spec.policy === 'pull') {
       run.trace.line(`Not uploading cache ${key} due to policy`);
       continue;
@@ -136,7 +141,10 @@ async function saveOne(spec: CacheSpec, key: string, run: CacheRun): Promise<voi
     run.trace.line(`${pattern}: found ${found.length} matching artifact files and directories`);
     for (const f of found) files.add(f);
   }
-  if (spec.untracked) for (const f of await untrackedFiles(run.buildDir)) files.add(f);
+  if (spec.untracked) {
+    if (!existsSync(join(run.buildDir, '.git'))) run.trace.line('WARNING: untracked: the project directory is not a git checkout; no untracked files added');
+    for (const f of await untrackedFiles(run.buildDir)) files.add(f);
+  }
   if (files.size === 0) {
     run.trace.line('WARNING: Archive is empty: no files to cache; skipped');
     return;

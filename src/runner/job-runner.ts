@@ -92,6 +92,7 @@ class JobRun {
   private preparing: Promise<void> | null = null;
   private readonly stages: NonNullable<JobUpdateRequest['stages']> = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private cacheKeys: string[] | null = null;
 
   constructor(private readonly o: RunJobOptions) {
     this.job = o.job;
@@ -234,8 +235,8 @@ class JobRun {
     const run: CacheRun = { cacheDir: this.o.cacheDir, buildDir: ctx.buildDir, env: ctx.env, trace: ctx.trace };
     const start = new Date();
     try {
-      if (step === 'restore_cache') await restoreCaches(specs, run);
-      else await saveCaches(specs, run, ok);
+      if (step === 'restore_cache') this.cacheKeys = await restoreCaches(specs, run);
+      else await saveCaches(specs, run, ok, this.cacheKeys ?? undefined);
     } catch (e) {
       ctx.trace.line(`WARNING: ${step}: ${(e as Error).message}`);
     }
