@@ -84,8 +84,9 @@ program
 program
   .command('lint <file>')
   .description('validate a .gitlab-ci.yml')
-  .action((file) => {
-    process.exitCode = lintCommand(file);
+  .option('--executor <name>', 'also check what this executor would do with the jobs (shell ignores image:, only docker runs services:)')
+  .action((file, o: { executor?: string }) => {
+    process.exitCode = lintCommand(file, o);
   });
 
 conn(program.command('failures').description('list classified failures'))

@@ -88,3 +88,29 @@ j:
     assert.ok(msgs.some((m) => m.startsWith('7 ') && m.includes('pull-push')), msgs.join('\n'));
   });
 });
+
+describe('lint --executor', () => {
+  test('shell: image: warned once for all jobs, services: flagged; docker: neither', async () => {
+    const { lintCommand } = await import('../../src/cli/commands/lint.js');
+    const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const d = mkdtempSync(join(tmpdir(), 'faultline-lint-'));
+    const f = join(d, 'ci.yml');
+    writeFileSync(f, 'a:\n  image: alpine\n  services: [redis]\n  script: [x]\nb:\n  image: alpine\n  script: [x]\n');
+    const lines: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+    try {
+      assert.equal(lintCommand(f, { executor: 'shell' }), 0);
+      assert.equal(lintCommand(f, { executor: 'docker' }), 0);
+    } finally {
+      console.log = orig;
+      rmSync(d, { recursive: true, force: true });
+    }
+    const text = lines.join('\n');
+    assert.equal(text.split('image: is ignored by the shell executor').length - 1, 1, text);
+    assert.match(text, /image: is ignored by the shell executor \(jobs: a, b\)/);
+    assert.equal(text.split('services: needs the docker executor').length - 1, 1, text);
+  });
+});

@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { compilePipeline } from '../../config/index.js';
 import { green, red, yellow } from '../format.js';
 
-/** `faultline lint FILE`: exit 0 when valid (warnings allowed), 1 when refused. */
-export function lintCommand(file: string): number {
+/**
+ * `faultline lint FILE [--executor E]`: exit 0 when valid (warnings allowed), 1 when refused.
+ * With an executor, also what that executor would do with the jobs: `image:` ignored by
+ * shell (one warning), `services:` refused by every executor but docker.
+ */
+export function lintCommand(file: string, opts: { executor?: string } = {}): number {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -19,6 +23,17 @@ export function lintCommand(file: string): number {
     return 1;
   }
   const m = result.model;
+  const ex = opts.executor;
+  if (ex) {
+    const withImage = m.jobs.filter((j) => j.image);
+    if (ex === 'shell' && withImage.length)
+      console.log(yellow(`${file}:${withImage[0]!.line}:1: warning: image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`));
+    const withServices = m.jobs.filter((j) => j.services?.length);
+    if (ex !== 'docker' && withServices.length)
+      console.log(
+        yellow(`${file}:${withServices[0]!.line}:1: warning: services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`),
+      );
+  }
   console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s)`));
   return 0;
 }
