@@ -105,7 +105,14 @@ web:
   script:
     - /bin/busybox wget -qO- http://web:8080/index.html
     - /bin/busybox wget -qO- http://www:8080/index.html
+entry:
+  tags: [docker]
+  image: {name: ${image}, entrypoint: ["/bin/busybox", "env", "FROM_ENTRYPOINT=yes"]}
+  script: [echo "entrypoint-saw-$FROM_ENTRYPOINT"]
 `);
+    const entry = await traceOf(jobs['entry']);
+    assert.equal(jobs['entry']!.status, 'success', entry);
+    assert.ok(entry.includes('entrypoint-saw-yes'), `image: entrypoint ran around the script:\n${entry}`);
     const trace = await traceOf(jobs['web']);
     const ctx = `${JSON.stringify(jobs['web']!.failure)}\n${trace}`;
     assert.equal(jobs['web']!.status, 'success', ctx);
@@ -165,7 +172,7 @@ psql:
     assert.ok(!trace.includes('SCRIPT-RAN\n'), `the script never ran:\n${trace}`);
   });
 
-  test('cache: shared by two runners across pipelines; fallback_keys; policy pull never uploads; key: files', async () => {
+  test('cache: shared by two runners across pipelines; fallback_keys; policy pull never uploads; when: always', async () => {
     const ok = (r: { jobs: Record<string, JobJson> }, name: string) => assert.equal(r.jobs[name]?.status, 'success', name);
     const one = await run(`
 fill:
