@@ -107,12 +107,18 @@ web:
     - /bin/busybox wget -qO- http://www:8080/index.html
 entry:
   tags: [docker]
+  variables: {CI_DEBUG_SERVICES: "true"}
+  services:
+    - name: ${image}
+      alias: chatty
+      entrypoint: ["/bin/busybox", "sh", "-c", "echo chatty-service-log-line; exec sleep 60"]
   image: {name: ${image}, entrypoint: ["/bin/busybox", "env", "FROM_ENTRYPOINT=yes"]}
   script: [echo "entrypoint-saw-$FROM_ENTRYPOINT"]
 `);
     const entry = await traceOf(jobs['entry']);
     assert.equal(jobs['entry']!.status, 'success', entry);
     assert.ok(entry.includes('entrypoint-saw-yes'), `image: entrypoint ran around the script:\n${entry}`);
+    assert.match(entry, /Service faultline-job-\d+-svc-0-\S+ \(.*\) logs:\nchatty-service-log-line/, `CI_DEBUG_SERVICES keeps the logs:\n${entry}`);
     const trace = await traceOf(jobs['web']);
     const ctx = `${JSON.stringify(jobs['web']!.failure)}\n${trace}`;
     assert.equal(jobs['web']!.status, 'success', ctx);

@@ -33,7 +33,7 @@ import {
   type PullRetryOptions,
 } from '../pull-policy.js';
 import { scriptArgv, scriptCommand, signalFromExit } from './docker-script.js';
-import { reportServiceFailure, serviceAliases, serviceImage, servicePorts, waitForService, type StartedService } from './docker-services.js';
+import { containerLogs, reportServiceFailure, serviceAliases, serviceImage, servicePorts, waitForService, type StartedService } from './docker-services.js';
 
 /** `[runners.docker]` of config.toml (gitlab-runner's names). */
 export interface DockerExecutorConfig {
@@ -365,7 +365,15 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  async cleanup(_ctx: JobContext): Promise<void> {
+  async cleanup(ctx: JobContext): Promise<void> {
+    // CI_DEBUG_SERVICES=true (gitlab-runner's switch): every service's logs into the job log.
+    if (ctx.env.CI_DEBUG_SERVICES === 'true') {
+      for (const s of this.services) {
+        const logs = await containerLogs(s.container).catch((e) => `(logs unavailable: ${errText(e)})`);
+        ctx.trace.line(`Service ${s.name} (${s.image}) logs:`);
+        ctx.trace.write(logs.endsWith('\n') || logs === '' ? logs : `${logs}\n`);
+      }
+    }
     const list = this.allContainers;
     this.allContainers = [];
     this.containers.clear();
