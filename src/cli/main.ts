@@ -87,6 +87,7 @@ program
   .option('--ref <ref>', 'branch or tag to simulate (default: the default branch)')
   .option('--source <source>', 'CI_PIPELINE_SOURCE: push, merge_request_event, schedule, web, …', 'push')
   .option('--var <KEY=VALUE...>', 'pipeline variables')
+  .option('--executor <name>', 'also check what this executor would do with the jobs (shell ignores image:, only docker runs services:)')
   .action(async (file, o) => {
     process.exitCode = await lintCommand(file, o);
   });

@@ -24,6 +24,7 @@ import {
   WORKFLOW_RULE_KEYWORDS,
   type VariablesOut,
 } from './schema.js';
+import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, START, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import type { RetryWhen } from '../protocol/failure.js';
 import type { Vars } from './expression.js';
@@ -57,7 +58,9 @@ export function readStages(top: PlainMap, diag: Diagnostics): string[] {
 export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   const d: Defaults = {};
   const legacy: PlainMap = {};
-  for (const k of ['image', 'before_script', 'after_script']) {
+  for (const k of ['image', 'before_script', 'after_script', 'services', 'cache']) {
+    // `cache: {script: …}` is a job under a reserved name, already reported as such.
+    if ((k === 'services' || k === 'cache') && isPlainMap(top[k]) && 'script' in top[k]) continue;
     if (k in top) {
       diag.warn(k, keyPos(top, k, START), `a top-level ${k}: is deprecated; move it under default:`);
       legacy[k] = top[k];
@@ -91,6 +94,8 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   if (retry) d.retry = { max: retry.max, when: retry.when as RetryWhen[] };
   d.interruptible = get('interruptible', (v, p, pos) => check(interruptibleSchema, v, p, pos, diag));
   d.tags = get('tags', (v, p, pos) => check(tagsSchema, v, p, pos, diag));
+  d.services = get('services', (v, p, pos) => check(servicesSchema, v, p, pos, diag));
+  d.cache = get('cache', (v, p, pos) => check(cacheSchema, v, p, pos, diag));
   for (const k of Object.keys(d) as (keyof Defaults)[]) if (d[k] === undefined) delete d[k];
   return d;
 }

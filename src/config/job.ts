@@ -5,7 +5,7 @@
  * with errors still yields a best-effort spec so that `needs` checks can run.
  * `parallel:` makes several specs (one per instance).
  */
-import type { ImageSpec, JobSpec, ManualMode, OnStatus, RetrySpec, When } from '../pipeline/model.js';
+import type { CacheSpec, ImageSpec, JobSpec, ManualMode, OnStatus, RetrySpec, ServiceSpec, When } from '../pipeline/model.js';
 import type { RetryWhen } from '../protocol/failure.js';
 import { expandString, expandVariables } from '../pipeline/variables.js';
 import { reportUnsupported, checkKeys } from './check-keys.js';
@@ -37,6 +37,7 @@ import {
   whenSchema,
   type VariablesOut,
 } from './schema.js';
+import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import type { z } from 'zod';
 
@@ -53,6 +54,8 @@ export interface Defaults {
   retry?: RetrySpec;
   interruptible?: boolean | 'graceful';
   tags?: string[];
+  services?: ServiceSpec[];
+  cache?: CacheSpec[];
 }
 
 export interface JobContext {
@@ -173,7 +176,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   // image
   const image = field('image', imageSchema) ?? (has('image') ? null : (defaults.image ?? null));
   if (isPlainMap(cfg.image)) {
-    for (const k of ['entrypoint', 'docker', 'kubernetes']) {
+    for (const k of ['kubernetes']) {
       if (k in cfg.image) reportUnsupported(diag, joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), NESTED_UNSUPPORTED[`image.${k}`]!);
     }
   }
@@ -211,6 +214,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   }
   const tags = field('tags', tagsSchema);
   const jobVars = field('variables', variablesSchema) ?? EMPTY_VARS;
+  const services = has('services') ? (field('services', servicesSchema) ?? []) : (defaults.services ?? []);
+  const cache = has('cache') ? (field('cache', cacheSchema) ?? []) : (defaults.cache ?? []);
 
   const instances: Instance[] = readParallel(cfg.parallel, name, at('parallel'), diag) ?? [{ name, variables: {}, matrix: {} }];
 
@@ -272,6 +277,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       // GitLab expands variables in tags at pipeline creation (`tags: [$RUNNER_TAG]`).
       tags: (tags ?? defaults.tags ?? []).map((t) => (t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t)),
       variables,
+      ...(services.length ? { services } : {}),
+      ...(cache.length ? { cache } : {}),
       line: jobPos.line,
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();

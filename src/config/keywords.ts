@@ -13,20 +13,16 @@ const refuse = (why: string): Support => ({ kind: 'refuse', why });
 
 /** Top-level keywords. `include`/`spec` belong to the include resolver (include/). */
 export const GLOBAL_UNSUPPORTED: Record<string, Support> = {
-  services: refuse('faultline does not start service containers; jobs would run without them'),
-  cache: warn('no cache is kept between jobs (jobs still run, only slower)'),
 };
 
 export const JOB_UNSUPPORTED: Record<string, Support> = {
   artifacts: warn('artifacts are not stored or passed to later jobs; reports are not collected'),
-  cache: warn('no cache is kept between jobs (jobs still run, only slower)'),
   coverage: warn('the coverage value is not extracted from the log'),
   release: warn('no release is created'),
   pages: warn('no Pages site is published'),
   publish: warn('no Pages site is published'),
   dast_configuration: warn('no DAST site/scanner profile is injected'),
   manual_confirmation: warn('no confirmation dialog is shown before the job is played'),
-  services: refuse('faultline does not start service containers; the script would run without them'),
   trigger: refuse('child and multi-project pipelines (trigger:) are not run by faultline'),
   secrets: refuse('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
   id_tokens: refuse('faultline issues no OIDC ID tokens; the variables would be missing'),
@@ -37,8 +33,6 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
 };
 
 export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
-  services: JOB_UNSUPPORTED.services!,
-  cache: JOB_UNSUPPORTED.cache!,
   artifacts: JOB_UNSUPPORTED.artifacts!,
   hooks: JOB_UNSUPPORTED.hooks!,
   id_tokens: JOB_UNSUPPORTED.id_tokens!,
@@ -60,8 +54,6 @@ export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {
 
 /** Sub-keys of otherwise implemented keywords. */
 export const NESTED_UNSUPPORTED: Record<string, Support> = {
-  'image.entrypoint': refuse('the image entrypoint is not overridden; the container would start differently'),
-  'image.docker': refuse('per-job docker platform/user options are not applied'),
   'image.kubernetes': refuse('per-job kubernetes user options are not applied'),
   'retry.exit_codes': refuse('retry: exit_codes is not implemented; the job would be retried on other exit codes'),
   'when: delayed': refuse('when: delayed is not implemented; the job would start at once (use when: manual)'),

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { RETRY_WHEN_VALUES } from '../protocol/failure.js';
-import { PULL_POLICIES } from '../pipeline/model.js';
+import { PULL_POLICIES, type ImageSpec } from '../pipeline/model.js';
+import { argvSchema, imageDockerSchema } from './services-cache.js';
 import { describe, didYouMean, joinPath, type Diagnostics } from './diagnostics.js';
 import { parseDuration } from './duration.js';
 import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
@@ -14,7 +15,7 @@ import { keyPos, posAt, Reference, type Pos } from './yaml-source.js';
 
 export const GLOBAL_KEYWORDS = ['stages', 'default', 'variables', 'workflow'] as const;
 /** Old top-level spellings of `default:` keys (GitLab still accepts them). */
-export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script'] as const;
+export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script', 'services', 'cache'] as const;
 /** Names a job may not have (GitLab's reserved list). */
 export const RESERVED_JOB_NAMES = [
   'image', 'services', 'stages', 'types', 'before_script', 'after_script', 'variables', 'cache',
@@ -25,12 +26,12 @@ export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
   'tags', 'rules', 'variables', 'extends', 'only', 'except', 'inherit', 'parallel', 'environment',
-  'dependencies', 'resource_group',
+  'dependencies', 'resource_group', 'services', 'cache',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [
   'image', 'before_script', 'after_script', 'timeout', 'after_script_timeout', 'retry',
-  'interruptible', 'tags',
+  'interruptible', 'tags', 'services', 'cache',
 ] as const;
 
 export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
@@ -43,7 +44,8 @@ export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;
 /** Keys of the small nested maps, for "did you mean" on their typos. */
 const NESTED_KEYS = [
   'name', 'pull_policy', 'entrypoint', 'docker', 'kubernetes', 'job', 'optional', 'artifacts', 'exit_codes',
-  'success', 'failure', 'max', 'when',
+  'success', 'failure', 'max', 'when', 'alias', 'command', 'variables', 'key', 'paths', 'untracked', 'policy',
+  'fallback_keys', 'files', 'prefix', 'user', 'platform',
 ];
 
 // ---- schemas --------------------------------------------------------------
@@ -94,15 +96,17 @@ export const imageSchema = oneOf('an image name or a map with name:', [
   z.object({
     name: z.string().min(1, 'the image name is empty'),
     pull_policy: oneOf('a pull policy or a list of pull policies', [pullPolicy, z.array(pullPolicy).min(1)]).optional(),
-    entrypoint: z.unknown().optional(),
-    docker: z.unknown().optional(),
+    entrypoint: argvSchema.optional(),
+    docker: imageDockerSchema.optional(),
     kubernetes: z.unknown().optional(),
   }).strict(),
-]).transform((v) =>
-  typeof v === 'string'
-    ? { name: v, pull_policy: [] }
-    : { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] },
-);
+]).transform((v): ImageSpec => {
+  if (typeof v === 'string') return { name: v, pull_policy: [] };
+  const out: ImageSpec = { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] };
+  if (v.entrypoint) out.entrypoint = v.entrypoint;
+  if (v.docker && (v.docker.user !== undefined || v.docker.platform !== undefined)) out.docker = v.docker;
+  return out;
+});
 
 /** `needs: [{project: …}]` / `{pipeline: …}`: accepted here, dropped with a warning by the caller (→ null). */
 const crossPipelineNeed = z

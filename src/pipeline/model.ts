@@ -12,6 +12,41 @@ export interface ImageSpec {
   name: string;
   /** Ordered list of policies to try; empty = runner default. */
   pull_policy: PullPolicy[];
+  /** `image: entrypoint:` — overrides the image's ENTRYPOINT (docker executor); absent = the image's. */
+  entrypoint?: string[];
+  /** `image: docker: user:` / `platform:` (docker executor). */
+  docker?: { user?: string; platform?: string };
+}
+
+/** One `services:` entry (a sidecar container on the job's network, docker executor). */
+export interface ServiceSpec {
+  /** Image of the service (variables expanded by the runner). */
+  name: string;
+  /** Host names the job reaches it by; empty = derived from the image name (as gitlab-runner). */
+  alias: string[];
+  entrypoint: string[] | null;
+  command: string[] | null;
+  /** Service-only variables, on top of the job's. */
+  variables: Record<string, string>;
+  pull_policy: PullPolicy[];
+}
+
+export const CACHE_POLICIES = ['pull', 'push', 'pull-push'] as const;
+export type CachePolicy = (typeof CACHE_POLICIES)[number];
+
+/** One `cache:` entry. Keys are expanded and hashed by the runner (it has the files). */
+export interface CacheSpec {
+  /** `key:` string (default "default"); unused when `files` is set. */
+  key: string;
+  /** `key: files:` — the key is the hash of these files' contents. */
+  files: string[] | null;
+  /** `key: prefix:` — prepended to the files hash. */
+  prefix: string | null;
+  paths: string[];
+  untracked: boolean;
+  policy: CachePolicy;
+  when: 'on_success' | 'on_failure' | 'always';
+  fallback_keys: string[];
 }
 
 /** What one job outcome does to the pipeline. */
@@ -76,6 +111,10 @@ export interface JobSpec {
   raw_variables?: string[];
   /** `resource_group` (expanded): at most one job of the project with this group runs at a time. */
   resource_group?: string;
+  /** `services:` (docker executor only; other executors refuse the job). Absent = none. */
+  services?: ServiceSpec[];
+  /** `cache:` entries. Absent = none. */
+  cache?: CacheSpec[];
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
 }

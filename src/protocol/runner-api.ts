@@ -12,7 +12,7 @@
  * Job token: header `Job-Token` (update/trace) — a runner can touch only its own jobs.
  */
 import type { FailureReason, FailureStage } from './failure.js';
-import type { ImageSpec, Interruptible } from '../pipeline/model.js';
+import type { CacheSpec, ImageSpec, Interruptible, ServiceSpec } from '../pipeline/model.js';
 
 export interface RegisterRunnerRequest {
   registration_token: string;
@@ -57,6 +57,10 @@ export interface JobPayload {
   stage: string;
   attempt: number;
   image: ImageSpec | null;
+  /** `services:`; absent from older coordinators = none. */
+  services?: ServiceSpec[];
+  /** `cache:`; absent = none. */
+  cache?: CacheSpec[];
   before_script: string[];
   script: string[];
   after_script: string[];

@@ -55,6 +55,7 @@ const dockerSection = z
     privileged: z.boolean().optional(),
     volumes: strList.optional(),
     network_mode: z.string().optional(),
+    wait_for_services_timeout: z.number().int().min(-1).optional(),
   })
   .passthrough();
 
@@ -110,6 +111,7 @@ const runnerSection = z
     run_untagged: z.boolean().optional(),
     limit: z.number().int().min(0).optional(),
     builds_dir: z.string().min(1).optional(),
+    cache_dir: z.string().min(1).optional(),
     shell: shellSection.optional(),
     docker: dockerSection.optional(),
     kubernetes: kubernetesSection.optional(),
@@ -223,6 +225,7 @@ export function parseRunnerConfig(text: string, file = 'config.toml'): RunnerSpe
       tags: r.tags,
       runUntagged: r.run_untagged,
       buildsDir: r.builds_dir,
+      ...(r.cache_dir ? { cacheDir: r.cache_dir } : {}),
       executorConfig: section ?? {},
       ...(cfg.check_interval !== undefined ? { pollIntervalMs: cfg.check_interval * 1000 } : {}),
       ...(cfg.shutdown_timeout !== undefined ? { shutdownTimeoutMs: cfg.shutdown_timeout * 1000 } : {}),

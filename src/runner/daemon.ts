@@ -33,6 +33,8 @@ export interface StartRunnerOptions {
   tags?: string[];
   runUntagged?: boolean;
   buildsDir?: string;
+  /** Local cache root (`cache_dir`); default: per coordinator under the temp dir. */
+  cacheDir?: string;
   /** More values jobs must never see in their environment (e.g. an embedded coordinator's tokens). */
   secrets?: string[];
   /** The `[runners.<executor>]` section, passed to the executor factory as-is. */
@@ -99,6 +101,11 @@ export function coordinatorSlug(url: string): string {
   }
 }
 
+/** The local cache of the coordinator at `url`: shared by all its runners on this host. */
+export function defaultCacheDir(url: string): string {
+  return join(tmpdir(), 'faultline-cache', coordinatorSlug(url));
+}
+
 /** Where a runner of the coordinator at `url` checks out jobs when no builds dir is given. */
 export function defaultBuildsDir(url: string): string {
   return join(tmpdir(), 'faultline-builds', coordinatorSlug(url));
@@ -112,6 +119,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
   // Runner ids are per coordinator: the default builds dir is keyed by the coordinator's
   // address too, so runners of two coordinators on one host never share job directories.
   const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(opts.url));
+  const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(opts.url));
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const client = new RunnerClient({ url: opts.url, token: opts.token ?? null, logger: log, pollIntervalMs: opts.pollIntervalMs, backoff: opts.backoff });
 
@@ -161,6 +169,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
         executor,
         runner: { id: runnerId, name, tags, url: opts.url },
         buildsDir,
+        cacheDir,
         slot: n,
         logger: log,
         interrupt: interrupt.signal,

@@ -24,6 +24,7 @@ import { jobDirs, jobEnv, jobMasks, type RunnerIdentity } from './job-env.js';
 import { Masker } from './trace.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 import { buildScript } from './script.js';
+import { restoreCaches, saveCaches, type CacheRun } from './cache.js';
 import { getSources } from './sources.js';
 import { TraceBuffer } from './trace.js';
 
@@ -45,6 +46,8 @@ export interface RunJobOptions {
   /** Period of `update(running)` keep-alives (also a cancel check). */
   keepaliveMs?: number;
   cleanupTimeoutMs?: number;
+  /** Local cache root (per coordinator, shared by this host's runners); absent = no cache. */
+  cacheDir?: string;
 }
 
 export interface JobHandle {
@@ -90,6 +93,7 @@ class JobRun {
   private preparing: Promise<void> | null = null;
   private readonly stages: NonNullable<JobUpdateRequest['stages']> = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private cacheKeys: string[] | null = null;
 
   constructor(private readonly o: RunJobOptions) {
     this.job = o.job;
@@ -179,6 +183,7 @@ class JobRun {
       if (this.phase === 'main') this.phase = 'after_script';
       clearTimeout(this.timers[0]);
       after = await this.afterScript(outcome);
+      if (outcome.kind === 'success' || outcome.kind === 'script') await this.cacheStep('archive_cache', outcome.kind === 'success');
     } catch (err) {
       outcome = { kind: 'error', err, stage: this.stage };
     }
@@ -222,11 +227,51 @@ class JobRun {
     });
   }
 
+  /** restore_cache / archive_cache: warnings only, never a failure (src/runner/cache.ts). */
+  private async cacheStep(step: 'restore_cache' | 'archive_cache', ok: boolean): Promise<void> {
+    const specs = this.job.cache ?? [];
+    if (specs.length === 0) return;
+    const { ctx } = this;
+    if (!this.o.cacheDir || this.o.executor.name === 'kubernetes') {
+      if (step === 'restore_cache') ctx.trace.line(`WARNING: cache: is not supported by the ${this.o.executor.name} executor of this runner; the job runs without a cache`);
+      return;
+    }
+    const run: CacheRun = { cacheDir: this.o.cacheDir, buildDir: ctx.buildDir, env: ctx.env, trace: ctx.trace };
+    const start = new Date();
+    try {
+      if (step === 'restore_cache') this.cacheKeys = await restoreCaches(specs, run);
+      else await saveCaches(specs, run, ok, this.cacheKeys ?? undefined);
+    } catch (e) {
+      ctx.trace.line(`WARNING: ${step}: ${(e as Error).message}`);
+    }
+    this.stages.push({ stage: step, start: start.toISOString(), end: new Date().toISOString() });
+  }
+
+  /** Refuse what this executor cannot run, before anything runs (faultline's gap, not the build's). */
+  private checkSupported(): void {
+    const { job, ctx } = this;
+    const executor = this.o.executor.name;
+    const services = job.services ?? [];
+    if (services.length > 0 && executor !== 'docker') {
+      throw new BuildError(
+        `the job has services: (${services.map((s) => s.name).join(', ')}) but this runner uses the ${executor} executor, ` +
+          'which cannot start service containers (only the docker executor can); the job was not run. ' +
+          'Run it on a docker-executor runner (tags:) or remove services:',
+        'runner_unsupported',
+        'prepare_executor',
+      );
+    }
+    if (executor === 'shell' && job.image) {
+      ctx.trace.line(`WARNING: image: ${job.image.name} is ignored: the shell executor runs the script directly on the runner host`);
+    }
+  }
+
   private async main(): Promise<Outcome> {
     const { ctx, job } = this;
     try {
       await this.inStage('prepare_executor', async () => {
         ctx.trace.line(`Preparing the "${this.o.executor.name}" executor`);
+        this.checkSupported();
         // Executors run things in / write scripts to these before get_sources (custom
         // drivers' cwd, docker bind mounts): they must exist from the start.
         mkdirSync(ctx.buildDir, { recursive: true });
@@ -239,6 +284,8 @@ class JobRun {
         ctx.trace.line('Getting source from Git repository');
         await getSources({ job, buildDir: ctx.buildDir, trace: ctx.trace, signal: this.stop.signal });
       });
+      if (this.stopReason) return { kind: 'stopped' };
+      await this.cacheStep('restore_cache', true);
       if (this.stopReason) return { kind: 'stopped' };
       const r: StepResult = await this.inStage('step_script', () => {
         ctx.trace.line('Executing "step_script" stage of the job script');

@@ -22,6 +22,9 @@ const NODE_IMAGE = { name: 'node:20-bookworm', pull_policy: [] };
 const NPM_BEFORE = ['npm ci --cache .npm --prefer-offline', 'echo "node $(node --version)"'];
 const DEFAULT_RETRY = { max: 2, when: ['runner_system_failure', 'stuck_or_timeout_failure'] };
 const GLOBALS_MAIN = { NODE_VERSION: '20', DOCKER_DRIVER: 'overlay2', LOG_LEVEL: 'debug', DEPLOY_TOKEN: 's3cr3t' };
+const NPM_CACHE: JobSpec['cache'] = [
+  { key: 'npm', files: null, prefix: null, paths: ['.npm/'], untracked: false, policy: 'pull-push', when: 'on_success', fallback_keys: [] },
+];
 const PASS = { success: 'continue', failure: 'fail_pipeline', exit_codes: {} } as const;
 
 describe('realistic .gitlab-ci.yml', () => {
@@ -38,28 +41,28 @@ describe('realistic .gitlab-ci.yml', () => {
           script: ['npm run build'], after_script: [], needs: null, when: 'on_success', manual: null,
           on_status: PASS, interruptible: true, timeout_seconds: 3600, after_script_timeout_seconds: 300,
           retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, line: 56,
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, cache: NPM_CACHE, line: 56,
         },
         {
           name: 'lint', stage: 'test', stage_index: 1, image: NODE_IMAGE, before_script: NPM_BEFORE,
           script: ['npm run lint'], after_script: [], needs: [], when: 'on_success', manual: null,
           on_status: { ...PASS, failure: 'warn' }, interruptible: true, timeout_seconds: 3600,
           after_script_timeout_seconds: 300, retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, line: 65,
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, cache: NPM_CACHE, line: 65,
         },
         {
           name: 'unit', stage: 'test', stage_index: 1, image: NODE_IMAGE, before_script: NPM_BEFORE,
           script: ['npm test -- --reporter=junit'], after_script: [], needs: ['build'], when: 'on_success',
           manual: null, on_status: PASS, interruptible: true, timeout_seconds: 1800,
           after_script_timeout_seconds: 300, retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'ci' }, line: 72,
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'ci' }, cache: NPM_CACHE, line: 72,
         },
         {
           name: 'deploy', stage: 'deploy', stage_index: 2, image: { name: 'alpine:3.20', pull_policy: [] },
           before_script: [], script: ['./deploy.sh "$DEPLOY_TOKEN"'], after_script: [], needs: null,
           when: 'manual', manual: 'required', on_status: { ...PASS, exit_codes: { '3': 'pass_pipeline' } },
           interruptible: false, timeout_seconds: 5400, after_script_timeout_seconds: 300,
-          retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['deploy'], line: 115,
+          retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['deploy'], cache: NPM_CACHE, line: 115,
           variables: {
             CI_ENVIRONMENT_NAME: 'production', CI_ENVIRONMENT_SLUG: 'production', CI_ENVIRONMENT_ACTION: 'start',
             CI_ENVIRONMENT_TIER: 'production', ...GLOBALS_MAIN,
@@ -76,7 +79,6 @@ describe('realistic .gitlab-ci.yml', () => {
     assert.deepEqual(
       r.warnings.map((w) => [w.path, w.line, w.column, w.message]),
       [
-        ['default.cache', 37, 3, 'default.cache: not supported by faultline; ignored: no cache is kept between jobs (jobs still run, only slower)'],
         ['build.artifacts', 61, 3, 'build.artifacts: not supported by faultline; ignored: artifacts are not stored or passed to later jobs; reports are not collected'],
         ['unit.coverage', 79, 3, 'unit.coverage: not supported by faultline; ignored: the coverage value is not extracted from the log'],
       ],

@@ -79,7 +79,7 @@ export async function startContainerInfra(): Promise<ContainerInfra> {
   const T = tmp.path;
   const registryPort = await freePort();
   const registry = `127.0.0.1:${registryPort}`;
-  for (const d of ['reg', 'storage', 'run', 'libpod-tmp', 'rootfs']) mkdirSync(join(T, d), { recursive: true });
+  for (const d of ['reg', 'storage', 'run', 'libpod-tmp', 'rootfs', 'cni']) mkdirSync(join(T, d), { recursive: true });
 
   writeFileSync(
     join(T, 'registry.yml'),
@@ -97,6 +97,9 @@ export async function startContainerInfra(): Promise<ContainerInfra> {
       'cgroup_manager = "cgroupfs"',
       `tmp_dir = "${T}/libpod-tmp"`,
       'lock_type = "file"',
+      // per-job networks (services:) are written here, never under /etc/cni
+      '[network]',
+      `network_config_dir = "${T}/cni"`,
       '',
     ].join('\n'),
   );

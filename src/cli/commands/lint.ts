@@ -17,6 +17,8 @@ export interface LintOptions {
   ref?: string;
   source?: string;
   var?: string[];
+  /** Also check what this executor would do with the jobs. */
+  executor?: string;
 }
 
 /** Errors that a skipped include may explain: what they point at could be defined there. */
@@ -93,6 +95,17 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
     return 0;
   }
   const m = result.model;
+  const ex = opts.executor;
+  if (ex) {
+    const withImage = m.jobs.filter((j) => j.image);
+    if (ex === 'shell' && withImage.length)
+      console.log(yellow(`${file}:${withImage[0]!.line}:1: warning: image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`));
+    const withServices = m.jobs.filter((j) => j.services?.length);
+    if (ex !== 'docker' && withServices.length)
+      console.log(
+        yellow(`${file}:${withServices[0]!.line}:1: warning: services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`),
+      );
+  }
   console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s) for ${ctx.described}${suffix}`));
   return 0;
 }

@@ -140,6 +140,8 @@ export class JobService {
       stage: job.stage,
       attempt: job.attempt,
       image: spec.image,
+      ...(spec.services?.length ? { services: spec.services } : {}),
+      ...(spec.cache?.length ? { cache: spec.cache } : {}),
       before_script: spec.before_script,
       script: spec.script,
       after_script: spec.after_script,

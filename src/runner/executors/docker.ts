@@ -32,7 +32,8 @@ import {
   type PullPolicy,
   type PullRetryOptions,
 } from '../pull-policy.js';
-import { scriptCommand, signalFromExit } from './docker-script.js';
+import { scriptArgv, scriptCommand, signalFromExit } from './docker-script.js';
+import { containerLogs, reportServiceFailure, serviceAliases, serviceImage, servicePorts, waitForService, type StartedService } from './docker-services.js';
 
 /** `[runners.docker]` of config.toml (gitlab-runner's names). */
 export interface DockerExecutorConfig {
@@ -48,6 +49,8 @@ export interface DockerExecutorConfig {
   volumes?: string[];
   privileged?: boolean;
   network_mode?: string;
+  /** Seconds to wait for services' ports (gitlab-runner's name); -1 = do not wait. Default 30. */
+  wait_for_services_timeout?: number;
 }
 
 export function dockerClient(host: string | undefined): { docker: Docker; where: string } {
@@ -70,6 +73,8 @@ export class DockerExecutor implements Executor {
   private image = '';
   private containers = new Map<ScriptStep, Docker.Container>();
   private allContainers: Docker.Container[] = [];
+  private network: Docker.Network | null = null;
+  private services: StartedService[] = [];
 
   constructor(private readonly config: DockerExecutorConfig = {}) {}
 
@@ -86,17 +91,96 @@ export class DockerExecutor implements Executor {
       throw new BuildError('no image: the job has no `image` and the docker executor section sets none', 'runner_configuration_error', 'prepare_executor');
     }
     this.image = image;
+    this.currentJob = ctx.job;
     ctx.trace.line(`Using Docker executor with image ${image} ...`);
-    await this.pullImage(ctx, image);
+    await this.pullImage(ctx, image, ctx.job.image?.pull_policy, 'build');
+    await this.startServices(ctx);
     this.containers.set('step_script', await this.createContainer(ctx, 'step_script', 'prepare_executor'));
   }
 
-  private async pullImage(ctx: JobContext, image: string): Promise<void> {
+  /**
+   * services: a per-job network, each service pulled, created with its aliases and
+   * started, then waited for. A pull failure is the job's failure at prepare_executor,
+   * naming the service; a service that does not come up is a warning (as gitlab-runner).
+   */
+  private async startServices(ctx: JobContext): Promise<void> {
+    const specs = ctx.job.services ?? [];
+    if (specs.length === 0) return;
+    const docker = this.docker!;
+    const stamp = Date.now().toString(36);
+    const labels = { 'com.faultline.job.id': String(ctx.job.id) };
+    let networkName = this.config.network_mode;
+    if (!networkName) {
+      networkName = `faultline-job-${ctx.job.id}-${stamp}`;
+      try {
+        this.network = await docker.createNetwork({ Name: networkName, Labels: labels, CheckDuplicate: true });
+      } catch (e) {
+        throw new BuildError(`creating the job network ${networkName}: ${errText(e)}`, 'runner_system_failure', 'prepare_executor');
+      }
+    }
+    this.networkName = networkName;
+    for (const [i, spec] of specs.entries()) {
+      const image = serviceImage(spec, ctx.env);
+      const aliases = serviceAliases(spec, image);
+      const what = `service ${image}${aliases.length ? ` (alias ${aliases.join(', ')})` : ''}`;
+      ctx.trace.line(`Starting ${what} ...`);
+      try {
+        await this.pullImage(ctx, image, spec.pull_policy, `service:${aliases[0] ?? i}`);
+      } catch (e) {
+        if (e instanceof BuildError) throw new BuildError(`${what} could not be pulled: ${e.message}`, e.reason, 'prepare_executor', e.extra);
+        throw e;
+      }
+      const name = `faultline-job-${ctx.job.id}-svc-${i}-${stamp}`;
+      const env = { ...ctx.env, ...spec.variables };
+      let container: Docker.Container;
+      try {
+        container = await docker.createContainer({
+          name,
+          Image: image,
+          ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+          ...(spec.command ? { Cmd: spec.command } : {}),
+          Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          Labels: { ...labels, 'com.faultline.service': image },
+          HostConfig: {
+            NetworkMode: networkName,
+            Privileged: this.config.privileged ?? false,
+            ExtraHosts: this.serviceHosts(),
+          },
+          NetworkingConfig: { EndpointsConfig: { [networkName]: { Aliases: aliases } } },
+        } as Docker.ContainerCreateOptions);
+        this.allContainers.push(container);
+        await container.start();
+      } catch (e) {
+        throw new BuildError(`starting ${what}: ${errText(e)}`, 'runner_system_failure', 'prepare_executor', { image });
+      }
+      const info = (await container.inspect().catch(() => null)) as { NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> } } | null;
+      const ip = info?.NetworkSettings?.Networks?.[networkName]?.IPAddress || null;
+      this.services.push({ spec, image, aliases, container, name, ip });
+    }
+    const timeoutMs = (this.config.wait_for_services_timeout ?? 30) * 1000;
+    await Promise.all(
+      this.services.map(async (s) => {
+        const ports = await servicePorts(docker, s.image, s.spec.variables);
+        if (ports.length) ctx.trace.line(`Waiting for services to be up and running (timeout ${timeoutMs / 1000} seconds)...`);
+        const problem = await waitForService(s, ports, timeoutMs);
+        if (problem) await reportServiceFailure(ctx, s, problem);
+      }),
+    );
+  }
+
+  private networkName: string | undefined;
+
+  /** "alias:ip" for every started service, so containers reach services by alias without engine DNS. */
+  private serviceHosts(): string[] {
+    return this.services.flatMap((s) => (s.ip ? s.aliases.map((a) => `${a}:${s.ip}`) : []));
+  }
+
+  private async pullImage(ctx: JobContext, image: string, jobPolicies: PullPolicy[] | undefined, container: string): Promise<void> {
     const registry = registryOf(image);
     let policies: PullPolicy[];
     try {
       policies = effectivePullPolicies({
-        job: ctx.job.image?.pull_policy,
+        job: jobPolicies,
         runner: parsePullPolicies(this.config.pull_policy, 'docker.pull_policy'),
         allowed: parsePullPolicies(this.config.allowed_pull_policies, 'docker.allowed_pull_policies'),
       });
@@ -112,7 +196,7 @@ export class DockerExecutor implements Executor {
         image,
         registry,
         policies,
-        container: 'build',
+        container,
         trace: ctx.trace,
         records: ctx.imagePulls,
         retry: { attempts: 3, backoffMs: 1000, ...this.config.pull_retry },
@@ -153,7 +237,7 @@ export class DockerExecutor implements Executor {
       new ImagePullError(msg, image, registry, policy, classifyPullError(msg, status));
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker!.pull(image);
+      stream = await this.docker!.pull(image, this.platform ? { platform: this.platform } : {});
     } catch (e) {
       const status = statusOf(e);
       // No HTTP status: the engine itself is unreachable, not the registry.
@@ -186,14 +270,25 @@ export class DockerExecutor implements Executor {
     if (error) throw fail(error);
   }
 
+  private get platform(): string | undefined {
+    return this.currentJob?.image?.docker?.platform;
+  }
+  private currentJob: JobContext['job'] | null = null;
+
   private async createContainer(ctx: JobContext, step: ScriptStep, stage: 'prepare_executor' | ScriptStep, extraEnv: Record<string, string> = {}) {
     const env = { ...ctx.env, ...extraEnv };
+    const scriptPath = join(ctx.tmpDir, `${step}.sh`);
+    // `image: entrypoint:` runs that entrypoint with the script command as its arguments
+    // (the image's entrypoint must exec "$@", as with gitlab-runner); [""] = none.
+    const ep = (ctx.job.image?.entrypoint ?? []).filter((a) => a !== '');
+    const user = ctx.job.image?.docker?.user;
     try {
       const c = await this.docker!.createContainer({
         name: `faultline-job-${ctx.job.id}-${step}-${Date.now().toString(36)}`,
         Image: this.image,
-        Entrypoint: ['sh', '-c'],
-        Cmd: scriptCommand(join(ctx.tmpDir, `${step}.sh`)),
+        Entrypoint: ep.length ? ep : ['sh', '-c'],
+        Cmd: ep.length ? scriptArgv(scriptPath) : scriptCommand(scriptPath),
+        ...(user ? { User: user } : {}),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         WorkingDir: ctx.buildDir,
         Labels: { 'com.faultline.job.id': String(ctx.job.id), 'com.faultline.step': step },
@@ -204,7 +299,8 @@ export class DockerExecutor implements Executor {
         HostConfig: {
           Binds: [`${ctx.buildDir}:${ctx.buildDir}`, `${ctx.tmpDir}:${ctx.tmpDir}`, ...(this.config.volumes ?? [])],
           Privileged: this.config.privileged ?? false,
-          NetworkMode: this.config.network_mode,
+          NetworkMode: this.networkName ?? this.config.network_mode,
+          ...(this.services.length ? { ExtraHosts: this.serviceHosts() } : {}),
         },
       });
       this.allContainers.push(c);
@@ -269,12 +365,24 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  async cleanup(_ctx: JobContext): Promise<void> {
+  async cleanup(ctx: JobContext): Promise<void> {
+    // CI_DEBUG_SERVICES=true (gitlab-runner's switch): every service's logs into the job log.
+    if (ctx.env.CI_DEBUG_SERVICES === 'true') {
+      for (const s of this.services) {
+        const logs = await containerLogs(s.container).catch((e) => `(logs unavailable: ${errText(e)})`);
+        ctx.trace.line(`Service ${s.name} (${s.image}) logs:`);
+        ctx.trace.write(logs.endsWith('\n') || logs === '' ? logs : `${logs}\n`);
+      }
+    }
     const list = this.allContainers;
     this.allContainers = [];
     this.containers.clear();
+    this.services = [];
     // v: anonymous volumes of the image go with the container
     await Promise.all(list.map((c) => c.remove({ force: true, v: true }).catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)))));
+    const net = this.network;
+    this.network = null;
+    if (net) await net.remove().catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));
   }
 }
 
