@@ -9,6 +9,7 @@ import type { JobSpec, PipelineModel } from '../pipeline/model.js';
 import { Diagnostics, describe, didYouMean } from './diagnostics.js';
 import { resolveExtends } from './extends.js';
 import { resolveNeeds } from './dag.js';
+import { resolveArtifactDependencies } from './artifacts.js';
 import { evaluateWorkflow, readDefaults, readGlobalVariables, readStages } from './globals.js';
 import type { CompileOptions, CompileResult } from './index.js';
 import { compileJob, type CompiledJob, type JobContext } from './job.js';
@@ -130,6 +131,7 @@ function compile(text: string, opts: CompileOptions, diag: Diagnostics): Pipelin
     return null;
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);
+  resolveArtifactDependencies(included, diag);
   // An empty pipeline is only worth reporting when nothing else explains it.
   if (included.length === 0 && diag.errors.length === 0) {
     diag.error(

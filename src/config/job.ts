@@ -30,6 +30,7 @@ import {
   whenSchema,
 } from './schema.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
+import { dependenciesSchema, readArtifacts } from './artifacts.js';
 import type { z } from 'zod';
 
 export interface Defaults {
@@ -56,6 +57,8 @@ export interface JobContext {
 export interface NeedRef {
   name: string;
   optional: boolean;
+  /** `needs: [{job, artifacts: false}]` → false. */
+  artifacts?: boolean;
   pos: Pos;
   path: string;
 }
@@ -64,6 +67,8 @@ export interface CompiledJob {
   spec: JobSpec;
   needs: NeedRef[] | null;
   masked: string[];
+  /** `dependencies:` as written (resolved by config/artifacts.ts); null = not given. */
+  dependencies?: { name: string; pos: Pos; path: string }[] | null;
 }
 
 export type JobOutcome = { included: true; job: CompiledJob } | { included: false };
@@ -169,6 +174,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
     diag.warn(joinPath(name, 'retry', 'exit_codes'), keyPos(cfg.retry, 'exit_codes', at('retry')), 'not supported by faultline yet; ignored');
   }
   const tags = field('tags', tagsSchema);
+  const artifacts = has('artifacts') ? readArtifacts(cfg.artifacts, p('artifacts'), at('artifacts'), diag) : null;
+  const depsIn = field('dependencies', dependenciesSchema);
+  const dependencies = depsIn
+    ? depsIn.map((n, i) => ({ name: n, pos: valuePos(cfg.dependencies as unknown[], i, at('dependencies')), path: joinPath(p('dependencies'), i) }))
+    : null;
   const jobVars = field('variables', variablesSchema);
 
   // rules
@@ -218,8 +228,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
     tags: tags ?? ctx.defaults.tags ?? [],
     variables,
     line: jobPos.line,
+    artifacts,
   };
-  return { included: true, job: { spec, needs: matched?.needs ?? needs, masked: jobVars?.masked ?? [] } };
+  return { included: true, job: { spec, needs: matched?.needs ?? needs, masked: jobVars?.masked ?? [], dependencies } };
 }
 
 const isCrossPipelineNeed = (it: unknown): boolean => isPlainMap(it) && ('project' in it || 'pipeline' in it);
@@ -241,7 +252,7 @@ function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostics): Nee
     out.push(
       typeof n === 'string'
         ? { name: n, optional: false, pos: namePos, path: joinPath(path, i) }
-        : { name: n.job, optional: n.optional ?? false, pos: namePos, path: joinPath(path, i) },
+        : { name: n.job, optional: n.optional ?? false, artifacts: n.artifacts ?? true, pos: namePos, path: joinPath(path, i) },
     );
   });
   return out;

@@ -25,11 +25,11 @@ export const RESERVED_JOB_NAMES = [
 export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
-  'tags', 'rules', 'variables', 'extends',
+  'tags', 'rules', 'variables', 'extends', 'artifacts', 'dependencies',
 ] as const;
 export const JOB_IGNORED_KEYWORDS = ['only', 'except'] as const;
 export const JOB_UNSUPPORTED_KEYWORDS = [
-  'artifacts', 'cache', 'services', 'coverage', 'environment', 'dependencies', 'release', 'pages',
+  'cache', 'services', 'coverage', 'environment', 'release', 'pages',
   'resource_group', 'parallel', 'trigger', 'secrets', 'id_tokens', 'hooks', 'inherit', 'start_in',
   'identity', 'run', 'dast_configuration', 'publish', 'manual_confirmation',
 ] as const;
