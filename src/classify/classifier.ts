@@ -10,6 +10,7 @@ import type { EvidenceLine, FailureClassification, FailureReport } from '../prot
 import { fallbackFor } from './fallback.js';
 import { countNewlines, DEFAULT_WINDOW_BYTES, evidenceText, findLines, takeWindow, type LineSpan, type LogWindow } from './log-window.js';
 import type { CompiledRule, RuleSet } from './ruleset.js';
+import { withTestReports, type ClassifyReports } from './reports.js';
 
 export interface ClassifierOptions {
   /** Only the last N bytes of a log are read (default 1 MiB). */
@@ -21,6 +22,8 @@ export interface ClassifierOptions {
 export interface ClassifyOptions {
   /** Lines that precede `log` when the caller passes only a tail of the job log. */
   lineOffset?: number;
+  /** Test reports of the job (see reports.ts): failed test cases become the first evidence. */
+  reports?: ClassifyReports;
 }
 
 const MAX_TEXT = 300;
@@ -39,6 +42,10 @@ export class Classifier {
   }
 
   classify(report: FailureReport, log: Buffer | string, opts: ClassifyOptions = {}): FailureClassification {
+    return withTestReports(this.classifyLog(report, log, opts), opts.reports, this.maxEvidence);
+  }
+
+  private classifyLog(report: FailureReport, log: Buffer | string, opts: ClassifyOptions): FailureClassification {
     const scan = new WindowScan(this.rules, () => takeWindow(log, this.windowBytes, opts.lineOffset ?? 0), this.maxEvidence);
     for (const rule of this.rules.rules) {
       if (!rule.structured(report)) continue;

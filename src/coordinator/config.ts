@@ -29,6 +29,10 @@ export interface CoordinatorOptions {
   publicUrl?: string;
   /** Webhook targets for failed pipelines/jobs, routed by failure class (services/notifier.ts). */
   notifications?: NotificationTarget[];
+  /** Largest artifact upload, per archive (default 100 MiB, GitLab's default). */
+  maxArtifactBytes?: number;
+  /** How often expired artifacts are deleted (default 1 min). */
+  artifactSweepIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -39,6 +43,8 @@ export interface ResolvedOptions {
   maxTraceBytes: number;
   autoCancel: boolean;
   cancelGraceSeconds: number;
+  maxArtifactBytes: number;
+  artifactSweepIntervalMs: number;
   /** Filled once the server listens. */
   serverUrl: string;
 }
@@ -57,6 +63,8 @@ export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
     maxTraceBytes: pos(o.maxTraceBytes, 64 * 1024 * 1024, 'maxTraceBytes'),
     autoCancel: o.autoCancel ?? false,
     cancelGraceSeconds: pos(o.cancelGraceSeconds, 10, 'cancelGraceSeconds'),
+    maxArtifactBytes: pos(o.maxArtifactBytes, 100 * 1024 * 1024, 'maxArtifactBytes'),
+    artifactSweepIntervalMs: pos(o.artifactSweepIntervalMs, 60_000, 'artifactSweepIntervalMs'),
     serverUrl: o.publicUrl ?? '',
   };
 }

@@ -32,6 +32,8 @@ export async function coordinatorCommand(
     heartbeatTimeout: string;
     rules: string;
     autoCancel?: boolean;
+    maxArtifactSize?: string;
+    artifactSweepInterval?: string;
   },
   /** Where each option's value came from (commander's getOptionValueSource): flags given on the command line override the file. */
   source: (key: string) => string | undefined = () => 'cli',
@@ -55,6 +57,8 @@ export async function coordinatorCommand(
     host: opts.host ?? o.host,
     rulesDir: opts.rulesDir ?? resolve(o.rules),
     autoCancel: opts.autoCancel ?? false,
+    ...(o.maxArtifactSize ? { maxArtifactBytes: Math.round(Number(o.maxArtifactSize) * 1024 * 1024) } : {}),
+    ...(o.artifactSweepInterval ? { artifactSweepIntervalMs: Number(o.artifactSweepInterval) * 1000 } : {}),
   });
   console.log(bold(`coordinator listening on ${c.url}`));
   console.log(`  registration token: ${c.registrationToken}`);

@@ -9,6 +9,7 @@ import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { jobJson } from '../views.js';
+import type { ClassifyReports } from '../../classify/index.js';
 import { fallbackClassification, type FailureClassifier } from './classifier.js';
 import type { PipelineService } from './pipeline-service.js';
 
@@ -20,6 +21,8 @@ export class Finisher {
   private readonly queued = new Set<number>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Parsed test reports of a job, passed to the classifier as evidence (set by the artifact service). */
+  reportsOf: (jobId: number) => ClassifyReports | undefined = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -135,7 +138,8 @@ export class Finisher {
     }
     try {
       const lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
-      return await this.classifier().classify(report, data, { lineOffset });
+      const reports = this.reportsOf(job.id);
+      return await this.classifier().classify(report, data, { lineOffset, ...(reports ? { reports } : {}) });
     } catch (err) {
       this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
       return fallbackClassification(report);

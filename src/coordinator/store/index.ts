@@ -1,4 +1,5 @@
 /** The coordinator's persistent state: one SQLite file, one object per table. */
+import { ArtifactStore } from './artifacts.js';
 import { openDb, type Db } from './db.js';
 import { ImagePullStore } from './image-pulls.js';
 import { JobStore } from './jobs.js';
@@ -14,6 +15,7 @@ export class Store {
   readonly runners: RunnerStore;
   readonly apiTokens: ApiTokenStore;
   readonly imagePulls: ImagePullStore;
+  readonly artifacts: ArtifactStore;
 
   constructor(readonly db: Db) {
     this.pipelines = new PipelineStore(db);
@@ -22,6 +24,7 @@ export class Store {
     this.runners = new RunnerStore(db);
     this.apiTokens = new ApiTokenStore(db);
     this.imagePulls = new ImagePullStore(db);
+    this.artifacts = new ArtifactStore(db);
   }
 
   static open(dataDir: string): Store {
