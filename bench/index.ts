@@ -2,6 +2,7 @@
  * `npm run bench`: every performance target of faultline, measured against a baseline
  * run in the same process. Prints a table and, last, one JSON line.
  */
+import { benchArtifacts } from './artifacts.js';
 import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
 import { benchDag } from './dag.js';
@@ -15,6 +16,9 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   config_scaling_4k_over_1k: (v) => v <= 6,
   classify_over_grep_ratio: (v) => v >= 0.5,
   structured_over_jre_ratio: (v) => v >= 10,
+  artifact_upload_over_copy_ratio: (v) => v >= 0.5,
+  artifact_download_over_copy_ratio: (v) => v >= 0.5,
+  artifact_coordinator_rss_growth_mb: (v) => v <= 64, // a 200 MB archive: flat means chunks, not the archive
 };
 
 const results: Record<string, number | string> = {};
@@ -24,6 +28,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['config', benchConfig],
   ['dispatch', benchDispatch],
   ['classify', benchClassify],
+  ['artifacts', benchArtifacts],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;
