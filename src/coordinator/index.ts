@@ -35,6 +35,8 @@ export interface Coordinator {
   classifier: FailureClassifier;
   /** Metrics (GET /metrics), traces, infra incidents and MTTR. */
   telemetry: CoordinatorTelemetry;
+  /** Artifact storage, reports and the expiry sweeper. */
+  artifacts: ArtifactService;
   /** Resolves once every stored final update has been classified and fed to its engine. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -106,6 +108,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       pipelines,
       classifier,
       telemetry,
+      artifacts,
       idle: () => finisher.idle(),
       close: () =>
         (closing ??= (async () => {

@@ -12,7 +12,7 @@ import { REPORT_KINDS } from '../../config/artifacts.js';
 import type { Store } from '../store/index.js';
 import type { ArtifactRow } from '../store/artifacts.js';
 import { parseDotenv, DOTENV_MAX_BYTES } from './dotenv.js';
-import { addJunit, emptySummary, JunitParseError } from './junit.js';
+import { addJunit, emptySummary, JunitParseError, type TestReportSummary } from './junit.js';
 import type { ArtifactStorage } from './storage.js';
 import { listZip, openZipEntry, readZipTexts, type ZipEntryInfo } from './zip.js';
 
@@ -41,16 +41,22 @@ export class ArtifactService {
 
   /** Store one upload of `kind` for a running job; a repeated upload replaces the earlier one. */
   async upload(job: { id: number; pipeline_id: number; name: string }, kind: string, body: Readable): Promise<ArtifactUploadResponse> {
-    if (!ARTIFACT_KINDS.includes(kind)) throw new ArtifactInputError(`unknown artifact kind '${kind}' (archive or a report kind: ${REPORT_KINDS.join(', ')})`);
+    if (!ARTIFACT_KINDS.includes(kind))
+      throw new ArtifactInputError(`unknown artifact kind '${kind}' (archive or a report kind: ${REPORT_KINDS.join(', ')})`);
     const spec: ArtifactsSpec | null = this.specOf(job.pipeline_id, job.name)?.artifacts ?? null;
     const key = `jobs/${job.id}/${kind}.zip`;
     let entries: ZipEntryInfo[] = [];
+    let junit: { sum: TestReportSummary; problems: string | null } | null = null;
+    let dotenv: Record<string, string> | null = null;
+    // Read before the upload replaces anything: a refused report leaves the earlier one alone.
     const stored = await this.storage.put(key, detach(body), this.opts.maxBytes, async (tmp) => {
       try {
         entries = await listZip(tmp);
       } catch (err) {
         throw new ArtifactInputError(`the upload is not a zip archive: ${(err as Error).message}`);
       }
+      if (kind === 'junit') junit = await readJunit(tmp);
+      if (kind === 'dotenv') dotenv = await readDotenv(tmp);
     });
     const now = Date.now();
     this.store.artifacts.upsert({
@@ -65,39 +71,10 @@ export class ArtifactService {
       created_at: now,
       expire_at: spec?.expire_in_seconds ? now + spec.expire_in_seconds * 1000 : null,
     });
-    if (kind === 'junit') await this.readJunit(job.id, key);
-    if (kind === 'dotenv') await this.readDotenv(job.id, key);
+    const j = junit as { sum: TestReportSummary; problems: string | null } | null;
+    if (j) this.store.artifacts.putTestReport(job.id, j.sum, j.problems);
+    if (dotenv) this.store.artifacts.putDotenv(job.id, dotenv);
     return { kind, size: stored.size, files: entries.length };
-  }
-
-  private async readJunit(jobId: number, key: string): Promise<void> {
-    const { texts, tooBig } = await readZipTexts(this.storage.localPath(key), MAX_JUNIT_FILE_BYTES);
-    const sum = emptySummary();
-    const problems: string[] = tooBig.map((f) => `${f}: larger than ${MAX_JUNIT_FILE_BYTES} bytes; not read`);
-    for (const t of texts) {
-      try {
-        addJunit(t.text, t.path, sum);
-      } catch (err) {
-        if (!(err instanceof JunitParseError)) throw err;
-        problems.push(err.message);
-      }
-    }
-    this.store.artifacts.putTestReport(jobId, sum, problems.length ? problems.join('; ') : null);
-  }
-
-  /** A bad dotenv report is the job's error (as in GitLab): refused with the reason. */
-  private async readDotenv(jobId: number, key: string): Promise<void> {
-    const { texts, tooBig } = await readZipTexts(this.storage.localPath(key), DOTENV_MAX_BYTES);
-    if (tooBig.length) throw new ArtifactInputError(`${tooBig[0]}: dotenv report is larger than the limit of ${DOTENV_MAX_BYTES} bytes`);
-    const vars: Record<string, string> = {};
-    for (const t of texts) {
-      const r = parseDotenv(t.text, t.path);
-      if (!r.ok) throw new ArtifactInputError(r.message);
-      Object.assign(vars, r.variables);
-    }
-    const parsed = parseDotenv(Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n'), 'dotenv reports');
-    if (!parsed.ok) throw new ArtifactInputError(parsed.message);
-    this.store.artifacts.putDotenv(jobId, vars);
   }
 
   /** What each dependency left, and the dotenv variables they export (later ones win). */
@@ -169,6 +146,41 @@ export class ArtifactService {
     if (n) this.log.info({ count: n }, 'expired artifacts deleted');
     return n;
   }
+}
+
+async function readJunit(zipPath: string): Promise<{ sum: TestReportSummary; problems: string | null }> {
+  const { texts, tooBig } = await readZipTexts(zipPath, MAX_JUNIT_FILE_BYTES);
+  const sum = emptySummary();
+  const problems: string[] = tooBig.map((f) => `${f}: larger than ${MAX_JUNIT_FILE_BYTES} bytes; not read`);
+  for (const t of texts) {
+    try {
+      addJunit(t.text, t.path, sum);
+    } catch (err) {
+      if (!(err instanceof JunitParseError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return { sum, problems: problems.length ? problems.join('; ') : null };
+}
+
+/** A bad dotenv report is the job's error (as in GitLab): refused with the reason. */
+async function readDotenv(zipPath: string): Promise<Record<string, string>> {
+  const { texts, tooBig } = await readZipTexts(zipPath, DOTENV_MAX_BYTES);
+  if (tooBig.length) throw new ArtifactInputError(`${tooBig[0]}: dotenv report is larger than the limit of ${DOTENV_MAX_BYTES} bytes`);
+  const vars: Record<string, string> = {};
+  for (const t of texts) {
+    const r = parseDotenv(t.text, t.path);
+    if (!r.ok) throw new ArtifactInputError(r.message);
+    Object.assign(vars, r.variables);
+  }
+  const parsed = parseDotenv(
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n'),
+    'dotenv reports',
+  );
+  if (!parsed.ok) throw new ArtifactInputError(parsed.message);
+  return vars;
 }
 
 /**
