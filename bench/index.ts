@@ -2,6 +2,7 @@
  * `npm run bench`: every performance target of faultline, measured against a baseline
  * run in the same process. Prints a table and, last, one JSON line.
  */
+import { benchArtifacts } from './artifacts.js';
 import { benchClassify } from './classify.js';
 import { benchConfig } from './config.js';
 import { benchCorpus } from './corpus.js';
@@ -29,6 +30,9 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   corpus_heldout_infra_recall_pct: (v) => v >= 85,
   corpus_heldout_coverage_pct: (v) => v >= 80,
   yaml_alias_scaling_4x: (v) => v <= 4.5, // 4× the aliases: linear ≈ 4, quadratic ≈ 16
+  artifact_upload_over_copy_ratio: (v) => v >= 0.5,
+  artifact_download_over_copy_ratio: (v) => v >= 0.5,
+  artifact_coordinator_rss_growth_mb: (v) => v <= 64, // a 200 MB archive: flat means chunks, not the archive
 };
 
 const results: Record<string, number | string> = {};
@@ -43,6 +47,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['handout', benchHandout],
   ['corpus', benchCorpus],
   ['scale', benchPipelineScale],
+  ['artifacts', benchArtifacts],
 ];
 for (const [name, fn] of suites) {
   if (only.length && !only.includes(name)) continue;

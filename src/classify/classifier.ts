@@ -15,6 +15,7 @@ import { fallbackFor } from './fallback.js';
 import { countNewlines, DEFAULT_WINDOW_BYTES, evidenceText, findLines, takeWindow, type LineSpan, type LogWindow } from './log-window.js';
 import type { CompiledRule, RuleSet } from './ruleset.js';
 import { ScriptMask } from './script-mask.js';
+import { withTestReports, type ClassifyReports } from './reports.js';
 
 export interface ClassifierOptions {
   /** Only the last N bytes of a log are read (default 1 MiB). */
@@ -26,6 +27,8 @@ export interface ClassifierOptions {
 export interface ClassifyOptions {
   /** Lines that precede `log` when the caller passes only a tail of the job log. */
   lineOffset?: number;
+  /** Test reports of the job (see reports.ts): failed test cases become the first evidence. */
+  reports?: ClassifyReports;
 }
 
 const MAX_TEXT = 300;
@@ -44,6 +47,10 @@ export class Classifier {
   }
 
   classify(report: FailureReport, log: Buffer | string, opts: ClassifyOptions = {}): FailureClassification {
+    return withTestReports(this.classifyLog(report, log, opts), opts.reports, this.maxEvidence);
+  }
+
+  private classifyLog(report: FailureReport, log: Buffer | string, opts: ClassifyOptions): FailureClassification {
     const scan = new WindowScan(this.rules, () => takeWindow(log, this.windowBytes, opts.lineOffset ?? 0), this.maxEvidence);
     const ctx = contextOf(report);
     // Every rule is weighed (see README): the highest rank wins, file order breaks ties.

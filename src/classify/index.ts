@@ -7,6 +7,7 @@ export { ruleSchema, ruleFileSchema, SUMMARY_PLACEHOLDERS, type RuleDef, type Ru
 export { fallbackFor, FALLBACK_BY_REASON } from './fallback.js';
 export { backtest, type BacktestInput, type BacktestResult, type Transition, type Verdict } from './backtest.js';
 export { DEFAULT_WINDOW_BYTES, takeWindow } from './log-window.js';
+export { withTestReports, testCaseEvidence, type ClassifyReports, type ReportedTestCase } from './reports.js';
 
 import { fileURLToPath } from 'node:url';
 /** The shipped rules directory (rules/classification). */

@@ -46,6 +46,8 @@ program
   .option('--heartbeat-timeout <seconds>', 'fail jobs of runners silent this long', '60')
   .option('--rules <dir>', 'classification rules directory', 'rules/classification')
   .option('--auto-cancel', 'cancel interruptible jobs of older pipelines on the same ref')
+  .option('--max-artifact-size <MiB>', 'largest artifact upload (default 100)')
+  .option('--artifact-sweep-interval <seconds>', 'how often expired artifacts are deleted (default 60)')
   .option('--config <file>', 'coordinator.yml (options and notifications:); flags given here override it')
   .action((o, cmd: Command) => coordinatorCommand(o, (k) => cmd.getOptionValueSource(k)));
 

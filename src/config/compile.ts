@@ -9,6 +9,7 @@ import type { JobSpec, PipelineModel } from '../pipeline/model.js';
 import { Diagnostics, describe, didYouMean } from './diagnostics.js';
 import { resolveExtends } from './extends.js';
 import { resolveNeeds } from './dag.js';
+import { resolveArtifactDependencies } from './artifacts.js';
 import { evaluateWorkflow, readDefaults, readGlobalVariables, readStages } from './globals.js';
 import type { CompileOptions, CompileResult } from './index.js';
 import { compileJob, type CompiledJob, type JobContext } from './job.js';
@@ -162,6 +163,7 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
   }
   resolveNeeds(included, new Set(jobNames), new Set(templateNames), diag);
   checkDependencies(included, new Set(jobNames), diag);
+  resolveArtifactDependencies(included);
   // An empty pipeline is only worth reporting when nothing else explains it.
   if (included.length === 0 && diag.errors.length === 0) {
     diag.error(

@@ -39,6 +39,7 @@ import {
 } from './schema.js';
 import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
+import { readArtifacts } from './artifacts.js';
 import type { z } from 'zod';
 
 export { checkKeys } from './check-keys.js';
@@ -213,6 +214,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
     reportUnsupported(diag, joinPath(name, 'retry', 'exit_codes'), keyPos(cfg.retry, 'exit_codes', at('retry')), NESTED_UNSUPPORTED['retry.exit_codes']!);
   }
   const tags = field('tags', tagsSchema);
+  const artifacts = has('artifacts') ? readArtifacts(cfg.artifacts, p('artifacts'), at('artifacts'), diag) : null;
   const jobVars = field('variables', variablesSchema) ?? EMPTY_VARS;
   const services = has('services') ? (field('services', servicesSchema) ?? []) : (defaults.services ?? []);
   const cache = has('cache') ? (field('cache', cacheSchema) ?? []) : (defaults.cache ?? []);
@@ -279,6 +281,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       variables,
       ...(services.length ? { services } : {}),
       ...(cache.length ? { cache } : {}),
+      ...(artifacts ? { artifacts } : {}),
       line: jobPos.line,
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();

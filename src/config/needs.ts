@@ -10,6 +10,8 @@ export interface NeedRef {
   optional: boolean;
   /** `parallel: matrix:` selector: the permutations of a matrix job that are needed (each a full assignment). */
   matrix: Record<string, string>[] | null;
+  /** `needs: [{job, artifacts: false}]` → false: the job's artifacts are not downloaded. */
+  artifacts?: boolean;
   pos: Pos;
   path: string;
 }
@@ -35,7 +37,7 @@ export function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostic
       return;
     }
     const matrix = n.parallel ? n.parallel.matrix.map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]))) : null;
-    out.push({ name: n.job, optional: n.optional ?? false, matrix, pos: namePos, path: joinPath(path, i) });
+    out.push({ name: n.job, optional: n.optional ?? false, matrix, ...(n.artifacts === false ? { artifacts: false } : {}), pos: namePos, path: joinPath(path, i) });
   });
   return out;
 }

@@ -26,7 +26,7 @@ export const JOB_KEYWORDS = [
   'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
   'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
   'tags', 'rules', 'variables', 'extends', 'only', 'except', 'inherit', 'parallel', 'environment',
-  'dependencies', 'resource_group', 'services', 'cache',
+  'dependencies', 'resource_group', 'services', 'cache', 'artifacts',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [

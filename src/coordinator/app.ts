@@ -9,10 +9,14 @@ import { openapi } from './api/openapi.js';
 import { runnerApi, type RunnerApiDeps } from './api/runner-api.js';
 import { securityHeaders } from './api/security-headers.js';
 import { userApi, type UserApiDeps } from './api/user-api.js';
+import { artifactsRunnerApi, artifactsUserApi } from './api/artifacts-api.js';
+import type { ArtifactService } from './artifacts/service.js';
 
 export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 
-export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void }): Express {
+export function createApp(
+  d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService },
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -31,7 +35,9 @@ export function createApp(d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?
   });
   app.get('/api/v1/openapi.json', (_req, res) => void res.json(openapi));
   app.use('/api/v1', runnerApi(d));
-  app.use('/api/v1', requireApiToken(d.store), userApi(d));
+  const artifacts = d.artifacts;
+  if (artifacts) app.use('/api/v1', artifactsRunnerApi({ store: d.store, artifacts }));
+  app.use('/api/v1', requireApiToken(d.store), ...(artifacts ? [artifactsUserApi({ store: d.store, artifacts })] : []), userApi(d));
   d.mount?.(app); // /metrics and the incidents/MTTR API (services/telemetry.ts)
   app.use('/api', notFound);
 

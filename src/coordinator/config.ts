@@ -39,6 +39,10 @@ export interface CoordinatorOptions {
    * embedded coordinator of `faultline run`, whose repository is the user's checkout).
    */
   includesFromWorktree?: boolean;
+  /** Largest artifact upload, per archive (default 100 MiB, GitLab's default). */
+  maxArtifactBytes?: number;
+  /** How often expired artifacts are deleted (default 1 min). */
+  artifactSweepIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -50,6 +54,8 @@ export interface ResolvedOptions {
   jobTokenGraceMs: number;
   autoCancel: boolean;
   cancelGraceSeconds: number;
+  maxArtifactBytes: number;
+  artifactSweepIntervalMs: number;
   /** Filled once the server listens. */
   serverUrl: string;
   gitlab?: GitLabInstance;
@@ -71,6 +77,8 @@ export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
     jobTokenGraceMs: pos(o.jobTokenGraceMs, 30_000, 'jobTokenGraceMs'),
     autoCancel: o.autoCancel ?? false,
     cancelGraceSeconds: pos(o.cancelGraceSeconds, 10, 'cancelGraceSeconds'),
+    maxArtifactBytes: pos(o.maxArtifactBytes, 100 * 1024 * 1024, 'maxArtifactBytes'),
+    artifactSweepIntervalMs: pos(o.artifactSweepIntervalMs, 60_000, 'artifactSweepIntervalMs'),
     serverUrl: o.publicUrl ?? '',
     ...(gitlabFromEnv(o.gitlab) ? { gitlab: gitlabFromEnv(o.gitlab) } : {}),
     includesFromWorktree: o.includesFromWorktree ?? false,

@@ -24,6 +24,8 @@ import { Store } from './store/index.js';
 import { DataDirError, prepareDataDir } from './store/data-dir.js';
 import { storageProblem } from './store/health.js';
 import { join } from 'node:path';
+import { ArtifactService } from './artifacts/service.js';
+import { FsArtifactStorage } from './artifacts/storage.js';
 
 export interface Coordinator {
   app: Express;
@@ -39,6 +41,8 @@ export interface Coordinator {
   classifier: FailureClassifier;
   /** Metrics (GET /metrics), traces, infra incidents and MTTR. */
   telemetry: CoordinatorTelemetry;
+  /** Artifact storage, reports and the expiry sweeper. */
+  artifacts: ArtifactService;
   /** Resolves once every stored final update has been classified and fed to its engine. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -79,8 +83,17 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
     const telemetry = createTelemetry(store, events, log, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, baseUrl: () => opts.serverUrl });
     jobs.traceContext = telemetry.traceContext;
+    const artifacts = new ArtifactService(
+      store,
+      new FsArtifactStorage(opts.dataDir),
+      { maxBytes: opts.maxArtifactBytes, sweepIntervalMs: opts.artifactSweepIntervalMs },
+      (pid, name) => pipelines.model(pid).jobs.find((j) => j.name === name),
+      log,
+    );
+    jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
+    finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
 
-    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, hearing, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount });
+    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, hearing, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount, artifacts });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
@@ -95,6 +108,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     notifier.start(); // before recover(): replayed finishes notify too
     finisher.recover();
     reaper.start();
+    artifacts.start();
 
     let closing: Promise<void> | null = null;
     const srv = server;
@@ -110,10 +124,12 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       pipelines,
       classifier,
       telemetry,
+      artifacts,
       idle: () => finisher.idle(),
       close: () =>
         (closing ??= (async () => {
           reaper.stop();
+          artifacts.stop();
           dispatcher.close(); // parked long-polls answer 204 now
           await new Promise<void>((r) => {
             srv.close(() => r());

@@ -80,6 +80,20 @@ export interface JobVariable {
   masked: boolean;
 }
 
+/** `artifacts:` after compilation (paths relative to the project dir, globs allowed). */
+export interface ArtifactsSpec {
+  name: string | null;
+  paths: string[];
+  exclude: string[];
+  untracked: boolean;
+  when: 'on_success' | 'on_failure' | 'always';
+  /** null = never expires. */
+  expire_in_seconds: number | null;
+  expose_as: string | null;
+  /** Report kind (junit, dotenv, …) → paths; each kind is uploaded as its own archive. */
+  reports: Record<string, string[]>;
+}
+
 export interface JobSpec {
   name: string;
   stage: string;
@@ -117,6 +131,13 @@ export interface JobSpec {
   cache?: CacheSpec[];
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
+  /** `artifacts:`; absent/null = the job keeps nothing. */
+  artifacts?: ArtifactsSpec | null;
+  /**
+   * Jobs whose artifacts (and dotenv variables) this job downloads: `dependencies:`, else
+   * the `needs:` without `artifacts: false`, else every job of the earlier stages.
+   */
+  artifact_dependencies?: string[];
 }
 
 export interface ConfigWarning {

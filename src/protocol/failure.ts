@@ -14,6 +14,8 @@ export const RUNNER_FAILURE_REASONS = [
   'runner_external_dependency_failure',
   'runner_interrupted',
   'runner_unsupported',
+  // An artifact of a job this one depends on is gone (expired, erased, lost): GitLab's name.
+  'missing_dependency_failure',
   'unknown_failure',
 ] as const;
 
@@ -37,6 +39,7 @@ export const FAILURE_STAGES = [
   'prepare_executor',
   'pull_image',
   'get_sources',
+  'download_artifacts',
   'step_script',
   'after_script',
   'upload',
@@ -96,6 +99,8 @@ export function retryApplies(
 export interface EvidenceLine {
   line: number;
   text: string;
+  /** Where the evidence comes from when not the job log (e.g. `junit:report.xml`); `line` is 0 then. */
+  source?: string;
 }
 
 /** Facts the runner (or coordinator) reports about a failure, before classification. */

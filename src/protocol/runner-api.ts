@@ -7,12 +7,17 @@
  *   PUT   /api/v1/jobs/:id           JobUpdateRequest      → 200 JobUpdateResponse
  *   PATCH /api/v1/jobs/:id/trace     raw bytes, headers `Job-Token`, `Content-Range: <start>-<end>`
  *                                    → 202 TraceAppendResponse | 416 {error, offset}
+ *   PUT   /api/v1/jobs/:id/artifacts/:kind  a zip (streamed, chunked), header `Job-Token`;
+ *                                    kind = archive | a report kind (junit, dotenv, …)
+ *                                    → 201 ArtifactUploadResponse | 413 {error, limit} | 400
+ *                                    (a retried PUT replaces the earlier upload: idempotent)
+ *   GET   /api/v1/jobs/:id/artifacts header `Job-Token` of a job of the same pipeline → the zip
  *
  * Runner token: header `Runner-Token` (register/heartbeat/request).
  * Job token: header `Job-Token` (update/trace) — a runner can touch only its own jobs.
  */
 import type { FailureReason, FailureStage } from './failure.js';
-import type { CacheSpec, ImageSpec, Interruptible, ServiceSpec } from '../pipeline/model.js';
+import type { ArtifactsSpec, CacheSpec, ImageSpec, Interruptible, ServiceSpec } from '../pipeline/model.js';
 
 export interface RegisterRunnerRequest {
   registration_token: string;
@@ -77,6 +82,27 @@ export interface JobPayload {
   trace_context: { traceparent: string; tracestate?: string } | null;
   /** Where the trace should continue from (0 for a fresh job). */
   trace_offset: number;
+  /** What to collect and upload after after_script; null/absent = nothing. */
+  artifacts?: ArtifactsSpec | null;
+  /** Jobs whose artifacts to download before the script (see JobSpec.artifact_dependencies). */
+  dependencies?: ArtifactDependency[];
+}
+
+export interface ArtifactDependency {
+  job_id: number;
+  name: string;
+  /**
+   * available: download it; none: that job kept no archive (nothing to do);
+   * missing: it had one but it is gone (expired, erased) → missing_dependency_failure.
+   */
+  artifacts: 'available' | 'none' | 'missing';
+  size: number | null;
+}
+
+export interface ArtifactUploadResponse {
+  kind: string;
+  size: number;
+  files: number;
 }
 
 /** One pull attempt, reported for metrics and infra-incident tracking. */

@@ -9,6 +9,8 @@
  *   GET  /api/v1/jobs/:id → JobJson
  *   POST /api/v1/jobs/:id/play | cancel | retry → JobJson (retry → the new attempt)
  *   GET  /api/v1/jobs/:id/trace?offset= → text/plain (header X-Trace-Complete: true|false)
+ *   GET  /api/v1/jobs/:id/artifacts → the archive (application/zip); ?list=true → {files: [{path, size}]}
+ *   GET  /api/v1/jobs/:id/artifacts/*path → one file of the archive
  *   GET  /api/v1/failures?class&reason&cause&ref&job&runner&image&since&until&limit&cursor
  *   GET  /api/v1/failures/summary?since&until
  *   GET  /api/v1/openapi.json
@@ -55,6 +57,32 @@ export interface JobJson {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** Kept artifacts (archive and reports); present on GET /jobs/:id and in a pipeline's jobs. */
+  artifacts?: ArtifactJson[];
+  /** Parsed `artifacts: reports: junit`. */
+  test_report?: TestReportJson | null;
+}
+
+export interface ArtifactJson {
+  /** archive, or a report kind (junit, dotenv, …). */
+  kind: string;
+  name: string | null;
+  expose_as: string | null;
+  size: number;
+  files: number;
+  created_at: string;
+  expire_at: string | null;
+  expired: boolean;
+}
+
+export interface TestReportJson {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  time: number;
+  failed: { suite: string; classname: string; name: string; kind: 'failure' | 'error'; message: string; file: string }[];
+  parse_error: string | null;
 }
 
 export interface PipelineJson {

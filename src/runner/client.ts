@@ -19,6 +19,12 @@ import type {
   RegisterRunnerRequest,
   RegisterRunnerResponse,
 } from '../protocol/runner-api.js';
+import { createWriteStream } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ArtifactUploadResponse } from '../protocol/runner-api.js';
 import { backoffDelay, sleep, type BackoffOptions, DEFAULT_BACKOFF } from '../util/backoff.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 
@@ -58,6 +64,10 @@ export type TraceAppendResult =
   | { ok: false; kind: 'gone'; status: number };
 
 export type JobRef = Pick<JobPayload, 'id' | 'token'>;
+
+export type ArtifactUploadResult =
+  | { ok: true; body: ArtifactUploadResponse }
+  | { ok: false; status: number; error: string; limit?: number };
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (err as Error)?.name === 'AbortError';
@@ -221,6 +231,72 @@ export class RunnerClient {
     if (res.status === 413) return { ok: false, kind: 'too_large', offset: serverOffset };
     if (res.status === 403 || res.status === 404 || res.status === 401) return { ok: false, kind: 'gone', status: res.status };
     throw new HttpStatusError(res.status, text, `trace of job ${job.id}`);
+  }
+
+  /**
+   * PUT /jobs/:id/artifacts/:kind with the zip streamed (chunked). A 4xx answer (too large,
+   * not accepted) is a result; network errors and 5xx throw (the caller may retry: a PUT
+   * replaces an earlier upload). Stops sending as soon as the coordinator answers.
+   */
+  uploadArtifact(job: JobRef, kind: string, body: NodeJS.ReadableStream, signal?: AbortSignal): Promise<ArtifactUploadResult> {
+    const url = new URL(`${this.base}/jobs/${job.id}/artifacts/${encodeURIComponent(kind)}`);
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(url, {
+        method: 'PUT',
+        headers: { 'Job-Token': job.token, 'content-type': 'application/zip', 'transfer-encoding': 'chunked' },
+        signal,
+      });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            /* not JSON */
+          }
+          const status = res.statusCode ?? 0;
+          if (status === 201 || status === 200) resolve({ ok: true, body: parsed as unknown as ArtifactUploadResponse });
+          else if (status >= 400 && status < 500)
+            resolve({ ok: false, status, error: String(parsed.error ?? text), ...(typeof parsed.limit === 'number' ? { limit: parsed.limit } : {}) });
+          else reject(new HttpStatusError(status, text, `artifact upload of job ${job.id}`));
+          (body as unknown as { destroy?: () => void }).destroy?.();
+          req.destroy();
+        });
+      });
+      req.on('error', (err) => {
+        if (!answered) reject(err);
+      });
+      body.on('error', (err: Error) => req.destroy(err));
+      body.pipe(req);
+    });
+  }
+
+  /** GET /jobs/:fromJobId/artifacts (with this job's token) into `dest`; 404 → 'missing'. */
+  async downloadArtifact(job: JobRef, fromJobId: number, dest: string, signal?: AbortSignal): Promise<'ok' | 'missing'> {
+    for (let i = 0; ; i++) {
+      try {
+        const res = await fetch(`${this.base}/jobs/${fromJobId}/artifacts`, { headers: { 'Job-Token': job.token }, signal });
+        if (res.status === 404) {
+          await res.arrayBuffer().catch(() => undefined);
+          return 'missing';
+        }
+        if (!res.ok || !res.body) await RunnerClient.fail(res, `artifact download of job ${fromJobId}`);
+        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
+        return 'ok';
+      } catch (err) {
+        const transient = !(err instanceof HttpStatusError) || err.transient;
+        if (isAbort(err, signal) || !transient || i >= 2) throw err;
+        this.log.warn({ job: job.id, from: fromJobId, err: String(err) }, 'artifact download failed; retrying');
+        await sleep(backoffDelay(i, this.backoff), signal);
+      }
+    }
   }
 
   /** POST /runners/heartbeat: reports running jobs, returns the ids to cancel. */

@@ -27,10 +27,11 @@ import { buildScript } from './script.js';
 import { restoreCaches, saveCaches, type CacheRun } from './cache.js';
 import { getSources } from './sources.js';
 import { TraceBuffer } from './trace.js';
+import { collectArtifactFiles, downloadDependencies, uploadsFor, zipStream } from './artifacts.js';
 
 export interface RunJobOptions {
   job: JobPayload;
-  client: Pick<RunnerClient, 'updateJob' | 'appendTrace'>;
+  client: Pick<RunnerClient, 'updateJob' | 'appendTrace'> & Partial<Pick<RunnerClient, 'uploadArtifact' | 'downloadArtifact'>>;
   /** A fresh executor for this job (executors keep per-job state). */
   executor: Executor;
   runner: RunnerIdentity;
@@ -184,6 +185,7 @@ class JobRun {
       clearTimeout(this.timers[0]);
       after = await this.afterScript(outcome);
       if (outcome.kind === 'success' || outcome.kind === 'script') await this.cacheStep('archive_cache', outcome.kind === 'success');
+      outcome = await this.uploadArtifacts(outcome);
     } catch (err) {
       outcome = { kind: 'error', err, stage: this.stage };
     }
@@ -287,6 +289,21 @@ class JobRun {
       if (this.stopReason) return { kind: 'stopped' };
       await this.cacheStep('restore_cache', true);
       if (this.stopReason) return { kind: 'stopped' };
+      const deps = job.dependencies ?? [];
+      if (deps.some((d) => d.artifacts !== 'none')) {
+        await this.inStage('download_artifacts', () => {
+          const client = this.o.client;
+          if (!client.downloadArtifact) throw new Error('this runner client cannot download artifacts');
+          return downloadDependencies(deps, {
+            job,
+            buildDir: ctx.buildDir,
+            tmpDir: ctx.tmpDir,
+            client: { downloadArtifact: (j, from, dest) => client.downloadArtifact!(j, from, dest, this.stop.signal) },
+            trace: ctx.trace,
+          });
+        });
+        if (this.stopReason) return { kind: 'stopped' };
+      }
       const r: StepResult = await this.inStage('step_script', () => {
         ctx.trace.line('Executing "step_script" stage of the job script');
         const script = buildScript([...job.before_script, ...job.script]);
@@ -341,6 +358,55 @@ class JobRun {
       clearTimeout(timer);
       this.afterStop = null;
     }
+  }
+
+  /**
+   * After after_script: archive and reports per `artifacts: when`. A failed upload fails a
+   * job that had succeeded (as in gitlab-runner); a failed job keeps its own failure.
+   */
+  private async uploadArtifacts(outcome: Outcome): Promise<Outcome> {
+    const spec = this.job.artifacts;
+    if (!spec || (outcome.kind !== 'success' && outcome.kind !== 'script')) return outcome;
+    const succeeded = outcome.kind === 'success';
+    if (!uploadsFor(spec.when, succeeded)) return outcome;
+    const client = this.o.client;
+    const kinds: Array<[string, { paths: string[]; exclude?: string[]; untracked?: boolean }]> = [];
+    if (spec.paths.length > 0 || spec.untracked) kinds.push(['archive', spec]);
+    for (const [kind, paths] of Object.entries(spec.reports)) kinds.push([kind, { paths }]);
+    if (kinds.length === 0) return outcome;
+    const fail = (reason: FailureReason, message: string): Outcome =>
+      succeeded ? { kind: 'error', err: new BuildError(message, reason, 'upload'), stage: 'upload' } : outcome;
+    return this.inStage('upload', async () => {
+      this.ctx.trace.line(`Uploading artifacts for ${succeeded ? 'successful' : 'failed'} job`);
+      if (!client.uploadArtifact) return fail('runner_system_failure', 'this runner client cannot upload artifacts');
+      for (const [kind, sel] of kinds) {
+        const files = await collectArtifactFiles(this.ctx.buildDir, sel, this.ctx.trace);
+        if (files.length === 0) {
+          if (kind === 'archive') this.ctx.trace.line('WARNING: Uploading artifacts: no files to upload');
+          continue;
+        }
+        let lastErr: unknown = null;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          try {
+            const r = await client.uploadArtifact(this.job, kind, zipStream(this.ctx.buildDir, files), this.o.shutdown);
+            if (r.ok) {
+              this.ctx.trace.line(`Uploading artifacts as "${kind}" to coordinator... 201 Created  id=${this.job.id} files=${r.body.files} size=${r.body.size}`);
+              lastErr = null;
+              break;
+            }
+            this.ctx.trace.line(`ERROR: Uploading artifacts as "${kind}" to coordinator... ${r.status} ${r.error}`);
+            // The coordinator refused what the job produced (too large, bad dotenv): the job's to fix.
+            return fail('runner_configuration_error', `artifacts "${kind}" not accepted by the coordinator (HTTP ${r.status}): ${r.error}`);
+          } catch (err) {
+            lastErr = err;
+            this.ctx.trace.line(`WARNING: Uploading artifacts as "${kind}" to coordinator... failed: ${(err as Error).message}${attempt < 2 ? '; retrying' : ''}`);
+            await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
+          }
+        }
+        if (lastErr) return fail('runner_system_failure', `uploading artifacts "${kind}" failed: ${(lastErr as Error).message}`);
+      }
+      return outcome;
+    });
   }
 
   /** Once, whatever happened, on a context no cancel reaches; bounded in time. */

@@ -93,12 +93,13 @@ test('faultline lint: valid examples pass; a bad file lists every problem with l
   const dir = tempDir();
   try {
     const file = join(dir.path, 'bad.yml');
-    writeFileSync(file, 'stages: [build]\nbuild:\n  stage: biuld\n  script: 42\n  artifacts: {paths: [x]}\n');
+    writeFileSync(file, 'stages: [build]\nbuild:\n  stage: biuld\n  script: 42\n  resource_group: prod\n  artifacts: {paths: [x], expire_in: soon}\n');
     const r = await cli(['lint', file]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /bad\.yml:3:\d+: error: build\.stage/);
     assert.match(r.stdout, /bad\.yml:4:\d+: error: build\.script/);
-    assert.match(r.stdout, /bad\.yml:5:\d+: warning: build\.artifacts/);
+    assert.match(r.stdout, /bad\.yml:5:\d+: warning: build\.resource_group/);
+    assert.match(r.stdout, /bad\.yml:6:\d+: error: build\.artifacts\.expire_in: cannot read "soon" as a duration/);
   } finally {
     dir.dispose();
   }

@@ -36,6 +36,8 @@ export async function coordinatorCommand(
     rules: string;
     autoCancel?: boolean;
     showTokens?: boolean;
+    maxArtifactSize?: string;
+    artifactSweepInterval?: string;
   },
   /** Where each option's value came from (commander's getOptionValueSource): flags given on the command line override the file. */
   source: (key: string) => string | undefined = () => 'cli',
@@ -59,6 +61,8 @@ export async function coordinatorCommand(
     host: opts.host ?? o.host,
     rulesDir: opts.rulesDir ?? resolve(o.rules),
     autoCancel: opts.autoCancel ?? false,
+    ...(o.maxArtifactSize ? { maxArtifactBytes: Math.round(Number(o.maxArtifactSize) * 1024 * 1024) } : {}),
+    ...(o.artifactSweepInterval ? { artifactSweepIntervalMs: Number(o.artifactSweepInterval) * 1000 } : {}),
   });
   console.log(bold(`coordinator listening on ${c.url}`));
   for (const l of tokenLines(c, o.showTokens ?? false)) console.log(l);

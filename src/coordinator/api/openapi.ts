@@ -214,6 +214,46 @@ export const openapi = {
         responses: { '200': { description: 'Log bytes', content: { 'text/plain': { schema: { type: 'string' } } } }, ...userErrors },
       },
     },
+    '/api/v1/jobs/{id}/artifacts/{kind}': {
+      put: {
+        summary: 'Upload a zip (streamed, chunked) of kind archive or a report kind (junit, dotenv, …); a retried PUT replaces the earlier upload',
+        security: jobAuth,
+        parameters: [idParam(), { name: 'kind', in: 'path', required: true, schema: { type: 'string', example: 'archive' } }],
+        requestBody: { required: true, content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          '201': json({ type: 'object', properties: { kind: { type: 'string' }, size: { type: 'integer' }, files: { type: 'integer' } } }, 'Stored'),
+          '403': err('Token of another job'),
+          '409': err('The job is not running'),
+          '413': json({ type: 'object', properties: { error: { type: 'string' }, limit: { type: 'integer' } } }, 'Larger than the coordinator\'s artifact limit'),
+          '422': err('Not a zip, an unknown kind, or a bad dotenv report'),
+        },
+      },
+    },
+    '/api/v1/jobs/{id}/artifacts': {
+      get: {
+        summary: 'The job\'s artifacts archive (application/zip); ?list=true lists its files as JSON. Runners use the Job-Token of a running job of the same pipeline instead of Bearer',
+        security: [...bearer, ...jobAuth],
+        parameters: [idParam(), q('list', { type: 'string', enum: ['true'] })],
+        responses: {
+          '200': {
+            description: 'The archive, or {files: [{path, size}]} with list=true',
+            content: {
+              'application/zip': { schema: { type: 'string', format: 'binary' } },
+              'application/json': { schema: { type: 'object', properties: { files: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' } } } } } } },
+            },
+          },
+          ...userErrors,
+        },
+      },
+    },
+    '/api/v1/jobs/{id}/artifacts/{path}': {
+      get: {
+        summary: 'One file of the job\'s artifacts archive (path may contain slashes)',
+        security: bearer,
+        parameters: [idParam(), { name: 'path', in: 'path', required: true, schema: { type: 'string', example: 'dist/app.js' } }],
+        responses: { '200': { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, ...userErrors },
+      },
+    },
     '/api/v1/pipelines': {
       post: {
         summary: 'Create a pipeline from YAML',

@@ -9,6 +9,7 @@ import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { failureJson, jobJson, pipelineJson } from '../views.js';
+import { artifactExtras } from './artifacts-api.js';
 import { notificationsApi, type NotificationsApiDeps } from './notifications-api.js';
 import { rulesApi, type RulesApiDeps } from './rules-api.js';
 import { HttpError, idParam, parse } from './errors.js';
@@ -39,7 +40,11 @@ export function userApi(d: UserApiDeps): Router {
     if (!j) throw new HttpError(404, `job ${id} not found`);
     return j;
   };
-  const fullPipeline = (id: number) => pipelineJson(d.store.pipelines.get(id)!, d.store.jobs.byPipeline(id));
+  const fullPipeline = (id: number) => {
+    const out = pipelineJson(d.store.pipelines.get(id)!, d.store.jobs.byPipeline(id));
+    for (const j of out.jobs ?? []) Object.assign(j, artifactExtras(d.store, j.id));
+    return out;
+  };
 
   r.post('/pipelines', async (req, res) => {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body))
@@ -85,7 +90,8 @@ export function userApi(d: UserApiDeps): Router {
   });
 
   r.get('/jobs/:id', (req, res) => {
-    res.json(jobJson(jobOr404(req.params.id)));
+    const j = jobOr404(req.params.id);
+    res.json({ ...jobJson(j), ...artifactExtras(d.store, j.id) });
   });
 
   const jobAction = (type: 'job_play' | 'job_cancel' | 'job_retry') =>

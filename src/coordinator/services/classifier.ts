@@ -4,13 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import type { FailureClassification, FailureReport } from '../../protocol/failure.js';
-import { ClassifierService, SHIPPED_RULES_DIR, defaultOwner, fallbackFor } from '../../classify/index.js';
+import { ClassifierService, SHIPPED_RULES_DIR, defaultOwner, fallbackFor, withTestReports, type ClassifyReports } from '../../classify/index.js';
 
 export interface FailureClassifier {
   classify(
     report: FailureReport,
     log: Buffer,
-    opts?: { lineOffset?: number },
+    opts?: { lineOffset?: number; reports?: ClassifyReports },
   ): FailureClassification | Promise<FailureClassification>;
   /** Re-read the rules; `ok: false` with errors leaves the previous rules in force. */
   reload?(): ReloadOutcome | Promise<ReloadOutcome>;
@@ -27,7 +27,7 @@ export function fallbackClassification(report: FailureReport): FailureClassifica
 }
 
 export const fallbackClassifier: FailureClassifier = {
-  classify: (report) => fallbackClassification(report),
+  classify: (report, _log, opts) => withTestReports(fallbackClassification(report), opts?.reports, 5),
   reload: () => ({ ok: true, errors: [] }),
 };
 

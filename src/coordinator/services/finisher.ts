@@ -9,7 +9,7 @@ import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { jobJson } from '../views.js';
-import { newErrorLines } from '../../classify/index.js';
+import { newErrorLines, type ClassifyReports } from '../../classify/index.js';
 import { fallbackClassification, type FailureClassifier } from './classifier.js';
 import type { PipelineService } from './pipeline-service.js';
 
@@ -23,6 +23,8 @@ export class Finisher {
   private readonly queued = new Set<number>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** Parsed test reports of a job, passed to the classifier as evidence (set by the artifact service). */
+  reportsOf: (jobId: number) => ClassifyReports | undefined = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -139,7 +141,8 @@ export class Finisher {
     let lineOffset = 0;
     try {
       lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
-      verdict = await this.classifier().classify(report, data, { lineOffset });
+      const reports = this.reportsOf(job.id);
+      verdict = await this.classifier().classify(report, data, { lineOffset, ...(reports ? { reports } : {}) });
     } catch (err) {
       this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
       verdict = fallbackClassification(report);

@@ -14,6 +14,7 @@ import { slugify } from '../../pipeline/variables.js';
 import { maskDeclared, mergeVariables, pipelinePredefined, plain, type PipelineVariable } from './variables.js';
 import type { PipelineService } from './pipeline-service.js';
 import { Masker } from '../../util/masker.js';
+import type { JobSpec } from '../../pipeline/model.js';
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
@@ -29,6 +30,8 @@ export class JobService {
     job: { id: number; name: string; started_at: number | null },
     runner: { id: number; name: string },
   ) => JobPayload['trace_context'] = () => null;
+  /** Adds artifacts/dependencies (and dependency dotenv variables) to a payload (set by the artifact service). */
+  extendPayload: (payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>) => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -129,10 +132,11 @@ export class JobService {
       ),
       model.masked_variables,
     );
+    const pipelineVars = JSON.parse(p.variables_json) as PipelineVariable[];
     const lookup = (k: string) => variables.find((v) => v.key === k)?.value;
     const strategy = lookup('GIT_STRATEGY');
     const depth = Number.parseInt(lookup('GIT_DEPTH') ?? '', 10);
-    return {
+    const payload: JobPayload = {
       id: job.id,
       token,
       pipeline_id: p.id,
@@ -158,6 +162,8 @@ export class JobService {
       trace_context: this.traceContext(p, job, runner),
       trace_offset: job.trace_bytes,
     };
+    this.extendPayload(payload, spec, new Set(pipelineVars.map((v) => v.key)));
+    return payload;
   }
 
   /**

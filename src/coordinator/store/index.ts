@@ -1,5 +1,6 @@
 /** The coordinator's persistent state: one SQLite file, one object per table. */
 import { join } from 'node:path';
+import { ArtifactStore } from './artifacts.js';
 import { openDb, type Db } from './db.js';
 import { StoreHealth } from './health.js';
 import { ImagePullStore } from './image-pulls.js';
@@ -18,6 +19,7 @@ export class Store {
   readonly imagePulls: ImagePullStore;
   /** Storage failures as users should read them, and /healthz (store/health.ts). */
   readonly health: StoreHealth;
+  readonly artifacts: ArtifactStore;
 
   constructor(readonly db: Db) {
     this.health = new StoreHealth(db, db.name, join(db.name, '..'));
@@ -27,6 +29,7 @@ export class Store {
     this.runners = new RunnerStore(db);
     this.apiTokens = new ApiTokenStore(db);
     this.imagePulls = new ImagePullStore(db);
+    this.artifacts = new ArtifactStore(db);
   }
 
   static open(dataDir: string): Store {

@@ -219,6 +219,43 @@ ALTER TABLE jobs ADD COLUMN failure_new_lines_json TEXT;
 CREATE INDEX jobs_last_green ON jobs(project, name, id) WHERE status = 'success';
 `,
   },
+  {
+    version: 8,
+    // Job artifacts (one row per job and kind: archive, junit, dotenv …; files live in the
+    // artifact storage), parsed test reports and dotenv variables.
+    sql: `
+CREATE TABLE artifacts (
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  storage_key TEXT NOT NULL,
+  name TEXT,
+  expose_as TEXT,
+  size INTEGER NOT NULL,
+  files INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expire_at INTEGER,
+  expired_at INTEGER,
+  PRIMARY KEY (job_id, kind)
+);
+CREATE INDEX artifacts_expiry ON artifacts(expire_at) WHERE expired_at IS NULL AND expire_at IS NOT NULL;
+CREATE TABLE job_test_reports (
+  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+  tests INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  skipped INTEGER NOT NULL,
+  time REAL NOT NULL,
+  failed_json TEXT NOT NULL,
+  parse_error TEXT
+);
+CREATE TABLE job_dotenv (
+  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+  variables_json TEXT NOT NULL
+);
+CREATE INDEX jobs_token_hash ON jobs(token_hash) WHERE token_hash IS NOT NULL;
+`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

@@ -60,6 +60,19 @@ export async function postJson(path, body) {
   return (await call(path, init)).json();
 }
 
+/** Fetches `path` with the token and saves it as `filename` (links cannot carry the Bearer header). */
+export async function download(path, filename) {
+  const blob = await (await call(path)).blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** One incremental read of a job log: the bytes after `offset` and whether the log is complete. */
 export async function getTrace(jobId, offset) {
   const res = await call(`/api/v1/jobs/${encodeURIComponent(jobId)}/trace?offset=${offset}`);

@@ -11,6 +11,7 @@ export const FAILURE_REASONS = [
   'runner_external_dependency_failure',
   'runner_interrupted',
   'runner_unsupported',
+  'missing_dependency_failure',
   'unknown_failure',
   'no_updates_running',
   'stuck_pending_no_matching_runners',

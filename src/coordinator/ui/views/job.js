@@ -6,6 +6,7 @@ import { LogView } from '../log-view.js';
 import { refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 import { jobActions } from './job-actions.js';
+import { artifactsSection, testReportSection } from './job-artifacts.js';
 
 export async function renderJob(ctx) {
   const id = ctx.params[0];
@@ -42,7 +43,7 @@ export async function renderJob(ctx) {
             incident = inc;
             head.querySelector('#job-incident')?.replaceWith(incidentLink(inc));
           });
-        log.setEvidence((job.failure?.evidence ?? []).map((e) => e.line));
+        log.setEvidence((job.failure?.evidence ?? []).filter((e) => !e.source).map((e) => e.line));
       }
       if (!complete) {
         const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
@@ -118,6 +119,8 @@ function header(job, refresh, onError, incident) {
       : null,
     job.note ? h('p', { class: 'small muted' }, job.note) : null,
     job.failure ? classification(job, incident) : job.status === 'failed' ? h('div', { class: 'banner note' }, 'Failed — classification pending…') : null,
+    testReportSection(job),
+    artifactsSection(job, onError),
   );
 }
 
@@ -154,7 +157,9 @@ function classification(job, incident) {
             'ol',
             null,
             f.evidence.map((e) =>
-              h('li', null, h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`), h('code', null, e.text)),
+              e.source
+                ? h('li', null, h('span', { class: 'ln-link' }, e.source), h('code', null, e.text))
+                : h('li', null, h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`), h('code', null, e.text)),
             ),
           ),
         )

@@ -5,6 +5,7 @@ import { duration, h, time, toast } from '../dom.js';
 import { refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 import { jobActions } from './job-actions.js';
+import { testBadgeText } from './job-artifacts.js';
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 
@@ -207,6 +208,8 @@ function card(j, refresh, onError) {
           j.failure.fallback ? h('div', { class: 'small decided fallback' }, 'no rule matched (fallback)') : null,
         )
       : null,
+    testBadgeText(j) ? h('div', { class: 'small tests', dataset: { failed: String((j.test_report.failures + j.test_report.errors) > 0) } }, testBadgeText(j)) : null,
+    j.artifacts?.some((a) => a.kind === 'archive' && !a.expired) ? h('div', { class: 'small muted' }, '📦 artifacts') : null,
     j.needs?.length ? h('div', { class: 'needs small muted' }, 'needs: ', j.needs.join(', ')) : null,
     j.manual ? h('div', { class: 'small muted' }, `manual: ${j.manual}`) : null,
     j.note ? h('div', { class: 'small muted note' }, j.note) : null,
