@@ -41,7 +41,7 @@ export const CASES: Case[] = [
   { fixture: 'oom-killed.log', report: report({ exit_code: 137 }), class: 'infra', cause: 'oom_killed', rule: 'killed-sigkill', lines: [8, 9] },
   { fixture: 'heap-oom.log', report: report({ exit_code: 134 }), class: 'build', cause: 'heap_out_of_memory', rule: 'heap-out-of-memory', lines: [14] },
   { fixture: 'docker-daemon.log', report: report(), class: 'infra', cause: 'docker_daemon_unreachable', rule: 'docker-daemon-unreachable', lines: [8] },
-  { fixture: 'npm-network.log', report: report(), class: 'infra', cause: 'dependency_download_failed', rule: 'dependency-download-failed', lines: [5, 8] },
+  { fixture: 'npm-network.log', report: report(), class: 'infra', cause: 'dependency_download_failed', rule: 'dependency-download-failed', lines: [5, 7, 8] },
   { fixture: 'maven-transfer.log', report: report(), class: 'infra', cause: 'dependency_download_failed', rule: 'dependency-download-failed', lines: [8] },
   { fixture: 'go-proxy.log', report: report(), class: 'infra', cause: 'dependency_download_failed', rule: 'dependency-download-failed', lines: [6] },
   { fixture: 'jest-fail.log', report: report(), class: 'build', cause: 'test_failure', rule: 'test-failure', lines: [5, 16] },

@@ -179,6 +179,77 @@ const TABLE: Row[] = [
     class: 'infra',
     cause: 'disk_full',
   },
+  // Transport lines of package managers (52-transport) and the project's own mistakes (62-project-config)
+  {
+    name: "pnpm's own retry line with ETIMEDOUT → infra",
+    log: gitlab('$ pnpm install', ' WARN  GET https://registry.npmjs.org/left-pad error (ETIMEDOUT). Will retry in 10 seconds. 2 retries left.'),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: 'a 503 from a localhost service in an error line is NOT a remote outage (fallback build)',
+    log: gitlab('$ npm test', 'Error: GET http://localhost:8080/health answered 503 Service Unavailable'),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'a test NAME quoting a gateway error is never evidence (indented) → build summary',
+    log: gitlab('$ npx jest', 'FAIL src/api.test.ts', '  ✕ Error fetching https://api.example.com returns 503 Service Unavailable (12 ms)', 'Tests:       1 failed, 3 passed, 4 total'),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'an echoed command quoting "blob upload unknown" is never evidence',
+    log: gitlab("$ grep -q 'blob upload unknown' push.log || exit 1"),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'AWS CLI without credentials and no metadata error → build (the job never set them)',
+    log: gitlab('$ aws s3 ls', 'Unable to locate credentials. You can configure credentials by running "aws configure".'),
+    class: 'build',
+    cause: 'credentials_not_configured',
+  },
+  {
+    name: 'the metadata endpoint timing out before "Unable to locate credentials" → infra (tie goes to the infra rule)',
+    log: gitlab(
+      '$ aws s3 ls',
+      'Connect timeout on endpoint URL: "http://169.254.169.254/latest/api/token"',
+      'Unable to locate credentials. You can configure credentials by running "aws configure".',
+    ),
+    class: 'infra',
+    cause: 'metadata_endpoint_timeout',
+  },
+  {
+    name: 'npm ENOTFOUND for a typo\'d registry host → build; for registry.npmjs.org → infra',
+    log: gitlab('$ npm ci', 'npm ERR! network getaddrinfo ENOTFOUND registry.npmjs.orgg registry.npmjs.orgg:443'),
+    class: 'build',
+    cause: 'registry_misconfigured',
+  },
+  {
+    name: 'npm ENOTFOUND for the public registry → infra dns_failure',
+    log: gitlab('$ npm ci', 'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org'),
+    class: 'infra',
+    cause: 'dns_failure',
+  },
+  {
+    name: 'apt "Release file … is not valid yet" → infra (the host clock)',
+    log: gitlab('$ apt-get update', 'E: Release file for http://deb.debian.org/debian/dists/bookworm/InRelease is not valid yet (invalid for another 3h 2min 1s). Updates for this repository will not be applied.'),
+    class: 'infra',
+    cause: 'host_clock_skew',
+  },
+  {
+    name: 'CentOS EOL mirrorlist (curl#6 "Could not resolve host") → build, not a DNS outage',
+    log: gitlab(
+      '$ yum install -y git',
+      'Could not retrieve mirrorlist http://mirrorlist.centos.org/?release=7&arch=x86_64&repo=os&infra=container error was',
+      '14: curl#6 - "Could not resolve host: mirrorlist.centos.org; Unknown error"',
+    ),
+    class: 'build',
+    cause: 'eol_distribution',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
