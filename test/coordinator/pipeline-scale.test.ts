@@ -20,7 +20,7 @@ test('the coordinator answers /healthz while a 5,000-job pipeline is being compi
     const health = fetch(`${h.c.url}/healthz`).then(async (r) => (order.push(`healthz ${r.status}`), r.json()));
     const [r, body] = await Promise.all([created, health]);
     assert.deepEqual(order, ['healthz 200', 'created']);
-    assert.deepEqual(body, { ok: true });
+    assert.equal((body as { ok: boolean }).ok, true);
     assert.ok(r.ok);
     const p = await h.pipeline(r.id);
     assert.equal(p.jobs?.length, 5000);
