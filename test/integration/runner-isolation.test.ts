@@ -7,11 +7,15 @@
  *  - a runner killed with SIGKILL takes its job's processes with it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, jobsByName, spawnFaultline, startCoordinator, startRunnerProcess, userApi } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/faultline.js');
 
 const alive = (pid: number): boolean => {
   try {
@@ -166,11 +170,26 @@ test('--user nobody runs the job as nobody (runner as root)', { skip: process.ge
   }
 });
 
-test('--user is refused for a runner that is not root, naming why', { skip: process.getuid?.() === 0 ? 'runs as root here' : false }, async () => {
-  const r = spawnFaultline(['runner', '--url', 'http://127.0.0.1:9', '--registration-token-file', '/dev/null', '--user', 'nobody']);
+test('--user is refused for a runner that is not root, naming why (as root, the runner is started as nobody)', async () => {
+  const args = ['runner', '--url', 'http://127.0.0.1:9', '--user', 'nobody'];
+  const env = { FAULTLINE_REGISTRATION_TOKEN: 'flreg_not-used-the-check-comes-first' };
+  const r = process.getuid?.() === 0 ? spawnAs('nobody', args, env) : spawnFaultline(args, env);
   await r.exited;
   assert.match(r.output(), /needs the runner to run as root/);
 });
+
+/** `faultline ARGS` as another user (runuser), for checks a root runner cannot make. */
+function spawnAs(user: string, args: string[], env: Record<string, string>): { exited: Promise<number | null>; output: () => string } {
+  const child = spawn('runuser', ['-u', user, '--', process.execPath, BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', HOME: '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return { exited: new Promise((r) => child.once('exit', (c) => r(c))), output: () => out };
+}
 
 test('faultline up: jobs are checked out outside the data dir and see no coordinator token', async () => {
   const dir = tempDir();
