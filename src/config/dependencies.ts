@@ -24,8 +24,10 @@ export function checkDependencies(included: readonly CompiledJob[], visibleNames
       const pos = valuePos(deps.names, i, deps.pos);
       const targets = byBase.get(name);
       if (!targets) {
-        const why = visibleNames.has(name) ? 'that job is not in this pipeline (left out by its rules)' : `there is no job with that name${didYouMean(name, visibleNames)}`;
-        diag.error(path, pos, `depends on '${name}', but ${why}`);
+        // GitLab checks dependencies against the whole file, before rules: a job its rules left
+        // out of this pipeline is no error — there are simply no artifacts of it to download.
+        if (visibleNames.has(name)) diag.warn(path, pos, `depends on '${name}', which its rules leave out of this pipeline: no artifacts of it are downloaded`);
+        else diag.error(path, pos, `depends on '${name}', but there is no job with that name${didYouMean(name, visibleNames)}`);
         return;
       }
       if (targets.some((t) => t.spec.stage_index >= job.spec.stage_index && !(job.spec.needs ?? []).includes(t.spec.name))) {

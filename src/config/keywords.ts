@@ -16,7 +16,6 @@ export const GLOBAL_UNSUPPORTED: Record<string, Support> = {
 };
 
 export const JOB_UNSUPPORTED: Record<string, Support> = {
-  artifacts: warn('artifacts are not stored or passed to later jobs; reports are not collected'),
   coverage: warn('the coverage value is not extracted from the log'),
   release: warn('no release is created'),
   pages: warn('no Pages site is published'),
@@ -33,7 +32,7 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
 };
 
 export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
-  artifacts: JOB_UNSUPPORTED.artifacts!,
+  artifacts: refuse('default: artifacts: is not applied to the jobs yet (later jobs would miss the files); give artifacts: per job'),
   hooks: JOB_UNSUPPORTED.hooks!,
   id_tokens: JOB_UNSUPPORTED.id_tokens!,
   identity: JOB_UNSUPPORTED.identity!,

@@ -161,7 +161,6 @@ describe('rules details', () => {
 describe('fail closed', () => {
   const refused = [
     'trigger: {include: child.yml}',
-    'services: [postgres:16]',
     'secrets: {X: {vault: a/b@c}}',
     'id_tokens: {T: {aud: x}}',
     'hooks: {pre_get_sources_script: [x]}',
@@ -169,7 +168,7 @@ describe('fail closed', () => {
     'start_in: 5m',
     'retry: {max: 1, exit_codes: [1]}',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
-    'image: {name: a, entrypoint: [""]}',
+    'image: {name: a, kubernetes: {user: "1000"}}',
     'identity: google_cloud',
   ];
   for (const kv of refused) {
@@ -186,7 +185,7 @@ describe('fail closed', () => {
     assert.deepEqual(e.length, 1);
     assert.match(e[0]!, /child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/);
   });
-  const warned = ['artifacts: {paths: [x]}', 'cache: {paths: [x]}', 'coverage: /x/', 'release: {tag_name: v1, description: d}', 'pages: true', 'manual_confirmation: sure?'];
+  const warned = ['coverage: /x/', 'release: {tag_name: v1, description: d}', 'pages: true', 'manual_confirmation: sure?'];
   for (const kv of warned) {
     test(`warned (changes nothing that runs): ${kv}`, () => {
       const r = compilePipeline(`a:\n  script: x\n  ${kv}\n`, { predefined: push('main') });
@@ -199,9 +198,10 @@ describe('fail closed', () => {
     assert.ok(r.ok);
     assert.match(r.warnings[0]!.message, /^pages: not supported by faultline; ignored: no Pages site is published/);
   });
-  test('global services: and default: services are refused', () => {
-    assert.equal(errors('services: [docker:dind]\na: {script: x}\n').length, 1);
-    assert.equal(errors('default: {services: [docker:dind]}\na: {script: x}\n').length, 1);
+  test('global services: and default: services compile into every job (the docker executor runs them; the others refuse the job)', () => {
+    for (const y of ['services: [docker:dind]\na: {script: x}\n', 'default: {services: [docker:dind]}\na: {script: x}\n']) {
+      assert.equal(model(y).jobs[0]!.services?.[0]?.name, 'docker:dind');
+    }
   });
 });
 

@@ -29,6 +29,7 @@ const MAY_BE_IN_SKIPPED = [
   /is not defined in stages/,
   /script is required/, // the template it extends may bring it
   /the configuration defines no jobs/, // a file of includes only: its jobs are in them
+  /dependencies: can only name jobs of earlier stages/, // the stages may come from the include
 ];
 
 export async function lintCommand(file: string, opts: LintOptions = {}): Promise<number> {
