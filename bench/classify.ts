@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from 'json-rules-engine';
-import { Classifier, compileRuleSet, loadRules, ruleSchema, SHIPPED_RULES_DIR, type RuleDef, type RuleInput, type RuleSet } from '../src/classify/index.js';
+import { Classifier, compileRuleSet, ruleSchema, SHIPPED_RULES_DIR, type RuleDef, type RuleInput, type RuleSet } from '../src/classify/index.js';
+import { loadRules } from '../src/coordinator/rules/index.js';
 import { FAILURE_REASONS, FAILURE_STAGES, type FailureReport } from '../src/protocol/failure.js';
 
 const LOG_BYTES = 10 * 1024 * 1024;

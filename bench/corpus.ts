@@ -3,7 +3,8 @@
  * eval`, per part, and how long the evaluation took. Targets = the CI floors (held-out part).
  */
 import { join } from 'node:path';
-import { Classifier, loadRules, SHIPPED_RULES_DIR } from '../src/classify/index.js';
+import { Classifier, SHIPPED_RULES_DIR } from '../src/classify/index.js';
+import { loadRules } from '../src/coordinator/rules/index.js';
 import { evaluateCorpus } from '../src/classify/corpus.js';
 import { readCorpus } from '../src/cli/corpus.js';
 

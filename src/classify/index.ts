@@ -1,7 +1,6 @@
 /** Public surface of the failure classifier. */
 export { Classifier, type ClassifierOptions, type ClassifyOptions } from './classifier.js';
-export { ClassifierService, RulesLoadError, type ClassifierServiceOptions, type ReloadResult } from './service.js';
-export { loadRules, parseRuleFile, ruleFiles, formatRuleError, type LoadResult, type RuleError } from './loader.js';
+export { loadRuleTexts, parseRuleFile, formatRuleError, type LoadResult, type RuleError, type RuleText } from './loader.js';
 export { compileRuleSet, ruleSetFrom, defaultOwner, EMPTY_RULESET, type RuleSet, type CompiledRule, type RuleOrigin } from './ruleset.js';
 export { ruleSchema, ruleFileSchema, SUMMARY_PLACEHOLDERS, type RuleDef, type RuleInput, type RuleMatch } from './schema.js';
 export { fallbackFor, FALLBACK_BY_REASON } from './fallback.js';

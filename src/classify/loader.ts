@@ -3,8 +3,6 @@
  * breaks ties between equally weighted evidence, see README.md). All-or-nothing: any error in any file → no RuleSet, so the caller keeps its old one.
  * Every error names file, line and column.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { issueOffset, issuePath, unknownFieldsMessage } from '../util/yaml-zod.js';
@@ -22,14 +20,6 @@ export type LoadResult = { ok: true; rules: RuleSet } | { ok: false; errors: Rul
 
 export function formatRuleError(e: RuleError): string {
   return `${e.file}:${e.line}:${e.column}: ${e.message}`;
-}
-
-/** Rule files of a directory, in load order. */
-export function ruleFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.'))
-    .sort()
-    .map((n) => join(dir, n));
 }
 
 type Parsed = { ok: true; rules: Array<{ def: RuleDef; origin: RuleOrigin }> } | { ok: false; errors: RuleError[] };
@@ -118,28 +108,26 @@ function ruleIdAt(data: unknown, path: ReadonlyArray<string | number>): string |
   return r && typeof r === 'object' && typeof (r as { id?: unknown }).id === 'string' ? (r as { id: string }).id : null;
 }
 
-/** Load every rule file of `dir`. All-or-nothing. */
-export function loadRules(dir: string): LoadResult {
-  let files: string[];
-  try {
-    files = ruleFiles(dir);
-  } catch (e) {
-    return { ok: false, errors: [{ file: dir, line: 0, column: 0, message: `cannot read rules directory: ${(e as Error).message}` }] };
-  }
+/** One rule file as read by the caller: its text, or why it could not be read. */
+export type RuleText = { file: string; text: string } | { file: string; error: string };
+
+/**
+ * Every rule file of a directory, already read (in load order), → one rule set. All-or-nothing.
+ * `dir` names the set in messages. The reading itself is the caller's (src/coordinator/rules).
+ */
+export function loadRuleTexts(dir: string, texts: readonly RuleText[]): LoadResult {
   const errors: RuleError[] = [];
   const all: Array<{ def: RuleDef; origin: RuleOrigin }> = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      errors.push({ file, line: 0, column: 0, message: `cannot read: ${(e as Error).message}` });
+  for (const t of texts) {
+    if ('error' in t) {
+      errors.push({ file: t.file, line: 0, column: 0, message: `cannot read: ${t.error}` });
       continue;
     }
-    const parsed = parseRuleFile(text, file);
+    const parsed = parseRuleFile(t.text, t.file);
     if (parsed.ok) all.push(...parsed.rules);
     else errors.push(...parsed.errors);
   }
+  const files = texts.map((t) => t.file);
   const firstSeen = new Map<string, RuleOrigin>();
   for (const { def, origin } of all) {
     const prev = firstSeen.get(def.id);

@@ -13,7 +13,7 @@ export function readSecret(o: { value?: string; file?: string; env: string; flag
     try {
       text = readFileSync(o.file, 'utf8');
     } catch (err) {
-      throw new Error(`${o.flag}-file ${o.file}: ${(err as Error).message}`);
+      throw new Error(`${o.flag}-file ${o.file}: ${(err as Error).message}`, { cause: err });
     }
     const t = text.trim();
     if (!t) throw new Error(`${o.flag}-file ${o.file} is empty`);

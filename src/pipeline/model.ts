@@ -4,50 +4,9 @@
  * YAML concepts left (extends, anchors, rules and defaults are resolved).
  */
 import type { RetryWhen } from '../protocol/failure.js';
+import type { ArtifactsSpec, CacheSpec, ImageSpec, Interruptible, ServiceSpec } from '../protocol/job-spec.js';
 
-export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
-export type PullPolicy = (typeof PULL_POLICIES)[number];
-
-export interface ImageSpec {
-  name: string;
-  /** Ordered list of policies to try; empty = runner default. */
-  pull_policy: PullPolicy[];
-  /** `image: entrypoint:` — overrides the image's ENTRYPOINT (docker executor); absent = the image's. */
-  entrypoint?: string[];
-  /** `image: docker: user:` / `platform:` (docker executor). */
-  docker?: { user?: string; platform?: string };
-}
-
-/** One `services:` entry (a sidecar container on the job's network, docker executor). */
-export interface ServiceSpec {
-  /** Image of the service (variables expanded by the runner). */
-  name: string;
-  /** Host names the job reaches it by; empty = derived from the image name (as gitlab-runner). */
-  alias: string[];
-  entrypoint: string[] | null;
-  command: string[] | null;
-  /** Service-only variables, on top of the job's. */
-  variables: Record<string, string>;
-  pull_policy: PullPolicy[];
-}
-
-export const CACHE_POLICIES = ['pull', 'push', 'pull-push'] as const;
-export type CachePolicy = (typeof CACHE_POLICIES)[number];
-
-/** One `cache:` entry. Keys are expanded and hashed by the runner (it has the files). */
-export interface CacheSpec {
-  /** `key:` string (default "default"); unused when `files` is set. */
-  key: string;
-  /** `key: files:` — the key is the hash of these files' contents. */
-  files: string[] | null;
-  /** `key: prefix:` — prepended to the files hash. */
-  prefix: string | null;
-  paths: string[];
-  untracked: boolean;
-  policy: CachePolicy;
-  when: 'on_success' | 'on_failure' | 'always';
-  fallback_keys: string[];
-}
+export * from '../protocol/job-spec.js';
 
 /** What one job outcome does to the pipeline. */
 export const OUTCOMES = ['continue', 'warn', 'fail_pipeline', 'pass_pipeline'] as const;
@@ -67,7 +26,6 @@ export interface OnStatus {
 
 export type When = 'on_success' | 'on_failure' | 'always' | 'manual' | 'never';
 export type ManualMode = 'required' | 'optional' | 'ignored';
-export type Interruptible = boolean | 'graceful';
 
 export interface RetrySpec {
   max: number; // 0..2 like GitLab (we allow up to 10)
@@ -78,20 +36,6 @@ export interface JobVariable {
   key: string;
   value: string;
   masked: boolean;
-}
-
-/** `artifacts:` after compilation (paths relative to the project dir, globs allowed). */
-export interface ArtifactsSpec {
-  name: string | null;
-  paths: string[];
-  exclude: string[];
-  untracked: boolean;
-  when: 'on_success' | 'on_failure' | 'always';
-  /** null = never expires. */
-  expire_in_seconds: number | null;
-  expose_as: string | null;
-  /** Report kind (junit, dotenv, …) → paths; each kind is uploaded as its own archive. */
-  reports: Record<string, string[]>;
 }
 
 export interface JobSpec {

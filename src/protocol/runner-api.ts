@@ -17,7 +17,7 @@
  * Job token: header `Job-Token` (update/trace) — a runner can touch only its own jobs.
  */
 import type { FailureReason, FailureStage } from './failure.js';
-import type { ArtifactsSpec, CacheSpec, ImageSpec, Interruptible, ServiceSpec } from '../pipeline/model.js';
+import type { ArtifactsSpec, CacheSpec, ImageSpec, Interruptible, ServiceSpec } from './job-spec.js';
 
 export interface RegisterRunnerRequest {
   registration_token: string;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backtest, Classifier, EMPTY_RULESET, loadRules, ruleSetFrom, SHIPPED_RULES_DIR, type BacktestInput } from '../../src/classify/index.js';
+import { backtest, Classifier, EMPTY_RULESET, ruleSetFrom, SHIPPED_RULES_DIR, type BacktestInput } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import { CASES } from './cases.js';
 
 test('backtest counts verdict transitions of a candidate rule set over stored failures', () => {

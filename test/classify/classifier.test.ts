@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Classifier, loadRules, ruleSetFrom, SHIPPED_RULES_DIR, type RuleSet } from '../../src/classify/index.js';
+import { Classifier, ruleSetFrom, SHIPPED_RULES_DIR, type RuleSet } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import { CASES, report } from './cases.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));

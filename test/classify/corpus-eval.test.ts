@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Classifier, loadRules, ruleSetFrom, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { Classifier, ruleSetFrom, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import { corpusPart, evaluateCorpus, type CaseMeta, type CorpusCase } from '../../src/classify/corpus.js';
 import { readCorpus } from '../../src/cli/corpus.js';
 

@@ -2,7 +2,8 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadRules, parseRuleFile, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { parseRuleFile, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const good = (id: string, extra = '') => `  - id: ${id}

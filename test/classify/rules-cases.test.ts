@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadRules, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import { corpusPart } from '../../src/classify/corpus.js';
 
 const CORPUS = process.env.FAULTLINE_CORPUS ?? join(new URL('../../', import.meta.url).pathname, 'test/corpus/failures');

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClassifierService, RulesLoadError, type ReloadResult } from '../../src/classify/index.js';
+import { ClassifierService, RulesLoadError, type ReloadResult } from '../../src/coordinator/rules/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { report } from './cases.js';
 

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Classifier, loadRules, ruleSetFrom, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { Classifier, ruleSetFrom, SHIPPED_RULES_DIR } from '../../src/classify/index.js';
+import { loadRules } from '../../src/coordinator/rules/index.js';
 import type { FailureReport } from '../../src/protocol/failure.js';
 import { report } from './cases.js';
 

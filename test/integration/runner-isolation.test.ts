@@ -143,7 +143,6 @@ test('the token flag still works, with a warning; the coordinator prints its tok
 test('--user nobody runs the job as nobody (runner as root)', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
   const dir = tempDir();
   chmodSync(dir.path, 0o755); // the builds dir below must be reachable by nobody
-  const out = join(dir.path, 'out');
   const coord = await startCoordinator({ dataDir: join(dir.path, 'data') });
   const runner = await startRunnerProcess({
     url: coord.url,

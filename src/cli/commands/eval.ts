@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Classifier, formatRuleError, loadRules, newErrorLines, SHIPPED_RULES_DIR } from '../../classify/index.js';
+import { Classifier, formatRuleError, newErrorLines, SHIPPED_RULES_DIR } from '../../classify/index.js';
+import { loadRules } from '../../coordinator/rules/index.js';
 import { evaluateCorpus, type CaseVerdict, type ClassMetrics, type EvalResult, type PartMetrics } from '../../classify/corpus.js';
 import { FAILURE_REASONS, FAILURE_STAGES, type FailureReason, type FailureReport, type FailureStage } from '../../protocol/failure.js';
 import { readCorpus } from '../corpus.js';

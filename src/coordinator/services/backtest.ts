@@ -3,7 +3,8 @@
  * jobs of a window and their log tails, reclassifies them, and reports what would change.
  * Writes nothing. Used by `faultline rules test` and `POST /api/v1/rules/backtest`.
  */
-import { backtest, loadRules, DEFAULT_WINDOW_BYTES, type BacktestInput, type BacktestResult, type RuleError } from '../../classify/index.js';
+import { backtest, DEFAULT_WINDOW_BYTES, type BacktestInput, type BacktestResult, type RuleError } from '../../classify/index.js';
+import { loadRules } from '../rules/index.js';
 import type { FailureReport } from '../../protocol/failure.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';

@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { FailureClassification, FailureReport } from '../../protocol/failure.js';
-import { ClassifierService, SHIPPED_RULES_DIR, defaultOwner, fallbackFor, withTestReports, type ClassifyReports } from '../../classify/index.js';
+import { SHIPPED_RULES_DIR, defaultOwner, fallbackFor, withTestReports, type ClassifyReports } from '../../classify/index.js';
+import { ClassifierService } from '../rules/index.js';
 
 export interface FailureClassifier {
   classify(

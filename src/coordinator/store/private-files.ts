@@ -10,7 +10,7 @@ function chmod(path: string, mode: number): void {
   try {
     chmodSync(path, mode);
   } catch (err) {
-    throw new Error(`cannot make ${path} private (chmod ${mode.toString(8)}): ${(err as Error).message}`);
+    throw new Error(`cannot make ${path} private (chmod ${mode.toString(8)}): ${(err as Error).message}`, { cause: err });
   }
 }
 

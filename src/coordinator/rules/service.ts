@@ -3,10 +3,9 @@
  * leaves the previous rules classifying), and watch() reloads on file changes.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import type { FailureClassification, FailureReport } from '../protocol/failure.js';
-import { Classifier, type ClassifierOptions, type ClassifyOptions } from './classifier.js';
-import { formatRuleError, loadRules, type RuleError } from './loader.js';
-import type { RuleSet } from './ruleset.js';
+import type { FailureClassification, FailureReport } from '../../protocol/failure.js';
+import { Classifier, formatRuleError, type ClassifierOptions, type ClassifyOptions, type RuleError, type RuleSet } from '../../classify/index.js';
+import { loadRules } from './load.js';
 
 export interface ClassifierServiceOptions extends ClassifierOptions {
   dir: string;
