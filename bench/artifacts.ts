@@ -38,7 +38,8 @@ export async function benchArtifacts(): Promise<Record<string, number>> {
     // A zip holding 200 MB of incompressible data (stored), as a runner would send it.
     const raw = join(dir, 'blob.bin');
     const ws = createWriteStream(raw);
-    for (let i = 0; i < SIZE / (1 << 20); i++) if (!ws.write(randomBytes(1 << 20))) await new Promise<void>((r) => ws.once('drain', () => r()));
+    for (let i = 0; i < SIZE / (1 << 20); i++)
+      if (!ws.write(randomBytes(1 << 20))) await new Promise<void>((r) => ws.once('drain', () => r()));
     await new Promise<void>((r) => ws.end(() => r()));
     const zipPath = join(dir, 'artifacts.zip');
     const zip = new yazl.ZipFile();
@@ -47,7 +48,11 @@ export async function benchArtifacts(): Promise<Record<string, number>> {
     await pipeline(zip.outputStream, createWriteStream(zipPath));
     const zipBytes = statSync(zipPath).size;
 
-    const coord = await startCoordinator({ dataDir: join(dir, 'data'), heartbeatTimeoutSec: 600, extraArgs: ['--max-artifact-size', '512'] });
+    const coord = await startCoordinator({
+      dataDir: join(dir, 'data'),
+      heartbeatTimeoutSec: 600,
+      extraArgs: ['--max-artifact-size', '512'],
+    });
     try {
       const pid = coord.child.pid!;
       const api = userApi(coord.url, coord.apiToken);

@@ -15,7 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from 'json-rules-engine';
-import { Classifier, compileRuleSet, ruleSchema, SHIPPED_RULES_DIR, type RuleDef, type RuleInput, type RuleSet } from '../src/classify/index.js';
+import {
+  Classifier,
+  compileRuleSet,
+  ruleSchema,
+  SHIPPED_RULES_DIR,
+  type RuleDef,
+  type RuleInput,
+  type RuleSet,
+} from '../src/classify/index.js';
 import { loadRules } from '../src/coordinator/rules/index.js';
 import { FAILURE_REASONS, FAILURE_STAGES, type FailureReport } from '../src/protocol/failure.js';
 
@@ -24,16 +32,18 @@ const RULE_COUNT = 500;
 
 function prng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Lines of the kind a CI log is made of: package managers, compilers, tests, services. */
 const LINE_TEMPLATES: Array<(n: number) => string> = [
   (n) => `npm warn deprecated inflight@1.0.${n % 9}: This module is not supported, and leaks memory.`,
   (n) => `  ✓ renders the cart row ${n} (${n % 40} ms)`,
-  (n) => `[INFO] Downloading from central: https://repo.maven.apache.org/maven2/org/acme/lib${n % 300}/1.${n % 20}.0/lib${n % 300}-1.${n % 20}.0.pom`,
+  (n) =>
+    `[INFO] Downloading from central: https://repo.maven.apache.org/maven2/org/acme/lib${n % 300}/1.${n % 20}.0/lib${n % 300}-1.${n % 20}.0.pom`,
   (n) => `ok  \texample.com/shop/internal/pkg${n % 50}\t0.0${n % 90}s`,
-  (n) => `2024-05-14T09:12:${String(n % 60).padStart(2, '0')}.${n % 1000}Z INFO  http request handled method=GET path=/api/v1/orders/${n} status=200 duration_ms=${n % 97}`,
+  (n) =>
+    `2024-05-14T09:12:${String(n % 60).padStart(2, '0')}.${n % 1000}Z INFO  http request handled method=GET path=/api/v1/orders/${n} status=200 duration_ms=${n % 97}`,
   (n) => `gcc -O2 -Wall -Iinclude -c src/module_${n % 200}.c -o build/module_${n % 200}.o`,
   (n) => `   Compiling crate-${n % 400} v0.${n % 30}.1`,
   (n) => `Collecting package-${n % 500}==1.${n % 12}.${n % 7}`,
@@ -61,7 +71,28 @@ export function syntheticLog(bytes = LOG_BYTES, seed = 7): Buffer {
   return Buffer.from(parts.join(''));
 }
 
-const TOOLS = ['terraform', 'helm', 'kubectl', 'ansible', 'gradle', 'sbt', 'bazel', 'nx', 'turbo', 'poetry', 'pnpm', 'yarn', 'composer', 'bundler', 'dotnet', 'swift', 'flutter', 'deno', 'bun', 'mix'];
+const TOOLS = [
+  'terraform',
+  'helm',
+  'kubectl',
+  'ansible',
+  'gradle',
+  'sbt',
+  'bazel',
+  'nx',
+  'turbo',
+  'poetry',
+  'pnpm',
+  'yarn',
+  'composer',
+  'bundler',
+  'dotnet',
+  'swift',
+  'flutter',
+  'deno',
+  'bun',
+  'mix',
+];
 const PHRASES = [
   'Error acquiring the state lock',
   'failed to fetch chart',

@@ -20,7 +20,10 @@ export function benchCorpus(): Record<string, number | string> {
   const { parts } = evaluateCorpus(new Classifier(rules.rules), load.cases);
   const ms = performance.now() - t;
   const out: Record<string, number | string> = { corpus_cases: parts.all.cases, corpus_eval_ms: Math.round(ms * 10) / 10 };
-  for (const [name, p] of [['train', parts.train], ['heldout', parts.heldout]] as const) {
+  for (const [name, p] of [
+    ['train', parts.train],
+    ['heldout', parts.heldout],
+  ] as const) {
     out[`corpus_${name}_cases`] = p.cases;
     out[`corpus_${name}_accuracy_pct`] = pct(p.accuracy);
     out[`corpus_${name}_infra_precision_pct`] = pct(p.infra.precision);

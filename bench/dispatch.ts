@@ -49,7 +49,9 @@ async function finishJob(url: string, job: JobPayload): Promise<number> {
       body: line,
     })
   ).arrayBuffer();
-  await (await fetch(`${url}/api/v1/jobs/${job.id}`, { method: 'PUT', headers: h, body: '{"state":"success","exit_code":0}' })).arrayBuffer();
+  await (
+    await fetch(`${url}/api/v1/jobs/${job.id}`, { method: 'PUT', headers: h, body: '{"state":"success","exit_code":0}' })
+  ).arrayBuffer();
   return 4; // requests per job, counting the job request
 }
 
@@ -152,7 +154,11 @@ export async function benchDispatch(): Promise<Record<string, number>> {
       }),
     );
     const dagSeconds = ((dagDoneAt ?? performance.now()) - dagStart) / 1000;
-    const dagStatus = ((await (await fetch(`${c.url}/api/v1/pipelines/${dag.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } })).json()) as { status: string }).status;
+    const dagStatus = (
+      (await (await fetch(`${c.url}/api/v1/pipelines/${dag.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } })).json()) as {
+        status: string;
+      }
+    ).status;
     if (dagStatus !== 'success' && dagStatus !== 'running') throw new Error(`DAG pipeline ended ${dagStatus}`);
     const bareRps = await bareExpress(Math.max(2000, seconds * 1000));
 

@@ -13,7 +13,11 @@ const UNMATCHED = 50_000;
 const REQUESTS = 200;
 
 async function api(c: Coordinator, path: string, body: unknown): Promise<{ id: number }> {
-  const r = await fetch(c.url + path, { method: 'POST', headers: { authorization: `Bearer ${c.apiToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(c.url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${c.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (r.status !== 201) throw new Error(`${path} → ${r.status} ${await r.text()}`);
   return (await r.json()) as { id: number };
 }
@@ -22,7 +26,8 @@ async function api(c: Coordinator, path: string, body: unknown): Promise<{ id: n
 function clonePending(c: Coordinator, pipelineId: number, name: string, tags: string[], n: number): void {
   const base = c.store.jobs.latestByName(pipelineId, name)!;
   c.store.tx(() => {
-    for (let i = 0; i < n; i++) c.store.jobs.insert({ ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() });
+    for (let i = 0; i < n; i++)
+      c.store.jobs.insert({ ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() });
   });
 }
 
@@ -36,17 +41,29 @@ async function requestLatency(unmatched: number): Promise<number> {
       clonePending(c, gpu.id, 'train', ['gpu'], unmatched - 1);
     }
     // The jobs handed out are real ones (one pipeline each), newer than the unmatched ones.
-    for (let i = 0; i < REQUESTS; i++) await api(c, '/api/v1/pipelines', { yaml: 'build:\n  tags: [linux]\n  script: echo build\n', ref: `linux-${i}` });
+    for (let i = 0; i < REQUESTS; i++)
+      await api(c, '/api/v1/pipelines', { yaml: 'build:\n  tags: [linux]\n  script: echo build\n', ref: `linux-${i}` });
     const reg = await fetch(`${c.url}/api/v1/runners/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ registration_token: c.registrationToken, name: 'bench', tags: ['linux'], run_untagged: false, executor: 'shell', concurrency: 1 }),
+      body: JSON.stringify({
+        registration_token: c.registrationToken,
+        name: 'bench',
+        tags: ['linux'],
+        run_untagged: false,
+        executor: 'shell',
+        concurrency: 1,
+      }),
     });
     const { token } = (await reg.json()) as { token: string };
     const ms: number[] = [];
     for (let i = 0; i < REQUESTS; i++) {
       const t0 = performance.now();
-      const r = await fetch(`${c.url}/api/v1/jobs/request`, { method: 'POST', headers: { 'content-type': 'application/json', 'runner-token': token }, body: '{}' });
+      const r = await fetch(`${c.url}/api/v1/jobs/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'runner-token': token },
+        body: '{}',
+      });
       await r.arrayBuffer();
       ms.push(performance.now() - t0);
       if (r.status !== 201) throw new Error(`request ${i} → ${r.status}`);

@@ -5,7 +5,7 @@
 import { Masker } from '../src/util/masker.js';
 
 function lcg(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 function setup(): { secrets: string[]; text: string } {

@@ -24,7 +24,10 @@ function bestMs(yaml: string, runs = 3): number {
 }
 
 /** Polls /healthz back to back while `work` runs; the slowest answer is what a runner would wait. */
-async function healthDuring(c: Coordinator, work: () => Promise<unknown>): Promise<{ workMs: number; maxMs: number; answers: number; resets: number }> {
+async function healthDuring(
+  c: Coordinator,
+  work: () => Promise<unknown>,
+): Promise<{ workMs: number; maxMs: number; answers: number; resets: number }> {
   let done = false;
   let maxMs = 0;
   let answers = 0;

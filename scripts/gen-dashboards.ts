@@ -73,11 +73,19 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
   }
   const options: Json =
     p.type === 'timeseries'
-      ? { legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } }
+      ? {
+          legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['lastNotNull', 'max'] },
+          tooltip: { mode: 'multi', sort: 'desc' },
+        }
       : p.type === 'stat'
         ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' }
         : p.type === 'bargauge'
-          ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, displayMode: 'gradient', orientation: 'horizontal', showUnfilled: true }
+          ? {
+              reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+              displayMode: 'gradient',
+              orientation: 'horizontal',
+              showUnfilled: true,
+            }
           : { showHeader: true, footer: { show: false } };
   return {
     id,
@@ -176,7 +184,9 @@ function dashboard(d: DashboardSpec): Json {
     fiscalYearStartMonth: 0,
     liveNow: false,
     weekStart: '',
-    links: [{ title: 'faultline dashboards', type: 'dashboards', tags: ['faultline'], asDropdown: true, includeVars: true, keepTime: true }],
+    links: [
+      { title: 'faultline dashboards', type: 'dashboards', tags: ['faultline'], asDropdown: true, includeVars: true, keepTime: true },
+    ],
     annotations: { list: annotations },
     templating: { list: [datasourceVar, ...queryVars] },
     panels: layout(d.panels),
@@ -199,34 +209,73 @@ const failures: DashboardSpec = {
   alertAnnotations: [{ alert: 'InfraFailureRatioHigh', color: 'red', text: '{{severity}} burn over {{window}}' }],
   panels: [
     {
-      type: 'stat', w: 6, title: 'Infra failure ratio (1h)', unit: 'percentunit',
+      type: 'stat',
+      w: 6,
+      title: 'Infra failure ratio (1h)',
+      unit: 'percentunit',
       description: 'Infra-class failures / jobs that finished success or failed, last hour. SLO: at most 1%.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h' }], thresholds: [[0.01, 'orange'], [0.06, 'red']],
+      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h' }],
+      thresholds: [
+        [0.01, 'orange'],
+        [0.06, 'red'],
+      ],
     },
     {
-      type: 'stat', w: 6, title: 'Build failure ratio (1h)', unit: 'percentunit',
+      type: 'stat',
+      w: 6,
+      title: 'Build failure ratio (1h)',
+      unit: 'percentunit',
       description: "Build-class failures / finished jobs, last hour. The developers' share: no operator action.",
       targets: [{ expr: 'faultline:job_build_failure_ratio:rate1h' }],
     },
     {
-      type: 'stat', w: 6, title: 'Infra SLO burn rate (1h)', unit: 'none',
-      description: 'How many times faster than sustainable the 1% infra error budget burns (1h window). Pages at 14.4 with the 5m window confirming.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h / 0.01' }], thresholds: [[6, 'orange'], [14.4, 'red']],
+      type: 'stat',
+      w: 6,
+      title: 'Infra SLO burn rate (1h)',
+      unit: 'none',
+      description:
+        'How many times faster than sustainable the 1% infra error budget burns (1h window). Pages at 14.4 with the 5m window confirming.',
+      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h / 0.01' }],
+      thresholds: [
+        [6, 'orange'],
+        [14.4, 'red'],
+      ],
     },
     {
-      type: 'stat', w: 6, title: 'Decided by the fallback: share of failures (1h)', unit: 'percentunit',
-      description: 'Failures no rule matched, so the fallback by reason decided (faultline_classifications_total{fallback="true"}). High = rules need work.',
-      targets: [{ expr: 'sum(rate(faultline_classifications_total{fallback="true"}[1h])) / sum(rate(faultline_classifications_total[1h]))' }],
-      thresholds: [[0.2, 'orange'], [0.5, 'red']],
+      type: 'stat',
+      w: 6,
+      title: 'Decided by the fallback: share of failures (1h)',
+      unit: 'percentunit',
+      description:
+        'Failures no rule matched, so the fallback by reason decided (faultline_classifications_total{fallback="true"}). High = rules need work.',
+      targets: [
+        { expr: 'sum(rate(faultline_classifications_total{fallback="true"}[1h])) / sum(rate(faultline_classifications_total[1h]))' },
+      ],
+      thresholds: [
+        [0.2, 'orange'],
+        [0.5, 'red'],
+      ],
     },
     {
-      type: 'timeseries', title: 'Failed jobs per second by class', unit: 'ops', stack: true,
+      type: 'timeseries',
+      title: 'Failed jobs per second by class',
+      unit: 'ops',
+      stack: true,
       description: 'Rate of failed jobs by failure class (infra, build, unknown), filtered by executor and runner.',
-      targets: [{ expr: `sum by (failure_class) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`, legend: '{{failure_class}}' }],
+      targets: [
+        {
+          expr: `sum by (failure_class) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`,
+          legend: '{{failure_class}}',
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Infra failure ratio: SLO windows', unit: 'percentunit', min: 0,
-      description: 'The infra failure ratio over the four windows of the multi-window multi-burn-rate alert, with the page (14.4%) and ticket (6%) thresholds.',
+      type: 'timeseries',
+      title: 'Infra failure ratio: SLO windows',
+      unit: 'percentunit',
+      min: 0,
+      description:
+        'The infra failure ratio over the four windows of the multi-window multi-burn-rate alert, with the page (14.4%) and ticket (6%) thresholds.',
       targets: [
         { expr: 'faultline:job_infra_failure_ratio:rate5m', legend: '5m' },
         { expr: 'faultline:job_infra_failure_ratio:rate30m', legend: '30m' },
@@ -237,44 +286,97 @@ const failures: DashboardSpec = {
       ],
     },
     {
-      type: 'bargauge', title: 'Top failure causes (1h)', unit: 'short',
+      type: 'bargauge',
+      title: 'Top failure causes (1h)',
+      unit: 'short',
       description: 'The ten causes with the most failed jobs in the last hour, with their class.',
-      targets: [{ expr: `topk(10, sum by (failure_class, failure_cause) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])))`, legend: '{{failure_class}}: {{failure_cause}}', instant: true }],
+      targets: [
+        {
+          expr: `topk(10, sum by (failure_class, failure_cause) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])))`,
+          legend: '{{failure_class}}: {{failure_cause}}',
+          instant: true,
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Failures by reason', unit: 'ops',
+      type: 'timeseries',
+      title: 'Failures by reason',
+      unit: 'ops',
       description: 'Failed jobs per second by failure reason (runner/coordinator reported, before classification).',
-      targets: [{ expr: `sum by (failure_reason) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`, legend: '{{failure_reason}}' }],
+      targets: [
+        {
+          expr: `sum by (failure_reason) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`,
+          legend: '{{failure_reason}}',
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Infra failure ratio by runner (1h)', unit: 'percentunit', min: 0,
+      type: 'timeseries',
+      title: 'Infra failure ratio by runner (1h)',
+      unit: 'percentunit',
+      min: 0,
       description: 'Infra failures / finished jobs per runner over 1h: one bad host stands out here.',
       targets: [{ expr: 'faultline:job_infra_failure_ratio_by_runner:rate1h{runner=~"$runner"}', legend: '{{runner}}' }],
     },
     {
-      type: 'timeseries', title: 'Infra failure ratio by executor (1h)', unit: 'percentunit', min: 0,
+      type: 'timeseries',
+      title: 'Infra failure ratio by executor (1h)',
+      unit: 'percentunit',
+      min: 0,
       description: 'Infra failures / finished jobs per executor over 1h.',
       targets: [{ expr: 'faultline:job_infra_failure_ratio_by_executor:rate1h{executor=~"$executor"}', legend: '{{executor}}' }],
     },
     {
-      type: 'table', w: 24, title: 'Failures by class, cause, runner and executor (1h)', unit: 'short',
+      type: 'table',
+      w: 24,
+      title: 'Failures by class, cause, runner and executor (1h)',
+      unit: 'short',
       description: 'Failed jobs in the last hour for every bounded dimension of the classification.',
-      targets: [{ expr: `sum by (failure_class, failure_reason, failure_cause, executor, runner) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])) > 0`, instant: true }],
+      targets: [
+        {
+          expr: `sum by (failure_class, failure_reason, failure_cause, executor, runner) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])) > 0`,
+          instant: true,
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'CI/CD system errors (OTel cicd.system.errors)', unit: 'ops',
-      description: 'The OpenTelemetry CI/CD convention view: errors of the CI system itself (infra failures only) by error.type and component.',
-      targets: [{ expr: 'sum by (error_type, cicd_system_component) (rate(cicd_system_errors_total[$__rate_interval]))', legend: '{{cicd_system_component}}: {{error_type}}' }],
+      type: 'timeseries',
+      title: 'CI/CD system errors (OTel cicd.system.errors)',
+      unit: 'ops',
+      description:
+        'The OpenTelemetry CI/CD convention view: errors of the CI system itself (infra failures only) by error.type and component.',
+      targets: [
+        {
+          expr: 'sum by (error_type, cicd_system_component) (rate(cicd_system_errors_total[$__rate_interval]))',
+          legend: '{{cicd_system_component}}: {{error_type}}',
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Job duration p95 by status and class', unit: 's',
+      type: 'timeseries',
+      title: 'Job duration p95 by status and class',
+      unit: 's',
       description: '95th percentile run time of finished jobs by status and failure class.',
-      targets: [{ expr: 'histogram_quantile(0.95, sum by (le, status, failure_class) (rate(faultline_job_duration_seconds_bucket{executor=~"$executor"}[$__rate_interval])))', legend: '{{status}} {{failure_class}}' }],
+      targets: [
+        {
+          expr: 'histogram_quantile(0.95, sum by (le, status, failure_class) (rate(faultline_job_duration_seconds_bucket{executor=~"$executor"}[$__rate_interval])))',
+          legend: '{{status}} {{failure_class}}',
+        },
+      ],
     },
     {
-      type: 'bargauge', title: 'Decided by the fallback, by class and cause (24h)', unit: 'short',
-      description: 'Failures no rule matched in the last 24h, by the class and cause the fallback gave them: where rules are missing. `faultline why <job>` shows the lines new since the last green run.',
-      targets: [{ expr: 'topk(10, sum by (class, cause) (increase(faultline_classifications_total{fallback="true"}[24h])))', legend: '{{class}}: {{cause}}', instant: true }],
+      type: 'bargauge',
+      title: 'Decided by the fallback, by class and cause (24h)',
+      unit: 'short',
+      description:
+        'Failures no rule matched in the last 24h, by the class and cause the fallback gave them: where rules are missing. `faultline why <job>` shows the lines new since the last green run.',
+      targets: [
+        {
+          expr: 'topk(10, sum by (class, cause) (increase(faultline_classifications_total{fallback="true"}[24h])))',
+          legend: '{{class}}: {{cause}}',
+          instant: true,
+        },
+      ],
     },
   ],
 };
@@ -288,55 +390,111 @@ const registry: DashboardSpec = {
   alertAnnotations: [{ alert: 'RegistryOutage', color: 'red', text: 'outage: {{registry}}' }],
   panels: [
     {
-      type: 'stat', w: 8, title: 'Registries in outage now', unit: 'short',
+      type: 'stat',
+      w: 8,
+      title: 'Registries in outage now',
+      unit: 'short',
       description: 'Registries with a firing RegistryOutage alert.',
-      targets: [{ expr: 'count(ALERTS{alertname="RegistryOutage",alertstate="firing"}) or vector(0)' }], thresholds: [[1, 'red']],
+      targets: [{ expr: 'count(ALERTS{alertname="RegistryOutage",alertstate="firing"}) or vector(0)' }],
+      thresholds: [[1, 'red']],
     },
     {
-      type: 'stat', w: 8, title: 'Pull failure ratio (5m, all registries)', unit: 'percentunit',
+      type: 'stat',
+      w: 8,
+      title: 'Pull failure ratio (5m, all registries)',
+      unit: 'percentunit',
       description: 'Failed pulls / pull attempts against registries (cached images excluded), all failure kinds.',
-      targets: [{ expr: 'sum(faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"}) / sum(faultline:image_pull_attempts:rate5m{registry=~"$registry"})' }],
-      thresholds: [[0.1, 'orange'], [0.5, 'red']],
+      targets: [
+        {
+          expr: 'sum(faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"}) / sum(faultline:image_pull_attempts:rate5m{registry=~"$registry"})',
+        },
+      ],
+      thresholds: [
+        [0.1, 'orange'],
+        [0.5, 'red'],
+      ],
     },
     {
-      type: 'stat', w: 8, title: 'Cached-image share (5m)', unit: 'percentunit',
-      description: 'Share of image uses served from the local cache (outcome=local): if-not-present hits and fallbacks after a failed pull.',
-      targets: [{ expr: 'sum(faultline:image_pulls:rate5m{outcome="local",registry=~"$registry"}) / sum(faultline:image_pulls:rate5m{registry=~"$registry"})' }],
+      type: 'stat',
+      w: 8,
+      title: 'Cached-image share (5m)',
+      unit: 'percentunit',
+      description:
+        'Share of image uses served from the local cache (outcome=local): if-not-present hits and fallbacks after a failed pull.',
+      targets: [
+        {
+          expr: 'sum(faultline:image_pulls:rate5m{outcome="local",registry=~"$registry"}) / sum(faultline:image_pulls:rate5m{registry=~"$registry"})',
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Pulls by registry and outcome', unit: 'ops', stack: true,
-      description: 'Pull attempts per second by registry and outcome (success, failure, local). Deduplicated across coordinator and runners.',
-      targets: [{ expr: 'sum by (registry, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{registry}} {{outcome}}' }],
+      type: 'timeseries',
+      title: 'Pulls by registry and outcome',
+      unit: 'ops',
+      stack: true,
+      description:
+        'Pull attempts per second by registry and outcome (success, failure, local). Deduplicated across coordinator and runners.',
+      targets: [
+        { expr: 'sum by (registry, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{registry}} {{outcome}}' },
+      ],
     },
     {
-      type: 'timeseries', title: 'Registry outage ratio (infra failures / attempts)', unit: 'percentunit', min: 0, max: 1,
-      description: 'Failures pointing at the registry (registry_unreachable, other) / attempts. RegistryOutage fires above 50% with at least 3 attempts in 5m, for 3m.',
+      type: 'timeseries',
+      title: 'Registry outage ratio (infra failures / attempts)',
+      unit: 'percentunit',
+      min: 0,
+      max: 1,
+      description:
+        'Failures pointing at the registry (registry_unreachable, other) / attempts. RegistryOutage fires above 50% with at least 3 attempts in 5m, for 3m.',
       targets: [
         { expr: 'faultline:image_pull_infra_failure_ratio:rate5m{registry=~"$registry"}', legend: '{{registry}}' },
         { expr: 'vector(0.5)', legend: 'alert threshold' },
       ],
     },
     {
-      type: 'timeseries', title: 'Failures by kind', unit: 'ops',
-      description: 'Failed pulls by ImagePullError kind: registry_unreachable/other are the registry, not_found/auth_failed usually the job author.',
-      targets: [{ expr: 'sum by (registry, kind) (faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"})', legend: '{{registry}} {{kind}}' }],
+      type: 'timeseries',
+      title: 'Failures by kind',
+      unit: 'ops',
+      description:
+        'Failed pulls by ImagePullError kind: registry_unreachable/other are the registry, not_found/auth_failed usually the job author.',
+      targets: [
+        {
+          expr: 'sum by (registry, kind) (faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"})',
+          legend: '{{registry}} {{kind}}',
+        },
+      ],
     },
     {
-      type: 'timeseries', title: 'Fallback to cached image', unit: 'ops',
-      description: 'Jobs that ran on a locally cached image (outcome=local), by registry and pull policy. A rise during an outage means the fallback is absorbing it.',
+      type: 'timeseries',
+      title: 'Fallback to cached image',
+      unit: 'ops',
+      description:
+        'Jobs that ran on a locally cached image (outcome=local), by registry and pull policy. A rise during an outage means the fallback is absorbing it.',
       targets: [{ expr: 'faultline:image_pull_local:rate5m{registry=~"$registry"}', legend: '{{registry}} {{policy}}' }],
     },
     {
-      type: 'timeseries', title: 'Pulls by policy and outcome', unit: 'ops',
+      type: 'timeseries',
+      title: 'Pulls by policy and outcome',
+      unit: 'ops',
       description: 'Pull attempts per second by pull policy (always, if-not-present, never) and outcome.',
-      targets: [{ expr: 'sum by (policy, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{policy}} {{outcome}}' }],
+      targets: [
+        { expr: 'sum by (policy, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{policy}} {{outcome}}' },
+      ],
     },
     {
-      type: 'timeseries', title: 'Pull duration p50 / p95', unit: 's',
+      type: 'timeseries',
+      title: 'Pull duration p50 / p95',
+      unit: 's',
       description: 'Image pull duration quantiles per registry (cached images excluded).',
       targets: [
-        { expr: 'histogram_quantile(0.5, sum by (le, registry) (rate(faultline_image_pull_duration_seconds_bucket{registry=~"$registry"}[$__rate_interval])))', legend: 'p50 {{registry}}' },
-        { expr: 'histogram_quantile(0.95, sum by (le, registry) (rate(faultline_image_pull_duration_seconds_bucket{registry=~"$registry"}[$__rate_interval])))', legend: 'p95 {{registry}}' },
+        {
+          expr: 'histogram_quantile(0.5, sum by (le, registry) (rate(faultline_image_pull_duration_seconds_bucket{registry=~"$registry"}[$__rate_interval])))',
+          legend: 'p50 {{registry}}',
+        },
+        {
+          expr: 'histogram_quantile(0.95, sum by (le, registry) (rate(faultline_image_pull_duration_seconds_bucket{registry=~"$registry"}[$__rate_interval])))',
+          legend: 'p95 {{registry}}',
+        },
       ],
     },
   ],
@@ -353,42 +511,65 @@ const mttr: DashboardSpec = {
   ],
   panels: [
     {
-      type: 'stat', w: 6, title: 'MTTR: infra-failed pipelines', unit: 's',
+      type: 'stat',
+      w: 6,
+      title: 'MTTR: infra-failed pipelines',
+      unit: 's',
       description: 'Mean time from a pipeline failing for infra reasons to the next green pipeline on the same ref (operators).',
-      targets: [{ expr: 'faultline_mttr_seconds{kind="pipeline_infra"}' }], thresholds: [[3600, 'red']],
+      targets: [{ expr: 'faultline_mttr_seconds{kind="pipeline_infra"}' }],
+      thresholds: [[3600, 'red']],
     },
     {
-      type: 'stat', w: 6, title: 'MTTR: build-failed pipelines', unit: 's',
+      type: 'stat',
+      w: 6,
+      title: 'MTTR: build-failed pipelines',
+      unit: 's',
       description: 'Mean time from a pipeline failing for build reasons to the next green one (developers). Never alerted.',
       targets: [{ expr: 'faultline_mttr_seconds{kind="pipeline_build"}' }],
     },
     {
-      type: 'stat', w: 6, title: 'MTTR: incidents', unit: 's',
+      type: 'stat',
+      w: 6,
+      title: 'MTTR: incidents',
+      unit: 's',
       description: 'Mean duration of closed infra incidents.',
-      targets: [{ expr: 'faultline_mttr_seconds{kind="incident"}' }], thresholds: [[3600, 'red']],
+      targets: [{ expr: 'faultline_mttr_seconds{kind="incident"}' }],
+      thresholds: [[3600, 'red']],
     },
     {
-      type: 'stat', w: 6, title: 'Open incidents', unit: 'short',
+      type: 'stat',
+      w: 6,
+      title: 'Open incidents',
+      unit: 'short',
       description: 'Infra incidents open now.',
-      targets: [{ expr: 'sum(faultline_incident_open) or vector(0)' }], thresholds: [[1, 'red']],
+      targets: [{ expr: 'sum(faultline_incident_open) or vector(0)' }],
+      thresholds: [[1, 'red']],
     },
     {
-      type: 'timeseries', title: 'MTTR by kind', unit: 's',
+      type: 'timeseries',
+      title: 'MTTR by kind',
+      unit: 's',
       description: 'MTTR over time by kind; MTTRTooHigh fires when pipeline_infra or incident stays above 1h for 30m.',
       targets: [{ expr: 'faultline_mttr_seconds', legend: '{{kind}}' }],
     },
     {
-      type: 'table', title: 'Open incidents', unit: 'short',
+      type: 'table',
+      title: 'Open incidents',
+      unit: 'short',
       description: 'Each open incident with its cause and target (registry host, runner, ...).',
       targets: [{ expr: 'max by (cause, target) (faultline_incident_open) == 1', instant: true }],
     },
     {
-      type: 'timeseries', title: 'Incidents opened per hour by cause', unit: 'short',
+      type: 'timeseries',
+      title: 'Incidents opened per hour by cause',
+      unit: 'short',
       description: 'Incidents opened in the trailing hour, by cause.',
       targets: [{ expr: 'sum by (cause) (increase(faultline_incidents_total[1h]))', legend: '{{cause}}' }],
     },
     {
-      type: 'timeseries', title: 'Incident duration p50 / p95 (6h)', unit: 's',
+      type: 'timeseries',
+      title: 'Incident duration p50 / p95 (6h)',
+      unit: 's',
       description: 'Duration quantiles of incidents closed in the trailing 6 hours.',
       targets: [
         { expr: 'histogram_quantile(0.5, sum by (le) (rate(faultline_incident_duration_seconds_bucket[6h])))', legend: 'p50' },
@@ -396,7 +577,11 @@ const mttr: DashboardSpec = {
       ],
     },
     {
-      type: 'timeseries', w: 24, title: 'Open incidents by cause', unit: 'short', stack: true,
+      type: 'timeseries',
+      w: 24,
+      title: 'Open incidents by cause',
+      unit: 'short',
+      stack: true,
       description: 'Number of open incidents over time, by cause.',
       targets: [{ expr: 'sum by (cause) (faultline_incident_open)', legend: '{{cause}}' }],
     },
@@ -415,42 +600,66 @@ const runners: DashboardSpec = {
   ],
   panels: [
     {
-      type: 'stat', w: 6, title: 'Available runners', unit: 'short',
+      type: 'stat',
+      w: 6,
+      title: 'Available runners',
+      unit: 'short',
       description: 'Runners online and idle.',
       targets: [{ expr: 'sum(faultline_runners{state="available"})' }],
     },
     {
-      type: 'stat', w: 6, title: 'Busy runners', unit: 'short',
+      type: 'stat',
+      w: 6,
+      title: 'Busy runners',
+      unit: 'short',
       description: 'Runners online and running jobs.',
       targets: [{ expr: 'sum(faultline_runners{state="busy"})' }],
     },
     {
-      type: 'stat', w: 6, title: 'Offline runners', unit: 'short',
+      type: 'stat',
+      w: 6,
+      title: 'Offline runners',
+      unit: 'short',
       description: 'Registered runners that stopped contacting the coordinator.',
-      targets: [{ expr: 'sum(faultline_runners{state="offline"})' }], thresholds: [[1, 'orange']],
+      targets: [{ expr: 'sum(faultline_runners{state="offline"})' }],
+      thresholds: [[1, 'orange']],
     },
     {
-      type: 'stat', w: 6, title: 'Jobs pending', unit: 'short',
+      type: 'stat',
+      w: 6,
+      title: 'Jobs pending',
+      unit: 'short',
       description: 'Jobs waiting for a runner.',
-      targets: [{ expr: 'sum(faultline_jobs_pending)' }], thresholds: [[10, 'orange']],
+      targets: [{ expr: 'sum(faultline_jobs_pending)' }],
+      thresholds: [[10, 'orange']],
     },
     {
-      type: 'timeseries', title: 'Runners by state', unit: 'short', stack: true,
+      type: 'timeseries',
+      title: 'Runners by state',
+      unit: 'short',
+      stack: true,
       description: 'Runner count by state (available, busy, offline).',
       targets: [{ expr: 'sum by (state) (faultline_runners)', legend: '{{state}}' }],
     },
     {
-      type: 'timeseries', title: 'Workers by state (OTel cicd.worker.count)', unit: 'short', stack: true,
+      type: 'timeseries',
+      title: 'Workers by state (OTel cicd.worker.count)',
+      unit: 'short',
+      stack: true,
       description: 'The same fleet in the OpenTelemetry CI/CD convention (cicd.worker.count by cicd.worker.state).',
       targets: [{ expr: 'sum by (cicd_worker_state) (cicd_worker_count)', legend: '{{cicd_worker_state}}' }],
     },
     {
-      type: 'timeseries', title: 'Heartbeat age by runner', unit: 's',
+      type: 'timeseries',
+      title: 'Heartbeat age by runner',
+      unit: 's',
       description: 'Seconds since each runner last contacted the coordinator; a rising line is a runner going silent.',
       targets: [{ expr: 'max by (runner) (faultline_runner_heartbeat_age_seconds)', legend: '{{runner}}' }],
     },
     {
-      type: 'timeseries', title: 'Jobs running and pending', unit: 'short',
+      type: 'timeseries',
+      title: 'Jobs running and pending',
+      unit: 'short',
       description: "Coordinator's view of running and pending jobs, and each runner's own running count.",
       targets: [
         { expr: 'sum(faultline_jobs_running)', legend: 'running (coordinator)' },
@@ -459,17 +668,32 @@ const runners: DashboardSpec = {
       ],
     },
     {
-      type: 'timeseries', title: 'Queue time p50 / p95 by executor', unit: 's',
+      type: 'timeseries',
+      title: 'Queue time p50 / p95 by executor',
+      unit: 's',
       description: 'Time jobs waited in pending before a runner took them.',
       targets: [
-        { expr: 'histogram_quantile(0.5, sum by (le, executor) (rate(faultline_job_queued_seconds_bucket{executor=~"$executor"}[$__rate_interval])))', legend: 'p50 {{executor}}' },
-        { expr: 'histogram_quantile(0.95, sum by (le, executor) (rate(faultline_job_queued_seconds_bucket{executor=~"$executor"}[$__rate_interval])))', legend: 'p95 {{executor}}' },
+        {
+          expr: 'histogram_quantile(0.5, sum by (le, executor) (rate(faultline_job_queued_seconds_bucket{executor=~"$executor"}[$__rate_interval])))',
+          legend: 'p50 {{executor}}',
+        },
+        {
+          expr: 'histogram_quantile(0.95, sum by (le, executor) (rate(faultline_job_queued_seconds_bucket{executor=~"$executor"}[$__rate_interval])))',
+          legend: 'p95 {{executor}}',
+        },
       ],
     },
     {
-      type: 'timeseries', title: 'Job stage duration p95 by stage', unit: 's',
+      type: 'timeseries',
+      title: 'Job stage duration p95 by stage',
+      unit: 's',
       description: 'Runner-side duration of job stages (prepare_executor, pull_image, get_sources, step_script, ...).',
-      targets: [{ expr: 'histogram_quantile(0.95, sum by (le, stage) (rate(faultline_runner_job_stage_duration_seconds_bucket{executor=~"$executor"}[$__rate_interval])))', legend: '{{stage}}' }],
+      targets: [
+        {
+          expr: 'histogram_quantile(0.95, sum by (le, stage) (rate(faultline_runner_job_stage_duration_seconds_bucket{executor=~"$executor"}[$__rate_interval])))',
+          legend: '{{stage}}',
+        },
+      ],
     },
   ],
 };
@@ -481,43 +705,83 @@ const pipelines: DashboardSpec = {
   tags: ['pipelines'],
   panels: [
     {
-      type: 'stat', w: 8, title: 'Pipeline success ratio (1h)', unit: 'percentunit',
+      type: 'stat',
+      w: 8,
+      title: 'Pipeline success ratio (1h)',
+      unit: 'percentunit',
       description: 'Successful pipelines / pipelines that finished success or failed, last hour.',
-      targets: [{ expr: 'sum(rate(faultline_pipelines_finished_total{status="success"}[1h])) / sum(rate(faultline_pipelines_finished_total{status=~"success|failed"}[1h]))' }],
+      targets: [
+        {
+          expr: 'sum(rate(faultline_pipelines_finished_total{status="success"}[1h])) / sum(rate(faultline_pipelines_finished_total{status=~"success|failed"}[1h]))',
+        },
+      ],
     },
     {
-      type: 'stat', w: 8, title: 'Pipelines failed for infra reasons (1h)', unit: 'short',
+      type: 'stat',
+      w: 8,
+      title: 'Pipelines failed for infra reasons (1h)',
+      unit: 'short',
       description: "Pipelines whose failure was classified infra in the last hour (operators' fault).",
       targets: [{ expr: 'sum(increase(faultline_pipelines_finished_total{status="failed",failure_class="infra"}[1h])) or vector(0)' }],
       thresholds: [[1, 'orange']],
     },
     {
-      type: 'stat', w: 8, title: 'Pipeline duration p95 (1h)', unit: 's',
+      type: 'stat',
+      w: 8,
+      title: 'Pipeline duration p95 (1h)',
+      unit: 's',
       description: '95th percentile duration of pipelines finished in the last hour.',
       targets: [{ expr: 'histogram_quantile(0.95, sum by (le) (rate(faultline_pipeline_duration_seconds_bucket[1h])))' }],
     },
     {
-      type: 'timeseries', title: 'Pipelines finished by status', unit: 'ops', stack: true,
+      type: 'timeseries',
+      title: 'Pipelines finished by status',
+      unit: 'ops',
+      stack: true,
       description: 'Finished pipelines per second by status.',
       targets: [{ expr: 'sum by (status) (rate(faultline_pipelines_finished_total[$__rate_interval]))', legend: '{{status}}' }],
     },
     {
-      type: 'timeseries', title: 'Failed pipelines by failure class', unit: 'ops', stack: true,
+      type: 'timeseries',
+      title: 'Failed pipelines by failure class',
+      unit: 'ops',
+      stack: true,
       description: 'Failed pipelines per second by the class of the failure that failed them.',
-      targets: [{ expr: 'sum by (failure_class) (rate(faultline_pipelines_finished_total{status="failed"}[$__rate_interval]))', legend: '{{failure_class}}' }],
-    },
-    {
-      type: 'timeseries', title: 'Pipeline duration p50 / p95 by status', unit: 's',
-      description: 'Pipeline duration quantiles by status.',
       targets: [
-        { expr: 'histogram_quantile(0.5, sum by (le, status) (rate(faultline_pipeline_duration_seconds_bucket[$__rate_interval])))', legend: 'p50 {{status}}' },
-        { expr: 'histogram_quantile(0.95, sum by (le, status) (rate(faultline_pipeline_duration_seconds_bucket[$__rate_interval])))', legend: 'p95 {{status}}' },
+        {
+          expr: 'sum by (failure_class) (rate(faultline_pipelines_finished_total{status="failed"}[$__rate_interval]))',
+          legend: '{{failure_class}}',
+        },
       ],
     },
     {
-      type: 'timeseries', title: 'Pipeline runs by result (OTel cicd.pipeline.run.duration)', unit: 'ops',
-      description: 'The OpenTelemetry CI/CD convention view: runs per second by cicd.pipeline.result (error = failed for infra reasons, failure = build).',
-      targets: [{ expr: 'sum by (cicd_pipeline_result) (rate(cicd_pipeline_run_duration_seconds_count[$__rate_interval]))', legend: '{{cicd_pipeline_result}}' }],
+      type: 'timeseries',
+      title: 'Pipeline duration p50 / p95 by status',
+      unit: 's',
+      description: 'Pipeline duration quantiles by status.',
+      targets: [
+        {
+          expr: 'histogram_quantile(0.5, sum by (le, status) (rate(faultline_pipeline_duration_seconds_bucket[$__rate_interval])))',
+          legend: 'p50 {{status}}',
+        },
+        {
+          expr: 'histogram_quantile(0.95, sum by (le, status) (rate(faultline_pipeline_duration_seconds_bucket[$__rate_interval])))',
+          legend: 'p95 {{status}}',
+        },
+      ],
+    },
+    {
+      type: 'timeseries',
+      title: 'Pipeline runs by result (OTel cicd.pipeline.run.duration)',
+      unit: 'ops',
+      description:
+        'The OpenTelemetry CI/CD convention view: runs per second by cicd.pipeline.result (error = failed for infra reasons, failure = build).',
+      targets: [
+        {
+          expr: 'sum by (cicd_pipeline_result) (rate(cicd_pipeline_run_duration_seconds_count[$__rate_interval]))',
+          legend: '{{cicd_pipeline_result}}',
+        },
+      ],
     },
   ],
 };

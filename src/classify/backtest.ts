@@ -50,7 +50,12 @@ export function backtest(
     const key = JSON.stringify([f.current.class, f.current.cause, next.class, next.cause]);
     let t = byKey.get(key);
     if (!t) {
-      t = { from: { class: f.current.class, cause: f.current.cause }, to: { class: next.class, cause: next.cause }, count: 0, sample_job_ids: [] };
+      t = {
+        from: { class: f.current.class, cause: f.current.cause },
+        to: { class: next.class, cause: next.cause },
+        count: 0,
+        sample_job_ids: [],
+      };
       byKey.set(key, t);
     }
     t.count++;

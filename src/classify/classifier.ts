@@ -108,7 +108,8 @@ export class Classifier {
 export type FailureContext = 'script' | 'runner';
 
 export function contextOf(r: FailureReport): FailureContext {
-  return (r.reason === 'script_failure' || r.reason === 'job_execution_timeout') && (r.stage === 'step_script' || r.stage === 'after_script')
+  return (r.reason === 'script_failure' || r.reason === 'job_execution_timeout') &&
+    (r.stage === 'step_script' || r.stage === 'after_script')
     ? 'script'
     : 'runner';
 }

@@ -16,13 +16,25 @@ export const FALLBACK_BY_REASON = {
   job_execution_timeout: { class: 'build', cause: 'job_timeout', summary: 'The job ran longer than its timeout' },
   image_pull_failure: { class: 'infra', cause: 'image_pull_failed', summary: 'The job image could not be pulled' },
   // The job asked for something the runner cannot do (bad `image:`/`services:` options …).
-  runner_configuration_error: { class: 'build', cause: 'runner_configuration_error', summary: 'The job configuration is not usable on this runner' },
+  runner_configuration_error: {
+    class: 'build',
+    cause: 'runner_configuration_error',
+    summary: 'The job configuration is not usable on this runner',
+  },
   runner_system_failure: { class: 'infra', cause: 'runner_system_failure', summary: 'The runner failed while running the job' },
-  runner_external_dependency_failure: { class: 'infra', cause: 'external_dependency_failure', summary: 'A service the runner depends on failed' },
+  runner_external_dependency_failure: {
+    class: 'infra',
+    cause: 'external_dependency_failure',
+    summary: 'A service the runner depends on failed',
+  },
   runner_interrupted: { class: 'infra', cause: 'runner_interrupted', summary: 'The runner was interrupted (shutdown or restart)' },
   runner_unsupported: { class: 'infra', cause: 'runner_unsupported', summary: 'The runner does not support a feature the job needs' },
   // Artifacts are kept (and expired) by faultline: never the developers' script.
-  missing_dependency_failure: { class: 'infra', cause: 'missing_dependency', summary: 'An artifact of a job this job depends on is missing (expired or lost)' },
+  missing_dependency_failure: {
+    class: 'infra',
+    cause: 'missing_dependency',
+    summary: 'An artifact of a job this job depends on is missing (expired or lost)',
+  },
   unknown_failure: { class: 'unknown', cause: 'unknown', summary: 'The job failed for an unknown reason' },
   no_updates_running: { class: 'infra', cause: 'runner_lost', summary: 'The runner stopped reporting on the running job' },
   stuck_pending_no_matching_runners: { class: 'infra', cause: 'no_matching_runner', summary: 'No online runner matches the job’s tags' },

@@ -55,9 +55,14 @@ export function parseRuleFile(text: string, file: string): Parsed {
       try {
         compilePattern(source);
       } catch (e) {
-        const node = (doc.getIn(['rules', i, 'match', ...path], true) ??
-          doc.getIn(['rules', i, 'match', path[0]!], true)) as Node | undefined;
-        errors.push(at(node?.range?.[0] ?? 0, `rule ${def.id}: match.${path.join('.')}: invalid RE2 pattern ${JSON.stringify(source)}: ${(e as Error).message}`));
+        const node = (doc.getIn(['rules', i, 'match', ...path], true) ?? doc.getIn(['rules', i, 'match', path[0]!], true)) as
+          Node | undefined;
+        errors.push(
+          at(
+            node?.range?.[0] ?? 0,
+            `rule ${def.id}: match.${path.join('.')}: invalid RE2 pattern ${JSON.stringify(source)}: ${(e as Error).message}`,
+          ),
+        );
       }
     }
     return { def, origin: { file, line: pos.line, column: pos.col } };
@@ -94,10 +99,7 @@ function issueError(doc: Document, issue: ZodIssue, data: unknown, at: (offset: 
   const offset = issueOffset(doc, issue);
   const where = issuePath(path);
   const id = ruleIdAt(data, path);
-  const msg =
-    issue.code === 'unrecognized_keys'
-      ? unknownFieldsMessage(issue.keys)
-      : issue.message;
+  const msg = issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys) : issue.message;
   return at(offset, `${id ? `rule ${id}: ` : ''}${where}: ${msg}`);
 }
 

@@ -9,7 +9,9 @@ import type { EvidenceLine } from '../protocol/failure.js';
 import { DEFAULT_WINDOW_BYTES, evidenceText, takeWindow } from './log-window.js';
 import { ScriptMask } from './script-mask.js';
 
-const ERRORISH = new RE2('(?i)\\b(error|fatal|fail(ed|ure)?|exception|denied|refused|timed? ?out|cannot|can\'t|could not|unable to|not found|panic|killed|abort(ed)?|E[A-Z]{3,})\\b');
+const ERRORISH = new RE2(
+  "(?i)\\b(error|fatal|fail(ed|ure)?|exception|denied|refused|timed? ?out|cannot|can't|could not|unable to|not found|panic|killed|abort(ed)?|E[A-Z]{3,})\\b",
+);
 
 /** Numbers, hex ids, durations: what differs between two runs of the same job anyway. */
 export function normalizeLine(s: string): string {
@@ -33,7 +35,13 @@ function lines(buf: Buffer): Array<{ start: number; end: number }> {
 }
 
 /** `lineOffset`: lines that precede `failed` when the caller passes a tail it already cut (as for the classifier). */
-export function newErrorLines(failed: Buffer | string, green: Buffer | string, max = 5, windowBytes = DEFAULT_WINDOW_BYTES, lineOffset = 0): EvidenceLine[] {
+export function newErrorLines(
+  failed: Buffer | string,
+  green: Buffer | string,
+  max = 5,
+  windowBytes = DEFAULT_WINDOW_BYTES,
+  lineOffset = 0,
+): EvidenceLine[] {
   const g = takeWindow(green, windowBytes).buf;
   const seen = new Set<string>();
   for (const l of lines(g)) seen.add(normalizeLine(g.subarray(l.start, l.end).toString('utf8')));

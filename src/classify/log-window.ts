@@ -98,7 +98,8 @@ export function takeWindow(log: Buffer | string, windowBytes = DEFAULT_WINDOW_BY
   let win = start > 0 ? buf.subarray(start) : buf;
   // Stamps only when the log is stamped — its first lines, or its last ones (Jenkins'
   // timestamper and Buildkite stamp only the commands' output) — or holds BuildKit steps.
-  const stamped = mostlyStamped(win.subarray(0, 2048)) || mostlyStamped(win.subarray(Math.max(0, win.length - 4096))) || hasBuildkitSteps(win);
+  const stamped =
+    mostlyStamped(win.subarray(0, 2048)) || mostlyStamped(win.subarray(Math.max(0, win.length - 4096))) || hasBuildkitSteps(win);
   if (stamped) win = ANSI_AND_STAMPS.replace(win, Buffer.alloc(0));
   else if (win.indexOf(0x1b) !== -1) win = ANSI.replace(win, Buffer.alloc(0));
   return { buf: win, firstLine: 1 + lineOffset + skippedLines };
@@ -125,7 +126,14 @@ export function lineAt(buf: Buffer, pos: number): { start: number; end: number }
  * and rules are about lines. At most `max` lines, in window order, from byte `from` on;
  * lines for which `skip(start, end)` is true (echoed commands) are not counted.
  */
-export function findLines(buf: Buffer, scan: RE2, line: RE2, max: number, from = 0, skip?: (start: number, end: number) => boolean): LineSpan[] {
+export function findLines(
+  buf: Buffer,
+  scan: RE2,
+  line: RE2,
+  max: number,
+  from = 0,
+  skip?: (start: number, end: number) => boolean,
+): LineSpan[] {
   const out: LineSpan[] = [];
   scan.lastIndex = from;
   while (out.length < max) {
@@ -151,8 +159,11 @@ const EVIDENCE_CHARS = 300;
 /** Printable one-line text of a window line, at most ~300 chars, centred on the match when long. */
 export function evidenceText(buf: Buffer, span: LineSpan): string {
   let text = buf.subarray(span.start, span.end).toString('utf8');
-   
-  text = text.replace(/[\x00-\x08\x0b-\x1f\x7f]+/g, ' ').replace(/\s+$/, '').replace(/^\s+/, '');
+
+  text = text
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]+/g, ' ')
+    .replace(/\s+$/, '')
+    .replace(/^\s+/, '');
   if (text.length <= EVIDENCE_CHARS) return text;
   const atChar = buf.subarray(span.start, span.at).toString('utf8').length;
   const from = Math.max(0, Math.min(atChar - 80, text.length - EVIDENCE_CHARS));

@@ -30,7 +30,11 @@ export function testCaseEvidence(c: ReportedTestCase): EvidenceLine {
   return { line: 0, text: text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) + '…' : text, source: `junit:${c.file}` };
 }
 
-export function withTestReports(v: FailureClassification, reports: ClassifyReports | undefined, maxEvidence: number): FailureClassification {
+export function withTestReports(
+  v: FailureClassification,
+  reports: ClassifyReports | undefined,
+  maxEvidence: number,
+): FailureClassification {
   const junit = reports?.junit;
   if (!junit || junit.failed.length === 0 || v.reason !== 'script_failure') return v;
   const cases = junit.failed.slice(0, Math.max(1, maxEvidence - 1)).map(testCaseEvidence);

@@ -112,10 +112,7 @@ function compileStructured(def: RuleDef): (r: FailureReport) => boolean {
  * Build a RuleSet from validated definitions (in priority order).
  * Throws on an invalid regex or a duplicate id — the loader reports those with positions first.
  */
-export function compileRuleSet(
-  defs: ReadonlyArray<{ def: RuleDef; origin?: RuleOrigin | null }>,
-  files: readonly string[] = [],
-): RuleSet {
+export function compileRuleSet(defs: ReadonlyArray<{ def: RuleDef; origin?: RuleOrigin | null }>, files: readonly string[] = []): RuleSet {
   const patterns: CompiledPattern[] = [];
   const bySource = new Map<string, number>();
   const intern = (source: string): number => {
@@ -149,7 +146,13 @@ export function compileRuleSet(
     };
   });
   // 'm': ^ and $ are line anchors, as a rule author reading a log expects.
-  const set = patterns.length > 0 ? new RE2.Set(patterns.map((p) => prefilter(p.source)), 'm') : null;
+  const set =
+    patterns.length > 0
+      ? new RE2.Set(
+          patterns.map((p) => prefilter(p.source)),
+          'm',
+        )
+      : null;
   return { rules, patterns, set, files };
 }
 

@@ -74,7 +74,10 @@ export const ruleSchema = z
     owner: z.enum(OWNERS).optional(),
     signal: z.enum(SIGNALS).optional(),
     /** Corpus case ids (test/corpus/failures) that motivated the rule. */
-    cases: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a corpus case id: lower-case letters, digits, -')).nonempty().optional(),
+    cases: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a corpus case id: lower-case letters, digits, -'))
+      .nonempty()
+      .optional(),
   })
   .strict()
   .refine((r) => r.signal === undefined || r.match.log !== undefined || r.match.log_any !== undefined, {

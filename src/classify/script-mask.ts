@@ -16,11 +16,20 @@
  */
 import RE2 from 're2';
 
-const ECHO = new RE2('^(?:\\$ |\\+{1,3} |\\[command\\]|##\\[group\\]Run |\\[[^\\]\\s]+\\] \\$ | > git |#\\d+ \\[[^\\]]*\\] |Step \\d+/\\d+ : )');
+const ECHO = new RE2(
+  '^(?:\\$ |\\+{1,3} |\\[command\\]|##\\[group\\]Run |\\[[^\\]\\s]+\\] \\$ | > git |#\\d+ \\[[^\\]]*\\] |Step \\d+/\\d+ : )',
+);
 /** Needles whose last occurrence locates the last echo line (verified with ECHO). */
-const ECHO_NEEDLES = ['\n$ ', '\n+ ', '\n++ ', '\n[command]', '\n##[group]Run ', '] $ ', '\n > git ', '\n#', '\nStep '].map((s) => Buffer.from(s));
+const ECHO_NEEDLES = ['\n$ ', '\n+ ', '\n++ ', '\n[command]', '\n##[group]Run ', '] $ ', '\n > git ', '\n#', '\nStep '].map((s) =>
+  Buffer.from(s),
+);
 /** Where the failed command's output ends: after_script, GitHub's step error, the job's end. */
-const END_MARKERS = ['Running after_script', '##[error]Process completed with exit code', 'Cleaning up project directory', 'ERROR: Job failed'].map((s) => Buffer.from(s));
+const END_MARKERS = [
+  'Running after_script',
+  '##[error]Process completed with exit code',
+  'Cleaning up project directory',
+  'ERROR: Job failed',
+].map((s) => Buffer.from(s));
 const GROUP_RUN = Buffer.from('##[group]Run ');
 const END_GROUP = Buffer.from('##[endgroup]');
 const NL = 0x0a;

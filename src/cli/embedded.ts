@@ -39,7 +39,9 @@ export function isWithin(inner: string, outer: string): boolean {
 
 export async function startEmbedded(opts: EmbeddedOptions) {
   const inside = (dir: string) =>
-    new Error(`the builds dir ${dir} is inside the data dir ${resolve(opts.dataDir)}: jobs could read its tokens and database; choose a builds dir outside it`);
+    new Error(
+      `the builds dir ${dir} is inside the data dir ${resolve(opts.dataDir)}: jobs could read its tokens and database; choose a builds dir outside it`,
+    );
   if (opts.buildsDir && isWithin(opts.buildsDir, opts.dataDir)) throw inside(resolve(opts.buildsDir));
   const coordinator = await createCoordinator({
     dataDir: opts.dataDir,

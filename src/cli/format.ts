@@ -57,7 +57,8 @@ export function describeFailure(job: Pick<JobJson, 'id' | 'name' | 'failure'>): 
 
 /** A fallback verdict's comparison with the job's last green run (not rule evidence). */
 export function baselineLines(f: FailureClassification): string[] {
-  if (f.baseline_job_id == null) return f.baseline_job_id === null ? [dim('  no earlier green run of this job to compare the log with')] : [];
+  if (f.baseline_job_id == null)
+    return f.baseline_job_id === null ? [dim('  no earlier green run of this job to compare the log with')] : [];
   const lines = f.new_lines ?? [];
   if (lines.length === 0) return [dim(`  the last green run (#${f.baseline_job_id}) printed every error-like line this one did`)];
   return [

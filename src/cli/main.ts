@@ -40,7 +40,10 @@ program
   .option('--port <port>', 'HTTP port', '8080')
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--data <dir>', 'data directory', './.faultline')
-  .option('--registration-token <token>', 'runner registration token (default: generated, saved in the data dir); visible in ps — prefer the file or FAULTLINE_REGISTRATION_TOKEN')
+  .option(
+    '--registration-token <token>',
+    'runner registration token (default: generated, saved in the data dir); visible in ps — prefer the file or FAULTLINE_REGISTRATION_TOKEN',
+  )
   .option('--registration-token-file <file>', 'read the runner registration token from this file')
   .option('--show-tokens', 'print the tokens (otherwise only on the start that generates them)')
   .option('--heartbeat-timeout <seconds>', 'fail jobs of runners silent this long', '60')
@@ -58,7 +61,10 @@ program
   .option('--url <url>', 'coordinator URL')
   .option('--token <token>', 'runner token (from a previous registration); visible in ps — prefer --token-file or FAULTLINE_RUNNER_TOKEN')
   .option('--token-file <file>', 'read the runner token from this file')
-  .option('--registration-token <token>', 'registers a new runner; visible in ps — prefer --registration-token-file or FAULTLINE_REGISTRATION_TOKEN')
+  .option(
+    '--registration-token <token>',
+    'registers a new runner; visible in ps — prefer --registration-token-file or FAULTLINE_REGISTRATION_TOKEN',
+  )
   .option('--registration-token-file <file>', 'read the registration token from this file')
   .option('--user <name>', 'shell executor: run jobs as this user (the runner must run as root)')
   .option('--name <name>', 'runner name')
@@ -143,7 +149,7 @@ rules
 
 program
   .command('classify <file>')
-  .description("classify one job log (a file, or - for stdin) as the coordinator would store it")
+  .description('classify one job log (a file, or - for stdin) as the coordinator would store it')
   .option('--reason <reason>', 'runner-reported failure reason', 'script_failure')
   .option('--stage <stage>', 'stage the job failed in', 'step_script')
   .option('--exit-code <n>', 'exit code of the script')

@@ -21,7 +21,9 @@ export function readSecret(o: { value?: string; file?: string; env: string; flag
   }
   if (o.value !== undefined) {
     console.error(
-      yellow(`warning: ${o.flag} on the command line is visible to every local user and to jobs (ps, /proc/<pid>/cmdline); use ${o.flag}-file or ${o.env}`),
+      yellow(
+        `warning: ${o.flag} on the command line is visible to every local user and to jobs (ps, /proc/<pid>/cmdline); use ${o.flag}-file or ${o.env}`,
+      ),
     );
     return o.value;
   }

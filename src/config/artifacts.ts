@@ -16,9 +16,26 @@ export const DEFAULT_EXPIRE_SECONDS = 30 * 86400;
 
 /** Report kinds GitLab knows; faultline parses junit and dotenv and keeps the rest as files. */
 export const REPORT_KINDS = [
-  'accessibility', 'annotations', 'api_fuzzing', 'browser_performance', 'codequality', 'container_scanning',
-  'coverage_fuzzing', 'coverage_report', 'cyclonedx', 'dast', 'dependency_scanning', 'dotenv', 'junit',
-  'load_performance', 'metrics', 'requirements', 'repository_xray', 'sast', 'secret_detection', 'terraform',
+  'accessibility',
+  'annotations',
+  'api_fuzzing',
+  'browser_performance',
+  'codequality',
+  'container_scanning',
+  'coverage_fuzzing',
+  'coverage_report',
+  'cyclonedx',
+  'dast',
+  'dependency_scanning',
+  'dotenv',
+  'junit',
+  'load_performance',
+  'metrics',
+  'requirements',
+  'repository_xray',
+  'sast',
+  'secret_detection',
+  'terraform',
 ] as const;
 export const PARSED_REPORT_KINDS = ['junit', 'dotenv'] as const;
 
@@ -59,7 +76,8 @@ export function readArtifacts(raw: unknown, path: string, pos: Pos, diag: Diagno
     }
   }
   for (const k of ['public', 'access'] as const)
-    if (v[k] !== undefined) diag.warn(joinPath(path, k), keyPos(map, k, pos), 'faultline has no per-user access control on artifacts; ignored');
+    if (v[k] !== undefined)
+      diag.warn(joinPath(path, k), keyPos(map, k, pos), 'faultline has no per-user access control on artifacts; ignored');
   const reports: Record<string, string[]> = {};
   const rmap = isPlainMap(map.reports) ? map.reports : null;
   for (const [kind, val] of Object.entries(v.reports ?? {})) {

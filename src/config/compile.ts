@@ -23,12 +23,7 @@ import { lintContext } from './context.js';
 import { isPlainMap, keyPos, parseYaml, START, type PlainMap } from './yaml-source.js';
 import type { VariablesOut } from './schema.js';
 
-const TOP_LEVEL_KEYWORDS: readonly string[] = [
-  ...GLOBAL_KEYWORDS,
-  ...LEGACY_DEFAULT_KEYWORDS,
-  ...Object.keys(GLOBAL_UNSUPPORTED),
-  'types',
-];
+const TOP_LEVEL_KEYWORDS: readonly string[] = [...GLOBAL_KEYWORDS, ...LEGACY_DEFAULT_KEYWORDS, ...Object.keys(GLOBAL_UNSUPPORTED), 'types'];
 
 export function compilePipeline(yamlText: string, opts: CompileOptions = {}): CompileResult {
   return guarded((diag) => {
@@ -79,11 +74,19 @@ export function parseTop(text: string, diag: Diagnostics): PlainMap | null {
 /** The parsed top-level map → model. `include:` must have been resolved already. */
 export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostics): PipelineModel | null {
   if ('include' in top) {
-    diag.error('include', keyPos(top, 'include', START), 'include: is resolved when a pipeline is created or linted (compilePipelineWithIncludes); this entry point cannot fetch files');
+    diag.error(
+      'include',
+      keyPos(top, 'include', START),
+      'include: is resolved when a pipeline is created or linted (compilePipelineWithIncludes); this entry point cannot fetch files',
+    );
     return null;
   }
   if ('spec' in top) {
-    diag.error('spec', keyPos(top, 'spec', START), 'spec: belongs in a header document of its own: put it first and separate it from the configuration with ---');
+    diag.error(
+      'spec',
+      keyPos(top, 'spec', START),
+      'spec: belongs in a header document of its own: put it first and separate it from the configuration with ---',
+    );
     return null;
   }
   resolveReferences(top, diag);
@@ -188,7 +191,8 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
 
 function mergeVars(a: VariablesOut, b: VariablesOut): VariablesOut {
   const raw = new Set(a.raw);
-  for (const k of Object.keys(b.values)) if (b.raw.includes(k)) raw.add(k);
-  else raw.delete(k);
+  for (const k of Object.keys(b.values))
+    if (b.raw.includes(k)) raw.add(k);
+    else raw.delete(k);
   return { values: { ...a.values, ...b.values }, masked: [...new Set([...a.masked, ...b.masked])], raw: [...raw] };
 }

@@ -67,7 +67,14 @@ export function resolveNeeds(
   findCycles(included, edgePos, diag);
 }
 
-function addEdge(job: CompiledJob, target: CompiledJob, n: NeedRef, resolved: string[], positions: Map<string, Edge>, diag: Diagnostics): void {
+function addEdge(
+  job: CompiledJob,
+  target: CompiledJob,
+  n: NeedRef,
+  resolved: string[],
+  positions: Map<string, Edge>,
+  diag: Diagnostics,
+): void {
   if (target.spec.stage_index > job.spec.stage_index) {
     diag.error(
       n.path,

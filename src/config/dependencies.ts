@@ -26,12 +26,17 @@ export function checkDependencies(included: readonly CompiledJob[], visibleNames
       if (!targets) {
         // GitLab checks dependencies against the whole file, before rules: a job its rules left
         // out of this pipeline is no error — there are simply no artifacts of it to download.
-        if (visibleNames.has(name)) diag.warn(path, pos, `depends on '${name}', which its rules leave out of this pipeline: no artifacts of it are downloaded`);
+        if (visibleNames.has(name))
+          diag.warn(path, pos, `depends on '${name}', which its rules leave out of this pipeline: no artifacts of it are downloaded`);
         else diag.error(path, pos, `depends on '${name}', but there is no job with that name${didYouMean(name, visibleNames)}`);
         return;
       }
       if (targets.some((t) => t.spec.stage_index >= job.spec.stage_index && !(job.spec.needs ?? []).includes(t.spec.name))) {
-        diag.error(path, pos, `'${name}' is not in an earlier stage than '${job.spec.stage}'; dependencies: can only name jobs of earlier stages`);
+        diag.error(
+          path,
+          pos,
+          `'${name}' is not in an earlier stage than '${job.spec.stage}'; dependencies: can only name jobs of earlier stages`,
+        );
         return;
       }
       if (job.spec.needs !== null && !targets.every((t) => job.spec.needs!.includes(t.spec.name))) {

@@ -33,8 +33,7 @@ export class Diagnostics {
 
   sorted(): { errors: ConfigError[]; warnings: ConfigWarning[] } {
     // The compiled file first, then each included file; by position within a file.
-    const by = (a: ConfigError, b: ConfigError) =>
-      (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column;
+    const by = (a: ConfigError, b: ConfigError) => (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column;
     return { errors: [...this.errors].sort(by), warnings: [...this.warnings].sort(by) };
   }
 }

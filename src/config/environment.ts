@@ -47,7 +47,11 @@ export function readEnvironment(raw: unknown, job: string, at: Pos, vars: Vars, 
   for (const k of Object.keys(m)) {
     if (!KEYS.includes(k)) diag.error(joinPath(path, k), keyPos(m, k, at), `unknown key '${k}' (allowed: ${KEYS.join(', ')})`);
     else if (k === 'on_stop' || k === 'auto_stop_in' || k === 'kubernetes') {
-      diag.warn(joinPath(path, k), keyPos(m, k, at), 'not supported by faultline; ignored: environments are not tracked, so nothing is stopped');
+      diag.warn(
+        joinPath(path, k),
+        keyPos(m, k, at),
+        'not supported by faultline; ignored: environments are not tracked, so nothing is stopped',
+      );
     }
   }
   const str = (k: string): string | undefined => {
@@ -69,10 +73,16 @@ export function readEnvironment(raw: unknown, job: string, at: Pos, vars: Vars, 
   const url = str('url');
   if (url !== undefined) out.CI_ENVIRONMENT_URL = expandString(url, vars);
   const action = str('action') ?? 'start';
-  if (!ACTIONS.includes(action)) diag.error(joinPath(path, 'action'), valuePos(m, 'action', at), `expected one of ${ACTIONS.join(', ')}, got ${describe(action)}`);
+  if (!ACTIONS.includes(action))
+    diag.error(joinPath(path, 'action'), valuePos(m, 'action', at), `expected one of ${ACTIONS.join(', ')}, got ${describe(action)}`);
   out.CI_ENVIRONMENT_ACTION = action;
   const tier = str('deployment_tier') ?? guessTier(name);
-  if (!TIERS.includes(tier)) diag.error(joinPath(path, 'deployment_tier'), valuePos(m, 'deployment_tier', at), `expected one of ${TIERS.join(', ')}, got ${describe(tier)}`);
+  if (!TIERS.includes(tier))
+    diag.error(
+      joinPath(path, 'deployment_tier'),
+      valuePos(m, 'deployment_tier', at),
+      `expected one of ${TIERS.join(', ')}, got ${describe(tier)}`,
+    );
   out.CI_ENVIRONMENT_TIER = tier;
   return out;
 }

@@ -46,7 +46,11 @@ export function readStages(top: PlainMap, diag: Diagnostics): string[] {
   user.forEach((s, i) => {
     if (s === '.pre' || s === '.post') return;
     if (seen.has(s)) {
-      diag.warn(joinPath(key ?? 'stages', i), valuePos(top[key ?? 'stages'], i, START), `stage '${s}' is listed twice; the first one counts`);
+      diag.warn(
+        joinPath(key ?? 'stages', i),
+        valuePos(top[key ?? 'stages'], i, START),
+        `stage '${s}' is listed twice; the first one counts`,
+      );
       return;
     }
     seen.add(s);
@@ -140,7 +144,9 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
       else diag.error(joinPath(rp, 'when'), valuePos(r, 'when', rpos), `expected always or never, got ${describe(r.when)}`);
     }
     const ruleVars =
-      r.variables === undefined ? undefined : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
+      r.variables === undefined
+        ? undefined
+        : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
     if (decided) return; // keep validating the remaining rules
     const matches = clausesHold(clauses, { vars, commit });
     if (!matches) return;
@@ -149,5 +155,12 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
         ? { created: false, path: rp, pos: rpos, reason: 'this rule matched and says when: never, so no pipeline is created' }
         : { created: true, variables: ruleVars ?? none.variables };
   });
-  return decided ?? { created: false, path: 'workflow.rules', pos: rulesPos, reason: 'no workflow: rules: entry matched, so no pipeline is created' };
+  return (
+    decided ?? {
+      created: false,
+      path: 'workflow.rules',
+      pos: rulesPos,
+      reason: 'no workflow: rules: entry matched, so no pipeline is created',
+    }
+  );
 }

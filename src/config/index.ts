@@ -37,8 +37,7 @@ export interface CompileOptions {
 }
 
 export type CompileResult =
-  | { ok: true; model: PipelineModel; warnings: ConfigWarning[] }
-  | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
+  { ok: true; model: PipelineModel; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
 
 export { compilePipeline } from './compile.js';
 export {

@@ -43,12 +43,18 @@ export function readRules(raw: unknown, path: string, pos: Pos, diag: Diagnostic
     const at = (k: string) => valuePos(r, k, rpos);
     if (r.when !== undefined) rule.when = check(whenSchema, r.when, joinPath(rp, 'when'), at('when'), diag);
     if (rule.when === 'delayed') {
-      diag.error(joinPath(rp, 'when'), at('when'), 'not supported by faultline, so the pipeline is refused: when: delayed is not implemented; the job would start at once (use when: manual)');
+      diag.error(
+        joinPath(rp, 'when'),
+        at('when'),
+        'not supported by faultline, so the pipeline is refused: when: delayed is not implemented; the job would start at once (use when: manual)',
+      );
     }
-    if (r.allow_failure !== undefined) rule.allowFailure = check(allowFailureSchema, r.allow_failure, joinPath(rp, 'allow_failure'), at('allow_failure'), diag);
+    if (r.allow_failure !== undefined)
+      rule.allowFailure = check(allowFailureSchema, r.allow_failure, joinPath(rp, 'allow_failure'), at('allow_failure'), diag);
     if (r.variables !== undefined) rule.variables = check(variablesSchema, r.variables, joinPath(rp, 'variables'), at('variables'), diag);
     if (r.needs !== undefined) rule.needs = readNeeds(r.needs, joinPath(rp, 'needs'), at('needs'), diag) ?? undefined;
-    if (r.interruptible !== undefined) rule.interruptible = check(interruptibleSchema, r.interruptible, joinPath(rp, 'interruptible'), at('interruptible'), diag);
+    if (r.interruptible !== undefined)
+      rule.interruptible = check(interruptibleSchema, r.interruptible, joinPath(rp, 'interruptible'), at('interruptible'), diag);
     out.push(rule);
   });
   return out;

@@ -127,7 +127,8 @@ function readInherit(cfg: PlainMap, name: string, jobPos: Pos, ctx: JobContext):
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
       const kp = joinPath(path, k);
       (v as string[]).forEach((x, i) => {
-        if (k === 'default' && !(names as readonly string[]).includes(x)) ctx.diag.error(joinPath(kp, i), valuePos(v, i, at), `'${x}' is not a default: keyword${didYouMean(x, names)}`);
+        if (k === 'default' && !(names as readonly string[]).includes(x))
+          ctx.diag.error(joinPath(kp, i), valuePos(v, i, at), `'${x}' is not a default: keyword${didYouMean(x, names)}`);
       });
       return (n) => (v as string[]).includes(n);
     }
@@ -135,7 +136,8 @@ function readInherit(cfg: PlainMap, name: string, jobPos: Pos, ctx: JobContext):
     return () => true;
   };
   for (const k of Object.keys(raw)) {
-    if (k !== 'default' && k !== 'variables') ctx.diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: default, variables)`);
+    if (k !== 'default' && k !== 'variables')
+      ctx.diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: default, variables)`);
   }
   const d = pick('default', [...DEFAULT_KEYWORDS, 'services', 'cache', 'artifacts', 'hooks', 'id_tokens', 'identity']);
   const g = pick('variables', []);
@@ -178,7 +180,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const image = field('image', imageSchema) ?? (has('image') ? null : (defaults.image ?? null));
   if (isPlainMap(cfg.image)) {
     for (const k of ['kubernetes']) {
-      if (k in cfg.image) reportUnsupported(diag, joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), NESTED_UNSUPPORTED[`image.${k}`]!);
+      if (k in cfg.image)
+        reportUnsupported(diag, joinPath(name, 'image', k), keyPos(cfg.image, k, at('image')), NESTED_UNSUPPORTED[`image.${k}`]!);
     }
   }
 
@@ -211,7 +214,12 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const afterTimeout = field('after_script_timeout', durationSchema);
   const retryIn = field('retry', retrySchema);
   if (isPlainMap(cfg.retry) && 'exit_codes' in cfg.retry) {
-    reportUnsupported(diag, joinPath(name, 'retry', 'exit_codes'), keyPos(cfg.retry, 'exit_codes', at('retry')), NESTED_UNSUPPORTED['retry.exit_codes']!);
+    reportUnsupported(
+      diag,
+      joinPath(name, 'retry', 'exit_codes'),
+      keyPos(cfg.retry, 'exit_codes', at('retry')),
+      NESTED_UNSUPPORTED['retry.exit_codes']!,
+    );
   }
   const tags = field('tags', tagsSchema);
   const artifacts = has('artifacts') ? readArtifacts(cfg.artifacts, p('artifacts'), at('artifacts'), diag) : null;
@@ -226,7 +234,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const only = readPolicy(cfg.only, p('only'), at('only'), diag);
   const except = readPolicy(cfg.except, p('except'), at('except'), diag);
   if (has('rules') && (has('only') || has('except'))) {
-    diag.error(p(has('only') ? 'only' : 'except'), at(has('only') ? 'only' : 'except'), 'only:/except: cannot be used together with rules: in one job (GitLab refuses it too); keep rules:');
+    diag.error(
+      p(has('only') ? 'only' : 'except'),
+      at(has('only') ? 'only' : 'except'),
+      'only:/except: cannot be used together with rules: in one job (GitLab refuses it too); keep rules:',
+    );
   }
   if (!ctx.commit && rules?.some((r) => r.clauses.exists)) {
     diag.warn(p('rules'), at('rules'), "the commit's files are not known here, so rules: exists: matches nothing");
@@ -258,7 +270,13 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const masked = [...jobVars.masked, ...(matched?.variables?.masked ?? [])];
   const jobs = instances.map((inst): CompiledJob => {
     const ownVars = layer(globals, jobVars, matched?.variables, inst.variables);
-    const envVars = readEnvironment(cfg.environment, name, at('environment'), expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name, CI_JOB_STAGE: stage }, layer(ownVars, ctx.pipelineVars)), diag);
+    const envVars = readEnvironment(
+      cfg.environment,
+      name,
+      at('environment'),
+      expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name, CI_JOB_STAGE: stage }, layer(ownVars, ctx.pipelineVars)),
+      diag,
+    );
     const variables = { ...envVars, ...ownVars.values };
     const spec: JobSpec = {
       name: inst.name,
@@ -277,7 +295,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       after_script_timeout_seconds: afterTimeout ?? defaults.after_script_timeout ?? DEFAULT_AFTER_SCRIPT_TIMEOUT,
       retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (defaults.retry ?? { max: 0, when: ['always'] }),
       // GitLab expands variables in tags at pipeline creation (`tags: [$RUNNER_TAG]`).
-      tags: (tags ?? defaults.tags ?? []).map((t) => (t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t)),
+      tags: (tags ?? defaults.tags ?? []).map((t) =>
+        t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t,
+      ),
       variables,
       ...(services.length ? { services } : {}),
       ...(cache.length ? { cache } : {}),
@@ -285,7 +305,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       line: jobPos.line,
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();
-    const group = readResourceGroup(cfg, name, jobPos, diag, () => expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name }, layer(ownVars, ctx.pipelineVars)));
+    const group = readResourceGroup(cfg, name, jobPos, diag, () =>
+      expanded({ ...ctx.predefined, CI_JOB_NAME: inst.name }, layer(ownVars, ctx.pipelineVars)),
+    );
     if (group) spec.resource_group = group;
     return { spec, needs: matched?.needs ?? needs, masked, base: name, matrix: inst.matrix, dependencies };
   });

@@ -12,8 +12,7 @@ const warn = (why: string): Support => ({ kind: 'warn', why });
 const refuse = (why: string): Support => ({ kind: 'refuse', why });
 
 /** Top-level keywords. `include`/`spec` belong to the include resolver (include/). */
-export const GLOBAL_UNSUPPORTED: Record<string, Support> = {
-};
+export const GLOBAL_UNSUPPORTED: Record<string, Support> = {};
 
 export const JOB_UNSUPPORTED: Record<string, Support> = {
   coverage: warn('the coverage value is not extracted from the log'),
@@ -61,5 +60,7 @@ export const NESTED_UNSUPPORTED: Record<string, Support> = {
 
 /** The message for an unsupported key (the diagnostic's path names the key). */
 export function unsupportedText(s: Support): string {
-  return s.kind === 'refuse' ? `not supported by faultline, so the pipeline is refused: ${s.why}` : `not supported by faultline; ignored: ${s.why}`;
+  return s.kind === 'refuse'
+    ? `not supported by faultline, so the pipeline is refused: ${s.why}`
+    : `not supported by faultline; ignored: ${s.why}`;
 }

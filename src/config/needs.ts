@@ -37,7 +37,14 @@ export function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostic
       return;
     }
     const matrix = n.parallel ? n.parallel.matrix.map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]))) : null;
-    out.push({ name: n.job, optional: n.optional ?? false, matrix, ...(n.artifacts === false ? { artifacts: false } : {}), pos: namePos, path: joinPath(path, i) });
+    out.push({
+      name: n.job,
+      optional: n.optional ?? false,
+      matrix,
+      ...(n.artifacts === false ? { artifacts: false } : {}),
+      pos: namePos,
+      path: joinPath(path, i),
+    });
   });
   return out;
 }

@@ -57,7 +57,11 @@ export function readPolicy(raw: unknown, path: string, at: Pos, diag: Diagnostic
             return compileExpression(src);
           } catch (e) {
             if (!(e instanceof ExpressionError)) throw e;
-            diag.error(joinPath(kp, i), valuePos(raw.variables, i, vat), `${e.message} (at character ${e.offset + 1} of ${JSON.stringify(src)})`);
+            diag.error(
+              joinPath(kp, i),
+              valuePos(raw.variables, i, vat),
+              `${e.message} (at character ${e.offset + 1} of ${JSON.stringify(src)})`,
+            );
             return { source: src, evaluate: () => false };
           }
         });
@@ -67,7 +71,11 @@ export function readPolicy(raw: unknown, path: string, at: Pos, diag: Diagnostic
         const c = raw.changes;
         const list = isPlainMap(c) ? c.paths : c;
         if (isPlainMap(c) && c.compare_to !== undefined) {
-          diag.error(joinPath(kp, 'compare_to'), keyPos(c, 'compare_to', vat), 'not supported by faultline, so the pipeline is refused: changes would be compared with another ref');
+          diag.error(
+            joinPath(kp, 'compare_to'),
+            keyPos(c, 'compare_to', vat),
+            'not supported by faultline, so the pipeline is refused: changes would be compared with another ref',
+          );
         }
         out.changes = strings(list, kp, vat) ?? [];
         break;

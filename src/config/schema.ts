@@ -18,20 +18,65 @@ export const GLOBAL_KEYWORDS = ['stages', 'default', 'variables', 'workflow'] as
 export const LEGACY_DEFAULT_KEYWORDS = ['image', 'before_script', 'after_script', 'services', 'cache'] as const;
 /** Names a job may not have (GitLab's reserved list). */
 export const RESERVED_JOB_NAMES = [
-  'image', 'services', 'stages', 'types', 'before_script', 'after_script', 'variables', 'cache',
-  'include', 'default', 'workflow', 'spec', 'true', 'false', 'nil',
+  'image',
+  'services',
+  'stages',
+  'types',
+  'before_script',
+  'after_script',
+  'variables',
+  'cache',
+  'include',
+  'default',
+  'workflow',
+  'spec',
+  'true',
+  'false',
+  'nil',
 ] as const;
 
 export const JOB_KEYWORDS = [
-  'stage', 'image', 'before_script', 'script', 'after_script', 'needs', 'when', 'manual',
-  'allow_failure', 'on_status', 'interruptible', 'timeout', 'after_script_timeout', 'retry',
-  'tags', 'rules', 'variables', 'extends', 'only', 'except', 'inherit', 'parallel', 'environment',
-  'dependencies', 'resource_group', 'services', 'cache', 'artifacts',
+  'stage',
+  'image',
+  'before_script',
+  'script',
+  'after_script',
+  'needs',
+  'when',
+  'manual',
+  'allow_failure',
+  'on_status',
+  'interruptible',
+  'timeout',
+  'after_script_timeout',
+  'retry',
+  'tags',
+  'rules',
+  'variables',
+  'extends',
+  'only',
+  'except',
+  'inherit',
+  'parallel',
+  'environment',
+  'dependencies',
+  'resource_group',
+  'services',
+  'cache',
+  'artifacts',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [
-  'image', 'before_script', 'after_script', 'timeout', 'after_script_timeout', 'retry',
-  'interruptible', 'tags', 'services', 'cache',
+  'image',
+  'before_script',
+  'after_script',
+  'timeout',
+  'after_script_timeout',
+  'retry',
+  'interruptible',
+  'tags',
+  'services',
+  'cache',
 ] as const;
 
 export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
@@ -43,9 +88,31 @@ export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;
 
 /** Keys of the small nested maps, for "did you mean" on their typos. */
 const NESTED_KEYS = [
-  'name', 'pull_policy', 'entrypoint', 'docker', 'kubernetes', 'job', 'optional', 'artifacts', 'exit_codes',
-  'success', 'failure', 'max', 'when', 'alias', 'command', 'variables', 'key', 'paths', 'untracked', 'policy',
-  'fallback_keys', 'files', 'prefix', 'user', 'platform',
+  'name',
+  'pull_policy',
+  'entrypoint',
+  'docker',
+  'kubernetes',
+  'job',
+  'optional',
+  'artifacts',
+  'exit_codes',
+  'success',
+  'failure',
+  'max',
+  'when',
+  'alias',
+  'command',
+  'variables',
+  'key',
+  'paths',
+  'untracked',
+  'policy',
+  'fallback_keys',
+  'files',
+  'prefix',
+  'user',
+  'platform',
 ];
 
 // ---- schemas --------------------------------------------------------------
@@ -83,7 +150,12 @@ export const scriptSchema = z.unknown().transform((v, ctx) => {
     items.forEach((it, i) => {
       if (typeof it === 'string') out.push(it);
       else if (Array.isArray(it) && path.length < MAX_SCRIPT_NESTING) visit(it, [...path, i]);
-      else ctx.addIssue({ code: 'custom', path: [...path, i], message: `expected a string (a shell command), got ${describe(it)}${colonHint(it)}` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, i],
+          message: `expected a string (a shell command), got ${describe(it)}${colonHint(it)}`,
+        });
     });
   };
   visit(v, []);
@@ -93,16 +165,21 @@ export const scriptSchema = z.unknown().transform((v, ctx) => {
 const pullPolicy = z.enum(PULL_POLICIES);
 export const imageSchema = oneOf('an image name or a map with name:', [
   z.string().min(1, 'the image name is empty'),
-  z.object({
-    name: z.string().min(1, 'the image name is empty'),
-    pull_policy: oneOf('a pull policy or a list of pull policies', [pullPolicy, z.array(pullPolicy).min(1)]).optional(),
-    entrypoint: argvSchema.optional(),
-    docker: imageDockerSchema.optional(),
-    kubernetes: z.unknown().optional(),
-  }).strict(),
+  z
+    .object({
+      name: z.string().min(1, 'the image name is empty'),
+      pull_policy: oneOf('a pull policy or a list of pull policies', [pullPolicy, z.array(pullPolicy).min(1)]).optional(),
+      entrypoint: argvSchema.optional(),
+      docker: imageDockerSchema.optional(),
+      kubernetes: z.unknown().optional(),
+    })
+    .strict(),
 ]).transform((v): ImageSpec => {
   if (typeof v === 'string') return { name: v, pull_policy: [] };
-  const out: ImageSpec = { name: v.name, pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy] };
+  const out: ImageSpec = {
+    name: v.name,
+    pull_policy: v.pull_policy === undefined ? [] : Array.isArray(v.pull_policy) ? v.pull_policy : [v.pull_policy],
+  };
   if (v.entrypoint) out.entrypoint = v.entrypoint;
   if (v.docker && (v.docker.user !== undefined || v.docker.platform !== undefined)) out.docker = v.docker;
   return out;
@@ -117,12 +194,17 @@ export const needsSchema = z.array(
   oneOf('a job name or a map with job:', [
     z.string().min(1),
     crossPipelineNeed,
-    z.object({
-      job: z.string().min(1),
-      optional: z.boolean().optional(),
-      artifacts: z.boolean().optional(),
-      parallel: z.object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1) }).strict().optional(),
-    }).strict(),
+    z
+      .object({
+        job: z.string().min(1),
+        optional: z.boolean().optional(),
+        artifacts: z.boolean().optional(),
+        parallel: z
+          .object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict(),
   ]),
 );
 
@@ -140,30 +222,30 @@ export const allowFailureSchema = oneOf('true, false or a map with exit_codes:',
 ]);
 
 const failureOutcome = z.enum(['fail_pipeline', 'warn', 'pass_pipeline']);
-export const onStatusSchema = z.object({
-  success: z.enum(['continue', 'pass_pipeline']).optional(),
-  failure: failureOutcome.optional(),
-  exit_codes: z
-    .record(z.string(), failureOutcome)
-    .superRefine((rec, ctx) => {
-      for (const k of Object.keys(rec)) {
-        const n = Number(k);
-        if (!/^\d+$/.test(k) || n > 255) ctx.addIssue({ code: 'custom', path: [k], message: `'${k}' is not an exit code (0..255)` });
-      }
-    })
-    .optional(),
-}).strict();
+export const onStatusSchema = z
+  .object({
+    success: z.enum(['continue', 'pass_pipeline']).optional(),
+    failure: failureOutcome.optional(),
+    exit_codes: z
+      .record(z.string(), failureOutcome)
+      .superRefine((rec, ctx) => {
+        for (const k of Object.keys(rec)) {
+          const n = Number(k);
+          if (!/^\d+$/.test(k) || n > 255) ctx.addIssue({ code: 'custom', path: [k], message: `'${k}' is not an exit code (0..255)` });
+        }
+      })
+      .optional(),
+  })
+  .strict();
 
 export const interruptibleSchema = oneOf('true, false or graceful', [z.boolean(), z.literal('graceful')]);
 
-export const durationSchema = oneOf('a duration like "1h 30m" or a number of seconds', [z.string(), z.number()]).transform(
-  (v, ctx) => {
-    const r = parseDuration(v);
-    if (r.ok) return r.seconds;
-    ctx.addIssue({ code: 'custom', message: r.message });
-    return z.NEVER;
-  },
-);
+export const durationSchema = oneOf('a duration like "1h 30m" or a number of seconds', [z.string(), z.number()]).transform((v, ctx) => {
+  const r = parseDuration(v);
+  if (r.ok) return r.seconds;
+  ctx.addIssue({ code: 'custom', message: r.message });
+  return z.NEVER;
+});
 
 const retryWhen = z.enum(RETRY_WHEN_VALUES as [string, ...string[]]);
 const retryMax = z
@@ -173,11 +255,13 @@ const retryMax = z
   .max(10, 'retry must be between 0 and 10');
 export const retrySchema = oneOf('a number 0..10 or a map with max: and when:', [
   retryMax,
-  z.object({
-    max: retryMax.optional(),
-    when: oneOf('a failure reason or a list of failure reasons', [retryWhen, z.array(retryWhen)]).optional(),
-    exit_codes: z.unknown().optional(),
-  }).strict(),
+  z
+    .object({
+      max: retryMax.optional(),
+      when: oneOf('a failure reason or a list of failure reasons', [retryWhen, z.array(retryWhen)]).optional(),
+      exit_codes: z.unknown().optional(),
+    })
+    .strict(),
 ]).transform((v) => {
   if (typeof v === 'number') return { max: v, when: ['always'] };
   const when = v.when === undefined ? ['always'] : Array.isArray(v.when) ? v.when : [v.when];
@@ -304,7 +388,10 @@ function flatten(issues: z.ZodIssue[]): z.ZodIssue[] {
     }
     const fitting = i.unionErrors
       .map((e) => e.issues)
-      .filter((list) => !list.some((j) => (j.code === 'invalid_type' || j.code === 'invalid_literal' || j.code === 'custom') && samePath(j.path, i.path)))
+      .filter(
+        (list) =>
+          !list.some((j) => (j.code === 'invalid_type' || j.code === 'invalid_literal' || j.code === 'custom') && samePath(j.path, i.path)),
+      )
       .sort((a, b) => a.length - b.length);
     if (fitting.length > 0) out.push(...flatten(fitting[0]!));
     else out.push(i);

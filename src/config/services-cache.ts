@@ -43,8 +43,9 @@ const serviceMap = z
   })
   .strict();
 
-export const servicesSchema = z.array(oneOf('a service image name or a map with name:', [z.string().min(1, 'the service image name is empty'), serviceMap])).transform(
-  (list): ServiceSpec[] =>
+export const servicesSchema = z
+  .array(oneOf('a service image name or a map with name:', [z.string().min(1, 'the service image name is empty'), serviceMap]))
+  .transform((list): ServiceSpec[] =>
     list.map((s) =>
       typeof s === 'string'
         ? { name: s, alias: [], entrypoint: null, command: null, variables: {}, pull_policy: [] }
@@ -57,7 +58,7 @@ export const servicesSchema = z.array(oneOf('a service image name or a map with 
             pull_policy: s.pull_policy ?? [],
           },
     ),
-);
+  );
 
 const cacheKey = oneOf('a key string or a map with files: (and prefix:)', [
   scalar,
@@ -93,6 +94,7 @@ const toCache = (c: z.output<typeof cacheMap>): CacheSpec => ({
 });
 
 /** `cache: {…}` or `cache: [{…}, …]` (up to 4, as GitLab); `cache: []` turns a default off. */
-export const cacheSchema = oneOf('a cache map or a list of cache maps', [cacheMap, z.array(cacheMap).max(4, 'at most 4 caches per job')]).transform(
-  (v): CacheSpec[] => (Array.isArray(v) ? v : [v]).map(toCache),
-);
+export const cacheSchema = oneOf('a cache map or a list of cache maps', [
+  cacheMap,
+  z.array(cacheMap).max(4, 'at most 4 caches per job'),
+]).transform((v): CacheSpec[] => (Array.isArray(v) ? v : [v]).map(toCache));

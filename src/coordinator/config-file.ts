@@ -53,7 +53,10 @@ export function parseDurationMs(text: string): number | null {
 const duration = z.unknown().transform((v, ctx) => {
   const ms = typeof v === 'string' ? parseDurationMs(v) : null;
   if (ms === null || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `must be a positive duration with a unit, like "60s", "5m" or "1h30m" (got ${JSON.stringify(v)})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a positive duration with a unit, like "60s", "5m" or "1h30m" (got ${JSON.stringify(v)})`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -83,7 +86,10 @@ const targetSchema = z
     events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional(),
     secret: z.string().min(1).optional(),
     /** Name of an environment variable holding the secret (keeps it out of the file). */
-    secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    secret_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
     timeout: duration.optional(),
     max_attempts: z.number().int().min(1).max(100).optional(),
     retry_base: duration.optional(),
@@ -91,7 +97,8 @@ const targetSchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    if (t.secret !== undefined && t.secret_env !== undefined) ctx.addIssue({ code: 'custom', path: ['secret_env'], message: 'give secret or secret_env, not both' });
+    if (t.secret !== undefined && t.secret_env !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['secret_env'], message: 'give secret or secret_env, not both' });
     if (t.secret_env !== undefined && !process.env[t.secret_env])
       ctx.addIssue({ code: 'custom', path: ['secret_env'], message: `environment variable ${t.secret_env} is not set` });
   });
@@ -116,11 +123,15 @@ const fileSchema = z
         url: httpUrl,
         token: z.string().min(1).optional(),
         /** Name of an environment variable holding the token (keeps it out of the file). */
-        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+        token_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+          .optional(),
       })
       .strict()
       .superRefine((g, ctx) => {
-        if (g.token !== undefined && g.token_env !== undefined) ctx.addIssue({ code: 'custom', path: ['token_env'], message: 'give token or token_env, not both' });
+        if (g.token !== undefined && g.token_env !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['token_env'], message: 'give token or token_env, not both' });
         if (g.token_env !== undefined && !process.env[g.token_env])
           ctx.addIssue({ code: 'custom', path: ['token_env'], message: `environment variable ${g.token_env} is not set` });
       })
@@ -130,7 +141,8 @@ const fileSchema = z
       .superRefine((ts, ctx) => {
         const seen = new Set<string>();
         ts.forEach((t, i) => {
-          if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate target name ${JSON.stringify(t.name)}` });
+          if (seen.has(t.name))
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate target name ${JSON.stringify(t.name)}` });
           seen.add(t.name);
         });
       })
@@ -192,21 +204,23 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     publicUrl: f.public_url,
     gitlab: f.gitlab && {
       url: f.gitlab.url,
-      ...(f.gitlab.token !== undefined ? { token: f.gitlab.token } : f.gitlab.token_env !== undefined ? { token: process.env[f.gitlab.token_env]! } : {}),
+      ...(f.gitlab.token !== undefined
+        ? { token: f.gitlab.token }
+        : f.gitlab.token_env !== undefined
+          ? { token: process.env[f.gitlab.token_env]! }
+          : {}),
     },
-    notifications: f.notifications?.map(
-      (t): NotificationTarget => ({
-        name: t.name,
-        url: t.url,
-        classes: t.classes,
-        ...(t.events ? { events: t.events } : {}),
-        ...(t.secret !== undefined ? { secret: t.secret } : t.secret_env !== undefined ? { secret: process.env[t.secret_env]! } : {}),
-        ...(t.timeout !== undefined ? { timeoutMs: t.timeout } : {}),
-        ...(t.max_attempts !== undefined ? { maxAttempts: t.max_attempts } : {}),
-        ...(t.retry_base !== undefined ? { retryBaseMs: t.retry_base } : {}),
-        ...(t.retry_max !== undefined ? { retryMaxMs: t.retry_max } : {}),
-      }),
-    ),
+    notifications: f.notifications?.map((t): NotificationTarget => ({
+      name: t.name,
+      url: t.url,
+      classes: t.classes,
+      ...(t.events ? { events: t.events } : {}),
+      ...(t.secret !== undefined ? { secret: t.secret } : t.secret_env !== undefined ? { secret: process.env[t.secret_env]! } : {}),
+      ...(t.timeout !== undefined ? { timeoutMs: t.timeout } : {}),
+      ...(t.max_attempts !== undefined ? { maxAttempts: t.max_attempts } : {}),
+      ...(t.retry_base !== undefined ? { retryBaseMs: t.retry_base } : {}),
+      ...(t.retry_max !== undefined ? { retryMaxMs: t.retry_max } : {}),
+    })),
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as CoordinatorFileOptions;
 }
@@ -217,13 +231,18 @@ export function overlayOptions(file: CoordinatorFileOptions, explicit: Coordinat
 }
 
 /** A zod issue → the YAML node it concerns (the offending key for unknown fields; the parent for missing ones). */
-function problemAt(doc: Document, issue: ZodIssue, at: (offset: number, path: string, message: string) => ConfigFileProblem): ConfigFileProblem {
+function problemAt(
+  doc: Document,
+  issue: ZodIssue,
+  at: (offset: number, path: string, message: string) => ConfigFileProblem,
+): ConfigFileProblem {
   const path = issue.path;
   const offset = issueOffset(doc, issue);
   const where = issuePath(path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = unknownFieldsMessage(issue.keys);
-  else if (issue.code === 'invalid_union') message = issue.unionErrors.flatMap((e) => e.issues).find((i) => i.code === 'custom')?.message ?? message;
+  else if (issue.code === 'invalid_union')
+    message = issue.unionErrors.flatMap((e) => e.issues).find((i) => i.code === 'custom')?.message ?? message;
   else if (issue.code === 'invalid_type' && issue.received === 'undefined') message = 'required';
   return at(offset, where, message);
 }

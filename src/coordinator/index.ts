@@ -74,7 +74,10 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
 
     const pipelines = new PipelineService(store, events, opts, log);
     const jobs = new JobService(store, pipelines, events, opts, log);
-    const dispatcher = new Dispatcher((r) => jobs.assign(r), () => jobs.anyPending());
+    const dispatcher = new Dispatcher(
+      (r) => jobs.assign(r),
+      () => jobs.anyPending(),
+    );
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);
     const hearing = new Hearing();
     const reaper = new Reaper(store, jobs, events, opts, log, hearing);
@@ -93,7 +96,22 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
     finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
 
-    const app = createApp({ store, jobs, dispatcher, events, opts, registrationToken, log, hearing, pipelines, classifier: () => classifier, rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR, notifications: notifier.records, mount: telemetry.mount, artifacts });
+    const app = createApp({
+      store,
+      jobs,
+      dispatcher,
+      events,
+      opts,
+      registrationToken,
+      log,
+      hearing,
+      pipelines,
+      classifier: () => classifier,
+      rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR,
+      notifications: notifier.records,
+      mount: telemetry.mount,
+      artifacts,
+    });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);

@@ -31,10 +31,7 @@ export const COMPOSITE_KEYS = [
   'skipped',
 ] as const;
 export type CompositeKey = (typeof COMPOSITE_KEYS)[number];
-const KEY_INDEX: Record<CompositeKey, number> = Object.fromEntries(COMPOSITE_KEYS.map((k, i) => [k, i])) as Record<
-  CompositeKey,
-  number
->;
+const KEY_INDEX: Record<CompositeKey, number> = Object.fromEntries(COMPOSITE_KEYS.map((k, i) => [k, i])) as Record<CompositeKey, number>;
 
 /** What a composite is computed from: one job's latest attempt. */
 export interface StatusInput {

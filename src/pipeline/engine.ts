@@ -104,9 +104,14 @@ export class PipelineEngine {
 
   /** A new pipeline: every job `created`, attempt 1. Throws EngineError for a bad model. */
   static create(model: PipelineModel): PipelineEngine {
-    const states = model.jobs.map(
-      (j): JobState => ({ name: j.name, status: 'created', exit_code: null, outcome: null, attempt: 1, note: null }),
-    );
+    const states = model.jobs.map((j): JobState => ({
+      name: j.name,
+      status: 'created',
+      exit_code: null,
+      outcome: null,
+      attempt: 1,
+      note: null,
+    }));
     return new PipelineEngine(model, states, { halted_by: null, canceled: false });
   }
 
@@ -268,7 +273,11 @@ export class PipelineEngine {
     const gate = this.gate(i);
     const runs = gate === null || decide(this.specs[i].when, gate, this.g.needs[i] === null).status !== 'skipped';
     if (!runs) {
-      throw new EngineError('invalid_transition', `cannot retry job "${this.st[i].name}": its predecessors no longer allow it to run (${gate})`, this.st[i].name);
+      throw new EngineError(
+        'invalid_transition',
+        `cannot retry job "${this.st[i].name}": its predecessors no longer allow it to run (${gate})`,
+        this.st[i].name,
+      );
     }
     this.canceled = false;
     this.haltedBy = null;

@@ -62,4 +62,8 @@ export function expandString(text: string, vars: Readonly<Record<string, string 
 
 /** GitLab's slugs (CI_COMMIT_REF_SLUG, CI_ENVIRONMENT_SLUG's base, CI_JOB_NAME_SLUG): lower-case, [a-z0-9-], ≤ 63 chars, no dash at either end. */
 export const slugify = (s: string): string =>
-  s.toLowerCase().replace(/[^a-z0-9]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '');
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '-')
+    .slice(0, 63)
+    .replace(/^-+|-+$/g, '');

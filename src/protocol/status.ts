@@ -1,16 +1,6 @@
 /** Job and pipeline statuses: wire vocabulary shared by coordinator, runner, CLI and UI. */
 
-export const JOB_STATUSES = [
-  'created',
-  'pending',
-  'running',
-  'success',
-  'failed',
-  'canceling',
-  'canceled',
-  'skipped',
-  'manual',
-] as const;
+export const JOB_STATUSES = ['created', 'pending', 'running', 'success', 'failed', 'canceling', 'canceled', 'skipped', 'manual'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** Statuses shown to users: adds derived `success_with_warnings` and pipeline `blocked`. */
@@ -30,4 +20,3 @@ export const PIPELINE_STATUSES = [
   'blocked',
 ] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
-

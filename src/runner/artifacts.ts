@@ -78,7 +78,8 @@ export async function collectArtifactFiles(
     }
     const m = matcher([p]);
     const hits = all.filter(m);
-    if (hits.length === 0) trace.line(`WARNING: ${p}: no matching files. Ensure that the artifact path is relative to the working directory (${root})`);
+    if (hits.length === 0)
+      trace.line(`WARNING: ${p}: no matching files. Ensure that the artifact path is relative to the working directory (${root})`);
     else trace.line(`${p}: found ${hits.length} matching artifact files and directories`);
     for (const h of hits) chosen.add(h);
   }
@@ -124,7 +125,8 @@ export async function extractZip(zipPath: string, root: string): Promise<number>
     zf.on('end', () => resolveAll());
     zf.on('entry', (e: yauzl.Entry) => {
       const dest = resolve(root, e.fileName);
-      if (dest !== root && !dest.startsWith(root + sep)) return reject(new Error(`archive entry ${JSON.stringify(e.fileName)} points outside the project directory`));
+      if (dest !== root && !dest.startsWith(root + sep))
+        return reject(new Error(`archive entry ${JSON.stringify(e.fileName)} points outside the project directory`));
       if (e.fileName.endsWith('/')) {
         mkdirSync(dest, { recursive: true });
         return zf.readEntry();

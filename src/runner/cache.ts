@@ -27,7 +27,10 @@ export interface CacheRun {
 
 /** `$VAR` / `${VAR}` from the job environment (unknown → empty, as GitLab). */
 export function expandVariables(s: string, env: Record<string, string>): string {
-  return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a: string | undefined, b: string | undefined) => env[(a ?? b)!] ?? '');
+  return s.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_, a: string | undefined, b: string | undefined) => env[(a ?? b)!] ?? '',
+  );
 }
 
 /** The effective key: expanded, or `[prefix-]sha` of the `key: files:` contents. */
@@ -142,7 +145,8 @@ async function saveOne(spec: CacheSpec, key: string, run: CacheRun): Promise<voi
     for (const f of found) files.add(f);
   }
   if (spec.untracked) {
-    if (!existsSync(join(run.buildDir, '.git'))) run.trace.line('WARNING: untracked: the project directory is not a git checkout; no untracked files added');
+    if (!existsSync(join(run.buildDir, '.git')))
+      run.trace.line('WARNING: untracked: the project directory is not a git checkout; no untracked files added');
     for (const f of await untrackedFiles(run.buildDir)) files.add(f);
   }
   if (files.size === 0) {
@@ -189,7 +193,8 @@ function matchPath(root: string, pattern: string, trace: TraceSink): string[] {
     };
     walk('');
   }
-  if (out.length === 0) trace.line(`WARNING: ${pattern}: no matching files. Ensure that the artifact path is relative to the working directory`);
+  if (out.length === 0)
+    trace.line(`WARNING: ${pattern}: no matching files. Ensure that the artifact path is relative to the working directory`);
   return out;
 }
 

@@ -66,8 +66,7 @@ export type TraceAppendResult =
 export type JobRef = Pick<JobPayload, 'id' | 'token'>;
 
 export type ArtifactUploadResult =
-  | { ok: true; body: ArtifactUploadResponse }
-  | { ok: false; status: number; error: string; limit?: number };
+  { ok: true; body: ArtifactUploadResponse } | { ok: false; status: number; error: string; limit?: number };
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return !!signal?.aborted || (err as Error)?.name === 'AbortError';
@@ -264,7 +263,12 @@ export class RunnerClient {
           const status = res.statusCode ?? 0;
           if (status === 201 || status === 200) resolve({ ok: true, body: parsed as unknown as ArtifactUploadResponse });
           else if (status >= 400 && status < 500)
-            resolve({ ok: false, status, error: String(parsed.error ?? text), ...(typeof parsed.limit === 'number' ? { limit: parsed.limit } : {}) });
+            resolve({
+              ok: false,
+              status,
+              error: String(parsed.error ?? text),
+              ...(typeof parsed.limit === 'number' ? { limit: parsed.limit } : {}),
+            });
           else reject(new HttpStatusError(status, text, `artifact upload of job ${job.id}`));
           (body as unknown as { destroy?: () => void }).destroy?.();
           req.destroy();

@@ -106,7 +106,10 @@ const runnerSection = z
     token: z.string().min(1).optional(),
     registration_token: z.string().min(1).optional(),
     id: z.number().int().positive().optional(),
-    executor: z.string().refine((e) => EXECUTOR_NAMES.includes(e), (e) => ({ message: `unknown executor "${e}" (known: ${EXECUTOR_NAMES.join(', ')})` })),
+    executor: z.string().refine(
+      (e) => EXECUTOR_NAMES.includes(e),
+      (e) => ({ message: `unknown executor "${e}" (known: ${EXECUTOR_NAMES.join(', ')})` }),
+    ),
     tags: strList.default([]),
     run_untagged: z.boolean().optional(),
     limit: z.number().int().min(0).optional(),

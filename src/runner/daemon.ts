@@ -95,7 +95,10 @@ function brokenExecutor(name: string, err: unknown): Executor {
 export function coordinatorSlug(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.hostname}_${u.port || (u.protocol === 'https:' ? '443' : '80')}${u.pathname.replace(/\/+$/, '')}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    return `${u.hostname}_${u.port || (u.protocol === 'https:' ? '443' : '80')}${u.pathname.replace(/\/+$/, '')}`.replace(
+      /[^A-Za-z0-9._-]/g,
+      '_',
+    );
   } catch {
     return url.replace(/[^A-Za-z0-9._-]/g, '_');
   }
@@ -121,7 +124,13 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
   const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(opts.url));
   const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(opts.url));
   const heartbeatMs = opts.heartbeatMs ?? 5000;
-  const client = new RunnerClient({ url: opts.url, token: opts.token ?? null, logger: log, pollIntervalMs: opts.pollIntervalMs, backoff: opts.backoff });
+  const client = new RunnerClient({
+    url: opts.url,
+    token: opts.token ?? null,
+    logger: log,
+    pollIntervalMs: opts.pollIntervalMs,
+    backoff: opts.backoff,
+  });
 
   for (const s of [opts.token, opts.registrationToken, ...(opts.secrets ?? [])]) registerRunnerSecret(s);
   let runnerId: number | null = opts.id ?? null;

@@ -22,7 +22,11 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/
 
 /** Project directory name from a repository URL: `…/group/app.git` → `app`. */
 export function projectName(url: string): string {
-  const last = url.replace(/[/\\]+$/, '').split(/[/\\:]/).pop() ?? '';
+  const last =
+    url
+      .replace(/[/\\]+$/, '')
+      .split(/[/\\:]/)
+      .pop() ?? '';
   return safe(last.replace(/\.git$/, ''));
 }
 
@@ -31,7 +35,12 @@ export function projectName(url: string): string {
  * reuse a checkout; the concurrency slot keeps two jobs of one runner apart. Jobs
  * without a repository get a throw-away `job-<id>` dir. Scripts go in `<build>.tmp`.
  */
-export function jobDirs(buildsDir: string, runner: Pick<RunnerIdentity, 'id' | 'name'>, slot: number, job: Pick<JobPayload, 'id' | 'repository'>): JobDirs {
+export function jobDirs(
+  buildsDir: string,
+  runner: Pick<RunnerIdentity, 'id' | 'name'>,
+  slot: number,
+  job: Pick<JobPayload, 'id' | 'repository'>,
+): JobDirs {
   const runnerKey = runner.id !== null ? `runner-${runner.id}` : safe(runner.name);
   const base = join(buildsDir, runnerKey, String(slot));
   const buildDir = join(base, job.repository ? projectName(job.repository.url) : `job-${job.id}`);

@@ -104,7 +104,8 @@ class JobRun {
     this.perJobDir = dirs.perJob;
     const env = jobEnv(o.job, { runner: o.runner, buildDir: dirs.buildDir, buildsDir: o.buildsDir, slot });
     // gitlab-runner expands variables in the image name (`image: $CI_REGISTRY_IMAGE:$TAG`).
-    if (o.job.image && o.job.image.name.includes('$')) this.job = { ...o.job, image: { ...o.job.image, name: expandString(o.job.image.name, env) } };
+    if (o.job.image && o.job.image.name.includes('$'))
+      this.job = { ...o.job, image: { ...o.job.image, name: expandString(o.job.image.name, env) } };
     this.trace = new TraceBuffer({
       send: (offset, bytes, signal) => o.client.appendTrace(o.job, offset, bytes, signal ?? o.shutdown),
       startOffset: o.job.trace_offset ?? 0,
@@ -235,7 +236,10 @@ class JobRun {
     if (specs.length === 0) return;
     const { ctx } = this;
     if (!this.o.cacheDir || this.o.executor.name === 'kubernetes') {
-      if (step === 'restore_cache') ctx.trace.line(`WARNING: cache: is not supported by the ${this.o.executor.name} executor of this runner; the job runs without a cache`);
+      if (step === 'restore_cache')
+        ctx.trace.line(
+          `WARNING: cache: is not supported by the ${this.o.executor.name} executor of this runner; the job runs without a cache`,
+        );
       return;
     }
     const run: CacheRun = { cacheDir: this.o.cacheDir, buildDir: ctx.buildDir, env: ctx.env, trace: ctx.trace };
@@ -349,7 +353,8 @@ class JobRun {
         });
       });
       if (timedOut) this.ctx.trace.line(`WARNING: after_script timed out after ${job.after_script_timeout_seconds} seconds`);
-      else if (r.exitCode !== 0) this.ctx.trace.line(`WARNING: after_script failed with ${r.exitCode === null ? `signal ${r.signal}` : `exit code ${r.exitCode}`}`);
+      else if (r.exitCode !== 0)
+        this.ctx.trace.line(`WARNING: after_script failed with ${r.exitCode === null ? `signal ${r.signal}` : `exit code ${r.exitCode}`}`);
       return { ran: true, exit_code: r.exitCode, timed_out: timedOut };
     } catch (err) {
       this.ctx.trace.line(`WARNING: after_script could not run: ${(err as Error).message}`);
@@ -390,7 +395,9 @@ class JobRun {
           try {
             const r = await client.uploadArtifact(this.job, kind, zipStream(this.ctx.buildDir, files), this.o.shutdown);
             if (r.ok) {
-              this.ctx.trace.line(`Uploading artifacts as "${kind}" to coordinator... 201 Created  id=${this.job.id} files=${r.body.files} size=${r.body.size}`);
+              this.ctx.trace.line(
+                `Uploading artifacts as "${kind}" to coordinator... 201 Created  id=${this.job.id} files=${r.body.files} size=${r.body.size}`,
+              );
               lastErr = null;
               break;
             }
@@ -399,7 +406,9 @@ class JobRun {
             return fail('runner_configuration_error', `artifacts "${kind}" not accepted by the coordinator (HTTP ${r.status}): ${r.error}`);
           } catch (err) {
             lastErr = err;
-            this.ctx.trace.line(`WARNING: Uploading artifacts as "${kind}" to coordinator... failed: ${(err as Error).message}${attempt < 2 ? '; retrying' : ''}`);
+            this.ctx.trace.line(
+              `WARNING: Uploading artifacts as "${kind}" to coordinator... failed: ${(err as Error).message}${attempt < 2 ? '; retrying' : ''}`,
+            );
             await new Promise((res) => setTimeout(res, 500 * (attempt + 1)));
           }
         }
@@ -413,7 +422,10 @@ class JobRun {
   private async cleanup(): Promise<void> {
     const limit = this.o.cleanupTimeoutMs ?? 5 * 60_000;
     const bounded = <T>(p: Promise<T>) =>
-      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${limit} ms`)), limit).unref())]);
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${limit} ms`)), limit).unref()),
+      ]);
     const start = new Date();
     this.stage = 'cleanup';
     try {
@@ -477,14 +489,32 @@ class JobRun {
     if (outcome.kind === 'success') return { ...base, state: 'success', exit_code: 0, failure: null, stopped_by: null };
     if (outcome.kind === 'script') {
       const msg = outcome.exitCode === null ? `killed by ${outcome.signal}` : `exit code ${outcome.exitCode}`;
-      return { ...base, state: 'failed', exit_code: outcome.exitCode, stopped_by: null, failure: this.failure('script_failure', 'step_script', msg) };
+      return {
+        ...base,
+        state: 'failed',
+        exit_code: outcome.exitCode,
+        stopped_by: null,
+        failure: this.failure('script_failure', 'step_script', msg),
+      };
     }
     const err = outcome.err;
     if (err instanceof BuildError)
-      return { ...base, state: 'failed', exit_code: err.extra.exitCode ?? null, stopped_by: null, failure: this.failure(err.reason, err.stage, err.message, err.extra) };
+      return {
+        ...base,
+        state: 'failed',
+        exit_code: err.extra.exitCode ?? null,
+        stopped_by: null,
+        failure: this.failure(err.reason, err.stage, err.message, err.extra),
+      };
     const message = err instanceof Error ? err.message : String(err);
     this.log.error({ job: this.job.id, stage: outcome.stage, err: err instanceof Error ? err.stack : message }, 'runner error during job');
-    return { ...base, state: 'failed', exit_code: null, stopped_by: null, failure: this.failure('runner_system_failure', outcome.stage, message) };
+    return {
+      ...base,
+      state: 'failed',
+      exit_code: null,
+      stopped_by: null,
+      failure: this.failure('runner_system_failure', outcome.stage, message),
+    };
   }
 
   private summary(f: JobUpdateRequest): string {

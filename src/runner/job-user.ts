@@ -30,7 +30,8 @@ export function resolveJobUser(spec: string): JobUser {
   }
   const f = line.split(':');
   const user: JobUser = { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] || '/' };
-  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid)) throw new Error(`job user "${spec}": unreadable passwd entry ${JSON.stringify(line)}`);
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid))
+    throw new Error(`job user "${spec}": unreadable passwd entry ${JSON.stringify(line)}`);
   if (user.uid === 0) throw new Error(`job user "${spec}" is root: leave the option out to run jobs as the runner's user`);
   cache.set(spec, user);
   return user;

@@ -38,9 +38,7 @@ export function parsePullPolicies(value: unknown, field: string): PullPolicy[] {
   const list = Array.isArray(value) ? value : [value];
   return list.map((p) => {
     if (typeof p !== 'string' || !(PULL_POLICIES as readonly string[]).includes(p)) {
-      throw new PullPolicyConfigError(
-        `${field}: unknown pull policy ${JSON.stringify(p)} (expected one of ${PULL_POLICIES.join(', ')})`,
-      );
+      throw new PullPolicyConfigError(`${field}: unknown pull policy ${JSON.stringify(p)} (expected one of ${PULL_POLICIES.join(', ')})`);
     }
     return p as PullPolicy;
   });
@@ -81,13 +79,27 @@ export function effectivePullPolicies(opts: {
 export function classifyPullError(message: string, statusCode?: number | null): ImagePullErrorKind {
   const m = message.toLowerCase();
   if (statusCode === 401 || statusCode === 403) return 'auth_failed';
-  if (/(status|code|response)\D{0,12}(401|403)\b|unauthorized|pull access denied|authentication required|access denied|denied:|forbidden|requested access to the resource is denied/.test(m)) {
+  if (
+    /(status|code|response)\D{0,12}(401|403)\b|unauthorized|pull access denied|authentication required|access denied|denied:|forbidden|requested access to the resource is denied/.test(
+      m,
+    )
+  ) {
     return 'auth_failed';
   }
-  if (isTransientPullError(m) || /(status|code|response)\D{0,12}5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|x509|certificate|server gave http response to https client|no route to host|network is unreachable/.test(m)) {
+  if (
+    isTransientPullError(m) ||
+    /(status|code|response)\D{0,12}5\d\d\b|internal server error|bad gateway|service unavailable|gateway timeout|x509|certificate|server gave http response to https client|no route to host|network is unreachable/.test(
+      m,
+    )
+  ) {
     return 'registry_unreachable';
   }
-  if (statusCode === 404 || /manifest unknown|not found|name unknown|no such image|does not exist|image not known|invalid reference format|repository name must/.test(m)) {
+  if (
+    statusCode === 404 ||
+    /manifest unknown|not found|name unknown|no such image|does not exist|image not known|invalid reference format|repository name must/.test(
+      m,
+    )
+  ) {
     return 'not_found';
   }
   if (statusCode && statusCode >= 500) return 'registry_unreachable';
@@ -202,10 +214,9 @@ export async function pullWithPolicies(o: PullWithPoliciesOptions): Promise<{ po
  * anything else an image pull failure.
  */
 export function pullErrorToBuildError(err: ImagePullError): BuildError {
-  return new BuildError(
-    err.message,
-    err.kind === 'not_found' ? 'runner_configuration_error' : 'image_pull_failure',
-    'pull_image',
-    { image: err.image, registry: err.registry, kind: err.kind },
-  );
+  return new BuildError(err.message, err.kind === 'not_found' ? 'runner_configuration_error' : 'image_pull_failure', 'pull_image', {
+    image: err.image,
+    registry: err.registry,
+    kind: err.kind,
+  });
 }

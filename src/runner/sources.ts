@@ -134,7 +134,9 @@ export async function getSources(o: SourcesOptions): Promise<void> {
       o.trace.line(`Reinitialized existing Git repository in ${dir}`);
       await must(['remote', 'set-url', 'origin', url], dir, o, 'git remote set-url');
     } else {
-      o.trace.line(`${g.strategy === 'fetch' ? 'Fetching changes' : 'Cloning repository'}${depth.length ? ` with git depth set to ${g.depth}` : ''}...`);
+      o.trace.line(
+        `${g.strategy === 'fetch' ? 'Fetching changes' : 'Cloning repository'}${depth.length ? ` with git depth set to ${g.depth}` : ''}...`,
+      );
       emptyDir(dir);
       await must(['init', '-q'], dir, o, 'git init');
       await must(['remote', 'add', 'origin', url], dir, o, 'git remote add');
@@ -149,7 +151,9 @@ export async function getSources(o: SourcesOptions): Promise<void> {
   // With a sha the ref is only a hint: a ref the remote lacks is not fatal while the sha can still be fetched.
   // --end-of-options: a ref like "--upload-pack=…" must stay a ref, never become an option.
   const refFetch = ['-c', 'protocol.version=2', 'fetch', '--prune', '--no-tags', ...depth, '--end-of-options', 'origin', repository.ref];
-  const refOk = repository.sha ? (await git(refFetch, dir, o)).code === 0 : (await must(refFetch, dir, o, `git fetch of "${repository.ref}"`), true);
+  const refOk = repository.sha
+    ? (await git(refFetch, dir, o)).code === 0
+    : (await must(refFetch, dir, o, `git fetch of "${repository.ref}"`), true);
   let target = 'FETCH_HEAD';
   if (repository.sha && !/^[0-9a-f]{4,64}$/i.test(repository.sha)) {
     // It reaches `git checkout`, which has no --end-of-options: only a hex commit id may.
@@ -157,7 +161,13 @@ export async function getSources(o: SourcesOptions): Promise<void> {
   }
   if (repository.sha) {
     const has = refOk ? await git(['cat-file', '-e', `${repository.sha}^{commit}`], dir, o) : { code: 1 };
-    if (has.code !== 0) await must(['-c', 'protocol.version=2', 'fetch', '--no-tags', ...depth, '--end-of-options', 'origin', repository.sha], dir, o, `git fetch of ${repository.sha}`);
+    if (has.code !== 0)
+      await must(
+        ['-c', 'protocol.version=2', 'fetch', '--no-tags', ...depth, '--end-of-options', 'origin', repository.sha],
+        dir,
+        o,
+        `git fetch of ${repository.sha}`,
+      );
     target = repository.sha;
   }
   await must(['-c', 'advice.detachedHead=false', 'checkout', '-f', '-q', target], dir, o, `git checkout ${target}`);

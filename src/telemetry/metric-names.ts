@@ -80,11 +80,7 @@ export const FINISHED_JOB_STATUSES = ['success', 'failed', 'canceled', 'skipped'
 export type FinishedJobStatus = (typeof FINISHED_JOB_STATUSES)[number];
 
 /** Same values as the OTel `cicd.worker.state` enum. */
-export const RUNNER_STATES = [
-  CICD_WORKER_STATE_VALUE_AVAILABLE,
-  CICD_WORKER_STATE_VALUE_BUSY,
-  CICD_WORKER_STATE_VALUE_OFFLINE,
-] as const;
+export const RUNNER_STATES = [CICD_WORKER_STATE_VALUE_AVAILABLE, CICD_WORKER_STATE_VALUE_BUSY, CICD_WORKER_STATE_VALUE_OFFLINE] as const;
 export type RunnerState = (typeof RUNNER_STATES)[number];
 
 export const IMAGE_PULL_OUTCOMES = ['success', 'failure', 'local'] as const;

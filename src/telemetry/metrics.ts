@@ -116,8 +116,7 @@ export function cicdSystemComponent(f: Pick<ClassifiedFailure, 'stage'>): CicdSy
   return f.stage === 'coordinator' ? 'coordinator' : 'runner';
 }
 
-const seconds = (x: number | null | undefined): number | null =>
-  typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : null;
+const seconds = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : null);
 
 export function createCoordinatorMetrics(registry: Registry = new Registry(), opts: MetricsOptions = {}) {
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -237,7 +236,7 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
 
     /** A job reached a terminal status. Counts infra failures as cicd.system.errors too. */
     recordJobFinished(e: JobFinishedEvent): void {
-      const f = e.status === 'failed' ? e.failure ?? null : null;
+      const f = e.status === 'failed' ? (e.failure ?? null) : null;
       const executor = e.executor ?? '';
       m.jobsFinished.inc({
         status: e.status,
@@ -266,7 +265,7 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
     },
 
     recordPipelineFinished(e: PipelineFinishedEvent): void {
-      const failureClass = e.status === 'failed' ? e.failureClass ?? 'unknown' : '';
+      const failureClass = e.status === 'failed' ? (e.failureClass ?? 'unknown') : '';
       m.pipelinesFinished.inc({ status: e.status, failure_class: failureClass });
       const d = seconds(e.durationSeconds);
       if (d !== null) {

@@ -15,9 +15,15 @@ export function recordStageSpan(
   attributes: Record<string, string | number | boolean> = {},
 ): void {
   const parent = job.trace_context
-    ? propagation.extract(context.active(), { traceparent: job.trace_context.traceparent, ...(job.trace_context.tracestate ? { tracestate: job.trace_context.tracestate } : {}) })
+    ? propagation.extract(context.active(), {
+        traceparent: job.trace_context.traceparent,
+        ...(job.trace_context.tracestate ? { tracestate: job.trace_context.tracestate } : {}),
+      })
     : context.active();
-  const span = tracer.startSpan(stage, { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'faultline.stage': stage, ...attributes } }, parent);
+  const span = tracer.startSpan(
+    stage,
+    { kind: SpanKind.INTERNAL, startTime: start, attributes: { 'faultline.stage': stage, ...attributes } },
+    parent,
+  );
   span.end(end);
 }
-

@@ -76,7 +76,7 @@ export async function createRunnerTelemetry(o: RunnerTelemetryOptions = {}): Pro
       if (metrics) metrics.runnerJobsRunning.set(++running);
     },
     jobFinished(job, final, executor) {
-      if (metrics) metrics.runnerJobsRunning.set(running = Math.max(0, running - 1));
+      if (metrics) metrics.runnerJobsRunning.set((running = Math.max(0, running - 1)));
       const pulls = final.image_pulls ?? [];
       for (const s of final.stages ?? []) {
         const start = new Date(s.start);

@@ -15,7 +15,12 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 
 /** Opt-in auto-instrumentations, named in FAULTLINE_OTEL_INSTRUMENTATIONS (comma-separated). */
 export function optInInstrumentations(env: NodeJS.ProcessEnv = process.env): HttpInstrumentation[] {
-  const names = new Set((env.FAULTLINE_OTEL_INSTRUMENTATIONS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const names = new Set(
+    (env.FAULTLINE_OTEL_INSTRUMENTATIONS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const n of names) if (n !== 'http') throw new Error(`FAULTLINE_OTEL_INSTRUMENTATIONS: unknown instrumentation "${n}" (known: http)`);
   return names.has('http') ? [new HttpInstrumentation()] : [];
 }

@@ -23,7 +23,12 @@ export function issueOffset(doc: Document, issue: ZodIssue): number {
 
 /** `rules[2].match.log`, or `(file)` for the root. */
 export function issuePath(path: ReadonlyArray<string | number>): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') : '(file)';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(file)';
 }
 
 /** "unknown field "x"" / "unknown fields "x", "y"". */

@@ -19,7 +19,11 @@ const SHAPES: Record<string, { xml: string; tests: number; failures: number; err
     xml: `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="1" skipped="0" tests="2" time="0.03"><testcase classname="tests.test_api" name="test_ok" time="0.001"/><testcase classname="tests.test_api" name="test_status" time="0.002"><failure message="assert 500 == 200">def test_status():
 &gt;   assert r.status == 200
 E   assert 500 == 200</failure></testcase></testsuite></testsuites>`,
-    tests: 2, failures: 1, errors: 0, skipped: 0, first: /^tests\.test_api › test_status: assert 500 == 200$/,
+    tests: 2,
+    failures: 1,
+    errors: 0,
+    skipped: 0,
+    first: /^tests\.test_api › test_status: assert 500 == 200$/,
   },
   'jest-junit': {
     xml: `<?xml version="1.0" encoding="UTF-8"?>
@@ -35,7 +39,11 @@ Received: 90
     </testcase>
   </testsuite>
 </testsuites>`,
-    tests: 2, failures: 1, errors: 0, skipped: 0, first: /cart applies discount: Error: expect\(received\)\.toBe\(expected\)/,
+    tests: 2,
+    failures: 1,
+    errors: 0,
+    skipped: 0,
+    first: /cart applies discount: Error: expect\(received\)\.toBe\(expected\)/,
   },
   vitest: {
     xml: `<?xml version="1.0" encoding="UTF-8" ?>
@@ -51,7 +59,11 @@ AssertionError: expected 3 to be 4 // Object.is equality
         <testcase classname="src/sum.test.ts" name="sum &gt; later" time="0"><skipped/></testcase>
     </testsuite>
 </testsuites>`,
-    tests: 3, failures: 1, errors: 0, skipped: 1, first: /sum > overflows: expected 3 to be 4/,
+    tests: 3,
+    failures: 1,
+    errors: 0,
+    skipped: 1,
+    first: /sum > overflows: expected 3 to be 4/,
   },
   'go-junit-report': {
     xml: `<?xml version="1.0" encoding="UTF-8"?>
@@ -64,7 +76,11 @@ AssertionError: expected 3 to be 4 // Object.is equality
 		</testcase>
 	</testsuite>
 </testsuites>`,
-    tests: 2, failures: 1, errors: 0, skipped: 0, first: /example\.com\/shop\/cart › TestDiscount: Failed/,
+    tests: 2,
+    failures: 1,
+    errors: 0,
+    skipped: 0,
+    first: /example\.com\/shop\/cart › TestDiscount: Failed/,
   },
   surefire: {
     xml: `<?xml version="1.0" encoding="UTF-8"?>
@@ -79,7 +95,11 @@ AssertionError: expected 3 to be 4 // Object.is equality
     <error message="Connection refused" type="java.net.ConnectException">java.net.ConnectException: Connection refused</error>
   </testcase>
 </testsuite>`,
-    tests: 3, failures: 1, errors: 1, skipped: 0, first: /com\.shop\.CartTest › discount: expected: <85> but was: <90>/,
+    tests: 3,
+    failures: 1,
+    errors: 1,
+    skipped: 0,
+    first: /com\.shop\.CartTest › discount: expected: <85> but was: <90>/,
   },
 };
 
@@ -87,7 +107,10 @@ describe('junit reader: the shapes real tools write', () => {
   for (const [tool, s] of Object.entries(SHAPES)) {
     test(tool, () => {
       const r = addJunit(s.xml, 'report.xml', emptySummary());
-      assert.deepEqual({ tests: r.tests, failures: r.failures, errors: r.errors, skipped: r.skipped }, { tests: s.tests, failures: s.failures, errors: s.errors, skipped: s.skipped });
+      assert.deepEqual(
+        { tests: r.tests, failures: r.failures, errors: r.errors, skipped: r.skipped },
+        { tests: s.tests, failures: s.failures, errors: s.errors, skipped: s.skipped },
+      );
       const f = r.failed[0]!;
       assert.match(`${[f.classname || f.suite, f.name].filter(Boolean).join(' › ')}: ${f.message}`, s.first);
     });
@@ -114,7 +137,15 @@ describe('dotenv reader (GitLab limits)', () => {
 });
 
 describe('classifier: test reports as evidence', () => {
-  const report: FailureReport = { reason: 'script_failure', stage: 'step_script', exit_code: 1, executor: 'shell', message: 'exit code 1', image: null, registry: null };
+  const report: FailureReport = {
+    reason: 'script_failure',
+    stage: 'step_script',
+    exit_code: 1,
+    executor: 'shell',
+    message: 'exit code 1',
+    image: null,
+    registry: null,
+  };
   const junit = addJunit(SHAPES['surefire']!.xml, 'target/surefire-reports/TEST-com.shop.CartTest.xml', emptySummary());
   test('a failed case becomes the first evidence, class build', () => {
     const v = new Classifier(EMPTY_RULESET).classify(report, 'some log\n', { reports: { junit } });

@@ -24,10 +24,18 @@ test('backtest counts verdict transitions of a candidate rule set over stored fa
   // every case whose expected verdict differs from its fallback verdict changed
   const expectedChanged = CASES.filter((c, i) => c.cause !== failures[i]!.current.cause || c.class !== failures[i]!.current.class);
   assert.equal(res.changed, expectedChanged.length);
-  assert.equal(res.transitions.reduce((n, t) => n + t.count, 0), res.changed);
+  assert.equal(
+    res.transitions.reduce((n, t) => n + t.count, 0),
+    res.changed,
+  );
   const tests = res.transitions.find((t) => t.from.cause === 'script_failed' && t.to.cause === 'test_failure');
   const testJobs = CASES.flatMap((c, i) => (c.cause === 'test_failure' ? [100 + i] : []));
-  assert.deepEqual(tests, { from: { class: 'build', cause: 'script_failed' }, to: { class: 'build', cause: 'test_failure' }, count: testJobs.length, sample_job_ids: testJobs.slice(0, 5) });
+  assert.deepEqual(tests, {
+    from: { class: 'build', cause: 'script_failed' },
+    to: { class: 'build', cause: 'test_failure' },
+    count: testJobs.length,
+    sample_job_ids: testJobs.slice(0, 5),
+  });
   const infra = res.transitions.find((t) => t.to.cause === 'dependency_download_failed');
   assert.deepEqual(infra?.from, { class: 'build', cause: 'script_failed' });
   assert.equal(infra?.count, 3);
@@ -35,7 +43,17 @@ test('backtest counts verdict transitions of a candidate rule set over stored fa
   for (let i = 1; i < res.transitions.length; i++) assert.ok(res.transitions[i - 1]!.count >= res.transitions[i]!.count);
 
   // a narrower candidate: one rule only moves those jobs
-  const narrow = ruleSetFrom([{ id: 'go', version: 1, description: 'd', match: { reason: 'script_failure', log: '^--- FAIL: ' }, class: 'build', cause: 'go_test_failure', summary: 's' }]);
+  const narrow = ruleSetFrom([
+    {
+      id: 'go',
+      version: 1,
+      description: 'd',
+      match: { reason: 'script_failure', log: '^--- FAIL: ' },
+      class: 'build',
+      cause: 'go_test_failure',
+      summary: 's',
+    },
+  ]);
   const n = backtest(failures, narrow, { samples: 1 });
   assert.equal(n.changed, 1);
   assert.deepEqual(n.transitions[0]!.sample_job_ids, [100 + CASES.findIndex((c) => c.fixture === 'go-test-fail.log')]);

@@ -30,8 +30,9 @@ describe('shipped rules on realistic logs', () => {
       // each evidence text really is that line of the file (ANSI stripped, trimmed)
       const lines = fixture(c.fixture).toString('utf8').split('\n');
       for (const e of out.evidence) {
-         
-        const plain = lines[e.line - 1]!.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f]+/g, ' ').trim();
+        const plain = lines[e.line - 1]!.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+          .replace(/[\x00-\x08\x0b-\x1f]+/g, ' ')
+          .trim();
         assert.ok(plain.startsWith(e.text.replace(/…$/, '')), `line ${e.line}: ${JSON.stringify(e.text)} vs ${JSON.stringify(plain)}`);
       }
       // the report's facts are carried through
@@ -42,7 +43,10 @@ describe('shipped rules on realistic logs', () => {
 
   test('string and Buffer logs classify identically', () => {
     for (const c of CASES.slice(0, 8)) {
-      assert.deepEqual(classifier.classify(c.report, fixture(c.fixture).toString('utf8')), classifier.classify(c.report, fixture(c.fixture)));
+      assert.deepEqual(
+        classifier.classify(c.report, fixture(c.fixture).toString('utf8')),
+        classifier.classify(c.report, fixture(c.fixture)),
+      );
     }
   });
 
@@ -63,32 +67,62 @@ describe('shipped rules on realistic logs', () => {
 describe('the product edge: registry down vs image missing', () => {
   const classifier = new Classifier(shipped());
   const pull = (message: string, kind?: string) =>
-    report({ reason: 'image_pull_failure', stage: 'pull_image', exit_code: null, image: '127.0.0.1:5000/busybox:latest', registry: '127.0.0.1:5000', message, kind });
+    report({
+      reason: 'image_pull_failure',
+      stage: 'pull_image',
+      exit_code: null,
+      image: '127.0.0.1:5000/busybox:latest',
+      registry: '127.0.0.1:5000',
+      message,
+      kind,
+    });
   // exact podman texts (see /work/shared/notes/real-infrastructure-here.md)
   const refused =
     'initializing source docker://127.0.0.1:5000/busybox:latest: pinging container registry 127.0.0.1:5000: Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused';
-  const missing = 'initializing source docker://127.0.0.1:5000/nope:latest: reading manifest latest in 127.0.0.1:5000/nope: manifest unknown: manifest unknown';
+  const missing =
+    'initializing source docker://127.0.0.1:5000/nope:latest: reading manifest latest in 127.0.0.1:5000/nope: manifest unknown: manifest unknown';
 
   test('connection refused → infra registry_unreachable (operators)', () => {
     const out = classifier.classify(pull(refused), '');
-    assert.deepEqual([out.class, out.cause, out.owner, out.rule?.id], ['infra', 'registry_unreachable', 'operators', 'image-pull-unreachable-message']);
+    assert.deepEqual(
+      [out.class, out.cause, out.owner, out.rule?.id],
+      ['infra', 'registry_unreachable', 'operators', 'image-pull-unreachable-message'],
+    );
     assert.equal(out.summary, 'Registry 127.0.0.1:5000 is unreachable; could not pull 127.0.0.1:5000/busybox:latest');
   });
 
   test('manifest unknown → build image_not_found (developers)', () => {
     const out = classifier.classify(pull(missing), '');
-    assert.deepEqual([out.class, out.cause, out.owner, out.rule?.id], ['build', 'image_not_found', 'developers', 'image-pull-not-found-message']);
+    assert.deepEqual(
+      [out.class, out.cause, out.owner, out.rule?.id],
+      ['build', 'image_not_found', 'developers', 'image-pull-not-found-message'],
+    );
   });
 
   test('other not-found and unreachable wordings', () => {
     const cases: Array<[string, string]> = [
       ['no such image: 127.0.0.1:5000/nope:latest', 'image_not_found'],
-      ['Failed to apply default image tag "Node:20": couldn\'t parse image reference "Node:20": invalid reference format: repository name must be lowercase', 'image_not_found'],
+      [
+        'Failed to apply default image tag "Node:20": couldn\'t parse image reference "Node:20": invalid reference format: repository name must be lowercase',
+        'image_not_found',
+      ],
       ['InvalidImageName', 'image_not_found'],
-      ["Error response from daemon: pull access denied for nodde, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", 'image_not_found'],
-      ['Error response from daemon: Get "https://registry-1.docker.io/v2/": unauthorized: incorrect username or password', 'registry_auth_failed'],
-      ['Error response from daemon: Head "https://reg.example.com/v2/a/manifests/1": received unexpected HTTP status: 503 Service Unavailable', 'registry_unreachable'],
-      ['Error response from daemon: Get "https://reg.example.com/v2/": dial tcp: lookup reg.example.com on 10.0.0.2:53: no such host', 'registry_unreachable'],
+      [
+        "Error response from daemon: pull access denied for nodde, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+        'image_not_found',
+      ],
+      [
+        'Error response from daemon: Get "https://registry-1.docker.io/v2/": unauthorized: incorrect username or password',
+        'registry_auth_failed',
+      ],
+      [
+        'Error response from daemon: Head "https://reg.example.com/v2/a/manifests/1": received unexpected HTTP status: 503 Service Unavailable',
+        'registry_unreachable',
+      ],
+      [
+        'Error response from daemon: Get "https://reg.example.com/v2/": dial tcp: lookup reg.example.com on 10.0.0.2:53: no such host',
+        'registry_unreachable',
+      ],
       ['Error response from daemon: Get "https://reg.example.com/v2/": net/http: TLS handshake timeout', 'registry_unreachable'],
       ['http: server gave HTTP response to HTTPS client', 'registry_unreachable'],
     ];
@@ -107,7 +141,10 @@ describe('structured conditions and fallback', () => {
 
   test('no rule matches → fallback by reason, marked', () => {
     const out = classifier.classify(report({ exit_code: 3 }), fixture('clean-success-noise.log'));
-    assert.deepEqual([out.class, out.cause, out.owner, out.rule, out.fallback, out.evidence], ['build', 'script_failed', 'developers', null, true, []]);
+    assert.deepEqual(
+      [out.class, out.cause, out.owner, out.rule, out.fallback, out.evidence],
+      ['build', 'script_failed', 'developers', null, true, []],
+    );
     const unk = classifier.classify(report({ reason: 'unknown_failure' }), '');
     assert.deepEqual([unk.class, unk.cause, unk.owner, unk.fallback], ['unknown', 'unknown', 'unknown', true]);
     const sys = classifier.classify(report({ reason: 'runner_system_failure', message: 'exec: "bash": not found' }), '');
@@ -142,8 +179,25 @@ describe('structured conditions and fallback', () => {
 
   test('exit_codes, executor, image and registry conditions', () => {
     const rs = ruleSetFrom([
-      { id: 'a', version: 1, description: 'd', match: { exit_codes: [137], executor: ['shell'] }, class: 'infra', cause: 'a_cause', summary: 'exit {exit_code} on {executor}' },
-      { id: 'b', version: '2b', description: 'd', match: { image: '^node:', registry: 'docker\\.io$' }, class: 'build', cause: 'b_cause', summary: '{image} from {registry}', owner: 'operators' },
+      {
+        id: 'a',
+        version: 1,
+        description: 'd',
+        match: { exit_codes: [137], executor: ['shell'] },
+        class: 'infra',
+        cause: 'a_cause',
+        summary: 'exit {exit_code} on {executor}',
+      },
+      {
+        id: 'b',
+        version: '2b',
+        description: 'd',
+        match: { image: '^node:', registry: 'docker\\.io$' },
+        class: 'build',
+        cause: 'b_cause',
+        summary: '{image} from {registry}',
+        owner: 'operators',
+      },
     ]);
     const c = new Classifier(rs);
     const a = c.classify(report({ exit_code: 137, executor: 'shell' }), '');
@@ -173,9 +227,13 @@ describe('structured conditions and fallback', () => {
 
   test('evidence is capped at 5 lines and long lines at ~300 chars around the match', () => {
     const rs = ruleSetFrom([{ id: 'e', version: 1, description: 'd', match: { log: 'needle' }, class: 'build', cause: 'e', summary: 'x' }]);
-    const log = Array.from({ length: 20 }, (_, i) => `line ${i} needle`).join('\n') + '\n' + 'x'.repeat(2000) + ' needle ' + 'y'.repeat(2000);
+    const log =
+      Array.from({ length: 20 }, (_, i) => `line ${i} needle`).join('\n') + '\n' + 'x'.repeat(2000) + ' needle ' + 'y'.repeat(2000);
     const out = new Classifier(rs).classify(report(), log);
-    assert.deepEqual(out.evidence.map((e) => e.line), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      out.evidence.map((e) => e.line),
+      [1, 2, 3, 4, 5],
+    );
     const long = new Classifier(rs).classify(report(), 'x'.repeat(2000) + ' needle ' + 'y'.repeat(2000));
     assert.ok(long.evidence[0]!.text.length <= 302);
     assert.ok(long.evidence[0]!.text.includes('needle'));
@@ -187,7 +245,8 @@ describe('log window', () => {
     { id: 'early', version: 1, description: 'd', match: { log: 'EARLY-MARK' }, class: 'infra', cause: 'early', summary: 'x' },
     { id: 'late', version: 1, description: 'd', match: { log: 'LATE-MARK' }, class: 'build', cause: 'late', summary: 'x' },
   ]);
-  const filler = (n: number, from: number) => Array.from({ length: n }, (_, i) => `filler line ${from + i} ${'.'.repeat(40)}`).join('\n') + '\n';
+  const filler = (n: number, from: number) =>
+    Array.from({ length: n }, (_, i) => `filler line ${from + i} ${'.'.repeat(40)}`).join('\n') + '\n';
   // line 1: EARLY-MARK; 5000 filler lines; then LATE-MARK on line 5002
   const log = 'EARLY-MARK\n' + filler(5000, 2) + 'LATE-MARK\n' + filler(10, 5003);
 

@@ -8,7 +8,12 @@ import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const cli = (args: string[], input?: string) => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/faultline.js'), ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/faultline.js'), ...args], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -58,7 +63,10 @@ test('classify: one log from stdin or a file, as the coordinator stores it', () 
     const file = join(t.path, 'job.log');
     writeFileSync(file, '$ npm ci\nnpm ERR! code ETIMEDOUT\n');
     const j = JSON.parse(cli(['classify', file, '--json', '--exit-code', '1']).stdout);
-    assert.deepEqual([j.class, j.cause, j.rule?.id, j.fallback, j.exit_code, j.evidence[0].line], ['infra', 'dependency_download_failed', 'dependency-download-failed', false, 1, 2]);
+    assert.deepEqual(
+      [j.class, j.cause, j.rule?.id, j.fallback, j.exit_code, j.evidence[0].line],
+      ['infra', 'dependency_download_failed', 'dependency-download-failed', false, 1, 2],
+    );
     const fb = cli(['classify', '-', '--reason', 'runner_system_failure', '--stage', 'prepare_executor'], 'nothing here\n');
     assert.equal(fb.status, 0);
     assert.match(fb.stdout, /INFRA.*fallback/);

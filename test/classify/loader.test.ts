@@ -50,7 +50,10 @@ describe('rule loading', () => {
   });
 
   test('unknown match condition and bad enum values name the rule and position', () => {
-    const text = 'rules:\n' + good('a').replace("      log: 'boom'", "      logs: 'boom'") + good('b').replace('reason: script_failure', 'reason: [script_failure, build_failure]');
+    const text =
+      'rules:\n' +
+      good('a').replace("      log: 'boom'", "      logs: 'boom'") +
+      good('b').replace('reason: script_failure', 'reason: [script_failure, build_failure]');
     const r = parseRuleFile(text, 'y.yml');
     assert.ok(!r.ok);
     const [unknown, badEnum] = r.errors;
@@ -78,7 +81,10 @@ describe('rule loading', () => {
     const ph = parseRuleFile('rules:\n' + good('a').replace('it went boom', "'boom in {imgae}'"), 'p.yml');
     assert.ok(!ph.ok && /unknown placeholder \{imgae\}/.test(ph.errors[0]!.message));
     assert.equal(!ph.ok && ph.errors[0]!.line, 10);
-    const empty = parseRuleFile('rules:\n  - id: e\n    version: 1\n    description: d\n    match: {}\n    class: build\n    cause: c\n    summary: s\n', 'm.yml');
+    const empty = parseRuleFile(
+      'rules:\n  - id: e\n    version: 1\n    description: d\n    match: {}\n    class: build\n    cause: c\n    summary: s\n',
+      'm.yml',
+    );
     assert.ok(!empty.ok && /at least one condition/.test(empty.errors[0]!.message));
   });
 

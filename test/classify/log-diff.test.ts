@@ -28,7 +28,10 @@ test('only error-like lines absent from the green run, numbers and hashes ignore
     { line: 6, text: 'Error: deploy check failed for 1 of 12 services' },
     { line: 7, text: 'ERROR: Job failed: exit code 3' },
   ]);
-  assert.deepEqual(newErrorLines(failed, green, 1).map((l) => l.line), [5]);
+  assert.deepEqual(
+    newErrorLines(failed, green, 1).map((l) => l.line),
+    [5],
+  );
   // a failure the green run printed the same way (modulo numbers) is not "new"
   assert.deepEqual(newErrorLines('Error: flaky probe 7\n', 'Error: flaky probe 3\n'), []);
 });

@@ -48,7 +48,10 @@ describe('ClassifierService', () => {
     const d = tempDir();
     try {
       writeFileSync(join(d.path, 'a.yml'), rule('x', 'ok', 'c').replace('class: infra', 'class: infrastructure'));
-      assert.throws(() => new ClassifierService({ dir: d.path }), (e: unknown) => e instanceof RulesLoadError && /a\.yml:7:\d+: rule x: .*class/.test(e.message));
+      assert.throws(
+        () => new ClassifierService({ dir: d.path }),
+        (e: unknown) => e instanceof RulesLoadError && /a\.yml:7:\d+: rule x: .*class/.test(e.message),
+      );
     } finally {
       d.dispose();
     }
@@ -60,10 +63,16 @@ describe('ClassifierService', () => {
     try {
       assert.equal(svc.rules.rules.length, 0);
       const reloads: ReloadResult[] = [];
-      const next = () => new Promise<ReloadResult>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no reload within 5s')), 5000);
-        const off = svc.onReload((r) => { clearTimeout(t); off(); reloads.push(r); resolve(r); });
-      });
+      const next = () =>
+        new Promise<ReloadResult>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('no reload within 5s')), 5000);
+          const off = svc.onReload((r) => {
+            clearTimeout(t);
+            off();
+            reloads.push(r);
+            resolve(r);
+          });
+        });
       svc.watch();
       let p = next();
       writeFileSync(join(d.path, '10-disk.yml'), rule('disk', 'No space left', 'disk_full'));

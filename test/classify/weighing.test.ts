@@ -123,7 +123,11 @@ const TABLE: Row[] = [
   },
   {
     name: 'npm ci itself reports the registry timing out (after earlier tests passed) → infra',
-    log: gitlab('$ npm ci', 'npm ERR! code ETIMEDOUT', 'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.1.35:443'),
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! code ETIMEDOUT',
+      'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.1.35:443',
+    ),
     class: 'infra',
     cause: 'dependency_download_failed',
   },
@@ -141,7 +145,11 @@ const TABLE: Row[] = [
   },
   {
     name: 'the same earlier tool error with no summary at all still decides (rank 2 beats the fallback)',
-    log: gitlab('$ curl -fsS https://cache.example.com/warm || true', 'curl: (6) Could not resolve host: cache.example.com', '$ ./run-checks.sh'),
+    log: gitlab(
+      '$ curl -fsS https://cache.example.com/warm || true',
+      'curl: (6) Could not resolve host: cache.example.com',
+      '$ ./run-checks.sh',
+    ),
     class: 'infra',
     cause: 'dns_failure',
   },
@@ -160,7 +168,11 @@ const TABLE: Row[] = [
   // --- runner-side stages lean infra ---
   {
     name: 'get_sources: git remote 5xx → infra',
-    log: ['Getting source from Git repository', "fatal: unable to access 'https://gitlab.example.com/g/p.git/': The requested URL returned error: 502", ''].join('\n'),
+    log: [
+      'Getting source from Git repository',
+      "fatal: unable to access 'https://gitlab.example.com/g/p.git/': The requested URL returned error: 502",
+      '',
+    ].join('\n'),
     report: { stage: 'get_sources' },
     class: 'infra',
     cause: 'source_fetch_failed',
@@ -183,7 +195,10 @@ const TABLE: Row[] = [
   // Transport lines of package managers (52-transport) and the project's own mistakes (62-project-config)
   {
     name: "pnpm's own retry line with ETIMEDOUT → infra",
-    log: gitlab('$ pnpm install', ' WARN  GET https://registry.npmjs.org/left-pad error (ETIMEDOUT). Will retry in 10 seconds. 2 retries left.'),
+    log: gitlab(
+      '$ pnpm install',
+      ' WARN  GET https://registry.npmjs.org/left-pad error (ETIMEDOUT). Will retry in 10 seconds. 2 retries left.',
+    ),
     class: 'infra',
     cause: 'package_registry_unavailable',
   },
@@ -196,7 +211,12 @@ const TABLE: Row[] = [
   },
   {
     name: 'a test NAME quoting a gateway error is never evidence (indented) → build summary',
-    log: gitlab('$ npx jest', 'FAIL src/api.test.ts', '  ✕ Error fetching https://api.example.com returns 503 Service Unavailable (12 ms)', 'Tests:       1 failed, 3 passed, 4 total'),
+    log: gitlab(
+      '$ npx jest',
+      'FAIL src/api.test.ts',
+      '  ✕ Error fetching https://api.example.com returns 503 Service Unavailable (12 ms)',
+      'Tests:       1 failed, 3 passed, 4 total',
+    ),
     class: 'build',
     cause: 'test_failure',
   },
@@ -224,20 +244,26 @@ const TABLE: Row[] = [
     cause: 'metadata_endpoint_timeout',
   },
   {
-    name: 'npm ENOTFOUND for a typo\'d registry host → build; for registry.npmjs.org → infra',
+    name: "npm ENOTFOUND for a typo'd registry host → build; for registry.npmjs.org → infra",
     log: gitlab('$ npm ci', 'npm ERR! network getaddrinfo ENOTFOUND registry.npmjs.orgg registry.npmjs.orgg:443'),
     class: 'build',
     cause: 'registry_misconfigured',
   },
   {
     name: 'npm ENOTFOUND for the public registry → infra dns_failure',
-    log: gitlab('$ npm ci', 'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org'),
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org',
+    ),
     class: 'infra',
     cause: 'dns_failure',
   },
   {
     name: 'apt "Release file … is not valid yet" → infra (the host clock)',
-    log: gitlab('$ apt-get update', 'E: Release file for http://deb.debian.org/debian/dists/bookworm/InRelease is not valid yet (invalid for another 3h 2min 1s). Updates for this repository will not be applied.'),
+    log: gitlab(
+      '$ apt-get update',
+      'E: Release file for http://deb.debian.org/debian/dists/bookworm/InRelease is not valid yet (invalid for another 3h 2min 1s). Updates for this repository will not be applied.',
+    ),
     class: 'infra',
     cause: 'host_clock_skew',
   },
@@ -268,10 +294,36 @@ describe('weighing the evidence (decision table of src/classify/README.md)', () 
 
 describe('weighing mechanics', () => {
   const rs = ruleSetFrom([
-    { id: 'infra-phrase', version: 1, description: 'd', match: { log: 'NETWORK' }, class: 'infra', cause: 'phrase', summary: 'x', signal: 'phrase' },
+    {
+      id: 'infra-phrase',
+      version: 1,
+      description: 'd',
+      match: { log: 'NETWORK' },
+      class: 'infra',
+      cause: 'phrase',
+      summary: 'x',
+      signal: 'phrase',
+    },
     { id: 'infra-tool', version: 1, description: 'd', match: { log: '^tool: NETWORK DOWN$' }, class: 'infra', cause: 'tool', summary: 'x' },
-    { id: 'tests', version: 1, description: 'd', match: { log: '^TESTS FAILED$' }, class: 'build', cause: 'tests', summary: 'x', signal: 'summary' },
-    { id: 'timeout', version: 1, description: 'd', match: { reason: 'job_execution_timeout' }, class: 'build', cause: 'timeout', summary: 'x' },
+    {
+      id: 'tests',
+      version: 1,
+      description: 'd',
+      match: { log: '^TESTS FAILED$' },
+      class: 'build',
+      cause: 'tests',
+      summary: 'x',
+      signal: 'summary',
+    },
+    {
+      id: 'timeout',
+      version: 1,
+      description: 'd',
+      match: { reason: 'job_execution_timeout' },
+      class: 'build',
+      cause: 'timeout',
+      summary: 'x',
+    },
   ]);
   const c = new Classifier(rs);
   const cause = (log: string, over: Partial<FailureReport> = {}) => c.classify(report(over), log).cause;
@@ -300,6 +352,21 @@ describe('weighing mechanics', () => {
   });
 
   test('signal without log patterns is refused', () => {
-    assert.throws(() => ruleSetFrom([{ id: 'x', version: 1, description: 'd', match: { reason: 'script_failure' }, class: 'build', cause: 'x', summary: 'x', signal: 'phrase' }]), /signal describes log patterns/);
+    assert.throws(
+      () =>
+        ruleSetFrom([
+          {
+            id: 'x',
+            version: 1,
+            description: 'd',
+            match: { reason: 'script_failure' },
+            class: 'build',
+            cause: 'x',
+            summary: 'x',
+            signal: 'phrase',
+          },
+        ]),
+      /signal describes log patterns/,
+    );
   });
 });

@@ -26,8 +26,14 @@ build:
     reports: {junit: [a.xml, b.xml], dotenv: build.env}
 `);
     assert.deepEqual(j['build']!.artifacts, {
-      name: 'bin-$CI_COMMIT_REF_NAME', paths: ['dist/', 'out/**/*.js'], exclude: ['dist/**/*.map'], untracked: true,
-      when: 'on_failure', expire_in_seconds: 7200, expose_as: 'binaries', reports: { junit: ['a.xml', 'b.xml'], dotenv: ['build.env'] },
+      name: 'bin-$CI_COMMIT_REF_NAME',
+      paths: ['dist/', 'out/**/*.js'],
+      exclude: ['dist/**/*.map'],
+      untracked: true,
+      when: 'on_failure',
+      expire_in_seconds: 7200,
+      expose_as: 'binaries',
+      reports: { junit: ['a.xml', 'b.xml'], dotenv: ['build.env'] },
     });
   });
 

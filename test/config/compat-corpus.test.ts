@@ -59,7 +59,11 @@ describe('GitLab CI compatibility corpus', () => {
     const valid = { id: 'v', expected: 'valid', warns: ['remote.example'] } as unknown as CaseMeta;
     const broken = { id: 'b', expected: 'broken', line: 7 } as unknown as CaseMeta;
     const refusedAt = (line: number) => ({ exitCode: 1, output: [], diagnostics: parseLintOutput([`f.yml:${line}:3: error: boom`]) });
-    const accepted = (warning?: string) => ({ exitCode: 0, output: [], diagnostics: parseLintOutput(warning ? [`f.yml:1:1: warning: ${warning}`] : []) });
+    const accepted = (warning?: string) => ({
+      exitCode: 0,
+      output: [],
+      diagnostics: parseLintOutput(warning ? [`f.yml:1:1: warning: ${warning}`] : []),
+    });
     assert.equal(judge(valid, refusedAt(2)).pass, false);
     assert.equal(judge(valid, accepted()).pass, false, 'an expected warning is missing');
     assert.equal(judge(valid, accepted('include remote.example could not be fetched')).pass, true);
@@ -77,7 +81,11 @@ describe('GitLab CI compatibility corpus', () => {
       chosen.map(async (c, i) => {
         const cli = await runCli(c.file);
         const viaCli = judge(c, cli);
-        assert.equal(viaCli.refused, inProcess[i].refused, `${c.id}: CLI exit ${cli.exitCode} vs in-process ${inProcess[i].outcome.exitCode}\n${cli.output.join('\n')}`);
+        assert.equal(
+          viaCli.refused,
+          inProcess[i].refused,
+          `${c.id}: CLI exit ${cli.exitCode} vs in-process ${inProcess[i].outcome.exitCode}\n${cli.output.join('\n')}`,
+        );
         assert.equal(viaCli.pass, inProcess[i].pass, `${c.id}: CLI and in-process verdicts differ`);
       }),
     );

@@ -161,7 +161,8 @@ export function judge(meta: CaseMeta, outcome: LintOutcome): CaseResult {
       return { meta, outcome, refused, pass: false, reason: `refused: ${text}` };
     }
     const missing = (meta.warns ?? []).filter((w) => !warnings.some((d) => d.message.includes(w)));
-    if (missing.length > 0) return { meta, outcome, refused, pass: false, reason: `accepted without a warning naming ${missing.join(', ')}` };
+    if (missing.length > 0)
+      return { meta, outcome, refused, pass: false, reason: `accepted without a warning naming ${missing.join(', ')}` };
     return { meta, outcome, refused, pass: true };
   }
   if (!refused) return { meta, outcome, refused, pass: false, reason: 'accepted, but the case is broken' };

@@ -42,35 +42,93 @@ describe('realistic .gitlab-ci.yml', () => {
       warnings: m.warnings,
       jobs: [
         {
-          name: 'build', stage: 'build', stage_index: 0, image: NODE_IMAGE, before_script: NPM_BEFORE,
-          script: ['npm run build'], after_script: [], needs: null, when: 'on_success', manual: null,
-          on_status: PASS, interruptible: true, timeout_seconds: 3600, after_script_timeout_seconds: 300,
-          retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, cache: NPM_CACHE, line: 56,
+          name: 'build',
+          stage: 'build',
+          stage_index: 0,
+          image: NODE_IMAGE,
+          before_script: NPM_BEFORE,
+          script: ['npm run build'],
+          after_script: [],
+          needs: null,
+          when: 'on_success',
+          manual: null,
+          on_status: PASS,
+          interruptible: true,
+          timeout_seconds: 3600,
+          after_script_timeout_seconds: 300,
+          retry: DEFAULT_RETRY as JobSpec['retry'],
+          tags: ['linux', 'docker'],
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' },
+          cache: NPM_CACHE,
+          line: 56,
         },
         {
-          name: 'lint', stage: 'test', stage_index: 1, image: NODE_IMAGE, before_script: NPM_BEFORE,
-          script: ['npm run lint'], after_script: [], needs: [], when: 'on_success', manual: null,
-          on_status: { ...PASS, failure: 'warn' }, interruptible: true, timeout_seconds: 3600,
-          after_script_timeout_seconds: 300, retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' }, cache: NPM_CACHE, line: 65,
+          name: 'lint',
+          stage: 'test',
+          stage_index: 1,
+          image: NODE_IMAGE,
+          before_script: NPM_BEFORE,
+          script: ['npm run lint'],
+          after_script: [],
+          needs: [],
+          when: 'on_success',
+          manual: null,
+          on_status: { ...PASS, failure: 'warn' },
+          interruptible: true,
+          timeout_seconds: 3600,
+          after_script_timeout_seconds: 300,
+          retry: DEFAULT_RETRY as JobSpec['retry'],
+          tags: ['linux', 'docker'],
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'test' },
+          cache: NPM_CACHE,
+          line: 65,
         },
         {
-          name: 'unit', stage: 'test', stage_index: 1, image: NODE_IMAGE, before_script: NPM_BEFORE,
-          script: ['npm test -- --reporter=junit'], after_script: [], needs: ['build'], when: 'on_success',
-          manual: null, on_status: PASS, interruptible: true, timeout_seconds: 1800,
-          after_script_timeout_seconds: 300, retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['linux', 'docker'],
-          variables: { ...GLOBALS_MAIN, NODE_ENV: 'ci' }, cache: NPM_CACHE, line: 72,
+          name: 'unit',
+          stage: 'test',
+          stage_index: 1,
+          image: NODE_IMAGE,
+          before_script: NPM_BEFORE,
+          script: ['npm test -- --reporter=junit'],
+          after_script: [],
+          needs: ['build'],
+          when: 'on_success',
+          manual: null,
+          on_status: PASS,
+          interruptible: true,
+          timeout_seconds: 1800,
+          after_script_timeout_seconds: 300,
+          retry: DEFAULT_RETRY as JobSpec['retry'],
+          tags: ['linux', 'docker'],
+          variables: { ...GLOBALS_MAIN, NODE_ENV: 'ci' },
+          cache: NPM_CACHE,
+          line: 72,
         },
         {
-          name: 'deploy', stage: 'deploy', stage_index: 2, image: { name: 'alpine:3.20', pull_policy: [] },
-          before_script: [], script: ['./deploy.sh "$DEPLOY_TOKEN"'], after_script: [], needs: null,
-          when: 'manual', manual: 'required', on_status: { ...PASS, exit_codes: { '3': 'pass_pipeline' } },
-          interruptible: false, timeout_seconds: 5400, after_script_timeout_seconds: 300,
-          retry: DEFAULT_RETRY as JobSpec['retry'], tags: ['deploy'], cache: NPM_CACHE, line: 115,
+          name: 'deploy',
+          stage: 'deploy',
+          stage_index: 2,
+          image: { name: 'alpine:3.20', pull_policy: [] },
+          before_script: [],
+          script: ['./deploy.sh "$DEPLOY_TOKEN"'],
+          after_script: [],
+          needs: null,
+          when: 'manual',
+          manual: 'required',
+          on_status: { ...PASS, exit_codes: { '3': 'pass_pipeline' } },
+          interruptible: false,
+          timeout_seconds: 5400,
+          after_script_timeout_seconds: 300,
+          retry: DEFAULT_RETRY as JobSpec['retry'],
+          tags: ['deploy'],
+          cache: NPM_CACHE,
+          line: 115,
           variables: {
-            CI_ENVIRONMENT_NAME: 'production', CI_ENVIRONMENT_SLUG: 'production', CI_ENVIRONMENT_ACTION: 'start',
-            CI_ENVIRONMENT_TIER: 'production', ...GLOBALS_MAIN,
+            CI_ENVIRONMENT_NAME: 'production',
+            CI_ENVIRONMENT_SLUG: 'production',
+            CI_ENVIRONMENT_ACTION: 'start',
+            CI_ENVIRONMENT_TIER: 'production',
+            ...GLOBALS_MAIN,
           },
         },
       ],
@@ -79,20 +137,27 @@ describe('realistic .gitlab-ci.yml', () => {
   });
 
   test('unsupported keys give one warning each, with positions', () => {
-    const r = compilePipeline(realistic, { predefined: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main', CI_DEFAULT_BRANCH: 'main' } });
+    const r = compilePipeline(realistic, {
+      predefined: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main', CI_DEFAULT_BRANCH: 'main' },
+    });
     assert.ok(r.ok);
     assert.deepEqual(
       r.warnings.map((w) => [w.path, w.line, w.column, w.message]),
-      [
-        ['unit.coverage', 79, 3, 'unit.coverage: not supported by faultline; ignored: the coverage value is not extracted from the log'],
-      ],
+      [['unit.coverage', 79, 3, 'unit.coverage: not supported by faultline; ignored: the coverage value is not extracted from the log']],
     );
     assert.deepEqual(r.model.warnings, r.warnings);
   });
 
   test('merge request pipeline: rules pick e2e (manual), drop deploy and docs; optional need dropped', () => {
-    const m = compileOk(realistic, { CI_PIPELINE_SOURCE: 'merge_request_event', CI_COMMIT_BRANCH: 'release/1.2', CI_DEFAULT_BRANCH: 'main' });
-    assert.deepEqual(m.jobs.map((j) => j.name), ['build', 'lint', 'unit', 'e2e']);
+    const m = compileOk(realistic, {
+      CI_PIPELINE_SOURCE: 'merge_request_event',
+      CI_COMMIT_BRANCH: 'release/1.2',
+      CI_DEFAULT_BRANCH: 'main',
+    });
+    assert.deepEqual(
+      m.jobs.map((j) => j.name),
+      ['build', 'lint', 'unit', 'e2e'],
+    );
     assert.equal(m.variables.LOG_LEVEL, 'info');
     const e2e = job(m, 'e2e');
     assert.equal(e2e.when, 'manual');
@@ -114,11 +179,19 @@ describe('realistic .gitlab-ci.yml', () => {
   });
 
   test('workflow rule when: never refuses the pipeline with a clear error', () => {
-    const r = compilePipeline(realistic, { predefined: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature', CI_DEFAULT_BRANCH: 'main' } });
+    const r = compilePipeline(realistic, {
+      predefined: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature', CI_DEFAULT_BRANCH: 'main' },
+    });
     assert.equal(r.ok, false);
     assert.ok(!r.ok);
     assert.deepEqual(r.errors, [
-      { path: 'workflow.rules[3]', line: 28, column: 7, message: 'workflow.rules[3]: this rule matched and says when: never, so no pipeline is created', code: 'no_pipeline' },
+      {
+        path: 'workflow.rules[3]',
+        line: 28,
+        column: 7,
+        message: 'workflow.rules[3]: this rule matched and says when: never, so no pipeline is created',
+        code: 'no_pipeline',
+      },
     ]);
   });
 });
@@ -130,7 +203,15 @@ describe('semantics', () => {
       yaml: 'z:\n  stage: .post\n  script: z\na:\n  script: a\np:\n  stage: .pre\n  script: p\nd:\n  stage: deploy\n  script: d\n',
       check: (m) => {
         assert.deepEqual(m.stages, ['.pre', 'test', 'deploy', '.post']);
-        assert.deepEqual(m.jobs.map((j) => [j.name, j.stage, j.stage_index]), [['z', '.post', 3], ['a', 'test', 1], ['p', '.pre', 0], ['d', 'deploy', 2]]);
+        assert.deepEqual(
+          m.jobs.map((j) => [j.name, j.stage, j.stage_index]),
+          [
+            ['z', '.post', 3],
+            ['a', 'test', 1],
+            ['p', '.pre', 0],
+            ['d', 'deploy', 2],
+          ],
+        );
       },
     },
     {
@@ -141,10 +222,21 @@ describe('semantics', () => {
     {
       name: 'extends: multi-level, list order, deep-merged maps, replaced lists',
       yaml: [
-        '.a:', '  variables: {A: a, B: a}', '  tags: [one, two]', '  script: [a]',
-        '.b:', '  extends: .a', '  variables: {B: b}', '  timeout: 10m',
-        '.c:', '  variables: {C: c}', '  tags: [three]',
-        'j:', '  extends: [.b, .c]', '  variables: {D: d}', '',
+        '.a:',
+        '  variables: {A: a, B: a}',
+        '  tags: [one, two]',
+        '  script: [a]',
+        '.b:',
+        '  extends: .a',
+        '  variables: {B: b}',
+        '  timeout: 10m',
+        '.c:',
+        '  variables: {C: c}',
+        '  tags: [three]',
+        'j:',
+        '  extends: [.b, .c]',
+        '  variables: {D: d}',
+        '',
       ].join('\n'),
       check: (m) => {
         const j = job(m, 'j');
@@ -176,25 +268,45 @@ describe('semantics', () => {
     {
       name: 'manual modes',
       yaml: [
-        'a:', '  script: x', '  when: manual',
-        'b:', '  script: x', '  when: manual', '  allow_failure: false',
-        'c:', '  script: x', '  when: manual', '  manual: optional',
-        'd:', '  script: x', '  needs: []', '  when: manual', '  allow_failure: true', '',
+        'a:',
+        '  script: x',
+        '  when: manual',
+        'b:',
+        '  script: x',
+        '  when: manual',
+        '  allow_failure: false',
+        'c:',
+        '  script: x',
+        '  when: manual',
+        '  manual: optional',
+        'd:',
+        '  script: x',
+        '  needs: []',
+        '  when: manual',
+        '  allow_failure: true',
+        '',
       ].join('\n'),
       check: (m) => {
-        assert.deepEqual(m.jobs.map((j) => [j.name, j.when, j.manual, j.on_status.failure]), [
-          ['a', 'manual', 'ignored', 'warn'],
-          ['b', 'manual', 'required', 'fail_pipeline'],
-          ['c', 'manual', 'optional', 'fail_pipeline'],
-          ['d', 'manual', 'ignored', 'warn'],
-        ]);
+        assert.deepEqual(
+          m.jobs.map((j) => [j.name, j.when, j.manual, j.on_status.failure]),
+          [
+            ['a', 'manual', 'ignored', 'warn'],
+            ['b', 'manual', 'required', 'fail_pipeline'],
+            ['c', 'manual', 'optional', 'fail_pipeline'],
+            ['d', 'manual', 'ignored', 'warn'],
+          ],
+        );
       },
     },
     {
       name: 'on_status and allow_failure combine when they agree',
       yaml: 'a:\n  script: x\n  allow_failure: {exit_codes: 2}\n  on_status:\n    success: pass_pipeline\n    failure: warn\n    exit_codes: {2: warn, 7: fail_pipeline}\nb:\n  script: x\n  allow_failure: true\n  on_status: {failure: warn}\n',
       check: (m) => {
-        assert.deepEqual(job(m, 'a').on_status, { success: 'pass_pipeline', failure: 'warn', exit_codes: { '2': 'warn', '7': 'fail_pipeline' } });
+        assert.deepEqual(job(m, 'a').on_status, {
+          success: 'pass_pipeline',
+          failure: 'warn',
+          exit_codes: { '2': 'warn', '7': 'fail_pipeline' },
+        });
         assert.deepEqual(job(m, 'b').on_status, { success: 'continue', failure: 'warn', exit_codes: {} });
       },
     },
@@ -202,14 +314,31 @@ describe('semantics', () => {
       name: 'when: never; rules variables and rule-level overrides',
       yaml: [
         'variables: {V: g}',
-        'gone:', '  script: x', '  when: never',
-        'later:', '  script: x', '  when: on_success',
-        'r:', '  script: x', '  interruptible: true', '  rules:',
-        '    - if: $NOPE', '      when: never',
-        '    - if: $V == "g"', '      variables: {V: rule}', '      allow_failure: true', '      interruptible: graceful', '      needs: [later]', '', '',
+        'gone:',
+        '  script: x',
+        '  when: never',
+        'later:',
+        '  script: x',
+        '  when: on_success',
+        'r:',
+        '  script: x',
+        '  interruptible: true',
+        '  rules:',
+        '    - if: $NOPE',
+        '      when: never',
+        '    - if: $V == "g"',
+        '      variables: {V: rule}',
+        '      allow_failure: true',
+        '      interruptible: graceful',
+        '      needs: [later]',
+        '',
+        '',
       ].join('\n'),
       check: (m) => {
-        assert.deepEqual(m.jobs.map((j) => j.name), ['later', 'r']);
+        assert.deepEqual(
+          m.jobs.map((j) => j.name),
+          ['later', 'r'],
+        );
         assert.equal(job(m, 'later').when, 'on_success');
         const r = job(m, 'r');
         assert.equal(r.variables.V, 'rule');

@@ -13,9 +13,7 @@ const cases: { name: string; yaml: string; errors: Expect[]; predefined?: Record
   {
     name: 'duplicate key (a warning, as GitLab reads it; the rest is still checked)',
     yaml: 'a:\n  script: x\n  script: y\n  stage: nope\n',
-    errors: [
-      ['a.stage', 4, 10, /stage 'nope' is not defined in stages \(\.pre, build, test, deploy, \.post\)/],
-    ],
+    errors: [['a.stage', 4, 10, /stage 'nope' is not defined in stages \(\.pre, build, test, deploy, \.post\)/]],
   },
   {
     name: 'unknown job key with did-you-mean',
@@ -134,7 +132,12 @@ const cases: { name: string; yaml: string; errors: Expect[]; predefined?: Record
     name: 'bad enum values with did-you-mean',
     yaml: 'a:\n  script: x\n  when: on_sucess\n  interruptible: yes\n',
     errors: [
-      ['a.when', 3, 9, /expected one of on_success, on_failure, always, manual, never, delayed, got the string "on_sucess"; did you mean 'on_success'\?/],
+      [
+        'a.when',
+        3,
+        9,
+        /expected one of on_success, on_failure, always, manual, never, delayed, got the string "on_sucess"; did you mean 'on_success'\?/,
+      ],
       ['a.interruptible', 4, 18, /expected true, false or graceful, got the string "yes"/],
     ],
   },

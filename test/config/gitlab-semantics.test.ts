@@ -11,9 +11,19 @@ import { environmentSlug } from '../../src/config/environment.js';
 import type { PipelineModel } from '../../src/pipeline/model.js';
 
 const push = (branch: string, extra: Record<string, string> = {}) => ({
-  CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: branch, CI_COMMIT_REF_NAME: branch, CI_DEFAULT_BRANCH: 'main', CI_PROJECT_PATH: 'group/app', ...extra,
+  CI_PIPELINE_SOURCE: 'push',
+  CI_COMMIT_BRANCH: branch,
+  CI_COMMIT_REF_NAME: branch,
+  CI_DEFAULT_BRANCH: 'main',
+  CI_PROJECT_PATH: 'group/app',
+  ...extra,
 });
-const tagPipeline = (tag: string) => ({ CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: tag, CI_COMMIT_REF_NAME: tag, CI_DEFAULT_BRANCH: 'main' });
+const tagPipeline = (tag: string) => ({
+  CI_PIPELINE_SOURCE: 'push',
+  CI_COMMIT_TAG: tag,
+  CI_COMMIT_REF_NAME: tag,
+  CI_DEFAULT_BRANCH: 'main',
+});
 const mr = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_COMMIT_REF_NAME: 'feat', CI_DEFAULT_BRANCH: 'main' };
 
 function names(yaml: string, predefined: Record<string, string>, commit?: CommitFacts, variables: Record<string, string> = {}): string[] {
@@ -56,7 +66,11 @@ describe('only / except', () => {
     ['tag pipeline', tagPipeline('v1.0'), ['always', 'release', 'not-main']],
     // GitLab: jobs without rules/only default to only: [branches, tags]; an MR pipeline has neither.
     ['merge request pipeline', mr, ['mrs']],
-    ['scheduled pipeline on main', { ...push('main'), CI_PIPELINE_SOURCE: 'schedule' }, ['always', 'deploy-prod', 'branches-only', 'sched', 'proj']],
+    [
+      'scheduled pipeline on main',
+      { ...push('main'), CI_PIPELINE_SOURCE: 'schedule' },
+      ['always', 'deploy-prod', 'branches-only', 'sched', 'proj'],
+    ],
   ];
   for (const [name, ctx, want] of cases) test(name, () => assert.deepEqual(names(yaml, ctx), want));
 
@@ -84,7 +98,10 @@ describe('only / except', () => {
   test('kubernetes: active never holds here, with a warning', () => {
     const r = compilePipeline('k: {script: x, only: {kubernetes: active}}\nb: {script: x}\n', { predefined: push('main') });
     assert.ok(r.ok);
-    assert.deepEqual(r.model.jobs.map((j) => j.name), ['b']);
+    assert.deepEqual(
+      r.model.jobs.map((j) => j.name),
+      ['b'],
+    );
     assert.match(r.warnings.map((w) => w.message).join('\n'), /no Kubernetes integration/);
   });
 
@@ -114,11 +131,16 @@ describe('rules: changes / exists against the commit', () => {
   test('without the commit, exists matches nothing and says so', () => {
     const r = compilePipeline(y, { predefined: push('main') });
     assert.ok(r.ok);
-    assert.deepEqual(r.model.jobs.map((j) => j.name), ['src', 'docs', 'both', 'expanded'].filter((n) => n !== 'both'));
+    assert.deepEqual(
+      r.model.jobs.map((j) => j.name),
+      ['src', 'docs', 'both', 'expanded'].filter((n) => n !== 'both'),
+    );
     assert.match(r.warnings.map((w) => w.message).join('\n'), /exists: matches nothing/);
   });
   test('compare_to and exists: project are refused', () => {
-    const e = errors('a: {script: x, rules: [{changes: {paths: [a], compare_to: refs/heads/main}}]}\nb: {script: x, rules: [{exists: {paths: [a], project: g/p}}]}\n');
+    const e = errors(
+      'a: {script: x, rules: [{changes: {paths: [a], compare_to: refs/heads/main}}]}\nb: {script: x, rules: [{exists: {paths: [a], project: g/p}}]}\n',
+    );
     assert.equal(e.length, 2);
     assert.match(e[0]!, /compare_to: not supported by faultline, so the pipeline is refused/);
     assert.match(e[1]!, /project: not supported by faultline/);
@@ -134,7 +156,9 @@ describe('rules: changes / exists against the commit', () => {
 
 describe('rules details', () => {
   test('rules: [{when: manual}] blocks (allow_failure false); job-level when: manual does not', () => {
-    const m = model('a: {script: x, rules: [{when: manual}]}\nb: {script: x, when: manual}\nc: {script: x, rules: [{when: manual, allow_failure: true}]}\nd: {script: x, manual: optional}\n');
+    const m = model(
+      'a: {script: x, rules: [{when: manual}]}\nb: {script: x, when: manual}\nc: {script: x, rules: [{when: manual, allow_failure: true}]}\nd: {script: x, manual: optional}\n',
+    );
     const by = Object.fromEntries(m.jobs.map((j) => [j.name, j]));
     assert.equal(by.a!.manual, 'required');
     assert.equal(by.a!.on_status.failure, 'fail_pipeline');
@@ -144,15 +168,21 @@ describe('rules details', () => {
     assert.equal(by.d!.manual, 'optional');
   });
   test('!reference rules are flattened (nested lists)', () => {
-    const y = '.r: {rules: [{if: $CI_COMMIT_BRANCH == "main", when: always}]}\na:\n  script: x\n  rules:\n    - !reference [.r, rules]\n    - when: never\n';
+    const y =
+      '.r: {rules: [{if: $CI_COMMIT_BRANCH == "main", when: always}]}\na:\n  script: x\n  rules:\n    - !reference [.r, rules]\n    - when: never\n';
     assert.deepEqual(names(y, push('main')), ['a']);
     assert.deepEqual(names(y, push('dev')), []);
   });
   test('rules: if sees expanded variables', () => {
-    assert.deepEqual(names('variables: {TARGET: "$CI_COMMIT_BRANCH-env"}\na: {script: x, rules: [{if: $TARGET == "main-env"}]}\n', push('main')), ['a']);
+    assert.deepEqual(
+      names('variables: {TARGET: "$CI_COMMIT_BRANCH-env"}\na: {script: x, rules: [{if: $TARGET == "main-env"}]}\n', push('main')),
+      ['a'],
+    );
   });
   test('rules: variables override job variables; rules: needs replaces needs', () => {
-    const m = model('a: {script: x}\nb: {script: x, needs: [], variables: {V: job}, rules: [{if: $CI_COMMIT_BRANCH, variables: {V: rule}, needs: [a]}]}\n');
+    const m = model(
+      'a: {script: x}\nb: {script: x, needs: [], variables: {V: job}, rules: [{if: $CI_COMMIT_BRANCH, variables: {V: rule}, needs: [a]}]}\n',
+    );
     assert.equal(m.jobs[1]!.variables.V, 'rule');
     assert.deepEqual(m.jobs[1]!.needs, ['a']);
   });
@@ -208,7 +238,10 @@ describe('fail closed', () => {
 describe('parallel', () => {
   test('parallel: N → "name i/N" with CI_NODE_INDEX/TOTAL; needs on it means all', () => {
     const m = model('test: {script: x, parallel: 3}\nafter: {script: x, needs: [test]}\n');
-    assert.deepEqual(m.jobs.map((j) => j.name), ['test 1/3', 'test 2/3', 'test 3/3', 'after']);
+    assert.deepEqual(
+      m.jobs.map((j) => j.name),
+      ['test 1/3', 'test 2/3', 'test 3/3', 'after'],
+    );
     assert.deepEqual([m.jobs[1]!.variables.CI_NODE_INDEX, m.jobs[1]!.variables.CI_NODE_TOTAL], ['2', '3']);
     assert.deepEqual(m.jobs[3]!.needs, ['test 1/3', 'test 2/3', 'test 3/3']);
   });
@@ -228,7 +261,10 @@ describe('parallel', () => {
       '',
     ].join('\n');
     const m = model(y);
-    assert.deepEqual(m.jobs.map((j) => j.name), ['build: [aws, monitoring]', 'build: [aws, app1]', 'build: [gcp, data]', 'build: [vultr, data]', 'all', 'one']);
+    assert.deepEqual(
+      m.jobs.map((j) => j.name),
+      ['build: [aws, monitoring]', 'build: [aws, app1]', 'build: [gcp, data]', 'build: [vultr, data]', 'all', 'one'],
+    );
     assert.deepEqual(m.jobs[2]!.variables, { PROVIDER: 'gcp', STACK: 'data', CI_NODE_INDEX: '3', CI_NODE_TOTAL: '4' });
     assert.equal(m.jobs[4]!.needs!.length, 4);
     assert.deepEqual(m.jobs[5]!.needs, ['build: [gcp, data]']);
@@ -243,18 +279,28 @@ describe('parallel', () => {
       '',
     ].join('\n');
     const m = model(y);
-    assert.deepEqual(m.jobs.slice(2).map((j) => [j.name, j.needs]), [['test: [linux]', ['build: [linux]']], ['test: [mac]', ['build: [mac]']]]);
+    assert.deepEqual(
+      m.jobs.slice(2).map((j) => [j.name, j.needs]),
+      [
+        ['test: [linux]', ['build: [linux]']],
+        ['test: [mac]', ['build: [mac]']],
+      ],
+    );
   });
   test('limits and shapes', () => {
     assert.match(errors('a: {script: x, parallel: 201}\n')[0]!, /from 1 to 200/);
     assert.match(errors('a: {script: x, parallel: {matrix: [{A: []}]}}\n')[0]!, /expected a string or a list/);
-    assert.match(errors('a: {script: x, parallel: {matrix: [{A: [x]}]}}\nb: {script: x, needs: [{job: a, parallel: {matrix: [{A: y}]}}]}\n')[0]!, /no instance of 'a' matches/);
+    assert.match(
+      errors('a: {script: x, parallel: {matrix: [{A: [x]}]}}\nb: {script: x, needs: [{job: a, parallel: {matrix: [{A: y}]}}]}\n')[0]!,
+      /no instance of 'a' matches/,
+    );
   });
 });
 
 describe('inherit, environment, dependencies, variables', () => {
   test('inherit: default and variables', () => {
-    const y = 'default: {image: alpine, tags: [t]}\nvariables: {A: a, B: b}\nj1: {script: x, inherit: {default: false, variables: [B]}}\nj2: {script: x, inherit: {default: [tags]}}\n';
+    const y =
+      'default: {image: alpine, tags: [t]}\nvariables: {A: a, B: b}\nj1: {script: x, inherit: {default: false, variables: [B]}}\nj2: {script: x, inherit: {default: [tags]}}\n';
     const m = model(y);
     assert.equal(m.jobs[0]!.image, null);
     assert.deepEqual(m.jobs[0]!.tags, []);
@@ -263,7 +309,10 @@ describe('inherit, environment, dependencies, variables', () => {
     assert.deepEqual(m.jobs[1]!.tags, ['t']);
   });
   test('environment: CI_ENVIRONMENT_* expanded, GitLab slug and tier', () => {
-    const m = model('deploy:\n  script: x\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n    url: https://$CI_COMMIT_REF_NAME.example.com\n', push('feat-1'));
+    const m = model(
+      'deploy:\n  script: x\n  environment:\n    name: review/$CI_COMMIT_REF_NAME\n    url: https://$CI_COMMIT_REF_NAME.example.com\n',
+      push('feat-1'),
+    );
     const v = m.jobs[0]!.variables;
     assert.equal(v.CI_ENVIRONMENT_NAME, 'review/feat-1');
     assert.equal(v.CI_ENVIRONMENT_URL, 'https://feat-1.example.com');
@@ -274,14 +323,19 @@ describe('inherit, environment, dependencies, variables', () => {
     assert.equal(environmentSlug('staging'), 'staging');
   });
   test('dependencies: unknown job, later stage, not in needs', () => {
-    const e = errors('a: {stage: build, script: x}\nb: {script: x, dependencies: [nope]}\nc: {stage: build, script: x, dependencies: [b]}\nd: {script: x, needs: [], dependencies: [a]}\n');
+    const e = errors(
+      'a: {stage: build, script: x}\nb: {script: x, dependencies: [nope]}\nc: {stage: build, script: x, dependencies: [b]}\nd: {script: x, needs: [], dependencies: [a]}\n',
+    );
     assert.equal(e.length, 3, e.join('\n'));
     assert.match(e[0]!, /depends on 'nope', but there is no job/);
     assert.match(e[1]!, /not in an earlier stage/);
     assert.match(e[2]!, /must also be listed in needs/);
   });
   test('tags: variables expanded at creation', () => {
-    assert.deepEqual(model('variables: {POOL: big}\na: {script: x, tags: [$POOL-runners, linux]}\n').jobs[0]!.tags, ['big-runners', 'linux']);
+    assert.deepEqual(model('variables: {POOL: big}\na: {script: x, tags: [$POOL-runners, linux]}\n').jobs[0]!.tags, [
+      'big-runners',
+      'linux',
+    ]);
   });
   test('variables: options must contain the value; expand: false is recorded', () => {
     assert.match(errors('variables: {ENV: {value: prod, options: [dev, staging]}}\na: {script: x}\n')[0]!, /must be one of its options/);

@@ -6,7 +6,15 @@ import { bigDagYaml } from '../../bench/config.js';
 // Compile speed is measured by `npm run bench` (bench/config.ts), not asserted here.
 test('a 1,000-job DAG with extends and rules compiles to the right model', () => {
   const r = compilePipeline(bigDagYaml(1000));
-  assert.ok(r.ok, !r.ok ? r.errors.slice(0, 3).map((e) => e.message).join('\n') : '');
+  assert.ok(
+    r.ok,
+    !r.ok
+      ? r.errors
+          .slice(0, 3)
+          .map((e) => e.message)
+          .join('\n')
+      : '',
+  );
   assert.equal(r.model.jobs.length, 1000);
   assert.deepEqual(r.model.jobs[999]!.needs, ['job_998', 'job_992', 'job_968']);
 });

@@ -32,17 +32,58 @@ function assertWellFormed(text: string): CompileResult {
 
 const lines = realistic.split('\n');
 const FRAGMENTS = [
-  '', ' ', '  ', ':', '- ', '[', ']', '{', '}', '&a', '*a', '<<: *a', '!reference [.node_job, before_script]',
-  '"', "'", '#', '|', '>', 'null', '~', '42', 'true', 'script:', 'needs: [x]', 'extends: .nope', 'stage: deploy',
-  'when: manual', 'rules:', '  - if: $X ==', 'timeout: 1 hour', 'retry: 99', '\t', '---', '...', '%YAML 1.2', '? x',
-  'needs: [build, lint]', 'needs: [deploy]', 'on_status: {failure: warn}', 'allow_failure: {exit_codes: [1]}',
+  '',
+  ' ',
+  '  ',
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '&a',
+  '*a',
+  '<<: *a',
+  '!reference [.node_job, before_script]',
+  '"',
+  "'",
+  '#',
+  '|',
+  '>',
+  'null',
+  '~',
+  '42',
+  'true',
+  'script:',
+  'needs: [x]',
+  'extends: .nope',
+  'stage: deploy',
+  'when: manual',
+  'rules:',
+  '  - if: $X ==',
+  'timeout: 1 hour',
+  'retry: 99',
+  '\t',
+  '---',
+  '...',
+  '%YAML 1.2',
+  '? x',
+  'needs: [build, lint]',
+  'needs: [deploy]',
+  'on_status: {failure: warn}',
+  'allow_failure: {exit_codes: [1]}',
 ];
 
 const mutation = fc.oneof(
   // replace a line
   fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: fc.constantFrom(...FRAGMENTS) }),
   // insert a line (indented like a job key or not)
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...FRAGMENTS), indent: fc.constantFrom('', '  ', '    ') }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.constantFrom(...FRAGMENTS),
+    indent: fc.constantFrom('', '  ', '    '),
+  }),
   // delete a line
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
   // splice random characters into a line

@@ -56,8 +56,26 @@ j:
 `);
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.model.jobs[0]!.cache, [
-      { key: 'default', files: ['package-lock.json'], prefix: '$CI_JOB_NAME', paths: ['node_modules/'], untracked: false, policy: 'pull', when: 'on_success', fallback_keys: ['main-cache'] },
-      { key: 'default', files: null, prefix: null, paths: ['.cache/'], untracked: true, policy: 'pull-push', when: 'always', fallback_keys: [] },
+      {
+        key: 'default',
+        files: ['package-lock.json'],
+        prefix: '$CI_JOB_NAME',
+        paths: ['node_modules/'],
+        untracked: false,
+        policy: 'pull',
+        when: 'on_success',
+        fallback_keys: ['main-cache'],
+      },
+      {
+        key: 'default',
+        files: null,
+        prefix: null,
+        paths: ['.cache/'],
+        untracked: true,
+        policy: 'pull-push',
+        when: 'always',
+        fallback_keys: [],
+      },
     ]);
   });
 
@@ -68,7 +86,12 @@ j:
   script: [x]
 `);
     assert.ok(r.ok, JSON.stringify(r));
-    assert.deepEqual(r.model.jobs[0]!.image, { name: 'alpine', pull_policy: [], entrypoint: [''], docker: { user: '1000', platform: 'linux/arm64' } });
+    assert.deepEqual(r.model.jobs[0]!.image, {
+      name: 'alpine',
+      pull_policy: [],
+      entrypoint: [''],
+      docker: { user: '1000', platform: 'linux/arm64' },
+    });
     assert.deepEqual(r.warnings, []);
   });
 
@@ -84,8 +107,14 @@ j:
 `);
     assert.equal(r.ok, false);
     const msgs = r.errors.map((e) => `${e.line} ${e.path}: ${e.message}`);
-    assert.ok(msgs.some((m) => m.startsWith('5 ') && m.includes("unknown key 'aliass'")), msgs.join('\n'));
-    assert.ok(msgs.some((m) => m.startsWith('7 ') && m.includes('pull-push')), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => m.startsWith('5 ') && m.includes("unknown key 'aliass'")),
+      msgs.join('\n'),
+    );
+    assert.ok(
+      msgs.some((m) => m.startsWith('7 ') && m.includes('pull-push')),
+      msgs.join('\n'),
+    );
   });
 });
 

@@ -33,7 +33,15 @@ countReads(Pair.prototype, 'key');
 function work(text: string): number {
   reads = 0;
   const r = compilePipeline(text);
-  assert.ok(r.ok, !r.ok ? r.errors.slice(0, 3).map((e) => `${e.line}: ${e.message}`).join('\n') : '');
+  assert.ok(
+    r.ok,
+    !r.ok
+      ? r.errors
+          .slice(0, 3)
+          .map((e) => `${e.line}: ${e.message}`)
+          .join('\n')
+      : '',
+  );
   return reads;
 }
 

@@ -27,13 +27,22 @@ describe('artifact API (in-process coordinator, real HTTP)', () => {
   let client: RunnerClient;
   const bearer = () => ({ authorization: `Bearer ${coord.apiToken}` });
   const newJob = async (yaml: string): Promise<JobPayload> => {
-    const r = await fetch(`${coord.url}/api/v1/pipelines`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body: JSON.stringify({ yaml }) });
+    const r = await fetch(`${coord.url}/api/v1/pipelines`, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/json' },
+      body: JSON.stringify({ yaml }),
+    });
     assert.equal(r.status, 201);
     return (await client.requestJob(AbortSignal.timeout(5000)))!;
   };
 
   before(async () => {
-    coord = await createCoordinator({ dataDir: dir.path, maxArtifactBytes: 64 * 1024, artifactSweepIntervalMs: 3_600_000, longPollMs: 200 });
+    coord = await createCoordinator({
+      dataDir: dir.path,
+      maxArtifactBytes: 64 * 1024,
+      artifactSweepIntervalMs: 3_600_000,
+      longPollMs: 200,
+    });
     client = new RunnerClient({ url: coord.url });
     await client.register({ registration_token: coord.registrationToken, name: 'r', tags: [], executor: 'shell', concurrency: 1 });
   });
@@ -70,7 +79,9 @@ describe('artifact API (in-process coordinator, real HTTP)', () => {
     const gone = await fetch(`${coord.url}/api/v1/jobs/${job.id}/artifacts`, { headers: bearer() });
     assert.equal(gone.status, 404);
     assert.match(((await gone.json()) as { error: string }).error, /expired or were lost/);
-    const j = (await (await fetch(`${coord.url}/api/v1/jobs/${job.id}`, { headers: bearer() })).json()) as { artifacts: { kind: string; expired: boolean }[] };
+    const j = (await (await fetch(`${coord.url}/api/v1/jobs/${job.id}`, { headers: bearer() })).json()) as {
+      artifacts: { kind: string; expired: boolean }[];
+    };
     assert.deepEqual(j.artifacts.find((x) => x.kind === 'archive')?.expired, true);
   });
 

@@ -59,7 +59,9 @@ describe('POST /api/v1/rules/backtest', () => {
   });
 
   test('one rule moved to another class → counts of old→new class/cause with sample job ids; nothing written', async () => {
-    const dir = candidate('tests-unknown', '60-build.yml', (s) => s.replace('    class: build\n    cause: test_failure\n', '    class: unknown\n    cause: test_failure\n'));
+    const dir = candidate('tests-unknown', '60-build.yml', (s) =>
+      s.replace('    class: build\n    cause: test_failure\n', '    class: unknown\n    cause: test_failure\n'),
+    );
     const before = snapshot(h);
     const r = await h.api('POST', '/api/v1/rules/backtest', { rules_dir: dir, since: '7d', samples: 2 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -67,7 +69,12 @@ describe('POST /api/v1/rules/backtest', () => {
     assert.equal(r.body.total, 6, 'every stored failure of the window (not the success)');
     assert.equal(r.body.changed, 3);
     assert.deepEqual(r.body.transitions, [
-      { from: { class: 'build', cause: 'test_failure' }, to: { class: 'unknown', cause: 'test_failure' }, count: 3, sample_job_ids: ids.tests.slice(0, 2) },
+      {
+        from: { class: 'build', cause: 'test_failure' },
+        to: { class: 'unknown', cause: 'test_failure' },
+        count: 3,
+        sample_job_ids: ids.tests.slice(0, 2),
+      },
     ]);
     assert.ok(Math.abs(Date.parse(r.body.since) - (Date.now() - 7 * 86_400_000)) < 60_000);
     assert.equal(snapshot(h), before, 'classification columns and row counts unchanged');
@@ -84,8 +91,13 @@ describe('POST /api/v1/rules/backtest', () => {
   });
 
   test('a candidate with a bad regex → 422 naming the file and line; nothing written', async () => {
-    const dir = candidate('bad-regex', '60-build.yml', (s) => s.replace("        - 'npm ERR! Test failed'\n", "        - '(?<=npm )ERR! Test failed'\n"));
-    const line = readFileSync(join(dir, '60-build.yml'), 'utf8').split('\n').findIndex((l) => l.includes('(?<=npm )')) + 1;
+    const dir = candidate('bad-regex', '60-build.yml', (s) =>
+      s.replace("        - 'npm ERR! Test failed'\n", "        - '(?<=npm )ERR! Test failed'\n"),
+    );
+    const line =
+      readFileSync(join(dir, '60-build.yml'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('(?<=npm )')) + 1;
     const before = snapshot(h);
     const r = await h.api('POST', '/api/v1/rules/backtest', { rules_dir: dir });
     assert.equal(r.status, 422);

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CoordinatorConfigError, loadCoordinatorConfig, parseCoordinatorConfig, parseDurationMs } from '../../src/coordinator/config-file.js';
+import {
+  CoordinatorConfigError,
+  loadCoordinatorConfig,
+  parseCoordinatorConfig,
+  parseDurationMs,
+} from '../../src/coordinator/config-file.js';
 import { spawnFaultline, startCoordinator } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { receiver } from './notifications-fixtures.js';
@@ -136,7 +141,10 @@ describe('coordinator config file', () => {
     );
     assert.deepEqual(
       cross.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).sort(),
-      ['3:12 notifications[1].name: duplicate target name "ops"', '3:67 notifications[1].secret_env: environment variable FAULTLINE_TEST_UNSET_VAR is not set'].sort(),
+      [
+        '3:12 notifications[1].name: duplicate target name "ops"',
+        '3:67 notifications[1].secret_env: environment variable FAULTLINE_TEST_UNSET_VAR is not set',
+      ].sort(),
     );
 
     // YAML syntax errors have positions too, and the thrown error carries them in its message.
@@ -168,7 +176,14 @@ describe('coordinator config file', () => {
     const file = join(d.path, 'coordinator.yml');
     writeFileSync(
       file,
-      ['port: 1', 'data_dir: ./from-file', 'long_poll: 1s', 'notifications:', `  - {name: operators, url: '${rx.url('/ops')}', classes: [infra]}`, ''].join('\n'),
+      [
+        'port: 1',
+        'data_dir: ./from-file',
+        'long_poll: 1s',
+        'notifications:',
+        `  - {name: operators, url: '${rx.url('/ops')}', classes: [infra]}`,
+        '',
+      ].join('\n'),
     );
     const dataDir = join(d.path, 'from-flag');
     const c = await startCoordinator({ dataDir, extraArgs: ['--config', file] });
@@ -179,13 +194,27 @@ describe('coordinator config file', () => {
 
     // An infra failure, driven through the runner API, reaches the operators' hook of the file.
     const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-      const res = await fetch(c.url + path, { method: path.startsWith('/api/v1/jobs/') && path !== '/api/v1/jobs/request' ? 'PUT' : 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(c.url + path, {
+        method: path.startsWith('/api/v1/jobs/') && path !== '/api/v1/jobs/request' ? 'PUT' : 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, body: res.status === 204 ? null : ((await res.json()) as any) };
     };
-    const runner = (await post('/api/v1/runners/register', { registration_token: c.registrationToken, name: 'r', executor: 'docker', concurrency: 1 })).body;
+    const runner = (
+      await post('/api/v1/runners/register', { registration_token: c.registrationToken, name: 'r', executor: 'docker', concurrency: 1 })
+    ).body;
     const p = (await post('/api/v1/pipelines', { yaml: 'j:\n  script: x\n' }, { authorization: `Bearer ${c.apiToken}` })).body;
     const job = (await post('/api/v1/jobs/request', {}, { 'runner-token': runner.token })).body;
-    const failure = { reason: 'image_pull_failure', stage: 'pull_image', kind: 'registry_unreachable', message: 'connection refused', executor: 'docker', image: 'r.example/i:1', registry: 'r.example' };
+    const failure = {
+      reason: 'image_pull_failure',
+      stage: 'pull_image',
+      kind: 'registry_unreachable',
+      message: 'connection refused',
+      executor: 'docker',
+      image: 'r.example/i:1',
+      registry: 'r.example',
+    };
     assert.equal((await post(`/api/v1/jobs/${job.id}`, { state: 'failed', failure }, { 'job-token': job.token })).status, 200);
     const deadline = Date.now() + 15_000;
     while (rx.at('/ops').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -197,7 +226,10 @@ describe('coordinator config file', () => {
     writeFileSync(bad, 'port: 8080\nnotifications:\n  - name: x\n    url: nope\n    classes: [infra]\n');
     const proc = spawnFaultline(['coordinator', '--config', bad, '--data', join(d.path, 'never')]);
     assert.equal(await proc.exited, 1);
-    assert.match(proc.output(), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:10: notifications\\[0\\]\\.url: must be a URL`));
+    assert.match(
+      proc.output(),
+      new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:10: notifications\\[0\\]\\.url: must be a URL`),
+    );
     assert.ok(!existsSync(join(d.path, 'never')), 'nothing started');
   });
 });
@@ -207,5 +239,8 @@ test('examples/coordinator.yml is a valid configuration', () => {
   const o = loadCoordinatorConfig(`${root}examples/coordinator.yml`);
   assert.equal(o.port, 8080);
   assert.equal(o.heartbeatTimeoutMs, 60_000);
-  assert.deepEqual(o.notifications?.map((n) => n.classes), [['infra'], ['build']]);
+  assert.deepEqual(
+    o.notifications?.map((n) => n.classes),
+    [['infra'], ['build']],
+  );
 });

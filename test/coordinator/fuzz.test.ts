@@ -34,9 +34,16 @@ describe('bad input never crashes the coordinator', () => {
 
   test('random JSON values and raw strings as pipeline bodies', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify({ yaml: v }))), async (body) => {
-        await expectClientError(await post('/api/v1/pipelines', body), [201]);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.json(),
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify({ yaml: v })),
+        ),
+        async (body) => {
+          await expectClientError(await post('/api/v1/pipelines', body), [201]);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -59,12 +66,22 @@ describe('bad input never crashes the coordinator', () => {
   });
 
   test('random runner-API bodies: register, heartbeat, request, job update', async () => {
-    const body = fc.oneof(fc.json(), fc.string({ maxLength: 50 }), fc.jsonValue().map((v) => JSON.stringify({ state: 'failed', failure: v, exit_code: v })));
+    const body = fc.oneof(
+      fc.json(),
+      fc.string({ maxLength: 50 }),
+      fc.jsonValue().map((v) => JSON.stringify({ state: 'failed', failure: v, exit_code: v })),
+    );
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom('register', 'heartbeat', 'request', 'update'), async (b, which) => {
         const headers = { 'content-type': 'application/json', 'runner-token': runnerToken, 'job-token': 'wrong' };
         const url =
-          which === 'register' ? '/api/v1/runners/register' : which === 'heartbeat' ? '/api/v1/runners/heartbeat' : which === 'request' ? '/api/v1/jobs/request' : `/api/v1/jobs/${job.id}`;
+          which === 'register'
+            ? '/api/v1/runners/register'
+            : which === 'heartbeat'
+              ? '/api/v1/runners/heartbeat'
+              : which === 'request'
+                ? '/api/v1/jobs/request'
+                : `/api/v1/jobs/${job.id}`;
         const res = await fetch(h.c.url + url, { method: which === 'update' ? 'PUT' : 'POST', headers, body: b });
         await expectClientError(res, which === 'heartbeat' ? [200] : which === 'request' ? [204] : []);
       }),
@@ -104,9 +121,13 @@ describe('bad input never crashes the coordinator', () => {
         });
         await expectClientError(res, [202]);
         const q = encodeURIComponent(range);
-        const f = await fetch(`${h.c.url}/api/v1/failures?since=${q}&limit=${q}&class=${q}`, { headers: { authorization: `Bearer ${h.c.apiToken}` } });
+        const f = await fetch(`${h.c.url}/api/v1/failures?since=${q}&limit=${q}&class=${q}`, {
+          headers: { authorization: `Bearer ${h.c.apiToken}` },
+        });
         await expectClientError(f, [200]);
-        const t = await fetch(`${h.c.url}/api/v1/jobs/${q || 'x'}/trace?offset=${q}`, { headers: { authorization: `Bearer ${h.c.apiToken}` } });
+        const t = await fetch(`${h.c.url}/api/v1/jobs/${q || 'x'}/trace?offset=${q}`, {
+          headers: { authorization: `Bearer ${h.c.apiToken}` },
+        });
         await expectClientError(t, [200]);
       }),
       { numRuns: 200 },

@@ -41,7 +41,14 @@ export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: stri
       const res = await fetch(`${c.url}/api/v1/runners/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ registration_token: c.registrationToken, name: o.name ?? 'r', tags: o.tags ?? [], run_untagged: o.run_untagged, executor: 'shell', concurrency: 1 }),
+        body: JSON.stringify({
+          registration_token: c.registrationToken,
+          name: o.name ?? 'r',
+          tags: o.tags ?? [],
+          run_untagged: o.run_untagged,
+          executor: 'shell',
+          concurrency: 1,
+        }),
       });
       if (res.status !== 201) throw new Error(`register → ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: number; token: string };
@@ -70,7 +77,11 @@ export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: stri
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
       const res = await fetch(`${c.url}/api/v1/jobs/${job.id}/trace`, {
         method: 'PATCH',
-        headers: { 'job-token': job.token, 'content-range': range ?? `${start}-${start + buf.length - 1}`, 'content-type': 'application/octet-stream' },
+        headers: {
+          'job-token': job.token,
+          'content-range': range ?? `${start}-${start + buf.length - 1}`,
+          'content-type': 'application/octet-stream',
+        },
         body: new Uint8Array(buf),
       });
       return { status: res.status, body: await res.json() };

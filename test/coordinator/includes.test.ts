@@ -34,7 +34,8 @@ function initRepo(dir: string): void {
   mkdirSync(dir, { recursive: true });
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
 }
-const show = (r: CompileWithIncludesResult) => (r.ok ? r.warnings : r.errors).map((e) => `${e.file ?? ''}:${e.line} ${e.message}`).join('\n');
+const show = (r: CompileWithIncludesResult) =>
+  (r.ok ? r.warnings : r.errors).map((e) => `${e.file ?? ''}:${e.line} ${e.message}`).join('\n');
 const names = (r: CompileWithIncludesResult) => {
   assert.ok(r.ok, show(r));
   return r.model.jobs.map((j) => j.name).sort();
@@ -46,11 +47,17 @@ before(async () => {
     token: TOKEN,
     projects: {
       'platform/ci-lib': {
-        main: { 'lib/test.yml': `include: lib/common.yml\n${job('lib-test', '  extends: .common\n')}`, 'lib/common.yml': '.common:\n  image: alpine:3.20\n' },
+        main: {
+          'lib/test.yml': `include: lib/common.yml\n${job('lib-test', '  extends: .common\n')}`,
+          'lib/common.yml': '.common:\n  image: alpine:3.20\n',
+        },
         'v2.0': { 'lib/test.yml': job('lib-test-v2') },
       },
       'platform/components': {
-        '1.4.0': { 'templates/secret-scan.yml': 'spec:\n  inputs:\n    stage:\n      default: test\n---\nsecret-scan:\n  stage: $[[ inputs.stage ]]\n  script: scan --stage $[[ inputs.stage ]]\n' },
+        '1.4.0': {
+          'templates/secret-scan.yml':
+            'spec:\n  inputs:\n    stage:\n      default: test\n---\nsecret-scan:\n  stage: $[[ inputs.stage ]]\n  script: scan --stage $[[ inputs.stage ]]\n',
+        },
       },
     },
     templates: { 'Jobs/Code-Quality': job('code_quality') },
@@ -85,36 +92,73 @@ describe('fake GitLab API: project, template, component and remote includes', ()
     assert.ok(r.ok);
     assert.equal(r.model.jobs.find((j) => j.name === 'lib-test')!.image?.name, 'alpine:3.20');
     assert.equal(r.model.jobs.find((j) => j.name === 'secret-scan')!.stage, 'build');
-    assert.ok(gl.requests.includes(`GET /api/v4/projects/platform%2Fci-lib/repository/files/lib%2Fcommon.yml/raw?ref=HEAD token=${TOKEN}`), gl.requests.join('\n'));
-    assert.ok(gl.requests.includes(`GET /api/v4/projects/platform%2Fcomponents/repository/files/templates%2Fsecret-scan.yml/raw?ref=1.4.0 token=${TOKEN}`));
-    assert.ok(gl.requests.some((q) => q.startsWith('GET /raw/shared/lint.yml token=-')), 'include:remote sends no token');
+    assert.ok(
+      gl.requests.includes(`GET /api/v4/projects/platform%2Fci-lib/repository/files/lib%2Fcommon.yml/raw?ref=HEAD token=${TOKEN}`),
+      gl.requests.join('\n'),
+    );
+    assert.ok(
+      gl.requests.includes(
+        `GET /api/v4/projects/platform%2Fcomponents/repository/files/templates%2Fsecret-scan.yml/raw?ref=1.4.0 token=${TOKEN}`,
+      ),
+    );
+    assert.ok(
+      gl.requests.some((q) => q.startsWith('GET /raw/shared/lint.yml token=-')),
+      'include:remote sends no token',
+    );
   });
 
   test('fake GitLab API: a wrong token is "not found or access denied", naming the project', async () => {
     const sources = { gitlab: gitlabSource({ url: gl.url, token: 'wrong' }) };
-    const r = await compilePipelineWithIncludes(`include:\n  - project: platform/ci-lib\n    file: lib/test.yml\n${job('main')}`, {}, { sources });
-    assert.ok(!r.ok && r.errors.some((e) => /include platform\/ci-lib:lib\/test\.yml: Project `platform\/ci-lib` not found or access denied!/.test(e.message)), show(r));
+    const r = await compilePipelineWithIncludes(
+      `include:\n  - project: platform/ci-lib\n    file: lib/test.yml\n${job('main')}`,
+      {},
+      { sources },
+    );
+    assert.ok(
+      !r.ok &&
+        r.errors.some((e) =>
+          /include platform\/ci-lib:lib\/test\.yml: Project `platform\/ci-lib` not found or access denied!/.test(e.message),
+        ),
+      show(r),
+    );
   });
 
   test('fake GitLab API: a missing file and a missing template are named', async () => {
     const sources = { gitlab: gitlabSource({ url: gl.url, token: TOKEN }) };
-    const r = await compilePipelineWithIncludes(`include:\n  - project: platform/ci-lib\n    file: nope.yml\n  - template: Nope.gitlab-ci.yml\n${job('main')}`, {}, { sources });
+    const r = await compilePipelineWithIncludes(
+      `include:\n  - project: platform/ci-lib\n    file: nope.yml\n  - template: Nope.gitlab-ci.yml\n${job('main')}`,
+      {},
+      { sources },
+    );
     assert.ok(!r.ok);
-    assert.ok(r.errors.some((e) => /Project `platform\/ci-lib` file `nope\.yml` does not exist! \(HTTP 404: 404 File Not Found\)/.test(e.message)), show(r));
-    assert.ok(r.errors.some((e) => /Template `Nope\.gitlab-ci\.yml` does not exist/.test(e.message)), show(r));
+    assert.ok(
+      r.errors.some((e) => /Project `platform\/ci-lib` file `nope\.yml` does not exist! \(HTTP 404: 404 File Not Found\)/.test(e.message)),
+      show(r),
+    );
+    assert.ok(
+      r.errors.some((e) => /Template `Nope\.gitlab-ci\.yml` does not exist/.test(e.message)),
+      show(r),
+    );
   });
 
   test('include:remote: a timeout and the size limit', async () => {
     const remote = remoteFetcher({ timeoutMs: 300, maxBytes: 1024 * 1024 });
     for (const path of ['slow', 'stall']) {
       const r = await compilePipelineWithIncludes(`include: ${gl.url}/${path}/x.yml\n${job('main')}`, {}, { sources: { remote } });
-      assert.ok(!r.ok && /include http:.*: could not be fetched because of a timeout error!/.test(r.errors[0]!.message), `${path}: ${show(r)}`);
+      assert.ok(
+        !r.ok && /include http:.*: could not be fetched because of a timeout error!/.test(r.errors[0]!.message),
+        `${path}: ${show(r)}`,
+      );
     }
     // A generous timeout, so only the size limit can stop it.
     const bigRemote = remoteFetcher({ timeoutMs: 60_000, maxBytes: 1024 * 1024 });
     const big = await compilePipelineWithIncludes(`include: ${gl.url}/big/x.yml\n${job('main')}`, {}, { sources: { remote: bigRemote } });
     assert.ok(!big.ok && /is larger than 1048576 bytes/.test(big.errors[0]!.message), show(big));
-    const lint = await compilePipelineWithIncludes(`include: ${gl.url}/slow/x.yml\n${job('main')}`, {}, { sources: { remote }, onUnreachable: 'warn' });
+    const lint = await compilePipelineWithIncludes(
+      `include: ${gl.url}/slow/x.yml\n${job('main')}`,
+      {},
+      { sources: { remote }, onUnreachable: 'warn' },
+    );
     assert.ok(lint.ok && lint.skipped.length === 1, show(lint));
   });
 });
@@ -131,7 +175,11 @@ describe('local includes from git and from the working tree', () => {
       const r = await compilePipelineWithIncludes(`include: 'ci/*.yml'\n${job('main')}`, {}, { sources: { local: files } });
       assert.deepEqual(names(r), ['a', 'b', 'main']);
       assert.deepEqual(await files.facts(), { files: ['ci/a.yml', 'ci/b.yml', 'ci/sub/c.yml'], changed: ['ci/b.yml', 'ci/sub/c.yml'] });
-      const old = await compilePipelineWithIncludes(`include: ci/b.yml\n${job('main')}`, {}, { sources: { local: gitCommitFiles(d.path, first, join(d.path, '.cache')) } });
+      const old = await compilePipelineWithIncludes(
+        `include: ci/b.yml\n${job('main')}`,
+        {},
+        { sources: { local: gitCommitFiles(d.path, first, join(d.path, '.cache')) } },
+      );
       assert.ok(!old.ok && /Local file `ci\/b\.yml` does not exist! \(not in commit/.test(old.errors[0]!.message), show(old));
       assert.equal((await files.read('../etc/passwd')).ok, false);
     } finally {
@@ -146,7 +194,10 @@ describe('local includes from git and from the working tree', () => {
       initRepo(src);
       const sha = repo(src, { 'x.yml': job('x') });
       const files = gitCommitFiles(`file://${src}`, sha, join(d.path, 'cache'));
-      assert.deepEqual(names(await compilePipelineWithIncludes(`include: x.yml\n${job('main')}`, {}, { sources: { local: files } })), ['main', 'x']);
+      assert.deepEqual(names(await compilePipelineWithIncludes(`include: x.yml\n${job('main')}`, {}, { sources: { local: files } })), [
+        'main',
+        'x',
+      ]);
     } finally {
       d.dispose();
     }
@@ -162,7 +213,10 @@ describe('local includes from git and from the working tree', () => {
       writeFileSync(join(root, 'ci/new.yml'), job('new'));
       symlinkSync(join(d.path, 'outside.yml'), join(root, 'ci/link.yml'));
       const local = worktreeFiles(root);
-      assert.deepEqual(names(await compilePipelineWithIncludes(`include: ci/new.yml\n${job('main')}`, {}, { sources: { local } })), ['main', 'new']);
+      assert.deepEqual(names(await compilePipelineWithIncludes(`include: ci/new.yml\n${job('main')}`, {}, { sources: { local } })), [
+        'main',
+        'new',
+      ]);
       const esc = await compilePipelineWithIncludes(`include: ci/link.yml\n${job('main')}`, {}, { sources: { local } });
       assert.ok(!esc.ok && /is outside the repository/.test(esc.errors[0]!.message), show(esc));
       const up = await compilePipelineWithIncludes(`include: ../outside.yml\n${job('main')}`, {}, { sources: { local } });
@@ -190,11 +244,19 @@ describe('through the coordinator', () => {
         'stages: [build, test]',
         job('main', '  stage: test\n'),
       ].join('\n');
-      const sha = repo(d.path, { '.gitlab-ci.yml': ci, 'ci/build.yml': job('compile', '  stage: build\n'), 'ci/docker.yml': job('docker') });
+      const sha = repo(d.path, {
+        '.gitlab-ci.yml': ci,
+        'ci/build.yml': job('compile', '  stage: build\n'),
+        'ci/docker.yml': job('docker'),
+      });
       const p = await h.createPipeline(ci, { repository: { url: d.path, sha } });
       assert.deepEqual(Object.keys(byName(p)).sort(), ['compile', 'lib-test', 'main'], 'no Dockerfile: ci/docker.yml is not included');
 
-      const bad = await h.api('POST', '/api/v1/pipelines', { yaml: `include:\n  - local: ci/missing.yml\n${job('main')}`, ref: 'main', repository: { url: d.path, sha } });
+      const bad = await h.api('POST', '/api/v1/pipelines', {
+        yaml: `include:\n  - local: ci/missing.yml\n${job('main')}`,
+        ref: 'main',
+        repository: { url: d.path, sha },
+      });
       assert.equal(bad.status, 422);
       const msgs = (bad.body.details as { message: string }[]).map((x) => x.message).join('\n');
       assert.match(msgs, /include ci\/missing\.yml: Local file `ci\/missing\.yml` does not exist!/);
@@ -210,10 +272,20 @@ describe('through the coordinator', () => {
     try {
       initRepo(d.path);
       const sha = repo(d.path, { 'ci/x.yml': '# x\nbroken:\n  script: make\n  when: sometimes\n' });
-      const r = await h.api('POST', '/api/v1/pipelines', { yaml: `include: ci/x.yml\n${job('main')}`, ref: 'main', repository: { url: d.path, sha } });
+      const r = await h.api('POST', '/api/v1/pipelines', {
+        yaml: `include: ci/x.yml\n${job('main')}`,
+        ref: 'main',
+        repository: { url: d.path, sha },
+      });
       assert.equal(r.status, 422);
-      assert.deepEqual(r.body.details.map((x: { file?: string; line: number }) => [x.file, x.line]), [['ci/x.yml', 4]]);
-      const noGitLab = await h.api('POST', '/api/v1/pipelines', { yaml: `include:\n  - template: A.gitlab-ci.yml\n${job('main')}`, ref: 'main' });
+      assert.deepEqual(
+        r.body.details.map((x: { file?: string; line: number }) => [x.file, x.line]),
+        [['ci/x.yml', 4]],
+      );
+      const noGitLab = await h.api('POST', '/api/v1/pipelines', {
+        yaml: `include:\n  - template: A.gitlab-ci.yml\n${job('main')}`,
+        ref: 'main',
+      });
       assert.equal(noGitLab.status, 422);
       assert.match(noGitLab.body.details[0].message, /include template A\.gitlab-ci\.yml: no GitLab instance is configured/);
     } finally {
@@ -250,9 +322,16 @@ test('coordinator config: gitlab: {url, token | token_env}, else FAULTLINE_GITLA
   process.env.FAULTLINE_GITLAB_TOKEN = 't0k';
   try {
     assert.deepEqual(resolveOptions({ dataDir: '/tmp' }).gitlab, { url: 'https://gl.internal', token: 't0k' });
-    assert.deepEqual(resolveOptions({ dataDir: '/tmp', gitlab: { url: 'https://a' } }).gitlab, { url: 'https://a' }, 'the config wins over the environment');
+    assert.deepEqual(
+      resolveOptions({ dataDir: '/tmp', gitlab: { url: 'https://a' } }).gitlab,
+      { url: 'https://a' },
+      'the config wins over the environment',
+    );
   } finally {
-    for (const [k, v] of [['FAULTLINE_GITLAB_URL', prev.u], ['FAULTLINE_GITLAB_TOKEN', prev.t]] as const) {
+    for (const [k, v] of [
+      ['FAULTLINE_GITLAB_URL', prev.u],
+      ['FAULTLINE_GITLAB_TOKEN', prev.t],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -25,7 +25,11 @@ test('a ref that git could read as an option is refused with a 4xx naming the fi
 test('times past the range of a Date are a 400, not a 500', async () => {
   const h = await harness();
   try {
-    for (const path of ['/api/v1/failures/summary?since=999999999w', '/api/v1/failures?since=999999999w', '/api/v1/mttr?since=999999999w']) {
+    for (const path of [
+      '/api/v1/failures/summary?since=999999999w',
+      '/api/v1/failures?since=999999999w',
+      '/api/v1/mttr?since=999999999w',
+    ]) {
       const r = await h.api('GET', path);
       assert.equal(r.status, 400, `${path} → ${r.status} ${JSON.stringify(r.body)}`);
       assert.match(r.body.error, /since/);

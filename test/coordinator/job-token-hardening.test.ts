@@ -14,7 +14,14 @@ const ONE = 'build:\n  script: echo hi\n';
  * Starts a PATCH that declares `declared` bytes but sends only `sent` of them, and resolves
  * with the status the coordinator answers while the body is still incomplete (or 'no answer').
  */
-function partialUpload(url: string, jobId: number, token: string, declared: number, sent: number, waitMs = 3000): Promise<number | 'no answer'> {
+function partialUpload(
+  url: string,
+  jobId: number,
+  token: string,
+  declared: number,
+  sent: number,
+  waitMs = 3000,
+): Promise<number | 'no answer'> {
   return new Promise((resolve, reject) => {
     const u = new URL(`${url}/api/v1/jobs/${jobId}/trace`);
     const req = request({
@@ -22,7 +29,12 @@ function partialUpload(url: string, jobId: number, token: string, declared: numb
       port: u.port,
       path: u.pathname,
       method: 'PATCH',
-      headers: { 'job-token': token, 'content-range': `0-${declared - 1}`, 'content-length': String(declared), 'content-type': 'application/octet-stream' },
+      headers: {
+        'job-token': token,
+        'content-range': `0-${declared - 1}`,
+        'content-length': String(declared),
+        'content-type': 'application/octet-stream',
+      },
     });
     const timer = setTimeout(() => {
       req.destroy();
@@ -74,7 +86,13 @@ describe('trace uploads are authenticated before their body is read (issue 14 #5
     const total = Buffer.from(Array.from({ length: 5 << 20 }, (_, i) => 97 + (i % 26)));
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${h.c.url}/api/v1/jobs/${job.id}/trace`);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PATCH', headers: { 'job-token': job.token, 'content-range': `0-${total.length - 1}`, 'transfer-encoding': 'chunked' } });
+      const req = request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PATCH',
+        headers: { 'job-token': job.token, 'content-range': `0-${total.length - 1}`, 'transfer-encoding': 'chunked' },
+      });
       req.once('response', (res) => {
         res.resume();
         resolve(res.statusCode!);

@@ -99,7 +99,11 @@ describe('coordinator lifecycle', () => {
       const p = await h.createPipeline('a:\n  script: x\n');
       const job = (await h.request(runner.token)).job!;
       // Simulate a crash between the stored final update and the finisher.
-      h.c.store.jobs.storeFinal(job.id, { status: 'failed', exit_code: 3, failure: null, after_script_json: null, stopped_by: null }, Date.now());
+      h.c.store.jobs.storeFinal(
+        job.id,
+        { status: 'failed', exit_code: 3, failure: null, after_script_json: null, stopped_by: null },
+        Date.now(),
+      );
       await h.c.close();
       h = await harness({}, dir.path);
       const pl = await h.waitFor(async () => {

@@ -54,7 +54,12 @@ export async function receiver(answers: number[] = []) {
 export const ONE_JOB = 'test:\n  script: npm test\n';
 
 /** Creates a one-job pipeline, takes its job with `runner` and lets `finish` report the outcome. */
-async function runOne(h: Harness, runnerToken: string, yaml: string, finish: (job: { id: number; token: string }) => Promise<void>): Promise<PipelineJson> {
+async function runOne(
+  h: Harness,
+  runnerToken: string,
+  yaml: string,
+  finish: (job: { id: number; token: string }) => Promise<void>,
+): Promise<PipelineJson> {
   const p = await h.createPipeline(yaml);
   const { job } = await h.request(runnerToken);
   if (!job || job.pipeline_id !== p.id) throw new Error(`expected a job of pipeline ${p.id}, got ${JSON.stringify(job)}`);
@@ -94,7 +99,11 @@ export function failBuild(h: Harness, runnerToken: string, yaml = ONE_JOB, exitC
   return runOne(h, runnerToken, yaml, async (job) => {
     const t = await h.trace(job, 0, log);
     if (t.status !== 202) throw new Error(`trace → ${t.status}`);
-    const r = await h.update(job, { state: 'failed', exit_code: exitCode, failure: { reason: 'script_failure', stage: 'step_script', message: null, executor: 'shell', image: null, registry: null } });
+    const r = await h.update(job, {
+      state: 'failed',
+      exit_code: exitCode,
+      failure: { reason: 'script_failure', stage: 'step_script', message: null, executor: 'shell', image: null, registry: null },
+    });
     if (r.status !== 200) throw new Error(`update → ${r.status} ${JSON.stringify(r.body)}`);
   });
 }

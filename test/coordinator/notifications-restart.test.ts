@@ -39,10 +39,13 @@ test('a delivery pending at shutdown is delivered after a restart; close() stops
   const { Store } = await import('../../src/coordinator/store/index.js');
   const s = Store.open(dir.path);
   const rows = s.db.prepare('SELECT id, pipeline_id, status, attempts FROM notifications ORDER BY id').all() as any[];
-  assert.deepEqual(rows.map((r) => [r.pipeline_id, r.status, r.attempts]), [
-    [hung.id, 'pending', 0],
-    [retried.id, 'pending', 1],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.pipeline_id, r.status, r.attempts]),
+    [
+      [hung.id, 'pending', 0],
+      [retried.id, 'pending', 1],
+    ],
+  );
   s.db.prepare('UPDATE notifications SET next_attempt_at = ? WHERE pipeline_id = ?').run(Date.now() + 300, retried.id);
   s.close();
 
@@ -57,6 +60,12 @@ test('a delivery pending at shutdown is delivered after a restart; close() stops
   }
   const ids = rx.got.map((g) => Number(g.headers['x-faultline-delivery']));
   assert.equal(rx.got.length, 4);
-  assert.deepEqual(rx.got.slice(2).map((g) => g.json.pipeline.id).sort(), [hung.id, retried.id].sort());
+  assert.deepEqual(
+    rx.got
+      .slice(2)
+      .map((g) => g.json.pipeline.id)
+      .sort(),
+    [hung.id, retried.id].sort(),
+  );
   assert.equal(new Set(ids).size, 2, 'redeliveries carry the same delivery id');
 });

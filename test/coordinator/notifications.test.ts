@@ -38,13 +38,22 @@ describe('notifications: routing by failure class', () => {
     assert.equal(infra.status, 'failed');
     assert.equal(infra.failure_class, 'infra');
     const infraRecs = await settledRecords(h, infra.id);
-    assert.deepEqual(infraRecs.map((n) => `${n.target}:${n.event}:${n.status}`).sort(), ['job-watch:job_failed:delivered', 'operators:pipeline_failed:delivered']);
+    assert.deepEqual(infraRecs.map((n) => `${n.target}:${n.event}:${n.status}`).sort(), [
+      'job-watch:job_failed:delivered',
+      'operators:pipeline_failed:delivered',
+    ]);
     assert.equal(rx.at('/ops').length, 1);
     assert.equal(rx.at('/devs').length, 0);
     const ops = rx.at('/ops')[0]!.json;
     assert.equal(ops.event, 'pipeline_failed');
     assert.deepEqual(
-      { id: ops.pipeline.id, status: ops.pipeline.status, failure_class: ops.pipeline.failure_class, ref: ops.pipeline.ref, project: ops.pipeline.project },
+      {
+        id: ops.pipeline.id,
+        status: ops.pipeline.status,
+        failure_class: ops.pipeline.failure_class,
+        ref: ops.pipeline.ref,
+        project: ops.pipeline.project,
+      },
       { id: infra.id, status: 'failed', failure_class: 'infra', ref: 'main', project: 'default' },
     );
     assert.equal(ops.pipeline.url, `${h.c.url}/#/pipelines/${infra.id}`);
@@ -64,7 +73,10 @@ describe('notifications: routing by failure class', () => {
     const build = await failBuild(h, runner.token);
     assert.equal(build.failure_class, 'build');
     const buildRecs = await settledRecords(h, build.id);
-    assert.deepEqual(buildRecs.map((n) => `${n.target}:${n.event}:${n.status}`).sort(), ['developers:pipeline_failed:delivered', 'job-watch:job_failed:delivered']);
+    assert.deepEqual(buildRecs.map((n) => `${n.target}:${n.event}:${n.status}`).sort(), [
+      'developers:pipeline_failed:delivered',
+      'job-watch:job_failed:delivered',
+    ]);
     assert.equal(rx.at('/ops').length, 1, 'operators got nothing for a build failure');
     assert.equal(rx.at('/devs').length, 1);
     const devs = rx.at('/devs')[0]!;
@@ -81,10 +93,13 @@ describe('notifications: routing by failure class', () => {
 
     // job_failed: one per failed job, with the job itself.
     const jobs = rx.at('/jobs').map((g) => g.json);
-    assert.deepEqual(jobs.map((j) => [j.event, j.pipeline.id, j.job.failure.class]), [
-      ['job_failed', infra.id, 'infra'],
-      ['job_failed', build.id, 'build'],
-    ]);
+    assert.deepEqual(
+      jobs.map((j) => [j.event, j.pipeline.id, j.job.failure.class]),
+      [
+        ['job_failed', infra.id, 'infra'],
+        ['job_failed', build.id, 'build'],
+      ],
+    );
     assert.equal(jobs[1].job.name, 'test');
     assert.equal(jobs[1].job.id, buildRecs.find((n) => n.event === 'job_failed').job_id);
 
@@ -119,7 +134,14 @@ describe('notifications: routing by failure class', () => {
 });
 
 describe('notifications: delivery', () => {
-  const target = (url: string, extra: object = {}) => ({ name: 'ops', url, classes: ['infra' as const], retryBaseMs: 20, retryMaxMs: 200, ...extra });
+  const target = (url: string, extra: object = {}) => ({
+    name: 'ops',
+    url,
+    classes: ['infra' as const],
+    retryBaseMs: 20,
+    retryMaxMs: 200,
+    ...extra,
+  });
 
   test('500 twice then 200 → 3 attempts, delivered; the same delivery id and body each time', async (t) => {
     const rx = await receiver([500, 500]);
@@ -183,7 +205,12 @@ describe('notifications: delivery', () => {
     await assert.rejects(harness({ notifications: [{ name: 'x', url: 'ftp://h/', classes: ['infra'] }] }), /notifications\[0\]\.url/);
     await assert.rejects(harness({ notifications: [{ name: 'x', url: 'http://h/', classes: [] }] }), /notifications\[0\]\.classes/);
     await assert.rejects(
-      harness({ notifications: [{ name: 'x', url: 'http://h/', classes: ['infra'] }, { name: 'x', url: 'http://h/', classes: ['build'] }] }),
+      harness({
+        notifications: [
+          { name: 'x', url: 'http://h/', classes: ['infra'] },
+          { name: 'x', url: 'http://h/', classes: ['build'] },
+        ],
+      }),
       /notifications\[1\]\.name: duplicate/,
     );
   });
@@ -193,8 +220,14 @@ describe('notifications: pure parts', () => {
   test('backoff doubles per attempt, is capped, and jitters within [½, 1] of the step', async () => {
     const { backoffDelay } = await import('../../src/coordinator/services/notifier.js');
     const t = { retryBaseMs: 1000, retryMaxMs: 10_000 };
-    assert.deepEqual([1, 2, 3, 4, 5, 40].map((n) => backoffDelay(n, t, () => 1)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
-    assert.deepEqual([1, 2, 5].map((n) => backoffDelay(n, t, () => 0)), [500, 1000, 5000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 40].map((n) => backoffDelay(n, t, () => 1)),
+      [1000, 2000, 4000, 8000, 10_000, 10_000],
+    );
+    assert.deepEqual(
+      [1, 2, 5].map((n) => backoffDelay(n, t, () => 0)),
+      [500, 1000, 5000],
+    );
     for (let i = 0; i < 200; i++) {
       const d = backoffDelay(3, t);
       assert.ok(d >= 2000 && d <= 4000, String(d));
@@ -206,10 +239,19 @@ describe('notifications: pure parts', () => {
     const { parseCoordinatorConfig } = await import('../../src/coordinator/config-file.js');
     const { stringify } = await import('yaml');
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => stringify(v)), fc.dictionary(fc.constantFrom('port', 'long_poll', 'notifications', 'max_trace_bytes', 'x'), fc.jsonValue()).map((v) => stringify(v))), (text) => {
-        const r = parseCoordinatorConfig(text, 'f.yml');
-        if (!r.ok) for (const p of r.problems) assert.ok(p.line >= 1 && p.column >= 1 && p.message.length > 0, JSON.stringify(p));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => stringify(v)),
+          fc
+            .dictionary(fc.constantFrom('port', 'long_poll', 'notifications', 'max_trace_bytes', 'x'), fc.jsonValue())
+            .map((v) => stringify(v)),
+        ),
+        (text) => {
+          const r = parseCoordinatorConfig(text, 'f.yml');
+          if (!r.ok) for (const p of r.problems) assert.ok(p.line >= 1 && p.column >= 1 && p.message.length > 0, JSON.stringify(p));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -8,7 +8,13 @@ import { readCommit } from '../../src/coordinator/services/commit-facts.js';
 import { pipelinePredefined } from '../../src/coordinator/services/variables.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const base = { id: 7, project: 'group/sub/app', sha: '0123456789abcdef0123', serverUrl: 'https://ci.example.com:8443', repositoryUrl: '/repo' };
+const base = {
+  id: 7,
+  project: 'group/sub/app',
+  sha: '0123456789abcdef0123',
+  serverUrl: 'https://ci.example.com:8443',
+  repositoryUrl: '/repo',
+};
 
 test('branch, tag and merge request pipelines set CI_COMMIT_BRANCH / CI_COMMIT_TAG as GitLab does', () => {
   const branch = pipelinePredefined({ ...base, ref: 'Feature/Login', source: 'push', commitMessage: 'Title line\n\nbody text' });
@@ -19,7 +25,10 @@ test('branch, tag and merge request pipelines set CI_COMMIT_BRANCH / CI_COMMIT_T
   assert.equal(branch.CI_COMMIT_TITLE, 'Title line');
   assert.equal(branch.CI_COMMIT_DESCRIPTION, 'body text');
   assert.equal(branch.CI_DEFAULT_BRANCH, 'main');
-  assert.deepEqual([branch.CI_PROJECT_NAME, branch.CI_PROJECT_NAMESPACE, branch.CI_PROJECT_ROOT_NAMESPACE, branch.CI_PROJECT_PATH_SLUG], ['app', 'group/sub', 'group', 'group-sub-app']);
+  assert.deepEqual(
+    [branch.CI_PROJECT_NAME, branch.CI_PROJECT_NAMESPACE, branch.CI_PROJECT_ROOT_NAMESPACE, branch.CI_PROJECT_PATH_SLUG],
+    ['app', 'group/sub', 'group', 'group-sub-app'],
+  );
   assert.deepEqual([branch.CI_SERVER_HOST, branch.CI_SERVER_PORT, branch.CI_SERVER_PROTOCOL], ['ci.example.com', '8443', 'https']);
   const tag = pipelinePredefined({ ...base, ref: 'refs/tags/v1.2.0', source: 'push' });
   assert.equal(tag.CI_COMMIT_TAG, 'v1.2.0');
@@ -33,7 +42,8 @@ test('branch, tag and merge request pipelines set CI_COMMIT_BRANCH / CI_COMMIT_T
 test('readCommit (real git): files of the commit, paths changed against the parent, message; root commit has no diff', async () => {
   const dir = tempDir();
   try {
-    const git = (...a: string[]) => execFileSync('git', ['-c', 'user.email=t@e', '-c', 'user.name=t', ...a], { cwd: dir.path, encoding: 'utf8' }).trim();
+    const git = (...a: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@e', '-c', 'user.name=t', ...a], { cwd: dir.path, encoding: 'utf8' }).trim();
     git('init', '-q', '-b', 'main');
     mkdirSync(join(dir.path, 'src'));
     writeFileSync(join(dir.path, 'src/a.ts'), 'a');

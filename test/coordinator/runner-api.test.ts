@@ -78,13 +78,21 @@ describe('runner API', () => {
     assert.equal(cross.status, 403);
     assert.match(cross.body.error, /not valid/);
     assert.equal((await h.trace({ id: j2.id, token: j1.token }, 0, 'x')).status, 403);
-    const none = await fetch(`${h.c.url}/api/v1/jobs/${j1.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"state":"running"}' });
+    const none = await fetch(`${h.c.url}/api/v1/jobs/${j1.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"state":"running"}',
+    });
     assert.equal(none.status, 401);
     for (const j of [j1, j2]) await h.update(j, { state: 'success', exit_code: 0 });
   });
 
   test('unknown runner token → 403, wrong registration token → 403', async () => {
-    const r = await fetch(`${h.c.url}/api/v1/jobs/request`, { method: 'POST', headers: { 'runner-token': 'nope', 'content-type': 'application/json' }, body: '{}' });
+    const r = await fetch(`${h.c.url}/api/v1/jobs/request`, {
+      method: 'POST',
+      headers: { 'runner-token': 'nope', 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(r.status, 403);
     const reg = await fetch(`${h.c.url}/api/v1/runners/register`, {
       method: 'POST',

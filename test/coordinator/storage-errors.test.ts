@@ -19,7 +19,8 @@ import { spawnFaultline } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { harness, type Harness } from './helpers.js';
 
-const bigYaml = (n: number) => `big:\n  script:\n${Array.from({ length: n }, (_, i) => `    - echo line ${i} ${'x'.repeat(60)}\n`).join('')}`;
+const bigYaml = (n: number) =>
+  `big:\n  script:\n${Array.from({ length: n }, (_, i) => `    - echo line ${i} ${'x'.repeat(60)}\n`).join('')}`;
 
 describe('storage failures at run time', () => {
   let h: Harness;
@@ -99,11 +100,15 @@ describe('data directory at start-up', () => {
       chmodSync(tmp.path, 0o755);
       chmodSync(ro, 0o555);
       const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-      const child = spawn(process.execPath, [new URL('../../bin/faultline.js', import.meta.url).pathname, 'coordinator', '--port', '0', '--data', join(ro, 'data')], {
-        ...asNobody,
-        env: { ...process.env, NO_COLOR: '1', HOME: tmp.path },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [new URL('../../bin/faultline.js', import.meta.url).pathname, 'coordinator', '--port', '0', '--data', join(ro, 'data')],
+        {
+          ...asNobody,
+          env: { ...process.env, NO_COLOR: '1', HOME: tmp.path },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
@@ -115,7 +120,7 @@ describe('data directory at start-up', () => {
     }
   });
 
-  test('a second coordinator (a real process) on the same data dir is refused with the first one\'s PID; a dead one\'s lock is taken over', async () => {
+  test("a second coordinator (a real process) on the same data dir is refused with the first one's PID; a dead one's lock is taken over", async () => {
     const tmp = tempDir('faultline-lock-');
     const lockPath = join(tmp.path, 'coordinator.lock');
     const readLock = () => JSON.parse(readFileSync(lockPath, 'utf8')) as { pid: number; host: string };
@@ -125,7 +130,10 @@ describe('data directory at start-up', () => {
         assert.equal(readLock().pid, process.pid);
         const second = spawnFaultline(['coordinator', '--port', '0', '--data', tmp.path]);
         assert.equal(await second.exited, 1, second.output());
-        assert.match(second.output(), new RegExp(`data directory ${tmp.path} is in use by another coordinator \\(pid ${process.pid} on ${hostname()}`));
+        assert.match(
+          second.output(),
+          new RegExp(`data directory ${tmp.path} is in use by another coordinator \\(pid ${process.pid} on ${hostname()}`),
+        );
         assert.match(second.output(), /coordinator\.lock/);
       } finally {
         await first.close();

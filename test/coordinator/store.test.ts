@@ -13,18 +13,42 @@ describe('store', () => {
       assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(s.db.pragma('synchronous', { simple: true }), 1); // NORMAL
-      const versions = () => (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-      assert.deepEqual(versions(), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      const versions = () =>
+        (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+      assert.deepEqual(
+        versions(),
+        Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       s.close();
       s = Store.open(dir.path); // reopening applies nothing twice
-      assert.deepEqual(versions(), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1));
+      assert.deepEqual(
+        versions(),
+        Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       // A job must belong to a pipeline.
-      assert.throws(() =>
-        s.jobs.insert({
-          pipeline_id: 42, project: 'p', ref: 'r', name: 'n', stage: 's', stage_index: 0, attempt: 1, retry_of: null, status: 'created',
-          tags_json: '[]', needs_json: null, when_: 'on_success', manual: null, interruptible: 'false', allow_failure: 0, created_at: 0, queued_at: null,
-        }),
-      /FOREIGN KEY/);
+      assert.throws(
+        () =>
+          s.jobs.insert({
+            pipeline_id: 42,
+            project: 'p',
+            ref: 'r',
+            name: 'n',
+            stage: 's',
+            stage_index: 0,
+            attempt: 1,
+            retry_of: null,
+            status: 'created',
+            tags_json: '[]',
+            needs_json: null,
+            when_: 'on_success',
+            manual: null,
+            interruptible: 'false',
+            allow_failure: 0,
+            created_at: 0,
+            queued_at: null,
+          }),
+        /FOREIGN KEY/,
+      );
       s.close();
     } finally {
       dir.dispose();
@@ -35,7 +59,8 @@ describe('store', () => {
     const dir = tempDir();
     try {
       const s = Store.open(dir.path);
-      const plan = (sql: string) => (s.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const plan = (sql: string) =>
+        (s.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
       const base = 'SELECT * FROM jobs WHERE failure_class IS NOT NULL AND finished_at IS NOT NULL';
       assert.match(plan(`${base} AND failure_class = 'infra' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_class/);
       assert.match(plan(`${base} AND failure_cause = 'x' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_cause/);
@@ -55,13 +80,30 @@ describe('store', () => {
       const pipeline = (project: string) =>
         Number(
           s.db
-            .prepare(`INSERT INTO pipelines (project, ref, name, yaml, model_json, variables_json, status, created_at) VALUES (?, 'main', 'p', '', '{}', '{}', 'running', 0)`)
+            .prepare(
+              `INSERT INTO pipelines (project, ref, name, yaml, model_json, variables_json, status, created_at) VALUES (?, 'main', 'p', '', '{}', '{}', 'running', 0)`,
+            )
             .run(project).lastInsertRowid,
         );
       const job = (project: string, name: string, status: string) =>
         s.jobs.insert({
-          pipeline_id: pipeline(project), project, ref: 'main', name, stage: 'test', stage_index: 0, attempt: 1, retry_of: null, status,
-          tags_json: '[]', needs_json: null, when_: 'on_success', manual: null, interruptible: 'false', allow_failure: 0, created_at: 0, queued_at: null,
+          pipeline_id: pipeline(project),
+          project,
+          ref: 'main',
+          name,
+          stage: 'test',
+          stage_index: 0,
+          attempt: 1,
+          retry_of: null,
+          status,
+          tags_json: '[]',
+          needs_json: null,
+          when_: 'on_success',
+          manual: null,
+          interruptible: 'false',
+          allow_failure: 0,
+          created_at: 0,
+          queued_at: null,
         });
       const old = job('a', 'unit', 'success');
       const latest = job('a', 'unit', 'success');
@@ -74,7 +116,13 @@ describe('store', () => {
       assert.equal(s.jobs.lastGreen('a', 'unit', latest), old);
       assert.equal(s.jobs.lastGreen('a', 'unit', old), undefined);
       assert.equal(s.jobs.lastGreen('c', 'unit', later + 1), undefined);
-      const plan = (s.db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE project = 'a' AND name = 'unit' AND status = 'success' AND id < 9 ORDER BY id DESC LIMIT 1`).all() as { detail: string }[])
+      const plan = (
+        s.db
+          .prepare(
+            `EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE project = 'a' AND name = 'unit' AND status = 'success' AND id < 9 ORDER BY id DESC LIMIT 1`,
+          )
+          .all() as { detail: string }[]
+      )
         .map((r) => r.detail)
         .join(' | ');
       assert.match(plan, /jobs_last_green/);
@@ -99,7 +147,17 @@ describe('store', () => {
         state: 'failed',
         exit_code: 1,
         stages: [{ stage: 'step_script', start: new Date().toISOString(), end: new Date().toISOString() }],
-        image_pulls: [{ image: 'busybox', registry: 'docker.io', policy: 'always', outcome: 'success', kind: null, duration_ms: 12, at: new Date().toISOString() }],
+        image_pulls: [
+          {
+            image: 'busybox',
+            registry: 'docker.io',
+            policy: 'always',
+            outcome: 'success',
+            kind: null,
+            duration_ms: 12,
+            at: new Date().toISOString(),
+          },
+        ],
       });
       const f = await finished;
       assert.equal(f.job.id, job.id);

@@ -34,10 +34,7 @@ describe('user API', () => {
       assert.ok(d.line >= 1 && d.column >= 1, JSON.stringify(d));
       assert.ok(d.message.length > 0);
     }
-    assert.deepEqual(
-      r.body.details.map((d: { line: number }) => d.line).sort(),
-      [3, 4],
-    );
+    assert.deepEqual(r.body.details.map((d: { line: number }) => d.line).sort(), [3, 4]);
     assert.equal((await h.api('GET', '/api/v1/pipelines')).body.total, before);
     const unparsable = await h.api('POST', '/api/v1/pipelines', { yaml: 'a: [\n' });
     assert.equal(unparsable.status, 422);
@@ -93,7 +90,14 @@ describe('user API', () => {
     await h.update(job, {
       state: 'failed',
       exit_code: 1,
-      failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'executor crashed', executor: 'shell', image: null, registry: null },
+      failure: {
+        reason: 'runner_system_failure',
+        stage: 'prepare_executor',
+        message: 'executor crashed',
+        executor: 'shell',
+        image: null,
+        registry: null,
+      },
     });
     const failed = await h.waitFor(async () => (await h.job(job.id)).failure);
     assert.equal(failed.reason, 'runner_system_failure');
@@ -149,7 +153,10 @@ describe('user API', () => {
       seen.push(...r.body.failures.map((f: { id: number }) => f.id));
       cursor = r.body.next_cursor;
     } while (cursor);
-    assert.deepEqual(seen.sort((a, b) => a - b), ids);
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      ids,
+    );
     assert.equal((await h.api('GET', '/api/v1/failures?cursor=garbage')).status, 400);
   });
 
@@ -184,8 +191,18 @@ describe('user API', () => {
     let good = true;
     const local = await harness({
       classifier: {
-        classify: (report) => ({ ...report, class: 'build', cause: 'x', summary: 's', owner: 'developers', rule: null, fallback: true, evidence: [] }),
-        reload: () => (good ? { ok: true, errors: [] } : { ok: false, errors: [{ file: 'r.yml', line: 3, column: 5, message: 'bad regex' }] }),
+        classify: (report) => ({
+          ...report,
+          class: 'build',
+          cause: 'x',
+          summary: 's',
+          owner: 'developers',
+          rule: null,
+          fallback: true,
+          evidence: [],
+        }),
+        reload: () =>
+          good ? { ok: true, errors: [] } : { ok: false, errors: [{ file: 'r.yml', line: 3, column: 5, message: 'bad regex' }] },
       },
     });
     try {

@@ -30,7 +30,12 @@ describe('custom executor (example tempdir-machine driver)', () => {
     const ex = new CustomExecutor(config);
     await ex.prepare(ctx);
     assert.ok(existsSync(machineOf(ctx.job.id)), 'machine created');
-    const r = await ex.runScript(ctx, 'step_script', 'echo "$GREETING"; cat src.txt; echo "dir=$MACHINE_DIR"; echo "bfe=${BUILD_FAILURE_EXIT_CODE:-unset}"', run());
+    const r = await ex.runScript(
+      ctx,
+      'step_script',
+      'echo "$GREETING"; cat src.txt; echo "dir=$MACHINE_DIR"; echo "bfe=${BUILD_FAILURE_EXIT_CODE:-unset}"',
+      run(),
+    );
     assert.deepEqual(r, { exitCode: 0, signal: null, aborted: false });
     const a = await ex.runScript(ctx, 'after_script', 'echo "after $CI_JOB_STATUS"', run(undefined, 1000, { CI_JOB_STATUS: 'success' }));
     assert.equal(a.exitCode, 0);
@@ -65,7 +70,10 @@ describe('custom executor (example tempdir-machine driver)', () => {
     try {
       await ex.prepare(ctx);
       rmSync(machineOf(ctx.job.id), { recursive: true, force: true });
-      const err = await ex.runScript(ctx, 'step_script', 'echo never', run()).then(() => null, (e: unknown) => e);
+      const err = await ex.runScript(ctx, 'step_script', 'echo never', run()).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof BuildError, String(err));
       assert.equal(err.reason, 'runner_system_failure');
       assert.equal(err.stage, 'step_script');
@@ -80,7 +88,10 @@ describe('custom executor (example tempdir-machine driver)', () => {
     if (!requireTools(t, 'bash')) return;
     const ctx = makeCtx(work.path, { env: { MACHINE_CREATION_FAIL: '1' } });
     const ex = new CustomExecutor(config);
-    const err = await ex.prepare(ctx).then(() => null, (e: unknown) => e);
+    const err = await ex.prepare(ctx).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await ex.cleanup(ctx);
     assert.ok(err instanceof BuildError, String(err));
     assert.equal(err.reason, 'runner_system_failure');
@@ -102,7 +113,10 @@ describe('custom executor (example tempdir-machine driver)', () => {
       assert.equal(r.aborted, true);
       assert.ok(Date.now() - t0 < 10_000);
       const odd = new CustomExecutor({ run_exec: '/bin/sh', run_args: ['-c', 'exit 7', 'x'] });
-      const err = await odd.runScript(ctx, 'step_script', 'true', run()).then(() => null, (e: unknown) => e);
+      const err = await odd.runScript(ctx, 'step_script', 'true', run()).then(
+        () => null,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof BuildError);
       assert.equal(err.reason, 'runner_system_failure');
       assert.match(err.message, /unknown custom executor executable exit code 7/);

@@ -38,10 +38,18 @@ describe('docker executor (podman API + docker-registry)', () => {
     const ex = new DockerExecutor(cfg());
     try {
       await ex.prepare(ctx);
-      assert.deepEqual(ctx.imagePulls.map((p) => [p.policy, p.outcome, p.registry]), [['always', 'success', infra.registry]]);
+      assert.deepEqual(
+        ctx.imagePulls.map((p) => [p.policy, p.outcome, p.registry]),
+        [['always', 'success', infra.registry]],
+      );
       const r = await ex.runScript(ctx, 'step_script', 'echo "$GREETING from $(pwd)"; cat source.txt; echo oops >&2; exit 3', run());
       assert.deepEqual(r, { exitCode: 3, signal: null, aborted: false });
-      const a = await ex.runScript(ctx, 'after_script', 'echo "after $GREETING status=$CI_JOB_STATUS"', run(undefined, 2000, { CI_JOB_STATUS: 'failed' }));
+      const a = await ex.runScript(
+        ctx,
+        'after_script',
+        'echo "after $GREETING status=$CI_JOB_STATUS"',
+        run(undefined, 2000, { CI_JOB_STATUS: 'failed' }),
+      );
       assert.deepEqual(a, { exitCode: 0, signal: null, aborted: false });
       const text = ctx.text();
       assert.match(text, new RegExp(`hello from ${ctx.buildDir}`));
@@ -96,7 +104,10 @@ describe('docker executor (podman API + docker-registry)', () => {
     try {
       const ctx = ctxFor(['always']);
       const ex = new DockerExecutor(cfg());
-      const err = await ex.prepare(ctx).then(() => null, (e: unknown) => e);
+      const err = await ex.prepare(ctx).then(
+        () => null,
+        (e: unknown) => e,
+      );
       await ex.cleanup(ctx);
       assert.ok(err instanceof BuildError, String(err));
       assert.equal(err.reason, 'image_pull_failure');
@@ -105,10 +116,13 @@ describe('docker executor (podman API + docker-registry)', () => {
       assert.match(err.message, /connection refused/);
       assert.match(err.message, /\[always\]/);
       // transient → retried once (pull_retry.attempts 2), both recorded
-      assert.deepEqual(ctx.imagePulls.map((p) => [p.policy, p.outcome, p.kind]), [
-        ['always', 'failure', 'registry_unreachable'],
-        ['always', 'failure', 'registry_unreachable'],
-      ]);
+      assert.deepEqual(
+        ctx.imagePulls.map((p) => [p.policy, p.outcome, p.kind]),
+        [
+          ['always', 'failure', 'registry_unreachable'],
+          ['always', 'failure', 'registry_unreachable'],
+        ],
+      );
 
       const fb = ctxFor(['always', 'if-not-present']);
       const ex2 = new DockerExecutor(cfg());
@@ -129,8 +143,15 @@ describe('docker executor (podman API + docker-registry)', () => {
         at('Using locally found image version due to "if-not-present" pull policy'),
         at('from local image'),
       ];
-      assert.ok(order.every((i) => i >= 0), `all fallback lines present:\n${fb.text()}`);
-      assert.deepEqual([...order].sort((a, b) => a - b), order, 'in order');
+      assert.ok(
+        order.every((i) => i >= 0),
+        `all fallback lines present:\n${fb.text()}`,
+      );
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        'in order',
+      );
       assert.deepEqual(fb.imagePulls.map((p) => [p.policy, p.outcome]).at(-1), ['if-not-present', 'local']);
     } finally {
       await infra.startRegistry();
@@ -139,7 +160,10 @@ describe('docker executor (podman API + docker-registry)', () => {
     const ex3 = new DockerExecutor(cfg());
     try {
       await ex3.prepare(back);
-      assert.deepEqual(back.imagePulls.map((p) => p.outcome), ['success']);
+      assert.deepEqual(
+        back.imagePulls.map((p) => p.outcome),
+        ['success'],
+      );
     } finally {
       await ex3.cleanup(back);
     }
@@ -149,7 +173,10 @@ describe('docker executor (podman API + docker-registry)', () => {
     if (!infra) return t.skip('no infra');
     const ctx = ctxFor(['always'], `${infra.registry}/busybox:no-such-tag`);
     const ex = new DockerExecutor(cfg());
-    const err = await ex.prepare(ctx).then(() => null, (e: unknown) => e);
+    const err = await ex.prepare(ctx).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await ex.cleanup(ctx);
     assert.ok(err instanceof BuildError, String(err));
     assert.equal(err.reason, 'runner_configuration_error');
@@ -163,7 +190,10 @@ describe('docker executor (podman API + docker-registry)', () => {
     if (!infra) return t.skip('no infra');
     const ctx = ctxFor(['never']);
     const ex = new DockerExecutor(cfg({ allowed_pull_policies: ['always', 'if-not-present'] }));
-    const err = await ex.prepare(ctx).then(() => null, (e: unknown) => e);
+    const err = await ex.prepare(ctx).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof BuildError);
     assert.equal(err.reason, 'runner_configuration_error');
     assert.match(err.message, /\[never\]/);
@@ -173,7 +203,10 @@ describe('docker executor (podman API + docker-registry)', () => {
     if (!infra) return t.skip('no infra');
     const ctx = ctxFor(['always']);
     const ex = new DockerExecutor(cfg({ host: `unix://${infra.dir}/gone.sock` }));
-    const err = await ex.prepare(ctx).then(() => null, (e: unknown) => e);
+    const err = await ex.prepare(ctx).then(
+      () => null,
+      (e: unknown) => e,
+    );
     await ex.cleanup(ctx);
     assert.ok(err instanceof BuildError, String(err));
     assert.equal(err.reason, 'runner_system_failure');

@@ -21,13 +21,25 @@ describe('kubernetes executor', () => {
   const setup = async (node: Partial<FakeKubeNode>, extra: KubernetesExecutorConfig = {}) => {
     api = await startFakeKubeApi({ registryImages: new Set([IMAGE]), ...node });
     return new KubernetesExecutor({
-      host: api.url, namespace: 'ci', poll_timeout: 2, pull_retry: { attempts: 1, backoffMs: 1 },
-      allowed_pull_policies: ['always', 'if-not-present', 'never'], service_account: 'runner',
-      node_selector: { pool: 'ci' }, image_pull_secrets: ['regcred'], memory_limit: '256Mi', ...extra,
+      host: api.url,
+      namespace: 'ci',
+      poll_timeout: 2,
+      pull_retry: { attempts: 1, backoffMs: 1 },
+      allowed_pull_policies: ['always', 'if-not-present', 'never'],
+      service_account: 'runner',
+      node_selector: { pool: 'ci' },
+      image_pull_secrets: ['regcred'],
+      memory_limit: '256Mi',
+      ...extra,
     });
   };
-  const ctxFor = (pull_policy: PullPolicy[] = ['always'], name = IMAGE) => makeCtx(work.path, { image: { name, pull_policy }, env: { GREETING: 'hello' } });
-  const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+  const ctxFor = (pull_policy: PullPolicy[] = ['always'], name = IMAGE) =>
+    makeCtx(work.path, { image: { name, pull_policy }, env: { GREETING: 'hello' } });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => e,
+    );
 
   test('script passes and fails with exact exit codes, logs streamed, pods deleted (fake Kubernetes API)', async () => {
     const ex = await setup({});
@@ -48,7 +60,10 @@ describe('kubernetes executor', () => {
       assert.deepEqual(pod.spec.imagePullSecrets, [{ name: 'regcred' }]);
       assert.equal(pod.spec.containers[0].resources.limits.memory, '256Mi');
       assert.equal(pod.spec.containers[0].imagePullPolicy, 'Always');
-      assert.deepEqual(ctx.imagePulls.map((p) => [p.policy, p.outcome, p.registry]), [['always', 'success', 'registry.example.com']]);
+      assert.deepEqual(
+        ctx.imagePulls.map((p) => [p.policy, p.outcome, p.registry]),
+        [['always', 'success', 'registry.example.com']],
+      );
     } finally {
       await ex.cleanup(ctx);
     }
@@ -64,15 +79,23 @@ describe('kubernetes executor', () => {
       const r = await ex.runScript(ctx, 'step_script', 'echo ran from cache', run());
       assert.equal(r.exitCode, 0);
       const lines = ctx.lines();
-      const fail = lines.find((l) => l.startsWith(`Failed to pull image "${IMAGE}" for container "build" with policy "always": ErrImagePull: `));
+      const fail = lines.find((l) =>
+        l.startsWith(`Failed to pull image "${IMAGE}" for container "build" with policy "always": ErrImagePull: `),
+      );
       assert.ok(fail, ctx.text());
       assert.match(fail!, /connection refused/);
       assert.ok(lines.includes('Attempt #2: Trying "if-not-present" pull policy'));
-      assert.deepEqual(api!.created.map((p) => p.spec.containers[0].imagePullPolicy), ['Always', 'IfNotPresent']);
-      assert.deepEqual(ctx.imagePulls.map((p) => [p.policy, p.outcome, p.kind]), [
-        ['always', 'failure', 'registry_unreachable'],
-        ['if-not-present', 'success', null],
-      ]);
+      assert.deepEqual(
+        api!.created.map((p) => p.spec.containers[0].imagePullPolicy),
+        ['Always', 'IfNotPresent'],
+      );
+      assert.deepEqual(
+        ctx.imagePulls.map((p) => [p.policy, p.outcome, p.kind]),
+        [
+          ['always', 'failure', 'registry_unreachable'],
+          ['if-not-present', 'success', null],
+        ],
+      );
       assert.match(ctx.text(), /ran from cache/);
     } finally {
       await ex.cleanup(ctx);

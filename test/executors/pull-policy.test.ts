@@ -40,10 +40,10 @@ describe('pull policy selection', () => {
   test('job policies win, runner policy is the default, always is the fallback', () => {
     assert.deepEqual(effectivePullPolicies({}), ['always']);
     assert.deepEqual(effectivePullPolicies({ runner: ['if-not-present'] }), ['if-not-present']);
-    assert.deepEqual(
-      effectivePullPolicies({ job: ['always', 'if-not-present'], allowed: ['always', 'if-not-present'] }),
-      ['always', 'if-not-present'],
-    );
+    assert.deepEqual(effectivePullPolicies({ job: ['always', 'if-not-present'], allowed: ['always', 'if-not-present'] }), [
+      'always',
+      'if-not-present',
+    ]);
   });
   test('a job policy outside allowed_pull_policies is a configuration error naming it', () => {
     assert.throws(
@@ -94,9 +94,18 @@ describe('fallback loop', () => {
     const records: ImagePullRecord[] = [];
     const tried: string[] = [];
     const r = await pullWithPolicies({
-      image: 'img', registry: 'reg', container: 'build', policies: ['always', 'if-not-present'], trace, records,
+      image: 'img',
+      registry: 'reg',
+      container: 'build',
+      policies: ['always', 'if-not-present'],
+      trace,
+      records,
       retry: { attempts: 2, backoffMs: 1 },
-      attempt: async (p) => { tried.push(p); if (p === 'always') throw fail(p); return 'local'; },
+      attempt: async (p) => {
+        tried.push(p);
+        if (p === 'always') throw fail(p);
+        return 'local';
+      },
     });
     assert.deepEqual(r, { policy: 'if-not-present', outcome: 'local' });
     assert.deepEqual(tried, ['always', 'always', 'if-not-present']); // transient → one retry
@@ -105,11 +114,14 @@ describe('fallback loop', () => {
     assert.ok(lines.includes(`WARNING: Failed to pull image with policy "always": ${REFUSED}`));
     assert.ok(lines.includes('Attempt #2: Trying "if-not-present" pull policy'));
     assert.equal(lines.at(-1), 'Using locally found image version due to "if-not-present" pull policy');
-    assert.deepEqual(records.map((x) => [x.policy, x.outcome, x.kind]), [
-      ['always', 'failure', 'registry_unreachable'],
-      ['always', 'failure', 'registry_unreachable'],
-      ['if-not-present', 'local', null],
-    ]);
+    assert.deepEqual(
+      records.map((x) => [x.policy, x.outcome, x.kind]),
+      [
+        ['always', 'failure', 'registry_unreachable'],
+        ['always', 'failure', 'registry_unreachable'],
+        ['if-not-present', 'local', null],
+      ],
+    );
   });
 
   test('non-transient errors are not retried; the final error names every policy', async () => {
@@ -117,9 +129,17 @@ describe('fallback loop', () => {
     let n = 0;
     await assert.rejects(
       pullWithPolicies({
-        image: 'img', registry: 'reg', container: 'build', policies: ['always', 'if-not-present'], trace, records: [],
+        image: 'img',
+        registry: 'reg',
+        container: 'build',
+        policies: ['always', 'if-not-present'],
+        trace,
+        records: [],
         retry: { attempts: 5, backoffMs: 1 },
-        attempt: async (p) => { n++; throw fail(p, MISSING); },
+        attempt: async (p) => {
+          n++;
+          throw fail(p, MISSING);
+        },
       }),
       (e: unknown) => e instanceof ImagePullError && e.kind === 'not_found' && e.message.includes('[always if-not-present]'),
     );
@@ -130,8 +150,15 @@ describe('fallback loop', () => {
     const { trace } = sink();
     await assert.rejects(
       pullWithPolicies({
-        image: 'img', registry: 'reg', container: 'build', policies: ['always', 'never'], trace, records: [],
-        attempt: async () => { throw new Error('engine gone'); },
+        image: 'img',
+        registry: 'reg',
+        container: 'build',
+        policies: ['always', 'never'],
+        trace,
+        records: [],
+        attempt: async () => {
+          throw new Error('engine gone');
+        },
       }),
       /engine gone/,
     );

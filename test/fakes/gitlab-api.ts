@@ -55,7 +55,11 @@ export async function startFakeGitLab(data: FakeGitLabData): Promise<FakeGitLab>
     if ((m = /^\/api\/v4\/projects\/([^/]+)\/releases$/.exec(u.pathname))) {
       const name = decodeURIComponent(m[1]!);
       if (!data.projects[name] || !authed) return json(res, 404, { message: '404 Project Not Found' });
-      return json(res, 200, (data.releases?.[name] ?? []).map((tag_name) => ({ tag_name, name: tag_name })));
+      return json(
+        res,
+        200,
+        (data.releases?.[name] ?? []).map((tag_name) => ({ tag_name, name: tag_name })),
+      );
     }
     if ((m = /^\/api\/v4\/templates\/gitlab_ci_ymls\/(.+)$/.exec(u.pathname))) {
       const key = decodeURIComponent(m[1]!);

@@ -97,7 +97,12 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
   };
   const build = (s: PodState) => s.pod.spec.containers[0];
   const cond = (type: string, status: string, reason?: string, message?: string) => ({
-    type, status, lastProbeTime: null, lastTransitionTime: now(), ...(reason ? { reason } : {}), ...(message ? { message } : {}),
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime: now(),
+    ...(reason ? { reason } : {}),
+    ...(message ? { message } : {}),
   });
   const setContainerState = (s: PodState, state: Json, ready = false) => {
     const c = build(s);
@@ -110,7 +115,12 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
   function schedule(s: PodState) {
     if (n.unschedulable) {
       s.pod.status.conditions = [
-        cond('PodScheduled', 'False', 'Unschedulable', '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.'),
+        cond(
+          'PodScheduled',
+          'False',
+          'Unschedulable',
+          '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+        ),
       ];
       return emit('MODIFIED', s);
     }
@@ -133,7 +143,10 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     const { image, imagePullPolicy: policy = 'IfNotPresent' } = build(s);
     if (!/^[a-z0-9]+([._\-/:@][a-z0-9A-Z._-]+)*$/.test(image) || /[A-Z]/.test(image.split(/[:@]/)[0])) {
       setContainerState(s, {
-        waiting: { reason: 'InvalidImageName', message: `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format: repository name must be lowercase` },
+        waiting: {
+          reason: 'InvalidImageName',
+          message: `Failed to apply default image tag "${image}": couldn't parse image reference "${image}": invalid reference format: repository name must be lowercase`,
+        },
       });
       return emit('MODIFIED', s);
     }
@@ -154,10 +167,16 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     if (policy === 'Always' || !local) {
       const host = image.includes('/') ? image.split('/')[0] : 'registry-1.docker.io';
       if (n.registryDown) {
-        return fail('ErrImagePull', `failed to pull and unpack image "${image}": failed to resolve reference "${image}": failed to do request: Head "https://${host}/v2/": dial tcp ${host}: connect: connection refused`);
+        return fail(
+          'ErrImagePull',
+          `failed to pull and unpack image "${image}": failed to resolve reference "${image}": failed to do request: Head "https://${host}/v2/": dial tcp ${host}: connect: connection refused`,
+        );
       }
       if (!n.registryImages.has(image)) {
-        return fail('ErrImagePull', `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`);
+        return fail(
+          'ErrImagePull',
+          `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+        );
       }
       n.localImages.add(image);
     }
@@ -170,14 +189,21 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     const env = Object.fromEntries((c.env ?? []).map((e: Json) => [e.name, e.value ?? '']));
     // Each "container" gets a /tmp of its own (TMPDIR), as real pods do; host processes would share /tmp.
     const tmp = mkdtempSync(join(tmpdir(), 'fake-pod-'));
-    const proc = spawn(argv[0], argv.slice(1), { cwd: c.workingDir || '/', env: { PATH: process.env.PATH, TMPDIR: tmp, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const proc = spawn(argv[0], argv.slice(1), {
+      cwd: c.workingDir || '/',
+      env: { PATH: process.env.PATH, TMPDIR: tmp, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     proc.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
     s.proc = proc;
     // when a container's PID 1 exits, the runtime kills everything left in it
     proc.on('exit', () => {
       try {
         process.kill(-proc.pid!, 'SIGKILL');
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     });
     const onData = (d: Buffer) => {
       s.log.push(d);
@@ -188,7 +214,9 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     const startedAt = now();
     s.pod.status.phase = 'Running';
     s.pod.status.podIP = '10.1.0.7';
-    for (const k of s.pod.status.conditions) if (k.type !== 'PodScheduled' && k.type !== 'Initialized') Object.assign(k, { status: 'True', reason: undefined, message: undefined });
+    for (const k of s.pod.status.conditions)
+      if (k.type !== 'PodScheduled' && k.type !== 'Initialized')
+        Object.assign(k, { status: 'True', reason: undefined, message: undefined });
     s.pod.status.conditions = s.pod.status.conditions.map((k: Json) => JSON.parse(JSON.stringify(k)));
     setContainerState(s, { running: { startedAt } }, true);
     emit('MODIFIED', s);
@@ -199,10 +227,17 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
       s.logWaiters.clear();
       if (s.deleted) return;
       setContainerState(s, {
-        terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: now(), containerID: `containerd://${s.pod.metadata.uid}` },
+        terminated: {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          startedAt,
+          finishedAt: now(),
+          containerID: `containerd://${s.pod.metadata.uid}`,
+        },
       });
       s.pod.status.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
-      for (const k of s.pod.status.conditions) if (k.type === 'Ready' || k.type === 'ContainersReady') Object.assign(k, { status: 'False', reason: 'PodCompleted' });
+      for (const k of s.pod.status.conditions)
+        if (k.type === 'Ready' || k.type === 'ContainersReady') Object.assign(k, { status: 'False', reason: 'PodCompleted' });
       emit('MODIFIED', s);
     });
     if (n.evictAfterMs !== null) later(s, n.evictAfterMs, () => evict(s));
@@ -241,7 +276,9 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
       setTimeout(() => {
         try {
           process.kill(-p.pid!, 'SIGKILL');
-        } catch { /* gone */ }
+        } catch {
+          /* gone */
+        }
       }, graceSeconds * 1000);
     } else {
       gone();
@@ -253,7 +290,14 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     res.end(JSON.stringify(body));
   };
   const status = (code: number, reason: string, message: string, details?: Json) => ({
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    details,
+    code,
   });
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
@@ -265,7 +309,8 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const u = new URL(req.url!, 'http://x');
     const m = u.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(?:\/(log))?$/);
-    if (!m) return send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${u.pathname})`));
+    if (!m)
+      return send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${u.pathname})`));
     const [, ns, name, sub] = m;
     const key = `${ns}/${name}`;
     const s = name ? pods.get(key) : undefined;
@@ -275,11 +320,13 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
       const pod = JSON.parse(await readBody(req)) as Json;
       const pname = pod.metadata?.name ?? `${pod.metadata?.generateName ?? 'pod-'}${Math.random().toString(36).slice(2, 7)}`;
       if (pods.has(`${ns}/${pname}`)) return send(res, 409, status(409, 'AlreadyExists', `pods "${pname}" already exists`));
-      if (!pod.spec?.containers?.length) return send(res, 422, status(422, 'Invalid', 'Pod "" is invalid: spec.containers: Required value'));
+      if (!pod.spec?.containers?.length)
+        return send(res, 422, status(422, 'Invalid', 'Pod "" is invalid: spec.containers: Required value'));
       pod.apiVersion = 'v1';
       pod.kind = 'Pod';
       pod.metadata = { ...pod.metadata, name: pname, namespace: ns, uid: crypto.randomUUID(), creationTimestamp: now() };
-      for (const c of pod.spec.containers) c.imagePullPolicy ??= c.image.endsWith(':latest') || !c.image.includes(':') ? 'Always' : 'IfNotPresent';
+      for (const c of pod.spec.containers)
+        c.imagePullPolicy ??= c.image.endsWith(':latest') || !c.image.includes(':') ? 'Always' : 'IfNotPresent';
       pod.status = { phase: 'Pending', qosClass: 'BestEffort' };
       const st: PodState = { pod, proc: null, log: [], logDone: false, logWaiters: new Set(), timers: [], deleted: false };
       pods.set(`${ns}/${pname}`, st);
@@ -293,7 +340,12 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
       const only = selector?.match(/^metadata\.name=(.+)$/)?.[1] ?? null;
       const matching = [...pods.values()].filter((p) => p.pod.metadata.namespace === ns && (only === null || p.pod.metadata.name === only));
       if (u.searchParams.get('watch') !== 'true' && u.searchParams.get('watch') !== '1') {
-        return send(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items: matching.map((p) => p.pod) });
+        return send(res, 200, {
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(rv) },
+          items: matching.map((p) => p.pod),
+        });
       }
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       const from = u.searchParams.get('resourceVersion');
@@ -302,7 +354,9 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
           res.end(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from}`) }) + '\n');
           return;
         }
-        for (const h of history) if (h.rv > Number(from) && h.ns === ns && (only === null || h.name === only)) res.write(JSON.stringify({ type: h.type, object: h.object }) + '\n');
+        for (const h of history)
+          if (h.rv > Number(from) && h.ns === ns && (only === null || h.name === only))
+            res.write(JSON.stringify({ type: h.type, object: h.object }) + '\n');
       } else {
         for (const p of matching) res.write(JSON.stringify({ type: 'ADDED', object: p.pod }) + '\n');
       }
@@ -315,7 +369,12 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
     if (req.method === 'GET' && !sub) return send(res, 200, s.pod);
     if (req.method === 'DELETE' && !sub) {
       const body = await readBody(req);
-      const grace = Number(u.searchParams.get('gracePeriodSeconds') ?? (body ? JSON.parse(body).gracePeriodSeconds : undefined) ?? s.pod.spec.terminationGracePeriodSeconds ?? 30);
+      const grace = Number(
+        u.searchParams.get('gracePeriodSeconds') ??
+          (body ? JSON.parse(body).gracePeriodSeconds : undefined) ??
+          s.pod.spec.terminationGracePeriodSeconds ??
+          30,
+      );
       terminate(s, grace);
       return send(res, 200, s.pod);
     }
@@ -350,7 +409,9 @@ export async function startFakeKubeApi(node: Partial<FakeKubeNode> = {}): Promis
         s.timers.forEach(clearTimeout);
         try {
           if (s.proc?.pid) process.kill(-s.proc.pid, 'SIGKILL');
-        } catch { /* gone */ }
+        } catch {
+          /* gone */
+        }
         for (const r of s.logWaiters) r.end();
       }
       for (const w of watchers) w.res.end();

@@ -86,9 +86,12 @@ export async function startCoordinator(opts: {
   const p = spawnFaultline(
     [
       'coordinator',
-      '--port', String(port),
-      '--data', opts.dataDir,
-      '--heartbeat-timeout', String(opts.heartbeatTimeoutSec ?? 3),
+      '--port',
+      String(port),
+      '--data',
+      opts.dataDir,
+      '--heartbeat-timeout',
+      String(opts.heartbeatTimeoutSec ?? 3),
       ...(opts.extraArgs ?? []),
     ],
     opts.env,
@@ -113,13 +116,20 @@ export async function startRunnerProcess(opts: {
   const p = spawnFaultline(
     [
       'runner',
-      '--url', opts.url,
-      '--registration-token', opts.registrationToken,
-      '--name', opts.name ?? 'test-runner',
-      '--executor', opts.executor ?? 'shell',
-      '--concurrency', String(opts.concurrency ?? 2),
-      '--tags', (opts.tags ?? []).join(','),
-      '--heartbeat', '0.5',
+      '--url',
+      opts.url,
+      '--registration-token',
+      opts.registrationToken,
+      '--name',
+      opts.name ?? 'test-runner',
+      '--executor',
+      opts.executor ?? 'shell',
+      '--concurrency',
+      String(opts.concurrency ?? 2),
+      '--tags',
+      (opts.tags ?? []).join(','),
+      '--heartbeat',
+      '0.5',
       ...(opts.extraArgs ?? []),
     ],
     opts.env,
@@ -196,10 +206,17 @@ export function sharedSystem(opts: { heartbeatTimeoutSec?: number; concurrency?:
   const dir = tempDir();
   const s = { dir: dir.path } as { dir: string; coord: CoordinatorProc; runner: Proc; api: ReturnType<typeof userApi> };
   // The API client resolves the coordinator's address when called, so it can be taken now.
-  s.api = userApi(() => s.coord.url, () => s.coord.apiToken);
+  s.api = userApi(
+    () => s.coord.url,
+    () => s.coord.apiToken,
+  );
   before(async () => {
     s.coord = await startCoordinator({ dataDir: join(dir.path, 'data'), heartbeatTimeoutSec: opts.heartbeatTimeoutSec });
-    s.runner = await startRunnerProcess({ url: s.coord.url, registrationToken: s.coord.registrationToken, concurrency: opts.concurrency ?? 4 });
+    s.runner = await startRunnerProcess({
+      url: s.coord.url,
+      registrationToken: s.coord.registrationToken,
+      concurrency: opts.concurrency ?? 4,
+    });
   });
   after(async () => {
     await s.runner?.kill();

@@ -36,9 +36,15 @@ describe('artifacts, reports and dotenv between jobs (real coordinator + runner 
   const dir = tempDir();
   let coord: CoordinatorProc;
   let runner: Proc;
-  const api = userApi(() => coord.url, () => coord.apiToken);
+  const api = userApi(
+    () => coord.url,
+    () => coord.apiToken,
+  );
   before(async () => {
-    coord = await startCoordinator({ dataDir: join(dir.path, 'data'), extraArgs: ['--max-artifact-size', '1', '--artifact-sweep-interval', '1'] });
+    coord = await startCoordinator({
+      dataDir: join(dir.path, 'data'),
+      extraArgs: ['--max-artifact-size', '1', '--artifact-sweep-interval', '1'],
+    });
     runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, concurrency: 3 });
   });
   after(async () => {
@@ -85,14 +91,18 @@ test-needs:
 `;
     const p = await api.waitPipeline((await api.createPipeline(yaml)).id);
     const j = jobsByName(p);
-    for (const n of ['test-all', 'test-deps', 'test-needs'])
-      assert.equal(j[n]!.status, 'success', `${n}: ${await api.trace(j[n]!.id)}`);
+    for (const n of ['test-all', 'test-deps', 'test-needs']) assert.equal(j[n]!.status, 'success', `${n}: ${await api.trace(j[n]!.id)}`);
     assert.equal(p.status, 'success');
-    assert.match(await api.trace(j['build']!.id), /dist\/: found 2 matching artifact files and directories\n[^]*dist\/\*\*\/\*.map: excluded 1 files/);
+    assert.match(
+      await api.trace(j['build']!.id),
+      /dist\/: found 2 matching artifact files and directories\n[^]*dist\/\*\*\/\*.map: excluded 1 files/,
+    );
     assert.match(await api.trace(j['test-all']!.id), /Downloading artifacts for build/);
 
     // The API: the zip, its listing, one file; the job page's data.
-    const res = await fetch(`${coord.url}/api/v1/jobs/${j['build']!.id}/artifacts`, { headers: { authorization: `Bearer ${coord.apiToken}` } });
+    const res = await fetch(`${coord.url}/api/v1/jobs/${j['build']!.id}/artifacts`, {
+      headers: { authorization: `Bearer ${coord.apiToken}` },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/zip');
     assert.deepEqual(await zipNames(Buffer.from(await res.arrayBuffer())), ['dist/app.txt', 'out/a/b/c.js']);
@@ -100,10 +110,16 @@ test-needs:
     assert.equal(one.status, 200);
     assert.equal(one.body, 'app\n');
     const list = await api.call<{ files: { path: string }[] }>('GET', `/api/v1/jobs/${j['build']!.id}/artifacts?list=true`);
-    assert.deepEqual(list.body.files.map((f) => f.path), ['dist/app.txt', 'out/a/b/c.js']);
+    assert.deepEqual(
+      list.body.files.map((f) => f.path),
+      ['dist/app.txt', 'out/a/b/c.js'],
+    );
     assert.equal((await api.call('GET', `/api/v1/jobs/${j['build']!.id}/artifacts/nope.txt`)).status, 404);
     const job = await api.job(j['build']!.id);
-    assert.deepEqual(job.artifacts?.map((a) => a.kind), ['archive', 'dotenv']);
+    assert.deepEqual(
+      job.artifacts?.map((a) => a.kind),
+      ['archive', 'dotenv'],
+    );
     // Without a token: refused.
     assert.equal((await fetch(`${coord.url}/api/v1/jobs/${j['build']!.id}/artifacts`)).status, 401);
   });
@@ -123,7 +139,7 @@ collect:
     const p = await api.waitPipeline((await api.createPipeline(yaml)).id);
     const j = jobsByName(p);
     assert.equal(j['build']!.status, 'failed');
-    assert.equal(j['build']!.failure?.reason, 'script_failure', 'the failure stays the script\'s');
+    assert.equal(j['build']!.failure?.reason, 'script_failure', "the failure stays the script's");
     assert.equal(j['collect']!.status, 'success', await api.trace(j['collect']!.id));
   });
 

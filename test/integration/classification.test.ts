@@ -28,7 +28,12 @@ const CASES: Array<{ name: string; lines: string[]; code?: number; cls: string; 
   },
   {
     name: 'gcc',
-    lines: ['cc -c main.c', "main.c:3:5: error: unknown type name 'nt'", '    3 | nt main(void) {', 'make: *** [Makefile:2: main.o] Error 1'],
+    lines: [
+      'cc -c main.c',
+      "main.c:3:5: error: unknown type name 'nt'",
+      '    3 | nt main(void) {',
+      'make: *** [Makefile:2: main.o] Error 1',
+    ],
     code: 2,
     cls: 'build',
     cause: 'compile_error',
@@ -51,7 +56,11 @@ const CASES: Array<{ name: string; lines: string[]; code?: number; cls: string; 
   },
   {
     name: 'npmnet',
-    lines: ['npm ERR! code ETIMEDOUT', 'npm ERR! errno ETIMEDOUT', 'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.0.35:443'],
+    lines: [
+      'npm ERR! code ETIMEDOUT',
+      'npm ERR! errno ETIMEDOUT',
+      'npm ERR! network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.0.35:443',
+    ],
     cls: 'infra',
     cause: 'dependency_download_failed',
     evidence: /ETIMEDOUT/,

@@ -14,9 +14,17 @@ import { tempDir } from '../helpers/tmp.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/faultline.js');
 
-function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -44,7 +52,16 @@ function writeRepo(dir: string, files: Record<string, string>, commit = true): v
 
 let gl: FakeGitLab;
 before(async () => {
-  gl = await startFakeGitLab({ token: 'tok', projects: { 'ops/ci': { main: { 'deploy.yml': 'deploy:\n  stage: deploy\n  script: ./deploy\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n' } } } });
+  gl = await startFakeGitLab({
+    token: 'tok',
+    projects: {
+      'ops/ci': {
+        main: {
+          'deploy.yml': 'deploy:\n  stage: deploy\n  script: ./deploy\n  rules:\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n',
+        },
+      },
+    },
+  });
 });
 after(() => gl.close());
 
@@ -65,7 +82,15 @@ const CI = [
 test('faultline lint: includes from the working tree and the fake GitLab API; the simulated context decides the jobs', async () => {
   const d = tempDir();
   try {
-    writeRepo(d.path, { '.gitlab-ci.yml': CI, 'ci/build.yml': 'build:\n  stage: build\n  script: make\n  rules:\n    - if: $NIGHTLY == "1"\n      when: never\n    - when: on_success\n' }, false);
+    writeRepo(
+      d.path,
+      {
+        '.gitlab-ci.yml': CI,
+        'ci/build.yml':
+          'build:\n  stage: build\n  script: make\n  rules:\n    - if: $NIGHTLY == "1"\n      when: never\n    - when: on_success\n',
+      },
+      false,
+    );
     const env = { FAULTLINE_GITLAB_URL: gl.url, FAULTLINE_GITLAB_TOKEN: 'tok' };
     const push = await cli(['lint', '.gitlab-ci.yml'], d.path, env);
     assert.equal(push.status, 0, push.stdout + push.stderr);
@@ -92,11 +117,21 @@ test('faultline lint: an unreachable include is a warning naming what was not ch
   const d = tempDir();
   try {
     const ci = 'include:\n  - project: ops/ci\n    file: deploy.yml\nunit:\n  extends: .from-the-include\n';
-    writeRepo(d.path, { '.gitlab-ci.yml': ci, 'scheduled.yml': 'nightly:\n  script: ./soak\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"\n' }, false);
+    writeRepo(
+      d.path,
+      { '.gitlab-ci.yml': ci, 'scheduled.yml': 'nightly:\n  script: ./soak\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "schedule"\n' },
+      false,
+    );
     const r = await cli(['lint', '.gitlab-ci.yml'], d.path, { FAULTLINE_GITLAB_URL: '', FAULTLINE_GITLAB_TOKEN: '' });
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /warning: include\[0\]: include ops\/ci:deploy\.yml: no GitLab instance is configured .* — not checked: the jobs and keywords it defines/);
-    assert.match(r.stdout, /there is no job or template named '\.from-the-include' \(it may be defined in an include that could not be fetched\)/);
+    assert.match(
+      r.stdout,
+      /warning: include\[0\]: include ops\/ci:deploy\.yml: no GitLab instance is configured .* — not checked: the jobs and keywords it defines/,
+    );
+    assert.match(
+      r.stdout,
+      /there is no job or template named '\.from-the-include' \(it may be defined in an include that could not be fetched\)/,
+    );
     assert.match(r.stdout, /valid as far as it could be checked: 1 include\(s\) could not be fetched/);
     assert.match(r.stdout, /not checked: include ops\/ci:deploy\.yml/);
 
@@ -118,7 +153,10 @@ test('faultline lint: an unreachable include is a warning naming what was not ch
 test('faultline run: a local include from the working tree becomes jobs that run', async () => {
   const d = tempDir();
   try {
-    writeRepo(d.path, { '.gitlab-ci.yml': 'include: ci/jobs.yml\n', 'ci/jobs.yml': 'from-include:\n  script:\n    - echo "included job ran"\n' });
+    writeRepo(d.path, {
+      '.gitlab-ci.yml': 'include: ci/jobs.yml\n',
+      'ci/jobs.yml': 'from-include:\n  script:\n    - echo "included job ran"\n',
+    });
     const r = await cli(['run'], d.path);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /from-include/);

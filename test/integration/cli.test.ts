@@ -23,7 +23,11 @@ interface CliResult {
  */
 function cli(args: string[], cwd = ROOT, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -93,7 +97,10 @@ test('faultline lint: valid examples pass; a bad file lists every problem with l
   const dir = tempDir();
   try {
     const file = join(dir.path, 'bad.yml');
-    writeFileSync(file, 'stages: [build]\nbuild:\n  stage: biuld\n  script: 42\n  resource_group: prod\n  artifacts: {paths: [x], expire_in: soon}\n');
+    writeFileSync(
+      file,
+      'stages: [build]\nbuild:\n  stage: biuld\n  script: 42\n  resource_group: prod\n  artifacts: {paths: [x], expire_in: soon}\n',
+    );
     const r = await cli(['lint', file]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /bad\.yml:3:\d+: error: build\.stage/);
@@ -114,7 +121,11 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
     const api = userApi(coord.url, coord.apiToken);
     const env = { FAULTLINE_URL: coord.url, FAULTLINE_API_TOKEN: coord.apiToken };
     const p = await api.waitPipeline(
-      (await api.createPipeline('disk:\n  script: echo "No space left on device"; exit 1\nunit:\n  script: \'echo "--- FAIL: TestX (0.00s)"; exit 1\'\n')).id,
+      (
+        await api.createPipeline(
+          'disk:\n  script: echo "No space left on device"; exit 1\nunit:\n  script: \'echo "--- FAIL: TestX (0.00s)"; exit 1\'\n',
+        )
+      ).id,
     );
     const disk = jobsByName(p)['disk']!;
     const why = await cli(['why', String(disk.id)], ROOT, env);
@@ -148,7 +159,11 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
     writeFileSync(file, text.slice(0, before) + 'class: build' + text.slice(before + 'class: infra'.length));
     const bt = await cli(['rules', 'test', '--rules', candidate, '--since', '1h', '--data', data, '--json']);
     assert.equal(bt.status, 0, bt.stderr);
-    const out = JSON.parse(bt.stdout) as { total: number; changed: number; transitions: Array<{ from: { class: string; cause: string }; to: { class: string }; sample_job_ids: number[] }> };
+    const out = JSON.parse(bt.stdout) as {
+      total: number;
+      changed: number;
+      transitions: Array<{ from: { class: string; cause: string }; to: { class: string }; sample_job_ids: number[] }>;
+    };
     assert.ok(out.total >= 2);
     assert.equal(out.changed, 1);
     assert.deepEqual(out.transitions[0]!.from, { class: 'infra', cause: 'disk_full' });

@@ -68,7 +68,11 @@ async function expectJob(api: ReturnType<typeof userApi>, j: JobJson | undefined
 }
 
 /** Submits a pipeline and waits until it is finished and its failures classified. */
-async function run(api: ReturnType<typeof userApi>, yaml: string, timeoutMs = 90_000): Promise<{ p: PipelineJson; jobs: Record<string, JobJson> }> {
+async function run(
+  api: ReturnType<typeof userApi>,
+  yaml: string,
+  timeoutMs = 90_000,
+): Promise<{ p: PipelineJson; jobs: Record<string, JobJson> }> {
   const p = await api.waitPipeline((await api.createPipeline(yaml)).id, undefined, timeoutMs);
   return { p, jobs: jobsByName(p) };
 }
@@ -89,7 +93,9 @@ describe('container and infra scenarios: classification through coordinator + ru
     writeFileSync(path, `concurrent = 4\ncheck_interval = 0.2\nshutdown_timeout = 5\n\n${sections.join('\n')}`);
     // the file must be what the CLI accepts: parse it here first for a clear error
     assert.equal(loadRunnerConfig(path).length, sections.length);
-    runners.push(await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }));
+    runners.push(
+      await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }),
+    );
   }
   const section = (name: string, executor: string, tags: string[], body: string) =>
     [
@@ -111,14 +117,19 @@ describe('container and infra scenarios: classification through coordinator + ru
 
     kube = await startFakeKubeApi({ registryImages: new Set([KUBE_IMAGE]) });
     await startRunners('kubernetes.toml', [
-      section('k8s', 'kubernetes', ['kubernetes'], [
-        '  [runners.kubernetes]',
-        `    host = ${toml(kube.url)}`,
-        '    namespace = "ci"',
-        '    poll_timeout = 2',
-        '    pull_policy = "always"',
-        '    pull_retry = { attempts = 1, backoffMs = 0 }',
-      ].join('\n')),
+      section(
+        'k8s',
+        'kubernetes',
+        ['kubernetes'],
+        [
+          '  [runners.kubernetes]',
+          `    host = ${toml(kube.url)}`,
+          '    namespace = "ci"',
+          '    poll_timeout = 2',
+          '    pull_policy = "always"',
+          '    pull_retry = { attempts = 1, backoffMs = 0 }',
+        ].join('\n'),
+      ),
     ]);
 
     const machines = join(dir.path, 'machines');
@@ -126,15 +137,20 @@ describe('container and infra scenarios: classification through coordinator + ru
     await startRunners(
       'custom.toml',
       [
-        section('custom', 'custom', ['custom'], [
-          '  [runners.custom]',
-          `    config_exec = ${toml(join(DRIVER, 'config.sh'))}`,
-          `    prepare_exec = ${toml(join(DRIVER, 'prepare.sh'))}`,
-          '    prepare_exec_timeout = 60',
-          `    run_exec = ${toml(join(DRIVER, 'run.sh'))}`,
-          `    cleanup_exec = ${toml(join(DRIVER, 'cleanup.sh'))}`,
-          '    cleanup_exec_timeout = 60',
-        ].join('\n')),
+        section(
+          'custom',
+          'custom',
+          ['custom'],
+          [
+            '  [runners.custom]',
+            `    config_exec = ${toml(join(DRIVER, 'config.sh'))}`,
+            `    prepare_exec = ${toml(join(DRIVER, 'prepare.sh'))}`,
+            '    prepare_exec_timeout = 60',
+            `    run_exec = ${toml(join(DRIVER, 'run.sh'))}`,
+            `    cleanup_exec = ${toml(join(DRIVER, 'cleanup.sh'))}`,
+            '    cleanup_exec_timeout = 60',
+          ].join('\n'),
+        ),
       ],
       { FAULTLINE_MACHINES_DIR: machines },
     );
@@ -145,18 +161,25 @@ describe('container and infra scenarios: classification through coordinator + ru
       await startRunners(
         'docker.toml',
         [
-          section('docker', 'docker', ['docker'], [
-            '  [runners.docker]',
-            `    host = ${toml(infra.dockerHost)}`,
-            '    pull_policy = ["always"]',
-            '    allowed_pull_policies = ["always", "if-not-present"]',
-            '    pull_retry = { attempts = 2, backoffMs = 100 }',
-          ].join('\n')),
+          section(
+            'docker',
+            'docker',
+            ['docker'],
+            [
+              '  [runners.docker]',
+              `    host = ${toml(infra.dockerHost)}`,
+              '    pull_policy = ["always"]',
+              '    allowed_pull_policies = ["always", "if-not-present"]',
+              '    pull_retry = { attempts = 2, backoffMs = 100 }',
+            ].join('\n'),
+          ),
           // same engine settings, but the engine's socket is gone
-          section('docker-broken', 'docker', ['docker-broken'], [
-            '  [runners.docker]',
-            `    host = ${toml(`unix://${join(dir.path, 'gone', 'podman.sock')}`)}`,
-          ].join('\n')),
+          section(
+            'docker-broken',
+            'docker',
+            ['docker-broken'],
+            ['  [runners.docker]', `    host = ${toml(`unix://${join(dir.path, 'gone', 'podman.sock')}`)}`].join('\n'),
+          ),
         ],
         infra.env,
       );
@@ -210,11 +233,20 @@ engine-gone:
       ],
     });
     await expectJob(api, one.jobs['exit3'], {
-      status: 'failed', reason: 'script_failure', stage: 'step_script', cls: 'build', exit: 3,
+      status: 'failed',
+      reason: 'script_failure',
+      stage: 'step_script',
+      cls: 'build',
+      exit: 3,
       trace: ['about to fail', /exit code 3/],
     });
     await expectJob(api, one.jobs['engine-gone'], {
-      status: 'failed', reason: 'runner_system_failure', stage: 'prepare_executor', cls: 'infra', cause: 'docker_daemon_unreachable', rule: true,
+      status: 'failed',
+      reason: 'runner_system_failure',
+      stage: 'prepare_executor',
+      cls: 'infra',
+      cause: 'docker_daemon_unreachable',
+      rule: true,
       trace: [/Cannot connect to the Docker daemon at unix:\/\/.*gone\/podman\.sock/],
     });
     assert.equal(one.p.status, 'failed');
@@ -242,7 +274,12 @@ fallback:
       await infra.startRegistry();
     }
     const alwaysTrace = await expectJob(api, two.jobs['always'], {
-      status: 'failed', reason: 'image_pull_failure', stage: 'pull_image', cls: 'infra', cause: 'registry_unreachable', rule: true,
+      status: 'failed',
+      reason: 'image_pull_failure',
+      stage: 'pull_image',
+      cls: 'infra',
+      cause: 'registry_unreachable',
+      rule: true,
       trace: [
         'Using effective pull policy of [always] for container build',
         'Attempt #1: Trying "always" pull policy',
@@ -278,8 +315,16 @@ typo:
 `,
     );
     const typoTrace = await expectJob(api, three.jobs['typo'], {
-      status: 'failed', reason: 'runner_configuration_error', stage: 'pull_image', cls: 'build', cause: 'image_not_found', rule: true,
-      trace: [`Pulling docker image ${registry}/busybox:nope ...`, /WARNING: Failed to pull image with policy "always": .*(manifest unknown|not found)/i],
+      status: 'failed',
+      reason: 'runner_configuration_error',
+      stage: 'pull_image',
+      cls: 'build',
+      cause: 'image_not_found',
+      rule: true,
+      trace: [
+        `Pulling docker image ${registry}/busybox:nope ...`,
+        /WARNING: Failed to pull image with policy "always": .*(manifest unknown|not found)/i,
+      ],
     });
     assert.doesNotMatch(typoTrace, /Transient error/, 'a missing tag is not retried');
     assert.equal(three.jobs['typo']!.failure!.registry, registry);
@@ -304,11 +349,27 @@ no-machine:
     );
     await expectJob(api, jobs['pass'], {
       status: 'success',
-      trace: ['Using Custom executor with driver tempdir-machine v1.0.0', 'Machine ready', /on the machine in .*faultline-machine-\d+\/builds/],
+      trace: [
+        'Using Custom executor with driver tempdir-machine v1.0.0',
+        'Machine ready',
+        /on the machine in .*faultline-machine-\d+\/builds/,
+      ],
     });
-    await expectJob(api, jobs['fail'], { status: 'failed', reason: 'script_failure', stage: 'step_script', cls: 'build', exit: 1, trace: ['tests went red'] });
+    await expectJob(api, jobs['fail'], {
+      status: 'failed',
+      reason: 'script_failure',
+      stage: 'step_script',
+      cls: 'build',
+      exit: 1,
+      trace: ['tests went red'],
+    });
     await expectJob(api, jobs['no-machine'], {
-      status: 'failed', reason: 'runner_system_failure', stage: 'prepare_executor', cls: 'infra', cause: 'machine_creation_failed', rule: true,
+      status: 'failed',
+      reason: 'runner_system_failure',
+      stage: 'prepare_executor',
+      cls: 'infra',
+      cause: 'machine_creation_failed',
+      rule: true,
       trace: ['ERROR: Machine creation failed'],
     });
     assert.match(jobs['no-machine']!.failure!.message ?? '', /Machine creation failed/);
@@ -322,7 +383,12 @@ no-machine:
     const ok = await run(api, job('pod-runs'));
     await expectJob(api, ok.jobs['pod-runs'], {
       status: 'success',
-      trace: [`Using Kubernetes executor with image ${KUBE_IMAGE} ...`, 'Using Kubernetes namespace: ci', /Waiting for pod ci\/runner-job-\d+-step-script-\w+ to be running/, 'pod says hi'],
+      trace: [
+        `Using Kubernetes executor with image ${KUBE_IMAGE} ...`,
+        'Using Kubernetes namespace: ci',
+        /Waiting for pod ci\/runner-job-\d+-step-script-\w+ to be running/,
+        'pod says hi',
+      ],
     });
 
     // The node never gets the containers ready: poll_timeout (2s) passes.
@@ -334,7 +400,12 @@ no-machine:
       kube.node.stuckCreating = false;
     }
     await expectJob(api, stuck.jobs['never-ready'], {
-      status: 'failed', reason: 'runner_system_failure', stage: 'prepare_executor', cls: 'infra', cause: 'pod_not_ready', rule: true,
+      status: 'failed',
+      reason: 'runner_system_failure',
+      stage: 'prepare_executor',
+      cls: 'infra',
+      cause: 'pod_not_ready',
+      rule: true,
     });
     assert.match(stuck.jobs['never-ready']!.failure!.message ?? '', /timed out waiting for pod to start: ContainersNotReady/);
     assert.equal(stuck.p.failure_class, 'infra');
@@ -348,7 +419,12 @@ no-machine:
       kube.node.registryDown = false;
     }
     const downTrace = await expectJob(api, down.jobs['pull-fails'], {
-      status: 'failed', reason: 'image_pull_failure', stage: 'pull_image', cls: 'infra', cause: 'registry_unreachable', rule: true,
+      status: 'failed',
+      reason: 'image_pull_failure',
+      stage: 'pull_image',
+      cls: 'infra',
+      cause: 'registry_unreachable',
+      rule: true,
       trace: [
         'Using effective pull policy of [always] for container build',
         /Failed to pull image "registry\.internal:5000\/tools\/busybox:1\.36" for container "build" with policy "always": ErrImagePull: .*connection refused/,
@@ -362,7 +438,10 @@ no-machine:
 
   test('examples/config.toml parses: shell, docker (always → if-not-present), kubernetes, custom', () => {
     const specs = loadRunnerConfig(join(ROOT, 'examples/config.toml'));
-    assert.deepEqual(specs.map((s) => s.executor), ['shell', 'docker', 'kubernetes', 'custom']);
+    assert.deepEqual(
+      specs.map((s) => s.executor),
+      ['shell', 'docker', 'kubernetes', 'custom'],
+    );
     const docker = specs.find((s) => s.executor === 'docker')!;
     assert.deepEqual((docker.executorConfig as { pull_policy: string[] }).pull_policy, ['always', 'if-not-present']);
     for (const s of specs) {

@@ -60,7 +60,11 @@ c1:
     api = userApi(coord.url, coord.apiToken);
     for (const id of ids) {
       const p = await api.waitPipeline(id, undefined, 40_000);
-      assert.equal(p.status, 'success', `pipeline ${id} terminal and successful after the restart: ${JSON.stringify(summarize(p))} ${JSON.stringify((p.jobs ?? []).map((j) => j.failure?.message).filter(Boolean))}`);
+      assert.equal(
+        p.status,
+        'success',
+        `pipeline ${id} terminal and successful after the restart: ${JSON.stringify(summarize(p))} ${JSON.stringify((p.jobs ?? []).map((j) => j.failure?.message).filter(Boolean))}`,
+      );
     }
     for (const file of ['runs', 'runs2']) {
       assert.ok(existsSync(join(marks, file)));

@@ -208,7 +208,10 @@ next:
       (await api.createPipeline(`flaky:\n  retry: {max: 2, when: [script_failure]}\n  script: exit 1\n`)).id,
     );
     const attempts = (p.jobs ?? []).filter((x) => x.name === 'flaky').sort((a, b) => a.attempt - b.attempt);
-    assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      attempts.map((a) => a.attempt),
+      [1, 2, 3],
+    );
     assert.equal(attempts[1]!.retry_of, attempts[0]!.id);
     const noRetry = await api.waitPipeline(
       (await api.createPipeline(`other:\n  retry: {max: 2, when: [runner_system_failure]}\n  script: exit 1\n`)).id,

@@ -16,7 +16,11 @@ const BIN = join(ROOT, 'bin/faultline.js');
 
 function cli(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -149,7 +153,8 @@ test('faultline run: rules when: manual blocks the pipeline (exit 3); trigger: i
   try {
     const r = join(dir.path, 'repo');
     repo(r, {
-      '.gitlab-ci.yml': 'build: {stage: build, script: echo built}\ndeploy:\n  stage: deploy\n  rules:\n    - when: manual\n  script: echo deployed\nafter: {stage: .post, script: echo after}\n',
+      '.gitlab-ci.yml':
+        'build: {stage: build, script: echo built}\ndeploy:\n  stage: deploy\n  rules:\n    - when: manual\n  script: echo deployed\nafter: {stage: .post, script: echo after}\n',
     });
     const blocked = await cli(['run'], r);
     assert.equal(blocked.status, 3, blocked.out);
@@ -162,7 +167,10 @@ test('faultline run: rules when: manual blocks the pipeline (exit 3); trigger: i
     repo(t, { '.gitlab-ci.yml': 'child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', 'child.yml': 'a: {script: x}\n' });
     const refused = await cli(['run'], t);
     assert.equal(refused.status, 2, refused.out);
-    assert.match(refused.out, /:2:3: child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/);
+    assert.match(
+      refused.out,
+      /:2:3: child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/,
+    );
     assert.doesNotMatch(refused.out, /script is required/);
   } finally {
     dir.dispose();

@@ -43,7 +43,18 @@ describe('masked: true in the YAML', () => {
     assert.equal(vars.PLAIN?.masked, false);
     // A runner that quotes the value in its failure message: the coordinator masks it too.
     await h.update(job, { state: 'running' });
-    await h.update(job, { state: 'failed', exit_code: null, failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: `cannot log in with api-override-value and ${JOB_SECRET}`, executor: 'shell', image: null, registry: null } });
+    await h.update(job, {
+      state: 'failed',
+      exit_code: null,
+      failure: {
+        reason: 'runner_system_failure',
+        stage: 'prepare_executor',
+        message: `cannot log in with api-override-value and ${JOB_SECRET}`,
+        executor: 'shell',
+        image: null,
+        registry: null,
+      },
+    });
     await h.c.idle();
     const stored = await h.job(job.id);
     assert.equal(stored.failure?.message, `cannot log in with ${MASK} and ${MASK}`);
@@ -53,7 +64,15 @@ describe('masked: true in the YAML', () => {
     const tmp = tempDir('faultline-masked-');
     let runner: RunnerHandle | undefined;
     try {
-      runner = await startRunner({ url: h.c.url, registrationToken: h.c.registrationToken, name: 'shell', executor: 'shell', heartbeatMs: 300, buildsDir: `${tmp.path}/builds`, logger: silentLogger });
+      runner = await startRunner({
+        url: h.c.url,
+        registrationToken: h.c.registrationToken,
+        name: 'shell',
+        executor: 'shell',
+        heartbeatMs: 300,
+        buildsDir: `${tmp.path}/builds`,
+        logger: silentLogger,
+      });
       const p = await h.createPipeline(YAML);
       const done = await h.waitFor(async () => {
         const pl = await h.pipeline(p.id);

@@ -113,7 +113,14 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     const hist = new IncidentStore(seed.db);
     const h = Date.now() - 5 * 3_600_000;
     const { incident } = hist.recordFailure({ cause: 'runner_system_failure', target: 'docker', scope: 'executor', runner_id: null }, 0, h);
-    hist.resolve(incident.id, h + 4 * 3_600_000, { kind: 'job_success', at: new Date(h + 4 * 3_600_000).toISOString(), job_id: 0, job_name: 'history', pipeline_id: 0, runner_id: null });
+    hist.resolve(incident.id, h + 4 * 3_600_000, {
+      kind: 'job_success',
+      at: new Date(h + 4 * 3_600_000).toISOString(),
+      job_id: 0,
+      job_name: 'history',
+      pipeline_id: 0,
+      runner_id: null,
+    });
     seed.close();
 
     c = await createCoordinator({ dataDir, longPollMs: 500, heartbeatTimeoutMs: 2000 });
@@ -152,7 +159,15 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     );
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
-    prom = spawn('prometheus', [`--config.file=${join(tmp.path, 'prometheus.yml')}`, `--storage.tsdb.path=${join(tmp.path, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(tmp.path, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(tmp.path, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prom.stdout!.on('data', (d) => (promOut += d));
     prom.stderr!.on('data', (d) => (promOut += d));
     await until('both targets up', async () => {
@@ -183,13 +198,21 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     for (let i = 0; i < 2; i++) assert.equal((await run(disk, 'release')).failure_class, 'infra');
     // Partition the runner: the coordinator marks it offline while a job waits.
     await proxy.cut();
-    await until('runner offline on the coordinator', async () => sum(await scrape(`${c!.url}/metrics`), 'faultline_runners', { state: 'offline' }) === 1, 15_000);
+    await until(
+      'runner offline on the coordinator',
+      async () => sum(await scrape(`${c!.url}/metrics`), 'faultline_runners', { state: 'offline' }) === 1,
+      15_000,
+    );
     await api.createPipeline(`waits:\n  script: [echo never]\n`, { ref: 'main', project: 'acme/stuck' });
-    await until('alerts firing', async () => {
-      const r = await query('ALERTS{alertstate="firing"}');
-      const firing = new Set(r.data?.result.map((x) => x.metric.alertname));
-      return MUST_FIRE.every((a) => firing.has(a));
-    }, 30_000).catch(async (e) => {
+    await until(
+      'alerts firing',
+      async () => {
+        const r = await query('ALERTS{alertstate="firing"}');
+        const firing = new Set(r.data?.result.map((x) => x.metric.alertname));
+        return MUST_FIRE.every((a) => firing.has(a));
+      },
+      30_000,
+    ).catch(async (e) => {
       const r = await query('ALERTS');
       throw new Error(`${(e as Error).message}; ALERTS now: ${JSON.stringify(r.data?.result.map((x) => x.metric))}`);
     });
@@ -215,16 +238,25 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
       else if (r.data!.result.length === 0 && !(q.expr in EXCLUDED)) problems.push(`${where} → no series`);
     }
     assert.deepEqual(problems, [], `queries without data:\n${problems.join('\n')}\n--- prometheus log tail:\n${promOut.slice(-2000)}`);
-    for (const expr of Object.keys(EXCLUDED)) assert.ok(queries.some((q) => q.expr === expr), `exclusion ${expr} is still a dashboard query`);
+    for (const expr of Object.keys(EXCLUDED))
+      assert.ok(
+        queries.some((q) => q.expr === expr),
+        `exclusion ${expr} is still a dashboard query`,
+      );
   });
 
   test('the excluded alert is loaded and healthy', async (t) => {
     if (!prom) return t.skip('tools missing');
-    const r = (await (await fetch(`${promUrl}/api/v1/rules?type=alert`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
+    const r = (await (await fetch(`${promUrl}/api/v1/rules?type=alert`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> };
+    };
     const rules = r.data.groups.flatMap((g) => g.rules);
     const stuck = rules.find((x) => x.name === 'JobsStuckPending');
     assert.equal(stuck?.health, 'ok');
-    assert.ok(rules.every((x) => x.health === 'ok'), JSON.stringify(rules.filter((x) => x.health !== 'ok')));
+    assert.ok(
+      rules.every((x) => x.health === 'ok'),
+      JSON.stringify(rules.filter((x) => x.health !== 'ok')),
+    );
   });
 
   test('scenario facts as Prometheus sees them', async (t) => {

@@ -77,7 +77,14 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     assert.deepEqual([i.cause, i.target, i.scope, i.state, i.job_count], ['registry_unreachable', infra.registry, 'registry', 'open', 1]);
     assert.equal(sum(whileDown.metrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 1);
     assert.equal(sum(whileDown.metrics, 'faultline_incidents_total', { cause: 'registry_unreachable' }), 1);
-    assert.ok(sum(whileDown.metrics, 'faultline_image_pulls_total', { registry: infra.registry, policy: 'always', outcome: 'failure', kind: 'registry_unreachable' }) >= 1);
+    assert.ok(
+      sum(whileDown.metrics, 'faultline_image_pulls_total', {
+        registry: infra.registry,
+        policy: 'always',
+        outcome: 'failure',
+        kind: 'registry_unreachable',
+      }) >= 1,
+    );
     assert.equal(sum(whileDown.metrics, 'cicd_system_errors_total', { error_type: 'image_pull_failure' }), 1);
   });
 
@@ -92,13 +99,18 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     assert.ok(d.resolved_by?.kind === 'image_pull' && d.resolved_by.registry === infra.registry && d.resolved_by.image === infra.image);
     const resolvingJob = s.recovered.jobs!.find((j) => j.id === d.resolved_by!.job_id);
     assert.ok(resolvingJob, 'resolved by a job of the pipeline after the outage');
-    assert.deepEqual(d.jobs.map((j) => j.id), [s.outage.jobs![0]!.id]);
+    assert.deepEqual(
+      d.jobs.map((j) => j.id),
+      [s.outage.jobs![0]!.id],
+    );
     assert.ok(d.duration_seconds > 0 && d.duration_seconds * 1000 <= s.downMs + 60_000, `duration ${d.duration_seconds}s`);
     assert.ok(Date.parse(d.resolved_at!) > Date.parse(d.opened_at));
 
     assert.equal(sum(coordMetrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 0);
     assert.equal(sum(coordMetrics, 'faultline_incident_duration_seconds_count', { cause: 'registry_unreachable' }), 1);
-    assert.ok(Math.abs(sum(coordMetrics, 'faultline_incident_duration_seconds_sum', { cause: 'registry_unreachable' }) - d.duration_seconds) < 0.01);
+    assert.ok(
+      Math.abs(sum(coordMetrics, 'faultline_incident_duration_seconds_sum', { cause: 'registry_unreachable' }) - d.duration_seconds) < 0.01,
+    );
     assert.ok(sum(coordMetrics, 'faultline_mttr_seconds', { kind: 'incident' }) > 0);
     assert.ok(sum(coordMetrics, 'faultline_image_pulls_total', { registry: infra.registry, policy: 'always', outcome: 'success' }) >= 3);
   });
@@ -110,17 +122,30 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     assert.equal(r.pipelines.infra.count, 1);
     assert.equal(r.pipelines.build.count, 0);
     const ref = r.pipelines.refs.find((x) => x.project === 'acme/registry')!;
-    assert.deepEqual(ref.recoveries.map((x) => [x.class, x.failed_pipeline_id, x.recovered_pipeline_id]), [['infra', s.outage.id, s.green.id]]);
+    assert.deepEqual(
+      ref.recoveries.map((x) => [x.class, x.failed_pipeline_id, x.recovered_pipeline_id]),
+      [['infra', s.outage.id, s.green.id]],
+    );
     assert.equal(r.incidents.count, 1);
     assert.ok(Math.abs(sum(coordMetrics, 'faultline_mttr_seconds', { kind: 'pipeline_infra' }) - r.pipelines.infra.mean_seconds!) < 1e-6);
   });
 
   test("the runner's own /metrics: pulls by registry/policy/outcome, stage durations", (t) => {
     if (!infra) return t.skip('no container infrastructure');
-    assert.ok(sum(runnerMetrics, 'faultline_image_pulls_total', { registry: infra.registry, policy: 'always', outcome: 'failure', kind: 'registry_unreachable' }) >= 1);
+    assert.ok(
+      sum(runnerMetrics, 'faultline_image_pulls_total', {
+        registry: infra.registry,
+        policy: 'always',
+        outcome: 'failure',
+        kind: 'registry_unreachable',
+      }) >= 1,
+    );
     assert.ok(sum(runnerMetrics, 'faultline_image_pulls_total', { registry: infra.registry, policy: 'always', outcome: 'success' }) >= 3);
     for (const stage of ['prepare_executor', 'pull_image', 'step_script', 'cleanup'])
-      assert.ok(sum(runnerMetrics, 'faultline_runner_job_stage_duration_seconds_count', { stage, executor: 'docker' }) >= 1, `stage ${stage}`);
+      assert.ok(
+        sum(runnerMetrics, 'faultline_runner_job_stage_duration_seconds_count', { stage, executor: 'docker' }) >= 1,
+        `stage ${stage}`,
+      );
     assert.equal(samples(runnerMetrics, 'faultline_runner_jobs_running')[0]?.value, 0);
   });
 

@@ -58,7 +58,9 @@ test('a runner killed with SIGKILL takes its job (and the job’s children) with
     assert.ok(pids.every(alive), 'the job runs');
     await runner.kill('SIGKILL');
     await until(() => !pids.some(alive), 5000, `job processes ${pids.join(', ')} still alive after the runner died`).catch((e) => {
-      throw new Error(`${(e as Error).message}: ${pids.map((p) => (existsSync(`/proc/${p}/stat`) ? readFileSync(`/proc/${p}/stat`, 'utf8').slice(0, 40) : `${p} gone`)).join(' | ')}`);
+      throw new Error(
+        `${(e as Error).message}: ${pids.map((p) => (existsSync(`/proc/${p}/stat`) ? readFileSync(`/proc/${p}/stat`, 'utf8').slice(0, 40) : `${p} gone`)).join(' | ')}`,
+      );
     });
     await new Promise((r) => setTimeout(r, 3500));
     assert.equal(existsSync(join(marks, 'side-effect')), false, 'the orphaned script went on with its side effects');
@@ -202,7 +204,9 @@ test('faultline up: jobs are checked out outside the data dir and see no coordin
     assert.match(up.output(), /faultline is up/);
     assert.ok(!up.output().includes(given), 'a token given by the environment is not printed');
     const api = userApi(`http://127.0.0.1:${port}`, given);
-    const p = await api.createPipeline(`peek:\n  script:\n    - mkdir -p ${out}\n    - env > ${out}/env\n    - echo "$CI_BUILDS_DIR" > ${out}/builds\n`);
+    const p = await api.createPipeline(
+      `peek:\n  script:\n    - mkdir -p ${out}\n    - env > ${out}/env\n    - echo "$CI_BUILDS_DIR" > ${out}/builds\n`,
+    );
     assert.equal(jobsByName(await api.waitPipeline(p.id))['peek']!.status, 'success');
     const builds = readFileSync(join(out, 'builds'), 'utf8').trim();
     assert.ok(!builds.startsWith(data), `builds dir ${builds} is inside the data dir ${data}`);

@@ -41,7 +41,9 @@ describe('services and cache through coordinator + runner processes', () => {
   async function startRunners(file: string, sections: string[], env: Record<string, string> = {}) {
     const path = join(dir.path, file);
     writeFileSync(path, `concurrent = 4\ncheck_interval = 0.2\nshutdown_timeout = 5\n\n${sections.join('\n')}`);
-    runners.push(await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }));
+    runners.push(
+      await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }),
+    );
   }
 
   async function run(yaml: string, timeoutMs = 120_000): Promise<{ p: PipelineJson; jobs: Record<string, JobJson> }> {
@@ -58,13 +60,18 @@ describe('services and cache through coordinator + runner processes', () => {
       await startRunners(
         'docker.toml',
         [
-          section('docker', 'docker', ['docker'], [
-            '  [runners.docker]',
-            `    host = ${toml(infra.dockerHost)}`,
-            '    pull_policy = ["if-not-present"]',
-            '    pull_retry = { attempts = 1, backoffMs = 0 }',
-            '    wait_for_services_timeout = 4',
-          ].join('\n')),
+          section(
+            'docker',
+            'docker',
+            ['docker'],
+            [
+              '  [runners.docker]',
+              `    host = ${toml(infra.dockerHost)}`,
+              '    pull_policy = ["if-not-present"]',
+              '    pull_retry = { attempts = 1, backoffMs = 0 }',
+              '    wait_for_services_timeout = 4',
+            ].join('\n'),
+          ),
         ],
         infra.env,
       );
@@ -118,7 +125,11 @@ entry:
     const entry = await traceOf(jobs['entry']);
     assert.equal(jobs['entry']!.status, 'success', entry);
     assert.ok(entry.includes('entrypoint-saw-yes'), `image: entrypoint ran around the script:\n${entry}`);
-    assert.match(entry, /Service faultline-job-\d+-svc-0-\S+ \(.*\) logs:\nchatty-service-log-line/, `CI_DEBUG_SERVICES keeps the logs:\n${entry}`);
+    assert.match(
+      entry,
+      /Service faultline-job-\d+-svc-0-\S+ \(.*\) logs:\nchatty-service-log-line/,
+      `CI_DEBUG_SERVICES keeps the logs:\n${entry}`,
+    );
     const trace = await traceOf(jobs['web']);
     const ctx = `${JSON.stringify(jobs['web']!.failure)}\n${trace}`;
     assert.equal(jobs['web']!.status, 'success', ctx);
@@ -216,7 +227,10 @@ fallback:
     assert.ok(useTrace.includes('Not uploading cache deps-test due to policy'), useTrace);
     assert.ok(!useTrace.includes('Creating cache'), useTrace);
     const fbTrace = await traceOf(two.jobs['fallback']);
-    assert.match(fbTrace, /Checking cache for no-such-key\.\.\.[\s\S]*Checking cache for deps-test\.\.\.[\s\S]*Successfully extracted cache/);
+    assert.match(
+      fbTrace,
+      /Checking cache for no-such-key\.\.\.[\s\S]*Checking cache for deps-test\.\.\.[\s\S]*Successfully extracted cache/,
+    );
 
     // policy pull left the cache as it was; when: always saves after a failure
     const three = await run(`

@@ -14,7 +14,8 @@ const UNKNOWN = 'zorp: cannot frobnicate the widget cache (state 7f3a)';
 const common = (n: number) => `echo "fetch attempt ${n} failed, retrying in ${n * 2}s"`;
 
 const green = `unit:\n  script:\n    - ${common(1)}\n    - echo "all good"\n`;
-const failing = `variables:\n  MSG: "${UNKNOWN}"\nunit:\n  script:\n    - ${common(2)}\n    - echo "$MSG"\n    - exit 3\n` +
+const failing =
+  `variables:\n  MSG: "${UNKNOWN}"\nunit:\n  script:\n    - ${common(2)}\n    - echo "$MSG"\n    - exit 3\n` +
   `lonely:\n  script:\n    - echo "$MSG"\n    - exit 3\n`;
 // Another project's green run of a job of the same name that printed the unknown line: not a baseline.
 const otherProject = `variables:\n  MSG: "${UNKNOWN}"\nunit:\n  script:\n    - echo "$MSG"\n`;
@@ -45,7 +46,10 @@ describe('fallback verdicts compared with the last green run (real processes)', 
     assert.equal(f.rule, null);
     assert.equal(f.baseline_job_id, greenId, 'the last green run of the same project and job name');
     const lines = f.new_lines!;
-    assert.ok(lines.some((l) => l.text.includes('cannot frobnicate')), JSON.stringify(lines));
+    assert.ok(
+      lines.some((l) => l.text.includes('cannot frobnicate')),
+      JSON.stringify(lines),
+    );
     assert.ok(!lines.some((l) => l.text.includes('fetch attempt')), `a line both runs printed is not new: ${JSON.stringify(lines)}`);
     // Line numbers point at the log line.
     const trace = (await api.trace(unit.id)).split('\n');

@@ -46,8 +46,18 @@ describe('docker-compose.yml and deploy/', () => {
       }
     }
     assert.equal(new Set(hostPorts).size, hostPorts.length, `duplicate host ports: ${hostPorts}`);
-    for (const [svc, port] of [['coordinator', '8080'], ['prometheus', '9090'], ['alertmanager', '9093'], ['grafana', '3000'], ['jaeger', '16686'], ['otel-collector', '4318']]) {
-      assert.ok((services[svc].ports ?? []).some((p: string) => String(p).endsWith(`:${port}`)), `${svc} must publish ${port}`);
+    for (const [svc, port] of [
+      ['coordinator', '8080'],
+      ['prometheus', '9090'],
+      ['alertmanager', '9093'],
+      ['grafana', '3000'],
+      ['jaeger', '16686'],
+      ['otel-collector', '4318'],
+    ]) {
+      assert.ok(
+        (services[svc].ports ?? []).some((p: string) => String(p).endsWith(`:${port}`)),
+        `${svc} must publish ${port}`,
+      );
     }
   });
 
@@ -60,7 +70,11 @@ describe('docker-compose.yml and deploy/', () => {
       }
       const deps = Array.isArray(svc.depends_on) ? svc.depends_on : Object.keys(svc.depends_on ?? {});
       for (const d of deps) assert.ok(services[d], `${name}: depends_on unknown service ${d}`);
-      if (svc.build) assert.ok(existsSync(join(REPO_ROOT, typeof svc.build === 'string' ? svc.build : svc.build.context, 'Dockerfile')), `${name}: no Dockerfile`);
+      if (svc.build)
+        assert.ok(
+          existsSync(join(REPO_ROOT, typeof svc.build === 'string' ? svc.build : svc.build.context, 'Dockerfile')),
+          `${name}: no Dockerfile`,
+        );
     }
   });
 
@@ -86,8 +100,14 @@ describe('docker-compose.yml and deploy/', () => {
     }
     // Grafana's provisioning files exist where Grafana looks.
     const g = services.grafana;
-    assert.equal(hostPathOf(g, '/etc/grafana/provisioning/datasources/prometheus.yml'), 'deploy/grafana/provisioning/datasources/prometheus.yml');
-    assert.equal(hostPathOf(g, '/etc/grafana/provisioning/dashboards/faultline.yml'), 'deploy/grafana/provisioning/dashboards/faultline.yml');
+    assert.equal(
+      hostPathOf(g, '/etc/grafana/provisioning/datasources/prometheus.yml'),
+      'deploy/grafana/provisioning/datasources/prometheus.yml',
+    );
+    assert.equal(
+      hostPathOf(g, '/etc/grafana/provisioning/dashboards/faultline.yml'),
+      'deploy/grafana/provisioning/dashboards/faultline.yml',
+    );
     const ds = yaml('deploy/grafana/provisioning/datasources/prometheus.yml').datasources[0];
     assert.equal(ds.type, 'prometheus');
     assert.equal(new URL(ds.url).hostname, 'prometheus');
@@ -98,8 +118,14 @@ describe('docker-compose.yml and deploy/', () => {
     const targets = (job: string): string[] =>
       prom.scrape_configs.find((s: any) => s.job_name === job).static_configs.flatMap((c: any) => c.targets);
     assert.deepEqual(targets('faultline-coordinator'), ['coordinator:8080']);
-    assert.deepEqual(targets('faultline-runner').map((t) => t.split(':')[0]).sort(), ['runner-1', 'runner-2']);
-    for (const t of targets('faultline-runner')) assert.ok((services[t.split(':')[0]].expose ?? []).includes(t.split(':')[1]), `${t} not exposed`);
+    assert.deepEqual(
+      targets('faultline-runner')
+        .map((t) => t.split(':')[0])
+        .sort(),
+      ['runner-1', 'runner-2'],
+    );
+    for (const t of targets('faultline-runner'))
+      assert.ok((services[t.split(':')[0]].expose ?? []).includes(t.split(':')[1]), `${t} not exposed`);
     assert.deepEqual(prom.alerting.alertmanagers[0].static_configs[0].targets, ['alertmanager:9093']);
   });
 
@@ -135,8 +161,11 @@ describe('docker-compose.yml and deploy/', () => {
     for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const src of m[1].split(/\s+/)) assert.ok(existsSync(join(REPO_ROOT, src)), `COPY source ${src} missing`);
     }
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
-    for (const needed of ['src', 'bin', 'rules', 'package.json', 'package-lock.json']) assert.ok(!ignored.includes(needed), `.dockerignore drops ${needed}`);
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const needed of ['src', 'bin', 'rules', 'package.json', 'package-lock.json'])
+      assert.ok(!ignored.includes(needed), `.dockerignore drops ${needed}`);
     assert.ok(ignored.includes('node_modules'), '.dockerignore must drop node_modules');
     // Compose commands use CLI commands that exist.
     assert.equal(services.coordinator.command[0], 'coordinator');

@@ -63,7 +63,9 @@ describe('dashboards', () => {
     assert.ok(reg);
     const a = reg.json.annotations.list.find((x: any) => /ALERTS\{alertname="RegistryOutage"/.test(x.expr));
     assert.ok(a, 'no RegistryOutage annotation');
-    const exprs = allPanels(reg.json).flatMap((p) => p.targets.map((t: any) => t.expr)).join('\n');
+    const exprs = allPanels(reg.json)
+      .flatMap((p) => p.targets.map((t: any) => t.expr))
+      .join('\n');
     assert.match(exprs, /outcome="local"/, 'fallback (outcome=local) panel');
   });
 
@@ -85,7 +87,14 @@ describe('dashboards', () => {
   });
 
   test('dashboardQueries substitutes macros and variables', () => {
-    const d = { templating: { list: [{ type: 'datasource', name: 'datasource' }, { type: 'query', name: 'runner', allValue: '.*' }] } };
+    const d = {
+      templating: {
+        list: [
+          { type: 'datasource', name: 'datasource' },
+          { type: 'query', name: 'runner', allValue: '.*' },
+        ],
+      },
+    };
     assert.equal(
       substitute('rate(x{runner=~"$runner",r2=~"${runner}"}[$__rate_interval]) + y[${__interval}]', d),
       'rate(x{runner=~".*",r2=~".*"}[1m]) + y[1m]',
@@ -95,9 +104,16 @@ describe('dashboards', () => {
 
   test('the committed dashboards are what scripts/gen-dashboards.ts generates', () => {
     const built = buildDashboards();
-    assert.deepEqual([...built.keys()].sort(), dashboards.map((d) => d.file));
+    assert.deepEqual(
+      [...built.keys()].sort(),
+      dashboards.map((d) => d.file),
+    );
     for (const [file, json] of built) {
-      assert.equal(readFileSync(join(REPO_ROOT, 'dashboards', file), 'utf8'), serialize(json), `dashboards/${file} is stale: run node --import tsx scripts/gen-dashboards.ts`);
+      assert.equal(
+        readFileSync(join(REPO_ROOT, 'dashboards', file), 'utf8'),
+        serialize(json),
+        `dashboards/${file} is stale: run node --import tsx scripts/gen-dashboards.ts`,
+      );
     }
   });
 
@@ -122,6 +138,9 @@ describe('dashboards', () => {
     const path = prov.providers[0].options.path;
     const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'));
     const vols: string[] = compose.services.grafana.volumes;
-    assert.ok(vols.some((v) => v.split(':')[0] === './dashboards' && v.split(':')[1] === path), `grafana must mount ./dashboards at ${path}: ${vols}`);
+    assert.ok(
+      vols.some((v) => v.split(':')[0] === './dashboards' && v.split(':')[1] === path),
+      `grafana must mount ./dashboards at ${path}: ${vols}`,
+    );
   });
 });

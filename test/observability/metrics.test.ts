@@ -69,15 +69,32 @@ describe('telemetry metrics', () => {
     m.recordJobFinished({ status: 'success', executor: 'shell', runner: 'r2', durationSeconds: 5 });
     const reg = m.registry;
     assert.equal(
-      await value(reg, METRIC.jobsFinished, { status: 'success', failure_class: '', failure_reason: '', failure_cause: '', executor: 'shell', runner: 'r2' }),
+      await value(reg, METRIC.jobsFinished, {
+        status: 'success',
+        failure_class: '',
+        failure_reason: '',
+        failure_cause: '',
+        executor: 'shell',
+        runner: 'r2',
+      }),
       1,
     );
     assert.equal(
-      await value(reg, METRIC.jobsFinished, { status: 'failed', failure_class: 'build', failure_reason: 'script_failure', failure_cause: 'test_failed', executor: 'docker', runner: 'r1' }),
+      await value(reg, METRIC.jobsFinished, {
+        status: 'failed',
+        failure_class: 'build',
+        failure_reason: 'script_failure',
+        failure_cause: 'test_failed',
+        executor: 'docker',
+        runner: 'r1',
+      }),
       1,
     );
     assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'image_pull_failure', cicd_system_component: 'runner' }), 1);
-    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'stuck_pending_no_matching_runners', cicd_system_component: 'coordinator' }), 1);
+    assert.equal(
+      await value(reg, METRIC.cicdSystemErrors, { error_type: 'stuck_pending_no_matching_runners', cicd_system_component: 'coordinator' }),
+      1,
+    );
     assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'script_failure', cicd_system_component: 'runner' }), undefined);
     assert.equal(await value(reg, `${METRIC.jobDuration}_count`, { status: 'failed', failure_class: 'infra', executor: 'docker' }), 1);
     assert.equal(await value(reg, `${METRIC.jobDuration}_sum`, { status: 'failed', failure_class: 'build', executor: 'docker' }), 30);
@@ -87,7 +104,14 @@ describe('telemetry metrics', () => {
     const m = createCoordinatorMetrics();
     m.recordJobFinished({ status: 'failed', executor: 'shell', runner: 'r1' });
     assert.equal(
-      await value(m.registry, METRIC.jobsFinished, { status: 'failed', failure_class: 'unknown', failure_reason: '', failure_cause: '', executor: 'shell', runner: 'r1' }),
+      await value(m.registry, METRIC.jobsFinished, {
+        status: 'failed',
+        failure_class: 'unknown',
+        failure_reason: '',
+        failure_cause: '',
+        executor: 'shell',
+        runner: 'r1',
+      }),
       1,
     );
   });
@@ -95,7 +119,11 @@ describe('telemetry metrics', () => {
   test('runner counts set every state on faultline_runners and cicd_worker_count', async () => {
     const m = createCoordinatorMetrics();
     m.setRunnerCounts({ available: 2, busy: 1 });
-    for (const [state, n] of [['available', 2], ['busy', 1], ['offline', 0]] as const) {
+    for (const [state, n] of [
+      ['available', 2],
+      ['busy', 1],
+      ['offline', 0],
+    ] as const) {
       assert.equal(await value(m.registry, METRIC.runners, { state }), n);
       assert.equal(await value(m.registry, METRIC.cicdWorkerCount, { cicd_worker_state: state }), n);
     }
@@ -103,7 +131,10 @@ describe('telemetry metrics', () => {
 
   test('heartbeat ages are read at scrape time and forgotten runners disappear', async () => {
     const m = createCoordinatorMetrics();
-    let ages = [{ runner: 'r1', ageSeconds: 3 }, { runner: 'r2', ageSeconds: 40 }];
+    let ages = [
+      { runner: 'r1', ageSeconds: 3 },
+      { runner: 'r2', ageSeconds: 40 },
+    ];
     m.setHeartbeatSource(() => ages);
     assert.equal(await value(m.registry, METRIC.runnerHeartbeatAge, { runner: 'r2' }), 40);
     ages = [{ runner: 'r1', ageSeconds: 9 }];
@@ -129,16 +160,46 @@ describe('telemetry metrics', () => {
 
   test('image pulls: bounded labels, no duration sample for local images, same on runner and coordinator', async () => {
     assert.deepEqual(imagePullLabels({ registry: 'reg:5000', policy: 'always', outcome: 'failure', kind: 'weird' }), {
-      registry: 'reg:5000', policy: 'always', outcome: 'failure', kind: 'other',
+      registry: 'reg:5000',
+      policy: 'always',
+      outcome: 'failure',
+      kind: 'other',
     });
     assert.deepEqual(imagePullLabels({ registry: '', policy: '', outcome: 'success', kind: 'not_found' }), {
-      registry: 'unknown', policy: 'unknown', outcome: 'success', kind: '',
+      registry: 'unknown',
+      policy: 'unknown',
+      outcome: 'success',
+      kind: '',
     });
     for (const m of [createCoordinatorMetrics(), createRunnerMetrics()]) {
       const at = new Date().toISOString();
-      m.recordImagePull({ image: 'reg:5000/a:1', registry: 'reg:5000', policy: 'always', outcome: 'failure', kind: 'registry_unreachable', duration_ms: 1500, at });
-      m.recordImagePull({ image: 'reg:5000/a:1', registry: 'reg:5000', policy: 'always', outcome: 'local', kind: null, duration_ms: 1, at });
-      assert.equal(await value(m.registry, METRIC.imagePulls, { registry: 'reg:5000', policy: 'always', outcome: 'failure', kind: 'registry_unreachable' }), 1);
+      m.recordImagePull({
+        image: 'reg:5000/a:1',
+        registry: 'reg:5000',
+        policy: 'always',
+        outcome: 'failure',
+        kind: 'registry_unreachable',
+        duration_ms: 1500,
+        at,
+      });
+      m.recordImagePull({
+        image: 'reg:5000/a:1',
+        registry: 'reg:5000',
+        policy: 'always',
+        outcome: 'local',
+        kind: null,
+        duration_ms: 1,
+        at,
+      });
+      assert.equal(
+        await value(m.registry, METRIC.imagePulls, {
+          registry: 'reg:5000',
+          policy: 'always',
+          outcome: 'failure',
+          kind: 'registry_unreachable',
+        }),
+        1,
+      );
       assert.equal(await value(m.registry, METRIC.imagePulls, { registry: 'reg:5000', policy: 'always', outcome: 'local', kind: '' }), 1);
       assert.equal(await value(m.registry, `${METRIC.imagePullDuration}_count`, { registry: 'reg:5000', policy: 'always' }), 1);
       assert.equal(await value(m.registry, `${METRIC.imagePullDuration}_sum`, { registry: 'reg:5000', policy: 'always' }), 1.5);
@@ -176,7 +237,15 @@ describe('telemetry metrics', () => {
   test('exposition contains no label outside the declared sets (no job names or images)', async () => {
     const m = createCoordinatorMetrics();
     m.recordJobFinished({ status: 'success', executor: 'shell', runner: 'r1', durationSeconds: 1 });
-    m.recordImagePull({ image: 'reg/secret-project/app:feature-x', registry: 'reg', policy: 'always', outcome: 'success', kind: null, duration_ms: 5, at: '' });
+    m.recordImagePull({
+      image: 'reg/secret-project/app:feature-x',
+      registry: 'reg',
+      policy: 'always',
+      outcome: 'success',
+      kind: null,
+      duration_ms: 5,
+      at: '',
+    });
     const text = await m.registry.metrics();
     assert.doesNotMatch(text, /secret-project|feature-x/);
   });

@@ -44,7 +44,10 @@ describe('alerting and recording rules (promtool)', () => {
     const alerts = join(tmp.path, 'image-pulls.rules.yml');
     const src = readFileSync(alerts, 'utf8');
     // RegistryOutage can never fire with a ratio threshold above 1.
-    const broken = src.replace('faultline:image_pull_infra_failure_ratio:rate5m > 0.5', 'faultline:image_pull_infra_failure_ratio:rate5m > 2');
+    const broken = src.replace(
+      'faultline:image_pull_infra_failure_ratio:rate5m > 0.5',
+      'faultline:image_pull_infra_failure_ratio:rate5m > 2',
+    );
     assert.notEqual(broken, src, 'the mutation must apply');
     writeFileSync(alerts, broken);
     const check = promtool(['check', 'rules', alerts]);
@@ -92,12 +95,23 @@ describe('rules reference only defined metrics and carry runbooks', () => {
     // GitHub-style anchors of every heading.
     const anchors = new Set(
       [...runbook.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
-        m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'),
+        m[1]
+          .trim()
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-'),
       ),
     );
     const alerts = loadRules().filter((r) => r.alert);
     const names = new Set(alerts.map((a) => a.alert));
-    for (const required of ['RegistryOutage', 'InfraFailureRatioHigh', 'RunnerFleetDown', 'JobsStuckPending', 'MTTRTooHigh', 'IncidentOpenTooLong']) {
+    for (const required of [
+      'RegistryOutage',
+      'InfraFailureRatioHigh',
+      'RunnerFleetDown',
+      'JobsStuckPending',
+      'MTTRTooHigh',
+      'IncidentOpenTooLong',
+    ]) {
       assert.ok(names.has(required), `missing alert ${required}`);
     }
     for (const a of alerts) {

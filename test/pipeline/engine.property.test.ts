@@ -62,7 +62,6 @@ const arbScenario: fc.Arbitrary<Scenario> = fc.array(arbJob, { minLength: 1, max
   };
 });
 
-
 interface DriveOpts {
   /** Which manual jobs the driver may play. */
   play: 'none' | 'required' | 'all';
@@ -103,7 +102,8 @@ function drive(e: PipelineEngine, sc: Scenario, seed: number, o: DriveOpts): Pip
     for (const s of st) {
       if (s.status === 'pending') acts.push({ type: 'job_started', name: s.name });
       if (s.status === 'running') acts.push(finishEvent(sc, s));
-      if (s.status === 'canceling') acts.push(r() < 0.8 ? { type: 'job_finished', name: s.name, result: 'canceled', exit_code: null } : finishEvent(sc, s));
+      if (s.status === 'canceling')
+        acts.push(r() < 0.8 ? { type: 'job_finished', name: s.name, result: 'canceled', exit_code: null } : finishEvent(sc, s));
       if (s.status === 'manual' && (o.play === 'all' || (o.play === 'required' && spec.get(s.name)!.manual === 'required'))) {
         acts.push({ type: 'job_play', name: s.name });
       }
@@ -141,7 +141,10 @@ describe('engine properties', () => {
         const spec = new Map(sc.m.jobs.map((j) => [j.name, j]));
         const requiredWaiting = st.some((s) => s.status === 'manual' && spec.get(s.name)!.manual === 'required');
         for (const s of st) {
-          assert.ok(isTerminal(s.status) || s.status === 'manual' || (s.status === 'created' && requiredWaiting), `${s.name} stuck ${s.status}`);
+          assert.ok(
+            isTerminal(s.status) || s.status === 'manual' || (s.status === 'created' && requiredWaiting),
+            `${s.name} stuck ${s.status}`,
+          );
         }
         const p = e.summary().status;
         if (requiredWaiting) assert.equal(p, 'blocked');

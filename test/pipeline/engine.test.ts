@@ -361,10 +361,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'job_retry after an early pass resumes the pipeline',
-    jobs: [
-      job('p', { stage: 'build', on_status: { success: 'pass_pipeline', failure: 'fail_pipeline', exit_codes: {} } }),
-      job('b'),
-    ],
+    jobs: [job('p', { stage: 'build', on_status: { success: 'pass_pipeline', failure: 'fail_pipeline', exit_codes: {} } }), job('b')],
     events: ['start', 'run p', 'retry p'],
     expect: { p: 'pending', b: 'created' },
     pipeline: 'pending',
@@ -388,12 +385,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'pipeline_cancel: pending/created/manual canceled, running canceling',
-    jobs: [
-      job('a', { stage: 'build' }),
-      job('r', { stage: 'build' }),
-      job('m', { stage: 'build', manual: 'optional' }),
-      job('b'),
-    ],
+    jobs: [job('a', { stage: 'build' }), job('r', { stage: 'build' }), job('m', { stage: 'build', manual: 'optional' }), job('b')],
     events: ['start', 'started r', 'pcancel'],
     expect: { a: 'canceled', r: 'canceling', m: 'canceled', b: 'canceled' },
     pipeline: 'canceling',
@@ -534,7 +526,10 @@ describe('engine errors', () => {
       const all = events(...evs);
       for (const ev of all.slice(0, -1)) e.apply(ev);
       const before = e.states();
-      assert.throws(() => e.apply(all.at(-1)!), (err: unknown) => err instanceof EngineError && re.test(err.message));
+      assert.throws(
+        () => e.apply(all.at(-1)!),
+        (err: unknown) => err instanceof EngineError && re.test(err.message),
+      );
       assert.deepEqual(e.states(), before, 'a refused event changes nothing');
     });
   }
@@ -559,16 +554,16 @@ describe('engine errors', () => {
   ];
   for (const [name, jobs, re] of bad) {
     test(`bad model: ${name}`, () => {
-      assert.throws(() => PipelineEngine.create(model(jobs)), (err: unknown) => err instanceof EngineError && err.code === 'invalid_model' && re.test(err.message));
+      assert.throws(
+        () => PipelineEngine.create(model(jobs)),
+        (err: unknown) => err instanceof EngineError && err.code === 'invalid_model' && re.test(err.message),
+      );
     });
   }
 
   test('restore refuses states that do not match the model', () => {
     const e = PipelineEngine.create(m);
     assert.throws(() => PipelineEngine.restore(m, e.states().slice(1), e.meta()), /no stored state for job "a"/);
-    assert.throws(
-      () => PipelineEngine.restore(m, [...e.states(), { ...e.states()[0], name: 'zz' }], e.meta()),
-      /unknown job "zz"/,
-    );
+    assert.throws(() => PipelineEngine.restore(m, [...e.states(), { ...e.states()[0], name: 'zz' }], e.meta()), /unknown job "zz"/);
   });
 });

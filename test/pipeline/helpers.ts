@@ -58,13 +58,34 @@ export function events(...specs: string[]): PipelineEvent[] {
       case 'ok':
         return [{ type: 'job_finished', name, result: 'success', exit_code: 0 }];
       case 'run':
-        return [{ type: 'job_started', name }, { type: 'job_finished', name, result: 'success', exit_code: 0 }];
+        return [
+          { type: 'job_started', name },
+          { type: 'job_finished', name, result: 'success', exit_code: 0 },
+        ];
       case 'fail':
         return [{ type: 'job_finished', name, result: 'failed', exit_code: 1, failure_reason: 'script_failure', failure_class: 'build' }];
       case 'exit':
-        return [{ type: 'job_finished', name, result: 'failed', exit_code: Number(arg), failure_reason: 'script_failure', failure_class: 'build' }];
+        return [
+          {
+            type: 'job_finished',
+            name,
+            result: 'failed',
+            exit_code: Number(arg),
+            failure_reason: 'script_failure',
+            failure_class: 'build',
+          },
+        ];
       case 'infra':
-        return [{ type: 'job_finished', name, result: 'failed', exit_code: null, failure_reason: 'runner_system_failure', failure_class: 'infra' }];
+        return [
+          {
+            type: 'job_finished',
+            name,
+            result: 'failed',
+            exit_code: null,
+            failure_reason: 'runner_system_failure',
+            failure_class: 'infra',
+          },
+        ];
       case 'canceled':
         return [{ type: 'job_finished', name, result: 'canceled', exit_code: null }];
       case 'play':

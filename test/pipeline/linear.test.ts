@@ -8,7 +8,6 @@ import { PipelineEngine } from '../../src/pipeline/index.js';
 import type { JobSpec, PipelineModel } from '../../src/pipeline/index.js';
 import { job, model, rng } from './helpers.js';
 
-
 const STAGES10 = Array.from({ length: 10 }, (_, s) => `s${s}`);
 
 /** n DAG jobs, each needing up to `fanIn` random earlier jobs. */
@@ -49,7 +48,10 @@ function runAll(m: PipelineModel, failEvery = 0): { work: number; events: number
     }
   }
   const states = e.states();
-  assert.ok(states.every((s) => ['success', 'failed', 'skipped'].includes(s.status)), 'every job ended');
+  assert.ok(
+    states.every((s) => ['success', 'failed', 'skipped'].includes(s.status)),
+    'every job ended',
+  );
   return { work: e.stats.examinations + e.stats.counter_updates, events, status: e.summary().status };
 }
 

@@ -7,11 +7,27 @@ const v = (key: string, value: string, raw = false): ExpandableVariable => ({ ke
 const run = (list: ExpandableVariable[]) => Object.fromEntries(expandVariables(list).map((x) => [x.key, x.value]));
 
 const cases: { name: string; list: ExpandableVariable[]; want: Record<string, string> }[] = [
-  { name: '$VAR and ${VAR} inside a value', list: [v('BASE', '/b'), v('D', '$BASE/d'), v('E', '${BASE}x')], want: { BASE: '/b', D: '/b/d', E: '/bx' } },
-  { name: 'references are expanded recursively, in any order', list: [v('C', '$B/c'), v('B', '$A/b'), v('A', 'a')], want: { C: 'a/b/c', B: 'a/b', A: 'a' } },
-  { name: '$$ is a literal $ and is not expanded further', list: [v('A', 'x'), v('E', '$$A'), v('F', '$E')], want: { A: 'x', E: '$A', F: '$A' } },
+  {
+    name: '$VAR and ${VAR} inside a value',
+    list: [v('BASE', '/b'), v('D', '$BASE/d'), v('E', '${BASE}x')],
+    want: { BASE: '/b', D: '/b/d', E: '/bx' },
+  },
+  {
+    name: 'references are expanded recursively, in any order',
+    list: [v('C', '$B/c'), v('B', '$A/b'), v('A', 'a')],
+    want: { C: 'a/b/c', B: 'a/b', A: 'a' },
+  },
+  {
+    name: '$$ is a literal $ and is not expanded further',
+    list: [v('A', 'x'), v('E', '$$A'), v('F', '$E')],
+    want: { A: 'x', E: '$A', F: '$A' },
+  },
   { name: 'an undefined reference is empty', list: [v('A', 'pre-$NOPE-post')], want: { A: 'pre--post' } },
-  { name: 'expand: false keeps the value as written, also where referenced', list: [v('A', 'x'), v('R', '$A', true), v('U', '<$R>')], want: { A: 'x', R: '$A', U: '<$A>' } },
+  {
+    name: 'expand: false keeps the value as written, also where referenced',
+    list: [v('A', 'x'), v('R', '$A', true), v('U', '<$R>')],
+    want: { A: 'x', R: '$A', U: '<$A>' },
+  },
   { name: 'a later layer wins (precedence order)', list: [v('A', 'global'), v('B', '$A'), v('A', 'job')], want: { A: 'job', B: 'job' } },
   { name: 'a cycle is left as written', list: [v('A', '$B'), v('B', '$A')], want: { A: '$A', B: '$A' } },
   { name: 'a self reference is left as written', list: [v('PATH', '$PATH:/x')], want: { PATH: '$PATH:/x' } },

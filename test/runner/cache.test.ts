@@ -7,7 +7,15 @@ import { cacheKey, expandVariables, restoreCaches, saveCaches, type CacheRun } f
 import { tempDir } from '../helpers/tmp.js';
 
 const spec = (o: Partial<CacheSpec>): CacheSpec => ({
-  key: 'default', files: null, prefix: null, paths: [], untracked: false, policy: 'pull-push', when: 'on_success', fallback_keys: [], ...o,
+  key: 'default',
+  files: null,
+  prefix: null,
+  paths: [],
+  untracked: false,
+  policy: 'pull-push',
+  when: 'on_success',
+  fallback_keys: [],
+  ...o,
 });
 
 describe('runner cache (real tar, real files)', () => {
@@ -18,7 +26,13 @@ describe('runner cache (real tar, real files)', () => {
     const buildDir = join(dir.path, `build-${n++}`);
     mkdirSync(buildDir, { recursive: true });
     const lines: string[] = [];
-    return { cacheDir: join(dir.path, 'cache'), buildDir, env: { REF: 'main' }, trace: { write: (c) => lines.push(String(c)), line: (t) => lines.push(t) }, lines };
+    return {
+      cacheDir: join(dir.path, 'cache'),
+      buildDir,
+      env: { REF: 'main' },
+      trace: { write: (c) => lines.push(String(c)), line: (t) => lines.push(t) },
+      lines,
+    };
   };
 
   test('variables expand; key: files hashes contents (with prefix), missing files give "default"', () => {
@@ -68,7 +82,10 @@ describe('runner cache (real tar, real files)', () => {
     await saveCaches([spec({ key: 'x', paths: ['vendor'] })], d, false);
     assert.deepEqual(d.lines, []);
     await saveCaches([spec({ key: '..', paths: ['vendor'] })], d, true);
-    assert.ok((d.lines as string[]).some((l: string) => l.includes('cannot name a cache')), d.lines.join('\n'));
+    assert.ok(
+      (d.lines as string[]).some((l: string) => l.includes('cannot name a cache')),
+      d.lines.join('\n'),
+    );
     assert.ok(!existsSync(join(dir.path, 'cache', '..', 'cache.tar.gz')));
   });
 
@@ -78,7 +95,10 @@ describe('runner cache (real tar, real files)', () => {
     mkdirSync(join(r.cacheDir, 'broken'), { recursive: true });
     writeFileSync(join(r.cacheDir, 'broken', 'cache.tar.gz'), 'not a tarball');
     await restoreCaches([s], r);
-    assert.ok(r.lines.some((l) => l.startsWith('WARNING: Failed to extract cache')), r.lines.join('\n'));
+    assert.ok(
+      r.lines.some((l) => l.startsWith('WARNING: Failed to extract cache')),
+      r.lines.join('\n'),
+    );
     rmSync(join(r.cacheDir, 'broken'), { recursive: true });
   });
 });

@@ -73,7 +73,11 @@ describe('runner API client', () => {
   test('a final update still lands when the coordinator comes back later', async () => {
     const tmpApp = express();
     const seen: unknown[] = [];
-    tmpApp.put('/api/v1/jobs/:id', express.json(), (req, res) => void (seen.push(req.body), res.json({ status: 'failed', cancel_requested: false })));
+    tmpApp.put(
+      '/api/v1/jobs/:id',
+      express.json(),
+      (req, res) => void (seen.push(req.body), res.json({ status: 'failed', cancel_requested: false })),
+    );
     // find a port, close it, send to it (refused), then start the server on that port
     const probe = await serve(express());
     const port = Number(new URL(probe.url).port);
@@ -149,6 +153,9 @@ describe('runner daemon', () => {
   });
 
   test('an unknown executor is refused at start, before registering', async () => {
-    await assert.rejects(startRunner({ url: 'http://127.0.0.1:9', registrationToken: 'r', executor: 'nope', logger: silentLogger }), /unknown executor "nope"/);
+    await assert.rejects(
+      startRunner({ url: 'http://127.0.0.1:9', registrationToken: 'r', executor: 'nope', logger: silentLogger }),
+      /unknown executor "nope"/,
+    );
   });
 });

@@ -86,9 +86,15 @@ describe('runner config.toml', () => {
 
   test('missing url, missing token', () => {
     const noUrl = errorOf('[[runners]]\nname = "x"\ntoken = "t"\nexecutor = "shell"\n');
-    assert.deepEqual(noUrl.issues.map((i) => i.path), ['runners.0.url']);
+    assert.deepEqual(
+      noUrl.issues.map((i) => i.path),
+      ['runners.0.url'],
+    );
     const noToken = errorOf('[[runners]]\nname = "x"\nurl = "http://x"\nexecutor = "shell"\n');
-    assert.deepEqual(noToken.issues.map((i) => i.path), ['runners.0.token']);
+    assert.deepEqual(
+      noToken.issues.map((i) => i.path),
+      ['runners.0.token'],
+    );
     assert.match(noToken.message, /token or registration_token is required/);
   });
 

@@ -32,10 +32,11 @@ export async function startFakeCoordinator() {
     res.json({ cancel_job_ids: (req.body.running_job_ids as number[]).filter((id) => cancel.has(id)) });
   });
   app.post('/api/v1/jobs/request', express.json(), async (req, res) => {
-    if (queue.length === 0) await new Promise<void>((r) => {
-      const t = setTimeout(r, 500);
-      waiting.push(() => (clearTimeout(t), r()));
-    });
+    if (queue.length === 0)
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 500);
+        waiting.push(() => (clearTimeout(t), r()));
+      });
     const job = queue.shift();
     if (!job) return void res.status(204).end();
     res.status(201).json(job);
@@ -104,10 +105,11 @@ export async function startFakeCoordinator() {
     trace: (id: number) => (traces.get(id) ?? Buffer.alloc(0)).toString('utf8'),
     chunks: (id: number) => chunks.get(id) ?? [],
     cancel: (id: number) => cancel.add(id),
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 

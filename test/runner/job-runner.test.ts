@@ -39,12 +39,12 @@ describe('job runner against a fake coordinator', () => {
   const marker = (name: string) => join(tmp.path, name);
   const hasLine = (id: number, text: string) => () => fake.trace(id).includes(text);
 
-  test('variables are expanded as gitlab-runner does: against the runner\'s CI_* too; raw kept; expanded masked values hidden', async () => {
+  test("variables are expanded as gitlab-runner does: against the runner's CI_* too; raw kept; expanded masked values hidden", async () => {
     const job = fake.addJob({
       script: [
         'test "$D" = /b/d',
         'test "$CACHE" = "$CI_PROJECT_DIR/.cache"',
-        "test \"$R\" = '$BASE'",
+        'test "$R" = \'$BASE\'',
         'test "$CI_JOB_STATUS" = running',
         'echo "s=$S"',
       ],
@@ -65,7 +65,11 @@ describe('job runner against a fake coordinator', () => {
   test('success: running update first, env, masked secrets, final success with stages', async () => {
     const job = fake.addJob({
       before_script: ['echo before'],
-      script: ['echo "id=$CI_JOB_ID dir=$CI_PROJECT_DIR v=$GREETING"', 'echo "secret=$SECRET tok=$CI_JOB_TOKEN"', 'test "$PWD" = "$CI_PROJECT_DIR"'],
+      script: [
+        'echo "id=$CI_JOB_ID dir=$CI_PROJECT_DIR v=$GREETING"',
+        'echo "secret=$SECRET tok=$CI_JOB_TOKEN"',
+        'test "$PWD" = "$CI_PROJECT_DIR"',
+      ],
       variables: [
         { key: 'GREETING', value: 'hi there', masked: false },
         { key: 'SECRET', value: 'sup3r-s3cret-value', masked: true },
@@ -82,7 +86,10 @@ describe('job runner against a fake coordinator', () => {
     assert.ok(!log.includes('sup3r-s3cret-value') && !log.includes(job.token));
     assert.match(log, /Job succeeded/);
     assert.equal(final.trace_bytes, Buffer.byteLength(log));
-    assert.deepEqual(final.stages!.map((s) => s.stage), ['prepare_executor', 'get_sources', 'step_script', 'cleanup']);
+    assert.deepEqual(
+      final.stages!.map((s) => s.stage),
+      ['prepare_executor', 'get_sources', 'step_script', 'cleanup'],
+    );
     assert.equal(final.failure, null);
   });
 
@@ -119,7 +126,12 @@ describe('job runner against a fake coordinator', () => {
     const job = fake.addJob({
       interruptible: 'graceful',
       script: ['echo started', 'sleep 30'],
-      after_script: ['echo "after status=$CI_JOB_STATUS secret=$SECRET"', 'sleep 1', `echo "$CI_JOB_STATUS $GREETING" > ${m}`, 'echo after-done'],
+      after_script: [
+        'echo "after status=$CI_JOB_STATUS secret=$SECRET"',
+        'sleep 1',
+        `echo "$CI_JOB_STATUS $GREETING" > ${m}`,
+        'echo after-done',
+      ],
       variables: [
         { key: 'GREETING', value: 'hello', masked: false },
         { key: 'SECRET', value: 'graceful-secret-1', masked: true },
@@ -159,7 +171,12 @@ describe('job runner against a fake coordinator', () => {
 
   test('graceful timeout: after_script with CI_JOB_STATUS=timedout, failed job_execution_timeout', async () => {
     const m = marker('graceful-timeout');
-    const job = fake.addJob({ interruptible: 'graceful', timeout_seconds: 1, script: ['sleep 30'], after_script: [`echo "$CI_JOB_STATUS" > ${m}`] });
+    const job = fake.addJob({
+      interruptible: 'graceful',
+      timeout_seconds: 1,
+      script: ['sleep 30'],
+      after_script: [`echo "$CI_JOB_STATUS" > ${m}`],
+    });
     const final = await fake.final(job.id);
     assert.equal(final.state, 'failed');
     assert.equal(final.failure?.reason, 'job_execution_timeout');
@@ -208,7 +225,10 @@ describe('job runner against a fake coordinator', () => {
   });
 
   test('unreachable repository → failed runner_external_dependency_failure at get_sources', async () => {
-    const job = fake.addJob({ repository: { url: 'http://127.0.0.1:9/r.git', sha: null, ref: 'main' }, git: { strategy: 'clone', depth: 1 } });
+    const job = fake.addJob({
+      repository: { url: 'http://127.0.0.1:9/r.git', sha: null, ref: 'main' },
+      git: { strategy: 'clone', depth: 1 },
+    });
     const final = await fake.final(job.id);
     assert.equal(final.state, 'failed');
     assert.equal(final.failure?.reason, 'runner_external_dependency_failure');

@@ -7,7 +7,7 @@ import { Masker, MASK } from '../../src/util/masker.js';
 function reference(secrets: string[], text: string): string {
   const sorted = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const hit = sorted.find((s) => text.startsWith(s, i));
     if (hit) {
       out += MASK;
@@ -32,9 +32,14 @@ describe('Masker (one pass for all secrets)', () => {
     // A 3-letter alphabet makes secrets share prefixes and suffixes and overlap in the text.
     const word = (min: number, max: number) => fc.stringMatching(new RegExp(`^[abc]{${min},${max}}$`));
     fc.assert(
-      fc.property(fc.array(word(1, 6), { minLength: 1, maxLength: 8 }), word(0, 80), fc.array(fc.nat(), { maxLength: 12 }), (secrets, text, cuts) => {
-        assert.equal(chunked(new Masker(secrets), text, cuts), reference(secrets, text));
-      }),
+      fc.property(
+        fc.array(word(1, 6), { minLength: 1, maxLength: 8 }),
+        word(0, 80),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (secrets, text, cuts) => {
+          assert.equal(chunked(new Masker(secrets), text, cuts), reference(secrets, text));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -56,7 +61,7 @@ describe('Masker (one pass for all secrets)', () => {
 
   test('1,000 secrets over 2 MB of output: every secret masked, work linear in the output, not in the secrets', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const alnum = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
     const rand = (n: number) => Array.from({ length: n }, () => alnum[Math.floor(rnd() * alnum.length)]).join('');
     const secrets = Array.from({ length: 1000 }, () => rand(16 + Math.floor(rnd() * 24)));

@@ -59,7 +59,10 @@ describe('shell executor', () => {
       assert.equal(r.exitCode, 0);
       const first = seen.find((s) => s.text.includes('first'));
       assert.ok(first, 'first line seen');
-      assert.ok(first.at - started < 900 && ended - first.at > 900, `first chunk arrived ${first.at - started} ms in, ${ended - first.at} ms before the end`);
+      assert.ok(
+        first.at - started < 900 && ended - first.at > 900,
+        `first chunk arrived ${first.at - started} ms in, ${ended - first.at} ms before the end`,
+      );
       assert.match(ctx.text(), /oops/);
     } finally {
       tmp.dispose();
@@ -70,7 +73,12 @@ describe('shell executor', () => {
     const tmp = tempDir();
     try {
       const ctx = makeCtx(tmp.path, { env: { MY_VAR: 'hello world', CI_JOB_STATUS: 'nope' } });
-      const r = await ex.runScript(ctx, 'after_script', buildScript(['echo "v=$MY_VAR s=$CI_JOB_STATUS"', 'pwd', 'command -v git']), run(undefined, 1000, { CI_JOB_STATUS: 'canceled' }));
+      const r = await ex.runScript(
+        ctx,
+        'after_script',
+        buildScript(['echo "v=$MY_VAR s=$CI_JOB_STATUS"', 'pwd', 'command -v git']),
+        run(undefined, 1000, { CI_JOB_STATUS: 'canceled' }),
+      );
       assert.equal(r.exitCode, 0);
       assert.match(ctx.text(), /v=hello world s=canceled/);
       assert.ok(ctx.text().includes(`\n${ctx.buildDir}\n`));
@@ -85,7 +93,12 @@ describe('shell executor', () => {
       const ctx = makeCtx(tmp.path);
       const pidFile = join(tmp.path, 'child.pid');
       const ac = new AbortController();
-      const p = ex.runScript(ctx, 'step_script', buildScript([`sleep 1000 & echo $! > ${pidFile}`, 'echo started', 'sleep 1000']), run(ac.signal, 5000));
+      const p = ex.runScript(
+        ctx,
+        'step_script',
+        buildScript([`sleep 1000 & echo $! > ${pidFile}`, 'echo started', 'sleep 1000']),
+        run(ac.signal, 5000),
+      );
       for (let i = 0; i < 100 && !ctx.text().includes('started'); i++) await new Promise((r) => setTimeout(r, 20));
       const child = Number(execFileSync('cat', [pidFile]).toString().trim());
       assert.ok(alive(child));
@@ -108,7 +121,12 @@ describe('shell executor', () => {
     try {
       const ctx = makeCtx(tmp.path);
       const ac = new AbortController();
-      const p = ex.runScript(ctx, 'step_script', buildScript([`trap 'echo got TERM' TERM`, 'echo ready', 'while true; do sleep 0.05 || true; done']), run(ac.signal, 600));
+      const p = ex.runScript(
+        ctx,
+        'step_script',
+        buildScript([`trap 'echo got TERM' TERM`, 'echo ready', 'while true; do sleep 0.05 || true; done']),
+        run(ac.signal, 600),
+      );
       for (let i = 0; i < 100 && !ctx.text().includes('ready'); i++) await new Promise((r) => setTimeout(r, 20));
       const t0 = Date.now();
       ac.abort();

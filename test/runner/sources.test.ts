@@ -10,7 +10,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { requireTools } from '../helpers/tools.js';
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd }).toString().trim();
+  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd })
+    .toString()
+    .trim();
 
 function sink() {
   let out = '';
@@ -105,7 +107,11 @@ describe('get_sources', () => {
 
   test('missing repository path → runner_external_dependency_failure', async (t) => {
     if (!requireTools(t, 'git')) return;
-    const err = await getSources({ job: job({ url: join(tmp.path, 'no-such-repo') }), buildDir: join(tmp.path, 'b5'), trace: sink().trace }).catch((e) => e);
+    const err = await getSources({
+      job: job({ url: join(tmp.path, 'no-such-repo') }),
+      buildDir: join(tmp.path, 'b5'),
+      trace: sink().trace,
+    }).catch((e) => e);
     assert.ok(err instanceof BuildError);
     assert.equal(err.reason, 'runner_external_dependency_failure');
     assert.match(err.message, /does not appear to be a git repository|Could not read from remote/);
@@ -113,11 +119,17 @@ describe('get_sources', () => {
 
   test('a sha or ref the remote does not have → script_failure at get_sources', async (t) => {
     if (!requireTools(t, 'git')) return;
-    const bad = await getSources({ job: job({ sha: 'f'.repeat(40) }), buildDir: join(tmp.path, 'b6'), trace: sink().trace }).catch((e) => e);
+    const bad = await getSources({ job: job({ sha: 'f'.repeat(40) }), buildDir: join(tmp.path, 'b6'), trace: sink().trace }).catch(
+      (e) => e,
+    );
     assert.ok(bad instanceof BuildError);
     assert.equal(bad.reason, 'script_failure');
     assert.equal(bad.stage, 'get_sources');
-    const noRef = await getSources({ job: job({ ref: 'no-such-branch', sha: null }), buildDir: join(tmp.path, 'b7'), trace: sink().trace }).catch((e) => e);
+    const noRef = await getSources({
+      job: job({ ref: 'no-such-branch', sha: null }),
+      buildDir: join(tmp.path, 'b7'),
+      trace: sink().trace,
+    }).catch((e) => e);
     assert.ok(noRef instanceof BuildError);
     assert.equal(noRef.reason, 'script_failure');
     assert.match(noRef.message, /couldn't find remote ref/);
@@ -127,7 +139,9 @@ describe('get_sources', () => {
     if (!requireTools(t, 'git')) return;
     const pwned = join(tmp.path, 'PWNED');
     const evil = `--upload-pack=touch ${pwned}; git-upload-pack`;
-    const err = await getSources({ job: job({ ref: evil, sha: null }), buildDir: join(tmp.path, 'b8'), trace: sink().trace }).catch((e) => e);
+    const err = await getSources({ job: job({ ref: evil, sha: null }), buildDir: join(tmp.path, 'b8'), trace: sink().trace }).catch(
+      (e) => e,
+    );
     assert.ok(err instanceof BuildError, 'the fetch of such a ref fails');
     assert.equal(existsSync(pwned), false, 'the injected command did not run');
   });

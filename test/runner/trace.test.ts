@@ -27,22 +27,27 @@ describe('Masker', () => {
   test('property: any chunking of the text gives the same masked output, with no secret left', () => {
     const secret = fc.stringMatching(/^[a-z0-9]{3,12}$/);
     fc.assert(
-      fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(fc.string({ maxLength: 20 }), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (secrets, fillers, cuts) => {
-        let text = '';
-        fillers.forEach((f, i) => (text += f + secrets[i % secrets.length]));
-        const whole = new Masker(secrets);
-        const expected = whole.push(text) + whole.end();
-        const m = new Masker(secrets);
-        let out = '';
-        let at = 0;
-        for (const c of [...cuts.map((c) => c % (text.length + 1))].sort((a, b) => a - b)) {
-          out += m.push(text.slice(at, c));
-          at = c;
-        }
-        out += m.push(text.slice(at)) + m.end();
-        assert.equal(out, expected);
-        for (const s of secrets) if (!MASK.includes(s)) assert.ok(!out.includes(s), `"${s}" leaked in ${JSON.stringify(out)}`);
-      }),
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.string({ maxLength: 20 }), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (secrets, fillers, cuts) => {
+          let text = '';
+          fillers.forEach((f, i) => (text += f + secrets[i % secrets.length]));
+          const whole = new Masker(secrets);
+          const expected = whole.push(text) + whole.end();
+          const m = new Masker(secrets);
+          let out = '';
+          let at = 0;
+          for (const c of [...cuts.map((c) => c % (text.length + 1))].sort((a, b) => a - b)) {
+            out += m.push(text.slice(at, c));
+            at = c;
+          }
+          out += m.push(text.slice(at)) + m.end();
+          assert.equal(out, expected);
+          for (const s of secrets) if (!MASK.includes(s)) assert.ok(!out.includes(s), `"${s}" leaked in ${JSON.stringify(out)}`);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -109,7 +114,10 @@ describe('TraceBuffer', () => {
     t2.write('abcdef\nmore\n');
     const before = sink.calls.length;
     await t2.close();
-    assert.deepEqual(sink.calls.slice(before).map((c) => c.offset), [0, 3]);
+    assert.deepEqual(
+      sink.calls.slice(before).map((c) => c.offset),
+      [0, 3],
+    );
     assert.equal(sink.text(), 'abcdef\nmore\n');
   });
 

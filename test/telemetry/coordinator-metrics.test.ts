@@ -53,7 +53,16 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     return done;
   };
   const startOurRunner = (url: string, token: string) =>
-    startRunner({ url, registrationToken: token, name: RUNNER, executor: 'shell', concurrency: 1, heartbeatMs: 300, buildsDir: `${tmp.path}/builds`, logger: silentLogger });
+    startRunner({
+      url,
+      registrationToken: token,
+      name: RUNNER,
+      executor: 'shell',
+      concurrency: 1,
+      heartbeatMs: 300,
+      buildsDir: `${tmp.path}/builds`,
+      logger: silentLogger,
+    });
 
   before(async () => {
     c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500 });
@@ -77,8 +86,26 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
   test('jobs finished by status, class, cause, executor and runner', () => {
     const base = { executor: 'shell', runner: RUNNER };
     assert.equal(sum(m, 'faultline_jobs_finished_total', { ...base, status: 'success', failure_class: '' }), 4);
-    assert.equal(sum(m, 'faultline_jobs_finished_total', { ...base, status: 'failed', failure_class: 'build', failure_cause: 'test_failure', failure_reason: 'script_failure' }), 1);
-    assert.equal(sum(m, 'faultline_jobs_finished_total', { ...base, status: 'failed', failure_class: 'infra', failure_cause: 'disk_full', failure_reason: 'script_failure' }), 2);
+    assert.equal(
+      sum(m, 'faultline_jobs_finished_total', {
+        ...base,
+        status: 'failed',
+        failure_class: 'build',
+        failure_cause: 'test_failure',
+        failure_reason: 'script_failure',
+      }),
+      1,
+    );
+    assert.equal(
+      sum(m, 'faultline_jobs_finished_total', {
+        ...base,
+        status: 'failed',
+        failure_class: 'infra',
+        failure_cause: 'disk_full',
+        failure_reason: 'script_failure',
+      }),
+      2,
+    );
     assert.equal(sum(m, 'faultline_job_duration_seconds_count'), 7);
     assert.equal(sum(m, 'faultline_job_queued_seconds_count', { executor: 'shell' }), 7);
   });
@@ -113,12 +140,19 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
 
   test('runner-scoped incidents: opened by disk_full, resolved by the next success on that runner', async () => {
     assert.equal(sum(m, 'faultline_incidents_total', { cause: 'disk_full' }), 2);
-    assert.deepEqual(samples(m, 'faultline_incident_open').map((s) => [s.labels, s.value]), [[{ cause: 'disk_full', target: RUNNER }, 0]]);
+    assert.deepEqual(
+      samples(m, 'faultline_incident_open').map((s) => [s.labels, s.value]),
+      [[{ cause: 'disk_full', target: RUNNER }, 0]],
+    );
     assert.equal(sum(m, 'faultline_incident_duration_seconds_count', { cause: 'disk_full' }), 2);
 
     const list = (await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=resolved')).body.incidents;
     assert.equal(list.length, 2);
-    assert.ok(list.every((i) => i.cause === 'disk_full' && i.target === RUNNER && i.scope === 'runner' && i.state === 'resolved' && i.job_count === 1));
+    assert.ok(
+      list.every(
+        (i) => i.cause === 'disk_full' && i.target === RUNNER && i.scope === 'runner' && i.state === 'resolved' && i.job_count === 1,
+      ),
+    );
     assert.equal((await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.length, 0);
 
     const first = list[list.length - 1]!; // newest first
@@ -126,10 +160,16 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     const p1 = await api.pipeline(pipelines[0]!);
     const infraJob = p1.jobs!.find((j) => j.name === 'infra')!;
     const recoverJob = p1.jobs!.find((j) => j.name === 'recover')!;
-    assert.deepEqual(d.jobs.map((j) => [j.id, j.name, j.pipeline_id, j.project, j.ref]), [[infraJob.id, 'infra', p1.id, 'acme/app', 'main']]);
+    assert.deepEqual(
+      d.jobs.map((j) => [j.id, j.name, j.pipeline_id, j.project, j.ref]),
+      [[infraJob.id, 'infra', p1.id, 'acme/app', 'main']],
+    );
     assert.equal(d.resolved_by?.kind, 'job_success');
     assert.equal(d.resolved_by?.job_id, recoverJob.id);
-    assert.deepEqual(d.timeline.map((e) => e.event), ['opened', 'job_failed', 'resolved']);
+    assert.deepEqual(
+      d.timeline.map((e) => e.event),
+      ['opened', 'job_failed', 'resolved'],
+    );
     assert.equal(d.opened_at, infraJob.finished_at);
     assert.equal(d.resolved_at, recoverJob.finished_at);
     assert.ok(d.duration_seconds > 0);
@@ -144,7 +184,10 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     const ref = r.pipelines.refs.find((x) => x.project === 'acme/app' && x.ref === 'main')!;
     assert.deepEqual(
       ref.recoveries.map((x) => [x.class, x.failed_pipeline_id, x.recovered_pipeline_id]),
-      [['infra', pipelines[2], pipelines[3]], ['build', pipelines[0], pipelines[1]]],
+      [
+        ['infra', pipelines[2], pipelines[3]],
+        ['build', pipelines[0], pipelines[1]],
+      ],
     );
     assert.equal(ref.broken_since, null);
     for (const x of ref.recoveries) assert.ok(x.seconds > 0);
@@ -174,7 +217,10 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     api = userApi(c.url, c.apiToken);
     let after = await scrape(`${c.url}/metrics`);
     assert.equal(sum(after, 'faultline_incident_open', { cause: 'disk_full', target: RUNNER }), 1, 'open incident restored from the store');
-    assert.deepEqual((await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.map((i) => i.id), [open[0]!.id]);
+    assert.deepEqual(
+      (await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.map((i) => i.id),
+      [open[0]!.id],
+    );
 
     runner = await startOurRunner(c.url, c.registrationToken); // same name, new registration
     assert.equal((await run(SUCCESS)).status, 'success');

@@ -30,13 +30,23 @@ describe('pipeline recoveries per ref', () => {
       recoveries.map((r) => [r.ref, r.class, r.failed_pipeline_id, r.recovered_pipeline_id, r.seconds]),
       [['main', 'infra', 2, 6, 30]],
     );
-    assert.deepEqual(broken.map((b) => [b.ref, b.class, b.failed_pipeline_id]), [['dev', 'build', 3]]);
+    assert.deepEqual(
+      broken.map((b) => [b.ref, b.class, b.failed_pipeline_id]),
+      [['dev', 'build', 3]],
+    );
   });
 
   test('unknown failure class counts as build; refs of different projects are apart', () => {
-    const rows = [row(1, 'main', 'failed', 0, 'unknown'), { ...row(2, 'main', 'success', 5), project: 'other' }, row(3, 'main', 'success', 7)];
+    const rows = [
+      row(1, 'main', 'failed', 0, 'unknown'),
+      { ...row(2, 'main', 'success', 5), project: 'other' },
+      row(3, 'main', 'success', 7),
+    ];
     const { recoveries, broken } = pipelineRecoveries(rows);
-    assert.deepEqual(recoveries.map((r) => [r.project, r.class, r.seconds]), [['p', 'build', 7]]);
+    assert.deepEqual(
+      recoveries.map((r) => [r.project, r.class, r.seconds]),
+      [['p', 'build', 7]],
+    );
     assert.equal(broken.length, 0);
   });
 
@@ -69,24 +79,47 @@ describe('incident keys', () => {
   const runners = (id: number) => (id === 7 ? { name: 'host-7', executor: 'shell' } : undefined);
 
   test('registry causes target the registry host; runner causes the runner; else executor or global', () => {
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ reason: 'image_pull_failure', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }) }, runners), {
-      cause: 'registry_unreachable',
-      target: '127.0.0.1:5000',
-      scope: 'registry',
-      runner_id: null,
-    });
+    assert.deepEqual(
+      incidentKeyOf(
+        { runner_id: 7, failure: f({ reason: 'image_pull_failure', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }) },
+        runners,
+      ),
+      {
+        cause: 'registry_unreachable',
+        target: '127.0.0.1:5000',
+        scope: 'registry',
+        runner_id: null,
+      },
+    );
     // The fallback cause of an unreachable pull still groups by registry (kind tells).
-    assert.equal(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'image_pull_failed', kind: 'registry_unreachable', registry: 'r.example:443' }) }, runners)?.target, 'r.example:443');
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'disk_full' }) }, runners), { cause: 'disk_full', target: 'host-7', scope: 'runner', runner_id: 7 });
-    assert.deepEqual(incidentKeyOf({ runner_id: 9, failure: f({ cause: 'runner_lost' }) }, runners)?.target, 'runner-9');
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: 'kubernetes' }) }, runners)?.target, 'kubernetes');
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: null }) }, runners)?.target, 'shell');
-    assert.deepEqual(incidentKeyOf({ runner_id: null, failure: f({ cause: 'no_matching_runner', executor: null, stage: 'coordinator' }) }, runners), {
-      cause: 'no_matching_runner',
-      target: 'global',
-      scope: 'global',
-      runner_id: null,
+    assert.equal(
+      incidentKeyOf(
+        { runner_id: 7, failure: f({ cause: 'image_pull_failed', kind: 'registry_unreachable', registry: 'r.example:443' }) },
+        runners,
+      )?.target,
+      'r.example:443',
+    );
+    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'disk_full' }) }, runners), {
+      cause: 'disk_full',
+      target: 'host-7',
+      scope: 'runner',
+      runner_id: 7,
     });
+    assert.deepEqual(incidentKeyOf({ runner_id: 9, failure: f({ cause: 'runner_lost' }) }, runners)?.target, 'runner-9');
+    assert.deepEqual(
+      incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: 'kubernetes' }) }, runners)?.target,
+      'kubernetes',
+    );
+    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: null }) }, runners)?.target, 'shell');
+    assert.deepEqual(
+      incidentKeyOf({ runner_id: null, failure: f({ cause: 'no_matching_runner', executor: null, stage: 'coordinator' }) }, runners),
+      {
+        cause: 'no_matching_runner',
+        target: 'global',
+        scope: 'global',
+        runner_id: null,
+      },
+    );
   });
 
   test('build and unknown failures open no incident', () => {

@@ -42,7 +42,13 @@ export interface ScenarioHooks {
   pauseMs?: number;
 }
 
-export async function runRegistryScenario(api: Api, infra: ContainerInfra, idle: () => Promise<void>, hooks: ScenarioHooks = {}, project = 'acme/registry'): Promise<RegistryScenario> {
+export async function runRegistryScenario(
+  api: Api,
+  infra: ContainerInfra,
+  idle: () => Promise<void>,
+  hooks: ScenarioHooks = {},
+  project = 'acme/registry',
+): Promise<RegistryScenario> {
   const run = async (yaml: string) => {
     const p = await api.createPipeline(yaml, { ref: 'main', project });
     const done = await api.waitPipeline(p.id, undefined, 120_000);
@@ -58,7 +64,11 @@ export async function runRegistryScenario(api: Api, infra: ContainerInfra, idle:
   }
   assert.equal(outage.status, 'failed');
   const f = outage.jobs![0]!.failure!;
-  assert.deepEqual([f.reason, f.class, f.cause, f.registry], ['image_pull_failure', 'infra', 'registry_unreachable', infra.registry], JSON.stringify(f));
+  assert.deepEqual(
+    [f.reason, f.class, f.cause, f.registry],
+    ['image_pull_failure', 'infra', 'registry_unreachable', infra.registry],
+    JSON.stringify(f),
+  );
   await hooks.whileDown?.();
   await infra.startRegistry();
   const downMs = Date.now() - downAt;

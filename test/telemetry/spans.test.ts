@@ -60,7 +60,16 @@ describe('span tree of a pipeline run (in-process, in-memory exporter)', () => {
     assert.ok(tracing.enabled && tracing.owner);
     c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500 });
     assert.ok(c.telemetry.spans, 'the coordinator creates CI spans when tracing is on');
-    runner = await startRunner({ url: c.url, registrationToken: c.registrationToken, name: 'span-runner', executor: 'shell', concurrency: 3, heartbeatMs: 300, buildsDir: `${tmp.path}/builds`, logger: silentLogger });
+    runner = await startRunner({
+      url: c.url,
+      registrationToken: c.registrationToken,
+      name: 'span-runner',
+      executor: 'shell',
+      concurrency: 3,
+      heartbeatMs: 300,
+      buildsDir: `${tmp.path}/builds`,
+      logger: silentLogger,
+    });
     const api = userApi(c.url, c.apiToken);
     const created = await api.createPipeline(YAML, { name: 'spans-demo' });
     p = await api.waitPipeline(created.id);
@@ -68,7 +77,12 @@ describe('span tree of a pipeline run (in-process, in-memory exporter)', () => {
     // The runner records its stage spans right after its final update: wait for all three jobs.
     spans = await until('runner stage spans of the three jobs', () => {
       const s = exporter.getFinishedSpans();
-      return s.filter((x) => x.name === 'cleanup').length === 3 && s.some((x) => x.name === 'RUN spans-demo') && s.filter((x) => x.attributes['cicd.pipeline.task.run.result']).length === 3 && s;
+      return (
+        s.filter((x) => x.name === 'cleanup').length === 3 &&
+        s.some((x) => x.name === 'RUN spans-demo') &&
+        s.filter((x) => x.attributes['cicd.pipeline.task.run.result']).length === 3 &&
+        s
+      );
     });
   });
   after(async () => {
@@ -92,7 +106,11 @@ describe('span tree of a pipeline run (in-process, in-memory exporter)', () => {
   test('job spans are children of the pipeline span, with cicd.pipeline.task.* attributes and results', () => {
     const root = spans.find((s) => s.name === 'RUN spans-demo')!;
     const jobs = jobsByName(p);
-    for (const [name, result] of [['ok', 'success'], ['build', 'failure'], ['infra', 'error']] as const) {
+    for (const [name, result] of [
+      ['ok', 'success'],
+      ['build', 'failure'],
+      ['infra', 'error'],
+    ] as const) {
       const s = spans.filter((x) => x.attributes['cicd.pipeline.task.name'] === name);
       assert.equal(s.length, 1, `one span for job ${name}`);
       const js = s[0]!;
@@ -158,7 +176,9 @@ function otlpReceiver(): Promise<{ server: Server; url: string; spans: Array<Otl
         return;
       }
       state.requests++;
-      const doc = JSON.parse(body) as { resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
+      const doc = JSON.parse(body) as {
+        resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
+      };
       for (const rs of doc.resourceSpans) {
         const service = rs.resource.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
         for (const ss of rs.scopeSpans) for (const s of ss.spans) state.spans.push({ ...s, service });
@@ -184,7 +204,13 @@ describe('spans over OTLP/HTTP from child processes', () => {
     rx = await otlpReceiver();
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: '' };
     coord = await startCoordinator({ dataDir: `${tmp.path}/data`, env: { ...env } });
-    runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, name: 'otlp-runner', env: { ...env, FAULTLINE_RUNNER_LOG_LEVEL: 'warn' }, extraArgs: ['--builds-dir', `${tmp.path}/builds`] });
+    runner = await startRunnerProcess({
+      url: coord.url,
+      registrationToken: coord.registrationToken,
+      name: 'otlp-runner',
+      env: { ...env, FAULTLINE_RUNNER_LOG_LEVEL: 'warn' },
+      extraArgs: ['--builds-dir', `${tmp.path}/builds`],
+    });
   });
   after(async () => {
     await runner?.kill();
@@ -201,7 +227,12 @@ describe('spans over OTLP/HTTP from child processes', () => {
     const attr = (s: OtlpSpan, k: string) => s.attributes?.find((a) => a.key === k)?.value.stringValue;
     const spans = await until('OTLP spans of the coordinator and the runner', () => {
       const s = rx.spans;
-      return s.some((x) => x.name === 'RUN otlp-demo') && s.some((x) => x.name === 'fail' && attr(x, 'cicd.pipeline.task.run.result')) && s.some((x) => x.name === 'cleanup') && s;
+      return (
+        s.some((x) => x.name === 'RUN otlp-demo') &&
+        s.some((x) => x.name === 'fail' && attr(x, 'cicd.pipeline.task.run.result')) &&
+        s.some((x) => x.name === 'cleanup') &&
+        s
+      );
     });
     assert.ok(rx.requests >= 1);
     const root = spans.find((s) => s.name === 'RUN otlp-demo')!;
@@ -226,25 +257,28 @@ describe('HTTP auto-instrumentation is opt-in (child processes over OTLP/HTTP)',
   const httpSpan = (s: OtlpSpan) => s.attributes?.some((a) => a.key === 'http.request.method' || a.key === 'http.method') ?? false;
 
   for (const optIn of [false, true]) {
-    test(optIn ? 'FAULTLINE_OTEL_INSTRUMENTATIONS=http: API requests become HTTP spans' : 'by default: CI spans only, no HTTP spans', async () => {
-      const tmp = tempDir();
-      const rx = await otlpReceiver();
-      const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: '' };
-      if (optIn) env.FAULTLINE_OTEL_INSTRUMENTATIONS = 'http';
-      const coord = await startCoordinator({ dataDir: `${tmp.path}/data`, env });
-      try {
-        const api = userApi(coord.url, coord.apiToken);
-        const p = await api.createPipeline('manual-only:\n  when: manual\n  script: echo\n', { name: 'http-demo' });
-        await api.pipeline(p.id);
-        await api.cancelPipeline(p.id);
-        await until('the pipeline span', () => rx.spans.some((s) => s.name === 'RUN http-demo'));
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(rx.spans.some(httpSpan), optIn, JSON.stringify(rx.spans.map((s) => s.name)));
-      } finally {
-        await coord.kill();
-        rx.server.close();
-        tmp.dispose();
-      }
-    });
+    test(
+      optIn ? 'FAULTLINE_OTEL_INSTRUMENTATIONS=http: API requests become HTTP spans' : 'by default: CI spans only, no HTTP spans',
+      async () => {
+        const tmp = tempDir();
+        const rx = await otlpReceiver();
+        const env: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: '' };
+        if (optIn) env.FAULTLINE_OTEL_INSTRUMENTATIONS = 'http';
+        const coord = await startCoordinator({ dataDir: `${tmp.path}/data`, env });
+        try {
+          const api = userApi(coord.url, coord.apiToken);
+          const p = await api.createPipeline('manual-only:\n  when: manual\n  script: echo\n', { name: 'http-demo' });
+          await api.pipeline(p.id);
+          await api.cancelPipeline(p.id);
+          await until('the pipeline span', () => rx.spans.some((s) => s.name === 'RUN http-demo'));
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(rx.spans.some(httpSpan), optIn, JSON.stringify(rx.spans.map((s) => s.name)));
+        } finally {
+          await coord.kill();
+          rx.server.close();
+          tmp.dispose();
+        }
+      },
+    );
   }
 });

@@ -76,6 +76,9 @@ describe('ui incident formatting', () => {
       { id: 3, state: 'resolved', opened_at: '2024-01-04T00:00:00Z' },
       { id: 4, state: 'open', opened_at: '2024-01-02T00:00:00Z' },
     ];
-    assert.deepEqual(sortOpenFirst(rows).map((r: { id: number }) => r.id), [4, 2, 3, 1]);
+    assert.deepEqual(
+      sortOpenFirst(rows).map((r: { id: number }) => r.id),
+      [4, 2, 3, 1],
+    );
   });
 });

@@ -25,17 +25,29 @@ describe('job page: lines new since the last green run (headless Chromium)', () 
   let red: JobJson;
 
   const post = async (path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${coord.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${coord.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   /** One pipeline of one job `build`, run to the end with `log` by a hand-driven runner. */
   async function run(runnerToken: string, log: string, final: JobUpdateRequest): Promise<number> {
-    const p = await post('/api/v1/pipelines', { yaml: 'build:\n  script: [./build.sh]\n', ref: 'main' }, { authorization: `Bearer ${coord.apiToken}` });
+    const p = await post(
+      '/api/v1/pipelines',
+      { yaml: 'build:\n  script: [./build.sh]\n', ref: 'main' },
+      { authorization: `Bearer ${coord.apiToken}` },
+    );
     assert.equal(p.status, 201, await p.clone().text());
     const r = await post('/api/v1/jobs/request', { capacity: 1 }, { 'runner-token': runnerToken });
     assert.equal(r.status, 201);
     const job = (await r.json()) as JobPayload;
     const put = (body: JobUpdateRequest) =>
-      fetch(`${coord.url}/api/v1/jobs/${job.id}`, { method: 'PUT', headers: { 'content-type': 'application/json', 'job-token': job.token }, body: JSON.stringify(body) });
+      fetch(`${coord.url}/api/v1/jobs/${job.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'job-token': job.token },
+        body: JSON.stringify(body),
+      });
     assert.equal((await put({ state: 'running' })).status, 200);
     const bytes = Buffer.from(log);
     const t = await fetch(`${coord.url}/api/v1/jobs/${job.id}/trace`, {
@@ -52,7 +64,11 @@ describe('job page: lines new since the last green run (headless Chromium)', () 
   before(async () => {
     dir = tempDir('faultline-ui-newlines-');
     coord = await createCoordinator({ dataDir: dir.path, port: 0 });
-    const reg = await post('/api/v1/runners/register', { registration_token: coord.registrationToken, name: 'ui-newlines', tags: [], run_untagged: true, executor: 'shell', concurrency: 1 }, {});
+    const reg = await post(
+      '/api/v1/runners/register',
+      { registration_token: coord.registrationToken, name: 'ui-newlines', tags: [], run_untagged: true, executor: 'shell', concurrency: 1 },
+      {},
+    );
     assert.equal(reg.status, 201);
     const token = ((await reg.json()) as { token: string }).token;
     greenId = await run(token, GREEN_LOG, { state: 'success', exit_code: 0, trace_bytes: 0 });
@@ -68,7 +84,8 @@ describe('job page: lines new since the last green run (headless Chromium)', () 
     assert.equal(red.failure?.fallback, true, JSON.stringify(red.failure));
     assert.equal(red.failure.baseline_job_id, greenId);
     assert.deepEqual(red.failure.new_lines, [{ line: 3, text: 'zorp: cannot frobnicate the widget cache' }]);
-    if (hasTool('chromium')) browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    if (hasTool('chromium'))
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   });
   after(async () => {
     await browser?.close();

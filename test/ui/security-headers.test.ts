@@ -31,7 +31,8 @@ describe('UI security headers (issue 14 #9, #10)', () => {
     });
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-    if (hasTool('chromium')) browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    if (hasTool('chromium'))
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   });
   after(async () => {
     await browser?.close();

@@ -67,7 +67,14 @@ async function registerRunner(coord: Coordinator, name: string): Promise<string>
   const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ registration_token: coord.registrationToken, name, tags: [], run_untagged: true, executor: 'docker', concurrency: 2 }),
+    body: JSON.stringify({
+      registration_token: coord.registrationToken,
+      name,
+      tags: [],
+      run_untagged: true,
+      executor: 'docker',
+      concurrency: 2,
+    }),
   });
   assert.equal(reg.status, 201, await reg.clone().text());
   return ((await reg.json()) as { token: string }).token;
@@ -160,30 +167,66 @@ async function moreIncidents(coord: Coordinator) {
     state: 'failed',
     exit_code: null,
     trace_bytes: 0,
-    failure: { reason: 'image_pull_failure', stage: 'pull_image', message: `dial tcp ${registry}: connection refused`, executor: 'docker', image, registry, kind: 'registry_unreachable' },
+    failure: {
+      reason: 'image_pull_failure',
+      stage: 'pull_image',
+      message: `dial tcp ${registry}: connection refused`,
+      executor: 'docker',
+      image,
+      registry,
+      kind: 'registry_unreachable',
+    },
   });
   const mirrorImage = 'mirror.invalid:5000/tools/fetch:1';
   await run('release', 'boot:\n  script: [boot]\n', {
     state: 'failed',
     exit_code: null,
     trace_bytes: 0,
-    failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'container create failed', executor: 'docker', image: null, registry: null },
+    failure: {
+      reason: 'runner_system_failure',
+      stage: 'prepare_executor',
+      message: 'container create failed',
+      executor: 'docker',
+      image: null,
+      registry: null,
+    },
   });
   const smoke = await run('release', 'smoke:\n  script: [smoke]\n', { state: 'success', exit_code: 0, trace_bytes: 0 });
   await run('mirror', `fetch:\n  image: ${mirrorImage}\n  script: [fetch]\n`, pullFailure('mirror.invalid:5000', mirrorImage));
-  const lint = await run('feature/login', 'lint:\n  image: registry.invalid:5000/team/node:20\n  script: [lint]\n', pullFailure('registry.invalid:5000', 'registry.invalid:5000/team/node:20'));
+  const lint = await run(
+    'feature/login',
+    'lint:\n  image: registry.invalid:5000/team/node:20\n  script: [lint]\n',
+    pullFailure('registry.invalid:5000', 'registry.invalid:5000/team/node:20'),
+  );
   const fetched = await run('mirror', `fetch:\n  image: ${mirrorImage}\n  script: [fetch]\n`, {
     state: 'success',
     exit_code: 0,
     trace_bytes: 0,
-    image_pulls: [{ image: mirrorImage, registry: 'mirror.invalid:5000', policy: 'always', outcome: 'success', kind: null, duration_ms: 40, at: new Date().toISOString() }],
+    image_pulls: [
+      {
+        image: mirrorImage,
+        registry: 'mirror.invalid:5000',
+        policy: 'always',
+        outcome: 'success',
+        kind: null,
+        duration_ms: 40,
+        at: new Date().toISOString(),
+      },
+    ],
   });
   await coord.idle();
   const r = await fetch(`${coord.url}/api/v1/incidents?state=resolved`, { headers });
   const { incidents } = (await r.json()) as { incidents: Array<{ id: number; target: string }> };
   const id = (target: string) => incidents.find((i) => i.target === target)?.id;
   assert.ok(id('docker') && id('mirror.invalid:5000'), JSON.stringify(incidents));
-  return { executorIncident: id('docker')!, smokeJobId: smoke.id, mirrorIncident: id('mirror.invalid:5000')!, mirrorImage, fetchJobId: fetched.id, lintJobId: lint.id };
+  return {
+    executorIncident: id('docker')!,
+    smokeJobId: smoke.id,
+    mirrorIncident: id('mirror.invalid:5000')!,
+    mirrorImage,
+    fetchJobId: fetched.id,
+    lintJobId: lint.id,
+  };
 }
 
 describe('web UI on the real coordinator (headless Chromium)', () => {
@@ -296,9 +339,14 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.ok(boxText.includes(rule ? `${rule.id}@${rule.version}` : 'fallback by reason'), boxText);
 
     await page.locator('.log .line.evidence').first().waitFor();
-    const highlighted = await page.locator('.log .line.evidence').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.line)));
+    const highlighted = await page
+      .locator('.log .line.evidence')
+      .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.line)));
     const expected = buildJob.failure!.evidence.map((e) => e.line);
-    assert.deepEqual(highlighted.sort((a, b) => a - b), [...expected].sort((a, b) => a - b));
+    assert.deepEqual(
+      highlighted.sort((a, b) => a - b),
+      [...expected].sort((a, b) => a - b),
+    );
     const first = buildJob.failure!.evidence[0]!;
     assert.equal((await page.locator(`#L${first.line} .txt`).innerText()).trim(), first.text.trim());
     // Markup in the log is text.
@@ -328,7 +376,8 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     if (!requireTools(t, 'chromium')) return;
     const page = await open('#/failures');
     await page.locator('#failures-table').waitFor();
-    const rowIds = () => page.locator('#failures-table tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.jobId)));
+    const rowIds = () =>
+      page.locator('#failures-table tbody tr').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.jobId)));
     assert.deepEqual((await rowIds()).sort(), [infraJob.id, buildJob.id].sort());
     // Summary by class from /failures/summary.
     const summary = page.locator('#failure-summary');
@@ -337,7 +386,9 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.screenshot({ path: `${SHOTS}failures.png`, fullPage: true });
 
     await page.selectOption('#f-class', 'infra');
-    await page.waitForFunction(() => location.hash.includes('class=infra') && document.querySelectorAll('#failures-table tbody tr').length === 1);
+    await page.waitForFunction(
+      () => location.hash.includes('class=infra') && document.querySelectorAll('#failures-table tbody tr').length === 1,
+    );
     assert.deepEqual(await rowIds(), [infraJob.id]);
     assert.equal(await page.locator('#failures-table tbody tr').getAttribute('data-class'), 'infra');
     assert.equal(await page.locator('#f-class').inputValue(), 'infra');
@@ -437,13 +488,17 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
 
     // The state filter lives in the hash and survives a reload.
     await page.click('#incident-state-filter a[data-state="open"]');
-    await page.waitForFunction(() => location.hash === '#/incidents?state=open' && document.querySelectorAll('#incidents-table tbody tr').length === 1);
+    await page.waitForFunction(
+      () => location.hash === '#/incidents?state=open' && document.querySelectorAll('#incidents-table tbody tr').length === 1,
+    );
     await page.reload();
     await page.locator('#incidents-table').waitFor();
     assert.equal(await rows.count(), 1);
     assert.equal(await page.locator('#incident-state-filter a[aria-current="page"]').getAttribute('data-state'), 'open');
     await page.click('#incident-state-filter a[data-state="resolved"]');
-    await page.waitForFunction(() => location.hash === '#/incidents?state=resolved' && !document.querySelector('#incidents-table tr[data-state="open"]'));
+    await page.waitForFunction(
+      () => location.hash === '#/incidents?state=resolved' && !document.querySelector('#incidents-table tr[data-state="open"]'),
+    );
     assert.deepEqual((await rowIds()).sort(), [more.executorIncident, more.mirrorIncident].sort());
 
     // Detail of the open incident: the timeline names the jobs, the table links to them.
@@ -461,7 +516,10 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     const joined = page.locator('#incident-timeline li[data-event="job_failed"]');
     assert.equal(await joined.getAttribute('data-job-id'), String(more.lintJobId));
     assert.match(await joined.innerText(), /Job failed lint/);
-    assert.match(await page.locator('#incident-timeline li[data-event="open"]').innerText(), /next successful image pull from registry\.invalid:5000/);
+    assert.match(
+      await page.locator('#incident-timeline li[data-event="open"]').innerText(),
+      /next successful image pull from registry\.invalid:5000/,
+    );
     assert.deepEqual(
       await page.locator('#incident-jobs tbody tr').evaluateAll((rs) => rs.map((r) => Number((r as HTMLElement).dataset.jobId))),
       [infraJob.id, more.lintJobId],
@@ -491,7 +549,10 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.goto(`${coord!.url}/#/jobs/${infraJob.id}`);
     const link = page.locator('#classification #job-incident a');
     await link.waitFor();
-    assert.match(await page.locator('#job-incident').innerText(), /OPEN[\s\S]*Part of incident #\d+: registry_unreachable on registry\.invalid:5000 · 1 other job affected/);
+    assert.match(
+      await page.locator('#job-incident').innerText(),
+      /OPEN[\s\S]*Part of incident #\d+: registry_unreachable on registry\.invalid:5000 · 1 other job affected/,
+    );
     await page.screenshot({ path: `${SHOTS}job-infra-incident.png` });
     await link.click();
     await page.locator('#incident-timeline').waitFor();
@@ -504,7 +565,10 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
       await page.locator('#incidents-table, #incident-timeline').first().waitFor();
       // Neither the page nor a table inside its scroll box: rows stack into cards.
       const overflow = await page.evaluate(() =>
-        Math.max(document.documentElement.scrollWidth - window.innerWidth, ...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth)),
+        Math.max(
+          document.documentElement.scrollWidth - window.innerWidth,
+          ...[...document.querySelectorAll('.table-wrap')].map((w) => w.scrollWidth - w.clientWidth),
+        ),
       );
       assert.ok(overflow <= 1, `${hash} overflows horizontally by ${overflow}px at 420px`);
     }
@@ -554,7 +618,12 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     await page.waitForFunction(() => document.querySelector('#L4 .txt')?.textContent === 'removed test database');
     assert.match(await page.locator('#log-state').innerText(), /teardown/);
 
-    await updateJob(coord!, job, { state: 'canceled', stopped_by: 'cancel', trace_bytes: offset, after_script: { ran: true, exit_code: 0, timed_out: false } });
+    await updateJob(coord!, job, {
+      state: 'canceled',
+      stopped_by: 'cancel',
+      trace_bytes: offset,
+      after_script: { ran: true, exit_code: 0, timed_out: false },
+    });
     await page.waitForFunction(() => /end of log/.test(document.querySelector('#log-state')?.textContent ?? ''));
     assert.equal(await page.locator('.job-page-head .status').first().getAttribute('data-status'), 'canceled');
     assert.equal(await page.locator('#canceling-banner').count(), 0);

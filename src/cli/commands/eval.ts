@@ -89,7 +89,16 @@ export function rulesEvalCommand(o: { corpus?: string; rules?: string; json?: bo
 
 export function classifyCommand(
   file: string,
-  o: { reason?: string; stage?: string; exitCode?: string; executor?: string; message?: string; rules?: string; json?: boolean; baseline?: string },
+  o: {
+    reason?: string;
+    stage?: string;
+    exitCode?: string;
+    executor?: string;
+    message?: string;
+    rules?: string;
+    json?: boolean;
+    baseline?: string;
+  },
 ): number {
   const reason = (o.reason ?? 'script_failure') as FailureReason;
   const stage = (o.stage ?? 'step_script') as FailureStage;

@@ -9,9 +9,21 @@ import { slug } from '../../coordinator/services/variables.js';
 
 /** CI_PIPELINE_SOURCE values GitLab documents. */
 export const PIPELINE_SOURCES = [
-  'push', 'web', 'trigger', 'schedule', 'api', 'external', 'pipeline', 'chat', 'webide',
-  'merge_request_event', 'external_pull_request_event', 'parent_pipeline',
-  'ondemand_dast_scan', 'ondemand_dast_validation', 'security_orchestration_policy',
+  'push',
+  'web',
+  'trigger',
+  'schedule',
+  'api',
+  'external',
+  'pipeline',
+  'chat',
+  'webide',
+  'merge_request_event',
+  'external_pull_request_event',
+  'parent_pipeline',
+  'ondemand_dast_scan',
+  'ondemand_dast_validation',
+  'security_orchestration_policy',
 ] as const;
 
 export interface LintContext {

@@ -56,7 +56,10 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
   const dir = dirname(resolve(file));
   let root: string | null = null;
   try {
-    root = execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    root = execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     root = null;
   }
@@ -64,7 +67,11 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
   const gitlab = gitlabFromEnv(undefined);
   const { sources, facts } = includeSources({ worktree: root ?? dir, ...(gitlab ? { gitlab } : {}), cacheDir: dir });
   const commit = await facts();
-  const result = await compilePipelineWithIncludes(text, { predefined: ctx.predefined, variables, ...(commit ? { commit } : {}) }, { sources, onUnreachable: 'warn' });
+  const result = await compilePipelineWithIncludes(
+    text,
+    { predefined: ctx.predefined, variables, ...(commit ? { commit } : {}) },
+    { sources, onUnreachable: 'warn' },
+  );
 
   const where = (e: ConfigError) => `${e.file ?? file}:${e.line}:${e.column}`;
   console.log(`simulating ${ctx.described}${Object.keys(variables).length ? ` with ${Object.keys(variables).join(', ')}` : ''}`);
@@ -100,11 +107,17 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
   if (ex) {
     const withImage = m.jobs.filter((j) => j.image);
     if (ex === 'shell' && withImage.length)
-      console.log(yellow(`${file}:${withImage[0]!.line}:1: warning: image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`));
+      console.log(
+        yellow(
+          `${file}:${withImage[0]!.line}:1: warning: image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`,
+        ),
+      );
     const withServices = m.jobs.filter((j) => j.services?.length);
     if (ex !== 'docker' && withServices.length)
       console.log(
-        yellow(`${file}:${withServices[0]!.line}:1: warning: services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`),
+        yellow(
+          `${file}:${withServices[0]!.line}:1: warning: services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`,
+        ),
       );
   }
   console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s) for ${ctx.described}${suffix}`));

@@ -55,7 +55,14 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     conn = resolveConnection({ url: opts.url, token: opts.token });
   } else {
     tmp = mkdtempSync(join(tmpdir(), 'faultline-run-'));
-    embedded = await startEmbedded({ dataDir: join(tmp, 'data'), buildsDir: join(tmp, 'builds'), port: 0, runners: Number(opts.runners ?? 2), quiet: true, includesFromWorktree: true });
+    embedded = await startEmbedded({
+      dataDir: join(tmp, 'data'),
+      buildsDir: join(tmp, 'builds'),
+      port: 0,
+      runners: Number(opts.runners ?? 2),
+      quiet: true,
+      includesFromWorktree: true,
+    });
     conn = { url: embedded.url, token: embedded.apiToken };
   }
   const stop = async () => {
@@ -132,7 +139,9 @@ async function follow(conn: Connection, id: number, quiet: boolean): Promise<Pip
       seen.set(j.id, j.display_status);
       if (!quiet && j.status !== 'created') {
         const extra = j.note ? dim(` (${j.note})`) : j.exit_code !== null && j.exit_code !== 0 ? dim(` exit ${j.exit_code}`) : '';
-        console.log(`  ${statusIcon(j.display_status)} ${j.stage.padEnd(10)} ${j.name.padEnd(24)} ${j.display_status}${extra} ${dim(duration(j.started_at, j.finished_at))}`);
+        console.log(
+          `  ${statusIcon(j.display_status)} ${j.stage.padEnd(10)} ${j.name.padEnd(24)} ${j.display_status}${extra} ${dim(duration(j.started_at, j.finished_at))}`,
+        );
       }
     }
     const waitingOnClassification = (p.jobs ?? []).some((j) => j.status === 'failed' && !j.failure);

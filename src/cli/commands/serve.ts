@@ -49,7 +49,12 @@ export async function coordinatorCommand(
     dataDir: given('data', resolve(o.data)),
     port: given('port', Number(o.port)),
     host: given('host', o.host),
-    registrationToken: readSecret({ value: o.registrationToken, file: o.registrationTokenFile, env: 'FAULTLINE_REGISTRATION_TOKEN', flag: '--registration-token' }),
+    registrationToken: readSecret({
+      value: o.registrationToken,
+      file: o.registrationTokenFile,
+      env: 'FAULTLINE_REGISTRATION_TOKEN',
+      flag: '--registration-token',
+    }),
     heartbeatTimeoutMs: given('heartbeatTimeout', Number(o.heartbeatTimeout) * 1000),
     rulesDir: given('rules', resolve(o.rules)),
     autoCancel: o.autoCancel,
@@ -93,11 +98,21 @@ export async function runnerCommand(o: {
         {
           url: o.url,
           token: readSecret({ value: o.token, file: o.tokenFile, env: 'FAULTLINE_RUNNER_TOKEN', flag: '--token' }),
-          registrationToken: readSecret({ value: o.registrationToken, file: o.registrationTokenFile, env: 'FAULTLINE_REGISTRATION_TOKEN', flag: '--registration-token' }),
+          registrationToken: readSecret({
+            value: o.registrationToken,
+            file: o.registrationTokenFile,
+            env: 'FAULTLINE_REGISTRATION_TOKEN',
+            flag: '--registration-token',
+          }),
           name: o.name,
           executor: o.executor as StartRunnerOptions['executor'],
           concurrency: Number(o.concurrency),
-          tags: o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
+          tags: o.tags
+            ? o.tags
+                .split(',')
+                .map((t) => t.trim())
+                .filter(Boolean)
+            : [],
           buildsDir: o.buildsDir,
           ...(o.user ? { executorConfig: { user: o.user } } : {}),
         },
@@ -108,10 +123,14 @@ export async function runnerCommand(o: {
   for (const spec of specs) {
     if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
     if (!spec.token && !spec.registrationToken)
-      throw new Error('runner: a runner token (--token-file, FAULTLINE_RUNNER_TOKEN) or a registration token (--registration-token-file, FAULTLINE_REGISTRATION_TOKEN) is required');
+      throw new Error(
+        'runner: a runner token (--token-file, FAULTLINE_RUNNER_TOKEN) or a registration token (--registration-token-file, FAULTLINE_REGISTRATION_TOKEN) is required',
+      );
     const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
     const r = await startRunner({ ...(spec as StartRunnerOptions), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
-    console.log(bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`));
+    console.log(
+      bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`),
+    );
     if (r.metricsUrl) console.log(`  metrics: ${r.metricsUrl}/metrics`);
     runners.push(r);
   }

@@ -32,10 +32,14 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   // The sign-in link carries the API token: printed on the start that created it, or on request.
   const link = created.api || opts.showTokens;
   console.log(bold(`faultline is up: ${sys.url}`));
-  console.log(`  UI:       ${link ? `${sys.url}/?token=${sys.apiToken}` : `${sys.url}/  ${dim(`(API token in ${files.api}; --show-tokens prints the sign-in link)`)}`}`);
+  console.log(
+    `  UI:       ${link ? `${sys.url}/?token=${sys.apiToken}` : `${sys.url}/  ${dim(`(API token in ${files.api}; --show-tokens prints the sign-in link)`)}`}`,
+  );
   console.log(`  API:      ${sys.url}/api/v1  (Authorization: Bearer ${link ? sys.apiToken : `<${files.api}>`})`);
   console.log(`  metrics:  ${sys.url}/metrics`);
-  console.log(`  runners:  ${opts.runners} shell runner(s) in this process, running jobs as ${sys.jobUser}; data in ${resolve(opts.data)}, builds in ${sys.buildsDir}`);
+  console.log(
+    `  runners:  ${opts.runners} shell runner(s) in this process, running jobs as ${sys.jobUser}; data in ${resolve(opts.data)}, builds in ${sys.buildsDir}`,
+  );
   console.log(dim('  stop with Ctrl-C (SIGINT) or SIGTERM'));
   if (opts.example) {
     const root = new URL('../../../', import.meta.url).pathname;

@@ -56,7 +56,11 @@ export function readEntries(raw: unknown, pos: Pos, vars: Vars, diag: Diagnostic
       return;
     }
     if (!isPlainMap(it)) {
-      diag.error(path, at, `expected a file path, a URL or a map with local:, remote:, project:, template: or component:, got ${describe(it)}`);
+      diag.error(
+        path,
+        at,
+        `expected a file path, a URL or a map with local:, remote:, project:, template: or component:, got ${describe(it)}`,
+      );
       return;
     }
     out.push(...readMap(it, path, at, vars, diag));
@@ -97,11 +101,20 @@ function readMap(m: PlainMap, path: string, at: Pos, vars: Vars, diag: Diagnosti
   if (m.inputs !== undefined) {
     if (isPlainMap(m.inputs)) Object.assign(base, { inputs: m.inputs, inputsPos: valuePos(m, 'inputs', at) });
     else {
-      diag.error(joinPath(path, 'inputs'), valuePos(m, 'inputs', at), `expected a map of input names and values, got ${describe(m.inputs)}`);
+      diag.error(
+        joinPath(path, 'inputs'),
+        valuePos(m, 'inputs', at),
+        `expected a map of input names and values, got ${describe(m.inputs)}`,
+      );
       good = false;
     }
   }
-  if (m.cache !== undefined) diag.warn(joinPath(path, 'cache'), keyPos(m, 'cache', at), 'include:remote cache: is not supported by faultline; the file is fetched every time');
+  if (m.cache !== undefined)
+    diag.warn(
+      joinPath(path, 'cache'),
+      keyPos(m, 'cache', at),
+      'include:remote cache: is not supported by faultline; the file is fetched every time',
+    );
   const locs: Location[] = [];
   if (kind === 'local') {
     const p = str('local');
@@ -110,7 +123,11 @@ function readMap(m: PlainMap, path: string, at: Pos, vars: Vars, diag: Diagnosti
     const u = str('remote');
     // An address still holding $VAR names a variable not set here: unreachable, not malformed.
     if (u && !isUrl(u) && !/\$\{?[A-Za-z_]/.test(u)) {
-      diag.error(joinPath(path, 'remote'), valuePos(m, 'remote', at), `Remote file \`${u}\` is not a valid address (expected an http:// or https:// URL)`);
+      diag.error(
+        joinPath(path, 'remote'),
+        valuePos(m, 'remote', at),
+        `Remote file \`${u}\` is not a valid address (expected an http:// or https:// URL)`,
+      );
       good = false;
     } else if (u) {
       const integrity = m.integrity === undefined ? undefined : str('integrity');
@@ -124,11 +141,22 @@ function readMap(m: PlainMap, path: string, at: Pos, vars: Vars, diag: Diagnosti
     const project = str('project');
     const ref = m.ref === undefined ? undefined : (str('ref') ?? undefined);
     const f = m.file;
-    const files = typeof f === 'string' ? [f] : Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string') ? (f as string[]) : null;
+    const files =
+      typeof f === 'string' ? [f] : Array.isArray(f) && f.length > 0 && f.every((x) => typeof x === 'string') ? (f as string[]) : null;
     if (!files) {
-      diag.error(joinPath(path, 'file'), f === undefined ? at : valuePos(m, 'file', at), f === undefined ? 'include:project needs file: (a path or a list of paths)' : `expected a file path or a list of file paths, got ${describe(f)}`);
+      diag.error(
+        joinPath(path, 'file'),
+        f === undefined ? at : valuePos(m, 'file', at),
+        f === undefined
+          ? 'include:project needs file: (a path or a list of paths)'
+          : `expected a file path or a list of file paths, got ${describe(f)}`,
+      );
       good = false;
-    } else if (project) for (const file of files) locs.push(ref === undefined ? { kind, project, file: expandVars(file, vars) } : { kind, project, file: expandVars(file, vars), ref });
+    } else if (project)
+      for (const file of files)
+        locs.push(
+          ref === undefined ? { kind, project, file: expandVars(file, vars) } : { kind, project, file: expandVars(file, vars), ref },
+        );
   } else if (kind === 'template') {
     const t = str('template');
     if (t) locs.push({ kind, name: t });

@@ -17,7 +17,11 @@ export interface IncludeOptions {
 
 export type CompileWithIncludesResult = CompileResult & { skipped: ResolveResult['skipped'] };
 
-export async function compilePipelineWithIncludes(text: string, opts: CompileOptions, inc: IncludeOptions): Promise<CompileWithIncludesResult> {
+export async function compilePipelineWithIncludes(
+  text: string,
+  opts: CompileOptions,
+  inc: IncludeOptions,
+): Promise<CompileWithIncludesResult> {
   const diag = new Diagnostics();
   let merged: ReturnType<typeof parseTop> = null;
   let skipped: ResolveResult['skipped'] = [];
@@ -29,7 +33,11 @@ export async function compilePipelineWithIncludes(text: string, opts: CompileOpt
           sources: inc.sources,
           commit: opts.commit,
           // $CI_SERVER_FQDN in a component address means the GitLab instance components come from.
-          variables: { ...(opts.predefined ?? {}), ...(inc.sources.gitlab ? { CI_SERVER_FQDN: inc.sources.gitlab.fqdn } : {}), ...(opts.variables ?? {}) },
+          variables: {
+            ...(opts.predefined ?? {}),
+            ...(inc.sources.gitlab ? { CI_SERVER_FQDN: inc.sources.gitlab.fqdn } : {}),
+            ...(opts.variables ?? {}),
+          },
           onUnreachable: inc.onUnreachable ?? 'error',
           limits: inc.limits,
         },

@@ -50,7 +50,11 @@ export function readSpec(header: PlainMap, where: string, diag: Diagnostics): { 
   let good = true;
   for (const k of Object.keys(spec)) {
     if (k !== 'inputs' && k !== 'component') {
-      diag.error(joinPath('spec', k), keyPos(spec, k, specPos), `unknown key '${k}'${didYouMean(k, ['inputs', 'component'])} (a spec: header holds inputs: and component:)`);
+      diag.error(
+        joinPath('spec', k),
+        keyPos(spec, k, specPos),
+        `unknown key '${k}'${didYouMean(k, ['inputs', 'component'])} (a spec: header holds inputs: and component:)`,
+      );
       good = false;
     }
   }
@@ -109,7 +113,11 @@ function readInput(name: string, def: unknown, path: string, pos: Pos, diag: Dia
   if (def.options !== undefined) {
     if (Array.isArray(def.options) && def.options.length > 0) out.options = def.options;
     else {
-      diag.error(joinPath(path, 'options'), valuePos(def, 'options', pos), `expected a list of allowed values, got ${describe(def.options)}`);
+      diag.error(
+        joinPath(path, 'options'),
+        valuePos(def, 'options', pos),
+        `expected a list of allowed values, got ${describe(def.options)}`,
+      );
       good = false;
     }
   }
@@ -141,8 +149,7 @@ function readInput(name: string, def: unknown, path: string, pos: Pos, diag: Dia
 
 /** Why `v` is not acceptable for `spec`, or null. */
 function checkValue(spec: InputSpec, v: unknown): string | null {
-  const typeOk =
-    spec.type === 'array' ? Array.isArray(v) : spec.type === 'string' ? typeof v === 'string' : typeof v === spec.type;
+  const typeOk = spec.type === 'array' ? Array.isArray(v) : spec.type === 'string' ? typeof v === 'string' : typeof v === spec.type;
   if (!typeOk) return `is not ${spec.type === 'array' ? 'an array' : `a ${spec.type}`} (got ${describe(v)})`;
   if (spec.options && !spec.options.some((o) => o === v)) {
     return `\`${String(v)}\` cannot be used because it is not in the list of allowed options (${spec.options.map(String).join(', ')})`;
@@ -168,7 +175,11 @@ export function bindInputs(
   for (const k of Object.keys(given ?? {})) {
     if (!names.has(k)) {
       const hint = didYouMean(k, names);
-      diag.error(joinPath(at.path, k), keyPos(given, k, at.pos), `unknown input '${k}' for ${where}${hint}${names.size ? ` (its spec: defines ${[...names].join(', ')})` : ' (its spec: defines no inputs)'}`);
+      diag.error(
+        joinPath(at.path, k),
+        keyPos(given, k, at.pos),
+        `unknown input '${k}' for ${where}${hint}${names.size ? ` (its spec: defines ${[...names].join(', ')})` : ' (its spec: defines no inputs)'}`,
+      );
       good = false;
     }
   }
@@ -204,13 +215,13 @@ export function interpolate(root: unknown, ctx: InterpolationContext, where: str
     if (whole && !whole[1]!.includes(']]')) {
       const r = evalBlock(whole[1]!, ctx);
       if (r === SKIP) return s;
-      if (typeof r === 'object' && r !== null && 'error' in r) return fail(pos, r.error), s;
+      if (typeof r === 'object' && r !== null && 'error' in r) return (fail(pos, r.error), s);
       return r;
     }
     return s.replace(BLOCK, (m, inner: string) => {
       const r = evalBlock(inner, ctx);
       if (r === SKIP) return m;
-      if (typeof r === 'object' && r !== null && 'error' in r) return fail(pos, r.error), m;
+      if (typeof r === 'object' && r !== null && 'error' in r) return (fail(pos, r.error), m);
       return r === null ? '' : Array.isArray(r) ? JSON.stringify(r) : String(r);
     });
   };
@@ -263,7 +274,8 @@ function evalBlock(inner: string, ctx: InterpolationContext): BlockResult {
     if (!(key! in ctx.inputs)) return { error: `unknown interpolation key: \`${key}\`${didYouMean(key!, Object.keys(ctx.inputs))}` };
     value = ctx.inputs[key!]!;
   } else if (scope === 'component') {
-    if (!ctx.component || !(key! in ctx.component)) return { error: `unknown interpolation key: \`component.${key}\` (list it in spec: component:)` };
+    if (!ctx.component || !(key! in ctx.component))
+      return { error: `unknown interpolation key: \`component.${key}\` (list it in spec: component:)` };
     value = ctx.component[key!]!;
   } else return { error: `unknown interpolation key: \`${scope}\`` };
   const fns = parts.slice(1);
@@ -283,5 +295,7 @@ function applyFunction(f: string, v: InputValue | null, vars: Vars): InputValue 
   if (f === 'posix_escape') return s === '' ? "''" : s.replace(/[^A-Za-z0-9_\-.,:+/@\n]/g, (c) => `\\${c}`).replace(/\n/g, "'\n'");
   const t = /^truncate\(\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(f);
   if (t) return s.substr(Number(t[1]), Number(t[2]));
-  return { error: `no function matching \`${f}\`: check that the function name, arguments, and types are correct (known: expand_vars, truncate(offset, length), posix_escape)` };
+  return {
+    error: `no function matching \`${f}\`: check that the function name, arguments, and types are correct (known: expand_vars, truncate(offset, length), posix_escape)`,
+  };
 }

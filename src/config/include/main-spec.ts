@@ -12,7 +12,11 @@ export function applyMainSpec(header: PlainMap, content: unknown, diag: Diagnost
   if (!spec) return null;
   const missing = spec.inputs.filter((i) => !('default' in i));
   for (const i of missing) {
-    diag.error(`spec.inputs.${i.name}`, i.pos, `input '${i.name}' has no default, and faultline does not take pipeline inputs when creating a pipeline yet; give it a default:`);
+    diag.error(
+      `spec.inputs.${i.name}`,
+      i.pos,
+      `input '${i.name}' has no default, and faultline does not take pipeline inputs when creating a pipeline yet; give it a default:`,
+    );
   }
   if (missing.length > 0) return null;
   const inputs = bindInputs(spec.inputs, undefined, 'this file', { path: 'spec.inputs', pos: START }, diag);

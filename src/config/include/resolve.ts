@@ -82,14 +82,22 @@ export class IncludeResolver {
     }
     if (map.include === null || map.include === undefined) return own;
     if (depth >= this.limits.maxDepth) {
-      this.diag.error('include', incPos, `includes nest more than ${this.limits.maxDepth} levels deep (GitLab's limit); is a file including itself with different inputs?`);
+      this.diag.error(
+        'include',
+        incPos,
+        `includes nest more than ${this.limits.maxDepth} levels deep (GitLab's limit); is a file including itself with different inputs?`,
+      );
       this.stopped = true;
       return own;
     }
     let merged = newMap(locOf(map)?.self ?? START);
     for (const entry of readEntries(map.include, incPos, this.opts.variables, this.diag)) {
       if (this.stopped) break;
-      if (entry.rules !== undefined && !includeRulesMatch(entry.rules, joinPath(entry.path, 'rules'), entry.rulesPos!, this.opts.variables, this.opts.commit, this.diag)) continue;
+      if (
+        entry.rules !== undefined &&
+        !includeRulesMatch(entry.rules, joinPath(entry.path, 'rules'), entry.rulesPos!, this.opts.variables, this.opts.commit, this.diag)
+      )
+        continue;
       for (const file of await this.files(entry, origin)) {
         const got = await this.load(entry, file, depth);
         if (got) merged = deepMerge(merged, got);
@@ -107,29 +115,44 @@ export class IncludeResolver {
     if (origin.project !== null) {
       if (path.includes('*')) {
         // Listing another project's tree is not implemented; refuse rather than include nothing.
-        this.diag.error(entry.path, entry.pos, `a wildcard local include inside a file of ${origin.project} is not supported by faultline; list the files`);
+        this.diag.error(
+          entry.path,
+          entry.pos,
+          `a wildcard local include inside a file of ${origin.project} is not supported by faultline; list the files`,
+        );
         return [];
       }
       return [{ kind: 'project', project: origin.project, file: path, ...(origin.ref ? { ref: origin.ref } : {}) }];
     }
     if (!path.includes('*')) return [{ kind: 'local', path }];
-    const list = this.opts.sources.local ? await this.opts.sources.local.list() : unreachable('the pipeline has no repository to read local files from');
+    const list = this.opts.sources.local
+      ? await this.opts.sources.local.list()
+      : unreachable('the pipeline has no repository to read local files from');
     if (!Array.isArray(list)) {
       this.fail(entry, `local \`${loc.path}\``, list as FetchFailure);
       return [];
     }
     // GitLab turns the pattern into a regex: `**` is any text, `*` any text without '/'.
-    const escaped = path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*');
+    const escaped = path
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*\*/g, '\u0000')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\u0000/g, '.*');
     const re = new RE2(`^${escaped}$`);
     const hits = (list as readonly string[]).filter((f) => re.test(f) && /\.ya?ml$/.test(f)).sort();
-    if (hits.length === 0) this.diag.error(entry.path, entry.pos, `Local file \`${loc.path}\` does not exist! (the wildcard matches no .yml/.yaml file)`);
+    if (hits.length === 0)
+      this.diag.error(entry.path, entry.pos, `Local file \`${loc.path}\` does not exist! (the wildcard matches no .yml/.yaml file)`);
     return hits.map((p) => ({ kind: 'local' as const, path: p }));
   }
 
   private async load(entry: Entry, loc: Location, depth: number): Promise<PlainMap | null> {
     const label = labelOf(loc);
     if (++this.count > this.limits.maxIncludes) {
-      this.diag.error(entry.path, entry.pos, `Maximum of ${this.limits.maxIncludes} nested includes are allowed! (${label} would be number ${this.count})`);
+      this.diag.error(
+        entry.path,
+        entry.pos,
+        `Maximum of ${this.limits.maxIncludes} nested includes are allowed! (${label} would be number ${this.count})`,
+      );
       this.stopped = true;
       return null;
     }
@@ -142,7 +165,11 @@ export class IncludeResolver {
       return null;
     }
     if (loc.kind === 'template' && !/\.gitlab-ci\.yml$/.test(loc.name)) {
-      this.diag.error(entry.path, entry.pos, `Template file \`${loc.name}\` is not a valid location! (template names end in .gitlab-ci.yml)`);
+      this.diag.error(
+        entry.path,
+        entry.pos,
+        `Template file \`${loc.name}\` is not a valid location! (template names end in .gitlab-ci.yml)`,
+      );
       return null;
     }
     const fetched = await this.fetch(loc);
@@ -154,7 +181,11 @@ export class IncludeResolver {
     if (loc.kind === 'remote' && loc.integrity) {
       const got = `sha256-${createHash('sha256').update(text).digest('base64')}`;
       if (got !== loc.integrity) {
-        this.diag.error(joinPath(entry.path, 'integrity'), entry.pos, `Remote file \`${label}\` failed the integrity check (expected ${loc.integrity}, got ${got})`);
+        this.diag.error(
+          joinPath(entry.path, 'integrity'),
+          entry.pos,
+          `Remote file \`${label}\` failed the integrity check (expected ${loc.integrity}, got ${got})`,
+        );
         return null;
       }
     }
@@ -173,11 +204,21 @@ export class IncludeResolver {
     if (parsed.header) {
       const spec = readSpec(parsed.header, `\`${label}\``, this.diag);
       if (!spec) return null;
-      const inputs = bindInputs(spec.inputs, entry.inputs, `\`${label}\``, { path: joinPath(entry.path, 'inputs'), pos: entry.inputsPos ?? entry.pos }, this.diag);
+      const inputs = bindInputs(
+        spec.inputs,
+        entry.inputs,
+        `\`${label}\``,
+        { path: joinPath(entry.path, 'inputs'), pos: entry.inputsPos ?? entry.pos },
+        this.diag,
+      );
       if (!inputs) return null;
       content = interpolate(content, { inputs, component, variables: this.opts.variables }, `\`${label}\``, this.diag);
     } else if (entry.inputs) {
-      this.diag.error(joinPath(entry.path, 'inputs'), entry.inputsPos ?? entry.pos, `inputs: given, but \`${label}\` has no spec: inputs header to declare them`);
+      this.diag.error(
+        joinPath(entry.path, 'inputs'),
+        entry.inputsPos ?? entry.pos,
+        `inputs: given, but \`${label}\` has no spec: inputs header to declare them`,
+      );
       return null;
     }
     if (content === null || content === undefined) {
@@ -185,7 +226,11 @@ export class IncludeResolver {
       return null;
     }
     if (!isPlainMap(content)) {
-      this.diag.error(entry.path, entry.pos, `Included file \`${label}\` does not have valid YAML syntax! (its top level must be a map of keywords and jobs)`);
+      this.diag.error(
+        entry.path,
+        entry.pos,
+        `Included file \`${label}\` does not have valid YAML syntax! (its top level must be a map of keywords and jobs)`,
+      );
       return null;
     }
     return this.expand(content, origin, depth + 1);
@@ -195,16 +240,25 @@ export class IncludeResolver {
     const text = `include ${label}: ${f.reason}`;
     if (f.kind === 'unreachable' && this.opts.onUnreachable === 'warn') {
       this.skipped.push({ label, reason: f.reason });
-      this.diag.warn(entry.path, entry.pos, `${text} — not checked: the jobs and keywords it defines, and extends:/needs:/!reference pointing into it`);
+      this.diag.warn(
+        entry.path,
+        entry.pos,
+        `${text} — not checked: the jobs and keywords it defines, and extends:/needs:/!reference pointing into it`,
+      );
     } else this.diag.error(entry.path, entry.pos, text);
   }
 
-  private async fetch(loc: Location): Promise<({ ok: true; text: string; origin: Origin; component?: Record<string, string> }) | FetchFailure> {
+  private async fetch(
+    loc: Location,
+  ): Promise<{ ok: true; text: string; origin: Origin; component?: Record<string, string> } | FetchFailure> {
     const left = this.limits.timeoutMs - (Date.now() - this.started);
     if (left <= 0) return unreachable(`resolving includes took longer than ${this.limits.timeoutMs / 1000} s (GitLab's limit)`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<FetchFailure>((r) => {
-      timer = setTimeout(() => r(unreachable(`resolving includes took longer than ${this.limits.timeoutMs / 1000} s (GitLab's limit)`)), left);
+      timer = setTimeout(
+        () => r(unreachable(`resolving includes took longer than ${this.limits.timeoutMs / 1000} s (GitLab's limit)`)),
+        left,
+      );
     });
     try {
       // A source that throws is a source that could not answer, not a crash of the compiler.
@@ -215,7 +269,9 @@ export class IncludeResolver {
     }
   }
 
-  private async fetchNow(loc: Location): Promise<({ ok: true; text: string; origin: Origin; component?: Record<string, string> }) | FetchFailure> {
+  private async fetchNow(
+    loc: Location,
+  ): Promise<{ ok: true; text: string; origin: Origin; component?: Record<string, string> } | FetchFailure> {
     const { sources } = this.opts;
     const withOrigin = (r: FetchOutcome, origin: Origin) => (r.ok ? { ...r, origin } : r);
     switch (loc.kind) {
@@ -224,13 +280,17 @@ export class IncludeResolver {
         return withOrigin(await sources.local.read(loc.path), { project: null });
       case 'remote': {
         const unset = UNSET_VARIABLE.exec(loc.url);
-        if (unset) return unreachable(`its address uses ${unset[0]}, which is not set for this pipeline (a project or group CI/CD variable?)`);
+        if (unset)
+          return unreachable(`its address uses ${unset[0]}, which is not set for this pipeline (a project or group CI/CD variable?)`);
         if (!sources.remote) return unreachable('remote includes cannot be fetched here (no HTTP access)');
         return withOrigin(await sources.remote(loc.url), { project: null });
       }
       case 'project':
         if (!sources.gitlab) return unreachable(NO_GITLAB);
-        return withOrigin(await sources.gitlab.file(loc.project, loc.file.replace(/^\/+/, ''), loc.ref), { project: loc.project, ref: loc.ref });
+        return withOrigin(await sources.gitlab.file(loc.project, loc.file.replace(/^\/+/, ''), loc.ref), {
+          project: loc.project,
+          ref: loc.ref,
+        });
       case 'template':
         if (!sources.gitlab) return unreachable(NO_GITLAB);
         return withOrigin(await sources.gitlab.template(loc.name), { project: null });
@@ -239,7 +299,11 @@ export class IncludeResolver {
         if (typeof c === 'string') return { ok: false, kind: 'missing', reason: c };
         if (!sources.gitlab) return unreachable(NO_GITLAB);
         if (c.fqdn !== sources.gitlab.fqdn) {
-          return { ok: false, kind: 'missing', reason: `the component's host \`${c.fqdn}\` must be the configured GitLab instance (\`${sources.gitlab.fqdn}\`, $CI_SERVER_FQDN)` };
+          return {
+            ok: false,
+            kind: 'missing',
+            reason: `the component's host \`${c.fqdn}\` must be the configured GitLab instance (\`${sources.gitlab.fqdn}\`, $CI_SERVER_FQDN)`,
+          };
         }
         const ref = await componentRef(sources.gitlab, c);
         if (!ref.ok) return ref;
@@ -253,7 +317,11 @@ export class IncludeResolver {
           if (r.kind === 'unreachable') return r;
           last = r;
         }
-        return { ok: false, kind: 'missing', reason: `component not found: neither ${componentFiles(c.name).join(' nor ')} exists in ${c.project}@${ref.ref}${last ? ` (${last.reason})` : ''}` };
+        return {
+          ok: false,
+          kind: 'missing',
+          reason: `component not found: neither ${componentFiles(c.name).join(' nor ')} exists in ${c.project}@${ref.ref}${last ? ` (${last.reason})` : ''}`,
+        };
       }
     }
   }

@@ -43,7 +43,11 @@ export function includeRulesMatch(
     }
     for (const k of Object.keys(r)) {
       if (!INCLUDE_RULE_KEYS.includes(k)) {
-        diag.error(joinPath(rp, k), keyPos(r, k, rpos), `unknown key '${k}'${didYouMean(k, INCLUDE_RULE_KEYS)} (include: rules accept if, exists, changes and when)`);
+        diag.error(
+          joinPath(rp, k),
+          keyPos(r, k, rpos),
+          `unknown key '${k}'${didYouMean(k, INCLUDE_RULE_KEYS)} (include: rules accept if, exists, changes and when)`,
+        );
         bad = true;
       }
     }
@@ -53,9 +57,21 @@ export function includeRulesMatch(
     }
     const expr = readIf(r, rp, rpos, diag);
     if (r.if !== undefined && !expr) bad = true;
-    const exists = r.exists === undefined ? true : globs(r, 'exists', rp, rpos, diag, (g) => commitFiles(commit, rp, rpos, diag).some((f) => g.some((p) => globMatch(p, f))));
+    const exists =
+      r.exists === undefined
+        ? true
+        : globs(r, 'exists', rp, rpos, diag, (g) => commitFiles(commit, rp, rpos, diag).some((f) => g.some((p) => globMatch(p, f))));
     const changes =
-      r.changes === undefined ? true : globs(r, 'changes', rp, rpos, diag, (g) => (commit?.changed ?? null) === null || commit!.changed!.some((f) => g.some((p) => globMatch(p, f))));
+      r.changes === undefined
+        ? true
+        : globs(
+            r,
+            'changes',
+            rp,
+            rpos,
+            diag,
+            (g) => (commit?.changed ?? null) === null || commit!.changed!.some((f) => g.some((p) => globMatch(p, f))),
+          );
     if (exists === null || changes === null) bad = true;
     if (decided !== null || bad) return;
     const ifOk = expr ? expr.evaluate(vars) : true;
@@ -73,7 +89,14 @@ function commitFiles(commit: CommitFacts | undefined, rp: string, pos: Pos, diag
 }
 
 /** Read `exists:`/`changes:` (a list, or a map with paths:); null on error. */
-function globs(r: PlainMap, key: 'exists' | 'changes', rp: string, rpos: Pos, diag: Diagnostics, test: (g: string[]) => boolean): boolean | null {
+function globs(
+  r: PlainMap,
+  key: 'exists' | 'changes',
+  rp: string,
+  rpos: Pos,
+  diag: Diagnostics,
+  test: (g: string[]) => boolean,
+): boolean | null {
   const v = r[key];
   const at = valuePos(r, key, rpos);
   const p = joinPath(rp, key);

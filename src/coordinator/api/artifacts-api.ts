@@ -50,7 +50,8 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
     const id = idParam(req.params.id);
     const target = d.store.jobs.get(id);
     if (!caller || !LIVE.has(caller.status)) throw new HttpError(403, 'job token is not valid (not a running job)');
-    if (!target || target.pipeline_id !== caller.pipeline_id) throw new HttpError(403, `job ${caller.id} may only read artifacts of its own pipeline`);
+    if (!target || target.pipeline_id !== caller.pipeline_id)
+      throw new HttpError(403, `job ${caller.id} may only read artifacts of its own pipeline`);
     return sendArchive(d, id, req, res);
   });
 
@@ -83,7 +84,10 @@ export function artifactsUserApi(d: ArtifactsApiDeps): Router {
       'content-type': textual ? 'text/plain; charset=utf-8' : 'application/octet-stream',
       'content-length': String(entry.size),
       'x-content-type-options': 'nosniff',
-      'content-disposition': `${textual ? 'inline' : 'attachment'}; filename="${path.split('/').pop()!.replace(/["\\\r\n]/g, '_')}"`,
+      'content-disposition': `${textual ? 'inline' : 'attachment'}; filename="${path
+        .split('/')
+        .pop()!
+        .replace(/["\\\r\n]/g, '_')}"`,
     });
     await pipeline(entry.stream, res);
   });
@@ -97,7 +101,11 @@ async function sendArchive(d: ArtifactsApiDeps, id: number, _req: Request, res: 
     throw new HttpError(404, had ? `the artifacts of job ${id} expired or were lost` : `job ${id} has no artifacts archive`);
   }
   const filename = `${(row.name ?? `job-${id}-artifacts`).replace(/[^A-Za-z0-9._-]+/g, '_')}.zip`;
-  res.set({ 'content-type': 'application/zip', 'content-length': String(row.size), 'content-disposition': `attachment; filename="${filename}"` });
+  res.set({
+    'content-type': 'application/zip',
+    'content-length': String(row.size),
+    'content-disposition': `attachment; filename="${filename}"`,
+  });
   await pipeline(d.artifacts.storage.read(row.storage_key), res);
 }
 
@@ -117,7 +125,15 @@ export function artifactExtras(store: Store, jobId: number): { artifacts: Artifa
       expired: a.expired_at !== null,
     })),
     test_report: t
-      ? { tests: t.tests, failures: t.failures, errors: t.errors, skipped: t.skipped, time: t.time, failed: t.failed, parse_error: t.parse_error }
+      ? {
+          tests: t.tests,
+          failures: t.failures,
+          errors: t.errors,
+          skipped: t.skipped,
+          time: t.time,
+          failed: t.failed,
+          parse_error: t.parse_error,
+        }
       : null,
   };
 }

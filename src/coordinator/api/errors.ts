@@ -33,7 +33,10 @@ export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, input: unknown
 /** `:id` route parameter as a positive integer. */
 export function idParam(raw: unknown, name = 'id'): number {
   const s = String(raw);
-  if (!/^[1-9][0-9]{0,15}$/.test(s)) throw new HttpError(400, `${name} must be a positive integer, got ${JSON.stringify(s)}`, [{ path: name, message: 'must be a positive integer' }]);
+  if (!/^[1-9][0-9]{0,15}$/.test(s))
+    throw new HttpError(400, `${name} must be a positive integer, got ${JSON.stringify(s)}`, [
+      { path: name, message: 'must be a positive integer' },
+    ]);
   return Number(s);
 }
 

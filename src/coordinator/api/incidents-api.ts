@@ -15,7 +15,12 @@ const listQuery = z
   .object({
     state: z.enum(['open', 'resolved']).optional(),
     since: z.string().optional(),
-    limit: z.string().regex(/^[0-9]{1,4}$/, 'must be an integer 1..1000').transform(Number).refine((n) => n >= 1 && n <= 1000, 'must be 1..1000').optional(),
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,4}$/, 'must be an integer 1..1000')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 1000, 'must be 1..1000')
+      .optional(),
   })
   .strict();
 const mttrQuery = z.object({ since: z.string().optional(), until: z.string().optional() }).strict();

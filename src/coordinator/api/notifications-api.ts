@@ -10,9 +10,18 @@ export interface NotificationsApiDeps {
 }
 
 const listQuery = z.object({
-  pipeline_id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'must be a pipeline id').transform(Number).optional(),
+  pipeline_id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, 'must be a pipeline id')
+    .transform(Number)
+    .optional(),
   status: z.enum(NOTIFICATION_STATUSES).optional(),
-  limit: z.string().regex(/^[0-9]+$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(1).max(500)).default('100'),
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a non-negative integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(500))
+    .default('100'),
 });
 
 export function notificationJson(n: NotificationRow) {

@@ -4,7 +4,13 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const err = (description: string) => json(ref('ApiError'), description);
 const idParam = (name = 'id') => ({ name, in: 'path', required: true, schema: { type: 'integer', minimum: 1 } });
-const q = (name: string, schema: object, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
+const q = (name: string, schema: object, description?: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+  ...(description ? { description } : {}),
+});
 const nullable = (type: string | object) => (typeof type === 'string' ? { type: [type, 'null'] } : { oneOf: [type, { type: 'null' }] });
 const bearer = [{ bearer: [] }];
 const runnerAuth = [{ runnerToken: [] }];
@@ -29,12 +35,21 @@ const INCIDENT = {
 } as const;
 const MTTR_STATS = {
   type: 'object',
-  properties: { count: { type: 'integer' }, mean_seconds: nullable('number'), p50_seconds: nullable('number'), max_seconds: nullable('number') },
+  properties: {
+    count: { type: 'integer' },
+    mean_seconds: nullable('number'),
+    p50_seconds: nullable('number'),
+    max_seconds: nullable('number'),
+  },
 } as const;
 
 export const openapi = {
   openapi: '3.1.0',
-  info: { title: 'faultline coordinator', version: '1', description: 'CI coordinator that classifies job failures as infrastructure or build.' },
+  info: {
+    title: 'faultline coordinator',
+    version: '1',
+    description: 'CI coordinator that classifies job failures as infrastructure or build.',
+  },
   components: {
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer' },
@@ -49,7 +64,11 @@ export const openapi = {
           error: { type: 'string' },
           details: {
             type: 'array',
-            items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' }, message: { type: 'string' } } },
+            items: {
+              type: 'object',
+              required: ['path', 'message'],
+              properties: { path: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' }, message: { type: 'string' } },
+            },
           },
         },
       },
@@ -70,7 +89,10 @@ export const openapi = {
           summary: { type: 'string' },
           owner: { enum: ['operators', 'developers', 'unknown'] },
           rule: nullable({ type: 'object', properties: { id: { type: 'string' }, version: { type: 'string' } } }),
-          fallback: { type: 'boolean', description: 'true when no rule matched and the reported reason (and stage) decided; `rule` is then null' },
+          fallback: {
+            type: 'boolean',
+            description: 'true when no rule matched and the reported reason (and stage) decided; `rule` is then null',
+          },
           evidence: {
             type: 'array',
             description: 'The log lines that made the deciding rule match (empty for the fallback)',
@@ -78,11 +100,13 @@ export const openapi = {
           },
           baseline_job_id: {
             ...nullable('integer'),
-            description: 'Fallback verdicts: the last successful job of the same project and job name the log was compared with; null when there is none (or a rule decided)',
+            description:
+              'Fallback verdicts: the last successful job of the same project and job name the log was compared with; null when there is none (or a rule decided)',
           },
           new_lines: {
             ...nullable({ type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, text: { type: 'string' } } } }),
-            description: 'Fallback verdicts: the first error-like lines of this log that the baseline job did not print (not rule evidence); null when nothing was compared',
+            description:
+              'Fallback verdicts: the first error-like lines of this log that the baseline job did not print (not rule evidence); null when nothing was compared',
           },
         },
       },
@@ -107,7 +131,10 @@ export const openapi = {
           interruptible: { oneOf: [{ type: 'boolean' }, { const: 'graceful' }] },
           runner_id: nullable('integer'),
           note: nullable('string'),
-          after_script: nullable({ type: 'object', properties: { ran: { type: 'boolean' }, exit_code: nullable('integer'), timed_out: { type: 'boolean' } } }),
+          after_script: nullable({
+            type: 'object',
+            properties: { ran: { type: 'boolean' }, exit_code: nullable('integer'), timed_out: { type: 'boolean' } },
+          }),
           created_at: { type: 'string', format: 'date-time' },
           started_at: nullable('string'),
           finished_at: nullable('string'),
@@ -155,7 +182,8 @@ export const openapi = {
   paths: {
     '/healthz': {
       get: {
-        summary: 'Liveness and store health: 503 with store.cause (storage_full, storage_busy, storage_readonly, storage_io, storage_corrupt) while the store cannot take writes',
+        summary:
+          'Liveness and store health: 503 with store.cause (storage_full, storage_busy, storage_readonly, storage_io, storage_corrupt) while the store cannot take writes',
         responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }) },
       },
     },
@@ -163,24 +191,63 @@ export const openapi = {
     '/api/v1/runners/register': {
       post: {
         summary: 'Register a runner with the registration token',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['registration_token', 'name', 'executor', 'concurrency'], properties: { registration_token: { type: 'string' }, name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } }, run_untagged: { type: 'boolean' }, executor: { type: 'string' }, concurrency: { type: 'integer', minimum: 1 } } } } } },
-        responses: { '201': json({ type: 'object', properties: { id: { type: 'integer' }, token: { type: 'string' } } }, 'Registered'), '400': err('Bad input'), '403': err('Wrong registration token') },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['registration_token', 'name', 'executor', 'concurrency'],
+                properties: {
+                  registration_token: { type: 'string' },
+                  name: { type: 'string' },
+                  tags: { type: 'array', items: { type: 'string' } },
+                  run_untagged: { type: 'boolean' },
+                  executor: { type: 'string' },
+                  concurrency: { type: 'integer', minimum: 1 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json({ type: 'object', properties: { id: { type: 'integer' }, token: { type: 'string' } } }, 'Registered'),
+          '400': err('Bad input'),
+          '403': err('Wrong registration token'),
+        },
       },
     },
     '/api/v1/runners/heartbeat': {
       post: {
         summary: 'Runner liveness; answers the jobs to stop',
         security: runnerAuth,
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { running_job_ids: { type: 'array', items: { type: 'integer' } } } } } } },
-        responses: { '200': json({ type: 'object', properties: { cancel_job_ids: { type: 'array', items: { type: 'integer' } } } }), '401': err('No token'), '403': err('Unknown runner') },
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { running_job_ids: { type: 'array', items: { type: 'integer' } } } },
+            },
+          },
+        },
+        responses: {
+          '200': json({ type: 'object', properties: { cancel_job_ids: { type: 'array', items: { type: 'integer' } } } }),
+          '401': err('No token'),
+          '403': err('Unknown runner'),
+        },
       },
     },
     '/api/v1/jobs/request': {
       post: {
         summary: 'Long-poll for a job (answers at once when one is pending)',
         security: runnerAuth,
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { capacity: { type: 'integer', minimum: 1 } } } } } },
-        responses: { '201': json(ref('JobPayload'), 'A job for this runner'), '204': { description: 'No job within the long-poll window' }, '401': err('No token'), '403': err('Unknown runner') },
+        requestBody: {
+          content: { 'application/json': { schema: { type: 'object', properties: { capacity: { type: 'integer', minimum: 1 } } } } },
+        },
+        responses: {
+          '201': json(ref('JobPayload'), 'A job for this runner'),
+          '204': { description: 'No job within the long-poll window' },
+          '401': err('No token'),
+          '403': err('Unknown runner'),
+        },
       },
     },
     '/api/v1/jobs/{id}': {
@@ -189,7 +256,12 @@ export const openapi = {
         security: jobAuth,
         parameters: [idParam()],
         requestBody: { required: true, content: { 'application/json': { schema: ref('JobUpdate') } } },
-        responses: { '200': json({ type: 'object', properties: { status: { type: 'string' }, cancel_requested: { type: 'boolean' } } }), '400': err('Bad input'), '403': err('Token of another job'), '404': err('No such job') },
+        responses: {
+          '200': json({ type: 'object', properties: { status: { type: 'string' }, cancel_requested: { type: 'boolean' } } }),
+          '400': err('Bad input'),
+          '403': err('Token of another job'),
+          '404': err('No such job'),
+        },
       },
       get: { summary: 'One job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), ...userErrors } },
     },
@@ -204,7 +276,10 @@ export const openapi = {
           '400': err('Bad Content-Range'),
           '403': err('Token of another job'),
           '413': err('Trace would exceed the maximum size'),
-          '416': json({ type: 'object', properties: { error: { type: 'string' }, offset: { type: 'integer' } } }, 'Chunk does not fit; resend from offset'),
+          '416': json(
+            { type: 'object', properties: { error: { type: 'string' }, offset: { type: 'integer' } } },
+            'Chunk does not fit; resend from offset',
+          ),
         },
       },
       get: {
@@ -216,22 +291,30 @@ export const openapi = {
     },
     '/api/v1/jobs/{id}/artifacts/{kind}': {
       put: {
-        summary: 'Upload a zip (streamed, chunked) of kind archive or a report kind (junit, dotenv, …); a retried PUT replaces the earlier upload',
+        summary:
+          'Upload a zip (streamed, chunked) of kind archive or a report kind (junit, dotenv, …); a retried PUT replaces the earlier upload',
         security: jobAuth,
         parameters: [idParam(), { name: 'kind', in: 'path', required: true, schema: { type: 'string', example: 'archive' } }],
         requestBody: { required: true, content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } },
         responses: {
-          '201': json({ type: 'object', properties: { kind: { type: 'string' }, size: { type: 'integer' }, files: { type: 'integer' } } }, 'Stored'),
+          '201': json(
+            { type: 'object', properties: { kind: { type: 'string' }, size: { type: 'integer' }, files: { type: 'integer' } } },
+            'Stored',
+          ),
           '403': err('Token of another job'),
           '409': err('The job is not running'),
-          '413': json({ type: 'object', properties: { error: { type: 'string' }, limit: { type: 'integer' } } }, 'Larger than the coordinator\'s artifact limit'),
+          '413': json(
+            { type: 'object', properties: { error: { type: 'string' }, limit: { type: 'integer' } } },
+            "Larger than the coordinator's artifact limit",
+          ),
           '422': err('Not a zip, an unknown kind, or a bad dotenv report'),
         },
       },
     },
     '/api/v1/jobs/{id}/artifacts': {
       get: {
-        summary: 'The job\'s artifacts archive (application/zip); ?list=true lists its files as JSON. Runners use the Job-Token of a running job of the same pipeline instead of Bearer',
+        summary:
+          "The job's artifacts archive (application/zip); ?list=true lists its files as JSON. Runners use the Job-Token of a running job of the same pipeline instead of Bearer",
         security: [...bearer, ...jobAuth],
         parameters: [idParam(), q('list', { type: 'string', enum: ['true'] })],
         responses: {
@@ -239,7 +322,17 @@ export const openapi = {
             description: 'The archive, or {files: [{path, size}]} with list=true',
             content: {
               'application/zip': { schema: { type: 'string', format: 'binary' } },
-              'application/json': { schema: { type: 'object', properties: { files: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' } } } } } } },
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    files: {
+                      type: 'array',
+                      items: { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' } } },
+                    },
+                  },
+                },
+              },
             },
           },
           ...userErrors,
@@ -248,31 +341,116 @@ export const openapi = {
     },
     '/api/v1/jobs/{id}/artifacts/{path}': {
       get: {
-        summary: 'One file of the job\'s artifacts archive (path may contain slashes)',
+        summary: "One file of the job's artifacts archive (path may contain slashes)",
         security: bearer,
         parameters: [idParam(), { name: 'path', in: 'path', required: true, schema: { type: 'string', example: 'dist/app.js' } }],
-        responses: { '200': { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, ...userErrors },
+        responses: {
+          '200': { description: 'The file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          ...userErrors,
+        },
       },
     },
     '/api/v1/pipelines': {
       post: {
         summary: 'Create a pipeline from YAML',
         security: bearer,
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['yaml'], properties: { yaml: { type: 'string' }, ref: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, variables: { oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'array', items: { type: 'object', properties: { key: { type: 'string' }, value: { type: 'string' }, masked: { type: 'boolean' } } } }] }, repository: { type: 'object', properties: { url: { type: 'string' }, sha: { type: 'string' } } }, source: { type: 'string', description: 'CI_PIPELINE_SOURCE (push, web, api, schedule, merge_request_event, …); default api' }, default_branch: { type: 'string', description: 'CI_DEFAULT_BRANCH; default main' } } } } } },
-        responses: { '201': json(ref('Pipeline'), 'Created'), '422': err('Invalid configuration: every problem with line and column'), ...userErrors },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['yaml'],
+                properties: {
+                  yaml: { type: 'string' },
+                  ref: { type: 'string' },
+                  project: { type: 'string' },
+                  name: { type: 'string' },
+                  variables: {
+                    oneOf: [
+                      { type: 'object', additionalProperties: { type: 'string' } },
+                      {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: { key: { type: 'string' }, value: { type: 'string' }, masked: { type: 'boolean' } },
+                        },
+                      },
+                    ],
+                  },
+                  repository: { type: 'object', properties: { url: { type: 'string' }, sha: { type: 'string' } } },
+                  source: {
+                    type: 'string',
+                    description: 'CI_PIPELINE_SOURCE (push, web, api, schedule, merge_request_event, …); default api',
+                  },
+                  default_branch: { type: 'string', description: 'CI_DEFAULT_BRANCH; default main' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': json(ref('Pipeline'), 'Created'),
+          '422': err('Invalid configuration: every problem with line and column'),
+          ...userErrors,
+        },
       },
       get: {
         summary: 'List pipelines (newest first, jobs omitted)',
         security: bearer,
-        parameters: [q('limit', { type: 'integer', minimum: 1, maximum: 500 }), q('offset', { type: 'integer', minimum: 0 }), q('ref', { type: 'string' }), q('project', { type: 'string' }), q('status', { type: 'string' })],
-        responses: { '200': json({ type: 'object', properties: { pipelines: { type: 'array', items: ref('Pipeline') }, total: { type: 'integer' } } }), ...userErrors },
+        parameters: [
+          q('limit', { type: 'integer', minimum: 1, maximum: 500 }),
+          q('offset', { type: 'integer', minimum: 0 }),
+          q('ref', { type: 'string' }),
+          q('project', { type: 'string' }),
+          q('status', { type: 'string' }),
+        ],
+        responses: {
+          '200': json({ type: 'object', properties: { pipelines: { type: 'array', items: ref('Pipeline') }, total: { type: 'integer' } } }),
+          ...userErrors,
+        },
       },
     },
-    '/api/v1/pipelines/{id}': { get: { summary: 'A pipeline with all job attempts', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Pipeline')), ...userErrors } } },
-    '/api/v1/pipelines/{id}/cancel': { post: { summary: 'Cancel every unfinished job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Pipeline')), ...userErrors } } },
-    '/api/v1/jobs/{id}/play': { post: { summary: 'Play a manual job', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not playable now'), ...userErrors } } },
-    '/api/v1/jobs/{id}/cancel': { post: { summary: 'Cancel a job (running → canceling)', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not cancelable now'), ...userErrors } } },
-    '/api/v1/jobs/{id}/retry': { post: { summary: 'Retry a finished job; answers the new attempt', security: bearer, parameters: [idParam()], responses: { '200': json(ref('Job')), '409': err('Not retryable now'), ...userErrors } } },
+    '/api/v1/pipelines/{id}': {
+      get: {
+        summary: 'A pipeline with all job attempts',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '200': json(ref('Pipeline')), ...userErrors },
+      },
+    },
+    '/api/v1/pipelines/{id}/cancel': {
+      post: {
+        summary: 'Cancel every unfinished job',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '200': json(ref('Pipeline')), ...userErrors },
+      },
+    },
+    '/api/v1/jobs/{id}/play': {
+      post: {
+        summary: 'Play a manual job',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '200': json(ref('Job')), '409': err('Not playable now'), ...userErrors },
+      },
+    },
+    '/api/v1/jobs/{id}/cancel': {
+      post: {
+        summary: 'Cancel a job (running → canceling)',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '200': json(ref('Job')), '409': err('Not cancelable now'), ...userErrors },
+      },
+    },
+    '/api/v1/jobs/{id}/retry': {
+      post: {
+        summary: 'Retry a finished job; answers the new attempt',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '200': json(ref('Job')), '409': err('Not retryable now'), ...userErrors },
+      },
+    },
     '/api/v1/failures': {
       get: {
         summary: 'Classified failures, newest first (keyset paging)',
@@ -290,7 +468,13 @@ export const openapi = {
           q('limit', { type: 'integer', minimum: 1, maximum: 500 }),
           q('cursor', { type: 'string' }, 'next_cursor of the previous page'),
         ],
-        responses: { '200': json({ type: 'object', properties: { failures: { type: 'array', items: ref('FailureItem') }, next_cursor: nullable('string') } }), ...userErrors },
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: { failures: { type: 'array', items: ref('FailureItem') }, next_cursor: nullable('string') },
+          }),
+          ...userErrors,
+        },
       },
     },
     '/api/v1/failures/summary': {
@@ -298,11 +482,31 @@ export const openapi = {
         summary: 'Failure counts by class and cause over a window (default: last 24h)',
         security: bearer,
         parameters: [q('since', { type: 'string' }), q('until', { type: 'string' })],
-        responses: { '200': json({ type: 'object', properties: { since: { type: 'string' }, until: { type: 'string' }, total: { type: 'integer' }, by_class: { type: 'array' }, by_cause: { type: 'array' } } }), ...userErrors },
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              since: { type: 'string' },
+              until: { type: 'string' },
+              total: { type: 'integer' },
+              by_class: { type: 'array' },
+              by_cause: { type: 'array' },
+            },
+          }),
+          ...userErrors,
+        },
       },
     },
     '/api/v1/rules/reload': {
-      post: { summary: 'Reload classification rules (all-or-nothing)', security: bearer, responses: { '200': json({ type: 'object', properties: { ok: { const: true } } }), '422': err('Rules invalid; previous rules stay'), ...userErrors } },
+      post: {
+        summary: 'Reload classification rules (all-or-nothing)',
+        security: bearer,
+        responses: {
+          '200': json({ type: 'object', properties: { ok: { const: true } } }),
+          '422': err('Rules invalid; previous rules stay'),
+          ...userErrors,
+        },
+      },
     },
     // Backtest and notifications (api/rules-api.ts, api/notifications-api.ts).
     '/api/v1/rules/backtest': {
@@ -356,7 +560,11 @@ export const openapi = {
       get: {
         summary: 'Webhook deliveries (newest first): target, event, payload, status, attempts',
         security: bearer,
-        parameters: [q('pipeline_id', { type: 'integer', minimum: 1 }), q('status', { enum: ['pending', 'delivered', 'failed'] }), q('limit', { type: 'integer', minimum: 1, maximum: 500 })],
+        parameters: [
+          q('pipeline_id', { type: 'integer', minimum: 1 }),
+          q('status', { enum: ['pending', 'delivered', 'failed'] }),
+          q('limit', { type: 'integer', minimum: 1, maximum: 500 }),
+        ],
         responses: {
           '200': json({
             type: 'object',
@@ -389,7 +597,16 @@ export const openapi = {
         },
       },
     },
-    '/api/v1/runners': { get: { summary: 'Registered runners', security: bearer, responses: { '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }), ...userErrors } } },
+    '/api/v1/runners': {
+      get: {
+        summary: 'Registered runners',
+        security: bearer,
+        responses: {
+          '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }),
+          ...userErrors,
+        },
+      },
+    },
     // Infra incidents and MTTR (api/incidents-api.ts).
     '/api/v1/incidents': {
       get: {
@@ -413,9 +630,40 @@ export const openapi = {
             ...INCIDENT,
             properties: {
               ...INCIDENT.properties,
-              jobs: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, name: nullable('string'), pipeline_id: nullable('integer'), project: nullable('string'), ref: nullable('string'), status: nullable('string'), failure_reason: nullable('string'), summary: nullable('string'), failed_at: { type: 'string' } } } },
-              resolved_by: nullable({ type: 'object', required: ['kind', 'at', 'job_id'], properties: { kind: { enum: ['image_pull', 'job_success'] }, at: { type: 'string' }, job_id: { type: 'integer' } } }),
-              timeline: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, event: { enum: ['opened', 'job_failed', 'resolved'] }, job_id: { type: 'integer' }, detail: { type: 'string' } } } },
+              jobs: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' },
+                    name: nullable('string'),
+                    pipeline_id: nullable('integer'),
+                    project: nullable('string'),
+                    ref: nullable('string'),
+                    status: nullable('string'),
+                    failure_reason: nullable('string'),
+                    summary: nullable('string'),
+                    failed_at: { type: 'string' },
+                  },
+                },
+              },
+              resolved_by: nullable({
+                type: 'object',
+                required: ['kind', 'at', 'job_id'],
+                properties: { kind: { enum: ['image_pull', 'job_success'] }, at: { type: 'string' }, job_id: { type: 'integer' } },
+              }),
+              timeline: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    at: { type: 'string' },
+                    event: { enum: ['opened', 'job_failed', 'resolved'] },
+                    job_id: { type: 'integer' },
+                    detail: { type: 'string' },
+                  },
+                },
+              },
             },
           }),
           ...userErrors,
@@ -433,7 +681,10 @@ export const openapi = {
             properties: {
               since: { type: 'string' },
               until: { type: 'string' },
-              pipelines: { type: 'object', properties: { infra: MTTR_STATS, build: MTTR_STATS, refs: { type: 'array', items: { type: 'object' } } } },
+              pipelines: {
+                type: 'object',
+                properties: { infra: MTTR_STATS, build: MTTR_STATS, refs: { type: 'array', items: { type: 'object' } } },
+              },
               incidents: { ...MTTR_STATS, properties: { ...MTTR_STATS.properties, open: { type: 'integer' } } },
             },
           }),

@@ -31,7 +31,9 @@ export function rulesApi(d: RulesApiDeps): Router {
     const since = parseTime(body.since, 'since')!;
     const dir = body.rules_dir ?? d.rulesDir;
     if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new HttpError(400, `rules_dir ${JSON.stringify(dir)} is not a directory`, [{ path: 'rules_dir', message: 'not a directory on the coordinator host' }]);
+      throw new HttpError(400, `rules_dir ${JSON.stringify(dir)} is not a directory`, [
+        { path: 'rules_dir', message: 'not a directory on the coordinator host' },
+      ]);
     const out = backtestStored(d.store, dir, since, body.samples);
     if (!out.ok) {
       const first = out.errors[0];

@@ -40,11 +40,17 @@ export function runnerApi(d: RunnerApiDeps): Router {
 
   r.post('/runners/register', json, (req, res) => {
     const body = parse(registerSchema, req.body);
-    if (!hashEquals(sha256(body.registration_token), sha256(d.registrationToken)))
-      throw new HttpError(403, 'invalid registration token');
+    if (!hashEquals(sha256(body.registration_token), sha256(d.registrationToken))) throw new HttpError(403, 'invalid registration token');
     const token = newToken('flrt_');
     const id = d.store.runners.insert(
-      { name: body.name, token_hash: sha256(token), tags: body.tags, run_untagged: body.run_untagged ?? true, executor: body.executor, concurrency: body.concurrency },
+      {
+        name: body.name,
+        token_hash: sha256(token),
+        tags: body.tags,
+        run_untagged: body.run_untagged ?? true,
+        executor: body.executor,
+        concurrency: body.concurrency,
+      },
       Date.now(),
     );
     d.log.info({ runner: id, name: body.name, tags: body.tags }, 'runner registered');

@@ -19,9 +19,7 @@ export const heartbeatSchema = z.object({
   running_job_ids: z.array(z.number().int().nonnegative()).max(10_000).default([]),
 });
 
-export const jobRequestSchema = z
-  .object({ capacity: z.number().int().min(1).max(10_000).optional() })
-  .default({});
+export const jobRequestSchema = z.object({ capacity: z.number().int().min(1).max(10_000).optional() }).default({});
 
 const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO 8601 time');
 
@@ -40,10 +38,7 @@ export const jobUpdateSchema = z.object({
     })
     .nullable()
     .optional(),
-  after_script: z
-    .object({ ran: z.boolean(), exit_code: z.number().int().nullable(), timed_out: z.boolean() })
-    .nullable()
-    .optional(),
+  after_script: z.object({ ran: z.boolean(), exit_code: z.number().int().nullable(), timed_out: z.boolean() }).nullable().optional(),
   stopped_by: z.enum(['cancel', 'timeout']).nullable().optional(),
   image_pulls: z
     .array(
@@ -73,7 +68,10 @@ export const jobUpdateSchema = z.object({
   trace_bytes: z.number().int().nonnegative().optional(),
 });
 
-const variableKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name ([A-Za-z_][A-Za-z0-9_]*)').max(255);
+const variableKey = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name ([A-Za-z_][A-Za-z0-9_]*)')
+  .max(255);
 const variableValue = z.string().max(1_000_000);
 
 /** `variables` as {KEY: value} or [{key, value, masked?}]. */
@@ -84,7 +82,9 @@ const variables = z
   ])
   .default({})
   .transform((v) =>
-    Array.isArray(v) ? v.map((x) => ({ key: x.key, value: x.value, masked: x.masked })) : Object.entries(v).map(([key, value]) => ({ key, value, masked: false })),
+    Array.isArray(v)
+      ? v.map((x) => ({ key: x.key, value: x.value, masked: x.masked }))
+      : Object.entries(v).map(([key, value]) => ({ key, value, masked: false })),
   );
 
 export const createPipelineSchema = z.object({
@@ -101,12 +101,34 @@ export const createPipelineSchema = z.object({
   variables,
   /** CI_PIPELINE_SOURCE (GitLab's values); 'api' when not given. */
   source: z
-    .enum(['push', 'web', 'api', 'schedule', 'trigger', 'pipeline', 'parent_pipeline', 'merge_request_event', 'external_pull_request_event', 'chat', 'webide', 'external', 'ondemand_dast_scan', 'security_orchestration_policy'])
+    .enum([
+      'push',
+      'web',
+      'api',
+      'schedule',
+      'trigger',
+      'pipeline',
+      'parent_pipeline',
+      'merge_request_event',
+      'external_pull_request_event',
+      'chat',
+      'webide',
+      'external',
+      'ondemand_dast_scan',
+      'security_orchestration_policy',
+    ])
     .optional(),
   /** CI_DEFAULT_BRANCH; 'main' when not given. */
   default_branch: z.string().min(1).max(255).optional(),
   repository: z
-    .object({ url: z.string().min(1).max(2048), sha: z.string().regex(/^[0-9a-fA-F]{7,64}$/, 'must be a hex commit id').nullable().optional() })
+    .object({
+      url: z.string().min(1).max(2048),
+      sha: z
+        .string()
+        .regex(/^[0-9a-fA-F]{7,64}$/, 'must be a hex commit id')
+        .nullable()
+        .optional(),
+    })
     .nullable()
     .optional(),
 });
@@ -135,7 +157,11 @@ export const failuresQuery = z.object({
   cause: z.string().min(1).max(255).optional(),
   ref: z.string().min(1).max(255).optional(),
   job: z.string().min(1).max(255).optional(),
-  runner: z.string().regex(/^[0-9]+$/, 'must be a runner id').transform(Number).optional(),
+  runner: z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a runner id')
+    .transform(Number)
+    .optional(),
   image: z.string().min(1).max(1024).optional(),
   since: z.string().optional(),
   until: z.string().optional(),

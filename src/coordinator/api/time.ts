@@ -23,6 +23,9 @@ export function encodeCursor(c: { finished_at: number; id: number }): string {
 export function decodeCursor(raw: string | undefined): { finished_at: number; id: number } | undefined {
   if (raw === undefined) return undefined;
   const m = /^(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
-  if (!m) throw new HttpError(400, 'cursor is not valid (pass back next_cursor unchanged)', [{ path: 'cursor', message: 'not a cursor from this API' }]);
+  if (!m)
+    throw new HttpError(400, 'cursor is not valid (pass back next_cursor unchanged)', [
+      { path: 'cursor', message: 'not a cursor from this API' },
+    ]);
   return { finished_at: Number(m[1]), id: Number(m[2]) };
 }

@@ -15,7 +15,9 @@ import { HttpError } from './errors.js';
 export const TRACE_PIECE_BYTES = 1 << 20;
 
 const rangeError = (range: string | undefined) =>
-  new HttpError(400, 'Content-Range header must be "<start>-<end>"', [{ path: 'Content-Range', message: `got ${JSON.stringify(range ?? null)}` }]);
+  new HttpError(400, 'Content-Range header must be "<start>-<end>"', [
+    { path: 'Content-Range', message: `got ${JSON.stringify(range ?? null)}` },
+  ]);
 
 const mismatch = (start: number, end: number, length: number) =>
   new HttpError(400, `Content-Range ${start}-${end} does not match the body length ${length} (expected ${start}-${start + length - 1})`, [
@@ -32,9 +34,11 @@ function preflight(store: Store, req: Request, maxBytes: number, tokenGraceMs: n
   const end = Number(m[2]);
   const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity')
-    throw new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported on trace uploads (send the bytes as they are)`, [
-      { path: 'Content-Encoding', message: 'only identity' },
-    ]);
+    throw new HttpError(
+      415,
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported on trace uploads (send the bytes as they are)`,
+      [{ path: 'Content-Encoding', message: 'only identity' }],
+    );
   const header = req.get('content-length');
   const chunked = header === undefined;
   // Inclusive end (GitLab's convention); an empty body is a no-op probe of the offset.

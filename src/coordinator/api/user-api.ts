@@ -48,7 +48,9 @@ export function userApi(d: UserApiDeps): Router {
 
   r.post('/pipelines', async (req, res) => {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body))
-      throw new HttpError(400, 'request body must be a JSON object with a "yaml" field', [{ path: '(body)', message: 'expected a JSON object' }]);
+      throw new HttpError(400, 'request body must be a JSON object with a "yaml" field', [
+        { path: '(body)', message: 'expected a JSON object' },
+      ]);
     const body = parse(createPipelineSchema, req.body);
     const out = await d.pipelines.create({
       yaml: body.yaml,
@@ -84,8 +86,7 @@ export function userApi(d: UserApiDeps): Router {
 
   r.post('/pipelines/:id/cancel', (req, res) => {
     const p = pipelineOr404(req.params.id);
-    if (!TERMINAL.has(p.status))
-      d.pipelines.apply(p.id, { type: 'pipeline_cancel' });
+    if (!TERMINAL.has(p.status)) d.pipelines.apply(p.id, { type: 'pipeline_cancel' });
     res.json(fullPipeline(p.id));
   });
 

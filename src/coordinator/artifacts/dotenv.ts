@@ -25,6 +25,7 @@ export function parseDotenv(text: string, file: string): DotenvResult {
     variables[m[1]!] = value;
   }
   const n = Object.keys(variables).length;
-  if (n > DOTENV_MAX_VARIABLES) return { ok: false, message: `${file}: dotenv report defines ${n} variables; the limit is ${DOTENV_MAX_VARIABLES}` };
+  if (n > DOTENV_MAX_VARIABLES)
+    return { ok: false, message: `${file}: dotenv report defines ${n} variables; the limit is ${DOTENV_MAX_VARIABLES}` };
   return { ok: true, variables };
 }

@@ -95,7 +95,14 @@ function addCase(c: Node, suite: string, file: string, into: TestReportSummary):
 function messageOf(n: unknown): string {
   const m = isNode(n) ? str(n['@message']) : '';
   const body = isNode(n) ? str(n['#text']) : typeof n === 'string' ? n : '';
-  const text = (m.trim() || body.split('\n').map((l) => l.trim()).find((l) => l.length > 0) || '').trim();
+  const text = (
+    m.trim() ||
+    body
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ||
+    ''
+  ).trim();
   return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '…' : text;
 }
 

@@ -23,10 +23,15 @@ interface GitOut {
 
 function git(args: string[], maxBuffer = 64 * 1024 * 1024): Promise<GitOut> {
   return new Promise((resolve) => {
-    execFile('git', args, { encoding: 'utf8', maxBuffer, timeout: GIT_TIMEOUT_MS, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: err && code === -1 ? `${err.message}\n${stderr}` : String(stderr) });
-    });
+    execFile(
+      'git',
+      args,
+      { encoding: 'utf8', maxBuffer, timeout: GIT_TIMEOUT_MS, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: err && code === -1 ? `${err.message}\n${stderr}` : String(stderr) });
+      },
+    );
   });
 }
 

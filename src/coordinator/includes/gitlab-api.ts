@@ -63,7 +63,10 @@ export function gitlabSource(inst: GitLabInstance, limits: HttpLimits = DEFAULT_
       return unreachable(`the GitLab API's answer for template \`${name}\` is not {name, content} JSON`);
     },
     async releases(project) {
-      const r = await get(`/projects/${enc(project)}/releases?per_page=100`, (s, msg) => `cannot list the releases of \`${project}\` (HTTP ${s}: ${msg})`);
+      const r = await get(
+        `/projects/${enc(project)}/releases?per_page=100`,
+        (s, msg) => `cannot list the releases of \`${project}\` (HTTP ${s}: ${msg})`,
+      );
       if (!r.ok) return r;
       try {
         const list = JSON.parse(r.text) as { tag_name?: unknown }[];

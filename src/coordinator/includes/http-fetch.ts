@@ -31,7 +31,8 @@ export async function httpGet(
   } catch {
     return missing(`\`${url}\` is not a valid URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return missing(`only http:// and https:// addresses can be fetched (got ${u.protocol})`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return missing(`only http:// and https:// addresses can be fetched (got ${u.protocol})`);
   let res: Response;
   let body: string | null;
   // The timeout covers the whole exchange: headers and body (a server may stall mid-body).
@@ -40,7 +41,8 @@ export async function httpGet(
     body = await readLimited(res, limits.maxBytes);
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return unreachable(`could not be fetched because of a timeout error! (no answer within ${limits.timeoutMs / 1000} s)`);
+    if (err.name === 'TimeoutError' || err.name === 'AbortError')
+      return unreachable(`could not be fetched because of a timeout error! (no answer within ${limits.timeoutMs / 1000} s)`);
     return unreachable(`could not be fetched because of a socket error! (${err.cause?.code ?? err.message})`);
   }
   if (body === null) return missing(`is larger than ${limits.maxBytes} bytes, the limit for an included file`);
@@ -76,7 +78,12 @@ async function readLimited(res: Response, max: number): Promise<string | null> {
 /** include:remote: a public URL, no credentials sent. */
 export function remoteFetcher(limits: HttpLimits = DEFAULT_HTTP_LIMITS): (url: string) => Promise<FetchOutcome> {
   return async (url) => {
-    const r = await httpGet(url, { accept: 'text/plain, application/x-yaml, */*' }, limits, (s) => `Remote file could not be fetched because of HTTP code \`${s}\` error!`);
+    const r = await httpGet(
+      url,
+      { accept: 'text/plain, application/x-yaml, */*' },
+      limits,
+      (s) => `Remote file could not be fetched because of HTTP code \`${s}\` error!`,
+    );
     return r.ok ? { ok: true, text: r.text } : r;
   };
 }

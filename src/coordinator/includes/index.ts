@@ -20,7 +20,11 @@ export interface SourcesInput {
 
 export function includeSources(i: SourcesInput): { sources: IncludeSources; facts: () => Promise<CommitFacts | null> } {
   const http = i.http ?? DEFAULT_HTTP_LIMITS;
-  const local = i.worktree ? worktreeFiles(i.worktree) : i.repository ? gitCommitFiles(i.repository.url, i.repository.sha ?? i.repository.ref, i.cacheDir) : null;
+  const local = i.worktree
+    ? worktreeFiles(i.worktree)
+    : i.repository
+      ? gitCommitFiles(i.repository.url, i.repository.sha ?? i.repository.ref, i.cacheDir)
+      : null;
   const sources: IncludeSources = { remote: remoteFetcher(http) };
   if (local) sources.local = local;
   if (i.gitlab) sources.gitlab = gitlabSource(i.gitlab, http);

@@ -21,7 +21,11 @@ export function worktreeFiles(root: string): Worktree {
   const listNow = (): string[] => {
     if (files) return files;
     try {
-      const out = execFileSync('git', ['-C', realRoot, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
+      const out = execFileSync('git', ['-C', realRoot, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        maxBuffer: 256 * 1024 * 1024,
+      });
       files = out.split('\0').filter(Boolean);
     } catch {
       files = walk(realRoot, realRoot);

@@ -10,9 +10,7 @@ import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { failureOf } from '../views.js';
 
-export type BacktestOutcome =
-  | ({ ok: true; rules_dir: string; since: string } & BacktestResult)
-  | { ok: false; errors: RuleError[] };
+export type BacktestOutcome = ({ ok: true; rules_dir: string; since: string } & BacktestResult) | { ok: false; errors: RuleError[] };
 
 function* storedFailures(store: Store, sinceMs: number, windowBytes: number): Generator<BacktestInput> {
   const rows = store.db

@@ -24,7 +24,16 @@ export interface ReloadOutcome {
 /** Classification by the reason alone (used when no rules are available or a classifier throws). */
 export function fallbackClassification(report: FailureReport): FailureClassification {
   const v = fallbackFor(report.reason, report.stage);
-  return { ...report, class: v.class, cause: v.cause, summary: v.summary, owner: defaultOwner(v.class), rule: null, fallback: true, evidence: [] };
+  return {
+    ...report,
+    class: v.class,
+    cause: v.cause,
+    summary: v.summary,
+    owner: defaultOwner(v.class),
+    rule: null,
+    fallback: true,
+    evidence: [],
+  };
 }
 
 export const fallbackClassifier: FailureClassifier = {

@@ -23,6 +23,10 @@ export async function compileRequest(r: PipelineCompileRequest): Promise<Compile
   // The caller's facts (git at the commit, with its diff) win; else the include source's own.
   const commit = r.opts.commit ?? (hasRepo && MAY_NEED_FILES.test(r.yaml) ? await facts().catch(() => null) : null);
   if (!/\binclude\s*:/.test(r.yaml)) return compilePipeline(r.yaml, { ...r.opts, ...(commit ? { commit } : {}) });
-  const { skipped: _skipped, ...result } = await compilePipelineWithIncludes(r.yaml, { ...r.opts, ...(commit ? { commit } : {}) }, { sources, onUnreachable: 'error' });
+  const { skipped: _skipped, ...result } = await compilePipelineWithIncludes(
+    r.yaml,
+    { ...r.opts, ...(commit ? { commit } : {}) },
+    { sources, onUnreachable: 'error' },
+  );
   return result as CompileResult;
 }

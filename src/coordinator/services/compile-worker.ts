@@ -12,7 +12,11 @@ parentPort?.on('message', (m: { id: number; req: PipelineCompileRequest }) => {
     (err: Error) =>
       parentPort!.postMessage({
         id: m.id,
-        result: { ok: false, errors: [{ path: '', line: 1, column: 1, message: `internal error while compiling: ${err?.message ?? String(err)}` }], warnings: [] },
+        result: {
+          ok: false,
+          errors: [{ path: '', line: 1, column: 1, message: `internal error while compiling: ${err?.message ?? String(err)}` }],
+          warnings: [],
+        },
       }),
   );
 });

@@ -57,7 +57,13 @@ export class EngineCache {
       const pendingFinish = j.finish_pending === 1;
       return {
         name: j.name,
-        status: (pendingFinish ? (j.started_at === null ? 'pending' : j.cancel_requested ? 'canceling' : 'running') : j.status) as JobStatus,
+        status: (pendingFinish
+          ? j.started_at === null
+            ? 'pending'
+            : j.cancel_requested
+              ? 'canceling'
+              : 'running'
+          : j.status) as JobStatus,
         exit_code: pendingFinish ? null : j.exit_code,
         outcome: pendingFinish ? null : (j.outcome as JobState['outcome']),
         attempt: j.attempt,

@@ -136,7 +136,14 @@ export class IncidentService {
         (inc.scope === 'runner' && (inc.runner_id === job.runner_id || (runner !== undefined && runner.name === inc.target))) ||
         (inc.scope === 'executor' && executor === inc.target);
       if (match)
-        this.resolve(inc, at, { kind: 'job_success', at: iso(at)!, job_id: job.id, job_name: job.name, pipeline_id: job.pipeline_id, runner_id: job.runner_id });
+        this.resolve(inc, at, {
+          kind: 'job_success',
+          at: iso(at)!,
+          job_id: job.id,
+          job_name: job.name,
+          pipeline_id: job.pipeline_id,
+          runner_id: job.runner_id,
+        });
     }
   }
 
@@ -155,7 +162,9 @@ export class IncidentService {
 
   private resolveFromStoredPulls(inc: IncidentRow): void {
     const p = this.store.db
-      .prepare(`SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`)
+      .prepare(
+        `SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`,
+      )
       .get(inc.target, inc.opened_at) as { job_id: number; image: string; registry: string; at: number } | undefined;
     if (p) this.resolve(inc, p.at, { kind: 'image_pull', at: iso(p.at)!, job_id: p.job_id, registry: p.registry, image: p.image });
   }
@@ -203,10 +212,18 @@ export class IncidentService {
     const by = r.resolved_by_json ? (JSON.parse(r.resolved_by_json) as ResolvingEvent) : null;
     const timeline: IncidentDetailJson['timeline'] = [
       { at: iso(r.opened_at)!, event: 'opened', detail: `${r.cause} on ${r.target}` },
-      ...jobs.map((j) => ({ at: j.failed_at, event: 'job_failed' as const, job_id: j.id, detail: `${j.name ?? `job ${j.id}`} (pipeline ${j.pipeline_id ?? '?'}) failed: ${j.failure_reason ?? r.cause}` })),
+      ...jobs.map((j) => ({
+        at: j.failed_at,
+        event: 'job_failed' as const,
+        job_id: j.id,
+        detail: `${j.name ?? `job ${j.id}`} (pipeline ${j.pipeline_id ?? '?'}) failed: ${j.failure_reason ?? r.cause}`,
+      })),
     ];
     if (r.resolved_at !== null && by) {
-      const detail = by.kind === 'image_pull' ? `image ${by.image} pulled from ${by.registry}` : `job ${by.job_name} (pipeline ${by.pipeline_id}) succeeded`;
+      const detail =
+        by.kind === 'image_pull'
+          ? `image ${by.image} pulled from ${by.registry}`
+          : `job ${by.job_name} (pipeline ${by.pipeline_id}) succeeded`;
       timeline.push({ at: iso(r.resolved_at)!, event: 'resolved', job_id: by.job_id, detail });
     }
     return { ...this.json(r), jobs, resolved_by: by, timeline };

@@ -49,7 +49,9 @@ export class JobService {
   assign(runner: RunnerRow): JobPayload | null {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
-    const sets = this.store.jobs.pendingTagSets().filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
+    const sets = this.store.jobs
+      .pendingTagSets()
+      .filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
     if (sets.length === 0) return null;
     for (const c of this.store.jobs.pendingIter(sets)) {
       if (this.waitsForResource(c)) continue; // synchronous up to casStart: no other assign interleaves
@@ -57,9 +59,13 @@ export class JobService {
       let started: boolean;
       try {
         started =
-          this.pipelines.apply(c.pipeline_id, { type: 'job_started', name: c.name }, {
-            guard: () => this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now()),
-          }) !== null;
+          this.pipelines.apply(
+            c.pipeline_id,
+            { type: 'job_started', name: c.name },
+            {
+              guard: () => this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now()),
+            },
+          ) !== null;
       } catch (err) {
         this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
         continue;
@@ -127,7 +133,12 @@ export class JobService {
         // Predefined values are facts (a commit message may hold a '$'): never expanded.
         plain(predefined).map((v) => ({ ...v, raw: true })),
         [{ key: 'CI_JOB_TOKEN', value: token, masked: true, raw: true }],
-        Object.entries(spec.variables ?? {}).map(([key, value]) => ({ key, value, masked: masked.has(key), ...(raw.has(key) ? { raw: true } : {}) })),
+        Object.entries(spec.variables ?? {}).map(([key, value]) => ({
+          key,
+          value,
+          masked: masked.has(key),
+          ...(raw.has(key) ? { raw: true } : {}),
+        })),
         JSON.parse(p.variables_json) as PipelineVariable[],
       ),
       model.masked_variables,
@@ -208,15 +219,12 @@ export class JobService {
       });
       if (stored) {
         status = u.state;
-        if (u.image_pulls?.length)
-          this.events.safeEmit('image_pulls', { job_id: job.id, runner_id: job.runner_id, pulls: u.image_pulls });
+        if (u.image_pulls?.length) this.events.safeEmit('image_pulls', { job_id: job.id, runner_id: job.runner_id, pulls: u.image_pulls });
         this.onFinal(job.id);
       }
     }
     const stop =
-      job.cancel_requested === 1 && status === 'canceling'
-        ? true
-        : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
+      job.cancel_requested === 1 && status === 'canceling' ? true : u.state === 'running' && status !== 'running' && status !== 'canceling'; // e.g. reaped meanwhile
     return { status, cancel_requested: stop };
   }
 
@@ -238,14 +246,21 @@ export class JobService {
     const spec = model.jobs.find((s) => s.name === j.name);
     const p = this.store.pipelines.getLight(j.pipeline_id);
     if (!spec || !p) return message;
-    const vars = maskDeclared(mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]), model.masked_variables);
+    const vars = maskDeclared(
+      mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]),
+      model.masked_variables,
+    );
     const m = new Masker(vars.filter((v) => v.masked).map((v) => v.value));
     return m.push(message) + m.end();
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */
   failRunning(jobId: number, failure: NonNullable<FinalReport['failure']>): boolean {
-    const ok = this.store.jobs.storeFinal(jobId, { status: 'failed', exit_code: null, failure, after_script_json: null, stopped_by: null }, Date.now());
+    const ok = this.store.jobs.storeFinal(
+      jobId,
+      { status: 'failed', exit_code: null, failure, after_script_json: null, stopped_by: null },
+      Date.now(),
+    );
     if (ok) this.onFinal(jobId);
     return ok;
   }
@@ -272,8 +287,6 @@ export class JobService {
   vanished(runner: RunnerRow, running: number[], graceMs: number): JobRow[] {
     const cutoff = Date.now() - graceMs;
     const reported = new Set(running);
-    return this.store.jobs
-      .quietFor(runner.id, cutoff)
-      .filter((j) => !reported.has(j.id));
+    return this.store.jobs.quietFor(runner.id, cutoff).filter((j) => !reported.has(j.id));
   }
 }

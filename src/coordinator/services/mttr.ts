@@ -54,12 +54,23 @@ export function pipelineRecoveries(rows: Iterable<PipelineOutcomeRow>): { recove
     const key = JSON.stringify([r.project, r.ref]);
     if (r.status === 'failed') {
       if (!open.has(key))
-        open.set(key, { project: r.project, ref: r.ref, class: r.failure_class === 'infra' ? 'infra' : 'build', failed_pipeline_id: r.id, failed_at: r.finished_at });
+        open.set(key, {
+          project: r.project,
+          ref: r.ref,
+          class: r.failure_class === 'infra' ? 'infra' : 'build',
+          failed_pipeline_id: r.id,
+          failed_at: r.finished_at,
+        });
     } else if (r.status === 'success') {
       const b = open.get(key);
       if (b) {
         open.delete(key);
-        recoveries.push({ ...b, recovered_pipeline_id: r.id, recovered_at: r.finished_at, seconds: Math.max(0, r.finished_at - b.failed_at) / 1000 });
+        recoveries.push({
+          ...b,
+          recovered_pipeline_id: r.id,
+          recovered_at: r.finished_at,
+          seconds: Math.max(0, r.finished_at - b.failed_at) / 1000,
+        });
       }
     }
   }
@@ -84,7 +95,14 @@ export interface MttrJson {
     refs: Array<{
       project: string;
       ref: string;
-      recoveries: Array<{ class: 'infra' | 'build'; failed_pipeline_id: number; failed_at: string; recovered_pipeline_id: number; recovered_at: string; seconds: number }>;
+      recoveries: Array<{
+        class: 'infra' | 'build';
+        failed_pipeline_id: number;
+        failed_at: string;
+        recovered_pipeline_id: number;
+        recovered_at: string;
+        seconds: number;
+      }>;
       broken_since: string | null;
       broken_class: 'infra' | 'build' | null;
     }>;
@@ -142,7 +160,14 @@ export class MttrService {
     for (const r of [...c.recoveries].reverse()) {
       const e = refOf(r.project, r.ref);
       if (e.recoveries.length < 20)
-        e.recoveries.push({ class: r.class, failed_pipeline_id: r.failed_pipeline_id, failed_at: iso(r.failed_at)!, recovered_pipeline_id: r.recovered_pipeline_id, recovered_at: iso(r.recovered_at)!, seconds: r.seconds });
+        e.recoveries.push({
+          class: r.class,
+          failed_pipeline_id: r.failed_pipeline_id,
+          failed_at: iso(r.failed_at)!,
+          recovered_pipeline_id: r.recovered_pipeline_id,
+          recovered_at: iso(r.recovered_at)!,
+          seconds: r.seconds,
+        });
     }
     for (const b of c.broken) {
       const e = refOf(b.project, b.ref);

@@ -303,7 +303,13 @@ export class Notifier {
     const retry = outcome.kind === 'retry' && attempts < target.maxAttempts;
     const delay = retry ? Math.max(backoffDelay(attempts, target), Math.min(outcome.retryAfterMs ?? 0, target.retryMaxMs)) : 0;
     const status = outcome.kind === 'delivered' ? 'delivered' : retry ? 'pending' : 'failed';
-    this.records.recordAttempt(id, { status, error: outcome.error, status_code: outcome.code, next_attempt_at: retry ? now + delay : null, at: now });
+    this.records.recordAttempt(id, {
+      status,
+      error: outcome.error,
+      status_code: outcome.code,
+      next_attempt_at: retry ? now + delay : null,
+      at: now,
+    });
     const log = { notification: id, target: target.name, attempts, code: outcome.code, error: outcome.error };
     if (status === 'delivered') this.log.info(log, 'notifier: delivered');
     else if (status === 'failed') this.log.warn(log, 'notifier: delivery failed');
@@ -339,7 +345,10 @@ export class Notifier {
     } catch (err) {
       if (this.abort.signal.aborted) return null;
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      const error = e.name === 'TimeoutError' ? `timed out after ${t.timeoutMs} ms` : `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
+      const error =
+        e.name === 'TimeoutError'
+          ? `timed out after ${t.timeoutMs} ms`
+          : `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
       return { kind: 'retry', code: null, error };
     }
   }

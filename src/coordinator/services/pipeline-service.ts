@@ -130,7 +130,12 @@ export class PipelineService {
    * the pipeline, naming it.
    */
   /** Includes resolved and the file compiled off the event loop (see compiler.ts). */
-  private async compile(input: CreatePipelineInput, variables: Record<string, string>, predefined: Record<string, string>, commit: CommitFacts | null) {
+  private async compile(
+    input: CreatePipelineInput,
+    variables: Record<string, string>,
+    predefined: Record<string, string>,
+    commit: CommitFacts | null,
+  ) {
     const repo = input.repository;
     const isDir = (u: string) => u.startsWith('/') && existsSync(u) && statSync(u).isDirectory();
     const worktree = repo && this.opts.includesFromWorktree && isDir(repo.url) ? repo.url : undefined;
@@ -145,7 +150,6 @@ export class PipelineService {
       },
     });
   }
-
 
   /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
   private autoCancel(project: string, ref: string, newId: number): void {

@@ -87,7 +87,9 @@ export class Reaper {
 
   /** Pending jobs no runner took within the stuck timeout fail, telling whether any runner could. */
   private failStuck(cutoff: number, now: number): void {
-    const online = this.store.runners.onlineSince(cutoff).map((r) => ({ tags: JSON.parse(r.tags_json) as string[], untagged: r.run_untagged === 1 }));
+    const online = this.store.runners
+      .onlineSince(cutoff)
+      .map((r) => ({ tags: JSON.parse(r.tags_json) as string[], untagged: r.run_untagged === 1 }));
     for (const s of this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
       const tags = JSON.parse(s.tags_json) as string[];
       const matching = online.some((r) => runnerMatches(r.tags, r.untagged, tags));

@@ -42,7 +42,11 @@ export interface CoordinatorTelemetry {
   /** Prometheus text exposition, gauges refreshed from the store first. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** At dispatch: starts the job span and returns its W3C context for the payload (null when off). */
-  traceContext(p: { id: number; name: string; created_at: number }, job: { id: number; name: string; started_at: number | null }, runner: { id: number; name: string }): JobPayload['trace_context'];
+  traceContext(
+    p: { id: number; name: string; created_at: number },
+    job: { id: number; name: string; started_at: number | null },
+    runner: { id: number; name: string },
+  ): JobPayload['trace_context'];
   /** Mounts GET /metrics and the incidents/MTTR API on the app. */
   mount(app: Express): void;
   close(): Promise<void>;

@@ -58,8 +58,7 @@ export class ArtifactStore {
   /** The running job holding this job-token hash (runners download with their own job's token). */
   jobByTokenHash(hash: string): { id: number; pipeline_id: number; status: string } | undefined {
     return this.db.prepare('SELECT id, pipeline_id, status FROM jobs WHERE token_hash = ?').get(hash) as
-      | { id: number; pipeline_id: number; status: string }
-      | undefined;
+      { id: number; pipeline_id: number; status: string } | undefined;
   }
 
   putTestReport(jobId: number, r: TestReportSummary, parseError: string | null): void {
@@ -84,7 +83,8 @@ export class ArtifactStore {
   }
 
   dotenv(jobId: number): Record<string, string> | null {
-    const row = this.db.prepare('SELECT variables_json FROM job_dotenv WHERE job_id = ?').get(jobId) as { variables_json: string } | undefined;
+    const row = this.db.prepare('SELECT variables_json FROM job_dotenv WHERE job_id = ?').get(jobId) as
+      { variables_json: string } | undefined;
     return row ? (JSON.parse(row.variables_json) as Record<string, string>) : null;
   }
 }

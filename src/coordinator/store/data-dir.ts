@@ -92,7 +92,8 @@ export function prepareDataDir(dir: string): DataDirLock {
       heldHere.add(path);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`cannot write the lock file ${path}: ${why(err)}${who()}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new DataDirError(`cannot write the lock file ${path}: ${why(err)}${who()}`);
       let held: LockInfo | null = null;
       try {
         held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;

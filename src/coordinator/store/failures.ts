@@ -34,17 +34,17 @@ export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: 
   eq('runner_id', f.runner);
   eq('failure_image', f.image);
   if (f.since !== undefined) {
-      where.push('finished_at >= ?');
-      args.push(f.since);
-    }
+    where.push('finished_at >= ?');
+    args.push(f.since);
+  }
   if (f.until !== undefined) {
-      where.push('finished_at < ?');
-      args.push(f.until);
-    }
+    where.push('finished_at < ?');
+    args.push(f.until);
+  }
   if (f.before) {
-      where.push('(finished_at < ? OR (finished_at = ? AND id < ?))');
-      args.push(f.before.finished_at, f.before.finished_at, f.before.id);
-    }
+    where.push('(finished_at < ? OR (finished_at = ? AND id < ?))');
+    args.push(f.before.finished_at, f.before.finished_at, f.before.id);
+  }
   const rows = db
     .prepare(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY finished_at DESC, id DESC LIMIT ?`)
     .all(...args, f.limit + 1) as JobRow[];

@@ -29,7 +29,13 @@ export function storageProblem(err: unknown, dbPath: string): StorageProblem | n
   for (const [re, kind, msg] of KINDS)
     if (re.test(code)) return { kind, code, message: `${msg(dbPath)} (${code}: ${(err as Error).message})`, at: Date.now() };
   const k = ERRNO[code];
-  if (k) return { kind: k, code, message: `storage ${k === 'full' ? 'full' : k === 'readonly' ? 'read-only' : 'I/O error'}: ${(err as Error).message}`, at: Date.now() };
+  if (k)
+    return {
+      kind: k,
+      code,
+      message: `storage ${k === 'full' ? 'full' : k === 'readonly' ? 'read-only' : 'I/O error'}: ${(err as Error).message}`,
+      at: Date.now(),
+    };
   return null;
 }
 
@@ -70,7 +76,16 @@ export class StoreHealth {
     if (probe) return { ok: false, problem: probe, free_bytes: free };
     if (this.last?.kind === 'busy') this.last = null; // the probe just took the write lock: no longer busy
     if (free !== undefined && free < MIN_FREE_BYTES)
-      return { ok: false, problem: { kind: 'full', code: 'ENOSPC', message: `storage full: ${free} bytes free on the disk holding ${this.dataDir}`, at: Date.now() }, free_bytes: free };
+      return {
+        ok: false,
+        problem: {
+          kind: 'full',
+          code: 'ENOSPC',
+          message: `storage full: ${free} bytes free on the disk holding ${this.dataDir}`,
+          at: Date.now(),
+        },
+        free_bytes: free,
+      };
     if (this.last) return { ok: false, problem: this.last, free_bytes: free };
     return { ok: true, free_bytes: free };
   }
@@ -85,7 +100,14 @@ export class StoreHealth {
       return null;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      return storageProblem(err, this.dbPath) ?? { kind: 'io', code: 'UNKNOWN', message: `storage probe failed: ${(err as Error).message}`, at: Date.now() };
+      return (
+        storageProblem(err, this.dbPath) ?? {
+          kind: 'io',
+          code: 'UNKNOWN',
+          message: `storage probe failed: ${(err as Error).message}`,
+          at: Date.now(),
+        }
+      );
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);
     }

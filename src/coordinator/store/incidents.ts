@@ -57,7 +57,9 @@ export class IncidentStore {
          FROM incident_jobs ij LEFT JOIN jobs j ON j.id = ij.job_id
          WHERE ij.incident_id = ? ORDER BY ij.at, ij.job_id`,
       ),
-      resolvedSince: db.prepare('SELECT * FROM incidents WHERE resolved_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ? ORDER BY resolved_at'),
+      resolvedSince: db.prepare(
+        'SELECT * FROM incidents WHERE resolved_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ? ORDER BY resolved_at',
+      ),
     };
   }
 

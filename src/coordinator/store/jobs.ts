@@ -57,8 +57,23 @@ export interface JobRow {
 
 export type NewJob = Pick<
   JobRow,
-  | 'pipeline_id' | 'project' | 'ref' | 'name' | 'stage' | 'stage_index' | 'attempt' | 'retry_of' | 'status'
-  | 'tags_json' | 'needs_json' | 'when_' | 'manual' | 'interruptible' | 'allow_failure' | 'created_at' | 'queued_at'
+  | 'pipeline_id'
+  | 'project'
+  | 'ref'
+  | 'name'
+  | 'stage'
+  | 'stage_index'
+  | 'attempt'
+  | 'retry_of'
+  | 'status'
+  | 'tags_json'
+  | 'needs_json'
+  | 'when_'
+  | 'manual'
+  | 'interruptible'
+  | 'allow_failure'
+  | 'created_at'
+  | 'queued_at'
 >;
 
 /** What the runner reported with its final update. */

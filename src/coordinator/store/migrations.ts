@@ -260,9 +260,7 @@ CREATE INDEX jobs_token_hash ON jobs(token_hash) WHERE token_hash IS NOT NULL;
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const done = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
+  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     db.transaction(() => {

@@ -53,7 +53,9 @@ export class NotificationStore {
            delivered_at = CASE WHEN @status = 'delivered' THEN @at ELSE delivered_at END
          WHERE id = @id AND status = 'pending'`,
       ),
-      giveUp: db.prepare(`UPDATE notifications SET status = 'failed', last_error = ?, next_attempt_at = NULL WHERE id = ? AND status = 'pending'`),
+      giveUp: db.prepare(
+        `UPDATE notifications SET status = 'failed', last_error = ?, next_attempt_at = NULL WHERE id = ? AND status = 'pending'`,
+      ),
     };
   }
 

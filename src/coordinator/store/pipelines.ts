@@ -23,7 +23,10 @@ export interface PipelineRow {
   finished_at: number | null;
 }
 
-export type NewPipeline = Omit<PipelineRow, 'id' | 'halted_by_job_id' | 'canceled' | 'has_warnings' | 'failure_class' | 'started_at' | 'finished_at'> & { id?: number };
+export type NewPipeline = Omit<
+  PipelineRow,
+  'id' | 'halted_by_job_id' | 'canceled' | 'has_warnings' | 'failure_class' | 'started_at' | 'finished_at'
+> & { id?: number };
 
 export interface PipelineSummaryUpdate {
   status: string;
@@ -40,7 +43,10 @@ const LIGHT_COLUMNS =
   'id, project, ref, sha, name, source, variables_json, status, halted_by_job_id, canceled, has_warnings, failure_class, warnings_json, repository_url, created_at, started_at, finished_at';
 export type LightPipelineRow = Omit<PipelineRow, 'yaml' | 'model_json'>;
 /** The columns an engine step compares and rewrites (see PipelineService.persistSummary). */
-export type PipelineSummaryRow = Pick<PipelineRow, 'status' | 'halted_by_job_id' | 'has_warnings' | 'started_at' | 'finished_at' | 'failure_class' | 'canceled'>;
+export type PipelineSummaryRow = Pick<
+  PipelineRow,
+  'status' | 'halted_by_job_id' | 'has_warnings' | 'started_at' | 'finished_at' | 'failure_class' | 'canceled'
+>;
 
 export class PipelineStore {
   private readonly s;
@@ -52,7 +58,9 @@ export class PipelineStore {
       ),
       get: db.prepare('SELECT * FROM pipelines WHERE id = ?'),
       light: db.prepare(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`),
-      summaryOf: db.prepare('SELECT status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled FROM pipelines WHERE id = ?'),
+      summaryOf: db.prepare(
+        'SELECT status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled FROM pipelines WHERE id = ?',
+      ),
       nextId: db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM pipelines'),
       summary: db.prepare(
         `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,

@@ -33,7 +33,10 @@ export class RunnerStore {
       all: db.prepare('SELECT * FROM runners ORDER BY id'),
     };
   }
-  insert(r: { name: string; token_hash: string; tags: string[]; run_untagged: boolean; executor: string; concurrency: number }, now: number): number {
+  insert(
+    r: { name: string; token_hash: string; tags: string[]; run_untagged: boolean; executor: string; concurrency: number },
+    now: number,
+  ): number {
     return Number(
       this.s.insert.run({
         name: r.name,

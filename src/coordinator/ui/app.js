@@ -45,7 +45,11 @@ function showTokenForm(message) {
       },
       h('h1', null, 'API token'),
       message ? h('p', { class: 'error', role: 'alert' }, message) : null,
-      h('p', { class: 'muted' }, 'It is in the api-token file of the coordinator\'s data dir (the coordinator prints it when it creates it, or with --show-tokens).'),
+      h(
+        'p',
+        { class: 'muted' },
+        "It is in the api-token file of the coordinator's data dir (the coordinator prints it when it creates it, or with --show-tokens).",
+      ),
       h('label', { for: 'token' }, 'Token'),
       input,
       h('button', { type: 'submit', class: 'primary' }, 'Continue'),

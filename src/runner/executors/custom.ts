@@ -15,14 +15,7 @@ import { guardProcessGroup } from '../lifeline.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BuildError,
-  type Executor,
-  type JobContext,
-  type RunScriptOptions,
-  type ScriptStep,
-  type StepResult,
-} from '../executor.js';
+import { BuildError, type Executor, type JobContext, type RunScriptOptions, type ScriptStep, type StepResult } from '../executor.js';
 import type { FailureStage } from '../../protocol/failure.js';
 
 /** `[runners.custom]` of config.toml (gitlab-runner's names; timeouts in seconds). */
@@ -98,18 +91,30 @@ export class CustomExecutor implements Executor {
       let timedOut = false;
       let aborted = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const child = spawn(file, args, { cwd: ctx.buildDir, env: o.env ?? this.env(ctx), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(file, args, {
+        cwd: ctx.buildDir,
+        env: o.env ?? this.env(ctx),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const release = child.pid ? guardProcessGroup(child.pid) : () => undefined; // dies with the runner (lifeline.ts)
       // the driver may fork (ssh, VMs …): signal its whole process group
       const stop = () => {
         try {
           process.kill(-child.pid!, 'SIGTERM');
-        } catch { /* gone */ }
-        killTimer = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch { /* gone */ }
-        }, o.graceMs ?? (this.config.graceful_kill_timeout ?? 10) * 1000);
+        } catch {
+          /* gone */
+        }
+        killTimer = setTimeout(
+          () => {
+            try {
+              process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          },
+          o.graceMs ?? (this.config.graceful_kill_timeout ?? 10) * 1000,
+        );
       };
       const timer = o.timeoutS ? setTimeout(() => ((timedOut = true), stop()), o.timeoutS * 1000) : undefined;
       const onAbort = () => ((aborted = true), stop());
@@ -155,11 +160,16 @@ export class CustomExecutor implements Executor {
         try {
           parsed = JSON.parse(r.stdout) as DriverConfig;
         } catch (e) {
-          throw new BuildError(`config_exec printed invalid JSON: ${(e as Error).message}`, 'runner_configuration_error', 'prepare_executor');
+          throw new BuildError(
+            `config_exec printed invalid JSON: ${(e as Error).message}`,
+            'runner_configuration_error',
+            'prepare_executor',
+          );
         }
       }
       this.jobEnv = Object.fromEntries(Object.entries(parsed.job_env ?? {}).map(([k, v]) => [k, String(v)]));
-      if (parsed.driver?.name) ctx.trace.line(`Using Custom executor with driver ${parsed.driver.name} ${parsed.driver.version ?? ''}...`.replace(' ...', '...'));
+      if (parsed.driver?.name)
+        ctx.trace.line(`Using Custom executor with driver ${parsed.driver.name} ${parsed.driver.version ?? ''}...`.replace(' ...', '...'));
     } else {
       ctx.trace.line('Using Custom executor...');
     }

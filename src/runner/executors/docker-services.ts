@@ -68,7 +68,8 @@ export async function waitForService(s: StartedService, ports: number[], timeout
   for (const port of ports) {
     for (;;) {
       const state = ((await s.container.inspect().catch(() => null)) as { State?: { Running?: boolean; ExitCode?: number } } | null)?.State;
-      if (state && state.Running === false) return `service "${s.name}" exited with code ${state.ExitCode ?? '?'} before port ${port} was open`;
+      if (state && state.Running === false)
+        return `service "${s.name}" exited with code ${state.ExitCode ?? '?'} before port ${port} was open`;
       if (s.ip && (await tcpOpen(s.ip, port))) break;
       if (Date.now() >= end) return `service "${s.name}" timeout: port ${port}/tcp not open after ${Math.round(timeoutMs / 1000)} s`;
       await new Promise((r) => setTimeout(r, 250));

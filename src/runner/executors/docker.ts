@@ -12,14 +12,7 @@ import Docker from 'dockerode';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import {
-  BuildError,
-  type Executor,
-  type JobContext,
-  type RunScriptOptions,
-  type ScriptStep,
-  type StepResult,
-} from '../executor.js';
+import { BuildError, type Executor, type JobContext, type RunScriptOptions, type ScriptStep, type StepResult } from '../executor.js';
 import { registryOf } from '../image-ref.js';
 import {
   classifyPullError,
@@ -33,7 +26,15 @@ import {
   type PullRetryOptions,
 } from '../pull-policy.js';
 import { scriptArgv, scriptCommand, signalFromExit } from './docker-script.js';
-import { containerLogs, reportServiceFailure, serviceAliases, serviceImage, servicePorts, waitForService, type StartedService } from './docker-services.js';
+import {
+  containerLogs,
+  reportServiceFailure,
+  serviceAliases,
+  serviceImage,
+  servicePorts,
+  waitForService,
+  type StartedService,
+} from './docker-services.js';
 
 /** `[runners.docker]` of config.toml (gitlab-runner's names). */
 export interface DockerExecutorConfig {
@@ -88,7 +89,11 @@ export class DockerExecutor implements Executor {
     }
     const image = ctx.job.image?.name || this.config.image;
     if (!image) {
-      throw new BuildError('no image: the job has no `image` and the docker executor section sets none', 'runner_configuration_error', 'prepare_executor');
+      throw new BuildError(
+        'no image: the job has no `image` and the docker executor section sets none',
+        'runner_configuration_error',
+        'prepare_executor',
+      );
     }
     this.image = image;
     this.currentJob = ctx.job;
@@ -127,7 +132,8 @@ export class DockerExecutor implements Executor {
       try {
         await this.pullImage(ctx, image, spec.pull_policy, `service:${aliases[0] ?? i}`);
       } catch (e) {
-        if (e instanceof BuildError) throw new BuildError(`${what} could not be pulled: ${e.message}`, e.reason, 'prepare_executor', e.extra);
+        if (e instanceof BuildError)
+          throw new BuildError(`${what} could not be pulled: ${e.message}`, e.reason, 'prepare_executor', e.extra);
         throw e;
       }
       const name = `faultline-job-${ctx.job.id}-svc-${i}-${stamp}`;
@@ -153,7 +159,9 @@ export class DockerExecutor implements Executor {
       } catch (e) {
         throw new BuildError(`starting ${what}: ${errText(e)}`, 'runner_system_failure', 'prepare_executor', { image });
       }
-      const info = (await container.inspect().catch(() => null)) as { NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> } } | null;
+      const info = (await container.inspect().catch(() => null)) as {
+        NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+      } | null;
       const ip = info?.NetworkSettings?.Networks?.[networkName]?.IPAddress || null;
       this.services.push({ spec, image, aliases, container, name, ip });
     }
@@ -214,7 +222,13 @@ export class DockerExecutor implements Executor {
   private async attempt(ctx: JobContext, image: string, registry: string, policy: PullPolicy): Promise<'success' | 'local'> {
     if (policy !== 'always' && (await this.hasLocalImage(image))) return 'local';
     if (policy === 'never') {
-      throw new ImagePullError(`image "${image}" is not present locally and the pull policy is "never"`, image, registry, policy, 'not_found');
+      throw new ImagePullError(
+        `image "${image}" is not present locally and the pull policy is "never"`,
+        image,
+        registry,
+        policy,
+        'not_found',
+      );
     }
     ctx.trace.line(`Pulling docker image ${image} ...`);
     await this.pull(image, registry, policy);
@@ -233,15 +247,15 @@ export class DockerExecutor implements Executor {
 
   /** A failed pull answers HTTP 200 with `{"error": …}` in the streamed body: read it all. */
   private async pull(image: string, registry: string, policy: PullPolicy): Promise<void> {
-    const fail = (msg: string, status?: number | null) =>
-      new ImagePullError(msg, image, registry, policy, classifyPullError(msg, status));
+    const fail = (msg: string, status?: number | null) => new ImagePullError(msg, image, registry, policy, classifyPullError(msg, status));
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.docker!.pull(image, this.platform ? { platform: this.platform } : {});
     } catch (e) {
       const status = statusOf(e);
       // No HTTP status: the engine itself is unreachable, not the registry.
-      if (status === null) throw new BuildError(`pulling ${image}: ${errText(e)}`, 'runner_system_failure', 'pull_image', { image, registry });
+      if (status === null)
+        throw new BuildError(`pulling ${image}: ${errText(e)}`, 'runner_system_failure', 'pull_image', { image, registry });
       throw fail(errText(e), status);
     }
     const error = await new Promise<string | null>((resolve, reject) => {
@@ -275,7 +289,12 @@ export class DockerExecutor implements Executor {
   }
   private currentJob: JobContext['job'] | null = null;
 
-  private async createContainer(ctx: JobContext, step: ScriptStep, stage: 'prepare_executor' | ScriptStep, extraEnv: Record<string, string> = {}) {
+  private async createContainer(
+    ctx: JobContext,
+    step: ScriptStep,
+    stage: 'prepare_executor' | ScriptStep,
+    extraEnv: Record<string, string> = {},
+  ) {
     const env = { ...ctx.env, ...extraEnv };
     const scriptPath = join(ctx.tmpDir, `${step}.sh`);
     // `image: entrypoint:` runs that entrypoint with the script command as its arguments
@@ -379,7 +398,9 @@ export class DockerExecutor implements Executor {
     this.containers.clear();
     this.services = [];
     // v: anonymous volumes of the image go with the container
-    await Promise.all(list.map((c) => c.remove({ force: true, v: true }).catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)))));
+    await Promise.all(
+      list.map((c) => c.remove({ force: true, v: true }).catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)))),
+    );
     const net = this.network;
     this.network = null;
     if (net) await net.remove().catch((e) => (statusOf(e) === 404 ? undefined : Promise.reject(e)));

@@ -12,14 +12,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { Writable } from 'node:stream';
-import {
-  BuildError,
-  type Executor,
-  type JobContext,
-  type RunScriptOptions,
-  type ScriptStep,
-  type StepResult,
-} from '../executor.js';
+import { BuildError, type Executor, type JobContext, type RunScriptOptions, type ScriptStep, type StepResult } from '../executor.js';
 import { registryOf } from '../image-ref.js';
 import {
   classifyPullError,
@@ -93,8 +86,14 @@ export function kubeConfigFor(c: KubernetesExecutorConfig): k8s.KubeConfig {
     return kc;
   }
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: c.host, // plain http (e.g. `kubectl proxy`) has no TLS to verify; client-node refuses it otherwise
-      skipTLSVerify: c.tls_insecure ?? c.host.startsWith('http:'), caData: c.ca_data }],
+    clusters: [
+      {
+        name: 'c',
+        server: c.host, // plain http (e.g. `kubectl proxy`) has no TLS to verify; client-node refuses it otherwise
+        skipTLSVerify: c.tls_insecure ?? c.host.startsWith('http:'),
+        caData: c.ca_data,
+      },
+    ],
     users: [{ name: 'u', token: c.bearer_token }],
     contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
     currentContext: 'ctx',
@@ -121,7 +120,12 @@ export class KubernetesExecutor implements Executor {
 
   async prepare(ctx: JobContext): Promise<void> {
     const image = ctx.job.image?.name || this.config.image;
-    if (!image) throw new BuildError('no image: the job has no `image` and the kubernetes executor section sets none', 'runner_configuration_error', 'prepare_executor');
+    if (!image)
+      throw new BuildError(
+        'no image: the job has no `image` and the kubernetes executor section sets none',
+        'runner_configuration_error',
+        'prepare_executor',
+      );
     this.image = image;
     try {
       this.policies = effectivePullPolicies({
@@ -130,13 +134,18 @@ export class KubernetesExecutor implements Executor {
         allowed: parsePullPolicies(this.config.allowed_pull_policies, 'kubernetes.allowed_pull_policies'),
       });
     } catch (e) {
-      if (e instanceof PullPolicyConfigError) throw new BuildError(e.message, 'runner_configuration_error', 'pull_image', { image, registry: registryOf(image) });
+      if (e instanceof PullPolicyConfigError)
+        throw new BuildError(e.message, 'runner_configuration_error', 'pull_image', { image, registry: registryOf(image) });
       throw e;
     }
     try {
       await this.api.listNamespacedPod({ namespace: this.ns, limit: 1 });
     } catch (e) {
-      throw new BuildError(`Kubernetes API at ${this.kc.getCurrentCluster()?.server}: ${errText(e)}`, 'runner_system_failure', 'prepare_executor');
+      throw new BuildError(
+        `Kubernetes API at ${this.kc.getCurrentCluster()?.server}: ${errText(e)}`,
+        'runner_system_failure',
+        'prepare_executor',
+      );
     }
     ctx.trace.line(`Using Kubernetes executor with image ${image} ...`);
     ctx.trace.line(`Using Kubernetes namespace: ${this.ns}`);
@@ -159,7 +168,7 @@ export class KubernetesExecutor implements Executor {
         serviceAccountName: c.service_account,
         nodeSelector: c.node_selector,
         imagePullSecrets: c.image_pull_secrets?.map((name) => ({ name })),
-        terminationGracePeriodSeconds: Math.max(1, Math.ceil((ctx.job.cancel_grace_seconds ?? 30))),
+        terminationGracePeriodSeconds: Math.max(1, Math.ceil(ctx.job.cancel_grace_seconds ?? 30)),
         containers: [
           {
             name: CONTAINER,
@@ -169,7 +178,10 @@ export class KubernetesExecutor implements Executor {
             command: ['sh', '-c', STEP_WRAPPER, step, script],
             env: Object.entries(env).map(([name, value]) => ({ name, value })),
             workingDir: mount ? ctx.buildDir : undefined,
-            resources: { limits: Object.keys(limits).length ? limits : undefined, requests: Object.keys(requests).length ? requests : undefined },
+            resources: {
+              limits: Object.keys(limits).length ? limits : undefined,
+              requests: Object.keys(requests).length ? requests : undefined,
+            },
             volumeMounts: mount ? [{ name: 'builds', mountPath: ctx.buildDir }] : undefined,
           },
         ],
@@ -179,7 +191,12 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** Watch one pod until `until` says it is decided, or poll_timeout passes. */
-  private async watchPod(name: string, resourceVersion: string | undefined, decide: (pod: k8s.V1Pod | null, type: string) => PodOutcome | null, timeoutMs: number | null): Promise<PodOutcome> {
+  private async watchPod(
+    name: string,
+    resourceVersion: string | undefined,
+    decide: (pod: k8s.V1Pod | null, type: string) => PodOutcome | null,
+    timeoutMs: number | null,
+  ): Promise<PodOutcome> {
     const watch = new k8s.Watch(this.kc);
     let last: k8s.V1Pod | null = null;
     let rv = resourceVersion;
@@ -209,10 +226,13 @@ export class KubernetesExecutor implements Executor {
             },
             () => finish('ended'),
           )
-          .then((c) => {
-            ctl = c;
-            if (settled) c.abort();
-          }, () => finish('ended'));
+          .then(
+            (c) => {
+              ctl = c;
+              if (settled) c.abort();
+            },
+            () => finish('ended'),
+          );
       });
       if (result !== 'ended') return result;
       // The watch ended (server timeout, too old rv): re-read and watch again.
@@ -234,7 +254,13 @@ export class KubernetesExecutor implements Executor {
   }
 
   /** Create the step's pod with `policy` and wait until its container runs (or fails to). */
-  private async startPod(ctx: JobContext, step: ScriptStep, script: string, policy: PullPolicy, env: Record<string, string>): Promise<string> {
+  private async startPod(
+    ctx: JobContext,
+    step: ScriptStep,
+    script: string,
+    policy: PullPolicy,
+    env: Record<string, string>,
+  ): Promise<string> {
     let created: k8s.V1Pod;
     try {
       created = await this.api.createNamespacedPod({ namespace: this.ns, body: this.podSpec(ctx, step, script, policy, env) });
@@ -257,7 +283,10 @@ export class KubernetesExecutor implements Executor {
         throw new ImagePullError(`${outcome.reason}: ${outcome.message}`, this.image, registry, policy, classifyPullError(outcome.message));
       case 'config_error':
         await this.deletePod(name, 0);
-        throw new BuildError(`${outcome.reason}: ${outcome.message}`, 'runner_configuration_error', 'prepare_executor', { image: this.image, registry });
+        throw new BuildError(`${outcome.reason}: ${outcome.message}`, 'runner_configuration_error', 'prepare_executor', {
+          image: this.image,
+          registry,
+        });
       case 'system':
         await this.deletePod(name, 0);
         throw new BuildError(outcome.message, 'runner_system_failure', 'prepare_executor', { image: this.image, registry });
@@ -333,7 +362,12 @@ export class KubernetesExecutor implements Executor {
         return { exitCode: sig ? null : outcome.exitCode, signal: sig, aborted };
       }
       if (aborted) return { exitCode: null, signal: 'SIGKILL', aborted: true };
-      throw new BuildError(outcome.kind === 'system' || outcome.kind === 'config_error' ? outcome.message : `pod ${name} ended without an exit code`, 'runner_system_failure', step, { image: this.image });
+      throw new BuildError(
+        outcome.kind === 'system' || outcome.kind === 'config_error' ? outcome.message : `pod ${name} ended without an exit code`,
+        'runner_system_failure',
+        step,
+        { image: this.image },
+      );
     } finally {
       opts.signal.removeEventListener('abort', onAbort);
       logCtl?.abort();
@@ -375,11 +409,14 @@ function startDecision(pod: k8s.V1Pod | null, type: string): PodOutcome | null {
   if (d) return { kind: 'system', message: `${d.type}: ${d.reason ?? ''}: ${d.message ?? ''}` };
   const st = buildStatus(pod);
   const waiting = st?.state?.waiting;
-  if (waiting?.reason && PULL_WAITING.has(waiting.reason)) return { kind: 'pull_failed', reason: waiting.reason, message: waiting.message ?? '' };
-  if (waiting?.reason && CONFIG_WAITING.has(waiting.reason)) return { kind: 'config_error', reason: waiting.reason, message: waiting.message ?? '' };
+  if (waiting?.reason && PULL_WAITING.has(waiting.reason))
+    return { kind: 'pull_failed', reason: waiting.reason, message: waiting.message ?? '' };
+  if (waiting?.reason && CONFIG_WAITING.has(waiting.reason))
+    return { kind: 'config_error', reason: waiting.reason, message: waiting.message ?? '' };
   if (st?.state?.running) return { kind: 'running' };
   if (st?.state?.terminated) return { kind: 'running' }; // ran already: its log and exit code are read next
-  if (pod.status?.phase === 'Failed') return { kind: 'system', message: `pod failed: ${pod.status.reason ?? ''} ${pod.status.message ?? ''}`.trim() };
+  if (pod.status?.phase === 'Failed')
+    return { kind: 'system', message: `pod failed: ${pod.status.reason ?? ''} ${pod.status.message ?? ''}`.trim() };
   return null;
 }
 

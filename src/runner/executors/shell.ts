@@ -20,14 +20,7 @@ import { join } from 'node:path';
 import { hostEnv } from '../host-env.js';
 import { chownTree, resolveJobUser, type JobUser } from '../job-user.js';
 import { guardProcessGroup } from '../lifeline.js';
-import {
-  BuildError,
-  type Executor,
-  type JobContext,
-  type RunScriptOptions,
-  type ScriptStep,
-  type StepResult,
-} from '../executor.js';
+import { BuildError, type Executor, type JobContext, type RunScriptOptions, type ScriptStep, type StepResult } from '../executor.js';
 
 /** `[runners.shell]` of config.toml. */
 export interface ShellExecutorConfig {
@@ -66,7 +59,11 @@ export class ShellExecutor implements Executor {
       mkdirSync(ctx.buildDir, { recursive: true });
       mkdirSync(ctx.tmpDir, { recursive: true });
     } catch (err) {
-      throw new BuildError(`shell executor: cannot create the build directories: ${(err as Error).message}`, 'runner_system_failure', 'prepare_executor');
+      throw new BuildError(
+        `shell executor: cannot create the build directories: ${(err as Error).message}`,
+        'runner_system_failure',
+        'prepare_executor',
+      );
     }
   }
 

@@ -44,7 +44,13 @@ function filterError(err) {
     { class: 'error card', role: 'alert', id: 'filter-error' },
     h('strong', null, 'The filter was rejected: '),
     err.message,
-    err.details?.length ? h('ul', null, err.details.map((d) => h('li', null, h('code', null, d.path), ': ', d.message))) : null,
+    err.details?.length
+      ? h(
+          'ul',
+          null,
+          err.details.map((d) => h('li', null, h('code', null, d.path), ': ', d.message)),
+        )
+      : null,
   );
 }
 
@@ -58,7 +64,8 @@ function form(f) {
       h('option', { value: '' }, anyLabel),
       options.map(([v, label]) => h('option', { value: v, selected: f[name] === v }, label)),
     );
-  const text = (name, placeholder, extra = {}) => h('input', { type: 'text', name, id: `f-${name}`, value: f[name], placeholder, ...extra });
+  const text = (name, placeholder, extra = {}) =>
+    h('input', { type: 'text', name, id: `f-${name}`, value: f[name], placeholder, ...extra });
   const field = (name, label, control) => h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), control);
   return h(
     'form',
@@ -74,8 +81,24 @@ function form(f) {
         if (e.target.tagName === 'SELECT') e.currentTarget.requestSubmit();
       },
     },
-    field('class', 'Class', sel('class', FAILURE_CLASSES.map((c) => [c, `${CLASS_INFO[c].icon} ${CLASS_INFO[c].label}`]), 'any class')),
-    field('reason', 'Reason', sel('reason', FAILURE_REASONS.map((r) => [r, r]), 'any reason')),
+    field(
+      'class',
+      'Class',
+      sel(
+        'class',
+        FAILURE_CLASSES.map((c) => [c, `${CLASS_INFO[c].icon} ${CLASS_INFO[c].label}`]),
+        'any class',
+      ),
+    ),
+    field(
+      'reason',
+      'Reason',
+      sel(
+        'reason',
+        FAILURE_REASONS.map((r) => [r, r]),
+        'any reason',
+      ),
+    ),
     field('cause', 'Cause', text('cause', 'e.g. registry_unreachable')),
     field('ref', 'Ref', text('ref', 'branch or tag')),
     field('job', 'Job', text('job', 'job name')),
@@ -102,7 +125,15 @@ function table({ failures, next_cursor }, f) {
       h(
         'table',
         { class: 'list', id: 'failures-table' },
-        h('thead', null, h('tr', null, ['Class', 'Job', 'Cause', 'Summary'].map((c) => h('th', { scope: 'col' }, c)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Class', 'Job', 'Cause', 'Summary'].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -132,7 +163,12 @@ function table({ failures, next_cursor }, f) {
                 h('div', null, h('code', { class: 'small muted' }, j.failure.reason)),
                 decidedBy(j.failure),
               ),
-              h('td', { class: 'summary' }, j.failure.summary, j.failure.image ? h('div', { class: 'small muted' }, 'image ', h('code', null, j.failure.image)) : null),
+              h(
+                'td',
+                { class: 'summary' },
+                j.failure.summary,
+                j.failure.image ? h('div', { class: 'small muted' }, 'image ', h('code', null, j.failure.image)) : null,
+              ),
             ),
           ),
         ),
@@ -143,7 +179,8 @@ function table({ failures, next_cursor }, f) {
 }
 
 function summaryBox(summary, f) {
-  if (summary.error) return h('aside', { class: 'summary-box card' }, h('p', { class: 'error' }, `Summary unavailable: ${summary.error.message}`));
+  if (summary.error)
+    return h('aside', { class: 'summary-box card' }, h('p', { class: 'error' }, `Summary unavailable: ${summary.error.message}`));
   const max = Math.max(1, ...summary.by_class.map((c) => c.count));
   return h(
     'aside',

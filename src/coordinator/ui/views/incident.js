@@ -37,7 +37,12 @@ function view(inc) {
       'div',
       { class: 'incident-body' },
       h('section', { class: 'card timeline-box', 'aria-label': 'timeline' }, h('h2', null, 'Timeline'), timeline(inc)),
-      h('section', { class: 'jobs-box', 'aria-label': 'affected jobs' }, h('h2', null, `Affected jobs (${inc.jobs.length})`), jobsTable(inc)),
+      h(
+        'section',
+        { class: 'jobs-box', 'aria-label': 'affected jobs' },
+        h('h2', null, `Affected jobs (${inc.jobs.length})`),
+        jobsTable(inc),
+      ),
     ),
   );
 }
@@ -62,7 +67,12 @@ function header(inc) {
       inc.resolved_at
         ? h('span', null, 'resolved ', time(inc.resolved_at), h('span', { class: 'small' }, ` (${absolute(inc.resolved_at)})`))
         : h('span', { class: 'warn-text' }, 'not resolved yet'),
-      h('span', { id: 'incident-duration' }, inc.state === 'open' ? 'open for ' : 'lasted ', h('strong', null, humanSeconds(inc.duration_seconds))),
+      h(
+        'span',
+        { id: 'incident-duration' },
+        inc.state === 'open' ? 'open for ' : 'lasted ',
+        h('strong', null, humanSeconds(inc.duration_seconds)),
+      ),
       h('span', null, `${inc.job_count} affected ${inc.job_count === 1 ? 'job' : 'jobs'}`),
     ),
   );
@@ -82,12 +92,32 @@ function timeline(inc) {
   for (const e of inc.timeline) {
     if (e.event === 'opened') {
       items.push(
-        entry(inc, e, 'Opened', opener ? ['by ', jobLink(opener.id, opener.name), ' (', pipelineLink(opener.pipeline_id), ') failing: '] : null, h('code', null, inc.cause), ' on ', h('code', null, inc.target)),
+        entry(
+          inc,
+          e,
+          'Opened',
+          opener ? ['by ', jobLink(opener.id, opener.name), ' (', pipelineLink(opener.pipeline_id), ') failing: '] : null,
+          h('code', null, inc.cause),
+          ' on ',
+          h('code', null, inc.target),
+        ),
       );
     } else if (e.event === 'job_failed') {
       if (opener && e.job_id === opener.id) continue;
       const j = jobs.get(e.job_id);
-      items.push(entry(inc, e, 'Job failed', jobLink(e.job_id, j?.name), ' (', pipelineLink(j?.pipeline_id), ') ', h('code', { class: 'small' }, j?.failure_reason ?? inc.cause), j?.summary ? h('div', { class: 'small muted' }, j.summary) : null));
+      items.push(
+        entry(
+          inc,
+          e,
+          'Job failed',
+          jobLink(e.job_id, j?.name),
+          ' (',
+          pipelineLink(j?.pipeline_id),
+          ') ',
+          h('code', { class: 'small' }, j?.failure_reason ?? inc.cause),
+          j?.summary ? h('div', { class: 'small muted' }, j.summary) : null,
+        ),
+      );
     } else if (e.event === 'resolved') {
       items.push(entry(inc, e, 'Resolved', resolvedBy(inc.resolved_by, e)));
     }
@@ -98,7 +128,12 @@ function timeline(inc) {
         'li',
         { dataset: { event: 'open' }, class: 'now' },
         h('div', { class: 'when' }, h('span', null, 'now')),
-        h('div', { class: 'what' }, h('strong', null, 'Still open'), ` — for ${humanSeconds(inc.duration_seconds)}; resolves at ${resolvesAt(inc)}.`),
+        h(
+          'div',
+          { class: 'what' },
+          h('strong', null, 'Still open'),
+          ` — for ${humanSeconds(inc.duration_seconds)}; resolves at ${resolvesAt(inc)}.`,
+        ),
       ),
     );
   return h('ol', { class: 'timeline', id: 'incident-timeline' }, items);
@@ -116,7 +151,12 @@ function entry(inc, e, title, ...what) {
   return h(
     'li',
     { dataset: { event: e.event, jobId: e.job_id ?? null } },
-    h('div', { class: 'when' }, h('time', { datetime: e.at, title: absolute(e.at) }, new Date(e.at).toLocaleTimeString()), e.event !== 'opened' ? h('span', { class: 'small muted' }, offset(inc.opened_at, e.at)) : null),
+    h(
+      'div',
+      { class: 'when' },
+      h('time', { datetime: e.at, title: absolute(e.at) }, new Date(e.at).toLocaleTimeString()),
+      e.event !== 'opened' ? h('span', { class: 'small muted' }, offset(inc.opened_at, e.at)) : null,
+    ),
     h('div', { class: 'what' }, h('strong', null, title), ' ', what),
   );
 }
@@ -124,7 +164,15 @@ function entry(inc, e, title, ...what) {
 function resolvedBy(by, e) {
   if (!by) return e.detail;
   if (by.kind === 'image_pull')
-    return ['by a successful pull of ', h('code', null, by.image), ' from ', h('code', null, by.registry), ' (', jobLink(by.job_id, `job #${by.job_id}`), ')'];
+    return [
+      'by a successful pull of ',
+      h('code', null, by.image),
+      ' from ',
+      h('code', null, by.registry),
+      ' (',
+      jobLink(by.job_id, `job #${by.job_id}`),
+      ')',
+    ];
   return [
     'by ',
     jobLink(by.job_id, by.job_name),
@@ -143,7 +191,15 @@ function jobsTable(inc) {
     h(
       'table',
       { class: 'list', id: 'incident-jobs' },
-      h('thead', null, h('tr', null, ['Job', 'Pipeline', 'Status', 'Failure', 'Failed'].map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['Job', 'Pipeline', 'Status', 'Failure', 'Failed'].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
       h(
         'tbody',
         null,
@@ -152,10 +208,22 @@ function jobsTable(inc) {
             'tr',
             { dataset: { jobId: j.id } },
             h('td', { class: 'c-job' }, jobLink(j.id, j.name), h('span', { class: 'muted' }, ` #${j.id}`)),
-            h('td', { class: 'c-pipe' }, pipelineLink(j.pipeline_id), j.ref ? h('div', { class: 'small muted' }, h('code', null, j.ref), j.project ? ` · ${j.project}` : '') : null),
+            h(
+              'td',
+              { class: 'c-pipe' },
+              pipelineLink(j.pipeline_id),
+              j.ref ? h('div', { class: 'small muted' }, h('code', null, j.ref), j.project ? ` · ${j.project}` : '') : null,
+            ),
             h('td', { class: 'c-status' }, j.status ? statusBadge(j.status) : '—'),
             // Only infra failures join an incident.
-            h('td', { class: 'summary' }, classBadge('infra', { short: true }), ' ', h('code', { class: 'small' }, j.failure_reason ?? '—'), j.summary ? h('div', { class: 'small muted' }, j.summary) : null),
+            h(
+              'td',
+              { class: 'summary' },
+              classBadge('infra', { short: true }),
+              ' ',
+              h('code', { class: 'small' }, j.failure_reason ?? '—'),
+              j.summary ? h('div', { class: 'small muted' }, j.summary) : null,
+            ),
             h('td', { class: 'c-when' }, time(j.failed_at)),
           ),
         ),

@@ -55,14 +55,28 @@ function view(rows, mttr, state) {
     ),
     mttrBox(mttr),
     rows.length === 0
-      ? h('p', { class: 'empty card', id: 'incidents-empty' }, state ? `No ${state} incidents.` : 'No incidents: no infrastructure failure has been recorded.')
+      ? h(
+          'p',
+          { class: 'empty card', id: 'incidents-empty' },
+          state ? `No ${state} incidents.` : 'No incidents: no infrastructure failure has been recorded.',
+        )
       : h(
           'div',
           { class: 'table-wrap' },
           h(
             'table',
             { class: 'list', id: 'incidents-table' },
-            h('thead', null, h('tr', null, ['State', 'Cause', 'Target', 'Opened', 'Duration', 'Jobs'].map((c) => h('th', { scope: 'col', class: c === 'Jobs' || c === 'Duration' ? 'num' : null }, c)))),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                ['State', 'Cause', 'Target', 'Opened', 'Duration', 'Jobs'].map((c) =>
+                  h('th', { scope: 'col', class: c === 'Jobs' || c === 'Duration' ? 'num' : null }, c),
+                ),
+              ),
+            ),
             h('tbody', null, rows.map(row)),
           ),
         ),
@@ -74,7 +88,11 @@ function stateFilter(state) {
     'nav',
     { class: 'seg', id: 'incident-state-filter', 'aria-label': 'incident state' },
     STATES.map(([v, label]) =>
-      h('a', { href: `#/incidents${query({ state: v })}`, dataset: { state: v || 'all' }, 'aria-current': v === state ? 'page' : null }, label),
+      h(
+        'a',
+        { href: `#/incidents${query({ state: v })}`, dataset: { state: v || 'all' }, 'aria-current': v === state ? 'page' : null },
+        label,
+      ),
     ),
   );
 }
@@ -86,7 +104,13 @@ function row(i) {
     { dataset: { incidentId: i.id, state: i.state } },
     h('td', { class: 'c-state' }, h('a', { href, class: 'plain' }, incidentStateBadge(i.state))),
     h('td', { class: 'c-cause' }, h('a', { href, class: 'cause' }, i.cause), h('div', { class: 'small muted' }, `incident #${i.id}`)),
-    h('td', { class: 'c-target' }, h('code', { class: 'target' }, i.target), ' ', h('span', { class: 'chip scope', title: 'how far the outage reaches' }, i.scope)),
+    h(
+      'td',
+      { class: 'c-target' },
+      h('code', { class: 'target' }, i.target),
+      ' ',
+      h('span', { class: 'chip scope', title: 'how far the outage reaches' }, i.scope),
+    ),
     h('td', { class: 'c-opened' }, time(i.opened_at), h('div', { class: 'small muted' }, absolute(i.opened_at))),
     h(
       'td',
@@ -106,8 +130,19 @@ function mttrBox(m) {
     h(
       'div',
       { class: 'mttr-stat', dataset: { kind } },
-      h('h3', null, h('span', { class: 'dot', dataset: { class: kind === 'build' ? 'build' : 'infra' }, 'aria-hidden': 'true' }), ' ', title),
-      h('p', { class: 'mttr-mean' }, h('span', { class: 'big', dataset: { field: 'mean' } }, humanSeconds(s.mean_seconds)), h('span', { class: 'muted small' }, ' mean')),
+      h(
+        'h3',
+        null,
+        h('span', { class: 'dot', dataset: { class: kind === 'build' ? 'build' : 'infra' }, 'aria-hidden': 'true' }),
+        ' ',
+        title,
+      ),
+      h(
+        'p',
+        { class: 'mttr-mean' },
+        h('span', { class: 'big', dataset: { field: 'mean' } }, humanSeconds(s.mean_seconds)),
+        h('span', { class: 'muted small' }, ' mean'),
+      ),
       h(
         'p',
         { class: 'small muted' },
@@ -120,7 +155,16 @@ function mttrBox(m) {
   return h(
     'section',
     { class: 'mttr card', id: 'mttr-summary', 'aria-label': 'time to recovery' },
-    h('h2', null, 'Time to recovery ', h('span', { class: 'muted small', title: `${absolute(m.since)} – ${absolute(m.until)}` }, `· last ${days === 1 ? 'day' : `${days} days`}`)),
+    h(
+      'h2',
+      null,
+      'Time to recovery ',
+      h(
+        'span',
+        { class: 'muted small', title: `${absolute(m.since)} – ${absolute(m.until)}` },
+        `· last ${days === 1 ? 'day' : `${days} days`}`,
+      ),
+    ),
     h(
       'div',
       { class: 'mttr-grid' },

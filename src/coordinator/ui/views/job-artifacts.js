@@ -19,7 +19,16 @@ export function artifactsSection(job, onError) {
           h(
             'li',
             null,
-            h('button', { type: 'button', class: 'link', onclick: () => download(`${base}/${f.path.split('/').map(encodeURIComponent).join('/')}`, f.path.split('/').pop()).catch(onError) }, f.path),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                onclick: () =>
+                  download(`${base}/${f.path.split('/').map(encodeURIComponent).join('/')}`, f.path.split('/').pop()).catch(onError),
+              },
+              f.path,
+            ),
             h('span', { class: 'muted small' }, ` ${size(f.size)}`),
           ),
         ),
@@ -41,7 +50,11 @@ export function artifactsSection(job, onError) {
           { dataset: { kind: a.kind } },
           h('strong', null, a.kind === 'archive' ? (a.expose_as ?? a.name ?? 'archive') : `${a.kind} report`),
           ` · ${a.files} file${a.files === 1 ? '' : 's'} · ${size(a.size)} · `,
-          a.expired ? h('span', { class: 'muted' }, 'expired') : a.expire_at ? h('span', { class: 'muted' }, 'expires ', time(a.expire_at)) : 'kept forever',
+          a.expired
+            ? h('span', { class: 'muted' }, 'expired')
+            : a.expire_at
+              ? h('span', { class: 'muted' }, 'expires ', time(a.expire_at))
+              : 'kept forever',
         ),
       ),
     ),
@@ -49,7 +62,15 @@ export function artifactsSection(job, onError) {
       ? h(
           'p',
           null,
-          h('button', { type: 'button', id: 'artifacts-download', onclick: () => download(base, `${archive.name ?? `job-${job.id}-artifacts`}.zip`).catch(onError) }, 'Download archive'),
+          h(
+            'button',
+            {
+              type: 'button',
+              id: 'artifacts-download',
+              onclick: () => download(base, `${archive.name ?? `job-${job.id}-artifacts`}.zip`).catch(onError),
+            },
+            'Download archive',
+          ),
           ' ',
           h('button', { type: 'button', id: 'artifacts-browse', onclick: browse }, 'Browse files'),
         )
@@ -71,7 +92,14 @@ export function testReportSection(job) {
       ? h(
           'ol',
           null,
-          t.failed.map((c) => h('li', null, h('strong', null, [c.classname || c.suite, c.name].filter(Boolean).join(' › ')), c.message ? h('code', null, ` ${c.message}`) : null)),
+          t.failed.map((c) =>
+            h(
+              'li',
+              null,
+              h('strong', null, [c.classname || c.suite, c.name].filter(Boolean).join(' › ')),
+              c.message ? h('code', null, ` ${c.message}`) : null,
+            ),
+          ),
         )
       : null,
   );

@@ -12,13 +12,7 @@ export async function renderJob(ctx) {
   const id = ctx.params[0];
   const log = new LogView((n) => `#/jobs/${id}#L${n}`);
   const head = h('div', { class: 'job-page-head' });
-  const logBox = h(
-    'section',
-    { class: 'log-box' },
-    h('h2', null, 'Log'),
-    log.el,
-    h('p', { class: 'muted small', id: 'log-state' }),
-  );
+  const logBox = h('section', { class: 'log-box' }, h('h2', null, 'Log'), log.el, h('p', { class: 'muted small', id: 'log-state' }));
   ctx.root.replaceChildren(h('section', { class: 'job-page', dataset: { jobId: id } }, head, logBox));
 
   let lastJobJson = '';
@@ -106,7 +100,12 @@ function header(job, refresh, onError, incident) {
       job.needs?.length ? h('span', null, `needs: ${job.needs.join(', ')}`) : null,
     ),
     job.status === 'canceling'
-      ? h('div', { class: 'banner canceling', role: 'status', id: 'canceling-banner' }, h('strong', null, '⊘ canceling'), ' — running after_script teardown; its log keeps streaming below.')
+      ? h(
+          'div',
+          { class: 'banner canceling', role: 'status', id: 'canceling-banner' },
+          h('strong', null, '⊘ canceling'),
+          ' — running after_script teardown; its log keeps streaming below.',
+        )
       : null,
     job.after_script
       ? h(
@@ -118,7 +117,11 @@ function header(job, refresh, onError, incident) {
         )
       : null,
     job.note ? h('p', { class: 'small muted' }, job.note) : null,
-    job.failure ? classification(job, incident) : job.status === 'failed' ? h('div', { class: 'banner note' }, 'Failed — classification pending…') : null,
+    job.failure
+      ? classification(job, incident)
+      : job.status === 'failed'
+        ? h('div', { class: 'banner note' }, 'Failed — classification pending…')
+        : null,
     testReportSection(job),
     artifactsSection(job, onError),
   );
@@ -126,7 +129,8 @@ function header(job, refresh, onError, incident) {
 
 function classification(job, incident) {
   const f = job.failure;
-  const row = (k, v, wide = false) => (v == null || v === '' ? null : h('div', { class: wide ? 'kv wide' : 'kv' }, h('dt', null, k), h('dd', null, v)));
+  const row = (k, v, wide = false) =>
+    v == null || v === '' ? null : h('div', { class: wide ? 'kv wide' : 'kv' }, h('dt', null, k), h('dd', null, v));
   const image = [f.image, f.registry && `(registry ${f.registry})`].filter(Boolean).join(' ');
   return h(
     'section',
@@ -140,7 +144,12 @@ function classification(job, incident) {
       row('owner', f.owner),
       row('reason', h('code', null, f.reason)),
       row('stage', h('code', null, f.stage)),
-      row('decided by', f.rule ? h('span', null, 'rule ', h('code', null, `${f.rule.id}@${f.rule.version}`)) : `fallback by reason (no rule matched ${f.reason} at ${f.stage})`),
+      row(
+        'decided by',
+        f.rule
+          ? h('span', null, 'rule ', h('code', null, `${f.rule.id}@${f.rule.version}`))
+          : `fallback by reason (no rule matched ${f.reason} at ${f.stage})`,
+      ),
       row('exit code', f.exit_code ?? job.exit_code),
       row('executor', f.executor),
       row('error kind', f.kind),
@@ -159,7 +168,12 @@ function classification(job, incident) {
             f.evidence.map((e) =>
               e.source
                 ? h('li', null, h('span', { class: 'ln-link' }, e.source), h('code', null, e.text))
-                : h('li', null, h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`), h('code', null, e.text)),
+                : h(
+                    'li',
+                    null,
+                    h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`),
+                    h('code', null, e.text),
+                  ),
             ),
           ),
         )
@@ -173,10 +187,14 @@ function classification(job, incident) {
 function newLines(job) {
   const f = job.failure;
   const box = (...kids) => h('div', { class: 'new-lines', id: 'new-lines' }, ...kids);
-  if (f.baseline_job_id == null) return box(h('p', { class: 'small muted' }, 'No rule matched, and there is no earlier green run of this job to compare the log with.'));
+  if (f.baseline_job_id == null)
+    return box(h('p', { class: 'small muted' }, 'No rule matched, and there is no earlier green run of this job to compare the log with.'));
   const green = h('a', { href: `#/jobs/${f.baseline_job_id}` }, `#${f.baseline_job_id}`);
   const lines = f.new_lines ?? [];
-  if (!lines.length) return box(h('p', { class: 'small muted' }, 'No rule matched; the last green run (', green, ') printed every error-like line this one did.'));
+  if (!lines.length)
+    return box(
+      h('p', { class: 'small muted' }, 'No rule matched; the last green run (', green, ') printed every error-like line this one did.'),
+    );
   return box(
     h('h3', null, 'No rule matched — lines new since the last green run'),
     h(
@@ -188,7 +206,12 @@ function newLines(job) {
           null,
           h('a', { href: `#/jobs/${job.id}#L${e.line}`, class: 'ln-link' }, `line ${e.line}`),
           h('code', null, e.text),
-          h('span', { class: 'small muted not-in' }, 'not in the last green run ', h('a', { href: `#/jobs/${f.baseline_job_id}` }, `#${f.baseline_job_id}`)),
+          h(
+            'span',
+            { class: 'small muted not-in' },
+            'not in the last green run ',
+            h('a', { href: `#/jobs/${f.baseline_job_id}` }, `#${f.baseline_job_id}`),
+          ),
         ),
       ),
     ),

@@ -91,7 +91,11 @@ function view(p, refresh, onError) {
           'details',
           { class: 'banner note warnings' },
           h('summary', null, `${p.warnings.length} configuration warning${p.warnings.length > 1 ? 's' : ''}`),
-          h('ul', null, p.warnings.map((w) => h('li', null, h('code', null, `${w.path}:${w.line}:${w.column}`), ' ', w.message))),
+          h(
+            'ul',
+            null,
+            p.warnings.map((w) => h('li', null, h('code', null, `${w.path}:${w.line}:${w.column}`), ' ', w.message)),
+          ),
         )
       : null,
     stages(p, jobs, refresh, onError),
@@ -191,12 +195,7 @@ function card(j, refresh, onError) {
       h('a', { href: `#/jobs/${j.id}`, class: 'job-name' }, j.name),
       jobActions(j, { after: () => refresh(), onError, compact: true }),
     ),
-    h(
-      'div',
-      { class: 'job-status' },
-      statusBadge(status),
-      h('span', { class: 'muted small' }, duration(j.started_at, j.finished_at)),
-    ),
+    h('div', { class: 'job-status' }, statusBadge(status), h('span', { class: 'muted small' }, duration(j.started_at, j.finished_at))),
     j.status === 'canceling' ? h('div', { class: 'small canceling-note' }, 'running after_script teardown') : null,
     j.failure
       ? h(
@@ -208,7 +207,9 @@ function card(j, refresh, onError) {
           j.failure.fallback ? h('div', { class: 'small decided fallback' }, 'no rule matched (fallback)') : null,
         )
       : null,
-    testBadgeText(j) ? h('div', { class: 'small tests', dataset: { failed: String((j.test_report.failures + j.test_report.errors) > 0) } }, testBadgeText(j)) : null,
+    testBadgeText(j)
+      ? h('div', { class: 'small tests', dataset: { failed: String(j.test_report.failures + j.test_report.errors > 0) } }, testBadgeText(j))
+      : null,
     j.artifacts?.some((a) => a.kind === 'archive' && !a.expired) ? h('div', { class: 'small muted' }, '📦 artifacts') : null,
     j.needs?.length ? h('div', { class: 'needs small muted' }, 'needs: ', j.needs.join(', ')) : null,
     j.manual ? h('div', { class: 'small muted' }, `manual: ${j.manual}`) : null,

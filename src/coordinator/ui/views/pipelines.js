@@ -44,7 +44,15 @@ function view({ pipelines, total }, offset, filters) {
           h(
             'table',
             { class: 'list', id: 'pipelines-table' },
-            h('thead', null, h('tr', null, ['#', 'Ref', 'Status', 'Failure', 'Created', 'Duration'].map((c) => h('th', { scope: 'col' }, c)))),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                ['#', 'Ref', 'Status', 'Failure', 'Created', 'Duration'].map((c) => h('th', { scope: 'col' }, c)),
+              ),
+            ),
             h('tbody', null, pipelines.map(row)),
           ),
         ),
@@ -64,8 +72,17 @@ function row(p) {
       p.sha ? h('span', { class: 'mono muted sha' }, ' ', p.sha.slice(0, 8)) : null,
       p.name && p.name !== p.ref ? h('div', { class: 'muted small' }, p.name) : null,
     ),
-    h('td', { class: 'c-status' }, statusBadge(p.display_status ?? p.status), p.halted_by ? h('div', { class: 'small warn-text' }, `passed early by ${p.halted_by.name}`) : null),
-    h('td', { class: p.failure_class ? 'c-fail' : 'c-fail none' }, p.failure_class ? classBadge(p.failure_class) : h('span', { class: 'muted' }, '—')),
+    h(
+      'td',
+      { class: 'c-status' },
+      statusBadge(p.display_status ?? p.status),
+      p.halted_by ? h('div', { class: 'small warn-text' }, `passed early by ${p.halted_by.name}`) : null,
+    ),
+    h(
+      'td',
+      { class: p.failure_class ? 'c-fail' : 'c-fail none' },
+      p.failure_class ? classBadge(p.failure_class) : h('span', { class: 'muted' }, '—'),
+    ),
     h('td', { class: 'c-created' }, time(p.created_at)),
     h('td', { class: 'num c-dur' }, duration(p.started_at, p.finished_at)),
   );
