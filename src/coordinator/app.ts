@@ -26,16 +26,14 @@ export function createApp(
   // The store's state, probed without blocking; 503 naming the cause when it cannot take writes.
   app.get('/healthz', (_req, res) => {
     const store = d.store.health.check();
-    res
-      .status(store.ok ? 200 : 503)
-      .json({
+    res.status(store.ok ? 200 : 503).json({
+      ok: store.ok,
+      store: {
         ok: store.ok,
-        store: {
-          ok: store.ok,
-          free_bytes: store.free_bytes ?? null,
-          ...(store.problem ? { cause: `storage_${store.problem.kind}`, error: store.problem.message } : {}),
-        },
-      });
+        free_bytes: store.free_bytes ?? null,
+        ...(store.problem ? { cause: `storage_${store.problem.kind}`, error: store.problem.message } : {}),
+      },
+    });
   });
   // A write request that went through ends an earlier storage failure.
   app.use((req, res, next) => {
