@@ -25,7 +25,7 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
   const r = Router();
 
   r.put('/jobs/:id/artifacts/:kind', async (req, res) => {
-    const job = jobFrom(d.store, req, 0 /* uploads and downloads belong to a running job: no grace after it ends */);
+    const job = jobFrom(d.store, req, 30_000 /* the job-token grace: a final job's upload is answered 409, naming why */);
     if (!LIVE.has(job.status)) throw new HttpError(409, `job ${job.id} is ${job.status}; artifacts are uploaded while it runs`);
     const row = d.store.jobs.get(job.id)!;
     try {

@@ -6,15 +6,10 @@
  * (which some tools leave out or get wrong).
  */
 import { XMLParser } from 'fast-xml-parser';
+import type { ReportedTestCase } from '../../classify/index.js';
 
-export interface FailedCase {
-  suite: string;
-  classname: string;
-  name: string;
-  kind: 'failure' | 'error';
-  message: string;
-  file: string;
-}
+/** A failed test case: the shape the classifier takes as evidence (src/classify/reports.ts). */
+export type FailedCase = ReportedTestCase;
 
 export interface TestReportSummary {
   tests: number;
