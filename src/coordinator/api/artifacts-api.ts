@@ -20,6 +20,31 @@ export interface ArtifactsApiDeps {
 }
 
 const LIVE = new Set(['running', 'canceling']);
+/** How much of an oversized upload is read past the limit so that its sender gets the 413. */
+const DRAIN_BEYOND_LIMIT = 64 * 1024 * 1024;
+
+/** Consume a request body up to `max` bytes (then stop reading: the connection is closed after the answer). */
+function drain(req: NodeJS.ReadableStream, max: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      req.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > max) {
+        req.pause();
+        done();
+      }
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
 
 export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
   const r = Router();
@@ -33,9 +58,10 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
       res.status(201).json(out);
     } catch (err) {
       if (err instanceof ArtifactTooLargeError) {
-        // Answer now and let the client stop sending; the rest of the body is discarded.
+        // Read (and discard) the rest of the body before answering, up to a bound: a client still
+        // streaming when the socket closes sees a reset instead of this 413 and cannot say why.
+        await drain(req, err.limit + DRAIN_BEYOND_LIMIT);
         res.status(413).set('connection', 'close').json({ error: err.message, limit: err.limit });
-        req.resume();
         return;
       }
       if (err instanceof ArtifactInputError) throw new HttpError(422, err.message, [{ path: 'body', message: err.message }]);
