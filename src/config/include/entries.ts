@@ -10,6 +10,9 @@ import { describe, didYouMean, joinPath, type Diagnostics } from '../diagnostics
 import type { Vars } from '../expression.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from '../yaml-source.js';
 
+/** A `$VAR` / `${VAR}` left in an address after expansion: the variable is not set here. */
+export const UNSET_VARIABLE = /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/;
+
 export type Location =
   | { kind: 'local'; path: string }
   | { kind: 'remote'; url: string; integrity?: string }
@@ -122,7 +125,7 @@ function readMap(m: PlainMap, path: string, at: Pos, vars: Vars, diag: Diagnosti
   } else if (kind === 'remote') {
     const u = str('remote');
     // An address still holding $VAR names a variable not set here: unreachable, not malformed.
-    if (u && !isUrl(u) && !/\$\{?[A-Za-z_]/.test(u)) {
+    if (u && !isUrl(u) && !UNSET_VARIABLE.test(u)) {
       diag.error(
         joinPath(path, 'remote'),
         valuePos(m, 'remote', at),

@@ -15,13 +15,10 @@ import { deepMerge } from '../extends.js';
 import type { CommitFacts } from '../index.js';
 import { isPlainMap, newMap, parseYaml, START, valuePos, locOf, type PlainMap, type Pos } from '../yaml-source.js';
 import { componentFiles, componentRef, parseComponent } from './component.js';
-import { readEntries, type Entry, type Location } from './entries.js';
+import { readEntries, UNSET_VARIABLE, type Entry, type Location } from './entries.js';
 import { bindInputs, interpolate, readSpec } from './inputs.js';
 import { includeRulesMatch } from './rules.js';
 import { unreachable, type FetchFailure, type FetchOutcome, type IncludeSources } from './sources.js';
-
-/** A `$VAR` / `${VAR}` left in an address after expansion: the variable is not set here. */
-const UNSET_VARIABLE = /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/;
 
 export interface IncludeLimits {
   maxIncludes: number;

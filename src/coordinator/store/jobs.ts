@@ -295,50 +295,14 @@ export class JobStore {
   }
   /** running/canceling → final state reported by the runner (or reaper); false if already final. */
   storeFinal(id: number, r: FinalReport, now: number): boolean {
-    const f = r.failure;
-    return (
-      this.s.final.run({
-        id,
-        now,
-        status: r.status,
-        exit_code: r.exit_code,
-        reason: f?.reason ?? null,
-        stage: f?.stage ?? null,
-        message: f?.message ?? null,
-        executor: f?.executor ?? null,
-        image: f?.image ?? null,
-        registry: f?.registry ?? null,
-        kind: f?.kind ?? null,
-        after_script_json: r.after_script_json,
-        stopped_by: r.stopped_by,
-        stages_json: r.stages_json ?? null,
-      }).changes === 1
-    );
+    return this.s.final.run(finalParams(id, r, now)).changes === 1;
   }
   /**
    * A late final update from the runner that still holds the job token replaces the
    * coordinator's own verdict (runner lost) while that is not applied yet; false otherwise.
    */
   storeLateFinal(id: number, r: FinalReport, now: number): boolean {
-    const f = r.failure;
-    return (
-      this.s.lateFinal.run({
-        id,
-        now,
-        status: r.status,
-        exit_code: r.exit_code,
-        reason: f?.reason ?? null,
-        stage: f?.stage ?? null,
-        message: f?.message ?? null,
-        executor: f?.executor ?? null,
-        image: f?.image ?? null,
-        registry: f?.registry ?? null,
-        kind: f?.kind ?? null,
-        after_script_json: r.after_script_json,
-        stopped_by: r.stopped_by,
-        stages_json: r.stages_json ?? null,
-      }).changes === 1
-    );
+    return this.s.lateFinal.run(finalParams(id, r, now)).changes === 1;
   }
   /** pending → failed by the coordinator (stuck: no runner took it); false if it moved meanwhile. */
   failPending(id: number, f: NonNullable<FinalReport['failure']>, now: number): boolean {
@@ -400,4 +364,25 @@ export class JobStore {
   statusOf(id: number): { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined {
     return this.s.statusOf.get(id) as { id: number; status: string; runner_id: number | null; failure_stage: string | null } | undefined;
   }
+}
+
+/** The parameters of a final update (on time or late): the report's columns, nulls for what it lacks. */
+function finalParams(id: number, r: FinalReport, now: number) {
+  const f = r.failure;
+  return {
+    id,
+    now,
+    status: r.status,
+    exit_code: r.exit_code,
+    reason: f?.reason ?? null,
+    stage: f?.stage ?? null,
+    message: f?.message ?? null,
+    executor: f?.executor ?? null,
+    image: f?.image ?? null,
+    registry: f?.registry ?? null,
+    kind: f?.kind ?? null,
+    after_script_json: r.after_script_json,
+    stopped_by: r.stopped_by,
+    stages_json: r.stages_json ?? null,
+  };
 }
