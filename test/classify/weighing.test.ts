@@ -333,6 +333,20 @@ const TABLE: Row[] = [
     cause: 'job_service_unreachable',
   },
   {
+    name: "Jenkins' timestamper with two spaces (\"00:19:09  npm ERR! …\") is stripped, so anchored tool lines still match → infra",
+    log: [
+      'Started by an SCM change',
+      '00:19:07  + npm ci',
+      '00:19:08  npm WARN deprecated request@2.88.2: request has been deprecated',
+      '00:19:09  npm ERR! code ETIMEDOUT',
+      '00:19:09  npm ERR! errno ETIMEDOUT',
+      '00:19:09  npm ERR! network request to https://registry.npmjs.org/lodash failed, reason: connect ETIMEDOUT 104.16.18.35:443',
+      'Finished: FAILURE',
+    ].join('\n'),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
     name: 'a job timeout inside the script with no infra line in the log → build (the job\'s budget)',
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
