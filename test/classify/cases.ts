@@ -118,11 +118,14 @@ export const CASES: Case[] = [
     lines: [14],
   },
   {
+    // tcp://docker:2375 is the job's own docker:dind service (its services:/variables), not the
+    // runner host's engine — the corpus threads (docker/compose#7529, docker-library/docker#170)
+    // fixed it in the job's configuration; the host's unix:// socket stays infra.
     fixture: 'docker-daemon.log',
     report: report(),
-    class: 'infra',
-    cause: 'docker_daemon_unreachable',
-    rule: 'docker-daemon-unreachable',
+    class: 'build',
+    cause: 'job_service_unreachable',
+    rule: 'job-service-unreachable',
     lines: [8],
   },
   {

@@ -277,6 +277,82 @@ const TABLE: Row[] = [
     class: 'build',
     cause: 'eol_distribution',
   },
+  // --- generalised in the held-out round (issue 9): the job's own pieces vs the machinery ---
+  {
+    name: "the job's docker:dind service unreachable (tcp://docker:2376) → build; the host engine's socket → infra",
+    log: gitlab('$ docker info', ' ERROR: Cannot connect to the Docker daemon at tcp://docker:2376. Is the docker daemon running?'),
+    class: 'build',
+    cause: 'job_service_unreachable',
+  },
+  {
+    name: "the runner host's engine socket unreachable → infra",
+    log: gitlab('$ docker info', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?'),
+    class: 'infra',
+    cause: 'docker_daemon_unreachable',
+  },
+  {
+    name: 'a 502 from a shut-down repository (Bintray) → build, although a 502 elsewhere is an outage',
+    log: gitlab(
+      '$ ./gradlew assembleDebug',
+      "     > Could not GET 'https://dl.bintray.com/vendor/maven/com/example/lib/1.0/lib-1.0.pom'. Received status code 502 from server: Bad Gateway",
+      'BUILD FAILED in 12s',
+    ),
+    class: 'build',
+    cause: 'repository_sunset',
+  },
+  {
+    name: 'the same 502 from a live repository → infra',
+    log: gitlab(
+      '$ ./gradlew assembleDebug',
+      "     > Could not GET 'https://maven.example.org/releases/com/example/lib/1.0/lib-1.0.pom'. Received status code 502 from server: Bad Gateway",
+      'BUILD FAILED in 12s',
+    ),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: "golangci-lint's own timeout (\"context deadline exceeded\") → build, not a network timeout",
+    log: gitlab(
+      '$ golangci-lint run ./...',
+      'level=error msg="Running error: context loading failed: failed to load packages: timed out to load packages: context deadline exceeded"',
+      'level=error msg="Timeout exceeded: try increasing it by passing --timeout option"',
+    ),
+    class: 'build',
+    cause: 'lint_timeout',
+  },
+  {
+    name: "actions/checkout's fetch answered 429 (wrapper prefix \"Error: \") → infra",
+    log: gitlab("Error: fatal: unable to access 'https://github.com/org/repo/': The requested URL returned error: 429", "Error: The process '/usr/bin/git' failed with exit code 128"),
+    class: 'infra',
+    cause: 'git_remote_error',
+  },
+  {
+    name: "a test's own server port taken (old node: \"listen EADDRINUSE :::4000\") → build",
+    log: gitlab('$ npx jest', '    listen EADDRINUSE :::4000', '      at Function.listen (node_modules/express/lib/application.js:618:24)'),
+    class: 'build',
+    cause: 'job_service_unreachable',
+  },
+  {
+    name: "Jenkins' timestamper with two spaces (\"00:19:09  npm ERR! …\") is stripped, so anchored tool lines still match → infra",
+    log: [
+      'Started by an SCM change',
+      '00:19:07  + npm ci',
+      '00:19:08  npm WARN deprecated request@2.88.2: request has been deprecated',
+      '00:19:09  npm ERR! code ETIMEDOUT',
+      '00:19:09  npm ERR! errno ETIMEDOUT',
+      '00:19:09  npm ERR! network request to https://registry.npmjs.org/lodash failed, reason: connect ETIMEDOUT 104.16.18.35:443',
+      'Finished: FAILURE',
+    ].join('\n'),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: 'a job timeout inside the script with no infra line in the log → build (the job\'s budget)',
+    log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
+    report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
+    class: 'build',
+    cause: 'job_timeout',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
