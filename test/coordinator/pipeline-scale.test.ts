@@ -88,7 +88,7 @@ function turnsWhileAnswering(h: Awaited<ReturnType<typeof harness>>, method: str
         resolve(turns - start);
       });
     };
-    h.c.server.on('request', onRequest);
+    h.c.server.prependListener('request', onRequest); // before express rewrites req.url
   });
 }
 

@@ -32,7 +32,8 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
   let from = first;
   let sep = '';
   for (;;) {
-    await (more ? nextTurn() : drained(res));
+    if (!more) await drained(res); // may come without a turn of the loop (a socket that took it all)
+    await nextTurn();
     if (res.destroyed) return; // the client went away: nothing more to read for it
     const rows = store.jobs.page(id, from, JOBS_PER_PAGE);
     if (rows.length === 0) break;
