@@ -20,7 +20,10 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
   const { n, first } = store.jobs.countOf(id);
   if (n <= JOBS_PER_PAGE || first === null) {
     const out = pipelineJson(p, store.jobs.byPipeline(id));
-    const extras = artifactExtrasOf(store, (out.jobs ?? []).map((j) => j.id));
+    const extras = artifactExtrasOf(
+      store,
+      (out.jobs ?? []).map((j) => j.id),
+    );
     for (const j of out.jobs ?? []) Object.assign(j, extras(j.id));
     res.status(status).json(out);
     return;

@@ -85,7 +85,9 @@ export class ArtifactStore {
     const rows = this.db
       .prepare('SELECT * FROM job_test_reports WHERE job_id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(jobIds)) as (Omit<TestReportRow, 'failed'> & { job_id: number; failed_json: string })[];
-    return new Map(rows.map(({ job_id, failed_json, ...r }) => [job_id, { ...r, failed: JSON.parse(failed_json) as TestReportSummary['failed'] }]));
+    return new Map(
+      rows.map(({ job_id, failed_json, ...r }) => [job_id, { ...r, failed: JSON.parse(failed_json) as TestReportSummary['failed'] }]),
+    );
   }
 
   testReport(jobId: number): TestReportRow | null {
