@@ -1,7 +1,7 @@
 /**
  * Big and alias-heavy pipelines (issue 14): compile time of 2,000 vs 8,000 aliases (linear: 4× the
  * aliases ≤ 4.5× the time), of a 25,000-job file, and the coordinator's /healthz response time
- * while it creates that pipeline through the API and while it cancels a 30,000-job one — next to
+ * while it creates that pipeline through the API, answers it (GET) and cancels a 30,000-job one — next to
  * /healthz of the same coordinator idle, measured in the same process.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,10 +79,10 @@ export async function benchPipelineScale(): Promise<Record<string, number>> {
     const create = await healthDuring(c, async () => {
       id = (await api(c, 'POST', '/api/v1/pipelines', { yaml: big, ref: 'main' })).id;
     });
+    const get = await healthDuring(c, () => api(c, 'GET', `/api/v1/pipelines/${id}`));
     const y30 = manyJobsYaml(30_000);
     const id30 = (await api(c, 'POST', '/api/v1/pipelines', { yaml: y30, ref: 'other' })).id;
     const cancel = await healthDuring(c, () => api(c, 'POST', `/api/v1/pipelines/${id30}/cancel`));
-    void id;
     return {
       yaml_alias_2000_compile_ms: +a2.toFixed(1),
       yaml_alias_8000_compile_ms: +a8.toFixed(1),
@@ -92,9 +92,11 @@ export async function benchPipelineScale(): Promise<Record<string, number>> {
       create_25000_jobs_api_ms: +create.workMs.toFixed(0),
       healthz_during_create_max_ms: +create.maxMs.toFixed(0),
       healthz_during_create_answers: create.answers,
+      get_25000_jobs_api_ms: +get.workMs.toFixed(0),
+      healthz_during_get_max_ms: +get.maxMs.toFixed(0),
       cancel_30000_jobs_api_ms: +cancel.workMs.toFixed(0),
       healthz_during_cancel_max_ms: +cancel.maxMs.toFixed(0),
-      healthz_failed_during_create_or_cancel: create.resets + cancel.resets,
+      healthz_failed_during_create_get_or_cancel: create.resets + get.resets + cancel.resets,
     };
   } finally {
     await c.close();

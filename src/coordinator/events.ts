@@ -28,7 +28,10 @@ export interface JobFinishedEvent {
   stages: NonNullable<JobUpdateRequest['stages']>;
 }
 export interface PipelineFinishedEvent {
+  /** Without its jobs: a 30,000-job list built on each finish held the event loop for seconds. */
   pipeline: PipelineJson;
+  /** A job that counts (not allow_failure) failed for job_execution_timeout. */
+  timed_out: boolean;
 }
 export interface ImagePullsEvent {
   job_id: number;

@@ -10,6 +10,7 @@ import { ArtifactInputError, type ArtifactService } from '../artifacts/service.j
 import { ArtifactTooLargeError } from '../artifacts/storage.js';
 import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
+import type { ArtifactRow, TestReportRow } from '../store/artifacts.js';
 import { sha256 } from '../store/tokens.js';
 import { jobFrom } from './auth.js';
 import { HttpError, idParam } from './errors.js';
@@ -136,9 +137,20 @@ async function sendArchive(d: ArtifactsApiDeps, id: number, _req: Request, res: 
 }
 
 /** Extra fields of JobJson: the kept artifacts and the parsed test report. */
-export function artifactExtras(store: Store, jobId: number): { artifacts: ArtifactJson[]; test_report: TestReportJson | null } {
-  const rows = store.artifacts.ofJob(jobId);
-  const t = store.artifacts.testReport(jobId);
+type Extras = { artifacts: ArtifactJson[]; test_report: TestReportJson | null };
+
+export function artifactExtras(store: Store, jobId: number): Extras {
+  return extrasOf(store.artifacts.ofJob(jobId), store.artifacts.testReport(jobId));
+}
+
+/** artifactExtras of many jobs with two queries, not two per job (a 25,000-job pipeline). */
+export function artifactExtrasOf(store: Store, jobIds: number[]): (id: number) => Extras {
+  const rows = store.artifacts.ofJobs(jobIds);
+  const reports = store.artifacts.testReports(jobIds);
+  return (id) => extrasOf(rows.get(id) ?? [], reports.get(id) ?? null);
+}
+
+function extrasOf(rows: ArtifactRow[], t: TestReportRow | null): Extras {
   return {
     artifacts: rows.map((a) => ({
       kind: a.kind,

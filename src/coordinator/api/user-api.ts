@@ -13,6 +13,7 @@ import { artifactExtras } from './artifacts-api.js';
 import { notificationsApi, type NotificationsApiDeps } from './notifications-api.js';
 import { rulesApi, type RulesApiDeps } from './rules-api.js';
 import { HttpError, idParam, parse } from './errors.js';
+import { sendPipeline } from './pipeline-answer.js';
 import { createPipelineSchema, failuresQuery, listPipelinesQuery, summaryQuery, traceQuery } from './schemas.js';
 import { decodeCursor, encodeCursor, parseTime } from './time.js';
 
@@ -30,7 +31,7 @@ export function userApi(d: UserApiDeps): Router {
 
   const pipelineOr404 = (raw: unknown) => {
     const id = idParam(raw);
-    const p = d.store.pipelines.get(id);
+    const p = d.store.pipelines.getLight(id);
     if (!p) throw new HttpError(404, `pipeline ${id} not found`);
     return p;
   };
@@ -39,11 +40,6 @@ export function userApi(d: UserApiDeps): Router {
     const j = d.store.jobs.get(id);
     if (!j) throw new HttpError(404, `job ${id} not found`);
     return j;
-  };
-  const fullPipeline = (id: number) => {
-    const out = pipelineJson(d.store.pipelines.get(id)!, d.store.jobs.byPipeline(id));
-    for (const j of out.jobs ?? []) Object.assign(j, artifactExtras(d.store, j.id));
-    return out;
   };
 
   r.post('/pipelines', async (req, res) => {
@@ -70,7 +66,7 @@ export function userApi(d: UserApiDeps): Router {
         out.errors.map((e) => ({ path: e.path, line: e.line, column: e.column, message: e.message, ...(e.file ? { file: e.file } : {}) })),
       );
     }
-    res.status(201).json(fullPipeline(out.id));
+    await sendPipeline(d.store, res, out.id, 201);
   });
 
   r.get('/pipelines', (req, res) => {
@@ -80,14 +76,14 @@ export function userApi(d: UserApiDeps): Router {
   });
   const haltedName = (id: number | null) => (id === null ? null : (d.store.jobs.get(id)?.name ?? null));
 
-  r.get('/pipelines/:id', (req, res) => {
-    res.json(fullPipeline(pipelineOr404(req.params.id).id));
+  r.get('/pipelines/:id', async (req, res) => {
+    await sendPipeline(d.store, res, pipelineOr404(req.params.id).id);
   });
 
-  r.post('/pipelines/:id/cancel', (req, res) => {
+  r.post('/pipelines/:id/cancel', async (req, res) => {
     const p = pipelineOr404(req.params.id);
     if (!TERMINAL.has(p.status)) d.pipelines.apply(p.id, { type: 'pipeline_cancel' });
-    res.json(fullPipeline(p.id));
+    await sendPipeline(d.store, res, p.id);
   });
 
   r.get('/jobs/:id', (req, res) => {

@@ -285,7 +285,12 @@ export class PipelineService {
       after.push(() => {
         this.engines.evict(pipelineId); // finished: rebuilt on demand (retry of a job)
         const row = this.store.pipelines.get(pipelineId);
-        if (row) this.events.safeEmit('pipeline_finished', { pipeline: pipelineJson(row, this.store.jobs.byPipeline(pipelineId)) });
+        const halted = row?.halted_by_job_id == null ? null : (this.store.jobs.get(row.halted_by_job_id)?.name ?? '');
+        if (row)
+          this.events.safeEmit('pipeline_finished', {
+            pipeline: pipelineJson(row, undefined, halted),
+            timed_out: this.store.jobs.countingTimeout(pipelineId),
+          });
       });
     }
   }

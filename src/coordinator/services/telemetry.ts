@@ -102,14 +102,14 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
     }
   };
-  const onPipelineFinished = ({ pipeline: p }: CoordinatorEventMap['pipeline_finished'][0]) => {
+  const onPipelineFinished = ({ pipeline: p, timed_out }: CoordinatorEventMap['pipeline_finished'][0]) => {
     if (p.status === 'success' || p.status === 'failed' || p.status === 'canceled' || p.status === 'skipped') {
       const start = Date.parse(p.started_at ?? p.created_at);
       const end = p.finished_at ? Date.parse(p.finished_at) : Date.now();
       metrics.recordPipelineFinished({
         status: p.status,
         failureClass: p.failure_class,
-        timedOut: (p.jobs ?? []).some((j) => j.status === 'failed' && !j.allow_failure && j.failure?.reason === 'job_execution_timeout'),
+        timedOut: timed_out,
         durationSeconds: Math.max(0, end - start) / 1000,
       });
     }

@@ -70,6 +70,26 @@ export class ArtifactStore {
       .run(jobId, r.tests, r.failures, r.errors, r.skipped, r.time, JSON.stringify(r.failed), parseError);
   }
 
+  /** Artifacts of many jobs in one query (a big pipeline's page), by job id. */
+  ofJobs(jobIds: number[]): Map<number, ArtifactRow[]> {
+    const out = new Map<number, ArtifactRow[]>();
+    const rows = this.db
+      .prepare('SELECT * FROM artifacts WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY job_id, kind')
+      .all(JSON.stringify(jobIds)) as ArtifactRow[];
+    for (const r of rows) out.set(r.job_id, [...(out.get(r.job_id) ?? []), r]);
+    return out;
+  }
+
+  /** Test reports of many jobs in one query, by job id. */
+  testReports(jobIds: number[]): Map<number, TestReportRow> {
+    const rows = this.db
+      .prepare('SELECT * FROM job_test_reports WHERE job_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(jobIds)) as (Omit<TestReportRow, 'failed'> & { job_id: number; failed_json: string })[];
+    return new Map(
+      rows.map(({ job_id, failed_json, ...r }) => [job_id, { ...r, failed: JSON.parse(failed_json) as TestReportSummary['failed'] }]),
+    );
+  }
+
   testReport(jobId: number): TestReportRow | null {
     const row = this.db.prepare('SELECT * FROM job_test_reports WHERE job_id = ?').get(jobId) as
       | { tests: number; failures: number; errors: number; skipped: number; time: number; failed_json: string; parse_error: string | null }

@@ -122,6 +122,13 @@ export class JobStore {
       ),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       byPipeline: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id'),
+      countingTimeout: db.prepare(
+        `SELECT 1 FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_reason = 'job_execution_timeout' LIMIT 1`,
+      ),
+      countOf: db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM jobs WHERE pipeline_id = ?'),
+      // `+pipeline_id`: walk the primary key from `id`, not the name index (a pipeline's jobs are
+      // mostly consecutive ids, so a page reads about `limit` rows, already in order).
+      page: db.prepare('SELECT * FROM jobs WHERE id >= ? AND +pipeline_id = ? ORDER BY id LIMIT ?'),
       latestByName: db.prepare('SELECT * FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
       latestRef: db.prepare('SELECT id, attempt, outcome, note FROM jobs WHERE pipeline_id = ? AND name = ? ORDER BY attempt DESC LIMIT 1'),
       refs: db.prepare('SELECT id, name, attempt, outcome, note FROM jobs WHERE pipeline_id = ? ORDER BY attempt'),
@@ -230,6 +237,18 @@ export class JobStore {
     return this.s.latestRef.get(pipelineId, name) as JobRef | undefined;
   }
   /** latestRef of every job name of a pipeline, in one query (for events touching thousands of jobs). */
+  /** Whether a job of the pipeline that does not allow failure failed for job_execution_timeout. */
+  countingTimeout(pipelineId: number): boolean {
+    return this.s.countingTimeout.get(pipelineId) !== undefined;
+  }
+  /** How many job rows (attempts) a pipeline has, and its first job id. */
+  countOf(pipelineId: number): { n: number; first: number | null } {
+    return this.s.countOf.get(pipelineId) as { n: number; first: number | null };
+  }
+  /** Up to `limit` attempts of a pipeline from job id `fromId` on, in id order (paged reads of big pipelines). */
+  page(pipelineId: number, fromId: number, limit: number): JobRow[] {
+    return this.s.page.all(fromId, pipelineId, limit) as JobRow[];
+  }
   latestRefs(pipelineId: number): Map<string, JobRef> {
     const out = new Map<string, JobRef>();
     for (const r of this.s.refs.all(pipelineId) as (JobRef & { name: string })[]) {
