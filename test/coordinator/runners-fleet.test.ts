@@ -104,3 +104,17 @@ describe('stale runners', () => {
     assert.equal(fleetState(row, 11_000, 1_000, 10_000), 'stale');
   });
 });
+
+describe('runbooks', () => {
+  test('the coordinator serves docs/runbooks.md, where every alert runbook_url points', async () => {
+    const h = await harness();
+    try {
+      const res = await fetch(`${h.c.url}/docs/runbooks.md`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/markdown/);
+      assert.match(await res.text(), /^## FaultlineDown$/m);
+    } finally {
+      await h.close();
+    }
+  });
+});
