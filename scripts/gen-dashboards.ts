@@ -82,7 +82,12 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
           tooltip: { mode: 'multi', sort: 'desc' },
         }
       : p.type === 'stat'
-        ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: p.textMode ?? 'auto' }
+        ? {
+            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+            colorMode: 'value',
+            graphMode: 'area',
+            textMode: p.textMode ?? 'auto',
+          }
         : p.type === 'bargauge'
           ? {
               reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },

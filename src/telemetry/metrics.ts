@@ -322,7 +322,10 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
           // Never started (e.g. stuck, canceled while pending): the run ended in pending.
           m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineRunState]: 'pending', ...ended }, d);
         } else {
-          m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineRunState]: 'pending', [LABEL.cicdPipelineResult]: '', [LABEL.errorType]: '' }, pending);
+          m.cicdPipelineRunDuration.observe(
+            { [LABEL.cicdPipelineRunState]: 'pending', [LABEL.cicdPipelineResult]: '', [LABEL.errorType]: '' },
+            pending,
+          );
           m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineRunState]: 'executing', ...ended }, d);
         }
       }
@@ -330,7 +333,8 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
 
     /** Active pipeline runs by state (every state set, zeros included). */
     setPipelineRunCounts(counts: Partial<Record<CicdPipelineRunState, number>>): void {
-      for (const state of CICD_PIPELINE_RUN_STATES) m.cicdPipelineRunActive.set({ [LABEL.cicdPipelineRunState]: state }, counts[state] ?? 0);
+      for (const state of CICD_PIPELINE_RUN_STATES)
+        m.cicdPipelineRunActive.set({ [LABEL.cicdPipelineRunState]: state }, counts[state] ?? 0);
     },
 
     /** One pull attempt reported by a runner (JobUpdateRequest.image_pulls). */

@@ -44,7 +44,14 @@ describe('runner fleet API', () => {
     await h.update(ja, {
       state: 'failed',
       exit_code: null,
-      failure: { reason: 'runner_system_failure', stage: 'prepare_executor', message: 'executor crashed', executor: 'shell', image: null, registry: null },
+      failure: {
+        reason: 'runner_system_failure',
+        stage: 'prepare_executor',
+        message: 'executor crashed',
+        executor: 'shell',
+        image: null,
+        registry: null,
+      },
     });
     await h.update(jb, { state: 'failed', exit_code: 1, failure: null });
     await h.waitFor(async () => (await h.job(jb.id)).failure && (await h.job(ja.id)).failure);
@@ -89,8 +96,14 @@ describe('stale runners', () => {
         await h.request(chatty.token);
         return removed.some((e) => e.runner_id === quiet.id);
       }, 8000);
-      assert.deepEqual(removed.map((e) => [e.runner_id, e.reason]), [[quiet.id, 'stale']]);
-      assert.deepEqual((await runners(h)).map((r) => r.name), ['chatty']);
+      assert.deepEqual(
+        removed.map((e) => [e.runner_id, e.reason]),
+        [[quiet.id, 'stale']],
+      );
+      assert.deepEqual(
+        (await runners(h)).map((r) => r.name),
+        ['chatty'],
+      );
     } finally {
       await h.close();
     }

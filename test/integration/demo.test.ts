@@ -33,7 +33,9 @@ test('faultline up --example: an infra failure on first start, token-carrying li
 
     up = spawnFaultline(args);
     await waitOutput(up, /examples: already submitted/);
-    const list = (await (await fetch(`${base}/api/v1/pipelines`, { headers: { authorization: `Bearer ${token}` } })).json()) as { total: number };
+    const list = (await (await fetch(`${base}/api/v1/pipelines`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      total: number;
+    };
     assert.equal(list.total, 3, 'a restart submits no more examples');
     const fleet = (await (await fetch(`${base}/api/v1/runners`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
       runners: { name: string }[];

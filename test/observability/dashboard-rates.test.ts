@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from './dashboard-queries.js';
 
-type Panel = { title: string; type: string; fieldConfig: { defaults: { unit: string } }; options: Record<string, unknown>; targets: { expr: string; legendFormat?: string }[] };
+type Panel = {
+  title: string;
+  type: string;
+  fieldConfig: { defaults: { unit: string } };
+  options: Record<string, unknown>;
+  targets: { expr: string; legendFormat?: string }[];
+};
 const DIR = join(REPO_ROOT, 'dashboards');
 const panels = (file: string) => (JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { panels: Panel[] }).panels;
 
@@ -13,7 +19,11 @@ test('failure rates read per hour, not per second (a few failures an hour are 0.
   const failureRates = readdirSync(DIR)
     .filter((f) => f.endsWith('.json'))
     .flatMap(panels)
-    .filter((p) => p.type === 'timeseries' && p.targets.some((t) => /rate\((faultline_jobs_finished_total\{status="failed"|cicd_system_errors_total)/.test(t.expr)));
+    .filter(
+      (p) =>
+        p.type === 'timeseries' &&
+        p.targets.some((t) => /rate\((faultline_jobs_finished_total\{status="failed"|cicd_system_errors_total)/.test(t.expr)),
+    );
   assert.ok(failureRates.length >= 3, 'failure rate panels found');
   for (const p of failureRates) {
     assert.match(p.title, /per hour/, p.title);

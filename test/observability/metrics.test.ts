@@ -168,10 +168,19 @@ describe('telemetry metrics', () => {
     assert.equal(await value(m.registry, METRIC.pipelinesFinished, { status: 'success', failure_class: '' }), 1);
     const dur = `${METRIC.cicdPipelineRunDuration}_sum`;
     // Time per cicd.pipeline.run.state; the result (and error.type) on the state the run ended in.
-    assert.equal(await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'error', error_type: 'dns_failure' }), 60);
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'error', error_type: 'dns_failure' }),
+      60,
+    );
     assert.equal(await value(m.registry, dur, { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: '', error_type: '' }), 6);
-    assert.equal(await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'success', error_type: '' }), 30);
-    assert.equal(await value(m.registry, dur, { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: 'error', error_type: 'no_runner' }), 3600);
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'success', error_type: '' }),
+      30,
+    );
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: 'error', error_type: 'no_runner' }),
+      3600,
+    );
     m.setPipelineRunCounts({ executing: 2 });
     assert.equal(await value(m.registry, METRIC.cicdPipelineRunActive, { cicd_pipeline_run_state: 'executing' }), 2);
     assert.equal(await value(m.registry, METRIC.cicdPipelineRunActive, { cicd_pipeline_run_state: 'pending' }), 0);

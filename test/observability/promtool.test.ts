@@ -178,7 +178,11 @@ describe('FaultlineDown on a real Prometheus', () => {
     let out = '';
     const prom = spawn(
       'prometheus',
-      [`--config.file=${join(tmp.path, 'prometheus.yml')}`, `--storage.tsdb.path=${join(tmp.path, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`],
+      [
+        `--config.file=${join(tmp.path, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(tmp.path, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     prom.stdout!.on('data', (d) => (out += d));

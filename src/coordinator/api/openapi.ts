@@ -601,7 +601,8 @@ export const openapi = {
     },
     '/api/v1/runners': {
       get: {
-        summary: 'Registered runners: state online|offline|stale, last contact, version, executor, tags, jobs running, infra failures of the last 24 h',
+        summary:
+          'Registered runners: state online|offline|stale, last contact, version, executor, tags, jobs running, infra failures of the last 24 h',
         security: bearer,
         responses: {
           '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }),

@@ -55,7 +55,10 @@ export function runnerApi(d: RunnerApiDeps): Router {
       },
       Date.now(),
     );
-    d.log.info({ runner: id, name: body.name, host: body.host, tags: body.tags, replaced }, replaced ? 'runner registered again; its record is replaced' : 'runner registered');
+    d.log.info(
+      { runner: id, name: body.name, host: body.host, tags: body.tags, replaced },
+      replaced ? 'runner registered again; its record is replaced' : 'runner registered',
+    );
     d.events.safeEmit('runner_state', { runner_id: id, name: body.name, state: 'online', at: new Date().toISOString() });
     res.status(201).json({ id, token } satisfies RegisterRunnerResponse);
   });

@@ -49,9 +49,7 @@ export class RunnerStore {
       get: db.prepare('SELECT * FROM runners WHERE id = ?'),
       seen: db.prepare(`UPDATE runners SET last_heartbeat_at = ?, state = 'online' WHERE id = ?`),
       online: db.prepare(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND last_heartbeat_at >= ?`),
-      goneOffline: db.prepare(
-        `SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND COALESCE(last_heartbeat_at, 0) < ?`,
-      ),
+      goneOffline: db.prepare(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND COALESCE(last_heartbeat_at, 0) < ?`),
       setState: db.prepare('UPDATE runners SET state = ? WHERE id = ?'),
       all: db.prepare('SELECT * FROM runners WHERE removed_at IS NULL ORDER BY id'),
       // The token is overwritten with a value no token hashes to: a removed runner is refused (403).
