@@ -41,6 +41,10 @@ interface PanelSpec {
   max?: number;
   /** timeseries: stack series (e.g. counts by state). */
   stack?: boolean;
+  /** stat: show series names (e.g. which registries) instead of values. */
+  textMode?: 'name';
+  /** Shown when the query returns nothing. */
+  noValue?: string;
 }
 
 interface DashboardSpec {
@@ -57,7 +61,7 @@ interface DashboardSpec {
 
 function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }): Json {
   const steps = [{ color: 'green', value: null }, ...(p.thresholds ?? []).map(([value, color]) => ({ color, value }))];
-  const defaults: Json = { unit: p.unit, thresholds: { mode: 'absolute', steps } };
+  const defaults: Json = { unit: p.unit, thresholds: { mode: 'absolute', steps }, ...(p.noValue ? { noValue: p.noValue } : {}) };
   if (p.min !== undefined) defaults.min = p.min;
   if (p.max !== undefined) defaults.max = p.max;
   if (p.type === 'timeseries') {
@@ -78,7 +82,12 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
           tooltip: { mode: 'multi', sort: 'desc' },
         }
       : p.type === 'stat'
-        ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' }
+        ? {
+            reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+            colorMode: 'value',
+            graphMode: 'area',
+            textMode: p.textMode ?? 'auto',
+          }
         : p.type === 'bargauge'
           ? {
               reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
@@ -258,13 +267,13 @@ const failures: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'Failed jobs per second by class',
-      unit: 'ops',
+      title: 'Failed jobs per hour by class',
+      unit: 'short',
       stack: true,
       description: 'Rate of failed jobs by failure class (infra, build, unknown), filtered by executor and runner.',
       targets: [
         {
-          expr: `sum by (failure_class) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`,
+          expr: `sum by (failure_class) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval])) * 3600`,
           legend: '{{failure_class}}',
         },
       ],
@@ -300,12 +309,12 @@ const failures: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'Failures by reason',
-      unit: 'ops',
-      description: 'Failed jobs per second by failure reason (runner/coordinator reported, before classification).',
+      title: 'Failures per hour by reason',
+      unit: 'short',
+      description: 'Failed jobs per hour by failure reason (runner/coordinator reported, before classification).',
       targets: [
         {
-          expr: `sum by (failure_reason) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval]))`,
+          expr: `sum by (failure_reason) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval])) * 3600`,
           legend: '{{failure_reason}}',
         },
       ],
@@ -341,13 +350,13 @@ const failures: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'CI/CD system errors (OTel cicd.system.errors)',
-      unit: 'ops',
+      title: 'CI/CD system errors per hour (OTel cicd.system.errors)',
+      unit: 'short',
       description:
-        'The OpenTelemetry CI/CD convention view: errors of the CI system itself (infra failures only) by error.type and component.',
+        'The OpenTelemetry CI/CD convention view: errors of the CI system itself (infra failures only) per hour by error.type (the classified cause) and component.',
       targets: [
         {
-          expr: 'sum by (error_type, cicd_system_component) (rate(cicd_system_errors_total[$__rate_interval]))',
+          expr: 'sum by (error_type, cicd_system_component) (rate(cicd_system_errors_total[$__rate_interval])) * 3600',
           legend: '{{cicd_system_component}}: {{error_type}}',
         },
       ],
@@ -394,9 +403,11 @@ const registry: DashboardSpec = {
       w: 8,
       title: 'Registries in outage now',
       unit: 'short',
-      description: 'Registries with a firing RegistryOutage alert.',
-      targets: [{ expr: 'count(ALERTS{alertname="RegistryOutage",alertstate="firing"}) or vector(0)' }],
+      description: 'The registries with a firing RegistryOutage alert, by name ("none" while all are fine).',
+      targets: [{ expr: 'sum by (registry) (ALERTS{alertname="RegistryOutage",alertstate="firing"})', legend: '{{registry}}' }],
       thresholds: [[1, 'red']],
+      textMode: 'name',
+      noValue: 'none',
     },
     {
       type: 'stat',

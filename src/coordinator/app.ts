@@ -13,6 +13,8 @@ import { artifactsRunnerApi, artifactsUserApi } from './api/artifacts-api.js';
 import type { ArtifactService } from './artifacts/service.js';
 
 export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
+/** The alerts' runbooks: runbook_url = <faultline_url>/docs/runbooks.md#<alert> (rules/alerts). */
+const RUNBOOKS = fileURLToPath(new URL('../../docs/runbooks.md', import.meta.url));
 
 export function createApp(
   d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService },
@@ -47,6 +49,11 @@ export function createApp(
   app.use('/api/v1', requireApiToken(d.store), ...(artifacts ? [artifactsUserApi({ store: d.store, artifacts })] : []), userApi(d));
   d.mount?.(app); // /metrics and the incidents/MTTR API (services/telemetry.ts)
   app.use('/api', notFound);
+
+  app.get('/docs/runbooks.md', (_req, res) => {
+    if (!existsSync(RUNBOOKS)) return res.status(404).json({ error: 'runbooks not installed' });
+    res.type('text/markdown; charset=utf-8').sendFile(RUNBOOKS);
+  });
 
   // The web UI (written separately); until it exists, / is a JSON 404.
   app.use(express.static(UI_DIR, { index: 'index.html', fallthrough: true }));

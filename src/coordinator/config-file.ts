@@ -6,6 +6,7 @@
  *   port: 8080
  *   data_dir: /var/lib/faultline          # relative paths are relative to this file
  *   heartbeat_timeout: 60s
+ *   runner_stale_after: 7d                # runners not heard of this long are removed
  *   gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}   # include:project/template/component
  *   notifications:
  *     - {name: operators, url: https://ops.example/hook, classes: [infra]}
@@ -112,6 +113,7 @@ const fileSchema = z
     heartbeat_timeout: duration.optional(),
     stuck_timeout: duration.optional(),
     long_poll: duration.optional(),
+    runner_stale_after: duration.optional(),
     max_trace_bytes: size.optional(),
     auto_cancel: z.boolean().optional(),
     cancel_grace: duration.optional(),
@@ -197,6 +199,7 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     heartbeatTimeoutMs: f.heartbeat_timeout,
     stuckTimeoutMs: f.stuck_timeout,
     longPollMs: f.long_poll,
+    runnerStaleMs: f.runner_stale_after,
     maxTraceBytes: f.max_trace_bytes,
     autoCancel: f.auto_cancel,
     cancelGraceSeconds: f.cancel_grace === undefined ? undefined : Math.max(1, Math.round(f.cancel_grace / 1000)),

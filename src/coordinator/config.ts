@@ -17,6 +17,8 @@ export interface CoordinatorOptions {
   stuckTimeoutMs?: number;
   /** Longest wait of POST /jobs/request (default 30 s). */
   longPollMs?: number;
+  /** A runner not heard of this long is stale and removed by the sweep (default 7 days, as GitLab). */
+  runnerStaleMs?: number;
   /** Largest job log (default 64 MiB). */
   maxTraceBytes?: number;
   /** A job token still works this long after its job reached a final state (default 30 s). */
@@ -50,6 +52,7 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number;
   stuckTimeoutMs: number;
   longPollMs: number;
+  runnerStaleMs: number;
   maxTraceBytes: number;
   jobTokenGraceMs: number;
   autoCancel: boolean;
@@ -73,6 +76,7 @@ export function resolveOptions(o: CoordinatorOptions): ResolvedOptions {
     heartbeatTimeoutMs: pos(o.heartbeatTimeoutMs, 60_000, 'heartbeatTimeoutMs'),
     stuckTimeoutMs: pos(o.stuckTimeoutMs, 3_600_000, 'stuckTimeoutMs'),
     longPollMs: pos(o.longPollMs, 30_000, 'longPollMs'),
+    runnerStaleMs: pos(o.runnerStaleMs, 7 * 86_400_000, 'runnerStaleMs'),
     maxTraceBytes: pos(o.maxTraceBytes, 64 * 1024 * 1024, 'maxTraceBytes'),
     jobTokenGraceMs: pos(o.jobTokenGraceMs, 30_000, 'jobTokenGraceMs'),
     autoCancel: o.autoCancel ?? false,

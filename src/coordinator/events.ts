@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ImagePullRecord, JobUpdateRequest } from '../protocol/runner-api.js';
 import type { JobJson, PipelineJson } from '../protocol/user-api.js';
+import type { FailureClassification } from '../protocol/failure.js';
 import type { JobStatus } from '../pipeline/status.js';
 
 export interface JobTransitionEvent {
@@ -32,6 +33,8 @@ export interface PipelineFinishedEvent {
   pipeline: PipelineJson;
   /** A job that counts (not allow_failure) failed for job_execution_timeout. */
   timed_out: boolean;
+  /** The failure of the job that decided the pipeline's class (null when nothing that counts failed). */
+  decisive_failure: FailureClassification | null;
 }
 export interface ImagePullsEvent {
   job_id: number;
@@ -45,12 +48,21 @@ export interface RunnerStateEvent {
   at: string;
 }
 
+/** A runner was removed (DELETE /api/v1/runners/:id or the stale sweep); its incidents resolve. */
+export interface RunnerRemovedEvent {
+  runner_id: number;
+  name: string;
+  reason: 'deleted' | 'stale';
+  at: string;
+}
+
 export interface CoordinatorEventMap {
   job_transition: [JobTransitionEvent];
   job_finished: [JobFinishedEvent];
   pipeline_finished: [PipelineFinishedEvent];
   image_pulls: [ImagePullsEvent];
   runner_state: [RunnerStateEvent];
+  runner_removed: [RunnerRemovedEvent];
 }
 
 export class CoordinatorEvents extends EventEmitter<CoordinatorEventMap> {

@@ -15,6 +15,7 @@ import { Dispatcher } from './services/dispatcher.js';
 import { Finisher } from './services/finisher.js';
 import { JobService } from './services/job-service.js';
 import { PipelineService } from './services/pipeline-service.js';
+import { Fleet } from './services/fleet.js';
 import { Reaper } from './services/reaper.js';
 import { Hearing } from './services/hearing.js';
 import { Notifier } from './services/notifier.js';
@@ -80,7 +81,9 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     );
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);
     const hearing = new Hearing();
+    const fleet = new Fleet(store, jobs, events, opts, log);
     const reaper = new Reaper(store, jobs, events, opts, log, hearing);
+    reaper.fleet = fleet;
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
@@ -105,6 +108,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       registrationToken,
       log,
       hearing,
+      fleet,
       pipelines,
       classifier: () => classifier,
       rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR,

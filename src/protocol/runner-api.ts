@@ -26,6 +26,12 @@ export interface RegisterRunnerRequest {
   run_untagged?: boolean;
   executor: string;
   concurrency: number;
+  /**
+   * The machine the runner runs on and its faultline version. A runner registering again with
+   * the same name and host replaces its earlier record. Absent from older runners (no dedupe).
+   */
+  host?: string;
+  version?: string;
 }
 export interface RegisterRunnerResponse {
   id: number;

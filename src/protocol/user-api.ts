@@ -13,6 +13,8 @@
  *   GET  /api/v1/jobs/:id/artifacts/*path → one file of the archive
  *   GET  /api/v1/failures?class&reason&cause&ref&job&runner&image&since&until&limit&cursor
  *   GET  /api/v1/failures/summary?since&until
+ *   GET  /api/v1/runners → {runners: RunnerJson[]}
+ *   DELETE /api/v1/runners/:id → 204 | 404 (its running jobs fail: runner_system_failure)
  *   GET  /api/v1/openapi.json
  * Auth: `Authorization: Bearer <api token>`.
  */
@@ -30,6 +32,23 @@ export interface ApiErrorDetail {
 export interface ApiError {
   error: string;
   details?: ApiErrorDetail[];
+}
+
+export interface RunnerJson {
+  id: number;
+  name: string;
+  host: string | null;
+  /** online: heard within the heartbeat timeout; stale: not heard for the stale time (default 7 days). */
+  state: 'online' | 'offline' | 'stale';
+  last_contact_at: string | null;
+  version: string | null;
+  executor: string;
+  tags: string[];
+  run_untagged: boolean;
+  concurrency: number;
+  jobs_running: number;
+  /** Infra failures of its jobs in the last 24 h. */
+  recent_infra_failures: number;
 }
 
 export interface JobJson {

@@ -17,6 +17,7 @@ import { createExecutor, type RunnerContext } from './executors/index.js';
 import { registerRunnerSecret } from './host-env.js';
 import { startJob, type JobHandle } from './job-runner.js';
 import { defaultLogger, type RunnerLogger } from './logger.js';
+import { FAULTLINE_VERSION } from '../telemetry/build-info.js';
 import { createRunnerTelemetry } from '../telemetry/runner-telemetry.js';
 
 export interface StartRunnerOptions {
@@ -147,6 +148,8 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
       run_untagged: opts.runUntagged ?? true,
       executor: opts.executor,
       concurrency,
+      host: hostname(),
+      version: FAULTLINE_VERSION,
     });
     runnerId = reg.id;
     registerRunnerSecret(client.token);

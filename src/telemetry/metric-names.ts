@@ -9,6 +9,10 @@
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import {
   ATTR_CICD_PIPELINE_RESULT,
+  ATTR_CICD_PIPELINE_RUN_STATE,
+  CICD_PIPELINE_RUN_STATE_VALUE_EXECUTING,
+  CICD_PIPELINE_RUN_STATE_VALUE_FINALIZING,
+  CICD_PIPELINE_RUN_STATE_VALUE_PENDING,
   ATTR_CICD_SYSTEM_COMPONENT,
   ATTR_CICD_WORKER_STATE,
   CICD_PIPELINE_RESULT_VALUE_CANCELLATION,
@@ -20,7 +24,9 @@ import {
   CICD_WORKER_STATE_VALUE_AVAILABLE,
   CICD_WORKER_STATE_VALUE_BUSY,
   CICD_WORKER_STATE_VALUE_OFFLINE,
+  METRIC_CICD_PIPELINE_RUN_ACTIVE,
   METRIC_CICD_PIPELINE_RUN_DURATION,
+  METRIC_CICD_PIPELINE_RUN_ERRORS,
   METRIC_CICD_SYSTEM_ERRORS,
   METRIC_CICD_WORKER_COUNT,
 } from '@opentelemetry/semantic-conventions/incubating';
@@ -54,9 +60,12 @@ export const METRIC = {
   incidentDuration: 'faultline_incident_duration_seconds',
   mttr: 'faultline_mttr_seconds',
   classifications: 'faultline_classifications_total',
-  // OTel CI/CD semantic conventions, Prometheus-translated
+  buildInfo: 'faultline_build_info',
+  // OTel CI/CD semantic conventions (development status), Prometheus-translated
   cicdSystemErrors: promName(METRIC_CICD_SYSTEM_ERRORS, { counter: true }), // cicd_system_errors_total
   cicdPipelineRunDuration: promName(METRIC_CICD_PIPELINE_RUN_DURATION, { unit: 's' }), // cicd_pipeline_run_duration_seconds
+  cicdPipelineRunActive: promName(METRIC_CICD_PIPELINE_RUN_ACTIVE), // cicd_pipeline_run_active
+  cicdPipelineRunErrors: promName(METRIC_CICD_PIPELINE_RUN_ERRORS, { counter: true }), // cicd_pipeline_run_errors_total
   cicdWorkerCount: promName(METRIC_CICD_WORKER_COUNT), // cicd_worker_count
   // both coordinator (as reported by runners) and runner
   imagePulls: 'faultline_image_pulls_total',
@@ -72,6 +81,7 @@ export const LABEL = {
   errorType: promLabel(ATTR_ERROR_TYPE), // error_type
   cicdSystemComponent: promLabel(ATTR_CICD_SYSTEM_COMPONENT), // cicd_system_component
   cicdPipelineResult: promLabel(ATTR_CICD_PIPELINE_RESULT), // cicd_pipeline_result
+  cicdPipelineRunState: promLabel(ATTR_CICD_PIPELINE_RUN_STATE), // cicd_pipeline_run_state
   cicdWorkerState: promLabel(ATTR_CICD_WORKER_STATE), // cicd_worker_state
 } as const;
 
@@ -100,6 +110,14 @@ export type MttrKind = (typeof MTTR_KINDS)[number];
 /** `cicd.system.component` values faultline reports. */
 export const CICD_SYSTEM_COMPONENTS = ['coordinator', 'runner'] as const;
 export type CicdSystemComponent = (typeof CICD_SYSTEM_COMPONENTS)[number];
+
+/** `cicd.pipeline.run.state`: pending (queued, no job started), executing, finalizing (unused: no teardown phase). */
+export const CICD_PIPELINE_RUN_STATES = [
+  CICD_PIPELINE_RUN_STATE_VALUE_PENDING,
+  CICD_PIPELINE_RUN_STATE_VALUE_EXECUTING,
+  CICD_PIPELINE_RUN_STATE_VALUE_FINALIZING,
+] as const;
+export type CicdPipelineRunState = (typeof CICD_PIPELINE_RUN_STATES)[number];
 
 export const CICD_PIPELINE_RESULTS = [
   CICD_PIPELINE_RESULT_VALUE_SUCCESS,

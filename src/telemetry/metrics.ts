@@ -10,14 +10,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FailureClass, FailureReason, FailureStage } from '../protocol/failure.js';
 import type { ImagePullRecord } from '../protocol/runner-api.js';
+import { FAULTLINE_VERSION } from './build-info.js';
 import {
   BUCKETS,
   IMAGE_PULL_FAILURE_KINDS,
   IMAGE_PULL_OUTCOMES,
+  CICD_PIPELINE_RUN_STATES,
   LABEL,
   METRIC,
   RUNNER_STATES,
   type CicdPipelineResult,
+  type CicdPipelineRunState,
   type CicdSystemComponent,
   type FinishedJobStatus,
   type ImagePullOutcome,
@@ -56,7 +59,12 @@ export interface PipelineFinishedEvent {
   failureClass?: FailureClass | null;
   /** The pipeline failed because a job hit its timeout (OTel result `timeout`). */
   timedOut?: boolean;
+  /** First job started → finished (created → finished when no job ever started). */
   durationSeconds: number;
+  /** Created → first job started (OTel state `pending`); null/absent when no job ever started. */
+  pendingSeconds?: number | null;
+  /** Cause of the failure that failed the pipeline (OTel `error.type` on failure/error). */
+  errorType?: string | null;
 }
 
 type ImagePullLabels = 'registry' | 'policy' | 'outcome' | 'kind';
@@ -111,9 +119,26 @@ export function cicdPipelineResult(e: Pick<PipelineFinishedEvent, 'status' | 'fa
   }
 }
 
+/** OTel `error.type` of a failed job: the classified cause (bounded: the rules' causes), else the reason. */
+export function errorType(f: Pick<ClassifiedFailure, 'cause' | 'reason'> | null | undefined): string {
+  return f?.cause || f?.reason || 'unknown';
+}
+
 /** `cicd.system.component` of an infra failure: the coordinator's own reasons, else the runner. */
 export function cicdSystemComponent(f: Pick<ClassifiedFailure, 'stage'>): CicdSystemComponent {
   return f.stage === 'coordinator' ? 'coordinator' : 'runner';
+}
+
+/** faultline_build_info{version, node_version} 1: which build runs where (join on it in PromQL). */
+function buildInfo(registry: Registry): Gauge<'version' | 'node_version'> {
+  const g = new Gauge<'version' | 'node_version'>({
+    name: METRIC.buildInfo,
+    help: 'Always 1; labels name the faultline version and the Node.js version of this process.',
+    labelNames: ['version', 'node_version'] as const,
+    registers: [registry],
+  });
+  g.set({ version: FAULTLINE_VERSION, node_version: process.version }, 1);
+  return g;
 }
 
 const seconds = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : null);
@@ -210,17 +235,30 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       labelNames: ['class', 'cause', 'fallback'] as const,
       registers: r,
     }),
+    buildInfo: buildInfo(registry),
     cicdSystemErrors: new Counter<string>({
       name: METRIC.cicdSystemErrors,
-      help: 'OTel cicd.system.errors: errors of the CI/CD system itself (infra-class job failures only; build failures excluded).',
+      help: 'OTel cicd.system.errors: errors of the CI/CD system itself (infra-class job failures only; build failures excluded); error_type is the classified cause (registry_unreachable, disk_full, oom_killed, ...).',
       labelNames: [LABEL.errorType, LABEL.cicdSystemComponent],
       registers: r,
     }),
     cicdPipelineRunDuration: new Histogram<string>({
       name: METRIC.cicdPipelineRunDuration,
-      help: 'OTel cicd.pipeline.run.duration by cicd.pipeline.result (pipeline name left out: unbounded).',
-      labelNames: [LABEL.cicdPipelineResult],
+      help: 'OTel cicd.pipeline.run.duration: time a pipeline run spent in each cicd.pipeline.run.state (pending, executing); cicd.pipeline.result on the state it ended in, error_type = the failing cause on failure/error (pipeline name left out: unbounded).',
+      labelNames: [LABEL.cicdPipelineRunState, LABEL.cicdPipelineResult, LABEL.errorType],
       buckets: [...BUCKETS.pipeline],
+      registers: r,
+    }),
+    cicdPipelineRunActive: new Gauge<string>({
+      name: METRIC.cicdPipelineRunActive,
+      help: 'OTel cicd.pipeline.run.active: pipeline runs active now by cicd.pipeline.run.state.',
+      labelNames: [LABEL.cicdPipelineRunState],
+      registers: r,
+    }),
+    cicdPipelineRunErrors: new Counter<string>({
+      name: METRIC.cicdPipelineRunErrors,
+      help: 'OTel cicd.pipeline.run.errors: failed jobs of pipeline runs; error_type is the classified cause, failure_class says whose it is (infra|build|unknown).',
+      labelNames: [LABEL.errorType, 'failure_class'],
       registers: r,
     }),
     cicdWorkerCount: new Gauge<string>({
@@ -248,8 +286,12 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       });
       const d = seconds(e.durationSeconds);
       if (d !== null) m.jobDuration.observe({ status: e.status, failure_class: f?.class ?? '', executor }, d);
+      if (e.status === 'failed') {
+        m.cicdPipelineRunErrors.inc({ [LABEL.errorType]: errorType(f), failure_class: f?.class ?? 'unknown' });
+      }
       if (f?.class === 'infra') {
-        m.cicdSystemErrors.inc({ [LABEL.errorType]: f.reason, [LABEL.cicdSystemComponent]: cicdSystemComponent(f) });
+        // The cause, not the runner's reason: DNS, disk and OOM all arrive as script_failure.
+        m.cicdSystemErrors.inc({ [LABEL.errorType]: errorType(f), [LABEL.cicdSystemComponent]: cicdSystemComponent(f) });
       }
     },
 
@@ -270,8 +312,29 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       const d = seconds(e.durationSeconds);
       if (d !== null) {
         m.pipelineDuration.observe({ status: e.status }, d);
-        m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineResult]: cicdPipelineResult(e) }, d);
+        const result = cicdPipelineResult(e);
+        const ended = {
+          [LABEL.cicdPipelineResult]: result,
+          [LABEL.errorType]: result === 'failure' || result === 'error' || result === 'timeout' ? (e.errorType ?? 'unknown') : '',
+        };
+        const pending = seconds(e.pendingSeconds);
+        if (pending === null) {
+          // Never started (e.g. stuck, canceled while pending): the run ended in pending.
+          m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineRunState]: 'pending', ...ended }, d);
+        } else {
+          m.cicdPipelineRunDuration.observe(
+            { [LABEL.cicdPipelineRunState]: 'pending', [LABEL.cicdPipelineResult]: '', [LABEL.errorType]: '' },
+            pending,
+          );
+          m.cicdPipelineRunDuration.observe({ [LABEL.cicdPipelineRunState]: 'executing', ...ended }, d);
+        }
       }
+    },
+
+    /** Active pipeline runs by state (every state set, zeros included). */
+    setPipelineRunCounts(counts: Partial<Record<CicdPipelineRunState, number>>): void {
+      for (const state of CICD_PIPELINE_RUN_STATES)
+        m.cicdPipelineRunActive.set({ [LABEL.cicdPipelineRunState]: state }, counts[state] ?? 0);
     },
 
     /** One pull attempt reported by a runner (JobUpdateRequest.image_pulls). */
@@ -319,6 +382,7 @@ export function createRunnerMetrics(registry: Registry = new Registry(), opts: M
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const m = {
     registry,
+    buildInfo: buildInfo(registry),
     runnerJobsRunning: new Gauge({
       name: METRIC.runnerJobsRunning,
       help: 'Jobs this runner is running now (teardown included).',

@@ -8,7 +8,13 @@ export interface Harness {
   c: Coordinator;
   dir: string;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }>;
-  register(opts?: { tags?: string[]; run_untagged?: boolean; name?: string }): Promise<{ id: number; token: string }>;
+  register(opts?: {
+    tags?: string[];
+    run_untagged?: boolean;
+    name?: string;
+    host?: string;
+    version?: string;
+  }): Promise<{ id: number; token: string }>;
   request(runnerToken: string, body?: unknown): Promise<{ status: number; job: JobPayload | null; ms: number }>;
   update(job: { id: number; token: string }, u: JobUpdateRequest): Promise<{ status: number; body: any }>;
   trace(job: { id: number; token: string }, start: number, data: string | Buffer, range?: string): Promise<{ status: number; body: any }>;
@@ -48,6 +54,8 @@ export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: stri
           run_untagged: o.run_untagged,
           executor: 'shell',
           concurrency: 1,
+          ...(o.host ? { host: o.host } : {}),
+          ...(o.version ? { version: o.version } : {}),
         }),
       });
       if (res.status !== 201) throw new Error(`register → ${res.status} ${await res.text()}`);

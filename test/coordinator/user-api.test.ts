@@ -182,6 +182,8 @@ describe('user API', () => {
       ['/api/v1/failures', 'get'],
       ['/api/v1/failures/summary', 'get'],
       ['/api/v1/rules/reload', 'post'],
+      ['/api/v1/runners', 'get'],
+      ['/api/v1/runners/{id}', 'delete'],
       ['/api/v1/openapi.json', 'get'],
     ];
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} missing`);

@@ -1,7 +1,7 @@
 /**
  * Which series names may appear in PromQL (rules, dashboards): the metrics that
  * src/telemetry/metrics.ts registers (histograms expanded to _bucket/_sum/_count), the
- * recording rules in rules/alerts/, and Prometheus' own ALERTS series.
+ * recording rules in rules/alerts/, and Prometheus' own ALERTS and up series.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +51,7 @@ export async function knownSeriesNames(): Promise<Set<string>> {
   const names = await exportedMetricNames();
   for (const r of loadRules()) if (r.record) names.add(r.record);
   names.add('ALERTS');
+  names.add('up'); // Prometheus' own per-target scrape health (FaultlineDown)
   names.add('ALERTS_FOR_STATE');
   return names;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
@@ -28,10 +29,13 @@ describe('telemetry metrics', () => {
     assert.equal(METRIC.cicdSystemErrors, 'cicd_system_errors_total');
     assert.equal(METRIC.cicdPipelineRunDuration, 'cicd_pipeline_run_duration_seconds');
     assert.equal(METRIC.cicdWorkerCount, 'cicd_worker_count');
+    assert.equal(METRIC.cicdPipelineRunActive, 'cicd_pipeline_run_active');
+    assert.equal(METRIC.cicdPipelineRunErrors, 'cicd_pipeline_run_errors_total');
     assert.deepEqual(LABEL, {
       errorType: 'error_type',
       cicdSystemComponent: 'cicd_system_component',
       cicdPipelineResult: 'cicd_pipeline_result',
+      cicdPipelineRunState: 'cicd_pipeline_run_state',
       cicdWorkerState: 'cicd_worker_state',
     });
   });
@@ -90,12 +94,13 @@ describe('telemetry metrics', () => {
       }),
       1,
     );
-    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'image_pull_failure', cicd_system_component: 'runner' }), 1);
-    assert.equal(
-      await value(reg, METRIC.cicdSystemErrors, { error_type: 'stuck_pending_no_matching_runners', cicd_system_component: 'coordinator' }),
-      1,
-    );
-    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'script_failure', cicd_system_component: 'runner' }), undefined);
+    // error.type is the classified cause, not the runner's reason.
+    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'registry_unreachable', cicd_system_component: 'runner' }), 1);
+    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'no_runner', cicd_system_component: 'coordinator' }), 1);
+    assert.equal(await value(reg, METRIC.cicdSystemErrors, { error_type: 'test_failed', cicd_system_component: 'runner' }), undefined);
+    // cicd.pipeline.run.errors counts every failed job, build ones too, by cause.
+    assert.equal(await value(reg, METRIC.cicdPipelineRunErrors, { error_type: 'test_failed', failure_class: 'build' }), 1);
+    assert.equal(await value(reg, METRIC.cicdPipelineRunErrors, { error_type: 'registry_unreachable', failure_class: 'infra' }), 1);
     assert.equal(await value(reg, `${METRIC.jobDuration}_count`, { status: 'failed', failure_class: 'infra', executor: 'docker' }), 1);
     assert.equal(await value(reg, `${METRIC.jobDuration}_sum`, { status: 'failed', failure_class: 'build', executor: 'docker' }), 30);
   });
@@ -114,6 +119,12 @@ describe('telemetry metrics', () => {
       }),
       1,
     );
+  });
+
+  test('faultline_build_info names the version on the coordinator and the runner', async () => {
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+    for (const m of [createCoordinatorMetrics(), createRunnerMetrics()])
+      assert.equal(await value(m.registry, METRIC.buildInfo, { version, node_version: process.version }), 1);
   });
 
   test('runner counts set every state on faultline_runners and cicd_worker_count', async () => {
@@ -150,11 +161,29 @@ describe('telemetry metrics', () => {
     assert.equal(cicdPipelineResult({ status: 'skipped' }), 'skip');
     assert.equal(cicdPipelineResult({ status: 'success' }), 'success');
     const m = createCoordinatorMetrics();
-    m.recordPipelineFinished({ status: 'failed', failureClass: 'infra', durationSeconds: 60 });
-    m.recordPipelineFinished({ status: 'success', durationSeconds: 30 });
-    assert.equal(await value(m.registry, METRIC.pipelinesFinished, { status: 'failed', failure_class: 'infra' }), 1);
+    m.recordPipelineFinished({ status: 'failed', failureClass: 'infra', durationSeconds: 60, pendingSeconds: 4, errorType: 'dns_failure' });
+    m.recordPipelineFinished({ status: 'success', durationSeconds: 30, pendingSeconds: 2 });
+    m.recordPipelineFinished({ status: 'failed', failureClass: 'infra', durationSeconds: 3600, errorType: 'no_runner' });
+    assert.equal(await value(m.registry, METRIC.pipelinesFinished, { status: 'failed', failure_class: 'infra' }), 2);
     assert.equal(await value(m.registry, METRIC.pipelinesFinished, { status: 'success', failure_class: '' }), 1);
-    assert.equal(await value(m.registry, `${METRIC.cicdPipelineRunDuration}_count`, { cicd_pipeline_result: 'error' }), 1);
+    const dur = `${METRIC.cicdPipelineRunDuration}_sum`;
+    // Time per cicd.pipeline.run.state; the result (and error.type) on the state the run ended in.
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'error', error_type: 'dns_failure' }),
+      60,
+    );
+    assert.equal(await value(m.registry, dur, { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: '', error_type: '' }), 6);
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'executing', cicd_pipeline_result: 'success', error_type: '' }),
+      30,
+    );
+    assert.equal(
+      await value(m.registry, dur, { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: 'error', error_type: 'no_runner' }),
+      3600,
+    );
+    m.setPipelineRunCounts({ executing: 2 });
+    assert.equal(await value(m.registry, METRIC.cicdPipelineRunActive, { cicd_pipeline_run_state: 'executing' }), 2);
+    assert.equal(await value(m.registry, METRIC.cicdPipelineRunActive, { cicd_pipeline_run_state: 'pending' }), 0);
     assert.equal(await value(m.registry, `${METRIC.pipelineDuration}_sum`, { status: 'success' }), 30);
   });
 

@@ -114,7 +114,10 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     assert.equal(sum(m, 'faultline_classifications_total', { class: 'infra', cause: 'disk_full', fallback: 'false' }), 2);
     assert.equal(sum(m, 'faultline_classifications_total', { class: 'build', cause: 'test_failure' }), 1);
     assert.equal(sum(m, 'cicd_system_errors_total'), 2);
-    assert.equal(sum(m, 'cicd_system_errors_total', { error_type: 'script_failure', cicd_system_component: 'runner' }), 2);
+    // The cause survives: a full disk reported as script_failure is counted as disk_full.
+    assert.equal(sum(m, 'cicd_system_errors_total', { error_type: 'disk_full', cicd_system_component: 'runner' }), 2);
+    assert.equal(sum(m, 'cicd_system_errors_total', { error_type: 'script_failure' }), 0);
+    assert.equal(sum(m, 'cicd_pipeline_run_errors_total', { error_type: 'disk_full', failure_class: 'infra' }), 2);
   });
 
   test('pipelines finished by status and class, with the OTel duration twin', () => {
@@ -123,7 +126,10 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     assert.equal(sum(m, 'faultline_pipelines_finished_total', { status: 'failed', failure_class: 'infra' }), 1);
     assert.equal(sum(m, 'cicd_pipeline_run_duration_seconds_count', { cicd_pipeline_result: 'success' }), 2);
     assert.equal(sum(m, 'cicd_pipeline_run_duration_seconds_count', { cicd_pipeline_result: 'failure' }), 1);
-    assert.equal(sum(m, 'cicd_pipeline_run_duration_seconds_count', { cicd_pipeline_result: 'error' }), 1);
+    assert.equal(sum(m, 'cicd_pipeline_run_duration_seconds_count', { cicd_pipeline_result: 'error', error_type: 'disk_full' }), 1);
+    assert.equal(sum(m, 'cicd_pipeline_run_duration_seconds_count', { cicd_pipeline_run_state: 'pending', cicd_pipeline_result: '' }), 4);
+    assert.equal(sum(m, 'cicd_pipeline_run_active'), 0);
+    assert.equal(samples(m, 'faultline_build_info').length, 1);
   });
 
   test('scrape-time gauges: jobs, runners by state, heartbeat age', () => {

@@ -17,7 +17,12 @@ export interface UpOptions {
   showTokens?: boolean;
 }
 
-const EXAMPLES = ['examples/passing.gitlab-ci.yml', 'examples/failing.gitlab-ci.yml'];
+/** The demo: a green pipeline, a build failure, and an infra failure (sources on a git remote nobody answers). */
+const EXAMPLES: { file: string; repository?: { url: string } }[] = [
+  { file: 'examples/passing.gitlab-ci.yml' },
+  { file: 'examples/failing.gitlab-ci.yml' },
+  { file: 'examples/infra.gitlab-ci.yml', repository: { url: 'http://127.0.0.1:1/examples/app.git' } },
+];
 
 export async function upCommand(opts: UpOptions): Promise<void> {
   const sys = await startEmbedded({
@@ -43,14 +48,21 @@ export async function upCommand(opts: UpOptions): Promise<void> {
   console.log(dim('  stop with Ctrl-C (SIGINT) or SIGTERM'));
   if (opts.example) {
     const root = new URL('../../../', import.meta.url).pathname;
-    for (const file of EXAMPLES) {
-      const p = await api<PipelineJson>({ url: sys.url, token: sys.apiToken }, 'POST', '/api/v1/pipelines', {
-        yaml: readFileSync(resolve(root, file), 'utf8'),
-        ref: 'main',
-        project: 'examples',
-      });
-      console.log(`  example pipeline #${p.id} from ${file}: ${sys.url}/#/pipelines/${p.id}`);
-    }
+    const client = { url: sys.url, token: sys.apiToken };
+    const tokenQuery = link ? `?token=${sys.apiToken}` : '';
+    // Submitted once per data dir: a restart shows the earlier examples instead of adding more.
+    const earlier = await api<{ total: number }>(client, 'GET', '/api/v1/pipelines?project=examples&limit=1');
+    if (earlier.total > 0) console.log(`  examples: already submitted (${earlier.total}): ${sys.url}/${tokenQuery}#/pipelines`);
+    else
+      for (const ex of EXAMPLES) {
+        const p = await api<PipelineJson>(client, 'POST', '/api/v1/pipelines', {
+          yaml: readFileSync(resolve(root, ex.file), 'utf8'),
+          ref: 'main',
+          project: 'examples',
+          ...(ex.repository ? { repository: ex.repository } : {}),
+        });
+        console.log(`  example pipeline #${p.id} from ${ex.file}: ${sys.url}/${tokenQuery}#/pipelines/${p.id}`);
+      }
   }
   await new Promise<void>((done) => {
     const shutdown = (sig: string) => {

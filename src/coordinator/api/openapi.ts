@@ -205,6 +205,8 @@ export const openapi = {
                   run_untagged: { type: 'boolean' },
                   executor: { type: 'string' },
                   concurrency: { type: 'integer', minimum: 1 },
+                  host: { type: 'string', description: 'With name: a runner registering again from the same host replaces its record' },
+                  version: { type: 'string' },
                 },
               },
             },
@@ -599,12 +601,21 @@ export const openapi = {
     },
     '/api/v1/runners': {
       get: {
-        summary: 'Registered runners',
+        summary:
+          'Registered runners: state online|offline|stale, last contact, version, executor, tags, jobs running, infra failures of the last 24 h',
         security: bearer,
         responses: {
           '200': json({ type: 'object', properties: { runners: { type: 'array', items: { type: 'object' } } } }),
           ...userErrors,
         },
+      },
+    },
+    '/api/v1/runners/{id}': {
+      delete: {
+        summary: 'Remove a runner: its token stops working and the jobs it runs fail as runner_system_failure',
+        security: bearer,
+        parameters: [idParam()],
+        responses: { '204': { description: 'Removed' }, ...userErrors },
       },
     },
     // Infra incidents and MTTR (api/incidents-api.ts).

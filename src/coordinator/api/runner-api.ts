@@ -42,7 +42,7 @@ export function runnerApi(d: RunnerApiDeps): Router {
     const body = parse(registerSchema, req.body);
     if (!hashEquals(sha256(body.registration_token), sha256(d.registrationToken))) throw new HttpError(403, 'invalid registration token');
     const token = newToken('flrt_');
-    const id = d.store.runners.insert(
+    const { id, replaced } = d.store.runners.register(
       {
         name: body.name,
         token_hash: sha256(token),
@@ -50,10 +50,15 @@ export function runnerApi(d: RunnerApiDeps): Router {
         run_untagged: body.run_untagged ?? true,
         executor: body.executor,
         concurrency: body.concurrency,
+        host: body.host ?? null,
+        version: body.version ?? null,
       },
       Date.now(),
     );
-    d.log.info({ runner: id, name: body.name, tags: body.tags }, 'runner registered');
+    d.log.info(
+      { runner: id, name: body.name, host: body.host, tags: body.tags, replaced },
+      replaced ? 'runner registered again; its record is replaced' : 'runner registered',
+    );
     d.events.safeEmit('runner_state', { runner_id: id, name: body.name, state: 'online', at: new Date().toISOString() });
     res.status(201).json({ id, token } satisfies RegisterRunnerResponse);
   });

@@ -13,6 +13,8 @@ export const registerSchema = z.object({
   run_untagged: z.boolean().optional(),
   executor: z.string().min(1).max(64),
   concurrency: z.number().int().min(1).max(10_000),
+  host: z.string().min(1).max(255).optional(),
+  version: z.string().min(1).max(64).optional(),
 });
 
 export const heartbeatSchema = z.object({

@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import type { FailureListJson, FailureSummaryJson } from '../../protocol/user-api.js';
 import type { PipelineEvent } from '../../pipeline/events.js';
 import type { FailureClassifier } from '../services/classifier.js';
+import type { Fleet } from '../services/fleet.js';
 import type { PipelineService } from '../services/pipeline-service.js';
 import { listFailures, summarizeFailures } from '../store/failures.js';
 import { iso } from '../store/db.js';
@@ -21,6 +22,7 @@ export interface UserApiDeps extends RulesApiDeps, NotificationsApiDeps {
   store: Store;
   pipelines: PipelineService;
   classifier: () => FailureClassifier;
+  fleet: Fleet;
 }
 
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
@@ -169,18 +171,13 @@ export function userApi(d: UserApiDeps): Router {
   });
 
   r.get('/runners', (_req, res) => {
-    res.json({
-      runners: d.store.runners.all().map((x) => ({
-        id: x.id,
-        name: x.name,
-        tags: JSON.parse(x.tags_json),
-        run_untagged: x.run_untagged === 1,
-        executor: x.executor,
-        concurrency: x.concurrency,
-        state: x.state,
-        last_heartbeat_at: iso(x.last_heartbeat_at),
-      })),
-    });
+    res.json({ runners: d.fleet.list() });
+  });
+
+  r.delete('/runners/:id', (req, res) => {
+    const id = idParam(req.params.id);
+    if (!d.fleet.remove(id, 'deleted')) throw new HttpError(404, `runner ${id} not found`);
+    res.status(204).end();
   });
 
   r.use(rulesApi(d), notificationsApi(d));

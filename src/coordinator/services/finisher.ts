@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
 import { jobJson } from '../views.js';
 import { newErrorLines, type ClassifyReports } from '../../classify/index.js';
+import { resolveFinish } from '../../pipeline/rules.js';
 import { fallbackClassification, type FailureClassifier } from './classifier.js';
 import type { PipelineService } from './pipeline-service.js';
 
@@ -76,7 +77,9 @@ export class Finisher {
   private async finish(jobId: number): Promise<void> {
     const job = this.store.jobs.get(jobId);
     if (!job || job.finish_pending !== 1) return;
-    const failure = needsClassification(job) ? await this.classify(job) : null;
+    // An exit code on_status maps to pass_pipeline ends the pipeline early on purpose: the job
+    // passes (the engine makes it success), so it is no failure to classify, list or count.
+    const failure = needsClassification(job) && !this.passesEarly(job) ? await this.classify(job) : null;
     if (this.stopped) return; // the DB may be closing; recover() picks it up next start
     const result = job.status as 'success' | 'failed' | 'canceled';
     let replaced = false;
@@ -123,6 +126,12 @@ export class Finisher {
       duration_ms: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : null,
       stages: row.stages_json ? JSON.parse(row.stages_json) : [],
     });
+  }
+
+  private passesEarly(job: JobRow): boolean {
+    if (job.status !== 'failed') return false;
+    const spec = this.pipelines.model(job.pipeline_id).jobs.find((j) => j.name === job.name);
+    return !!spec && resolveFinish(spec, 'failed', job.exit_code).outcome === 'pass_pipeline';
   }
 
   private async classify(job: JobRow): Promise<FailureClassification> {

@@ -16,7 +16,8 @@ import type { CoordinatorEvents } from '../events.js';
 import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRef } from '../store/jobs.js';
-import { pipelineJson } from '../views.js';
+import { failureOf, pipelineJson } from '../views.js';
+import type { JobRow } from '../store/jobs.js';
 import { compileOffThread } from './compiler.js';
 import { EngineCache } from './engines.js';
 import { readCommit } from './commit-facts.js';
@@ -290,6 +291,7 @@ export class PipelineService {
           this.events.safeEmit('pipeline_finished', {
             pipeline: pipelineJson(row, undefined, halted),
             timed_out: this.store.jobs.countingTimeout(pipelineId),
+            decisive_failure: decisive(this.store.jobs.firstCountingFailure(pipelineId, row.failure_class)),
           });
       });
     }
@@ -343,3 +345,7 @@ function newJobRow(pipelineId: number, input: CreatePipelineInput, spec: JobSpec
 
 const allowsFailure = (spec: JobSpec): boolean =>
   spec.on_status.failure === 'warn' || Object.values(spec.on_status.exit_codes ?? {}).includes('warn');
+
+function decisive(row: JobRow | undefined) {
+  return row ? failureOf(row) : null;
+}

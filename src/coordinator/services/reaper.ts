@@ -7,6 +7,7 @@ import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import { runnerMatches } from '../store/runners.js';
+import type { Fleet } from './fleet.js';
 import { Hearing } from './hearing.js';
 import type { JobService } from './job-service.js';
 
@@ -15,6 +16,9 @@ export class Reaper {
   /** When the previous tick ran: a tick much later than its period means the coordinator was stalled. */
   private lastTick: number | null = null;
   readonly every: number;
+  /** Removes stale runners (services/fleet.ts), at most once a minute. */
+  fleet?: Fleet;
+  private lastStaleSweep = 0;
 
   constructor(
     private readonly store: Store,
@@ -59,6 +63,10 @@ export class Reaper {
     const cutoff = now - this.opts.heartbeatTimeoutMs;
     if (this.hearing.listeningSince < cutoff) this.reapSilent(cutoff, now);
     this.failStuck(cutoff, now);
+    if (this.fleet && now - this.lastStaleSweep >= Math.min(60_000, this.opts.runnerStaleMs / 4)) {
+      this.lastStaleSweep = now;
+      this.fleet.sweepStale(now);
+    }
   }
 
   /** Runners silent since `cutoff` go offline and their running jobs fail. */

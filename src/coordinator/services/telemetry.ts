@@ -12,7 +12,7 @@ import { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { JobPayload } from '../../protocol/runner-api.js';
 import { CiSpans } from '../../telemetry/ci-spans.js';
-import { createCoordinatorMetrics, type CoordinatorMetrics, type RunnerState } from '../../telemetry/metrics.js';
+import { createCoordinatorMetrics, errorType, type CoordinatorMetrics, type RunnerState } from '../../telemetry/metrics.js';
 import { initTracing, type Tracing } from '../../telemetry/tracing.js';
 import { incidentsApi } from '../api/incidents-api.js';
 import { requireApiToken } from '../api/auth.js';
@@ -102,15 +102,19 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
     }
   };
-  const onPipelineFinished = ({ pipeline: p, timed_out }: CoordinatorEventMap['pipeline_finished'][0]) => {
+  const onPipelineFinished = ({ pipeline: p, timed_out, decisive_failure }: CoordinatorEventMap['pipeline_finished'][0]) => {
     if (p.status === 'success' || p.status === 'failed' || p.status === 'canceled' || p.status === 'skipped') {
       const start = Date.parse(p.started_at ?? p.created_at);
+      const created = Date.parse(p.created_at);
       const end = p.finished_at ? Date.parse(p.finished_at) : Date.now();
+      // error.type: the cause of a failure of the class that failed the pipeline (infra wins).
       metrics.recordPipelineFinished({
         status: p.status,
         failureClass: p.failure_class,
         timedOut: timed_out,
         durationSeconds: Math.max(0, end - start) / 1000,
+        pendingSeconds: p.started_at ? Math.max(0, Date.parse(p.started_at) - created) / 1000 : null,
+        errorType: decisive_failure ? errorType(decisive_failure) : null,
       });
     }
     mttrDirty = true;
@@ -131,7 +135,12 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
   const runnerRows = store.db.prepare(
     `SELECT r.id, r.name, r.state, r.last_heartbeat_at,
             (SELECT COUNT(*) FROM jobs j WHERE j.runner_id = r.id AND j.status IN ('running', 'canceling')) AS active
-     FROM runners r`,
+     FROM runners r WHERE r.removed_at IS NULL`,
+  );
+  // cicd.pipeline.run.active: created/pending → pending, running → executing, canceling → finalizing
+  // (its jobs' teardown). Manual/blocked pipelines wait for a person: not active.
+  const pipelineCounts = store.db.prepare(
+    `SELECT status, COUNT(*) AS n FROM pipelines WHERE status IN ('created', 'pending', 'running', 'canceling') GROUP BY status`,
   );
   type RunnerGaugeRow = { id: number; name: string; state: string; last_heartbeat_at: number | null; active: number };
   let heartbeatRows: RunnerGaugeRow[] = [];
@@ -150,6 +159,13 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       else c.running += r.n;
     }
     metrics.setJobCounts(c);
+    const runs = { pending: 0, executing: 0, finalizing: 0 };
+    for (const r of pipelineCounts.all() as { status: string; n: number }[]) {
+      if (r.status === 'running') runs.executing += r.n;
+      else if (r.status === 'canceling') runs.finalizing += r.n;
+      else runs.pending += r.n;
+    }
+    metrics.setPipelineRunCounts(runs);
     heartbeatRows = runnerRows.all() as RunnerGaugeRow[];
     const states: Record<RunnerState, number> = { available: 0, busy: 0, offline: 0 };
     for (const r of heartbeatRows) {

@@ -125,6 +125,10 @@ export class JobStore {
       countingTimeout: db.prepare(
         `SELECT 1 FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_reason = 'job_execution_timeout' LIMIT 1`,
       ),
+      firstCountingFailure: db.prepare(
+        `SELECT * FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_class IS NOT NULL
+         ORDER BY (failure_class = ?) DESC, id LIMIT 1`,
+      ),
       countOf: db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM jobs WHERE pipeline_id = ?'),
       // `+pipeline_id`: walk the primary key from `id`, not the name index (a pipeline's jobs are
       // mostly consecutive ids, so a page reads about `limit` rows, already in order).
@@ -240,6 +244,10 @@ export class JobStore {
   /** Whether a job of the pipeline that does not allow failure failed for job_execution_timeout. */
   countingTimeout(pipelineId: number): boolean {
     return this.s.countingTimeout.get(pipelineId) !== undefined;
+  }
+  /** The failed job that counts and decided the pipeline's class (that class first, then the earliest). */
+  firstCountingFailure(pipelineId: number, failureClass: string | null): JobRow | undefined {
+    return this.s.firstCountingFailure.get(pipelineId, failureClass ?? '') as JobRow | undefined;
   }
   /** How many job rows (attempts) a pipeline has, and its first job id. */
   countOf(pipelineId: number): { n: number; first: number | null } {

@@ -256,6 +256,18 @@ CREATE TABLE job_dotenv (
 CREATE INDEX jobs_token_hash ON jobs(token_hash) WHERE token_hash IS NOT NULL;
 `,
   },
+  {
+    version: 11,
+    // Runner fleet (store/runners.ts): what a runner says of itself at register, so a runner
+    // registering again from the same host with the same name takes over its record instead of
+    // leaving a ghost; removed runners keep their row (jobs reference it) but lose their token.
+    sql: `
+ALTER TABLE runners ADD COLUMN host TEXT;
+ALTER TABLE runners ADD COLUMN version TEXT;
+ALTER TABLE runners ADD COLUMN removed_at INTEGER;
+CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
+`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {
