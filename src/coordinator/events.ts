@@ -42,12 +42,31 @@ export interface RunnerStateEvent {
   at: string;
 }
 
+/** A pipeline's stored summary changed (status, finish, failure class). */
+export interface PipelineChangedEvent {
+  pipeline_id: number;
+  status: string;
+  failure_class: string | null;
+  at: string;
+}
+/** An incident opened, changed state or resolved. */
+export interface IncidentChangedEvent {
+  incident_id: number;
+  state: string;
+  cause: string;
+  /** What failed (registry host, runner, …). */
+  target: string;
+  at: string;
+}
+
 export interface CoordinatorEventMap {
   job_transition: [JobTransitionEvent];
   job_finished: [JobFinishedEvent];
   pipeline_finished: [PipelineFinishedEvent];
   image_pulls: [ImagePullsEvent];
   runner_state: [RunnerStateEvent];
+  pipeline_changed: [PipelineChangedEvent];
+  incident_changed: [IncidentChangedEvent];
 }
 
 export class CoordinatorEvents extends EventEmitter<CoordinatorEventMap> {
