@@ -20,8 +20,7 @@ export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 export const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
 
 export function createApp(
-  d: RunnerApiDeps &
-    UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService; live?: LiveEvents },
+  d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService; live?: LiveEvents },
 ): Express {
   const app = express();
   app.disable('x-powered-by');

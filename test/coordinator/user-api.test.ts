@@ -183,6 +183,9 @@ describe('user API', () => {
       ['/api/v1/failures/summary', 'get'],
       ['/api/v1/rules/reload', 'post'],
       ['/api/v1/openapi.json', 'get'],
+      ['/api/v1/events', 'get'],
+      ['/api/v1/overview', 'get'],
+      ['/api/v1/rules', 'get'],
     ];
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} missing`);
   });

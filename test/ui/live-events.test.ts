@@ -110,7 +110,14 @@ describe('live events (GET /api/v1/events, real HTTP)', () => {
     const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ registration_token: coord.registrationToken, name: 'sse', tags: [], run_untagged: true, executor: 'shell', concurrency: 1 }),
+      body: JSON.stringify({
+        registration_token: coord.registrationToken,
+        name: 'sse',
+        tags: [],
+        run_untagged: true,
+        executor: 'shell',
+        concurrency: 1,
+      }),
     });
     const { token } = (await reg.json()) as { token: string };
     const created = await fetch(`${coord.url}/api/v1/pipelines`, {
@@ -138,7 +145,11 @@ describe('live events (GET /api/v1/events, real HTTP)', () => {
     const ev = await s.next(isRunning, Math.max(1, 1000 - (Date.now() - sent)), 'job running event');
     assert.equal(JSON.parse(ev.data).pipeline_id, pid);
     // The pipeline's own change comes too, as a pipeline event.
-    await s.next((e) => e.event === 'pipeline' && JSON.parse(e.data).id === pid && JSON.parse(e.data).status === 'running', 1000, 'pipeline');
+    await s.next(
+      (e) => e.event === 'pipeline' && JSON.parse(e.data).id === pid && JSON.parse(e.data).status === 'running',
+      1000,
+      'pipeline',
+    );
     // Heartbeats keep an idle stream alive.
     const pings = s.events.filter((e) => e.comment === 'ping').length;
     await s.next(() => s.events.filter((e) => e.comment === 'ping').length > pings, 1000, 'heartbeat');

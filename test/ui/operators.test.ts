@@ -99,7 +99,14 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ registration_token: coord.registrationToken, name: 'op-runner', tags: [], run_untagged: true, executor: 'docker', concurrency: 4 }),
+      body: JSON.stringify({
+        registration_token: coord.registrationToken,
+        name: 'op-runner',
+        tags: [],
+        run_untagged: true,
+        executor: 'docker',
+        concurrency: 4,
+      }),
     });
     runnerToken = ((await reg.json()) as { token: string }).token;
     // One pipeline with an infra AND a build failure (and a skipped job that needs the build one).
@@ -155,7 +162,8 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
       const c = document.querySelector('#infra-chart canvas') as HTMLCanvasElement;
       const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i]! - 11) < 24 && Math.abs(px[i + 1]! - 110) < 24 && Math.abs(px[i + 2]! - 104) < 24 && px[i + 3]! > 200) n++;
+      for (let i = 0; i < px.length; i += 4)
+        if (Math.abs(px[i]! - 11) < 24 && Math.abs(px[i + 1]! - 110) < 24 && Math.abs(px[i + 2]! - 104) < 24 && px[i + 3]! > 200) n++;
       return n;
     });
     assert.ok(infraPixels > 15, `infra-coloured pixels on the chart: ${infraPixels}`);
@@ -216,7 +224,9 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     await page.goto(`${coord.url}/#/pipelines/${mixed.id}`);
     await page.locator('svg.needs-edges path').first().waitFor();
     assert.deepEqual(
-      await page.locator('svg.needs-edges path').evaluateAll((ps) => ps.map((p) => `${(p as SVGElement).dataset.from}->${(p as SVGElement).dataset.to}`)),
+      await page
+        .locator('svg.needs-edges path')
+        .evaluateAll((ps) => ps.map((p) => `${(p as SVGElement).dataset.from}->${(p as SVGElement).dataset.to}`)),
       ['unit->report'],
     );
     // WCAG contrast of the skipped badge (a string: tsx would wrap named inner functions).
@@ -304,7 +314,17 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
       state: 'success',
       exit_code: 0,
       trace_bytes: 0,
-      image_pulls: [{ image: IMAGE, registry: REGISTRY, policy: 'always', outcome: 'success', kind: null, duration_ms: 30, at: new Date().toISOString() }],
+      image_pulls: [
+        {
+          image: IMAGE,
+          registry: REGISTRY,
+          policy: 'always',
+          outcome: 'success',
+          kind: null,
+          duration_ms: 30,
+          at: new Date().toISOString(),
+        },
+      ],
     });
     await banner.waitFor({ state: 'hidden', timeout: 3000 });
     await page.screenshot({ path: `${SHOTS}banner-gone.png` });

@@ -43,7 +43,15 @@ export class LiveEvents {
     };
     const offs = [
       on('job_transition', (e) =>
-        this.send('job', { id: e.job_id, pipeline_id: e.pipeline_id, name: e.name, status: e.to, from: e.from, attempt: e.attempt, at: e.at }),
+        this.send('job', {
+          id: e.job_id,
+          pipeline_id: e.pipeline_id,
+          name: e.name,
+          status: e.to,
+          from: e.from,
+          attempt: e.attempt,
+          at: e.at,
+        }),
       ),
       on('job_finished', ({ job }) =>
         this.send('job', {
@@ -56,8 +64,12 @@ export class LiveEvents {
           at: job.finished_at,
         }),
       ),
-      on('pipeline_changed', (e) => this.send('pipeline', { id: e.pipeline_id, status: e.status, failure_class: e.failure_class, at: e.at })),
-      on('incident_changed', (e) => this.send('incident', { id: e.incident_id, state: e.state, cause: e.cause, target: e.target, at: e.at })),
+      on('pipeline_changed', (e) =>
+        this.send('pipeline', { id: e.pipeline_id, status: e.status, failure_class: e.failure_class, at: e.at }),
+      ),
+      on('incident_changed', (e) =>
+        this.send('incident', { id: e.incident_id, state: e.state, cause: e.cause, target: e.target, at: e.at }),
+      ),
       on('runner_state', (e) => this.send('runner', { id: e.runner_id, name: e.name, state: e.state, at: e.at })),
     ];
     this.unsubscribe = () => offs.forEach((f) => f());

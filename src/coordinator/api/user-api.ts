@@ -81,7 +81,10 @@ export function userApi(d: UserApiDeps): Router {
       rows.map((p) => p.id),
     );
     res.json({
-      pipelines: rows.map((p) => ({ ...pipelineJson(p, undefined, haltedName(p.halted_by_job_id)), failure_counts: counts.get(p.id) ?? {} })),
+      pipelines: rows.map((p) => ({
+        ...pipelineJson(p, undefined, haltedName(p.halted_by_job_id)),
+        failure_counts: counts.get(p.id) ?? {},
+      })),
       total,
     });
   });

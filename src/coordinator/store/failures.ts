@@ -90,9 +90,9 @@ export function failureRatioBuckets(
 
 /** Failures since `since` that no rule decided (the fallback by reason did): where rules are missing. */
 export function fallbackDecided(db: Db, since: number, limit: number): { count: number; rows: JobRow[] } {
-  const { count } = db
-    .prepare(`SELECT COUNT(*) AS count FROM jobs WHERE failure_fallback = 1 AND finished_at >= ?`)
-    .get(since) as { count: number };
+  const { count } = db.prepare(`SELECT COUNT(*) AS count FROM jobs WHERE failure_fallback = 1 AND finished_at >= ?`).get(since) as {
+    count: number;
+  };
   const rows = db
     .prepare(`SELECT * FROM jobs WHERE failure_fallback = 1 AND finished_at >= ? ORDER BY finished_at DESC, id DESC LIMIT ?`)
     .all(since, limit) as JobRow[];

@@ -11,7 +11,10 @@ export function startIncidentBanner(el) {
     clearTimeout(timer);
     try {
       const { incidents } = await getJson('/api/v1/incidents?state=open');
-      render(el, (incidents ?? []).filter((i) => i.state === 'open'));
+      render(
+        el,
+        (incidents ?? []).filter((i) => i.state === 'open'),
+      );
     } catch {
       /* the page still works without the banner */
     }

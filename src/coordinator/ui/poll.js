@@ -38,4 +38,7 @@ export const sleep = (ms, signal) =>
   });
 
 /** While the event stream is up, busy views poll slowly (a safety net); without it, every `ms`. */
-export const pollEvery = (isLive, ms, liveMs = 15_000) => () => (isLive() ? liveMs : ms);
+export const pollEvery =
+  (isLive, ms, liveMs = 15_000) =>
+  () =>
+    isLive() ? liveMs : ms;

@@ -37,7 +37,12 @@ function view(d) {
         h('code', null, d.dir),
         ' · last reload: ',
         d.last_reload
-          ? [time(d.last_reload.at), d.last_reload.ok ? ' (ok)' : h('span', { class: 'error' }, ` (refused: ${d.last_reload.errors.length} error(s), the previous rules stay)`)]
+          ? [
+              time(d.last_reload.at),
+              d.last_reload.ok
+                ? ' (ok)'
+                : h('span', { class: 'error' }, ` (refused: ${d.last_reload.errors.length} error(s), the previous rules stay)`),
+            ]
           : 'none since start',
       ),
     ),
@@ -47,7 +52,15 @@ function view(d) {
       h(
         'table',
         { class: 'list', id: 'rules-table' },
-        h('thead', null, h('tr', null, ['Rule', 'Class', 'Cause', 'Hits', 'Last hit', 'File'].map((x) => h('th', { scope: 'col' }, x)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Rule', 'Class', 'Cause', 'Hits', 'Last hit', 'File'].map((x) => h('th', { scope: 'col' }, x)),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -55,7 +68,12 @@ function view(d) {
             h(
               'tr',
               { dataset: { ruleId: r.id, hits: r.hits } },
-              h('td', null, h('code', null, `${r.id}@${r.version}`), r.description ? h('div', { class: 'small muted' }, r.description) : null),
+              h(
+                'td',
+                null,
+                h('code', null, `${r.id}@${r.version}`),
+                r.description ? h('div', { class: 'small muted' }, r.description) : null,
+              ),
               h('td', null, classBadge(r.class, { short: true })),
               h('td', null, h('code', null, r.cause)),
               h('td', { class: 'num c-hits' }, String(r.hits)),

@@ -33,7 +33,13 @@ function view(runners) {
       'header',
       { class: 'page-head' },
       h('h1', null, 'Runners'),
-      h('span', { class: 'muted', id: 'runner-counts' }, Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(' · ') || 'none'),
+      h(
+        'span',
+        { class: 'muted', id: 'runner-counts' },
+        Object.entries(counts)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(' · ') || 'none',
+      ),
     ),
     runners.length === 0
       ? h('p', { class: 'empty card' }, 'No runner has registered yet.')
@@ -70,7 +76,11 @@ function row(x) {
     h('td', { class: 'c-contact' }, contact ? time(contact) : '—'),
     h('td', { class: 'c-version mono' }, dash(x.version)),
     h('td', { class: 'c-executor' }, dash(x.executor)),
-    h('td', { class: 'c-tags' }, (x.tags ?? []).length ? x.tags.map((t) => h('span', { class: 'chip' }, t)) : h('span', { class: 'muted' }, 'untagged')),
+    h(
+      'td',
+      { class: 'c-tags' },
+      (x.tags ?? []).length ? x.tags.map((t) => h('span', { class: 'chip' }, t)) : h('span', { class: 'muted' }, 'untagged'),
+    ),
     h('td', { class: 'num c-jobs' }, dash(x.jobs_running)),
     h('td', { class: 'num c-infra' }, dash(x.recent_infra_failures)),
   );
