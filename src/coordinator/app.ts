@@ -1,6 +1,8 @@
 /** The express app: runner API, user API, static UI, health, JSON 404/errors. */
 import express, { type Express } from 'express';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { requireApiToken } from './api/auth.js';
@@ -11,13 +13,16 @@ import { securityHeaders } from './api/security-headers.js';
 import { userApi, type UserApiDeps } from './api/user-api.js';
 import { artifactsRunnerApi, artifactsUserApi } from './api/artifacts-api.js';
 import type { ArtifactService } from './artifacts/service.js';
+import type { LiveEvents } from './api/events-api.js';
 
 export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 /** The alerts' runbooks: runbook_url = <faultline_url>/docs/runbooks.md#<alert> (rules/alerts). */
 const RUNBOOKS = fileURLToPath(new URL('../../docs/runbooks.md', import.meta.url));
+/** uPlot's browser build, served from node_modules as is (the UI has no build step). */
+export const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
 
 export function createApp(
-  d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService },
+  d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService; live?: LiveEvents },
 ): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -46,6 +51,8 @@ export function createApp(
   app.use('/api/v1', runnerApi(d));
   const artifacts = d.artifacts;
   if (artifacts) app.use('/api/v1', artifactsRunnerApi({ store: d.store, artifacts }));
+  // The event stream takes its token from ?token= too (EventSource sends no headers).
+  if (d.live) app.use('/api/v1', d.live.router(d.store));
   app.use('/api/v1', requireApiToken(d.store), ...(artifacts ? [artifactsUserApi({ store: d.store, artifacts })] : []), userApi(d));
   d.mount?.(app); // /metrics and the incidents/MTTR API (services/telemetry.ts)
   app.use('/api', notFound);
@@ -57,6 +64,7 @@ export function createApp(
 
   // The web UI (written separately); until it exists, / is a JSON 404.
   app.use(express.static(UI_DIR, { index: 'index.html', fallthrough: true }));
+  app.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false, fallthrough: true }));
   app.get('/', (_req, res) => {
     if (existsSync(UI_DIR + 'index.html')) return res.sendFile(UI_DIR + 'index.html');
     res.status(404).json({ error: 'web UI not installed' });

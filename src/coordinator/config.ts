@@ -29,6 +29,8 @@ export interface CoordinatorOptions {
   cancelGraceSeconds?: number;
   classifier?: FailureClassifier;
   rulesDir?: string;
+  /** The UI's event stream: heartbeat interval and the unsent bytes a slow client may hold. */
+  liveEvents?: { heartbeatMs?: number; maxBufferedBytes?: number };
   logger?: Logger;
   /** Public URL for CI_SERVER_URL (default: the listening URL). */
   publicUrl?: string;

@@ -55,6 +55,22 @@ export interface RunnerRemovedEvent {
   reason: 'deleted' | 'stale';
   at: string;
 }
+/** A pipeline's stored summary changed (status, finish, failure class). */
+export interface PipelineChangedEvent {
+  pipeline_id: number;
+  status: string;
+  failure_class: string | null;
+  at: string;
+}
+/** An incident opened, changed state or resolved. */
+export interface IncidentChangedEvent {
+  incident_id: number;
+  state: string;
+  cause: string;
+  /** What failed (registry host, runner, …). */
+  target: string;
+  at: string;
+}
 
 export interface CoordinatorEventMap {
   job_transition: [JobTransitionEvent];
@@ -63,6 +79,8 @@ export interface CoordinatorEventMap {
   image_pulls: [ImagePullsEvent];
   runner_state: [RunnerStateEvent];
   runner_removed: [RunnerRemovedEvent];
+  pipeline_changed: [PipelineChangedEvent];
+  incident_changed: [IncidentChangedEvent];
 }
 
 export class CoordinatorEvents extends EventEmitter<CoordinatorEventMap> {

@@ -27,6 +27,7 @@ import { storageProblem } from './store/health.js';
 import { join } from 'node:path';
 import { ArtifactService } from './artifacts/service.js';
 import { FsArtifactStorage } from './artifacts/storage.js';
+import { LiveEvents } from './api/events-api.js';
 
 export interface Coordinator {
   app: Express;
@@ -38,6 +39,8 @@ export interface Coordinator {
   tokens: Pick<CoordinatorTokens, 'created' | 'files'>;
   store: Store;
   events: CoordinatorEvents;
+  /** The UI's server-sent event streams (GET /api/v1/events). */
+  live: LiveEvents;
   pipelines: PipelineService;
   classifier: FailureClassifier;
   /** Metrics (GET /metrics), traces, infra incidents and MTTR. */
@@ -99,7 +102,9 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
     finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
 
+    const live = new LiveEvents(events, options.liveEvents);
     const app = createApp({
+      live,
       store,
       jobs,
       dispatcher,
@@ -143,6 +148,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       tokens: { created, files },
       store,
       events,
+      live,
       pipelines,
       classifier,
       telemetry,
@@ -153,6 +159,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
           reaper.stop();
           artifacts.stop();
           dispatcher.close(); // parked long-polls answer 204 now
+          live.close(); // event streams end: they must not hold the server open
           await new Promise<void>((r) => {
             srv.close(() => r());
             srv.closeIdleConnections();

@@ -115,6 +115,8 @@ export interface PipelineJson {
   halted_by: { id: number; name: string } | null;
   /** Failed pipelines: infra when every failed job that counts is infra, build when any is build. */
   failure_class: 'infra' | 'build' | 'unknown' | null;
+  /** Lists only: failed jobs (latest attempts) by class, e.g. {infra: 3, build: 1}. */
+  failure_counts?: Partial<Record<'infra' | 'build' | 'unknown', number>>;
   stages: string[];
   warnings: { path: string; line: number; column: number; message: string; file?: string }[];
   created_at: string;

@@ -185,6 +185,9 @@ describe('user API', () => {
       ['/api/v1/runners', 'get'],
       ['/api/v1/runners/{id}', 'delete'],
       ['/api/v1/openapi.json', 'get'],
+      ['/api/v1/events', 'get'],
+      ['/api/v1/overview', 'get'],
+      ['/api/v1/rules', 'get'],
     ];
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} missing`);
   });

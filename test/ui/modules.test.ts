@@ -59,13 +59,25 @@ describe('ui incident formatting', () => {
     const { humanSeconds, offset } = await ui('format.js');
     assert.equal(humanSeconds(null), '—');
     assert.equal(humanSeconds(0), '0s');
-    assert.equal(humanSeconds(0.2), '<1s');
+    // Sub-second spans are shown as such, not rounded to "<1s".
+    assert.equal(humanSeconds(0.2), '0.2s');
+    assert.equal(humanSeconds(0.04), '40ms');
+    assert.equal(humanSeconds(0.97), '0.9s');
     assert.equal(humanSeconds(42.4), '42s');
     assert.equal(humanSeconds(252), '4m 12s');
     assert.equal(humanSeconds(240), '4m');
     assert.equal(humanSeconds(7500), '2h 5m');
     assert.equal(humanSeconds(3 * 86400 + 4 * 3600 + 59), '3d 4h');
     assert.equal(offset('2024-01-01T00:00:00Z', '2024-01-01T00:01:05Z'), '+1m 5s');
+  });
+
+  test('job and pipeline durations: sub-second when finished, whole seconds while running', async () => {
+    const { spanText } = await ui('format.js');
+    assert.equal(spanText('2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.350Z'), '0.4 s');
+    assert.equal(spanText('2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.012Z'), '12 ms');
+    assert.equal(spanText('2024-01-01T00:00:00Z', '2024-01-01T00:02:05Z'), '2 min 5 s');
+    assert.equal(spanText('2024-01-01T00:00:00Z', null, Date.parse('2024-01-01T00:00:00.400Z')), '0 s');
+    assert.equal(spanText(null, null), '—');
   });
 
   test('open incidents sort first, newest first within each state', async () => {

@@ -482,7 +482,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.equal(await mttr.locator('[data-kind="build"] [data-field="count"]').innerText(), '0 recovered');
     assert.equal(await mttr.locator('[data-kind="build"] [data-field="mean"]').innerText(), '—');
     assert.equal(await mttr.locator('[data-kind="incident"] [data-field="count"]').innerText(), '2 recovered');
-    assert.match(await mttr.locator('[data-kind="incident"] [data-field="mean"]').innerText(), /^(<1s|\d+s|\d+m( \d+s)?)$/);
+    assert.match(await mttr.locator('[data-kind="incident"] [data-field="mean"]').innerText(), /^(\d+ms|0\.\d+s|\d+s|\d+m( \d+s)?)$/);
     assert.match(await mttr.locator('[data-kind="incident"]').innerText(), /1 open now/);
     await page.screenshot({ path: `${SHOTS}incidents.png`, fullPage: true });
 
@@ -538,7 +538,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.match(await res.innerText(), /Resolved by smoke succeeding/);
     assert.equal(await res.locator(`a[href="#/jobs/${more.smokeJobId}"]`).count(), 1);
     assert.equal(await page.locator('#incident-timeline li[data-event="open"]').count(), 0);
-    assert.match(await page.locator('#incident-duration').innerText(), /lasted (<1s|\d+s)/);
+    assert.match(await page.locator('#incident-duration').innerText(), /lasted (\d+ms|0\.\d+s|\d+s)/);
     await page.screenshot({ path: `${SHOTS}incident-resolved.png`, fullPage: true });
     await page.goto(`${coord!.url}/#/incidents/${more.mirrorIncident}`);
     await page.locator('#incident-timeline li[data-event="resolved"]').waitFor();

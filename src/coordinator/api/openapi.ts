@@ -703,5 +703,69 @@ export const openapi = {
         },
       },
     },
+    // The UI's live stream, the operators' overview and the rules in force (api/events-api.ts, overview-api.ts, rules-api.ts).
+    '/api/v1/events': {
+      get: {
+        summary:
+          'Server-sent events (text/event-stream) named pipeline | job | incident | runner, data {id, status|state, …}; token by Bearer or ?token=',
+        parameters: [q('token', { type: 'string' }, 'the API token (EventSource cannot send headers)')],
+        responses: { '200': { description: 'an event stream; heartbeats as comment lines' }, ...userErrors },
+      },
+    },
+    '/api/v1/overview': {
+      get: {
+        summary:
+          'Operators overview: infra failure ratio (last hour, hourly over 24 h), open incidents, runners by state, fallback-decided failures',
+        security: bearer,
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              infra_ratio: {
+                type: 'object',
+                properties: {
+                  now: { type: ['number', 'null'] },
+                  last_24h: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        t: { type: 'string' },
+                        infra: { type: 'integer' },
+                        build: { type: 'integer' },
+                        total: { type: 'integer' },
+                      },
+                    },
+                  },
+                },
+              },
+              incidents_open: { type: 'array', items: { type: 'object' } },
+              runners_by_state: {
+                type: 'object',
+                properties: { online: { type: 'integer' }, offline: { type: 'integer' }, stale: { type: 'integer' } },
+              },
+              fallback_decided: {
+                type: 'object',
+                properties: { count: { type: 'integer' }, recent: { type: 'array', items: { type: 'object' } } },
+              },
+            },
+          }),
+          ...userErrors,
+        },
+      },
+    },
+    '/api/v1/rules': {
+      get: {
+        summary: 'The classification rules in force: hit counts (7 days), the last reload, coverage by rule vs fallback',
+        security: bearer,
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: { rules: { type: 'array', items: { type: 'object' } }, coverage: { type: 'object' } },
+          }),
+          ...userErrors,
+        },
+      },
+    },
   },
 } as const;

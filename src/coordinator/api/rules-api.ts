@@ -1,9 +1,16 @@
-/** POST /api/v1/rules/backtest: what candidate rules would change on the stored failures. Writes nothing. */
+/**
+ * GET /api/v1/rules: the rules in force with their hit counts (last 7 days), the last reload
+ * and coverage (the share of failures a rule decided rather than the fallback).
+ * POST /api/v1/rules/backtest: what candidate rules would change on the stored failures. Writes nothing.
+ */
 import express, { Router } from 'express';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { backtestStored } from '../services/backtest.js';
+import type { RuleSet } from '../../classify/index.js';
+import type { FailureClassifier } from '../services/classifier.js';
+import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import { HttpError, parse } from './errors.js';
 import { parseTime } from './time.js';
@@ -12,7 +19,16 @@ export interface RulesApiDeps {
   store: Store;
   /** The rules directory the coordinator classifies with (the default candidate). */
   rulesDir: string;
+  classifier?: () => FailureClassifier;
 }
+
+/** What a ClassifierService (rules/service.ts) tells beyond the FailureClassifier interface. */
+interface RulesInForce {
+  rules?: RuleSet;
+  loadedAt?: number;
+  lastReload?: { at: number; ok: boolean; errors: Array<{ file?: string; line?: number; message: string }> } | null;
+}
+const WINDOW_MS = 7 * 86_400_000;
 
 const backtestBody = z
   .object({
@@ -25,6 +41,47 @@ const backtestBody = z
 export function rulesApi(d: RulesApiDeps): Router {
   const r = Router();
   r.use(express.json({ limit: '64kb' }));
+
+  r.get('/rules', (_req, res) => {
+    const c = (d.classifier?.() ?? {}) as RulesInForce;
+    const since = Date.now() - WINDOW_MS;
+    const hits = d.store.db
+      .prepare(
+        `SELECT failure_rule_id AS id, COUNT(*) AS n, MAX(finished_at) AS last FROM jobs
+         WHERE failure_rule_id IS NOT NULL AND finished_at >= ? GROUP BY failure_rule_id`,
+      )
+      .all(since) as { id: string; n: number; last: number }[];
+    const byId = new Map(hits.map((h) => [h.id, h]));
+    const cov = d.store.db
+      .prepare(
+        `SELECT COUNT(*) AS failures, SUM(failure_rule_id IS NOT NULL) AS by_rule, SUM(failure_fallback = 1) AS by_fallback
+         FROM jobs WHERE failure_class IS NOT NULL AND finished_at >= ?`,
+      )
+      .get(since) as { failures: number; by_rule: number | null; by_fallback: number | null };
+    res.json({
+      dir: d.rulesDir,
+      loaded_at: iso(c.loadedAt ?? null),
+      last_reload: c.lastReload ? { at: iso(c.lastReload.at), ok: c.lastReload.ok, errors: c.lastReload.errors } : null,
+      window_days: WINDOW_MS / 86_400_000,
+      coverage: {
+        failures: cov.failures,
+        by_rule: cov.by_rule ?? 0,
+        by_fallback: cov.by_fallback ?? 0,
+        ratio: cov.failures ? (cov.by_rule ?? 0) / cov.failures : null,
+      },
+      rules: (c.rules?.rules ?? []).map((x) => ({
+        id: x.id,
+        version: x.version,
+        class: x.class,
+        cause: x.cause,
+        description: x.description,
+        file: x.origin?.file ?? null,
+        line: x.origin?.line ?? null,
+        hits: byId.get(x.id)?.n ?? 0,
+        last_hit_at: iso(byId.get(x.id)?.last ?? null),
+      })),
+    });
+  });
 
   r.post('/rules/backtest', (req, res) => {
     const body = parse(backtestBody, req.body ?? {});

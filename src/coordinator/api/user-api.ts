@@ -5,7 +5,7 @@ import type { PipelineEvent } from '../../pipeline/events.js';
 import type { FailureClassifier } from '../services/classifier.js';
 import type { Fleet } from '../services/fleet.js';
 import type { PipelineService } from '../services/pipeline-service.js';
-import { listFailures, summarizeFailures } from '../store/failures.js';
+import { failureCountsByPipeline, listFailures, summarizeFailures } from '../store/failures.js';
 import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRow } from '../store/jobs.js';
@@ -74,7 +74,17 @@ export function userApi(d: UserApiDeps): Router {
   r.get('/pipelines', (req, res) => {
     const q = parse(listPipelinesQuery, req.query, 'query');
     const { rows, total } = d.store.pipelines.list(q);
-    res.json({ pipelines: rows.map((p) => pipelineJson(p, undefined, haltedName(p.halted_by_job_id))), total });
+    const counts = failureCountsByPipeline(
+      d.store.db,
+      rows.map((p) => p.id),
+    );
+    res.json({
+      pipelines: rows.map((p) => ({
+        ...pipelineJson(p, undefined, haltedName(p.halted_by_job_id)),
+        failure_counts: counts.get(p.id) ?? {},
+      })),
+      total,
+    });
   });
   const haltedName = (id: number | null) => (id === null ? null : (d.store.jobs.get(id)?.name ?? null));
 

@@ -33,6 +33,10 @@ export class ClassifierService {
   private readonly listeners = new Set<(r: ReloadResult) => void>();
   /** Errors of the last failed reload (empty once a reload succeeds). */
   lastErrors: RuleError[] = [];
+  /** When the rules in force were loaded (epoch ms). */
+  loadedAt = Date.now();
+  /** The last reload attempt, manual or watched (null until one happens). */
+  lastReload: { at: number; ok: boolean; errors: RuleError[] } | null = null;
 
   constructor(private readonly opts: ClassifierServiceOptions) {
     const res = loadRules(opts.dir);
@@ -57,6 +61,9 @@ export class ClassifierService {
     const res = loadRules(this.opts.dir);
     const out: ReloadResult = res.ok ? { ok: true, errors: [] } : { ok: false, errors: res.errors };
     if (res.ok) this.current = new Classifier(res.rules, this.opts);
+    const at = Date.now();
+    if (res.ok) this.loadedAt = at;
+    this.lastReload = { at, ok: out.ok, errors: out.errors };
     this.lastErrors = out.errors;
     for (const l of this.listeners) l(out);
     return out;

@@ -282,6 +282,8 @@ export class PipelineService {
       (p.canceled === 1) === canceled;
     if (unchanged) return;
     this.store.pipelines.updateSummary(pipelineId, update);
+    const changed = { pipeline_id: pipelineId, status: update.status, failure_class: update.failure_class, at: iso(now)! };
+    after.push(() => this.events.safeEmit('pipeline_changed', changed));
     if (terminal && !wasTerminal) {
       after.push(() => {
         this.engines.evict(pipelineId); // finished: rebuilt on demand (retry of a job)

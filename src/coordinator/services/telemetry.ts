@@ -15,6 +15,7 @@ import { CiSpans } from '../../telemetry/ci-spans.js';
 import { createCoordinatorMetrics, errorType, type CoordinatorMetrics, type RunnerState } from '../../telemetry/metrics.js';
 import { initTracing, type Tracing } from '../../telemetry/tracing.js';
 import { incidentsApi } from '../api/incidents-api.js';
+import { overviewApi } from '../api/overview-api.js';
 import { requireApiToken } from '../api/auth.js';
 import type { CoordinatorEventMap, CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
@@ -62,11 +63,19 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       metrics.recordIncidentOpened(i);
       mttrDirty = true;
       log.warn({ incident: i.id, cause: i.cause, target: i.target }, 'infra incident opened');
+      events.safeEmit('incident_changed', { incident_id: i.id, state: 'open', cause: i.cause, target: i.target, at: iso(i.opened_at) });
     },
     resolved: (i, durationSeconds) => {
       metrics.recordIncidentClosed({ cause: i.cause, target: i.target, durationSeconds });
       mttrDirty = true;
       log.info({ incident: i.id, cause: i.cause, target: i.target, durationSeconds }, 'infra incident resolved');
+      events.safeEmit('incident_changed', {
+        incident_id: i.id,
+        state: 'resolved',
+        cause: i.cause,
+        target: i.target,
+        at: iso(i.resolved_at ?? Date.now()),
+      });
     },
   });
   const mttr = new MttrService(store.db, incidents.rows);
@@ -213,7 +222,12 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
         res.set('content-type', out.contentType).send(out.body);
       });
       app.use(r);
-      app.use('/api/v1', requireApiToken(store), incidentsApi({ incidents, mttr }));
+      app.use(
+        '/api/v1',
+        requireApiToken(store),
+        incidentsApi({ incidents, mttr }),
+        overviewApi({ store, incidents, heartbeatTimeoutMs: o.heartbeatTimeoutMs }),
+      );
     },
     async close() {
       events.off('job_finished', onJobFinished);

@@ -63,3 +63,58 @@ export function summarizeFailures(db: Db, since: number, until: number): { class
     )
     .all(since, until) as { class: string; cause: string; count: number }[];
 }
+
+/**
+ * Finished jobs (passed or failed) per time bucket, with the infra and build failures among
+ * them: the infra failure ratio of the overview. Buckets start at `since` and are `bucketMs` wide.
+ */
+export function failureRatioBuckets(
+  db: Db,
+  since: number,
+  until: number,
+  bucketMs: number,
+): { t: number; infra: number; build: number; total: number }[] {
+  const rows = db
+    .prepare(
+      `SELECT CAST((finished_at - @since) / @w AS INTEGER) AS b,
+              SUM(failure_class = 'infra') AS infra, SUM(failure_class = 'build') AS build, COUNT(*) AS total
+       FROM jobs WHERE status IN ('success', 'failed') AND finished_at >= @since AND finished_at < @until
+       GROUP BY b`,
+    )
+    .all({ since, until, w: bucketMs }) as { b: number; infra: number; build: number; total: number }[];
+  const n = Math.ceil((until - since) / bucketMs);
+  const out = Array.from({ length: n }, (_, i) => ({ t: since + i * bucketMs, infra: 0, build: 0, total: 0 }));
+  for (const r of rows) if (out[r.b]) Object.assign(out[r.b]!, { infra: r.infra ?? 0, build: r.build ?? 0, total: r.total });
+  return out;
+}
+
+/** Failures since `since` that no rule decided (the fallback by reason did): where rules are missing. */
+export function fallbackDecided(db: Db, since: number, limit: number): { count: number; rows: JobRow[] } {
+  const { count } = db.prepare(`SELECT COUNT(*) AS count FROM jobs WHERE failure_fallback = 1 AND finished_at >= ?`).get(since) as {
+    count: number;
+  };
+  const rows = db
+    .prepare(`SELECT * FROM jobs WHERE failure_fallback = 1 AND finished_at >= ? ORDER BY finished_at DESC, id DESC LIMIT ?`)
+    .all(since, limit) as JobRow[];
+  return { count, rows };
+}
+
+/** Failed jobs per pipeline by class (latest attempts only), for "3 infra · 1 build" in lists. */
+export function failureCountsByPipeline(db: Db, pipelineIds: number[]): Map<number, Record<string, number>> {
+  const out = new Map<number, Record<string, number>>();
+  if (!pipelineIds.length) return out;
+  const rows = db
+    .prepare(
+      `SELECT pipeline_id, failure_class AS class, COUNT(*) AS n FROM jobs j
+       WHERE pipeline_id IN (SELECT value FROM json_each(?)) AND failure_class IS NOT NULL AND status = 'failed'
+         AND attempt = (SELECT MAX(attempt) FROM jobs k WHERE k.pipeline_id = j.pipeline_id AND k.name = j.name)
+       GROUP BY pipeline_id, failure_class`,
+    )
+    .all(JSON.stringify(pipelineIds)) as { pipeline_id: number; class: string; n: number }[];
+  for (const r of rows) {
+    const m = out.get(r.pipeline_id) ?? {};
+    m[r.class] = r.n;
+    out.set(r.pipeline_id, m);
+  }
+  return out;
+}

@@ -1,6 +1,8 @@
 // Entry point: token, hash router, view lifecycle.
 import { adoptTokenFromUrl, clearToken, getToken, setToken, Unauthorized } from './api.js';
-import { h } from './dom.js';
+import { startIncidentBanner } from './banner.js';
+import { h, startTicker } from './dom.js';
+import { connect, disconnect } from './live.js';
 import { parseHash } from './route.js';
 import { renderPipelines } from './views/pipelines.js';
 import { renderPipeline } from './views/pipeline.js';
@@ -8,6 +10,9 @@ import { renderJob } from './views/job.js';
 import { renderFailures } from './views/failures.js';
 import { renderIncidents } from './views/incidents.js';
 import { renderIncident } from './views/incident.js';
+import { renderOverview } from './views/overview.js';
+import { renderRunners } from './views/runners.js';
+import { renderRules } from './views/rules.js';
 
 const ROUTES = [
   { re: /^\/?$/, nav: 'pipelines', view: renderPipelines, title: 'Pipelines' },
@@ -16,6 +21,9 @@ const ROUTES = [
   { re: /^\/failures$/, nav: 'failures', view: renderFailures, title: 'Failures' },
   { re: /^\/incidents$/, nav: 'incidents', view: renderIncidents, title: 'Incidents' },
   { re: /^\/incidents\/(\d+)$/, nav: 'incidents', view: renderIncident, title: 'Incident' },
+  { re: /^\/health$/, nav: 'health', view: renderOverview, title: 'Health' },
+  { re: /^\/runners$/, nav: 'runners', view: renderRunners, title: 'Runners' },
+  { re: /^\/rules$/, nav: 'rules', view: renderRules, title: 'Rules' },
 ];
 
 const main = document.getElementById('main');
@@ -40,6 +48,7 @@ function showTokenForm(message) {
         onsubmit: (e) => {
           e.preventDefault();
           setToken(input.value.trim());
+          window.dispatchEvent(new Event('faultline:token'));
           route(true);
         },
       },
@@ -68,6 +77,7 @@ function stopCurrent() {
 export function reportError(err, into = main) {
   if (err instanceof Unauthorized) {
     clearToken();
+    disconnect();
     showTokenForm('The API token was refused — enter a valid one.');
     return;
   }
@@ -109,7 +119,19 @@ async function route(force = false) {
 adoptTokenFromUrl();
 document.getElementById('forget-token')?.addEventListener('click', () => {
   clearToken();
+  disconnect();
   showTokenForm('Token forgotten.');
 });
 window.addEventListener('hashchange', () => route());
+startTicker();
+let started = false;
+/** The stream and the banner start once a token is known (the token form may come first). */
+function startLive() {
+  if (!getToken()) return;
+  connect();
+  if (!started) startIncidentBanner(document.getElementById('incident-banner'));
+  started = true;
+}
+window.addEventListener('faultline:token', startLive);
+startLive();
 route();

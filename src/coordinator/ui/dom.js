@@ -1,3 +1,5 @@
+import { spanText } from './format.js';
+
 // Tiny DOM helpers. Every piece of API data goes through textContent or
 // setAttribute — never innerHTML — so log lines and job names cannot inject markup.
 
@@ -40,18 +42,20 @@ export function ago(iso, now = Date.now()) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** Duration between two ISO times (end defaults to now while running). */
-export function duration(startIso, endIso, now = Date.now()) {
-  if (!startIso) return '—';
-  const end = endIso ? Date.parse(endIso) : now;
-  let s = Math.max(0, Math.round((end - Date.parse(startIso)) / 1000));
-  if (!Number.isFinite(s)) return '—';
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  s %= 60;
-  if (h) return `${h} h ${m} min`;
-  if (m) return `${m} min ${s} s`;
-  return `${s} s`;
+/**
+ * Duration between two ISO times. While running (no end) the element carries
+ * data-tick-from and the page's one ticker (startTicker) keeps it counting.
+ */
+export function duration(startIso, endIso) {
+  const el = h('span', { class: 'dur', dataset: startIso && !endIso ? { tickFrom: startIso } : null }, spanText(startIso, endIso));
+  return el;
+}
+
+/** Every second, running durations on the page advance (no refetch needed). */
+export function startTicker() {
+  return setInterval(() => {
+    for (const el of document.querySelectorAll('[data-tick-from]')) el.textContent = spanText(el.dataset.tickFrom, null);
+  }, 1000);
 }
 
 export function time(iso) {

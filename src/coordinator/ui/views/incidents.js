@@ -4,7 +4,8 @@ import { getJson, query } from '../api.js';
 import { incidentStateBadge } from '../badges.js';
 import { h, time } from '../dom.js';
 import { absolute, humanSeconds } from '../format.js';
-import { refresher } from '../poll.js';
+import { isLive, refreshOn } from '../live.js';
+import { pollEvery, refresher } from '../poll.js';
 
 export const STATES = [
   ['', 'All'],
@@ -15,7 +16,7 @@ export const STATES = [
 export async function renderIncidents(ctx) {
   const raw = ctx.query.get('state') ?? '';
   const state = STATES.some(([v]) => v === raw) ? raw : '';
-  await refresher(
+  const r = refresher(
     async () => {
       const [data, mttr] = await Promise.all([
         getJson(`/api/v1/incidents${query({ state, limit: 200 })}`),
@@ -28,10 +29,12 @@ export async function renderIncidents(ctx) {
       // Open incidents' "so far" durations grow: refresh while any is open.
       return rows.some((i) => i.state === 'open');
     },
-    5000,
+    pollEvery(isLive, 5000, 30_000),
     ctx.signal,
     ctx.onError,
-  ).first;
+  );
+  refreshOn(['incident'], r.refresh, ctx.signal);
+  await r.first;
 }
 
 /** Open incidents first (newest first within each group), as the API sorts by opened_at only. */

@@ -3,6 +3,7 @@ import { getJson, getTrace, query } from '../api.js';
 import { classBadge, incidentStateBadge, statusBadge } from '../badges.js';
 import { duration, h, time } from '../dom.js';
 import { LogView } from '../log-view.js';
+import { isLive, refreshOn } from '../live.js';
 import { refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 import { jobActions } from './job-actions.js';
@@ -60,10 +61,12 @@ export async function renderJob(ctx) {
       if (job.status === 'manual') return false;
       return !complete || ACTIVE_STATUSES.has(job.status) || awaitingClass;
     },
-    1000,
+    // The log itself streams by polling; the status comes on the event stream too.
+    () => (isLive() && complete ? 15_000 : 1000),
     ctx.signal,
     ctx.onError,
   );
+  refreshOn(['job'], r.refresh, ctx.signal, (d) => d.id === Number(id));
   await r.first;
   return { onAnchor: (a) => (anchor = log.reveal(a) ? null : a) };
 }

@@ -2,7 +2,8 @@
 import { getJson, postJson, Unauthorized } from '../api.js';
 import { classBadge, statusBadge } from '../badges.js';
 import { duration, h, time, toast } from '../dom.js';
-import { refresher } from '../poll.js';
+import { isLive, refreshOn } from '../live.js';
+import { pollEvery, refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 import { jobActions } from './job-actions.js';
 import { testBadgeText } from './job-artifacts.js';
@@ -17,15 +18,20 @@ export async function renderPipeline(ctx) {
       if (ctx.signal.aborted) return false;
       const warningsOpen = ctx.root.querySelector('details.warnings')?.open ?? false;
       ctx.root.replaceChildren(view(p, r.refresh, ctx.onError));
+      drawNeeds(ctx.root.querySelector('.stages'));
       // Re-rendering must not fold what the reader unfolded.
       const details = ctx.root.querySelector('details.warnings');
       if (details) details.open = warningsOpen;
       return ACTIVE_STATUSES.has(p.status) || (p.jobs ?? []).some((j) => ACTIVE_STATUSES.has(j.status));
     },
-    2000,
+    pollEvery(isLive, 2000),
     ctx.signal,
     ctx.onError,
   );
+  const onResize = () => drawNeeds(ctx.root.querySelector('.stages'));
+  window.addEventListener('resize', onResize);
+  ctx.signal.addEventListener('abort', () => window.removeEventListener('resize', onResize), { once: true });
+  refreshOn(['pipeline', 'job'], r.refresh, ctx.signal, (d, n) => (n === 'pipeline' ? d.id : d.pipeline_id) === Number(id));
   await r.first;
 }
 
@@ -188,7 +194,7 @@ function card(j, refresh, onError) {
   const status = j.display_status ?? j.status;
   return h(
     'article',
-    { class: 'job', dataset: { jobId: j.id, name: j.name, status } },
+    { class: 'job', dataset: { jobId: j.id, name: j.name, status, needs: (j.needs ?? []).join('\n') } },
     h(
       'div',
       { class: 'job-head' },
@@ -224,4 +230,47 @@ function card(j, refresh, onError) {
         )
       : null,
   );
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/**
+ * The `needs` edges drawn as curves from each needed job's card to the card that needs it,
+ * in an SVG under the cards. Stacked stages (narrow screens) get none: the "needs:" line says it.
+ */
+export function drawNeeds(grid) {
+  if (!grid) return;
+  grid.querySelector('svg.needs-edges')?.remove();
+  if (getComputedStyle(grid).flexDirection === 'column') return;
+  const cards = new Map([...grid.querySelectorAll('.job')].map((c) => [c.dataset.name, c]));
+  const box = grid.getBoundingClientRect();
+  const at = (el) => {
+    const r = el.getBoundingClientRect();
+    return { l: r.left - box.left + grid.scrollLeft, r: r.right - box.left + grid.scrollLeft, y: r.top - box.top + grid.scrollTop + 18 };
+  };
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'needs-edges');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('width', String(grid.scrollWidth));
+  svg.setAttribute('height', String(grid.scrollHeight));
+  let n = 0;
+  for (const [name, card] of cards) {
+    for (const need of (card.dataset.needs ?? '').split('\n').filter(Boolean)) {
+      const from = cards.get(need);
+      if (!from) continue;
+      const a = at(from);
+      const b = at(card);
+      const x1 = a.r;
+      const x2 = b.l;
+      const dx = Math.max(20, (x2 - x1) / 2);
+      const path = document.createElementNS(SVG, 'path');
+      path.setAttribute('d', `M${x1},${a.y} C${x1 + dx},${a.y} ${x2 - dx},${b.y} ${x2},${b.y}`);
+      path.setAttribute('class', 'edge');
+      path.dataset.from = need;
+      path.dataset.to = name;
+      svg.appendChild(path);
+      n++;
+    }
+  }
+  if (n) grid.prepend(svg);
 }

@@ -1,8 +1,10 @@
-// #/ — the pipelines list; refreshes every 2 s while any pipeline is still moving.
+// #/ — the pipelines list; refetched on pipeline events, polled only while the event stream
+// is down and a pipeline is still moving.
 import { getJson, query } from '../api.js';
 import { classBadge, statusBadge } from '../badges.js';
 import { duration, h, time } from '../dom.js';
-import { refresher } from '../poll.js';
+import { isLive, refreshOn } from '../live.js';
+import { pollEvery, refresher } from '../poll.js';
 import { ACTIVE_STATUSES } from '../taxonomy.js';
 
 const PAGE = 50;
@@ -11,17 +13,27 @@ export async function renderPipelines(ctx) {
   const offset = Math.max(0, Number(ctx.query.get('offset')) || 0);
   const status = ctx.query.get('status') ?? '';
   const ref = ctx.query.get('ref') ?? '';
-  await refresher(
+  const r = refresher(
     async () => {
       const data = await getJson(`/api/v1/pipelines${query({ limit: PAGE, offset, status, ref })}`);
       if (ctx.signal.aborted) return false;
       ctx.root.replaceChildren(view(data, offset, { status, ref }));
       return data.pipelines.some((p) => ACTIVE_STATUSES.has(p.status));
     },
-    2000,
+    pollEvery(isLive, 2000),
     ctx.signal,
     ctx.onError,
-  ).first;
+  );
+  refreshOn(['pipeline'], r.refresh, ctx.signal);
+  await r.first;
+}
+
+/** "3 infra · 1 build": every class among the failed jobs, not just the pipeline's verdict. */
+export function failureCountsText(counts) {
+  return ['infra', 'build', 'unknown']
+    .filter((c) => counts?.[c])
+    .map((c) => `${counts[c]} ${c === 'unknown' ? 'unclassified' : c}`)
+    .join(' · ');
 }
 
 function view({ pipelines, total }, offset, filters) {
@@ -82,6 +94,7 @@ function row(p) {
       'td',
       { class: p.failure_class ? 'c-fail' : 'c-fail none' },
       p.failure_class ? classBadge(p.failure_class) : h('span', { class: 'muted' }, '—'),
+      failureCountsText(p.failure_counts) ? h('div', { class: 'small fcounts' }, failureCountsText(p.failure_counts)) : null,
     ),
     h('td', { class: 'c-created' }, time(p.created_at)),
     h('td', { class: 'num c-dur' }, duration(p.started_at, p.finished_at)),
