@@ -40,6 +40,7 @@ import {
 import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import { readArtifacts } from './artifacts.js';
+import { NOT_FOR_TRIGGER_JOBS, readTrigger } from './trigger.js';
 import type { z } from 'zod';
 
 export { checkKeys } from './check-keys.js';
@@ -160,7 +161,14 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
   // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
   if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
-  const { defaults, globals } = readInherit(cfg, name, jobPos, ctx);
+  const inherited = readInherit(cfg, name, jobPos, ctx);
+  const { globals } = inherited;
+  // A trigger job runs nothing itself: no script, and default: (image, before_script …) does not apply.
+  const trigger = has('trigger') ? readTrigger(cfg.trigger, name, at('trigger'), diag) : undefined;
+  if (has('trigger'))
+    for (const k of NOT_FOR_TRIGGER_JOBS)
+      if (has(k)) diag.error(p(k), keyPos(cfg, k, jobPos), `a trigger: job starts a child pipeline and runs nothing itself, so it cannot have ${k}:`);
+  const defaults: Defaults = has('trigger') ? { retry: inherited.defaults.retry, interruptible: inherited.defaults.interruptible } : inherited.defaults;
 
   // stage
   let stage = field('stage', stageSchema) ?? 'test';
@@ -303,6 +311,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       ...(cache.length ? { cache } : {}),
       ...(artifacts ? { artifacts } : {}),
       line: jobPos.line,
+      ...(trigger ? { trigger } : {}),
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();
     const group = readResourceGroup(cfg, name, jobPos, diag, () =>

@@ -21,7 +21,6 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
   publish: warn('no Pages site is published'),
   dast_configuration: warn('no DAST site/scanner profile is injected'),
   manual_confirmation: warn('no confirmation dialog is shown before the job is played'),
-  trigger: refuse('child and multi-project pipelines (trigger:) are not run by faultline'),
   secrets: refuse('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
   id_tokens: refuse('faultline issues no OIDC ID tokens; the variables would be missing'),
   identity: refuse('faultline has no identity federation; the job would run without its credentials'),

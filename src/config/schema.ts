@@ -57,6 +57,7 @@ export const JOB_KEYWORDS = [
   'only',
   'except',
   'inherit',
+  'trigger',
   'parallel',
   'environment',
   'dependencies',

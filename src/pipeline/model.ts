@@ -82,6 +82,24 @@ export interface JobSpec {
    * the `needs:` without `artifacts: false`, else every job of the earlier stages.
    */
   artifact_dependencies?: string[];
+  /** `trigger:` — a child pipeline the coordinator creates instead of handing the job to a runner. */
+  trigger?: TriggerSpec;
+}
+
+/** One file of a child pipeline's configuration (`trigger: include:`). */
+export type TriggerInclude =
+  | { local: string }
+  | { artifact: string; job: string }
+  | { project: string; file: string; ref?: string }
+  | { template: string }
+  | { remote: string };
+
+export interface TriggerSpec {
+  include: TriggerInclude[];
+  /** 'depend': the trigger job mirrors the child's status; null: it succeeds once the child exists. */
+  strategy: 'depend' | null;
+  /** What goes down: the job's (and global) variables; the parent's pipeline variables. */
+  forward: { yaml_variables: boolean; pipeline_variables: boolean };
 }
 
 export interface ConfigWarning {
