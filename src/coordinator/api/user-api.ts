@@ -1,3 +1,4 @@
+import type { PipelineStatus } from '../../pipeline/status.js';
 /** The user API of src/protocol/user-api.ts (Bearer token; JSON in, JSON out). */
 import express, { Router } from 'express';
 import type { FailureListJson, FailureSummaryJson } from '../../protocol/user-api.js';
@@ -43,6 +44,15 @@ export function userApi(d: UserApiDeps): Router {
   const fullPipeline = (id: number) => {
     const out = pipelineJson(d.store.pipelines.get(id)!, d.store.jobs.byPipeline(id));
     for (const j of out.jobs ?? []) Object.assign(j, artifactExtras(d.store, j.id));
+    // Child pipelines: linked both ways (the trigger job names its child; the child its parent).
+    const parent = d.store.pipelines.parentOf(id);
+    if (parent) out.parent = { pipeline_id: parent.parent, trigger_job_id: parent.trigger_job_id };
+    const children = d.store.pipelines.children(id);
+    if (children.length > 0) {
+      out.downstream = children.map((c) => ({ id: c.id, trigger_job_id: c.trigger_job_id, status: c.status as PipelineStatus }));
+      const byJob = new Map(children.map((c) => [c.trigger_job_id, c.id]));
+      for (const j of out.jobs ?? []) if (byJob.has(j.id)) j.downstream_pipeline_id = byJob.get(j.id)!;
+    }
     return out;
   };
 
