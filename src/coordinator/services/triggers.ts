@@ -60,6 +60,7 @@ export class TriggerService {
     const spec = this.spec(pipelineId, name);
     const parent = this.store.pipelines.get(pipelineId);
     if (!spec?.trigger || !parent) return;
+    this.store.jobs.markStarted(jobId, Date.now());
     const depth = this.store.pipelines.depth(pipelineId) + 1;
     if (depth > MAX_CHILD_DEPTH) {
       return this.refuse(pipelineId, name, jobId, 'build', [
@@ -147,7 +148,8 @@ export class TriggerService {
   /** strategy: depend — the trigger job takes the child's final status. */
   private childFinished(p: PipelineJson): void {
     const link = this.store.pipelines.parentOf(p.id);
-    if (link) this.mirror(p.id, p.status, p.failure_class ?? null);
+    // Next turn: a child that ends while it is being created is mirrored after start() logged it.
+    if (link) setImmediate(() => this.mirror(p.id, p.status, p.failure_class ?? null));
   }
 
   private mirror(childId: number, status: string, childClass: string | null): void {
@@ -196,12 +198,12 @@ export class TriggerService {
         pipelineId,
         { type: 'job_finished', name, result, exit_code: null, ...(c ? { failure_reason: c.reason, failure_class: c.class } : {}) },
         {
+          // The verdict first: the pipeline's failure_class is computed from it in the same step.
           guard: () => {
             const s = this.store.jobs.get(jobId)?.status;
-            return s === 'running' || s === 'canceling';
-          },
-          after: () => {
+            if (s !== 'running' && s !== 'canceling') return false;
             if (c) this.store.jobs.storeClassification(jobId, c);
+            return true;
           },
         },
       );

@@ -201,6 +201,7 @@ export class JobStore {
         `SELECT * FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') AND finish_pending = 0
            AND COALESCE(last_update_at, started_at) < ?`,
       ),
+      markStarted: db.prepare('UPDATE jobs SET started_at = COALESCE(started_at, ?), last_update_at = ? WHERE id = ?'),
       runningWithoutRunner: db.prepare(
         `SELECT id, pipeline_id, name, status FROM jobs WHERE status IN ('running', 'canceling') AND runner_id IS NULL AND finish_pending = 0 ORDER BY id`,
       ),
@@ -310,6 +311,10 @@ export class JobStore {
   /** pending → failed by the coordinator (stuck: no runner took it); false if it moved meanwhile. */
   failPending(id: number, f: NonNullable<FinalReport['failure']>, now: number): boolean {
     return this.s.finalPending.run({ id, now, ...f }).changes === 1;
+  }
+  /** started_at of a job the coordinator itself runs (a trigger: job). */
+  markStarted(id: number, now: number): void {
+    this.s.markStarted.run(now, now, id);
   }
   /** Running jobs no runner holds: trigger: jobs, which run on the coordinator. */
   runningWithoutRunner(): { id: number; pipeline_id: number; name: string; status: string }[] {
