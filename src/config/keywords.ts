@@ -42,12 +42,9 @@ export const RULE_UNSUPPORTED: Record<string, Support> = {
 
 export const WORKFLOW_UNSUPPORTED: Record<string, Support> = {
   name: warn('the pipeline name is not shown'),
-  auto_cancel: refuse("faultline's own auto-cancel setting decides which pipelines are canceled, not this"),
 };
 
-export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {
-  auto_cancel: WORKFLOW_UNSUPPORTED.auto_cancel!,
-};
+export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {};
 
 /** Sub-keys of otherwise implemented keywords. */
 export const NESTED_UNSUPPORTED: Record<string, Support> = {

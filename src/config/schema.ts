@@ -81,8 +81,8 @@ export const DEFAULT_KEYWORDS = [
 ] as const;
 
 export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
-export const WORKFLOW_KEYWORDS = ['rules'] as const;
-export const WORKFLOW_RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'variables'] as const;
+export const WORKFLOW_KEYWORDS = ['rules', 'auto_cancel'] as const;
+export const WORKFLOW_RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'variables', 'auto_cancel'] as const;
 
 export const WHEN_VALUES = ['on_success', 'on_failure', 'always', 'manual', 'never', 'delayed'] as const;
 export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;

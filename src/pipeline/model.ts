@@ -111,6 +111,12 @@ export interface ConfigWarning {
   file?: string;
 }
 
+/** `workflow: auto_cancel:` (GitLab's values); absent keys = faultline's defaults (see src/config/README.md). */
+export interface AutoCancel {
+  on_new_commit?: 'conservative' | 'interruptible' | 'none';
+  on_job_failure?: 'none' | 'all';
+}
+
 export interface PipelineModel {
   stages: string[];
   /** In YAML order. Names unique. */
@@ -122,4 +128,6 @@ export interface PipelineModel {
   /** The predefined CI_* variables the pipeline was compiled against (set by the coordinator). */
   predefined?: Record<string, string>;
   warnings: ConfigWarning[];
+  /** `workflow: auto_cancel:` (and the matching workflow rule's); absent = not set. */
+  auto_cancel?: AutoCancel;
 }

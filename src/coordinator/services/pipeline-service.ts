@@ -159,10 +159,24 @@ export class PipelineService {
     });
   }
 
-  /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
+  /**
+   * Older unfinished pipelines on the same project+ref are canceled as each one's own
+   * `workflow: auto_cancel: on_new_commit` says (GitLab keeps it per pipeline): `interruptible`
+   * (faultline's default) cancels their interruptible jobs; `conservative` the whole pipeline
+   * while none of its `interruptible: false` jobs has started; `none` nothing.
+   */
   private autoCancel(project: string, ref: string, newId: number): void {
     for (const old of this.store.pipelines.unfinishedOnRef(project, ref, newId)) {
       try {
+        const mode = this.engines.model(old).auto_cancel?.on_new_commit ?? 'interruptible';
+        if (mode === 'none') continue;
+        if (mode === 'conservative') {
+          const model = this.engines.model(old);
+          const fixed = new Set(model.jobs.filter((j) => j.interruptible === false).map((j) => j.name));
+          const started = this.store.jobs.latestPerName(old).some((j) => fixed.has(j.name) && j.started_at !== null);
+          if (!started) this.apply(old, { type: 'pipeline_cancel' });
+          continue;
+        }
         this.apply(old, { type: 'pipeline_cancel', only_interruptible: true });
       } catch (err) {
         this.log.warn({ err, pipeline: old }, 'auto-cancel failed');
@@ -266,11 +280,24 @@ export class PipelineService {
     }
     this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
     if (woke) after.push(() => this.onPending());
+    // workflow: auto_cancel: on_job_failure: all — a failure that fails the pipeline cancels the rest.
+    if (this.engines.model(pipelineId).auto_cancel?.on_job_failure === 'all') {
+      const failing = r.transitions.some((t) => t.to === 'failed' && engine.state(t.name).status === 'failed' && engine.state(t.name).outcome === 'fail_pipeline');
+      if (failing) after.push(() => this.cancelRest(pipelineId));
+    }
     // A trigger job runs on the coordinator: running in this same transaction, so no runner sees it pending.
     for (const name of startTriggers) {
       this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after);
       const id = touched.get(name)!.id;
       after.push(() => this.onTrigger('start', pipelineId, name, id));
+    }
+  }
+
+  private cancelRest(pipelineId: number): void {
+    try {
+      if (!TERMINAL_PIPELINE.has(this.store.pipelines.summaryOf(pipelineId)?.status ?? 'success')) this.apply(pipelineId, { type: 'pipeline_cancel' });
+    } catch (err) {
+      this.log.warn({ err, pipeline: pipelineId }, 'auto_cancel: on_job_failure failed');
     }
   }
 
