@@ -210,7 +210,14 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
 
   // when / manual
   const when = field('when', whenSchema);
-  if (when === 'delayed') reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
+  if (has('start_in') && when !== 'delayed') diag.error(p('start_in'), at('start_in'), 'start_in: belongs to when: delayed');
+  // when: delayed is not implemented: refused when the job is in the pipeline (below); a job its
+  // rules or only/except leave out runs nothing, so it is only warned about.
+  const excluded = (): JobOutcome => {
+    if (when === 'delayed')
+      diag.warn(p('when'), at('when'), 'when: delayed is not implemented; this job is not in this pipeline, but a pipeline that includes it is refused');
+    return { included: false };
+  };
   const manual = field('manual', manualSchema);
   if (manual !== undefined && when !== undefined && when !== 'manual') {
     diag.error(p('manual'), at('manual'), `manual: makes the job manual, but it also says when: ${when}; keep one of them`);
@@ -256,13 +263,15 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   let matched: Rule | null = null;
   if (rules) {
     matched = firstMatch(rules, evalCtx);
-    if (!matched) return { included: false };
+    if (!matched) return excluded();
   } else if (!policyIncludes(only, except, evalCtx)) {
-    return { included: false };
+    return excluded();
   }
 
   const effWhen: When | 'delayed' = matched?.when ?? when ?? (manual !== undefined ? 'manual' : 'on_success');
-  if (effWhen === 'never') return { included: false };
+  if (effWhen === 'never') return excluded();
+  if (effWhen === 'delayed' && when === 'delayed' && !matched?.when)
+    reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
   const jobWhen: Exclude<When, 'never'> = effWhen === 'delayed' ? 'on_success' : effWhen;
 
   const effAllowFailure = matched?.allowFailure ?? allowFailure;

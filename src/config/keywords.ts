@@ -26,7 +26,6 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
   identity: refuse('faultline has no identity federation; the job would run without its credentials'),
   hooks: refuse('hooks (pre_get_sources_script) are not run; the job would start differently'),
   run: refuse('CI steps (run:) are not run by faultline'),
-  start_in: refuse('when: delayed is not implemented; the job would start at once'),
 };
 
 export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
@@ -37,7 +36,7 @@ export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
 };
 
 export const RULE_UNSUPPORTED: Record<string, Support> = {
-  start_in: JOB_UNSUPPORTED.start_in!,
+  start_in: refuse('when: delayed is not implemented; the job would start at once'),
 };
 
 export const WORKFLOW_UNSUPPORTED: Record<string, Support> = {

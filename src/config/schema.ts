@@ -58,6 +58,7 @@ export const JOB_KEYWORDS = [
   'except',
   'inherit',
   'trigger',
+  'start_in',
   'parallel',
   'environment',
   'dependencies',
