@@ -186,6 +186,7 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
   const jobs: JobSpec[] = included.map((j) => ({ ...j.spec, stage_index: modelStages.indexOf(j.spec.stage) }));
   const model: PipelineModel = { stages: modelStages, jobs, variables: globalVars.values, warnings: [] };
   if (masked.size > 0) model.masked_variables = [...masked].sort();
+  if (workflow.autoCancel) model.auto_cancel = workflow.autoCancel;
   return model;
 }
 

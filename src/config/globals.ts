@@ -7,6 +7,7 @@ import { describe, joinPath } from './diagnostics.js';
 import { checkKeys } from './check-keys.js';
 import type { Defaults } from './job.js';
 import type { CommitFacts } from './index.js';
+import type { AutoCancel } from '../pipeline/model.js';
 import { DEFAULT_UNSUPPORTED, WORKFLOW_RULE_UNSUPPORTED, WORKFLOW_UNSUPPORTED } from './keywords.js';
 import { clausesHold, flattenRules, readClauses } from './rule-clauses.js';
 import {
@@ -110,7 +111,33 @@ export function readGlobalVariables(top: PlainMap, diag: Diagnostics): Variables
   return check(variablesSchema, top.variables, 'variables', valuePos(top, 'variables', START), diag) ?? none;
 }
 
-export type WorkflowResult = { created: true; variables: VariablesOut } | { created: false; path: string; pos: Pos; reason: string };
+export type WorkflowResult =
+  | { created: true; variables: VariablesOut; autoCancel?: AutoCancel }
+  | { created: false; path: string; pos: Pos; reason: string };
+
+const ON_NEW_COMMIT = ['conservative', 'interruptible', 'none'] as const;
+const ON_JOB_FAILURE = ['none', 'all'] as const;
+
+/** `workflow: auto_cancel:` / a workflow rule's: `on_new_commit`, `on_job_failure` (GitLab's values). */
+function readAutoCancel(raw: unknown, path: string, at: Pos, diag: Diagnostics): AutoCancel | undefined {
+  if (!isPlainMap(raw)) {
+    diag.error(path, at, `expected a map with on_new_commit: and/or on_job_failure:, got ${describe(raw)}`);
+    return undefined;
+  }
+  const out: AutoCancel = {};
+  for (const k of Object.keys(raw)) {
+    const v = raw[k];
+    const vp = valuePos(raw, k, at);
+    if (k === 'on_new_commit') {
+      if ((ON_NEW_COMMIT as readonly unknown[]).includes(v)) out.on_new_commit = v as AutoCancel['on_new_commit'];
+      else diag.error(joinPath(path, k), vp, `expected ${ON_NEW_COMMIT.join(', ')}, got ${describe(v)}`);
+    } else if (k === 'on_job_failure') {
+      if ((ON_JOB_FAILURE as readonly unknown[]).includes(v)) out.on_job_failure = v as AutoCancel['on_job_failure'];
+      else diag.error(joinPath(path, k), vp, `expected ${ON_JOB_FAILURE.join(', ')}, got ${describe(v)}`);
+    } else diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: on_new_commit, on_job_failure)`);
+  }
+  return out;
+}
 
 /** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
 export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts | undefined, diag: Diagnostics): WorkflowResult {
@@ -123,7 +150,12 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
     return none;
   }
   checkKeys(wf, 'workflow', wfPos, diag, WORKFLOW_KEYWORDS, WORKFLOW_UNSUPPORTED);
-  if (wf.rules === undefined) return none;
+  const base = wf.auto_cancel === undefined ? undefined : readAutoCancel(wf.auto_cancel, 'workflow.auto_cancel', valuePos(wf, 'auto_cancel', wfPos), diag);
+  const withBase = (r: WorkflowResult, rule?: AutoCancel): WorkflowResult => {
+    const ac = base || rule ? { ...base, ...rule } : undefined;
+    return r.created && ac ? { ...r, autoCancel: ac } : r;
+  };
+  if (wf.rules === undefined) return withBase(none);
   const rulesPos = valuePos(wf, 'rules', wfPos);
   if (!Array.isArray(wf.rules)) {
     diag.error('workflow.rules', rulesPos, `expected a list of rules, got ${describe(wf.rules)}`);
@@ -147,13 +179,15 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
       r.variables === undefined
         ? undefined
         : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
+    const ruleAc =
+      r.auto_cancel === undefined ? undefined : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
     if (decided) return; // keep validating the remaining rules
     const matches = clausesHold(clauses, { vars, commit });
     if (!matches) return;
     decided =
       when === 'never'
         ? { created: false, path: rp, pos: rpos, reason: 'this rule matched and says when: never, so no pipeline is created' }
-        : { created: true, variables: ruleVars ?? none.variables };
+        : withBase({ created: true, variables: ruleVars ?? none.variables }, ruleAc);
   });
   return (
     decided ?? {

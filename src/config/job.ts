@@ -40,6 +40,7 @@ import {
 import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 import { readArtifacts } from './artifacts.js';
+import { NOT_FOR_TRIGGER_JOBS, readTrigger } from './trigger.js';
 import type { z } from 'zod';
 
 export { checkKeys } from './check-keys.js';
@@ -160,7 +161,14 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
   // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
   if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
-  const { defaults, globals } = readInherit(cfg, name, jobPos, ctx);
+  const inherited = readInherit(cfg, name, jobPos, ctx);
+  const { globals } = inherited;
+  // A trigger job runs nothing itself: no script, and default: (image, before_script …) does not apply.
+  const trigger = has('trigger') ? readTrigger(cfg.trigger, name, at('trigger'), diag) : undefined;
+  if (has('trigger'))
+    for (const k of NOT_FOR_TRIGGER_JOBS)
+      if (has(k)) diag.error(p(k), keyPos(cfg, k, jobPos), `a trigger: job starts a child pipeline and runs nothing itself, so it cannot have ${k}:`);
+  const defaults: Defaults = has('trigger') ? { retry: inherited.defaults.retry, interruptible: inherited.defaults.interruptible } : inherited.defaults;
 
   // stage
   let stage = field('stage', stageSchema) ?? 'test';
@@ -202,7 +210,14 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
 
   // when / manual
   const when = field('when', whenSchema);
-  if (when === 'delayed') reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
+  if (has('start_in') && when !== 'delayed') diag.error(p('start_in'), at('start_in'), 'start_in: belongs to when: delayed');
+  // when: delayed is not implemented: refused when the job is in the pipeline (below); a job its
+  // rules or only/except leave out runs nothing, so it is only warned about.
+  const excluded = (): JobOutcome => {
+    if (when === 'delayed')
+      diag.warn(p('when'), at('when'), 'when: delayed is not implemented; this job is not in this pipeline, but a pipeline that includes it is refused');
+    return { included: false };
+  };
   const manual = field('manual', manualSchema);
   if (manual !== undefined && when !== undefined && when !== 'manual') {
     diag.error(p('manual'), at('manual'), `manual: makes the job manual, but it also says when: ${when}; keep one of them`);
@@ -248,13 +263,15 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   let matched: Rule | null = null;
   if (rules) {
     matched = firstMatch(rules, evalCtx);
-    if (!matched) return { included: false };
+    if (!matched) return excluded();
   } else if (!policyIncludes(only, except, evalCtx)) {
-    return { included: false };
+    return excluded();
   }
 
   const effWhen: When | 'delayed' = matched?.when ?? when ?? (manual !== undefined ? 'manual' : 'on_success');
-  if (effWhen === 'never') return { included: false };
+  if (effWhen === 'never') return excluded();
+  if (effWhen === 'delayed' && when === 'delayed' && !matched?.when)
+    reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
   const jobWhen: Exclude<When, 'never'> = effWhen === 'delayed' ? 'on_success' : effWhen;
 
   const effAllowFailure = matched?.allowFailure ?? allowFailure;
@@ -303,6 +320,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       ...(cache.length ? { cache } : {}),
       ...(artifacts ? { artifacts } : {}),
       line: jobPos.line,
+      ...(trigger ? { trigger } : {}),
     };
     if (ownVars.raw.size > 0) spec.raw_variables = [...ownVars.raw].sort();
     const group = readResourceGroup(cfg, name, jobPos, diag, () =>

@@ -21,13 +21,11 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
   publish: warn('no Pages site is published'),
   dast_configuration: warn('no DAST site/scanner profile is injected'),
   manual_confirmation: warn('no confirmation dialog is shown before the job is played'),
-  trigger: refuse('child and multi-project pipelines (trigger:) are not run by faultline'),
   secrets: refuse('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
   id_tokens: refuse('faultline issues no OIDC ID tokens; the variables would be missing'),
   identity: refuse('faultline has no identity federation; the job would run without its credentials'),
   hooks: refuse('hooks (pre_get_sources_script) are not run; the job would start differently'),
   run: refuse('CI steps (run:) are not run by faultline'),
-  start_in: refuse('when: delayed is not implemented; the job would start at once'),
 };
 
 export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
@@ -38,17 +36,14 @@ export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
 };
 
 export const RULE_UNSUPPORTED: Record<string, Support> = {
-  start_in: JOB_UNSUPPORTED.start_in!,
+  start_in: refuse('when: delayed is not implemented; the job would start at once'),
 };
 
 export const WORKFLOW_UNSUPPORTED: Record<string, Support> = {
   name: warn('the pipeline name is not shown'),
-  auto_cancel: refuse("faultline's own auto-cancel setting decides which pipelines are canceled, not this"),
 };
 
-export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {
-  auto_cancel: WORKFLOW_UNSUPPORTED.auto_cancel!,
-};
+export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {};
 
 /** Sub-keys of otherwise implemented keywords. */
 export const NESTED_UNSUPPORTED: Record<string, Support> = {

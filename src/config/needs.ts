@@ -36,7 +36,8 @@ export function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostic
       out.push({ name: n, optional: false, matrix: null, pos: namePos, path: joinPath(path, i) });
       return;
     }
-    const matrix = n.parallel ? n.parallel.matrix.map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]))) : null;
+    // A list of values selects each of them (the cross product, as parallel: matrix builds it).
+    const matrix = n.parallel ? n.parallel.matrix.flatMap((m) => permutations(m)) : null;
     out.push({
       name: n.job,
       optional: n.optional ?? false,
@@ -46,5 +47,14 @@ export function readNeeds(raw: unknown, path: string, pos: Pos, diag: Diagnostic
       path: joinPath(path, i),
     });
   });
+  return out;
+}
+
+function permutations(m: Record<string, string | number | (string | number)[]>): Record<string, string>[] {
+  let out: Record<string, string>[] = [{}];
+  for (const [k, v] of Object.entries(m)) {
+    const values = (Array.isArray(v) ? v : [v]).map(String);
+    out = out.flatMap((o) => values.map((x) => ({ ...o, [k]: x })));
+  }
   return out;
 }

@@ -34,6 +34,15 @@ export function readPolicy(raw: unknown, path: string, at: Pos, diag: Diagnostic
     diag.error(p, pos, `expected a list of strings, got ${describe(v)}`);
     return null;
   };
+  // `except: [schedules, {variables: [...]}]` (GNOME gjs): a map among the refs is read as that
+  // policy's other keys next to `refs:` — the reading its authors meant; said in a warning.
+  if (Array.isArray(raw) && raw.some(isPlainMap) && raw.every((x) => typeof x === 'string' || isPlainMap(x))) {
+    const refs = raw.filter((x) => typeof x === 'string');
+    const merged: Record<string, unknown> = refs.length > 0 ? { refs } : {};
+    for (const m of raw.filter(isPlainMap)) Object.assign(merged, m);
+    diag.warn(path, at, `a map inside the list is read as keys next to refs: (${Object.keys(merged).join(', ')})`);
+    return readPolicy(merged, path, at, diag);
+  }
   if (typeof raw === 'string' || Array.isArray(raw)) {
     const refs = strings(raw, path, at);
     return refs ? { refs, variables: null, changes: null, kubernetes: false } : null;

@@ -57,6 +57,8 @@ export const JOB_KEYWORDS = [
   'only',
   'except',
   'inherit',
+  'trigger',
+  'start_in',
   'parallel',
   'environment',
   'dependencies',
@@ -80,8 +82,8 @@ export const DEFAULT_KEYWORDS = [
 ] as const;
 
 export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
-export const WORKFLOW_KEYWORDS = ['rules'] as const;
-export const WORKFLOW_RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'variables'] as const;
+export const WORKFLOW_KEYWORDS = ['rules', 'auto_cancel'] as const;
+export const WORKFLOW_RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'variables', 'auto_cancel'] as const;
 
 export const WHEN_VALUES = ['on_success', 'on_failure', 'always', 'manual', 'never', 'delayed'] as const;
 export const MANUAL_VALUES = ['required', 'optional', 'ignored'] as const;
@@ -200,7 +202,7 @@ export const needsSchema = z.array(
         optional: z.boolean().optional(),
         artifacts: z.boolean().optional(),
         parallel: z
-          .object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1) })
+          .object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1)]))).min(1) })
           .strict()
           .optional(),
       })

@@ -12,6 +12,7 @@ import { CoordinatorEvents } from './events.js';
 import { setupTokens, type CoordinatorTokens } from './secrets.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
 import { Dispatcher } from './services/dispatcher.js';
+import { TriggerService } from './services/triggers.js';
 import { Finisher } from './services/finisher.js';
 import { JobService } from './services/job-service.js';
 import { PipelineService } from './services/pipeline-service.js';
@@ -100,6 +101,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       log,
     );
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
+    const triggers = new TriggerService(store, pipelines, events, log);
+    triggers.storage = artifacts.storage;
     finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
 
     const live = new LiveEvents(events, options.liveEvents);
@@ -134,6 +137,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
 
     notifier.start(); // before recover(): replayed finishes notify too
     finisher.recover();
+    triggers.recover();
     reaper.start();
     artifacts.start();
 

@@ -82,6 +82,24 @@ export interface JobSpec {
    * the `needs:` without `artifacts: false`, else every job of the earlier stages.
    */
   artifact_dependencies?: string[];
+  /** `trigger:` — a child pipeline the coordinator creates instead of handing the job to a runner. */
+  trigger?: TriggerSpec;
+}
+
+/** One file of a child pipeline's configuration (`trigger: include:`). */
+export type TriggerInclude =
+  | { local: string }
+  | { artifact: string; job: string }
+  | { project: string; file: string; ref?: string }
+  | { template: string }
+  | { remote: string };
+
+export interface TriggerSpec {
+  include: TriggerInclude[];
+  /** 'depend': the trigger job mirrors the child's status; null: it succeeds once the child exists. */
+  strategy: 'depend' | null;
+  /** What goes down: the job's (and global) variables; the parent's pipeline variables. */
+  forward: { yaml_variables: boolean; pipeline_variables: boolean };
 }
 
 export interface ConfigWarning {
@@ -91,6 +109,12 @@ export interface ConfigWarning {
   message: string;
   /** The included file the position is in; absent for the main file. */
   file?: string;
+}
+
+/** `workflow: auto_cancel:` (GitLab's values); absent keys = faultline's defaults (see src/config/README.md). */
+export interface AutoCancel {
+  on_new_commit?: 'conservative' | 'interruptible' | 'none';
+  on_job_failure?: 'none' | 'all';
 }
 
 export interface PipelineModel {
@@ -104,4 +128,6 @@ export interface PipelineModel {
   /** The predefined CI_* variables the pipeline was compiled against (set by the coordinator). */
   predefined?: Record<string, string>;
   warnings: ConfigWarning[];
+  /** `workflow: auto_cancel:` (and the matching workflow rule's); absent = not set. */
+  auto_cancel?: AutoCancel;
 }

@@ -24,6 +24,9 @@ export const COORDINATOR_FAILURE_REASONS = [
   'no_updates_running',
   'stuck_pending_no_matching_runners',
   'stuck_pending_with_matching_runners',
+  // A trigger: job (GitLab's names): its child pipeline could not be created / failed (strategy: depend).
+  'downstream_pipeline_creation_failed',
+  'downstream_pipeline_failed',
 ] as const;
 
 export const FAILURE_REASONS = [...RUNNER_FAILURE_REASONS, ...COORDINATOR_FAILURE_REASONS] as const;

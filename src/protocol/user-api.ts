@@ -53,6 +53,8 @@ export interface RunnerJson {
 
 export interface JobJson {
   id: number;
+  /** trigger: jobs: the child pipeline it created (GET /api/v1/pipelines/:id). */
+  downstream_pipeline_id?: number;
   pipeline_id: number;
   name: string;
   stage: string;
@@ -123,6 +125,10 @@ export interface PipelineJson {
   started_at: string | null;
   finished_at: string | null;
   jobs?: JobJson[];
+  /** A child pipeline (trigger: include:): its parent pipeline and the parent's trigger job. */
+  parent?: { pipeline_id: number; trigger_job_id: number };
+  /** Child pipelines this one's trigger jobs created. */
+  downstream?: { id: number; trigger_job_id: number; status: PipelineStatus }[];
 }
 
 /** One classified failure (GET /api/v1/failures): the job plus its pipeline's project/ref. */

@@ -12,10 +12,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ceilingFor, formatSummary, judge, loadCorpus, parseLintOutput, runCorpus, summarize, type CaseMeta } from './compat-corpus.js';
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-// Issue 10's target is 95 %; this floor is today's figure (81/89 = 91 %), ratcheted so that it
-// can only go up. What still fails: trigger: (2), workflow: auto_cancel (2), when: delayed,
-// needs: parallel: matrix with list values, a nested list in except:, one missing warning.
-const ACCEPTANCE_FLOOR = 0.9;
+// Issue 10's target is 95 %; this floor is today's figure (88/89 = 98.9 %), ratcheted so that it
+// can only go up. What still fails: gitlab-template-kaniko-rules-exists expects a "no jobs"
+// warning, but GitLab documents CI_PROJECT_DIR as job-only (not seen by rules:), so its
+// `$KANIKO_BUILD_CONTEXT != $CI_PROJECT_DIR` rule holds there as it does here.
+const ACCEPTANCE_FLOOR = 0.98;
 const MIN_CASES = 100;
 
 describe('GitLab CI compatibility corpus', () => {

@@ -190,12 +190,10 @@ describe('rules details', () => {
 
 describe('fail closed', () => {
   const refused = [
-    'trigger: {include: child.yml}',
     'secrets: {X: {vault: a/b@c}}',
     'id_tokens: {T: {aud: x}}',
     'hooks: {pre_get_sources_script: [x]}',
     'when: delayed',
-    'start_in: 5m',
     'retry: {max: 1, exit_codes: [1]}',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
     'image: {name: a, kubernetes: {user: "1000"}}',
@@ -210,10 +208,11 @@ describe('fail closed', () => {
       assert.doesNotMatch(e[0]!, /script is required/);
     });
   }
-  test('a trigger: job alone is refused as trigger:, not "script is required"', () => {
-    const e = errors('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n');
+  test('a child pipeline trigger: job needs no script; a multi-project one is refused naming the job', () => {
+    assert.ok(compilePipeline('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', { predefined: push('main') }).ok);
+    const e = errors('downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n');
     assert.deepEqual(e.length, 1);
-    assert.match(e[0]!, /child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/);
+    assert.match(e[0]!, /downstream\.trigger\.project: downstream: multi-project pipelines \(trigger: project\) are not run by faultline.*so the pipeline is refused/);
   });
   const warned = ['coverage: /x/', 'release: {tag_name: v1, description: d}', 'pages: true', 'manual_confirmation: sure?'];
   for (const kv of warned) {

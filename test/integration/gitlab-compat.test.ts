@@ -148,7 +148,7 @@ test('faultline run (real git, coordinator, shell runners): only/except, variabl
   }
 });
 
-test('faultline run: rules when: manual blocks the pipeline (exit 3); trigger: is refused naming it (exit 2)', async () => {
+test('faultline run: rules when: manual blocks the pipeline (exit 3); multi-project trigger: project is refused naming the job (exit 2)', async () => {
   const dir = tempDir();
   try {
     const r = join(dir.path, 'repo');
@@ -164,14 +164,12 @@ test('faultline run: rules when: manual blocks the pipeline (exit 3); trigger: i
     assert.doesNotMatch(blocked.out, /after\s+success/);
 
     const t = join(dir.path, 'trigger');
-    repo(t, { '.gitlab-ci.yml': 'child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', 'child.yml': 'a: {script: x}\n' });
+    // A multi-project pipeline needs a GitLab project to run in: refused at creation, naming the job.
+    repo(t, { '.gitlab-ci.yml': 'build: {script: echo built}\ndeploy-downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n' });
     const refused = await cli(['run'], t);
     assert.equal(refused.status, 2, refused.out);
-    assert.match(
-      refused.out,
-      /:2:3: child\.trigger: not supported by faultline, so the pipeline is refused: child and multi-project pipelines/,
-    );
-    assert.doesNotMatch(refused.out, /script is required/);
+    assert.match(refused.out, /:4:5: deploy-downstream\.trigger\.project: deploy-downstream: multi-project pipelines \(trigger: project\) are not run/);
+    assert.doesNotMatch(refused.out, /script is required|built/);
   } finally {
     dir.dispose();
   }

@@ -130,22 +130,38 @@ function defaultBranchOf(git: Git, root: string, ref: string): string {
 
 const DONE = new Set(['success', 'failed', 'canceled', 'skipped', 'blocked']);
 
+/** A pipeline's jobs, and its child pipelines' jobs named `<trigger job> -> <child job>` (GitLab's downstream view). */
+async function gather(conn: Connection, id: number, prefix: string, depth = 0): Promise<{ p: PipelineJson; jobs: JobJson[]; done: boolean }> {
+  const p = await api<PipelineJson>(conn, 'GET', `/api/v1/pipelines/${id}`);
+  const jobs: JobJson[] = [];
+  let done = DONE.has(p.status) && !(p.jobs ?? []).some((j) => j.status === 'failed' && !j.failure);
+  for (const j of p.jobs ?? []) {
+    jobs.push(prefix ? { ...j, name: `${prefix}${j.name}` } : j);
+    if (j.downstream_pipeline_id !== undefined && depth < 3) {
+      const child = await gather(conn, j.downstream_pipeline_id, `${prefix}${j.name} -> `, depth + 1);
+      jobs.push(...child.jobs);
+      done &&= child.done;
+    }
+  }
+  return { p, jobs, done };
+}
+
 async function follow(conn: Connection, id: number, quiet: boolean): Promise<PipelineJson> {
   const seen = new Map<number, string>();
   for (;;) {
-    const p = await api<PipelineJson>(conn, 'GET', `/api/v1/pipelines/${id}`);
-    for (const j of p.jobs ?? []) {
+    const { p, jobs, done } = await gather(conn, id, '');
+    for (const j of jobs) {
       if (seen.get(j.id) === j.display_status) continue;
       seen.set(j.id, j.display_status);
       if (!quiet && j.status !== 'created') {
         const extra = j.note ? dim(` (${j.note})`) : j.exit_code !== null && j.exit_code !== 0 ? dim(` exit ${j.exit_code}`) : '';
+        const child = j.downstream_pipeline_id !== undefined ? dim(` child pipeline #${j.downstream_pipeline_id}`) : '';
         console.log(
-          `  ${statusIcon(j.display_status)} ${j.stage.padEnd(10)} ${j.name.padEnd(24)} ${j.display_status}${extra} ${dim(duration(j.started_at, j.finished_at))}`,
+          `  ${statusIcon(j.display_status)} ${j.stage.padEnd(10)} ${j.name.padEnd(24)} ${j.display_status}${extra}${child} ${dim(duration(j.started_at, j.finished_at))}`,
         );
       }
     }
-    const waitingOnClassification = (p.jobs ?? []).some((j) => j.status === 'failed' && !j.failure);
-    if (DONE.has(p.status) && !waitingOnClassification) return p;
+    if (done) return { ...p, jobs };
     await new Promise((r) => setTimeout(r, 300));
   }
 }

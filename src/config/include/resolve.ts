@@ -242,7 +242,7 @@ export class IncludeResolver {
         entry.pos,
         `${text} — not checked: the jobs and keywords it defines, and extends:/needs:/!reference pointing into it`,
       );
-    } else this.diag.error(entry.path, entry.pos, text);
+    } else this.diag.error(entry.path, entry.pos, text, f.kind === 'unreachable' ? 'include_unreachable' : undefined);
   }
 
   private async fetch(

@@ -10,6 +10,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Store } from '../store/index.js';
 import { jobJson, pipelineJson } from '../views.js';
 import { artifactExtrasOf } from './artifacts-api.js';
+import type { PipelineJson } from '../../protocol/user-api.js';
+import type { PipelineStatus } from '../../pipeline/status.js';
 
 /** Jobs per page: a few milliseconds of work each. */
 export const JOBS_PER_PAGE = 500;
@@ -24,12 +26,15 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
       store,
       (out.jobs ?? []).map((j) => j.id),
     );
-    for (const j of out.jobs ?? []) Object.assign(j, extras(j.id));
+    const links = childLinks(store, id, out);
+    for (const j of out.jobs ?? []) Object.assign(j, extras(j.id), links(j.id));
     res.status(status).json(out);
     return;
   }
   const halted = p.halted_by_job_id === null ? null : (store.jobs.get(p.halted_by_job_id)?.name ?? '');
-  const head = JSON.stringify(pipelineJson(p, undefined, halted));
+  const headJson = pipelineJson(p, undefined, halted);
+  const links = childLinks(store, id, headJson);
+  const head = JSON.stringify(headJson);
   res.status(status).type('application/json');
   let more = res.write(`${head.slice(0, -1)},"jobs":[`);
   let from = first;
@@ -44,12 +49,26 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
       store,
       rows.map((r) => r.id),
     );
-    more = res.write(sep + rows.map((r) => JSON.stringify({ ...jobJson(r), ...extras(r.id) })).join(','));
+    more = res.write(sep + rows.map((r) => JSON.stringify({ ...jobJson(r), ...extras(r.id), ...links(r.id) })).join(','));
     sep = ',';
     from = rows[rows.length - 1]!.id + 1;
     if (rows.length < JOBS_PER_PAGE) break;
   }
   res.end(']}');
+}
+
+/**
+ * Child pipelines, linked both ways: sets `parent`/`downstream` on the pipeline's head and gives
+ * the extra fields of each trigger job (`downstream_pipeline_id`).
+ */
+function childLinks(store: Store, id: number, head: PipelineJson): (jobId: number) => { downstream_pipeline_id?: number } {
+  const parent = store.pipelines.parentOf(id);
+  if (parent) head.parent = { pipeline_id: parent.parent, trigger_job_id: parent.trigger_job_id };
+  const children = store.pipelines.children(id);
+  if (children.length === 0) return () => ({});
+  head.downstream = children.map((c) => ({ id: c.id, trigger_job_id: c.trigger_job_id, status: c.status as PipelineStatus }));
+  const byJob = new Map(children.map((c) => [c.trigger_job_id, c.id]));
+  return (jobId) => (byJob.has(jobId) ? { downstream_pipeline_id: byJob.get(jobId)! } : {});
 }
 
 function drained(res: Response): Promise<void> {

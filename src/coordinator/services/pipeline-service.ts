@@ -37,7 +37,12 @@ export interface CreatePipelineInput {
   source?: string;
   /** CI_DEFAULT_BRANCH; 'main' when not given. */
   defaultBranch?: string;
+  /** A child pipeline: its parent and the parent's trigger job. */
+  parent?: { pipelineId: number; jobId: number };
 }
+
+/** What the trigger service (triggers.ts) is told about a trigger: job. */
+export type TriggerHook = (what: 'start' | 'cancel', pipelineId: number, name: string, jobId: number) => void;
 
 export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
 
@@ -52,6 +57,8 @@ export class PipelineService {
   readonly engines: EngineCache;
   /** Called after a commit that made at least one job pending. */
   onPending: () => void = () => {};
+  /** A trigger: job became pending (it is marked running at once, never handed to a runner) or canceling. */
+  onTrigger: TriggerHook = () => {};
   private createChain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -114,14 +121,15 @@ export class PipelineService {
         repository_url: input.repository?.url ?? null,
         created_at: now,
       });
+      if (input.parent) this.store.pipelines.setParent(id, input.parent.pipelineId, input.parent.jobId);
       for (const spec of model.jobs) this.store.jobs.insert(newJobRow(id, input, spec, now));
       const engine = PipelineEngine.create(model);
       const result = engine.apply({ type: 'start' });
+      this.engines.set(id, engine, model); // before persist, which reads the model
       this.persist(id, result, engine, after);
-      this.engines.set(id, engine, model);
     });
     for (const f of after) f();
-    if (this.opts.autoCancel) this.autoCancel(input.project, input.ref, id);
+    if (this.opts.autoCancel && !input.parent) this.autoCancel(input.project, input.ref, id);
     return { ok: true, id };
   }
 
@@ -152,10 +160,24 @@ export class PipelineService {
     });
   }
 
-  /** Interruptible jobs of older unfinished pipelines on the same project+ref are canceled. */
+  /**
+   * Older unfinished pipelines on the same project+ref are canceled as each one's own
+   * `workflow: auto_cancel: on_new_commit` says (GitLab keeps it per pipeline): `interruptible`
+   * (faultline's default) cancels their interruptible jobs; `conservative` the whole pipeline
+   * while none of its `interruptible: false` jobs has started; `none` nothing.
+   */
   private autoCancel(project: string, ref: string, newId: number): void {
     for (const old of this.store.pipelines.unfinishedOnRef(project, ref, newId)) {
       try {
+        const mode = this.engines.model(old).auto_cancel?.on_new_commit ?? 'interruptible';
+        if (mode === 'none') continue;
+        if (mode === 'conservative') {
+          const model = this.engines.model(old);
+          const fixed = new Set(model.jobs.filter((j) => j.interruptible === false).map((j) => j.name));
+          const started = this.store.jobs.latestPerName(old).some((j) => fixed.has(j.name) && j.started_at !== null);
+          if (!started) this.apply(old, { type: 'pipeline_cancel' });
+          continue;
+        }
         this.apply(old, { type: 'pipeline_cancel', only_interruptible: true });
       } catch (err) {
         this.log.warn({ err, pipeline: old }, 'auto-cancel failed');
@@ -192,6 +214,8 @@ export class PipelineService {
     const now = Date.now();
     const jobs = this.store.jobs;
     let woke = false;
+    const triggers = triggerNames(this.engines.model(pipelineId));
+    const startTriggers: string[] = [];
     // Latest attempt of each touched job as it stands after the updates below.
     const touched = new Map<string, { id: number; outcome: string | null; note: string | null }>();
     // A big event (cancel of 30,000 jobs) reads every job's latest attempt in one query, not one
@@ -232,7 +256,10 @@ export class PipelineService {
         touched.set(t.name, { id: ref.id, outcome: ref.outcome, note });
         refs?.set(t.name, { ...ref, note });
       }
-      if (t.to === 'pending') woke = true;
+      if (triggers.has(t.name)) {
+        if (t.to === 'pending') startTriggers.push(t.name);
+        else if (t.to === 'canceling') after.push(() => this.onTrigger('cancel', pipelineId, t.name, row.id));
+      } else if (t.to === 'pending') woke = true;
       // A job leaving running frees its resource_group: a job waiting for it may start now.
       else if ((t.from === 'running' || t.from === 'canceling') && this.holdsResource(pipelineId, t.name)) woke = true;
       const ev = {
@@ -254,6 +281,25 @@ export class PipelineService {
     }
     this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
     if (woke) after.push(() => this.onPending());
+    // workflow: auto_cancel: on_job_failure: all — a failure that fails the pipeline cancels the rest.
+    if (this.engines.model(pipelineId).auto_cancel?.on_job_failure === 'all') {
+      const failing = r.transitions.some((t) => t.to === 'failed' && engine.state(t.name).status === 'failed' && engine.state(t.name).outcome === 'fail_pipeline');
+      if (failing) after.push(() => this.cancelRest(pipelineId));
+    }
+    // A trigger job runs on the coordinator: running in this same transaction, so no runner sees it pending.
+    for (const name of startTriggers) {
+      this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after);
+      const id = touched.get(name)!.id;
+      after.push(() => this.onTrigger('start', pipelineId, name, id));
+    }
+  }
+
+  private cancelRest(pipelineId: number): void {
+    try {
+      if (!TERMINAL_PIPELINE.has(this.store.pipelines.summaryOf(pipelineId)?.status ?? 'success')) this.apply(pipelineId, { type: 'pipeline_cancel' });
+    } catch (err) {
+      this.log.warn({ err, pipeline: pipelineId }, 'auto_cancel: on_job_failure failed');
+    }
   }
 
   private persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): void {
@@ -321,6 +367,14 @@ export class PipelineService {
   model(pipelineId: number): PipelineModel {
     return this.engines.model(pipelineId);
   }
+}
+
+const triggerCache = new WeakMap<PipelineModel, Set<string>>();
+/** Names of a model's trigger: jobs (computed once per model). */
+function triggerNames(model: PipelineModel): Set<string> {
+  let s = triggerCache.get(model);
+  if (!s) triggerCache.set(model, (s = new Set(model.jobs.filter((j) => j.trigger).map((j) => j.name))));
+  return s;
 }
 
 function newJobRow(pipelineId: number, input: CreatePipelineInput, spec: JobSpec, now: number) {

@@ -212,6 +212,10 @@ export class JobStore {
         `SELECT * FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') AND finish_pending = 0
            AND COALESCE(last_update_at, started_at) < ?`,
       ),
+      markStarted: db.prepare('UPDATE jobs SET started_at = COALESCE(started_at, ?), last_update_at = ? WHERE id = ?'),
+      runningWithoutRunner: db.prepare(
+        `SELECT id, pipeline_id, name, status FROM jobs WHERE status IN ('running', 'canceling') AND runner_id IS NULL AND finish_pending = 0 ORDER BY id`,
+      ),
       statusOf: db.prepare('SELECT id, status, runner_id, failure_stage FROM jobs WHERE id = ?'),
       activeInProject: db.prepare(`SELECT pipeline_id, name FROM jobs WHERE project = ? AND status IN ('running', 'canceling')`),
     };
@@ -334,6 +338,14 @@ export class JobStore {
   /** pending → failed by the coordinator (stuck: no runner took it); false if it moved meanwhile. */
   failPending(id: number, f: NonNullable<FinalReport['failure']>, now: number): boolean {
     return this.s.finalPending.run({ id, now, ...f }).changes === 1;
+  }
+  /** started_at of a job the coordinator itself runs (a trigger: job). */
+  markStarted(id: number, now: number): void {
+    this.s.markStarted.run(now, now, id);
+  }
+  /** Running jobs no runner holds: trigger: jobs, which run on the coordinator. */
+  runningWithoutRunner(): { id: number; pipeline_id: number; name: string; status: string }[] {
+    return this.s.runningWithoutRunner.all() as { id: number; pipeline_id: number; name: string; status: string }[];
   }
   storeClassification(id: number, c: FailureClassification): void {
     this.s.classification.run({

@@ -257,6 +257,16 @@ CREATE INDEX jobs_token_hash ON jobs(token_hash) WHERE token_hash IS NOT NULL;
 `,
   },
   {
+    version: 9,
+    // Child pipelines (trigger: include:): the parent pipeline and its trigger job.
+    sql: `
+ALTER TABLE pipelines ADD COLUMN parent_pipeline_id INTEGER REFERENCES pipelines(id);
+ALTER TABLE pipelines ADD COLUMN trigger_job_id INTEGER;
+CREATE INDEX pipelines_parent ON pipelines(parent_pipeline_id) WHERE parent_pipeline_id IS NOT NULL;
+CREATE INDEX pipelines_trigger_job ON pipelines(trigger_job_id) WHERE trigger_job_id IS NOT NULL;
+`,
+  },
+  {
     version: 11,
     // Runner fleet (store/runners.ts): what a runner says of itself at register, so a runner
     // registering again from the same host with the same name takes over its record instead of

@@ -21,12 +21,22 @@ export interface PipelineRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** A child pipeline's parent and the parent's trigger job (migration 9); null otherwise. */
+  parent_pipeline_id?: number | null;
+  trigger_job_id?: number | null;
 }
 
 export type NewPipeline = Omit<
   PipelineRow,
-  'id' | 'halted_by_job_id' | 'canceled' | 'has_warnings' | 'failure_class' | 'started_at' | 'finished_at'
+  'id' | 'halted_by_job_id' | 'canceled' | 'has_warnings' | 'failure_class' | 'started_at' | 'finished_at' | 'parent_pipeline_id' | 'trigger_job_id'
 > & { id?: number };
+
+/** A child pipeline as its parent sees it. */
+export interface ChildRef {
+  id: number;
+  trigger_job_id: number;
+  status: string;
+}
 
 export interface PipelineSummaryUpdate {
   status: string;
@@ -66,6 +76,10 @@ export class PipelineStore {
         `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,
            started_at = @started_at, finished_at = @finished_at, failure_class = @failure_class, canceled = @canceled WHERE id = @id`,
       ),
+      setParent: db.prepare('UPDATE pipelines SET parent_pipeline_id = ?, trigger_job_id = ? WHERE id = ?'),
+      children: db.prepare('SELECT id, trigger_job_id, status FROM pipelines WHERE parent_pipeline_id = ? ORDER BY id'),
+      childOfJob: db.prepare('SELECT id, trigger_job_id, status FROM pipelines WHERE trigger_job_id = ? ORDER BY id DESC LIMIT 1'),
+      parentOf: db.prepare('SELECT parent_pipeline_id AS parent, trigger_job_id FROM pipelines WHERE id = ?'),
       unfinishedOnRef: db.prepare(
         `SELECT id FROM pipelines WHERE project = ? AND ref = ? AND id < ?
            AND status NOT IN ('success', 'failed', 'canceled', 'skipped') ORDER BY id`,
@@ -96,6 +110,33 @@ export class PipelineStore {
 
   updateSummary(id: number, u: PipelineSummaryUpdate): void {
     this.s.summary.run({ ...u, has_warnings: u.has_warnings ? 1 : 0, canceled: u.canceled ? 1 : 0, id });
+  }
+
+  /** Marks `id` as the child pipeline started by `triggerJobId` of `parentId`. */
+  setParent(id: number, parentId: number, triggerJobId: number): void {
+    this.s.setParent.run(parentId, triggerJobId, id);
+  }
+
+  children(parentId: number): ChildRef[] {
+    return this.s.children.all(parentId) as ChildRef[];
+  }
+
+  /** The child pipeline a trigger job created (its latest), if any. */
+  childOfJob(jobId: number): ChildRef | undefined {
+    return this.s.childOfJob.get(jobId) as ChildRef | undefined;
+  }
+
+  /** Parent pipeline and trigger job of a child pipeline; undefined for a top-level one. */
+  parentOf(id: number): { parent: number; trigger_job_id: number } | undefined {
+    const r = this.s.parentOf.get(id) as { parent: number | null; trigger_job_id: number } | undefined;
+    return r && r.parent !== null ? { parent: r.parent, trigger_job_id: r.trigger_job_id } : undefined;
+  }
+
+  /** How many parents above `id` (0 for a top-level pipeline). */
+  depth(id: number): number {
+    let d = 0;
+    for (let p = this.parentOf(id); p && d < 100; p = this.parentOf(p.parent)) d++;
+    return d;
   }
 
   unfinishedOnRef(project: string, ref: string, beforeId: number): number[] {
