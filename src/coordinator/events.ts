@@ -42,12 +42,18 @@ export interface RunnerStateEvent {
   at: string;
 }
 
+/** A runner was removed (DELETE /api/v1/runners/:id or stale cleanup): its incidents resolve. */
+export interface RunnerRemovedEvent {
+  runner_id: number;
+}
+
 export interface CoordinatorEventMap {
   job_transition: [JobTransitionEvent];
   job_finished: [JobFinishedEvent];
   pipeline_finished: [PipelineFinishedEvent];
   image_pulls: [ImagePullsEvent];
   runner_state: [RunnerStateEvent];
+  runner_removed: [RunnerRemovedEvent];
 }
 
 export class CoordinatorEvents extends EventEmitter<CoordinatorEventMap> {
