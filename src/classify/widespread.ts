@@ -24,8 +24,17 @@ export function normalizeErrorLine(line: string): string {
   return normalizeLine(s);
 }
 
+/**
+ * Error words, case-insensitive; errno-style codes (ECONNREFUSED) case-sensitive apart — a
+ * case-insensitive `E[A-Z]{3,}` would take every word starting with "e" ("Executing").
+ */
+const ERROR_WORDS =
+  /\b(error|fatal|fail(ed|ure|s)?|exception|denied|refused|timed? ?out|cannot|can't|could not|unable to|not found|panic|killed|abort(ed)?|expired|invalid|unreachable)\b/i;
+const ERRNO = /\bE[A-Z]{3,}\b/;
+
 /** A line worth grouping: error-like, not faultline's own, not trivially short once stripped. */
 export function isGroupableLine(text: string): boolean {
   const t = text.trim();
-  return !OWN_LINES.test(t) && normalizeErrorLine(t).replace(/<\w+>|[0\s]/g, '').length >= 8;
+  if (OWN_LINES.test(t) || !(ERROR_WORDS.test(t) || ERRNO.test(t))) return false;
+  return normalizeErrorLine(t).replace(/<\w+>|[0\s]/g, '').length >= 8;
 }

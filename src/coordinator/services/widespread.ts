@@ -56,7 +56,7 @@ export class WidespreadService {
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
     const { data } = this.store.traces.tail(job.id, TAIL_BYTES);
     const seen = new Set<string>();
-    for (const l of newErrorLines(data, '', 20, TAIL_BYTES)) {
+    for (const l of newErrorLines(data, '', 200, TAIL_BYTES)) {
       if (seen.size >= LINES_PER_JOB) break;
       if (!isGroupableLine(l.text)) continue;
       const normalized = normalizeErrorLine(l.text);
