@@ -517,7 +517,11 @@ const mttr: DashboardSpec = {
       unit: 's',
       description:
         'Mean time from a pipeline failing for infra reasons to the next green pipeline on the same ref (operators), over the time range (recovery histogram: sum / count).',
-      targets: [{ expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="infra"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="infra"}[$__range]))' }],
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="infra"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="infra"}[$__range]))',
+        },
+      ],
       thresholds: [[3600, 'red']],
     },
     {
@@ -525,8 +529,13 @@ const mttr: DashboardSpec = {
       w: 6,
       title: 'MTTR: build-failed pipelines',
       unit: 's',
-      description: 'Mean time from a pipeline failing for build reasons to the next green one (developers), over the time range. Never alerted.',
-      targets: [{ expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="build"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="build"}[$__range]))' }],
+      description:
+        'Mean time from a pipeline failing for build reasons to the next green one (developers), over the time range. Never alerted.',
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="build"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="build"}[$__range]))',
+        },
+      ],
     },
     {
       type: 'stat',
@@ -534,7 +543,11 @@ const mttr: DashboardSpec = {
       title: 'MTTR: incidents',
       unit: 's',
       description: 'Mean time from an infra incident opening to its resolution, over the time range.',
-      targets: [{ expr: 'sum (increase(faultline_recovery_seconds_sum{kind="incident"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="incident"}[$__range]))' }],
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="incident"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="incident"}[$__range]))',
+        },
+      ],
       thresholds: [[3600, 'red']],
     },
     {
@@ -552,7 +565,12 @@ const mttr: DashboardSpec = {
       unit: 's',
       description:
         'Mean recovery time of the trailing 6 h by kind (pipeline, incident) and class; MTTRTooHigh fires when the infra mean of the last day stays above 1h for 30m.',
-      targets: [{ expr: 'sum by (kind, class) (increase(faultline_recovery_seconds_sum{}[6h])) / sum by (kind, class) (increase(faultline_recovery_seconds_count{}[6h]))', legend: '{{kind}} {{class}}' }],
+      targets: [
+        {
+          expr: 'sum by (kind, class) (increase(faultline_recovery_seconds_sum{}[6h])) / sum by (kind, class) (increase(faultline_recovery_seconds_count{}[6h]))',
+          legend: '{{kind}} {{class}}',
+        },
+      ],
     },
     {
       type: 'table',

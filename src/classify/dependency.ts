@@ -44,10 +44,11 @@ export function hostOf(url: string | null | undefined): string | null {
 
 /** The first host the evidence names: a host a tool names, else the first URL's host. */
 export function hostInEvidence(lines: readonly string[]): string | null {
-  for (const t of lines) for (const re of NAMED_HOST) {
-    const m = re.exec(t);
-    if (m) return m[1]!.toLowerCase();
-  }
+  for (const t of lines)
+    for (const re of NAMED_HOST) {
+      const m = re.exec(t);
+      if (m) return m[1]!.toLowerCase();
+    }
   for (const t of lines) {
     const h = hostOf(t);
     if (h) return h;
@@ -81,6 +82,8 @@ export function dependencyOf(f: FailureClassification, ctx: DependencyContext = 
   if (cause.startsWith('registry_')) return dep('registry', named());
   if (RUNNER_CAUSES.includes(cause)) return dep('runner', ctx.runnerName);
   const executor = f.executor ?? ctx.executor;
-  if (EXECUTOR_CAUSES.includes(cause) || f.stage === 'prepare_executor') return dep('executor_host', executor);
+  // The executor itself broke (machine, pod, container engine): a success on it is evidence.
+  if (EXECUTOR_CAUSES.includes(cause) || f.stage === 'prepare_executor' || f.reason === 'runner_system_failure')
+    return dep('executor_host', executor);
   return dep('unknown', executor ? `${cause}@${executor}` : cause);
 }

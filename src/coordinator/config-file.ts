@@ -213,7 +213,11 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     autoCancel: f.auto_cancel,
     cancelGraceSeconds: f.cancel_grace === undefined ? undefined : Math.max(1, Math.round(f.cancel_grace / 1000)),
     rulesDir: f.rules_dir === undefined ? undefined : resolve(base, f.rules_dir),
-    incidents: f.incidents && { failures: f.incidents.open_after_failures, windowMs: f.incidents.open_after, pendingExpireMs: f.incidents.pending_expiry },
+    incidents: f.incidents && {
+      failures: f.incidents.open_after_failures,
+      windowMs: f.incidents.open_after,
+      pendingExpireMs: f.incidents.pending_expiry,
+    },
     widespread: f.incidents && { minJobs: f.incidents.widespread_jobs, windowMs: f.incidents.widespread_window },
     publicUrl: f.public_url,
     gitlab: f.gitlab && {

@@ -301,7 +301,10 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
     },
 
     /** Also for an incident restored after a restart (`restored`: not counted again). */
-    recordIncidentOpened(i: { cause: string; dependency: string; target: string; state?: 'open' | 'acknowledged' }, restored = false): void {
+    recordIncidentOpened(
+      i: { cause: string; dependency: string; target: string; state?: 'open' | 'acknowledged' },
+      restored = false,
+    ): void {
       m.incidentOpen.set({ cause: i.cause, dependency: i.dependency, target: i.target, state: i.state ?? 'open' }, 1);
       if (!restored) m.incidentsTotal.inc({ cause: i.cause });
     },
@@ -313,7 +316,8 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
 
     /** A resolved incident leaves no series behind; its duration goes to the histograms. */
     recordIncidentClosed(i: { cause: string; dependency: string; target: string; durationSeconds: number }): void {
-      for (const state of ['open', 'acknowledged']) m.incidentOpen.remove({ cause: i.cause, dependency: i.dependency, target: i.target, state });
+      for (const state of ['open', 'acknowledged'])
+        m.incidentOpen.remove({ cause: i.cause, dependency: i.dependency, target: i.target, state });
       const d = seconds(i.durationSeconds);
       if (d === null) return;
       m.incidentDuration.observe({ cause: i.cause }, d);

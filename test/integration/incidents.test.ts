@@ -27,7 +27,11 @@ import { scrape, sum } from '../telemetry/prom-text.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const git = (cwd: string, ...args: string[]) => {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' } });
+  const r = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' },
+  });
   assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 };
@@ -156,7 +160,10 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
     const d = (await api.call<IncidentDetailJson>('GET', `/api/v1/incidents/${outage.id}`)).body;
     assert.equal(d.state, 'resolved');
     assert.equal(d.resolved_by, 'evidence');
-    assert.ok(d.resolving_event?.kind === 'sources_fetched' && d.resolving_event.job_id === p.jobs![0]!.id, JSON.stringify(d.resolving_event));
+    assert.ok(
+      d.resolving_event?.kind === 'sources_fetched' && d.resolving_event.job_id === p.jobs![0]!.id,
+      JSON.stringify(d.resolving_event),
+    );
     assert.deepEqual(await incidents('?state=open'), []);
     const m = await scrape(`${c.url}/metrics`);
     assert.equal(sum(m, 'faultline_incident_open', { dependency: 'git_host' }), 0, 'no series once resolved');
@@ -216,7 +223,12 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
       const f = p.jobs![0]!.failure!;
       assert.equal(f.fallback, true, `no rule knows this line: ${JSON.stringify(f)}`);
       jobs.push(p.jobs![0]!.id);
-      if (i === 3) assert.deepEqual((await api.call<{ lines: WidespreadLineJson[] }>('GET', '/api/v1/incidents/widespread')).body.lines, [], '4 jobs: not yet');
+      if (i === 3)
+        assert.deepEqual(
+          (await api.call<{ lines: WidespreadLineJson[] }>('GET', '/api/v1/incidents/widespread')).body.lines,
+          [],
+          '4 jobs: not yet',
+        );
     }
     const lines = (await api.call<{ lines: WidespreadLineJson[] }>('GET', '/api/v1/incidents/widespread')).body.lines;
     assert.equal(lines.length, 1, JSON.stringify(lines));

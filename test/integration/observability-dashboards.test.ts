@@ -113,7 +113,11 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     const seed = Store.open(dataDir);
     const hist = new IncidentStore(seed.db);
     const h = Date.now() - 5 * 3_600_000;
-    const incident = hist.recordFailure({ cause: 'runner_system_failure', target: 'docker', dependency_kind: 'executor_host', runner_id: null }, 0, h);
+    const incident = hist.recordFailure(
+      { cause: 'runner_system_failure', target: 'docker', dependency_kind: 'executor_host', runner_id: null },
+      0,
+      h,
+    );
     hist.markOpen(incident.id, h);
     seed.close();
 

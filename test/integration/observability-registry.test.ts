@@ -74,7 +74,10 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     if (!infra) return t.skip('no container infrastructure');
     assert.equal(whileDown.incidents.length, 1);
     const i = whileDown.incidents[0]!;
-    assert.deepEqual([i.cause, i.target, i.dependency.kind, i.state, i.job_count], ['registry_unreachable', infra.registry, 'registry', 'open', 1]);
+    assert.deepEqual(
+      [i.cause, i.target, i.dependency.kind, i.state, i.job_count],
+      ['registry_unreachable', infra.registry, 'registry', 'open', 1],
+    );
     assert.equal(sum(whileDown.metrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 1);
     assert.equal(sum(whileDown.metrics, 'faultline_incidents_total', { cause: 'registry_unreachable' }), 1);
     assert.ok(
@@ -107,7 +110,11 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     assert.ok(d.duration_seconds > 0 && d.duration_seconds * 1000 <= s.downMs + 60_000, `duration ${d.duration_seconds}s`);
     assert.ok(Date.parse(d.resolved_at!) > Date.parse(d.opened_at!));
 
-    assert.equal(sum(coordMetrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 0, 'no series once resolved');
+    assert.equal(
+      sum(coordMetrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }),
+      0,
+      'no series once resolved',
+    );
     assert.equal(sum(coordMetrics, 'faultline_incident_duration_seconds_count', { cause: 'registry_unreachable' }), 1);
     assert.ok(
       Math.abs(sum(coordMetrics, 'faultline_incident_duration_seconds_sum', { cause: 'registry_unreachable' }) - d.duration_seconds) < 0.01,

@@ -221,7 +221,10 @@ describe('telemetry metrics', () => {
     assert.equal(await value(m.registry, `${METRIC.incidentDuration}_sum`, { cause: 'registry_unreachable' }), 600);
     // MTTR is a histogram of recoveries (sum/count aggregate), not a precomputed gauge.
     m.recordRecovery('pipeline', 'infra', 'dns_failure', 300);
-    assert.equal(await value(m.registry, `${METRIC.recovery}_sum`, { kind: 'incident', class: 'infra', cause: 'registry_unreachable' }), 600);
+    assert.equal(
+      await value(m.registry, `${METRIC.recovery}_sum`, { kind: 'incident', class: 'infra', cause: 'registry_unreachable' }),
+      600,
+    );
     assert.equal(await value(m.registry, `${METRIC.recovery}_count`, { kind: 'pipeline', class: 'infra', cause: 'dns_failure' }), 1);
     m.recordClassification({ class: 'build', cause: 'test_failed', fallback: false });
     assert.equal(await value(m.registry, METRIC.classifications, { class: 'build', cause: 'test_failed', fallback: 'false' }), 1);

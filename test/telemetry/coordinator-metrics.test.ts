@@ -148,7 +148,8 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     assert.equal(list.length, 2);
     assert.ok(
       list.every(
-        (i) => i.cause === 'disk_full' && i.target === RUNNER && i.dependency.kind === 'runner' && i.state === 'resolved' && i.job_count === 1,
+        (i) =>
+          i.cause === 'disk_full' && i.target === RUNNER && i.dependency.kind === 'runner' && i.state === 'resolved' && i.job_count === 1,
       ),
     );
     assert.equal((await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.length, 0);
@@ -218,7 +219,11 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500, incidents: { failures: 1 } });
     api = userApi(c.url, c.apiToken);
     let after = await scrape(`${c.url}/metrics`);
-    assert.equal(sum(after, 'faultline_incident_open', { cause: 'disk_full', dependency: 'runner', target: RUNNER, state: 'open' }), 1, 'open incident restored from the store');
+    assert.equal(
+      sum(after, 'faultline_incident_open', { cause: 'disk_full', dependency: 'runner', target: RUNNER, state: 'open' }),
+      1,
+      'open incident restored from the store',
+    );
     assert.deepEqual(
       (await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.map((i) => i.id),
       [open[0]!.id],

@@ -84,12 +84,15 @@ describe('incident keys: cause + the dependency named by the evidence', () => {
     incidentKeyOf({ runner_id, failure: f(over) }, ctx);
 
   test('registry pulls, git hosts, DNS names and package registries each key by their host', () => {
-    assert.deepEqual(key({ reason: 'image_pull_failure', stage: 'pull_image', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }), {
-      cause: 'registry_unreachable',
-      dependency_kind: 'registry',
-      target: '127.0.0.1:5000',
-      runner_id: null,
-    });
+    assert.deepEqual(
+      key({ reason: 'image_pull_failure', stage: 'pull_image', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }),
+      {
+        cause: 'registry_unreachable',
+        dependency_kind: 'registry',
+        target: '127.0.0.1:5000',
+        runner_id: null,
+      },
+    );
     // get_sources fetched the pipeline's repository: its host, whatever the evidence says.
     const git = key(
       { stage: 'get_sources', cause: 'source_fetch_failed', evidence: ev('fatal: unable to connect to 127.0.0.1:') },
@@ -99,19 +102,31 @@ describe('incident keys: cause + the dependency named by the evidence', () => {
     assert.equal(hostOf('git@gitlab.example.com:group/p.git'), 'gitlab.example.com');
     assert.equal(hostOf('/srv/repos/app'), null);
     // A git clone in the script: the host from git's own line.
-    const inScript = key({ cause: 'git_remote_error', evidence: ev("fatal: unable to access 'https://git.example.org/a/b.git/': Failed to connect to git.example.org port 443") });
+    const inScript = key({
+      cause: 'git_remote_error',
+      evidence: ev("fatal: unable to access 'https://git.example.org/a/b.git/': Failed to connect to git.example.org port 443"),
+    });
     assert.deepEqual([inScript?.dependency_kind, inScript?.target], ['git_host', 'git.example.org']);
     // DNS: the name that did not resolve, from each tool's wording (real formats, see rules/classification/50-network.yml).
     for (const [line, host] of [
       ['curl: (6) Could not resolve host: files.example.net', 'files.example.net'],
-      ['Error: looking up index: Get "https://charts.example.io/index.yaml": dial tcp: lookup charts.example.io on 10.0.0.2:53: no such host', 'charts.example.io'],
+      [
+        'Error: looking up index: Get "https://charts.example.io/index.yaml": dial tcp: lookup charts.example.io on 10.0.0.2:53: no such host',
+        'charts.example.io',
+      ],
       ['npm error request to https://registry.npmjs.org/x failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org', 'registry.npmjs.org'],
-      ["W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'", 'deb.debian.org'],
+      [
+        "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'",
+        'deb.debian.org',
+      ],
     ] as const) {
       const k = key({ cause: 'dns_failure', evidence: ev(line) });
       assert.deepEqual([k?.dependency_kind, k?.target], ['dns', host], line);
     }
-    const pkg = key({ cause: 'package_registry_unavailable', evidence: ev('npm error 503 Service Unavailable - GET https://registry.npmjs.org/left-pad') });
+    const pkg = key({
+      cause: 'package_registry_unavailable',
+      evidence: ev('npm error 503 Service Unavailable - GET https://registry.npmjs.org/left-pad'),
+    });
     assert.deepEqual([pkg?.dependency_kind, pkg?.target], ['package_registry', 'registry.npmjs.org']);
   });
 
@@ -133,7 +148,7 @@ describe('incident keys: cause + the dependency named by the evidence', () => {
 });
 
 describe('widespread lines: normalised so one error is one line across jobs', () => {
-  test('times, paths, hashes, numbers stripped; faultline\'s own lines never group', () => {
+  test("times, paths, hashes, numbers stripped; faultline's own lines never group", () => {
     const a = normalizeErrorLine('2026-12-01T10:00:00Z zorp: cannot open /var/lib/x/cache-3.db (state 7f3a9b1c2d)');
     const b = normalizeErrorLine('2026-11-30T08:12:44Z zorp: cannot open /tmp/build/other.db (state deadbeef12)');
     assert.equal(a, b);

@@ -83,7 +83,7 @@ export interface IncidentHooks {
   resolved?(i: IncidentRow, durationSeconds: number): void;
 }
 
-export interface IncidentKey extends IncidentKeyRow {}
+export type IncidentKey = IncidentKeyRow;
 
 /** Which incident an infra failure belongs to; null for build/unknown failures. */
 export function incidentKeyOf(
@@ -92,7 +92,11 @@ export function incidentKeyOf(
 ): IncidentKey | null {
   const f = job.failure;
   if (!f || f.class !== 'infra') return null;
-  const d = dependencyOf(f, { runnerName: ctx.runner?.name ?? (job.runner_id !== null ? `runner-${job.runner_id}` : null), executor: ctx.runner?.executor, repositoryUrl: ctx.repositoryUrl });
+  const d = dependencyOf(f, {
+    runnerName: ctx.runner?.name ?? (job.runner_id !== null ? `runner-${job.runner_id}` : null),
+    executor: ctx.runner?.executor,
+    repositoryUrl: ctx.repositoryUrl,
+  });
   return { cause: f.cause || f.reason, dependency_kind: d.kind, target: d.name, runner_id: d.kind === 'runner' ? job.runner_id : null };
 }
 
@@ -161,7 +165,9 @@ export class IncidentService {
   }
 
   private crossed(i: IncidentRow): boolean {
-    return i.job_count >= this.thresholds.failures || (i.job_count >= 2 && i.last_failure_at - i.first_failure_at >= this.thresholds.windowMs);
+    return (
+      i.job_count >= this.thresholds.failures || (i.job_count >= 2 && i.last_failure_at - i.first_failure_at >= this.thresholds.windowMs)
+    );
   }
 
   private track(i: IncidentRow): void {
@@ -174,7 +180,8 @@ export class IncidentService {
     if (this.live.length === 0) return;
     const success = job.status === 'success';
     const runner = this.runner(job.runner_id);
-    const fetched = pipeline?.repository_url && (success || AFTER_SOURCES.includes(job.failure?.stage ?? '')) ? hostOf(pipeline.repository_url) : null;
+    const fetched =
+      pipeline?.repository_url && (success || AFTER_SOURCES.includes(job.failure?.stage ?? '')) ? hostOf(pipeline.repository_url) : null;
     for (const inc of [...this.live]) {
       if (at < inc.first_failure_at) continue;
       let by: ResolvingEvent | null = null;
@@ -189,7 +196,14 @@ export class IncidentService {
             pipeline !== undefined &&
             this.rows.jobKeys(inc.id).some((k) => k.project === pipeline.project && k.name === job.name));
         if (match)
-          by = { kind: 'job_success', at: iso(at)!, job_id: job.id, job_name: job.name, pipeline_id: job.pipeline_id, runner_id: job.runner_id };
+          by = {
+            kind: 'job_success',
+            at: iso(at)!,
+            job_id: job.id,
+            job_name: job.name,
+            pipeline_id: job.pipeline_id,
+            runner_id: job.runner_id,
+          };
       }
       if (by) this.resolve(inc, at, 'evidence', by);
     }
@@ -202,7 +216,11 @@ export class IncidentService {
       if (p.outcome !== 'success') continue;
       const at = Number.isFinite(Date.parse(p.at)) ? Date.parse(p.at) : Date.now();
       for (const inc of [...this.live])
-        if (at >= inc.first_failure_at && (inc.dependency_kind === 'registry' || inc.dependency_kind === 'dns') && sameHost(inc.dependency_kind, inc.target, p.registry))
+        if (
+          at >= inc.first_failure_at &&
+          (inc.dependency_kind === 'registry' || inc.dependency_kind === 'dns') &&
+          sameHost(inc.dependency_kind, inc.target, p.registry)
+        )
           this.resolve(inc, at, 'evidence', { kind: 'image_pull', at: iso(at)!, job_id: jobId, registry: p.registry, image: p.image });
     }
   }
@@ -231,16 +249,20 @@ export class IncidentService {
     const inc = this.rows.get(id);
     if (!inc) throw new HttpishError(404, `incident ${id} not found`);
     if (inc.state === 'resolved') throw new HttpishError(409, `incident ${id} is already resolved`);
-    if (inc.state === 'pending') throw new HttpishError(409, `incident ${id} is pending (below the threshold); there is nothing to resolve`);
+    if (inc.state === 'pending')
+      throw new HttpishError(409, `incident ${id} is pending (below the threshold); there is nothing to resolve`);
     this.resolve(inc, at, 'person', { kind: 'person', at: iso(at)!, note }, note);
     return this.json(this.rows.get(id)!);
   }
 
   private resolveFromStoredPulls(inc: IncidentRow): void {
     const p = this.store.db
-      .prepare(`SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`)
+      .prepare(
+        `SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`,
+      )
       .get(inc.target, inc.first_failure_at) as { job_id: number; image: string; registry: string; at: number } | undefined;
-    if (p) this.resolve(inc, p.at, 'evidence', { kind: 'image_pull', at: iso(p.at)!, job_id: p.job_id, registry: p.registry, image: p.image });
+    if (p)
+      this.resolve(inc, p.at, 'evidence', { kind: 'image_pull', at: iso(p.at)!, job_id: p.job_id, registry: p.registry, image: p.image });
   }
 
   private resolve(inc: IncidentRow, at: number, reason: ResolvedReason | null, by: ResolvingEvent, note: string | null = null): void {
@@ -297,9 +319,14 @@ export class IncidentService {
       detail: `${j.name ?? `job ${j.id}`} (pipeline ${j.pipeline_id ?? '?'}) failed: ${j.failure_reason ?? r.cause}`,
     }));
     if (r.opened_at !== null)
-      timeline.push({ at: iso(r.opened_at)!, event: 'opened', detail: `${r.cause} on ${r.dependency_kind} ${r.target} (${r.job_count} failures)` });
+      timeline.push({
+        at: iso(r.opened_at)!,
+        event: 'opened',
+        detail: `${r.cause} on ${r.dependency_kind} ${r.target} (${r.job_count} failures)`,
+      });
     if (r.acknowledged_at !== null) timeline.push({ at: iso(r.acknowledged_at)!, event: 'acknowledged', detail: r.note ?? 'acknowledged' });
-    if (r.resolved_at !== null && by) timeline.push({ at: iso(r.resolved_at)!, event: 'resolved', ...('job_id' in by ? { job_id: by.job_id } : {}), detail: describe(by) });
+    if (r.resolved_at !== null && by)
+      timeline.push({ at: iso(r.resolved_at)!, event: 'resolved', ...('job_id' in by ? { job_id: by.job_id } : {}), detail: describe(by) });
     timeline.sort((a, b) => a.at.localeCompare(b.at));
     return { ...this.json(r), jobs, resolving_event: by, timeline };
   }

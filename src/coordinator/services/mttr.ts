@@ -157,11 +157,15 @@ export class MttrService {
    * The recovery a green pipeline ends, if its ref was broken: from the first failed pipeline
    * after the ref's previous green one, with that pipeline's class and first infra/build cause.
    */
-  recoveryAt(p: { id: number; project: string; ref: string; finished_at: number }): { class: 'infra' | 'build'; cause: string; seconds: number } | null {
+  recoveryAt(p: {
+    id: number;
+    project: string;
+    ref: string;
+    finished_at: number;
+  }): { class: 'infra' | 'build'; cause: string; seconds: number } | null {
     const prevGreen = this.prevGreen.get(p.project, p.ref, p.finished_at, p.id) as { finished_at: number; id: number } | undefined;
     const failed = this.firstFailedAfter.get(p.project, p.ref, prevGreen?.finished_at ?? -1, p.finished_at, p.id) as
-      | { id: number; failure_class: string | null; finished_at: number }
-      | undefined;
+      { id: number; failure_class: string | null; finished_at: number } | undefined;
     if (!failed) return null;
     const cls = failed.failure_class === 'infra' ? 'infra' : 'build';
     const cause = (this.causeOf.get(failed.id, cls) as { failure_cause: string | null } | undefined)?.failure_cause ?? 'unknown';

@@ -63,13 +63,20 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function createTelemetry(store: Store, events: CoordinatorEvents, log: Logger, o: TelemetryOptions): CoordinatorTelemetry {
   const metrics = createCoordinatorMetrics(undefined, { defaultMetrics: o.defaultMetrics ?? true });
-  const labels = (i: { cause: string; dependency_kind: string; target: string }) => ({ cause: i.cause, dependency: i.dependency_kind, target: i.target });
+  const labels = (i: { cause: string; dependency_kind: string; target: string }) => ({
+    cause: i.cause,
+    dependency: i.dependency_kind,
+    target: i.target,
+  });
   const incidents = new IncidentService(
     store,
     {
       opened: (i) => {
         metrics.recordIncidentOpened(labels(i));
-        log.warn({ incident: i.id, cause: i.cause, dependency: i.dependency_kind, target: i.target, failures: i.job_count }, 'infra incident opened');
+        log.warn(
+          { incident: i.id, cause: i.cause, dependency: i.dependency_kind, target: i.target, failures: i.job_count },
+          'infra incident opened',
+        );
       },
       acknowledged: (i) => metrics.recordIncidentAcknowledged(labels(i)),
       resolved: (i, durationSeconds) => {
