@@ -38,3 +38,26 @@ export function isGroupableLine(text: string): boolean {
   if (OWN_LINES.test(t) || !(ERROR_WORDS.test(t) || ERRNO.test(t))) return false;
   return normalizeErrorLine(t).replace(/<\w+>|[0\s]/g, '').length >= 8;
 }
+
+const TOKEN_PATTERN: Record<string, string> = {
+  '<time>': '\\S+',
+  '<path>': '\\S+',
+  '<hash>': '[0-9a-fA-F:]+',
+  '<id>': '[0-9a-fA-F-]+',
+  '<hex>': '0x[0-9a-fA-F]+',
+};
+
+/** A regex (RE2-safe: no lookarounds) matching every line that normalises to `normalized`. */
+export function patternOf(normalized: string): string {
+  return normalized
+    .split(/(<time>|<path>|<hash>|<id>|<hex>|\bH\b|\d+|\s+)/)
+    .map((part) => {
+      if (!part) return '';
+      if (TOKEN_PATTERN[part]) return TOKEN_PATTERN[part];
+      if (part === 'H') return '[0-9a-fA-F]+';
+      if (/^\d+$/.test(part)) return '\\d+';
+      if (/^\s+$/.test(part)) return '\\s+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+}

@@ -21,7 +21,8 @@ import type { WidespreadLineJson } from '../../src/coordinator/services/widespre
 import type { PipelineJson } from '../../src/protocol/user-api.js';
 import { silentLogger } from '../../src/runner/logger.js';
 import { startRunner, type RunnerHandle } from '../../src/runner/index.js';
-import { freePort, userApi } from '../helpers/system.js';
+import { parseRuleFile } from '../../src/classify/loader.js';
+import { freePort, spawnFaultline, userApi } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { scrape, sum } from '../telemetry/prom-text.js';
 
@@ -214,12 +215,12 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
 
   test('an error line no rule knows, failing 5 jobs of 2 projects, is flagged as widespread', async () => {
     const line = (n: number, path: string) => `zorp-agent: lease ${n} on ${path} expired before handshake (id 9f${n}c3a7b1d)`;
-    const yaml = (n: number, path: string) => `unit:\n  script:\n    - 'echo "${line(n, path)}"'\n    - exit 3\n`;
+    const job = (n: number, path: string) => `unit:\n  script:\n    - 'echo "${line(n, path)}"'\n    - exit 3\n`;
     const before = (await api.call<{ lines: WidespreadLineJson[] }>('GET', '/api/v1/incidents/widespread')).body.lines;
     assert.deepEqual(before, []);
     const jobs: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const p = await run(yaml(1000 + i * 37, `/var/lib/zorp/s${i}/lease.db`), { project: i % 2 ? 'acme/web' : 'acme/api', repo: false });
+      const p = await run(job(1000 + i * 37, `/var/lib/zorp/s${i}/lease.db`), { project: i % 2 ? 'acme/web' : 'acme/api', repo: false });
       const f = p.jobs![0]!.failure!;
       assert.equal(f.fallback, true, `no rule knows this line: ${JSON.stringify(f)}`);
       jobs.push(p.jobs![0]!.id);
@@ -238,5 +239,20 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
     assert.deepEqual(w.job_ids, jobs);
     assert.match(w.example_line, /zorp-agent: lease \d+ on \S+ expired before handshake/);
     assert.ok(w.first_at <= w.last_at);
+
+    // `faultline rules test --from-widespread 1` prints a rule skeleton that parses and matches the line.
+    const cli = spawnFaultline(['rules', 'test', '--data', `${tmp.path}/data`, '--since', '1h', '--from-widespread', '1']);
+    assert.equal(await cli.exited, 0, cli.output());
+    const yaml = cli.output().split('\n# save it')[0]!;
+    const parsed = parseRuleFile(yaml, 'skeleton.yml');
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    const rule = parsed.ok ? parsed.rules[0]!.def : null;
+    const pattern = new RegExp((rule!.match as { log_any: string[] }).log_any[0]!);
+    // It matches the line as another job prints it (other numbers, path, id), not just the example.
+    assert.match(line(4242, '/srv/other/x.db'), pattern);
+    assert.doesNotMatch('zorp-agent: lease 1 on /a/b renewed', pattern);
+    const bad = spawnFaultline(['rules', 'test', '--data', `${tmp.path}/data`, '--from-widespread', '2']);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.output(), /no widespread line "2" \(1 in the window/);
   });
 });

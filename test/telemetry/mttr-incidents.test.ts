@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hostOf } from '../../src/classify/dependency.js';
-import { isGroupableLine, normalizeErrorLine } from '../../src/classify/widespread.js';
+import { isGroupableLine, normalizeErrorLine, patternOf } from '../../src/classify/widespread.js';
 import { incidentKeyOf } from '../../src/coordinator/services/incidents.js';
 import { pipelineRecoveries, stats, type PipelineOutcomeRow } from '../../src/coordinator/services/mttr.js';
 import type { FailureClassification } from '../../src/protocol/failure.js';
@@ -158,6 +158,10 @@ describe('widespread lines: normalised so one error is one line across jobs', ()
     assert.equal(isGroupableLine('zorp: cannot frobnicate the widget cache'), true);
     assert.equal(isGroupableLine('connect ECONNREFUSED 10.0.0.1:443 from the agent'), true);
     assert.equal(isGroupableLine('Executing "step_script" stage of the job script'), false, 'not error-like');
+    // The rule skeleton's pattern matches every line of the group, and only those.
+    const re = new RegExp(patternOf(a));
+    assert.match('2026-12-02T01:02:03Z zorp: cannot open /opt/y/z.db (state 0123456789)', re);
+    assert.doesNotMatch('zorp: cannot close /opt/y/z.db (state 0123456789)', re);
   });
 });
 

@@ -6,7 +6,7 @@
  * (`faultline rules test --from-widespread N`).
  */
 import { newErrorLines } from '../../classify/log-diff.js';
-import { isGroupableLine, normalizeErrorLine } from '../../classify/widespread.js';
+import { isGroupableLine, normalizeErrorLine, patternOf } from '../../classify/widespread.js';
 import type { JobJson } from '../../protocol/user-api.js';
 import { iso } from '../store/db.js';
 import { ErrorLineStore } from '../store/error-lines.js';
@@ -89,7 +89,7 @@ export class WidespreadService {
 
 /** A rule skeleton matching a widespread line (for `faultline rules test --from-widespread`). */
 export function ruleSkeleton(line: WidespreadLineJson, index: number): string {
-  const escaped = line.example_line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\d+/g, '\\d+');
+  const pattern = patternOf(line.normalized);
   return [
     '# Written from an unclassified, widespread error line:',
     `#   ${line.example_line}`,
@@ -100,9 +100,9 @@ export function ruleSkeleton(line: WidespreadLineJson, index: number): string {
     '    description: TODO say what failed and whose it is',
     '    match:',
     '      log_any:',
-    `        - '${escaped.replace(/'/g, "''")}'`,
+    `        - '${pattern.replace(/'/g, "''")}'`,
     '    class: infra # or build: decide from the line',
-    '    cause: TODO_cause',
+    '    cause: todo_name_the_cause',
     "    summary: 'TODO: {match}'",
     '',
   ].join('\n');
