@@ -234,6 +234,25 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
     }),
   };
 
+  // Recovery series that exist (observed or zeroed): zero() on an existing one would reset it.
+  const recoverySeries = new Set<string>();
+  /**
+   * Creates a recovery series at 0 before its first observation: Prometheus' increase()
+   * cannot see the first sample of a new series, so a first recovery would otherwise be lost.
+   */
+  const expectRecovery = (kind: RecoveryKind, cls: 'infra' | 'build', cause: string): void => {
+    const key = `${kind}\0${cls}\0${cause}`;
+    if (recoverySeries.has(key)) return;
+    recoverySeries.add(key);
+    m.recovery.zero({ kind, class: cls, cause });
+  };
+  const recordRecovery = (kind: RecoveryKind, cls: 'infra' | 'build', cause: string, secondsValue: number): void => {
+    const d = seconds(secondsValue);
+    if (d === null) return;
+    recoverySeries.add(`${kind}\0${cls}\0${cause}`);
+    m.recovery.observe({ kind, class: cls, cause }, d);
+  };
+
   return {
     ...m,
 
@@ -307,7 +326,10 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
     ): void {
       m.incidentOpen.set({ cause: i.cause, dependency: i.dependency, target: i.target, state: i.state ?? 'open' }, 1);
       if (!restored) m.incidentsTotal.inc({ cause: i.cause });
+      expectRecovery('incident', 'infra', i.cause);
     },
+
+    expectRecovery,
 
     recordIncidentAcknowledged(i: { cause: string; dependency: string; target: string }): void {
       m.incidentOpen.remove({ cause: i.cause, dependency: i.dependency, target: i.target, state: 'open' });
@@ -321,13 +343,10 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       const d = seconds(i.durationSeconds);
       if (d === null) return;
       m.incidentDuration.observe({ cause: i.cause }, d);
-      m.recovery.observe({ kind: 'incident', class: 'infra', cause: i.cause }, d);
+      recordRecovery('incident', 'infra', i.cause, d);
     },
 
-    recordRecovery(kind: RecoveryKind, cls: 'infra' | 'build', cause: string, secondsValue: number): void {
-      const d = seconds(secondsValue);
-      if (d !== null) m.recovery.observe({ kind, class: cls, cause }, d);
-    },
+    recordRecovery,
   };
 }
 export type CoordinatorMetrics = ReturnType<typeof createCoordinatorMetrics>;

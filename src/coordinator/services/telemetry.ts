@@ -130,6 +130,14 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
         durationSeconds: Math.max(0, end - start) / 1000,
       });
     }
+    if (p.status === 'failed') {
+      // The ref may now be broken: its recovery series must exist before the recovery.
+      const cls = p.failure_class === 'infra' ? 'infra' : 'build';
+      const first = (p.jobs ?? []).find(
+        (j) => j.status === 'failed' && !j.allow_failure && j.failure && (j.failure.class === 'infra') === (cls === 'infra'),
+      );
+      metrics.expectRecovery('pipeline', cls, first?.failure?.cause ?? 'unknown');
+    }
     if (p.status === 'success' && p.finished_at) {
       const r = mttr.recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) });
       if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
