@@ -517,7 +517,7 @@ const mttr: DashboardSpec = {
   description: 'Mean time to recovery for operators (infra) and developers (build), and infra incidents.',
   tags: ['mttr', 'incidents'],
   alertAnnotations: [
-    { alert: 'IncidentOpenTooLong', color: 'orange', text: '{{cause}} on {{target}}' },
+    { alert: 'IncidentOpenTooLong', color: 'orange', text: '{{cause}} on {{dependency}} {{target}}' },
     { alert: 'MTTRTooHigh', color: 'yellow', text: 'MTTR {{kind}}' },
   ],
   panels: [
@@ -526,8 +526,13 @@ const mttr: DashboardSpec = {
       w: 6,
       title: 'MTTR: infra-failed pipelines',
       unit: 's',
-      description: 'Mean time from a pipeline failing for infra reasons to the next green pipeline on the same ref (operators).',
-      targets: [{ expr: 'faultline_mttr_seconds{kind="pipeline_infra"}' }],
+      description:
+        'Mean time from a pipeline failing for infra reasons to the next green pipeline on the same ref (operators), over the time range (recovery histogram: sum / count).',
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="infra"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="infra"}[$__range]))',
+        },
+      ],
       thresholds: [[3600, 'red']],
     },
     {
@@ -535,16 +540,25 @@ const mttr: DashboardSpec = {
       w: 6,
       title: 'MTTR: build-failed pipelines',
       unit: 's',
-      description: 'Mean time from a pipeline failing for build reasons to the next green one (developers). Never alerted.',
-      targets: [{ expr: 'faultline_mttr_seconds{kind="pipeline_build"}' }],
+      description:
+        'Mean time from a pipeline failing for build reasons to the next green one (developers), over the time range. Never alerted.',
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="pipeline",class="build"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="pipeline",class="build"}[$__range]))',
+        },
+      ],
     },
     {
       type: 'stat',
       w: 6,
       title: 'MTTR: incidents',
       unit: 's',
-      description: 'Mean duration of closed infra incidents.',
-      targets: [{ expr: 'faultline_mttr_seconds{kind="incident"}' }],
+      description: 'Mean time from an infra incident opening to its resolution, over the time range.',
+      targets: [
+        {
+          expr: 'sum (increase(faultline_recovery_seconds_sum{kind="incident"}[$__range])) / sum (increase(faultline_recovery_seconds_count{kind="incident"}[$__range]))',
+        },
+      ],
       thresholds: [[3600, 'red']],
     },
     {
@@ -558,17 +572,23 @@ const mttr: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'MTTR by kind',
+      title: 'MTTR by kind and class (6h)',
       unit: 's',
-      description: 'MTTR over time by kind; MTTRTooHigh fires when pipeline_infra or incident stays above 1h for 30m.',
-      targets: [{ expr: 'faultline_mttr_seconds', legend: '{{kind}}' }],
+      description:
+        'Mean recovery time of the trailing 6 h by kind (pipeline, incident) and class; MTTRTooHigh fires when the infra mean of the last day stays above 1h for 30m.',
+      targets: [
+        {
+          expr: 'sum by (kind, class) (increase(faultline_recovery_seconds_sum{}[6h])) / sum by (kind, class) (increase(faultline_recovery_seconds_count{}[6h]))',
+          legend: '{{kind}} {{class}}',
+        },
+      ],
     },
     {
       type: 'table',
       title: 'Open incidents',
       unit: 'short',
-      description: 'Each open incident with its cause and target (registry host, runner, ...).',
-      targets: [{ expr: 'max by (cause, target) (faultline_incident_open) == 1', instant: true }],
+      description: 'Each open or acknowledged incident with its cause, dependency kind and target (registry host, git host, runner, ...).',
+      targets: [{ expr: 'max by (cause, dependency, target, state) (faultline_incident_open) == 1', instant: true }],
     },
     {
       type: 'timeseries',

@@ -132,6 +132,10 @@ rules
   .option('--data <dir>', 'data directory of the coordinator', './.faultline')
   .option('--json', 'print JSON')
   .option('--sample <n>', 'sample job ids per change', '5')
+  .option(
+    '--from-widespread <n>',
+    'print a rule skeleton from the nth unclassified, widespread error line (GET /api/v1/incidents/widespread)',
+  )
   .action(async (o) => {
     process.exitCode = await rulesTestCommand(o);
   });

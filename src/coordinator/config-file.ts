@@ -7,6 +7,7 @@
  *   data_dir: /var/lib/faultline          # relative paths are relative to this file
  *   heartbeat_timeout: 60s
  *   runner_stale_after: 7d                # runners not heard of this long are removed
+ *   incidents: {open_after_failures: 3, open_after: 2m, widespread_jobs: 5, widespread_window: 30m}
  *   gitlab: {url: https://gitlab.example.com, token_env: GITLAB_TOKEN}   # include:project/template/component
  *   notifications:
  *     - {name: operators, url: https://ops.example/hook, classes: [infra]}
@@ -118,6 +119,17 @@ const fileSchema = z
     auto_cancel: z.boolean().optional(),
     cancel_grace: duration.optional(),
     rules_dir: z.string().min(1).optional(),
+    /** When repeated infra failures of one dependency open an incident; when an unknown line is widespread. */
+    incidents: z
+      .object({
+        open_after_failures: z.number().int().min(1).max(1000).optional(),
+        open_after: duration.optional(),
+        pending_expiry: duration.optional(),
+        widespread_jobs: z.number().int().min(2).max(100_000).optional(),
+        widespread_window: duration.optional(),
+      })
+      .strict()
+      .optional(),
     public_url: httpUrl.optional(),
     /** GitLab instance for include:project/template/component. */
     gitlab: z
@@ -204,6 +216,12 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     autoCancel: f.auto_cancel,
     cancelGraceSeconds: f.cancel_grace === undefined ? undefined : Math.max(1, Math.round(f.cancel_grace / 1000)),
     rulesDir: f.rules_dir === undefined ? undefined : resolve(base, f.rules_dir),
+    incidents: f.incidents && {
+      failures: f.incidents.open_after_failures,
+      windowMs: f.incidents.open_after,
+      pendingExpireMs: f.incidents.pending_expiry,
+    },
+    widespread: f.incidents && { minJobs: f.incidents.widespread_jobs, windowMs: f.incidents.widespread_window },
     publicUrl: f.public_url,
     gitlab: f.gitlab && {
       url: f.gitlab.url,

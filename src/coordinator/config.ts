@@ -47,6 +47,13 @@ export interface CoordinatorOptions {
   maxArtifactBytes?: number;
   /** How often expired artifacts are deleted (default 1 min). */
   artifactSweepIntervalMs?: number;
+  /**
+   * When repeated infra failures of one dependency become an incident (default: 3 failures,
+   * or a second failure 2 min after the first), and when a pending one is dropped (30 min).
+   */
+  incidents?: { failures?: number; windowMs?: number; pendingExpireMs?: number };
+  /** When an error line no rule knows counts as widespread (default: 5 jobs within 30 min). */
+  widespread?: { minJobs?: number; windowMs?: number };
 }
 
 export interface ResolvedOptions {

@@ -91,7 +91,12 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
-    const telemetry = createTelemetry(store, events, log, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs, baseUrl: () => opts.serverUrl });
+    const telemetry = createTelemetry(store, events, log, {
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+      baseUrl: () => opts.serverUrl,
+      incidentThresholds: definedOnly(options.incidents),
+      widespread: definedOnly(options.widespread),
+    });
     jobs.traceContext = telemetry.traceContext;
     const artifacts = new ArtifactService(
       store,
@@ -190,3 +195,8 @@ export { CoordinatorEvents, type CoordinatorEventMap } from './events.js';
 export type { FailureClassifier, ReloadOutcome } from './services/classifier.js';
 export { fallbackClassifier, fallbackClassification } from './services/classifier.js';
 export { Store } from './store/index.js';
+
+/** Drops undefined fields, so they never override a default when spread. */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

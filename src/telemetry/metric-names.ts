@@ -58,7 +58,7 @@ export const METRIC = {
   incidentOpen: 'faultline_incident_open',
   incidentsTotal: 'faultline_incidents_total',
   incidentDuration: 'faultline_incident_duration_seconds',
-  mttr: 'faultline_mttr_seconds',
+  recovery: 'faultline_recovery_seconds',
   classifications: 'faultline_classifications_total',
   buildInfo: 'faultline_build_info',
   // OTel CI/CD semantic conventions (development status), Prometheus-translated
@@ -104,8 +104,9 @@ export type ImagePullOutcome = (typeof IMAGE_PULL_OUTCOMES)[number];
 export const IMAGE_PULL_FAILURE_KINDS = ['registry_unreachable', 'auth_failed', 'not_found', 'other'] as const;
 export type ImagePullFailureKind = (typeof IMAGE_PULL_FAILURE_KINDS)[number];
 
-export const MTTR_KINDS = ['pipeline_infra', 'pipeline_build', 'incident'] as const;
-export type MttrKind = (typeof MTTR_KINDS)[number];
+/** faultline_recovery_seconds{kind}: a ref's failed→green pipelines, or an incident's opened→resolved. */
+export const RECOVERY_KINDS = ['pipeline', 'incident'] as const;
+export type RecoveryKind = (typeof RECOVERY_KINDS)[number];
 
 /** `cicd.system.component` values faultline reports. */
 export const CICD_SYSTEM_COMPONENTS = ['coordinator', 'runner'] as const;
@@ -136,5 +137,6 @@ export const BUCKETS = {
   pipeline: [5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
   imagePull: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
   incident: [60, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400],
+  recovery: [10, 60, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400, 259200],
   stage: [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
 } as const;

@@ -24,7 +24,7 @@ import {
   type CicdSystemComponent,
   type FinishedJobStatus,
   type ImagePullOutcome,
-  type MttrKind,
+  type RecoveryKind,
   type RunnerState,
 } from './metric-names.js';
 
@@ -204,10 +204,10 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
         for (const { runner, ageSeconds } of heartbeatSource()) this.set({ runner }, Math.max(0, ageSeconds));
       },
     }),
-    incidentOpen: new Gauge<'cause' | 'target'>({
+    incidentOpen: new Gauge<'cause' | 'dependency' | 'target' | 'state'>({
       name: METRIC.incidentOpen,
-      help: '1 while an infra incident (cause, target) is open, 0 after it closed.',
-      labelNames: ['cause', 'target'] as const,
+      help: '1 while an infra incident (cause, dependency kind, target) is open or acknowledged (state); no series once resolved.',
+      labelNames: ['cause', 'dependency', 'target', 'state'] as const,
       registers: r,
     }),
     incidentsTotal: new Counter<'cause'>({
@@ -223,10 +223,13 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       buckets: [...BUCKETS.incident],
       registers: r,
     }),
-    mttr: new Gauge<'kind'>({
-      name: METRIC.mttr,
-      help: 'Mean time to recovery in seconds over the recent window, by kind (pipeline_infra|pipeline_build|incident).',
-      labelNames: ['kind'] as const,
+    recovery: new Histogram<'kind' | 'class' | 'cause'>({
+      name: METRIC.recovery,
+      help:
+        'Recovery times in seconds (MTTR = rate(_sum)/rate(_count)): kind="pipeline" a ref from its first failed pipeline to the next green one, ' +
+        'kind="incident" an infra incident from opened to resolved; by class (infra|build) and cause.',
+      labelNames: ['kind', 'class', 'cause'] as const,
+      buckets: [...BUCKETS.recovery],
       registers: r,
     }),
     classifications: new Counter<'class' | 'cause' | 'fallback'>({
@@ -267,6 +270,25 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       labelNames: [LABEL.cicdWorkerState],
       registers: r,
     }),
+  };
+
+  // Recovery series that exist (observed or zeroed): zero() on an existing one would reset it.
+  const recoverySeries = new Set<string>();
+  /**
+   * Creates a recovery series at 0 before its first observation: Prometheus' increase()
+   * cannot see the first sample of a new series, so a first recovery would otherwise be lost.
+   */
+  const expectRecovery = (kind: RecoveryKind, cls: 'infra' | 'build', cause: string): void => {
+    const key = `${kind}\0${cls}\0${cause}`;
+    if (recoverySeries.has(key)) return;
+    recoverySeries.add(key);
+    m.recovery.zero({ kind, class: cls, cause });
+  };
+  const recordRecovery = (kind: RecoveryKind, cls: 'infra' | 'build', cause: string, secondsValue: number): void => {
+    const d = seconds(secondsValue);
+    if (d === null) return;
+    recoverySeries.add(`${kind}\0${cls}\0${cause}`);
+    m.recovery.observe({ kind, class: cls, cause }, d);
   };
 
   return {
@@ -360,20 +382,34 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       m.classifications.inc({ class: c.class, cause: c.cause, fallback: String(c.fallback) });
     },
 
-    recordIncidentOpened(i: { cause: string; target: string }): void {
-      m.incidentOpen.set({ cause: i.cause, target: i.target }, 1);
-      m.incidentsTotal.inc({ cause: i.cause });
+    /** Also for an incident restored after a restart (`restored`: not counted again). */
+    recordIncidentOpened(
+      i: { cause: string; dependency: string; target: string; state?: 'open' | 'acknowledged' },
+      restored = false,
+    ): void {
+      m.incidentOpen.set({ cause: i.cause, dependency: i.dependency, target: i.target, state: i.state ?? 'open' }, 1);
+      if (!restored) m.incidentsTotal.inc({ cause: i.cause });
+      expectRecovery('incident', 'infra', i.cause);
     },
 
-    recordIncidentClosed(i: { cause: string; target: string; durationSeconds: number }): void {
-      m.incidentOpen.set({ cause: i.cause, target: i.target }, 0);
+    expectRecovery,
+
+    recordIncidentAcknowledged(i: { cause: string; dependency: string; target: string }): void {
+      m.incidentOpen.remove({ cause: i.cause, dependency: i.dependency, target: i.target, state: 'open' });
+      m.incidentOpen.set({ cause: i.cause, dependency: i.dependency, target: i.target, state: 'acknowledged' }, 1);
+    },
+
+    /** A resolved incident leaves no series behind; its duration goes to the histograms. */
+    recordIncidentClosed(i: { cause: string; dependency: string; target: string; durationSeconds: number }): void {
+      for (const state of ['open', 'acknowledged'])
+        m.incidentOpen.remove({ cause: i.cause, dependency: i.dependency, target: i.target, state });
       const d = seconds(i.durationSeconds);
-      if (d !== null) m.incidentDuration.observe({ cause: i.cause }, d);
+      if (d === null) return;
+      m.incidentDuration.observe({ cause: i.cause }, d);
+      recordRecovery('incident', 'infra', i.cause, d);
     },
 
-    setMttr(kind: MttrKind, secondsValue: number): void {
-      m.mttr.set({ kind }, secondsValue);
-    },
+    recordRecovery,
   };
 }
 export type CoordinatorMetrics = ReturnType<typeof createCoordinatorMetrics>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LATEST_SCHEMA_VERSION } from '../../src/coordinator/store/migrations.js';
+import { SCHEMA_VERSIONS } from '../../src/coordinator/store/migrations.js';
 import { Store } from '../../src/coordinator/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { harness } from './helpers.js';
@@ -17,13 +17,13 @@ describe('store', () => {
         (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
       assert.deepEqual(
         versions(),
-        Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1),
+        [...SCHEMA_VERSIONS],
       );
       s.close();
       s = Store.open(dir.path); // reopening applies nothing twice
       assert.deepEqual(
         versions(),
-        Array.from({ length: LATEST_SCHEMA_VERSION }, (_, i) => i + 1),
+        [...SCHEMA_VERSIONS],
       );
       // A job must belong to a pipeline.
       assert.throws(

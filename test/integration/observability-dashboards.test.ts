@@ -10,8 +10,8 @@
  *  - the rules are loaded from a temp copy whose `for:` durations are 0s (expressions
  *    unchanged), so alerts fire within the test;
  *  - MTTRTooHigh needs a recovery slower than one hour: the data dir is seeded with one
- *    resolved historic incident (4 h long) through IncidentStore before the coordinator
- *    starts, as if the coordinator had been running for a day.
+ *    incident opened 5 h ago (executor host docker) through IncidentStore before the
+ *    coordinator starts, as if it had been running for a day; the scenario resolves it.
  * Exclusion (listed in EXCLUDED): JobsStuckPending's annotation — the alert requires that
  * no job started for 15 minutes, which contradicts this scenario (jobs start in the last
  * minute, which the queue-time panels need). Its query must still run without error and
@@ -107,23 +107,21 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     if (!requireTools(t as never, 'prometheus', 'podman', 'docker-registry', 'runc', 'busybox')) return;
     infra = await startContainerInfra();
 
-    // History: one infra incident resolved 1 h ago after 4 h open (MTTRTooHigh needs > 1 h).
+    // History: an executor-host incident open for 5 h (MTTRTooHigh needs a recovery > 1 h); the
+    // scenario's first successful docker job resolves it, and the histogram observes 5 h.
     const dataDir = join(tmp.path, 'data');
     const seed = Store.open(dataDir);
     const hist = new IncidentStore(seed.db);
     const h = Date.now() - 5 * 3_600_000;
-    const { incident } = hist.recordFailure({ cause: 'runner_system_failure', target: 'docker', scope: 'executor', runner_id: null }, 0, h);
-    hist.resolve(incident.id, h + 4 * 3_600_000, {
-      kind: 'job_success',
-      at: new Date(h + 4 * 3_600_000).toISOString(),
-      job_id: 0,
-      job_name: 'history',
-      pipeline_id: 0,
-      runner_id: null,
-    });
+    const incident = hist.recordFailure(
+      { cause: 'runner_system_failure', target: 'docker', dependency_kind: 'executor_host', runner_id: null },
+      0,
+      h,
+    );
+    hist.markOpen(incident.id, h);
     seed.close();
 
-    c = await createCoordinator({ dataDir, longPollMs: 500, heartbeatTimeoutMs: 2000 });
+    c = await createCoordinator({ dataDir, longPollMs: 500, heartbeatTimeoutMs: 2000, incidents: { failures: 1 } });
     const proxy = await tcpProxy(Number(new URL(c.url).port));
     runner = await startRunner({
       url: `http://127.0.0.1:${proxy.port}`,
@@ -188,6 +186,9 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     // Successes (first pull, then the cached image: outcome local) and an unmatched failure (fallback classification).
     const mixed = `ok1:\n${img('if-not-present')}  script: [echo one]\nok2:\n${img('if-not-present')}  script: [echo two]\nplain:\n${img('if-not-present')}  script: [exit 3]\n`;
     for (let i = 0; i < 2; i++) assert.equal((await run(mixed, 'dev')).status, 'failed');
+    // The dev ref recovers from its build failures (the build MTTR panel).
+    const devGreen = `ok:\n${img('if-not-present')}  script: [echo ok]\n`;
+    assert.equal((await run(devGreen, 'dev')).status, 'success');
     // Registry outage: 4 failing pipelines while down, then recovery with a build failure, then green.
     await runRegistryScenario(api, infra, () => c!.idle(), { outageRuns: 4, pauseMs: PAUSE_MS });
     // More green jobs on the cached image.
@@ -263,8 +264,9 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     if (!prom || !infra) return t.skip('tools missing');
     const v = async (e: string) => Number((await query(e)).data!.result[0]?.value[1]);
     assert.equal(await v(`max(faultline_incident_open{cause="disk_full",target="dash-runner"})`), 1);
-    assert.equal(await v(`max(faultline_incident_open{cause="registry_unreachable",target="${infra.registry}"})`), 0);
-    assert.ok((await v('faultline_mttr_seconds{kind="incident"}')) > 3600);
+    // A resolved incident leaves no series; its recovery time is in the histogram.
+    assert.equal(await v(`count(faultline_incident_open{cause="registry_unreachable",target="${infra.registry}"}) or vector(0)`), 0);
+    assert.ok((await v('sum(faultline_recovery_seconds_count{kind="incident"})')) >= 1);
     assert.ok((await v('faultline:job_infra_failure_ratio:rate5m')) > 0.144);
     assert.equal(await v('sum(faultline_jobs_pending)'), 1);
   });

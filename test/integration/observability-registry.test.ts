@@ -37,7 +37,7 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     if (!requireTools(t as never, 'podman', 'docker-registry', 'runc', 'busybox')) return;
     tracing = initTracing('faultline-test', exporter);
     infra = await startContainerInfra();
-    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500 });
+    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500, incidents: { failures: 1 } });
     runner = await startRunner({
       url: c.url,
       registrationToken: c.registrationToken,
@@ -74,7 +74,10 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     if (!infra) return t.skip('no container infrastructure');
     assert.equal(whileDown.incidents.length, 1);
     const i = whileDown.incidents[0]!;
-    assert.deepEqual([i.cause, i.target, i.scope, i.state, i.job_count], ['registry_unreachable', infra.registry, 'registry', 'open', 1]);
+    assert.deepEqual(
+      [i.cause, i.target, i.dependency.kind, i.state, i.job_count],
+      ['registry_unreachable', infra.registry, 'registry', 'open', 1],
+    );
     assert.equal(sum(whileDown.metrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 1);
     assert.equal(sum(whileDown.metrics, 'faultline_incidents_total', { cause: 'registry_unreachable' }), 1);
     assert.ok(
@@ -95,23 +98,28 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
     assert.equal(list.length, 1, 'one outage is one incident');
     const d = (await api.call<IncidentDetailJson>('GET', `/api/v1/incidents/${list[0]!.id}`)).body;
     assert.equal(d.state, 'resolved');
-    assert.equal(d.resolved_by?.kind, 'image_pull');
-    assert.ok(d.resolved_by?.kind === 'image_pull' && d.resolved_by.registry === infra.registry && d.resolved_by.image === infra.image);
-    const resolvingJob = s.recovered.jobs!.find((j) => j.id === d.resolved_by!.job_id);
+    assert.equal(d.resolved_by, 'evidence');
+    const ev = d.resolving_event;
+    assert.ok(ev?.kind === 'image_pull' && ev.registry === infra.registry && ev.image === infra.image);
+    const resolvingJob = s.recovered.jobs!.find((j) => j.id === ev.job_id);
     assert.ok(resolvingJob, 'resolved by a job of the pipeline after the outage');
     assert.deepEqual(
       d.jobs.map((j) => j.id),
       [s.outage.jobs![0]!.id],
     );
     assert.ok(d.duration_seconds > 0 && d.duration_seconds * 1000 <= s.downMs + 60_000, `duration ${d.duration_seconds}s`);
-    assert.ok(Date.parse(d.resolved_at!) > Date.parse(d.opened_at));
+    assert.ok(Date.parse(d.resolved_at!) > Date.parse(d.opened_at!));
 
-    assert.equal(sum(coordMetrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }), 0);
+    assert.equal(
+      sum(coordMetrics, 'faultline_incident_open', { cause: 'registry_unreachable', target: infra.registry }),
+      0,
+      'no series once resolved',
+    );
     assert.equal(sum(coordMetrics, 'faultline_incident_duration_seconds_count', { cause: 'registry_unreachable' }), 1);
     assert.ok(
       Math.abs(sum(coordMetrics, 'faultline_incident_duration_seconds_sum', { cause: 'registry_unreachable' }) - d.duration_seconds) < 0.01,
     );
-    assert.ok(sum(coordMetrics, 'faultline_mttr_seconds', { kind: 'incident' }) > 0);
+    assert.equal(sum(coordMetrics, 'faultline_recovery_seconds_count', { kind: 'incident', cause: 'registry_unreachable' }), 1);
     assert.ok(sum(coordMetrics, 'faultline_image_pulls_total', { registry: infra.registry, policy: 'always', outcome: 'success' }) >= 3);
   });
 
@@ -127,7 +135,9 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
       [['infra', s.outage.id, s.green.id]],
     );
     assert.equal(r.incidents.count, 1);
-    assert.ok(Math.abs(sum(coordMetrics, 'faultline_mttr_seconds', { kind: 'pipeline_infra' }) - r.pipelines.infra.mean_seconds!) < 1e-6);
+    const infraRecovery = { kind: 'pipeline', class: 'infra' };
+    assert.equal(sum(coordMetrics, 'faultline_recovery_seconds_count', infraRecovery), 1);
+    assert.ok(Math.abs(sum(coordMetrics, 'faultline_recovery_seconds_sum', infraRecovery) - r.pipelines.infra.mean_seconds!) < 0.01);
   });
 
   test("the runner's own /metrics: pulls by registry/policy/outcome, stage durations", (t) => {

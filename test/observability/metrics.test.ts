@@ -237,14 +237,24 @@ describe('telemetry metrics', () => {
 
   test('incidents, MTTR, classifications and queue gauges', async () => {
     const m = createCoordinatorMetrics();
-    m.recordIncidentOpened({ cause: 'registry_unreachable', target: 'reg:5000' });
-    assert.equal(await value(m.registry, METRIC.incidentOpen, { cause: 'registry_unreachable', target: 'reg:5000' }), 1);
-    m.recordIncidentClosed({ cause: 'registry_unreachable', target: 'reg:5000', durationSeconds: 600 });
-    assert.equal(await value(m.registry, METRIC.incidentOpen, { cause: 'registry_unreachable', target: 'reg:5000' }), 0);
+    const inc = { cause: 'registry_unreachable', dependency: 'registry', target: 'reg:5000' };
+    m.recordIncidentOpened(inc);
+    assert.equal(await value(m.registry, METRIC.incidentOpen, { ...inc, state: 'open' }), 1);
+    m.recordIncidentAcknowledged(inc);
+    assert.equal(await value(m.registry, METRIC.incidentOpen, { ...inc, state: 'open' }), undefined);
+    assert.equal(await value(m.registry, METRIC.incidentOpen, { ...inc, state: 'acknowledged' }), 1);
+    m.recordIncidentClosed({ ...inc, durationSeconds: 600 });
+    // A closed incident leaves no series (no 0-valued leftovers per target).
+    assert.equal((await m.registry.getSingleMetric(METRIC.incidentOpen)!.get()).values.length, 0);
     assert.equal(await value(m.registry, METRIC.incidentsTotal, { cause: 'registry_unreachable' }), 1);
     assert.equal(await value(m.registry, `${METRIC.incidentDuration}_sum`, { cause: 'registry_unreachable' }), 600);
-    m.setMttr('incident', 600);
-    assert.equal(await value(m.registry, METRIC.mttr, { kind: 'incident' }), 600);
+    // MTTR is a histogram of recoveries (sum/count aggregate), not a precomputed gauge.
+    m.recordRecovery('pipeline', 'infra', 'dns_failure', 300);
+    assert.equal(
+      await value(m.registry, `${METRIC.recovery}_sum`, { kind: 'incident', class: 'infra', cause: 'registry_unreachable' }),
+      600,
+    );
+    assert.equal(await value(m.registry, `${METRIC.recovery}_count`, { kind: 'pipeline', class: 'infra', cause: 'dns_failure' }), 1);
     m.recordClassification({ class: 'build', cause: 'test_failed', fallback: false });
     assert.equal(await value(m.registry, METRIC.classifications, { class: 'build', cause: 'test_failed', fallback: 'false' }), 1);
     m.setJobCounts({ running: 2, pending: 5 });

@@ -65,7 +65,7 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     });
 
   before(async () => {
-    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500 });
+    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500, incidents: { failures: 1 } });
     api = userApi(c.url, c.apiToken);
     runner = await startOurRunner(c.url, c.registrationToken);
     const p1 = await run(MIXED);
@@ -146,17 +146,16 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
 
   test('runner-scoped incidents: opened by disk_full, resolved by the next success on that runner', async () => {
     assert.equal(sum(m, 'faultline_incidents_total', { cause: 'disk_full' }), 2);
-    assert.deepEqual(
-      samples(m, 'faultline_incident_open').map((s) => [s.labels, s.value]),
-      [[{ cause: 'disk_full', target: RUNNER }, 0]],
-    );
+    // Closed incidents leave no series behind.
+    assert.deepEqual(samples(m, 'faultline_incident_open'), []);
     assert.equal(sum(m, 'faultline_incident_duration_seconds_count', { cause: 'disk_full' }), 2);
 
     const list = (await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=resolved')).body.incidents;
     assert.equal(list.length, 2);
     assert.ok(
       list.every(
-        (i) => i.cause === 'disk_full' && i.target === RUNNER && i.scope === 'runner' && i.state === 'resolved' && i.job_count === 1,
+        (i) =>
+          i.cause === 'disk_full' && i.target === RUNNER && i.dependency.kind === 'runner' && i.state === 'resolved' && i.job_count === 1,
       ),
     );
     assert.equal((await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.length, 0);
@@ -170,18 +169,18 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
       d.jobs.map((j) => [j.id, j.name, j.pipeline_id, j.project, j.ref]),
       [[infraJob.id, 'infra', p1.id, 'acme/app', 'main']],
     );
-    assert.equal(d.resolved_by?.kind, 'job_success');
-    assert.equal(d.resolved_by?.job_id, recoverJob.id);
+    assert.equal(d.resolved_by, 'evidence');
+    assert.ok(d.resolving_event?.kind === 'job_success' && d.resolving_event.job_id === recoverJob.id);
     assert.deepEqual(
       d.timeline.map((e) => e.event),
-      ['opened', 'job_failed', 'resolved'],
+      ['job_failed', 'opened', 'resolved'],
     );
     assert.equal(d.opened_at, infraJob.finished_at);
     assert.equal(d.resolved_at, recoverJob.finished_at);
     assert.ok(d.duration_seconds > 0);
   });
 
-  test('MTTR: pipeline recovery per ref split infra/build, and incidents; gauges agree with the API', async () => {
+  test('MTTR: pipeline recovery per ref split infra/build, and incidents; the recovery histogram agrees with the API', async () => {
     const r = (await api.call<MttrJson>('GET', '/api/v1/mttr?since=1h')).body;
     assert.equal(r.pipelines.build.count, 1);
     assert.equal(r.pipelines.infra.count, 1);
@@ -197,11 +196,15 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     );
     assert.equal(ref.broken_since, null);
     for (const x of ref.recoveries) assert.ok(x.seconds > 0);
-    const gauge = (kind: string) => sum(m, 'faultline_mttr_seconds', { kind });
-    assert.ok(Math.abs(gauge('pipeline_build') - r.pipelines.build.mean_seconds!) < 1e-6);
-    assert.ok(Math.abs(gauge('pipeline_infra') - r.pipelines.infra.mean_seconds!) < 1e-6);
-    assert.ok(Math.abs(gauge('incident') - r.incidents.mean_seconds!) < 1e-6);
-    assert.ok(gauge('incident') > 0);
+    // MTTR = _sum / _count of the recovery histogram, aggregable across instances.
+    const mean = (labels: Record<string, string>) =>
+      sum(m, 'faultline_recovery_seconds_sum', labels) / sum(m, 'faultline_recovery_seconds_count', labels);
+    assert.equal(sum(m, 'faultline_recovery_seconds_count', { kind: 'pipeline', class: 'build' }), 1);
+    assert.equal(sum(m, 'faultline_recovery_seconds_count', { kind: 'pipeline', class: 'infra', cause: 'disk_full' }), 1);
+    assert.ok(Math.abs(mean({ kind: 'pipeline', class: 'build' }) - r.pipelines.build.mean_seconds!) < 0.01);
+    assert.ok(Math.abs(mean({ kind: 'pipeline', class: 'infra' }) - r.pipelines.infra.mean_seconds!) < 0.01);
+    assert.ok(Math.abs(mean({ kind: 'incident' }) - r.incidents.mean_seconds!) < 0.01);
+    assert.equal(samples(m, 'faultline_mttr_seconds').length, 0, 'no precomputed MTTR gauge');
 
     const bad = await api.call<{ error: string }>('GET', '/api/v1/mttr?since=yesterday');
     assert.equal(bad.status, 400);
@@ -219,10 +222,14 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     await runner.stop({ timeoutMs: 2000 });
     await c.close();
 
-    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500 });
+    c = await createCoordinator({ dataDir: `${tmp.path}/data`, longPollMs: 500, incidents: { failures: 1 } });
     api = userApi(c.url, c.apiToken);
     let after = await scrape(`${c.url}/metrics`);
-    assert.equal(sum(after, 'faultline_incident_open', { cause: 'disk_full', target: RUNNER }), 1, 'open incident restored from the store');
+    assert.equal(
+      sum(after, 'faultline_incident_open', { cause: 'disk_full', dependency: 'runner', target: RUNNER, state: 'open' }),
+      1,
+      'open incident restored from the store',
+    );
     assert.deepEqual(
       (await api.call<{ incidents: IncidentJson[] }>('GET', '/api/v1/incidents?state=open')).body.incidents.map((i) => i.id),
       [open[0]!.id],
@@ -234,7 +241,7 @@ describe('coordinator metrics, incidents and MTTR after a scenario', () => {
     assert.equal(sum(after, 'faultline_incident_open', { cause: 'disk_full', target: RUNNER }), 0);
     const d = (await api.call<IncidentDetailJson>('GET', `/api/v1/incidents/${open[0]!.id}`)).body;
     assert.equal(d.state, 'resolved');
-    assert.equal(d.resolved_by?.kind, 'job_success');
+    assert.equal(d.resolving_event?.kind, 'job_success');
     const r = (await api.call<MttrJson>('GET', '/api/v1/mttr?since=1h')).body;
     assert.equal(r.incidents.count, 3);
     assert.equal(r.pipelines.infra.count, 2);

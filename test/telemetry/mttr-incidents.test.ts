@@ -1,6 +1,8 @@
-/** Pure parts of MTTR and incident grouping: the per-ref recovery walk, stats, incident keys. */
+/** Pure parts of MTTR and incident grouping: the per-ref recovery walk, stats, incident keys by dependency, widespread lines. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { hostOf } from '../../src/classify/dependency.js';
+import { isGroupableLine, normalizeErrorLine, patternOf } from '../../src/classify/widespread.js';
 import { incidentKeyOf } from '../../src/coordinator/services/incidents.js';
 import { pipelineRecoveries, stats, type PipelineOutcomeRow } from '../../src/coordinator/services/mttr.js';
 import type { FailureClassification } from '../../src/protocol/failure.js';
@@ -57,7 +59,7 @@ describe('pipeline recoveries per ref', () => {
   });
 });
 
-describe('incident keys', () => {
+describe('incident keys: cause + the dependency named by the evidence', () => {
   const f = (over: Partial<FailureClassification>): FailureClassification => ({
     reason: 'script_failure',
     stage: 'step_script',
@@ -76,56 +78,90 @@ describe('incident keys', () => {
     evidence: [],
     ...over,
   });
-  const runners = (id: number) => (id === 7 ? { name: 'host-7', executor: 'shell' } : undefined);
+  const ev = (...texts: string[]) => texts.map((text, i) => ({ line: i + 1, text }));
+  const runner = { name: 'host-7', executor: 'shell' };
+  const key = (over: Partial<FailureClassification>, ctx: Parameters<typeof incidentKeyOf>[1] = { runner }, runner_id: number | null = 7) =>
+    incidentKeyOf({ runner_id, failure: f(over) }, ctx);
 
-  test('registry causes target the registry host; runner causes the runner; else executor or global', () => {
+  test('registry pulls, git hosts, DNS names and package registries each key by their host', () => {
     assert.deepEqual(
-      incidentKeyOf(
-        { runner_id: 7, failure: f({ reason: 'image_pull_failure', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }) },
-        runners,
-      ),
+      key({ reason: 'image_pull_failure', stage: 'pull_image', cause: 'registry_unreachable', registry: '127.0.0.1:5000' }),
       {
         cause: 'registry_unreachable',
+        dependency_kind: 'registry',
         target: '127.0.0.1:5000',
-        scope: 'registry',
         runner_id: null,
       },
     );
-    // The fallback cause of an unreachable pull still groups by registry (kind tells).
-    assert.equal(
-      incidentKeyOf(
-        { runner_id: 7, failure: f({ cause: 'image_pull_failed', kind: 'registry_unreachable', registry: 'r.example:443' }) },
-        runners,
-      )?.target,
-      'r.example:443',
+    // get_sources fetched the pipeline's repository: its host, whatever the evidence says.
+    const git = key(
+      { stage: 'get_sources', cause: 'source_fetch_failed', evidence: ev('fatal: unable to connect to 127.0.0.1:') },
+      { runner, repositoryUrl: 'git://127.0.0.1:9418/acme/app.git' },
     );
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'disk_full' }) }, runners), {
-      cause: 'disk_full',
-      target: 'host-7',
-      scope: 'runner',
-      runner_id: 7,
+    assert.deepEqual([git?.dependency_kind, git?.target], ['git_host', '127.0.0.1:9418']);
+    assert.equal(hostOf('git@gitlab.example.com:group/p.git'), 'gitlab.example.com');
+    assert.equal(hostOf('/srv/repos/app'), null);
+    // A git clone in the script: the host from git's own line.
+    const inScript = key({
+      cause: 'git_remote_error',
+      evidence: ev("fatal: unable to access 'https://git.example.org/a/b.git/': Failed to connect to git.example.org port 443"),
     });
-    assert.deepEqual(incidentKeyOf({ runner_id: 9, failure: f({ cause: 'runner_lost' }) }, runners)?.target, 'runner-9');
-    assert.deepEqual(
-      incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: 'kubernetes' }) }, runners)?.target,
-      'kubernetes',
-    );
-    assert.deepEqual(incidentKeyOf({ runner_id: 7, failure: f({ cause: 'dns_failure', executor: null }) }, runners)?.target, 'shell');
-    assert.deepEqual(
-      incidentKeyOf({ runner_id: null, failure: f({ cause: 'no_matching_runner', executor: null, stage: 'coordinator' }) }, runners),
-      {
-        cause: 'no_matching_runner',
-        target: 'global',
-        scope: 'global',
-        runner_id: null,
-      },
-    );
+    assert.deepEqual([inScript?.dependency_kind, inScript?.target], ['git_host', 'git.example.org']);
+    // DNS: the name that did not resolve, from each tool's wording (real formats, see rules/classification/50-network.yml).
+    for (const [line, host] of [
+      ['curl: (6) Could not resolve host: files.example.net', 'files.example.net'],
+      [
+        'Error: looking up index: Get "https://charts.example.io/index.yaml": dial tcp: lookup charts.example.io on 10.0.0.2:53: no such host',
+        'charts.example.io',
+      ],
+      ['npm error request to https://registry.npmjs.org/x failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org', 'registry.npmjs.org'],
+      [
+        "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'",
+        'deb.debian.org',
+      ],
+    ] as const) {
+      const k = key({ cause: 'dns_failure', evidence: ev(line) });
+      assert.deepEqual([k?.dependency_kind, k?.target], ['dns', host], line);
+    }
+    const pkg = key({
+      cause: 'package_registry_unavailable',
+      evidence: ev('npm error 503 Service Unavailable - GET https://registry.npmjs.org/left-pad'),
+    });
+    assert.deepEqual([pkg?.dependency_kind, pkg?.target], ['package_registry', 'registry.npmjs.org']);
+  });
+
+  test('runner causes key by the runner, executor causes by the executor; no name → unknown, never global', () => {
+    assert.deepEqual(key({ cause: 'disk_full' }), { cause: 'disk_full', dependency_kind: 'runner', target: 'host-7', runner_id: 7 });
+    assert.equal(key({ cause: 'runner_lost' }, {}, 9)?.target, 'runner-9');
+    const m = key({ cause: 'machine_creation_failed', stage: 'prepare_executor', executor: 'docker+machine' });
+    assert.deepEqual([m?.dependency_kind, m?.target], ['executor_host', 'docker+machine']);
+    // DNS failure whose evidence names no host: its own key, apart from other causes.
+    const d = key({ cause: 'dns_failure', evidence: ev('something odd') });
+    assert.deepEqual([d?.dependency_kind, d?.target], ['unknown', 'dns_failure']);
   });
 
   test('build and unknown failures open no incident', () => {
-    assert.equal(incidentKeyOf({ runner_id: 7, failure: f({ class: 'build', cause: 'test_failure' }) }, runners), null);
-    assert.equal(incidentKeyOf({ runner_id: 7, failure: f({ class: 'unknown' }) }, runners), null);
-    assert.equal(incidentKeyOf({ runner_id: 7, failure: null }, runners), null);
+    assert.equal(key({ class: 'build', cause: 'test_failure' }), null);
+    assert.equal(key({ class: 'unknown' }), null);
+    assert.equal(incidentKeyOf({ runner_id: 7, failure: null }, {}), null);
+  });
+});
+
+describe('widespread lines: normalised so one error is one line across jobs', () => {
+  test("times, paths, hashes, numbers stripped; faultline's own lines never group", () => {
+    const a = normalizeErrorLine('2026-12-01T10:00:00Z zorp: cannot open /var/lib/x/cache-3.db (state 7f3a9b1c2d)');
+    const b = normalizeErrorLine('2026-11-30T08:12:44Z zorp: cannot open /tmp/build/other.db (state deadbeef12)');
+    assert.equal(a, b);
+    assert.notEqual(a, normalizeErrorLine('zorp: cannot close /tmp/a/b.db'));
+    assert.equal(isGroupableLine('ERROR: Job failed: exit code 3'), false);
+    assert.equal(isGroupableLine('error 7'), false);
+    assert.equal(isGroupableLine('zorp: cannot frobnicate the widget cache'), true);
+    assert.equal(isGroupableLine('connect ECONNREFUSED 10.0.0.1:443 from the agent'), true);
+    assert.equal(isGroupableLine('Executing "step_script" stage of the job script'), false, 'not error-like');
+    // The rule skeleton's pattern matches every line of the group, and only those.
+    const re = new RegExp(patternOf(a));
+    assert.match('2026-12-02T01:02:03Z zorp: cannot open /opt/y/z.db (state 0123456789)', re);
+    assert.doesNotMatch('zorp: cannot close /opt/y/z.db (state 0123456789)', re);
   });
 });
 

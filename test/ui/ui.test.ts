@@ -246,7 +246,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     if (!hasTool('chromium')) return; // each test skips (or fails under CI) via requireTools
     mkdirSync(SHOTS, { recursive: true });
     dir = tempDir('faultline-ui-');
-    coord = await createCoordinator({ dataDir: dir.path, port: 0 });
+    coord = await createCoordinator({ dataDir: dir.path, port: 0, incidents: { failures: 1 } });
     const created = await fetch(`${coord.url}/api/v1/pipelines`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` },

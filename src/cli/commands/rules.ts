@@ -4,9 +4,17 @@ import { join, resolve } from 'node:path';
 import { parseTime } from '../../coordinator/api/time.js';
 import { backtestStored } from '../../coordinator/services/backtest.js';
 import { Store } from '../../coordinator/store/index.js';
+import { ruleSkeleton, WidespreadService } from '../../coordinator/services/widespread.js';
 import { bold, dim, red } from '../format.js';
 
-export async function rulesTestCommand(o: { rules: string; since: string; data: string; json?: boolean; sample: string }): Promise<number> {
+export async function rulesTestCommand(o: {
+  rules: string;
+  since: string;
+  data: string;
+  json?: boolean;
+  sample: string;
+  fromWidespread?: string;
+}): Promise<number> {
   const dataDir = resolve(o.data);
   if (!existsSync(join(dataDir, 'faultline.db'))) {
     console.error(red(`no faultline store in ${dataDir} (pass --data)`));
@@ -15,6 +23,7 @@ export async function rulesTestCommand(o: { rules: string; since: string; data: 
   const store = Store.open(dataDir);
   try {
     const since = parseTime(o.since, 'since')!;
+    if (o.fromWidespread !== undefined) return fromWidespread(store, o.fromWidespread, since);
     const out = backtestStored(store, resolve(o.rules), since, Number(o.sample));
     if (o.json) {
       console.log(JSON.stringify(out, null, 2));
@@ -36,4 +45,17 @@ export async function rulesTestCommand(o: { rules: string; since: string; data: 
   } finally {
     store.close();
   }
+}
+
+/** `--from-widespread N`: the Nth widespread unknown line (as GET /incidents/widespread lists them) as a rule skeleton. */
+function fromWidespread(store: Store, n: string, since: number): number {
+  const lines = new WidespreadService(store, { windowMs: Math.max(1, Date.now() - since) }).list();
+  const i = Number(n);
+  if (!/^[1-9][0-9]*$/.test(n) || i > lines.length) {
+    console.error(red(`--from-widespread: no widespread line ${JSON.stringify(n)} (${lines.length} in the window; numbered from 1)`));
+    return 2;
+  }
+  process.stdout.write(ruleSkeleton(lines[i - 1]!, i));
+  console.error(dim('# save it under a rules directory, fill in the TODOs, then: faultline rules test --rules <dir>'));
+  return 0;
 }

@@ -1,19 +1,24 @@
 /**
  * Infra incidents and MTTR (Bearer token, like the rest of the user API):
- *   GET /api/v1/incidents?state=open|resolved&since=&limit= → {incidents: IncidentJson[]}
- *   GET /api/v1/incidents/:id → IncidentDetailJson (affected jobs, resolving event, timeline)
- *   GET /api/v1/mttr?since=&until= → MttrJson (default window: the last 7 days)
+ *   GET  /api/v1/incidents?state=open|acknowledged|resolved|pending|all&since=&limit= → {incidents: IncidentJson[]}
+ *        (no state: every incident that opened; pending ones are failures, not incidents yet)
+ *   GET  /api/v1/incidents/widespread → {lines: WidespreadLineJson[]} (errors no rule knows, failing many jobs)
+ *   GET  /api/v1/incidents/:id → IncidentDetailJson (affected jobs, resolving event, timeline)
+ *   POST /api/v1/incidents/:id/ack {note?} → IncidentJson (open → acknowledged)
+ *   POST /api/v1/incidents/:id/resolve {note} → IncidentJson (resolved by a person)
+ *   GET  /api/v1/mttr?since=&until= → MttrJson (default window: the last 7 days)
  */
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
-import type { IncidentService } from '../services/incidents.js';
+import { HttpishError, type IncidentService } from '../services/incidents.js';
 import type { MttrService } from '../services/mttr.js';
+import type { WidespreadService } from '../services/widespread.js';
 import { HttpError, idParam, parse } from './errors.js';
 import { parseTime } from './time.js';
 
 const listQuery = z
   .object({
-    state: z.enum(['open', 'resolved']).optional(),
+    state: z.enum(['open', 'acknowledged', 'resolved', 'pending', 'all']).optional(),
     since: z.string().optional(),
     limit: z
       .string()
@@ -24,13 +29,28 @@ const listQuery = z
   })
   .strict();
 const mttrQuery = z.object({ since: z.string().optional(), until: z.string().optional() }).strict();
+const ackBody = z.object({ note: z.string().max(4000).optional() }).strict();
+const resolveBody = z.object({ note: z.string().trim().min(1, 'a note saying why is required').max(4000) }).strict();
 
-export function incidentsApi(d: { incidents: IncidentService; mttr: MttrService }): Router {
+export function incidentsApi(d: { incidents: IncidentService; mttr: MttrService; widespread: WidespreadService }): Router {
   const r = Router();
+  r.use(express.json({ limit: '64kb' }));
+  const act = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof HttpishError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+  };
 
   r.get('/incidents', (req, res) => {
     const q = parse(listQuery, req.query, 'query');
     res.json({ incidents: d.incidents.list({ state: q.state, since: parseTime(q.since, 'since'), limit: q.limit }) });
+  });
+
+  r.get('/incidents/widespread', (_req, res) => {
+    res.json({ lines: d.widespread.list(), min_jobs: d.widespread.options.minJobs, window_seconds: d.widespread.options.windowMs / 1000 });
   });
 
   r.get('/incidents/:id', (req, res) => {
@@ -38,6 +58,18 @@ export function incidentsApi(d: { incidents: IncidentService; mttr: MttrService 
     const inc = d.incidents.detail(id);
     if (!inc) throw new HttpError(404, `incident ${id} not found`);
     res.json(inc);
+  });
+
+  r.post('/incidents/:id/ack', (req, res) => {
+    const id = idParam(req.params.id);
+    const b = parse(ackBody, req.body ?? {});
+    res.json(act(() => d.incidents.acknowledge(id, b.note?.trim() || null)));
+  });
+
+  r.post('/incidents/:id/resolve', (req, res) => {
+    const id = idParam(req.params.id);
+    const b = parse(resolveBody, req.body ?? {});
+    res.json(act(() => d.incidents.resolveByPerson(id, b.note)));
   });
 
   r.get('/mttr', (req, res) => {

@@ -19,18 +19,42 @@ const userErrors = { '400': err('Bad input (the field is named)'), '401': err('M
 
 const INCIDENT = {
   type: 'object',
-  required: ['id', 'cause', 'target', 'scope', 'state', 'opened_at', 'duration_seconds', 'job_count'],
+  required: ['id', 'cause', 'dependency', 'state', 'failure_count', 'first_failure_at', 'last_failure_at', 'opened_at', 'resolved_by'],
   properties: {
     id: { type: 'integer' },
     cause: { type: 'string' },
-    target: { type: 'string', description: 'registry host, runner name, executor or "global"' },
-    scope: { enum: ['registry', 'runner', 'executor', 'global'] },
-    state: { enum: ['open', 'resolved'] },
-    opened_at: { type: 'string' },
+    dependency: {
+      type: 'object',
+      properties: {
+        kind: { enum: ['registry', 'git_host', 'dns', 'package_registry', 'runner', 'executor_host', 'unknown'] },
+        name: { type: 'string', description: 'registry host, git host, DNS name, runner name, executor …' },
+      },
+    },
+    state: { enum: ['pending', 'open', 'acknowledged', 'resolved'] },
+    failure_count: { type: 'integer' },
+    first_failure_at: { type: 'string' },
     last_failure_at: { type: 'string' },
+    opened_at: { ...nullable('string'), description: 'when the threshold was crossed; null while pending' },
+    acknowledged_at: nullable('string'),
     resolved_at: nullable('string'),
+    resolved_by: { enum: ['evidence', 'person', 'runner_removed', null] },
+    note: nullable('string'),
+    target: { type: 'string', description: 'dependency.name (older clients)' },
     duration_seconds: { type: 'number' },
     job_count: { type: 'integer' },
+  },
+} as const;
+const WIDESPREAD_LINE = {
+  type: 'object',
+  properties: {
+    normalized: { type: 'string' },
+    example_line: { type: 'string' },
+    job_count: { type: 'integer' },
+    project_count: { type: 'integer' },
+    ref_count: { type: 'integer' },
+    first_at: { type: 'string' },
+    last_at: { type: 'string' },
+    job_ids: { type: 'array', items: { type: 'integer' } },
   },
 } as const;
 const MTTR_STATS = {
@@ -621,14 +645,39 @@ export const openapi = {
     // Infra incidents and MTTR (api/incidents-api.ts).
     '/api/v1/incidents': {
       get: {
-        summary: 'Infra incidents (failures grouped by cause and target), newest first',
+        summary: 'Infra incidents (failures grouped by cause and dependency), newest first; no state: every incident that opened',
         security: bearer,
         parameters: [
-          q('state', { enum: ['open', 'resolved'] }),
+          q('state', { enum: ['open', 'acknowledged', 'resolved', 'pending', 'all'] }),
           q('since', { type: 'string' }, 'keep incidents open at or after this time: ISO 8601 or relative (24h, 7d)'),
           q('limit', { type: 'integer', minimum: 1, maximum: 1000 }),
         ],
         responses: { '200': json({ type: 'object', properties: { incidents: { type: 'array', items: INCIDENT } } }), ...userErrors },
+      },
+    },
+    '/api/v1/incidents/widespread': {
+      get: {
+        summary: 'Unclassified, widespread: error lines no rule knows failing many jobs of different projects or refs',
+        security: bearer,
+        responses: { '200': json({ type: 'object', properties: { lines: { type: 'array', items: WIDESPREAD_LINE } } }), ...userErrors },
+      },
+    },
+    '/api/v1/incidents/{id}/ack': {
+      post: {
+        summary: 'Acknowledge an open incident (optional note)',
+        security: bearer,
+        parameters: [idParam()],
+        requestBody: json({ type: 'object', properties: { note: { type: 'string' } } }),
+        responses: { '200': json(INCIDENT), '409': err('Not open'), ...userErrors },
+      },
+    },
+    '/api/v1/incidents/{id}/resolve': {
+      post: {
+        summary: 'Resolve an open or acknowledged incident by a person (a note is required)',
+        security: bearer,
+        parameters: [idParam()],
+        requestBody: json({ type: 'object', required: ['note'], properties: { note: { type: 'string' } } }),
+        responses: { '200': json(INCIDENT), '409': err('Already resolved, or still pending'), ...userErrors },
       },
     },
     '/api/v1/incidents/{id}': {
@@ -658,10 +707,14 @@ export const openapi = {
                   },
                 },
               },
-              resolved_by: nullable({
+              resolving_event: nullable({
                 type: 'object',
-                required: ['kind', 'at', 'job_id'],
-                properties: { kind: { enum: ['image_pull', 'job_success'] }, at: { type: 'string' }, job_id: { type: 'integer' } },
+                required: ['kind', 'at'],
+                properties: {
+                  kind: { enum: ['image_pull', 'job_success', 'sources_fetched', 'person', 'runner_removed', 'expired'] },
+                  at: { type: 'string' },
+                  job_id: { type: 'integer' },
+                },
               }),
               timeline: {
                 type: 'array',
@@ -669,7 +722,7 @@ export const openapi = {
                   type: 'object',
                   properties: {
                     at: { type: 'string' },
-                    event: { enum: ['opened', 'job_failed', 'resolved'] },
+                    event: { enum: ['opened', 'job_failed', 'acknowledged', 'resolved'] },
                     job_id: { type: 'integer' },
                     detail: { type: 'string' },
                   },

@@ -15,21 +15,6 @@ const HOUR = 3_600_000;
 /** A runner not seen for this long is stale (GitLab's default for cleaning runners). */
 export const STALE_AFTER_MS = 7 * 24 * HOUR;
 
-/** The dependency an incident is about, from today's (cause, target, scope) keys. */
-export function dependencyOf(i: { target: string; scope: string; cause: string }): { kind: string; name: string } {
-  const kind =
-    i.scope === 'registry'
-      ? 'registry'
-      : i.scope === 'runner'
-        ? 'runner'
-        : i.scope === 'executor'
-          ? 'executor_host'
-          : i.cause.startsWith('dns')
-            ? 'dns'
-            : 'unknown';
-  return { kind, name: i.target };
-}
-
 export function runnerState(r: { state: string; last_heartbeat_at: number | null }, now: number, heartbeatTimeoutMs: number) {
   const seen = r.last_heartbeat_at;
   if (seen !== null && now - seen > STALE_AFTER_MS) return 'stale';
@@ -55,9 +40,9 @@ export function overviewApi(d: { store: Store; incidents: IncidentService; heart
       incidents_open: d.incidents.list({ state: 'open', limit: 100 }).map((i) => ({
         id: i.id,
         cause: i.cause,
-        dependency: dependencyOf(i),
-        state: 'open',
-        failure_count: i.job_count,
+        dependency: i.dependency,
+        state: i.state,
+        failure_count: i.failure_count,
         opened_at: i.opened_at,
       })),
       runners_by_state: byState,

@@ -4,8 +4,9 @@
  *    successful one on that ref, split by the first failure's class (infra vs build;
  *    `unknown` counts as build: nobody showed it was the platform's fault);
  *  - infra incidents (services/incidents.ts): opened_at → resolved_at.
- * Computed from the store (pure functions over rows), so the API and the gauges agree and
- * nothing is lost on restart.
+ * The API computes them from the store (pure functions over rows). Prometheus gets each
+ * recovery once, as it happens, in the faultline_recovery_seconds histogram (`recoveryAt`):
+ * sums and counts aggregate across instances and windows, where a precomputed mean cannot.
  */
 import type { Db } from '../store/db.js';
 import { iso } from '../store/db.js';
@@ -116,6 +117,9 @@ export const LOOKBACK_MS = 7 * 86_400_000;
 export class MttrService {
   private readonly rowsSince;
   private readonly openCount;
+  private readonly prevGreen;
+  private readonly firstFailedAfter;
+  private readonly causeOf;
   constructor(
     db: Db,
     private readonly incidents: IncidentStore,
@@ -125,7 +129,19 @@ export class MttrService {
        WHERE finished_at IS NOT NULL AND finished_at >= ? AND finished_at <= ? AND status IN ('success', 'failed')
        ORDER BY finished_at, id`,
     );
-    this.openCount = db.prepare('SELECT COUNT(*) AS n FROM incidents WHERE resolved_at IS NULL');
+    this.openCount = db.prepare(`SELECT COUNT(*) AS n FROM incidents WHERE state IN ('open', 'acknowledged')`);
+    this.prevGreen = db.prepare(
+      `SELECT id, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'success' AND finished_at IS NOT NULL
+         AND finished_at <= ? AND id <> ? ORDER BY finished_at DESC, id DESC LIMIT 1`,
+    );
+    this.firstFailedAfter = db.prepare(
+      `SELECT id, failure_class, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'failed' AND finished_at IS NOT NULL
+         AND finished_at > ? AND finished_at <= ? AND id <> ? ORDER BY finished_at, id LIMIT 1`,
+    );
+    this.causeOf = db.prepare(
+      `SELECT failure_cause FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_cause IS NOT NULL
+       ORDER BY (CASE WHEN failure_class = ? THEN 0 ELSE 1 END), id LIMIT 1`,
+    );
   }
 
   /** Recoveries and incident durations whose recovery falls in [since, until]. */
@@ -133,19 +149,27 @@ export class MttrService {
     const rows = this.rowsSince.iterate(since - LOOKBACK_MS, until) as Iterable<PipelineOutcomeRow>;
     const { recoveries, broken } = pipelineRecoveries(rows);
     const inWindow = recoveries.filter((r) => r.recovered_at >= since);
-    const incidentSeconds = this.incidents.resolvedBetween(since, until).map((i) => Math.max(0, i.resolved_at! - i.opened_at) / 1000);
+    const incidentSeconds = this.incidents.resolvedBetween(since, until).map((i) => Math.max(0, i.resolved_at! - i.opened_at!) / 1000);
     return { recoveries: inWindow, broken, incidentSeconds };
   }
 
-  /** The three `faultline_mttr_seconds{kind}` values (0 when nothing recovered in the window). */
-  gauges(since: number, until: number): { pipeline_infra: number; pipeline_build: number; incident: number } {
-    const c = this.compute(since, until);
-    const mean = (xs: number[]) => stats(xs).mean_seconds ?? 0;
-    return {
-      pipeline_infra: mean(c.recoveries.filter((r) => r.class === 'infra').map((r) => r.seconds)),
-      pipeline_build: mean(c.recoveries.filter((r) => r.class === 'build').map((r) => r.seconds)),
-      incident: mean(c.incidentSeconds),
-    };
+  /**
+   * The recovery a green pipeline ends, if its ref was broken: from the first failed pipeline
+   * after the ref's previous green one, with that pipeline's class and first infra/build cause.
+   */
+  recoveryAt(p: {
+    id: number;
+    project: string;
+    ref: string;
+    finished_at: number;
+  }): { class: 'infra' | 'build'; cause: string; seconds: number } | null {
+    const prevGreen = this.prevGreen.get(p.project, p.ref, p.finished_at, p.id) as { finished_at: number; id: number } | undefined;
+    const failed = this.firstFailedAfter.get(p.project, p.ref, prevGreen?.finished_at ?? -1, p.finished_at, p.id) as
+      { id: number; failure_class: string | null; finished_at: number } | undefined;
+    if (!failed) return null;
+    const cls = failed.failure_class === 'infra' ? 'infra' : 'build';
+    const cause = (this.causeOf.get(failed.id, cls) as { failure_cause: string | null } | undefined)?.failure_cause ?? 'unknown';
+    return { class: cls, cause, seconds: Math.max(0, p.finished_at - failed.finished_at) / 1000 };
   }
 
   report(since: number, until: number): MttrJson {

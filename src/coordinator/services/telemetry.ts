@@ -1,12 +1,14 @@
 /**
  * The coordinator's observability, wired one way: store → classifier → events → here.
  *  - Prometheus metrics: counters/histograms from the typed events; gauges (jobs
- *    running/pending, runners by state, heartbeat ages, MTTR) computed at scrape time
- *    from the store. Served at GET /metrics.
+ *    running/pending, runners by state, heartbeat ages) computed at scrape time from the
+ *    store; recovery times (MTTR) observed into a histogram as each recovery happens.
+ *    Served at GET /metrics.
  *  - Traces: CiSpans when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT or an exporter the
  *    embedding process passed to initTracing); the job span's W3C context goes into the
  *    job payload. Nothing is created when tracing is off.
- *  - Infra incidents and MTTR (incidents.ts, mttr.ts), persisted in the store.
+ *  - Infra incidents, widespread unknown errors and MTTR (incidents.ts, widespread.ts,
+ *    mttr.ts), persisted in the store.
  */
 import { Router, type Express } from 'express';
 import type { Logger } from 'pino';
@@ -21,12 +23,16 @@ import type { CoordinatorEventMap, CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
 import { IncidentService } from './incidents.js';
 import { MttrService } from './mttr.js';
+import { WidespreadService, type WidespreadOptions } from './widespread.js';
+import type { IncidentThresholds } from './incidents.js';
 
 export interface TelemetryOptions {
   /** Runners silent this long count as offline (the coordinator's heartbeat timeout). */
   heartbeatTimeoutMs: number;
-  /** Window of the faultline_mttr_seconds gauges (default 7 days). */
-  mttrWindowMs?: number;
+  /** When a pending incident opens (default 3 failures or 2 minutes). */
+  incidentThresholds?: Partial<IncidentThresholds>;
+  /** When an unknown error line counts as widespread (default 5 jobs in 30 minutes). */
+  widespread?: Partial<WidespreadOptions>;
   /** The coordinator's public URL (for span links), read lazily. */
   baseUrl: () => string;
   /** prom-client's process_* / nodejs_* metrics (default true). */
@@ -37,6 +43,7 @@ export interface CoordinatorTelemetry {
   metrics: CoordinatorMetrics;
   incidents: IncidentService;
   mttr: MttrService;
+  widespread: WidespreadService;
   tracing: Tracing;
   /** Null when tracing is off. */
   spans: CiSpans | null;
@@ -53,40 +60,49 @@ export interface CoordinatorTelemetry {
   close(): Promise<void>;
 }
 
-const MTTR_REFRESH_MS = 30_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function createTelemetry(store: Store, events: CoordinatorEvents, log: Logger, o: TelemetryOptions): CoordinatorTelemetry {
   const metrics = createCoordinatorMetrics(undefined, { defaultMetrics: o.defaultMetrics ?? true });
-  const incidents = new IncidentService(store, {
-    opened: (i) => {
-      metrics.recordIncidentOpened(i);
-      mttrDirty = true;
-      log.warn({ incident: i.id, cause: i.cause, target: i.target }, 'infra incident opened');
-      events.safeEmit('incident_changed', { incident_id: i.id, state: 'open', cause: i.cause, target: i.target, at: iso(i.opened_at) });
-    },
-    resolved: (i, durationSeconds) => {
-      metrics.recordIncidentClosed({ cause: i.cause, target: i.target, durationSeconds });
-      mttrDirty = true;
-      log.info({ incident: i.id, cause: i.cause, target: i.target, durationSeconds }, 'infra incident resolved');
-      events.safeEmit('incident_changed', {
-        incident_id: i.id,
-        state: 'resolved',
-        cause: i.cause,
-        target: i.target,
-        at: iso(i.resolved_at ?? Date.now()),
-      });
-    },
+  const labels = (i: { cause: string; dependency_kind: string; target: string }) => ({
+    cause: i.cause,
+    dependency: i.dependency_kind,
+    target: i.target,
   });
+  // Live UI (GET /api/v1/events): every state change of an incident.
+  const changed = (i: { id: number; cause: string; target: string }, state: string) =>
+    events.safeEmit('incident_changed', { incident_id: i.id, state, cause: i.cause, target: i.target, at: iso(Date.now()) });
+  const incidents = new IncidentService(
+    store,
+    {
+      opened: (i) => {
+        metrics.recordIncidentOpened(labels(i));
+        changed(i, 'open');
+        log.warn(
+          { incident: i.id, cause: i.cause, dependency: i.dependency_kind, target: i.target, failures: i.job_count },
+          'infra incident opened',
+        );
+      },
+      acknowledged: (i) => {
+        metrics.recordIncidentAcknowledged(labels(i));
+        changed(i, 'acknowledged');
+      },
+      resolved: (i, durationSeconds) => {
+        metrics.recordIncidentClosed({ ...labels(i), durationSeconds });
+        changed(i, 'resolved');
+        log.info({ incident: i.id, cause: i.cause, target: i.target, by: i.resolved_reason, durationSeconds }, 'infra incident resolved');
+      },
+    },
+    o.incidentThresholds,
+  );
   const mttr = new MttrService(store.db, incidents.rows);
+  const widespread = new WidespreadService(store, o.widespread);
   const tracing = initTracing('faultline-coordinator');
   const spans = tracing.enabled ? new CiSpans(tracing.tracer, o.baseUrl) : null;
-  const windowMs = o.mttrWindowMs ?? 7 * 86_400_000;
 
-  // Series of incidents known before a restart: open ones at 1, recently closed at 0.
-  for (const i of incidents.rows.list({ state: 'resolved', since: Date.now() - 86_400_000, limit: 1000 }))
-    metrics.incidentOpen.set({ cause: i.cause, target: i.target }, 0);
-  for (const i of incidents.openIncidents()) metrics.incidentOpen.set({ cause: i.cause, target: i.target }, 1);
+  // Series of incidents open before a restart (resolved ones have none).
+  for (const i of incidents.openIncidents())
+    metrics.recordIncidentOpened({ ...labels(i), state: i.state === 'acknowledged' ? 'acknowledged' : 'open' }, true);
 
   const runnerById = (id: number | null) => (id === null ? undefined : store.runners.get(id));
   const pipelineOf = (id: number) => store.pipelines.getLight(id);
@@ -106,6 +122,7 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
     if (queued_ms !== null) metrics.recordJobStarted({ executor, queuedSeconds: queued_ms / 1000 });
     if (job.failure) metrics.recordClassification({ class: job.failure.class, cause: job.failure.cause, fallback: job.failure.fallback });
     incidents.onJobFinished(job);
+    widespread.onJobFinished(job);
     if (spans && (job.started_at !== null || job.status === 'failed')) {
       const p = pipelineOf(job.pipeline_id);
       if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
@@ -126,7 +143,18 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
         errorType: decisive_failure ? errorType(decisive_failure) : null,
       });
     }
-    mttrDirty = true;
+    if (p.status === 'failed') {
+      // The ref may now be broken: its recovery series must exist before the recovery.
+      const cls = p.failure_class === 'infra' ? 'infra' : 'build';
+      const first = (p.jobs ?? []).find(
+        (j) => j.status === 'failed' && !j.allow_failure && j.failure && (j.failure.class === 'infra') === (cls === 'infra'),
+      );
+      metrics.expectRecovery('pipeline', cls, first?.failure?.cause ?? 'unknown');
+    }
+    if (p.status === 'success' && p.finished_at) {
+      const r = mttr.recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) });
+      if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
+    }
     spans?.pipelineFinished(p);
   };
   const onImagePulls = ({ job_id, pulls }: CoordinatorEventMap['image_pulls'][0]) => {
@@ -136,6 +164,8 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
   events.on('job_finished', onJobFinished);
   events.on('pipeline_finished', onPipelineFinished);
   events.on('image_pulls', onImagePulls);
+  const onRunnerRemoved = ({ runner_id }: CoordinatorEventMap['runner_removed'][0]) => incidents.onRunnerRemoved(runner_id);
+  events.on('runner_removed', onRunnerRemoved);
 
   // Scrape-time gauges.
   const jobCounts = store.db.prepare(
@@ -157,8 +187,6 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
     const now = Date.now();
     return heartbeatRows.map((r) => ({ runner: r.name, ageSeconds: (now - (r.last_heartbeat_at ?? now)) / 1000 }));
   });
-  let mttrDirty = true;
-  let mttrAt = 0;
 
   function refreshGauges(): void {
     const now = Date.now();
@@ -182,20 +210,13 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       states[r.state === 'offline' || silent ? 'offline' : r.active > 0 ? 'busy' : 'available']++;
     }
     metrics.setRunnerCounts(states);
-    if (mttrDirty || now - mttrAt > MTTR_REFRESH_MS) {
-      mttrDirty = false;
-      mttrAt = now;
-      const g = mttr.gauges(now - windowMs, now);
-      metrics.setMttr('pipeline_infra', g.pipeline_infra);
-      metrics.setMttr('pipeline_build', g.pipeline_build);
-      metrics.setMttr('incident', g.incident);
-    }
   }
 
   const t: CoordinatorTelemetry = {
     metrics,
     incidents,
     mttr,
+    widespread,
     tracing,
     spans,
     async scrape() {
@@ -225,7 +246,7 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       app.use(
         '/api/v1',
         requireApiToken(store),
-        incidentsApi({ incidents, mttr }),
+        incidentsApi({ incidents, mttr, widespread }),
         overviewApi({ store, incidents, heartbeatTimeoutMs: o.heartbeatTimeoutMs }),
       );
     },
@@ -233,6 +254,7 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       events.off('job_finished', onJobFinished);
       events.off('pipeline_finished', onPipelineFinished);
       events.off('image_pulls', onImagePulls);
+      events.off('runner_removed', onRunnerRemoved);
       await tracing.shutdown(); // flushes batched spans when this coordinator started the SDK
     },
   };

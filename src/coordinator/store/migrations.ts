@@ -267,6 +267,38 @@ CREATE INDEX pipelines_trigger_job ON pipelines(trigger_job_id) WHERE trigger_jo
 `,
   },
   {
+    version: 10,
+    // Incidents keyed by dependency (services/incidents.ts): pending until a threshold, then
+    // open → acknowledged → resolved (by evidence, a person or the runner's removal). The old
+    // opened_at was the first failure; opened_at is now when the threshold was crossed.
+    // Plus the error lines of fallback-decided failures, for widespread unknown errors.
+    sql: `
+ALTER TABLE incidents RENAME COLUMN opened_at TO first_failure_at;
+ALTER TABLE incidents ADD COLUMN opened_at INTEGER;
+ALTER TABLE incidents ADD COLUMN dependency_kind TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE incidents ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE incidents ADD COLUMN acknowledged_at INTEGER;
+ALTER TABLE incidents ADD COLUMN resolved_reason TEXT;
+ALTER TABLE incidents ADD COLUMN note TEXT;
+UPDATE incidents SET opened_at = first_failure_at,
+  dependency_kind = CASE scope WHEN 'registry' THEN 'registry' WHEN 'runner' THEN 'runner' WHEN 'executor' THEN 'executor_host' ELSE 'unknown' END,
+  state = CASE WHEN resolved_at IS NULL THEN 'open' ELSE 'resolved' END,
+  resolved_reason = CASE WHEN resolved_at IS NULL THEN NULL ELSE 'evidence' END;
+DROP INDEX incidents_open;
+CREATE UNIQUE INDEX incidents_active ON incidents(cause, dependency_kind, target) WHERE resolved_at IS NULL;
+CREATE TABLE error_lines (
+  normalized TEXT NOT NULL,
+  job_id INTEGER NOT NULL,
+  example TEXT NOT NULL,
+  project TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (normalized, job_id)
+);
+CREATE INDEX error_lines_at ON error_lines(at);
+`,
+  },
+  {
     version: 11,
     // Runner fleet (store/runners.ts): what a runner says of itself at register, so a runner
     // registering again from the same host with the same name takes over its record instead of
@@ -292,4 +324,6 @@ export function migrate(db: Database.Database): void {
   }
 }
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+/** Every version, in order (numbers are assigned per feature, so a branch may skip some). */
+export const SCHEMA_VERSIONS: readonly number[] = MIGRATIONS.map((m) => m.version);

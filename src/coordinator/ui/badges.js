@@ -28,11 +28,13 @@ export function classBadge(cls, { short = false } = {}) {
 /** An incident's state: OPEN in the infra colour (operators' outage), resolved muted. */
 export function incidentStateBadge(state) {
   const open = state === 'open';
+  const label = { open: 'OPEN', acknowledged: 'acknowledged', pending: 'pending', resolved: 'resolved' }[state] ?? state;
+  const icon = { open: '●', acknowledged: '◐', pending: '○' }[state] ?? '✓';
   return h(
     'span',
     { class: 'badge istate', dataset: { state }, title: `incident ${state}` },
-    h('span', { class: 'icon', 'aria-hidden': 'true' }, open ? '●' : '✓'),
+    h('span', { class: 'icon', 'aria-hidden': 'true' }, open ? '●' : icon),
     ' ',
-    open ? 'OPEN' : 'resolved',
+    label,
   );
 }

@@ -1,8 +1,8 @@
-// #/incidents/:id — one infra incident: header, a vertical timeline from the first
-// failure to what resolved it, and the affected jobs.
-import { getJson } from '../api.js';
+// #/incidents/:id — one infra incident: header (with Acknowledge / Resolve for a person),
+// a vertical timeline from the first failure to what resolved it, and the affected jobs.
+import { getJson, postJson, Unauthorized } from '../api.js';
 import { classBadge, incidentStateBadge, statusBadge } from '../badges.js';
-import { h, time } from '../dom.js';
+import { h, time, toast } from '../dom.js';
 import { absolute, humanSeconds, offset } from '../format.js';
 import { refresher } from '../poll.js';
 
@@ -17,10 +17,10 @@ export async function renderIncident(ctx) {
       if (json !== last) {
         last = json;
         document.title = `Incident #${inc.id} · faultline`;
-        ctx.root.replaceChildren(view(inc));
+        ctx.root.replaceChildren(view(inc, ctx));
       }
-      // While open, its duration grows and jobs or the resolution may arrive.
-      return inc.state === 'open';
+      // While unresolved, its duration grows and jobs or the resolution may arrive.
+      return inc.state !== 'resolved';
     },
     5000,
     ctx.signal,
@@ -28,11 +28,12 @@ export async function renderIncident(ctx) {
   ).first;
 }
 
-function view(inc) {
+function view(inc, ctx) {
   return h(
     'section',
     { class: 'incident-page', dataset: { incidentId: inc.id, state: inc.state } },
     header(inc),
+    actions(inc, ctx),
     h(
       'div',
       { class: 'incident-body' },
@@ -61,20 +62,87 @@ function header(inc) {
     h(
       'p',
       { class: 'meta' },
-      h('span', null, 'target ', h('code', { class: 'target' }, inc.target)),
-      h('span', null, 'scope ', h('span', { class: 'chip scope' }, inc.scope)),
-      h('span', null, 'opened ', time(inc.opened_at), h('span', { class: 'small' }, ` (${absolute(inc.opened_at)})`)),
+      h(
+        'span',
+        null,
+        'dependency ',
+        h('span', { class: 'chip scope' }, DEP_LABEL[inc.dependency.kind] ?? inc.dependency.kind),
+        ' ',
+        h('code', { class: 'target' }, inc.target),
+      ),
+      inc.opened_at
+        ? h('span', null, 'opened ', time(inc.opened_at), h('span', { class: 'small' }, ` (${absolute(inc.opened_at)})`))
+        : h('span', { class: 'muted' }, `pending: ${inc.failure_count} failure(s), not an incident yet`),
+      inc.acknowledged_at ? h('span', null, 'acknowledged ', time(inc.acknowledged_at)) : null,
       inc.resolved_at
         ? h('span', null, 'resolved ', time(inc.resolved_at), h('span', { class: 'small' }, ` (${absolute(inc.resolved_at)})`))
         : h('span', { class: 'warn-text' }, 'not resolved yet'),
       h(
         'span',
         { id: 'incident-duration' },
-        inc.state === 'open' ? 'open for ' : 'lasted ',
+        inc.state === 'resolved' ? 'lasted ' : 'open for ',
         h('strong', null, humanSeconds(inc.duration_seconds)),
       ),
       h('span', null, `${inc.job_count} affected ${inc.job_count === 1 ? 'job' : 'jobs'}`),
+      inc.note ? h('span', { class: 'note' }, 'note: ', h('q', null, inc.note)) : null,
     ),
+  );
+}
+
+const DEP_LABEL = {
+  registry: 'registry',
+  git_host: 'git host',
+  dns: 'DNS name',
+  package_registry: 'package registry',
+  runner: 'runner',
+  executor_host: 'executor host',
+  unknown: 'unknown',
+};
+
+/** Acknowledge (optional note) and Resolve (note required) — POST /incidents/:id/ack|resolve. */
+function actions(inc, ctx) {
+  if (inc.state !== 'open' && inc.state !== 'acknowledged') return null;
+  const note = h('input', {
+    type: 'text',
+    id: 'incident-note',
+    class: 'note-input',
+    placeholder: 'note (required to resolve)',
+    'aria-label': 'note',
+  });
+  const act = (verb, label) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: `btn ${verb}`,
+        dataset: { action: verb },
+        onclick: async (e) => {
+          const text = note.value.trim();
+          if (verb === 'resolve' && !text) {
+            toast('Resolve: say why in the note');
+            note.focus();
+            return;
+          }
+          e.currentTarget.disabled = true;
+          try {
+            await postJson(`/api/v1/incidents/${inc.id}/${verb}`, text ? { note: text } : {});
+            await renderIncident(ctx);
+          } catch (err) {
+            if (err instanceof Unauthorized) ctx.onError(err);
+            else toast(`${label}: ${err.message}`);
+          } finally {
+            e.currentTarget.disabled = false;
+          }
+        },
+      },
+      label,
+    );
+  return h(
+    'div',
+    { class: 'incident-actions actions', id: 'incident-actions' },
+    note,
+    inc.state === 'open' ? act('ack', 'Acknowledge') : null,
+    act('resolve', 'Resolve'),
   );
 }
 
@@ -87,7 +155,8 @@ const pipelineLink = (id) => (id == null ? '?' : h('a', { href: `#/pipelines/${i
  */
 function timeline(inc) {
   const jobs = new Map(inc.jobs.map((j) => [j.id, j]));
-  const opener = inc.jobs[0];
+  // The failure that crossed the threshold: the last one at or before opened_at.
+  const opener = inc.opened_at ? [...inc.jobs].reverse().find((j) => j.failed_at <= inc.opened_at) : undefined;
   const items = [];
   for (const e of inc.timeline) {
     if (e.event === 'opened') {
@@ -118,11 +187,13 @@ function timeline(inc) {
           j?.summary ? h('div', { class: 'small muted' }, j.summary) : null,
         ),
       );
+    } else if (e.event === 'acknowledged') {
+      items.push(entry(inc, e, 'Acknowledged', e.detail));
     } else if (e.event === 'resolved') {
-      items.push(entry(inc, e, 'Resolved', resolvedBy(inc.resolved_by, e)));
+      items.push(entry(inc, e, 'Resolved', resolvedBy(inc.resolving_event, e)));
     }
   }
-  if (inc.state === 'open')
+  if (inc.state === 'open' || inc.state === 'acknowledged')
     items.push(
       h(
         'li',
@@ -139,12 +210,21 @@ function timeline(inc) {
   return h('ol', { class: 'timeline', id: 'incident-timeline' }, items);
 }
 
-/** What will close it, per scope (services/incidents.ts). */
+/** What will close it, per dependency (services/incidents.ts), besides a person. */
 function resolvesAt(inc) {
-  if (inc.scope === 'registry') return `the next successful image pull from ${inc.target}`;
-  if (inc.scope === 'runner') return `the next successful job on runner ${inc.target}`;
-  if (inc.scope === 'executor') return `the next successful job on a ${inc.target} runner`;
-  return 'the next successful job';
+  const t = inc.target;
+  switch (inc.dependency.kind) {
+    case 'registry':
+      return `the next successful image pull from ${t}`;
+    case 'git_host':
+      return `the next job that fetches its sources from ${t}`;
+    case 'runner':
+      return `the next successful job on runner ${t} (or its removal)`;
+    case 'executor_host':
+      return `the next successful job on a ${t} runner`;
+    default:
+      return 'the next success of an affected job';
+  }
 }
 
 function entry(inc, e, title, ...what) {
@@ -155,7 +235,7 @@ function entry(inc, e, title, ...what) {
       'div',
       { class: 'when' },
       h('time', { datetime: e.at, title: absolute(e.at) }, new Date(e.at).toLocaleTimeString()),
-      e.event !== 'opened' ? h('span', { class: 'small muted' }, offset(inc.opened_at, e.at)) : null,
+      e.event !== 'opened' ? h('span', { class: 'small muted' }, offset(inc.first_failure_at ?? inc.opened_at, e.at)) : null,
     ),
     h('div', { class: 'what' }, h('strong', null, title), ' ', what),
   );
@@ -163,6 +243,19 @@ function entry(inc, e, title, ...what) {
 
 function resolvedBy(by, e) {
   if (!by) return e.detail;
+  if (by.kind === 'person') return ['by a person: ', h('q', null, by.note)];
+  if (by.kind === 'runner_removed') return `by removing runner #${by.runner_id}`;
+  if (by.kind === 'expired') return e.detail;
+  if (by.kind === 'sources_fetched')
+    return [
+      'by ',
+      jobLink(by.job_id, by.job_name),
+      ' fetching its sources from ',
+      h('code', null, by.host),
+      ' (',
+      pipelineLink(by.pipeline_id),
+      ')',
+    ];
   if (by.kind === 'image_pull')
     return [
       'by a successful pull of ',

@@ -1,5 +1,6 @@
-// #/incidents — infra incidents (open first) under a small MTTR summary; the state
-// filter lives in the hash (?state=open|resolved, none = all).
+// #/incidents — infra incidents (open first) under a small MTTR summary, then the error
+// lines no rule knows that fail many jobs ("unclassified, widespread"); the state filter
+// lives in the hash (?state=open|acknowledged|resolved, none = every incident that opened).
 import { getJson, query } from '../api.js';
 import { incidentStateBadge } from '../badges.js';
 import { h, time } from '../dom.js';
@@ -10,6 +11,7 @@ import { pollEvery, refresher } from '../poll.js';
 export const STATES = [
   ['', 'All'],
   ['open', 'Open'],
+  ['acknowledged', 'Acknowledged'],
   ['resolved', 'Resolved'],
 ];
 
@@ -18,16 +20,17 @@ export async function renderIncidents(ctx) {
   const state = STATES.some(([v]) => v === raw) ? raw : '';
   const r = refresher(
     async () => {
-      const [data, mttr] = await Promise.all([
+      const [data, mttr, wide] = await Promise.all([
         getJson(`/api/v1/incidents${query({ state, limit: 200 })}`),
-        // The summary is a bonus: the list must still show when it fails.
+        // The summary and the widespread lines are a bonus: the list must still show when they fail.
         getJson('/api/v1/mttr').catch((err) => ({ error: err })),
+        getJson('/api/v1/incidents/widespread').catch(() => ({ lines: [] })),
       ]);
       if (ctx.signal.aborted) return false;
       const rows = sortOpenFirst(data.incidents ?? []);
-      ctx.root.replaceChildren(view(rows, mttr, state));
+      ctx.root.replaceChildren(view(rows, mttr, state, wide.lines ?? []));
       // Open incidents' "so far" durations grow: refresh while any is open.
-      return rows.some((i) => i.state === 'open');
+      return rows.some((i) => i.state === 'open' || i.state === 'acknowledged');
     },
     pollEvery(isLive, 5000, 30_000),
     ctx.signal,
@@ -39,11 +42,11 @@ export async function renderIncidents(ctx) {
 
 /** Open incidents first (newest first within each group), as the API sorts by opened_at only. */
 export function sortOpenFirst(rows) {
-  const rank = (i) => (i.state === 'open' ? 0 : 1);
+  const rank = (i) => (i.state === 'open' ? 0 : i.state === 'acknowledged' ? 1 : 2);
   return [...rows].sort((a, b) => rank(a) - rank(b) || Date.parse(b.opened_at) - Date.parse(a.opened_at) || b.id - a.id);
 }
 
-function view(rows, mttr, state) {
+function view(rows, mttr, state, wide) {
   const open = rows.filter((i) => i.state === 'open').length;
   return h(
     'section',
@@ -83,6 +86,38 @@ function view(rows, mttr, state) {
             h('tbody', null, rows.map(row)),
           ),
         ),
+    widespreadBox(wide),
+  );
+}
+
+/** Error lines no rule knows, failing many jobs of different projects/refs: suspected incidents. */
+function widespreadBox(lines) {
+  if (!lines.length) return null;
+  return h(
+    'section',
+    { class: 'card widespread', id: 'widespread', 'aria-label': 'unclassified, widespread' },
+    h('h2', null, 'Unclassified, widespread ', h('span', { class: 'muted small' }, '· no rule knows these lines; write one from them')),
+    h(
+      'ol',
+      { class: 'widespread-lines' },
+      lines.map((l, n) =>
+        h(
+          'li',
+          { dataset: { jobs: l.job_count } },
+          h('code', { class: 'line' }, l.example_line),
+          h(
+            'div',
+            { class: 'small muted' },
+            `${l.job_count} jobs · ${l.project_count} projects · ${l.ref_count} refs · `,
+            time(l.first_at),
+            ' … ',
+            time(l.last_at),
+            ' · ',
+            h('code', null, `faultline rules test --from-widespread ${n + 1}`),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -112,14 +147,22 @@ function row(i) {
       { class: 'c-target' },
       h('code', { class: 'target' }, i.target),
       ' ',
-      h('span', { class: 'chip scope', title: 'how far the outage reaches' }, i.scope),
+      h('span', { class: 'chip scope', title: 'the dependency that failed' }, i.dependency?.kind ?? i.scope),
     ),
-    h('td', { class: 'c-opened' }, time(i.opened_at), h('div', { class: 'small muted' }, absolute(i.opened_at))),
     h(
       'td',
-      { class: 'num c-dur', title: i.state === 'open' ? 'open so far' : `resolved ${absolute(i.resolved_at)}` },
+      { class: 'c-opened' },
+      time(i.opened_at ?? i.first_failure_at),
+      h('div', { class: 'small muted' }, absolute(i.opened_at ?? i.first_failure_at)),
+    ),
+    h(
+      'td',
+      {
+        class: 'num c-dur',
+        title: i.state !== 'resolved' ? 'open so far' : `resolved ${absolute(i.resolved_at)}${i.resolved_by ? ` (${i.resolved_by})` : ''}`,
+      },
       humanSeconds(i.duration_seconds),
-      h('div', { class: 'small muted' }, i.state === 'open' ? 'so far' : 'total'),
+      h('div', { class: 'small muted' }, i.state !== 'resolved' ? 'so far' : 'total'),
     ),
     h('td', { class: 'num c-jobs' }, String(i.job_count), h('div', { class: 'small muted' }, i.job_count === 1 ? 'job' : 'jobs')),
   );
