@@ -11,6 +11,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { createCoordinator } from '../coordinator/index.js';
 import { defaultBuildsDir, startRunner, type RunnerHandle } from '../runner/index.js';
 import { cliLogger } from './log.js';
+import { removeServerFile, writeServerFile } from './local.js';
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -80,6 +81,8 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     await coordinator.close();
     throw err;
   }
+  // The other commands run in this directory find this process by it (see local.ts).
+  writeServerFile(opts.dataDir, coordinator.url);
   let stopped = false;
   return {
     coordinator,
@@ -91,6 +94,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      removeServerFile(opts.dataDir);
       await Promise.all(runners.map((r) => r.stop()));
       await coordinator.close();
     },

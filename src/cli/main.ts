@@ -22,7 +22,9 @@ Exit codes:
 const program = new Command('faultline')
   .description('CI coordinator + runner that tells infrastructure failures from build failures')
   .version(VERSION, '-V, --version', 'print the version')
-  .addOption(new Option('--log-format <format>', 'logs of up/coordinator/runner/run: human (default on a TTY) or json').choices(['human', 'json']))
+  .addOption(
+    new Option('--log-format <format>', 'logs of up/coordinator/runner/run: human (default on a TTY) or json').choices(['human', 'json']),
+  )
   .showHelpAfterError()
   .exitOverride()
   .addHelpText('after', EXIT_CODES)
@@ -74,9 +76,7 @@ program
   .option('--max-artifact-size <MiB>', 'largest artifact upload (default 100)')
   .option('--artifact-sweep-interval <seconds>', 'how often expired artifacts are deleted (default 60)')
   .option('--config <file>', 'coordinator.yml (options and notifications:); flags given here override it')
-  .action(async (o, cmd: Command) =>
-    (await import('./commands/serve.js')).coordinatorCommand(o, (k) => cmd.getOptionValueSource(k)),
-  );
+  .action(async (o, cmd: Command) => (await import('./commands/serve.js')).coordinatorCommand(o, (k) => cmd.getOptionValueSource(k)));
 
 program
   .command('runner')

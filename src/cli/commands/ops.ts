@@ -1,5 +1,6 @@
 /** Operators' verbs: `faultline runners` (list, remove) and `faultline incidents` (list, ack, resolve). */
-import { api, resolveConnection } from '../api-client.js';
+import { api } from '../api-client.js';
+import { withSession } from '../local.js';
 import { dim, printJson, safe, table } from '../format.js';
 import type { ConnOptions } from './query.js';
 
@@ -19,9 +20,9 @@ interface RunnerRow {
 }
 
 export async function runnersCommand(o: ConnOptions): Promise<number> {
-  const res = await api<{ runners: RunnerRow[] }>(resolveConnection(o), 'GET', '/api/v1/runners');
-  if (o.json) return printJson(res), 0;
-  if (res.runners.length === 0) return console.log('no runners'), 0;
+  const res = await withSession(o, (s) => api<{ runners: RunnerRow[] }>(s.conn, 'GET', '/api/v1/runners'));
+  if (o.json) return (printJson(res), 0);
+  if (res.runners.length === 0) return (console.log('no runners'), 0);
   const rows = res.runners.map((r) => [
     `#${r.id}`,
     r.name,
@@ -40,8 +41,8 @@ export async function runnersCommand(o: ConnOptions): Promise<number> {
 }
 
 export async function runnerRemoveCommand(id: string, o: ConnOptions): Promise<number> {
-  await api(resolveConnection(o), 'DELETE', `/api/v1/runners/${encodeURIComponent(id)}`);
-  if (o.json) return printJson({ removed: Number(id) }), 0;
+  await withSession(o, (s) => api(s.conn, 'DELETE', `/api/v1/runners/${encodeURIComponent(id)}`));
+  if (o.json) return (printJson({ removed: Number(id) }), 0);
   console.log(`runner #${safe(id)} removed`);
   return 0;
 }
@@ -60,9 +61,9 @@ interface IncidentRow {
 
 export async function incidentsCommand(o: ConnOptions & { state?: string }): Promise<number> {
   const q = o.state ? `?state=${encodeURIComponent(o.state)}` : '';
-  const res = await api<{ incidents: IncidentRow[] }>(resolveConnection(o), 'GET', `/api/v1/incidents${q}`);
-  if (o.json) return printJson(res), 0;
-  if (res.incidents.length === 0) return console.log('no incidents'), 0;
+  const res = await withSession(o, (s) => api<{ incidents: IncidentRow[] }>(s.conn, 'GET', `/api/v1/incidents${q}`));
+  if (o.json) return (printJson(res), 0);
+  if (res.incidents.length === 0) return (console.log('no incidents'), 0);
   const rows = res.incidents.map((i) => [
     `#${i.id}`,
     i.state,
@@ -82,8 +83,8 @@ export async function incidentActionCommand(action: 'ack' | 'resolve', id: strin
     return 2;
   }
   const body = o.note ? { note: o.note } : {};
-  const i = await api<IncidentRow>(resolveConnection(o), 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${action}`, body);
-  if (o.json) return printJson(i), 0;
+  const i = await withSession(o, (s) => api<IncidentRow>(s.conn, 'POST', `/api/v1/incidents/${encodeURIComponent(id)}/${action}`, body));
+  if (o.json) return (printJson(i), 0);
   console.log(`incident #${i.id} ${safe(i.cause)}: ${i.state}${i.note ? dim(` — ${safe(i.note)}`) : ''}`);
   return 0;
 }

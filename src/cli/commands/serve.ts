@@ -132,7 +132,10 @@ export async function runnerCommand(o: {
     const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
     const r = await startRunner({
       logger: cliLogger('runner', process.env.FAULTLINE_RUNNER_LOG_LEVEL ?? 'warn', 2),
-      ...(spec as StartRunnerOptions), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
+      ...(spec as StartRunnerOptions),
+      ...(heartbeatMs ? { heartbeatMs } : {}),
+      ...metrics,
+    });
     console.log(
       bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`),
     );
