@@ -33,23 +33,23 @@ export const statusIcon = (s: string): string => STATUS_ICON[s] ?? '?';
 export function failureLabel(f: FailureClassification): string {
   const who = f.class === 'infra' ? "INFRA — operators' to fix" : f.class === 'build' ? 'BUILD — yours to fix' : 'UNKNOWN';
   const color = f.class === 'infra' ? magenta : f.class === 'build' ? red : yellow;
-  return `${color(who)} · ${f.cause}${f.fallback ? dim(' (fallback by reason)') : ''}`;
+  return `${color(who)} · ${safe(f.cause)}${f.fallback ? dim(' (fallback by reason)') : ''}`;
 }
 
 export function describeFailure(job: Pick<JobJson, 'id' | 'name' | 'failure'>): string[] {
   const f = job.failure;
-  if (!f) return [`${job.name} (#${job.id}): not classified yet`];
+  if (!f) return [`${safe(job.name)} (#${job.id}): not classified yet`];
   const out = [
-    `${bold(job.name)} (#${job.id}): ${failureLabel(f)}`,
-    `  ${f.summary}`,
+    `${bold(safe(job.name))} (#${job.id}): ${failureLabel(f)}`,
+    `  ${safe(f.summary)}`,
     `  reason ${f.reason} at stage ${f.stage}${f.exit_code !== null ? `, exit code ${f.exit_code}` : ''}` +
       (f.executor ? `, executor ${f.executor}` : '') +
-      (f.image ? `, image ${f.image}` : ''),
+      (f.image ? `, image ${safe(f.image)}` : ''),
   ];
-  if (f.message) out.push(`  message: ${f.message}`);
+  if (f.message) out.push(`  message: ${safe(f.message)}`);
   if (f.rule) {
     out.push(`  decided by rule ${f.rule.id}@${f.rule.version}${f.evidence.length ? ' on:' : ' (on the reported failure, no log lines)'}`);
-    for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + e.text);
+    for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + safe(e.text));
   } else {
     out.push(yellow(`  no rule matched — decided by the fallback for reason ${f.reason} at stage ${f.stage}`));
     out.push(...baselineLines(f));
@@ -65,7 +65,7 @@ export function baselineLines(f: FailureClassification): string[] {
   if (lines.length === 0) return [dim(`  the last green run (#${f.baseline_job_id}) printed every error-like line this one did`)];
   return [
     `  no rule matched; lines the last green run (#${f.baseline_job_id}) did not have:`,
-    ...lines.map((e) => dim(`  L${e.line} (not in #${f.baseline_job_id}): `) + e.text),
+    ...lines.map((e) => dim(`  L${e.line} (not in #${f.baseline_job_id}): `) + safe(e.text)),
   ];
 }
 

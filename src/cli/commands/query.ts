@@ -2,7 +2,7 @@
 import type { FailureListJson, JobJson, PipelineJson } from '../../protocol/user-api.js';
 import { api } from '../api-client.js';
 import { withSession } from '../local.js';
-import { bold, describeFailure, failureLabel, statusIcon } from '../format.js';
+import { bold, describeFailure, safe, statusIcon, table } from '../format.js';
 
 export interface ConnOptions {
   url?: string;
@@ -24,8 +24,9 @@ export async function failuresCommand(opts: ConnOptions & Record<string, string 
       return 0;
     }
     if (res.failures.length === 0) console.log('no failures match');
-    for (const f of res.failures) {
-      console.log(`#${String(f.id).padEnd(6)} ${f.name.padEnd(24)} ${f.ref.padEnd(12)} ${failureLabel(f.failure)}  ${f.failure.summary}`);
+    else {
+      const rows = res.failures.map((f) => [`#${f.id}`, f.name, f.ref, f.failure.class, f.failure.cause, f.finished_at ?? '', f.failure.summary]);
+      for (const l of table(['JOB', 'NAME', 'REF', 'CLASS', 'CAUSE', 'FINISHED', 'SUMMARY'], rows)) console.log(l);
     }
     return 0;
   });
@@ -38,9 +39,9 @@ export async function whyCommand(jobId: string, opts: ConnOptions): Promise<numb
       console.log(JSON.stringify(job, null, 2));
       return 0;
     }
-    console.log(`${statusIcon(job.display_status)} job #${job.id} ${bold(job.name)} (${job.stage}) — ${job.display_status}`);
+    console.log(`${statusIcon(job.display_status)} job #${job.id} ${bold(safe(job.name))} (${safe(job.stage)}) — ${job.display_status}`);
     if (job.status !== 'failed') {
-      console.log(job.note ?? 'this job did not fail');
+      console.log(safe(job.note ?? 'this job did not fail'));
       return 0;
     }
     for (const line of describeFailure(job)) console.log(line);
