@@ -33,6 +33,9 @@ const program = new Command('faultline')
     if (f) process.env.FAULTLINE_LOG_FORMAT = f;
   });
 
+// A subcommand (pipelines status, runners remove, incidents ack/resolve) reads its parent's
+// --json/--url/--token/--data too (commander gives an option both define to the parent): optsWithGlobals().
+
 /** Runs a command module's function and makes its result the exit code. */
 const exit = (n: number | void) => {
   if (typeof n === 'number') process.exitCode = n;
@@ -157,7 +160,9 @@ const pipelines = conn(program.command('pipelines').description('list pipelines 
   .action(async (o) => exit(await (await import('./commands/pipelines.js')).pipelinesCommand(o)));
 conn(pipelines.command('status <pipeline>').description("a pipeline's jobs"))
   .addHelpText('after', '\nExit codes: 0 success or still running, 1 failed, 3 canceled/blocked')
-  .action(async (id, o) => exit(await (await import('./commands/pipelines.js')).pipelineStatusCommand(id, o)));
+  .action(async (id, _o, cmd: Command) =>
+    exit(await (await import('./commands/pipelines.js')).pipelineStatusCommand(id, cmd.optsWithGlobals())),
+  );
 
 conn(program.command('play <job>').description('play a manual job')).action(async (id, o) =>
   exit(await (await import('./commands/pipelines.js')).playCommand(id, o)),
@@ -172,8 +177,8 @@ conn(program.command('logs <job>').description("print a job's log"), false)
 const runners = conn(program.command('runners').description('list runners')).action(async (o) =>
   exit(await (await import('./commands/ops.js')).runnersCommand(o)),
 );
-conn(runners.command('remove <runner>').description('remove a runner (its incidents resolve as runner_removed)')).action(async (id, o) =>
-  exit(await (await import('./commands/ops.js')).runnerRemoveCommand(id, o)),
+conn(runners.command('remove <runner>').description('remove a runner (its incidents resolve as runner_removed)')).action(
+  async (id, _o, cmd: Command) => exit(await (await import('./commands/ops.js')).runnerRemoveCommand(id, cmd.optsWithGlobals())),
 );
 
 const incidents = conn(program.command('incidents').description('list infrastructure incidents'))
@@ -181,10 +186,14 @@ const incidents = conn(program.command('incidents').description('list infrastruc
   .action(async (o) => exit(await (await import('./commands/ops.js')).incidentsCommand(o)));
 conn(incidents.command('ack <incident>').description('acknowledge an incident'))
   .option('--note <text>', 'what you are doing about it')
-  .action(async (id, o) => exit(await (await import('./commands/ops.js')).incidentActionCommand('ack', id, o)));
+  .action(async (id, _o, cmd: Command) =>
+    exit(await (await import('./commands/ops.js')).incidentActionCommand('ack', id, cmd.optsWithGlobals())),
+  );
 conn(incidents.command('resolve <incident>').description('resolve an incident'))
   .requiredOption('--note <text>', 'what was fixed')
-  .action(async (id, o) => exit(await (await import('./commands/ops.js')).incidentActionCommand('resolve', id, o)));
+  .action(async (id, _o, cmd: Command) =>
+    exit(await (await import('./commands/ops.js')).incidentActionCommand('resolve', id, cmd.optsWithGlobals())),
+  );
 
 const rules = program.command('rules').description('classification rules');
 rules

@@ -50,7 +50,7 @@ export function jobTable(jobs: JobJson[]): string[] {
       `${statusIcon(j.display_status)} ${j.display_status}`,
       j.failure ? `${j.failure.class}/${j.failure.cause}` : '',
       duration(j.started_at, j.finished_at),
-      j.note ?? (j.manual ? `faultline play ${j.id}` : ''),
+      j.note ?? (j.status === 'manual' ? `faultline play ${j.id}` : ''),
     ]),
   );
 }

@@ -25,7 +25,15 @@ export async function failuresCommand(opts: ConnOptions & Record<string, string 
     }
     if (res.failures.length === 0) console.log('no failures match');
     else {
-      const rows = res.failures.map((f) => [`#${f.id}`, f.name, f.ref, f.failure.class, f.failure.cause, f.finished_at ?? '', f.failure.summary]);
+      const rows = res.failures.map((f) => [
+        `#${f.id}`,
+        f.name,
+        f.ref,
+        f.failure.class,
+        f.failure.cause,
+        f.finished_at ?? '',
+        f.failure.summary,
+      ]);
       for (const l of table(['JOB', 'NAME', 'REF', 'CLASS', 'CAUSE', 'FINISHED', 'SUMMARY'], rows)) console.log(l);
     }
     return 0;
