@@ -27,7 +27,11 @@ export async function follow(conn: Connection, id: number, o: FollowOptions): Pr
     const p = await api<PipelineJson>(conn, 'GET', `/api/v1/pipelines/${id}`);
     const jobs = p.jobs ?? [];
     // Jobs that had finished before this command began (play, retry): their logs are old news.
-    if (first) for (const j of jobs) if (j.finished_at) (logs.set(j.id, { offset: -1, partial: '' }), seen.set(j.id, j.display_status));
+    if (first)
+      for (const j of jobs.filter((x) => x.finished_at)) {
+        logs.set(j.id, { offset: -1, partial: '' });
+        seen.set(j.id, j.display_status);
+      }
     width.n = Math.max(width.n, ...jobs.map((j) => j.name.length));
     for (const j of jobs) {
       if (!o.quiet && j.started_at) await streamLog(conn, j, logs, width.n, o.say);

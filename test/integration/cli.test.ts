@@ -184,9 +184,6 @@ test('faultline up: UI, API and /metrics on localhost; SIGTERM stops it cleanly'
   }
 });
 
-const commit = (dir: string) =>
-  execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qam', 'change'], { cwd: dir, stdio: 'ignore' });
-
 test('conventions: --version, usage errors exit 2 with the usage, exit codes in --help', async () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const v = await cli(['--version']);
@@ -199,7 +196,7 @@ test('conventions: --version, usage errors exit 2 with the usage, exit codes in 
   }
   const help = await cli(['--help']);
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /Exit codes:\n  0  success\n  1 .*\n.*\n  2  usage/);
+  assert.match(help.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n.*\n {2}2 {2}usage/);
   assert.match((await cli(['run', '--help'])).stdout, /Exit codes: 0 success, 1 failed, 2 usage or refused config, 3 canceled or blocked/);
   const unreadable = await cli(['lint', '/nonexistent/.gitlab-ci.yml']);
   assert.equal(unreadable.status, 2);
@@ -280,10 +277,11 @@ test('faultline run keeps its state: why / failures / logs / pipelines in the sa
     // --committed runs HEAD's files; the state keeps accumulating in the same store.
     const committed = await cli(['run', '--committed', '--json'], repo);
     assert.equal(committed.status, 1, committed.stderr);
-    const p2 = JSON.parse(committed.stdout) as { id: number; status: string };
+    const p2 = JSON.parse(committed.stdout) as { id: number; status: string; jobs: Array<{ id: number; name: string }> };
     assert.deepEqual([p2.id, p2.status], [2, 'failed']);
     assert.doesNotMatch(committed.stderr, /uncommitted/);
-    assert.match(committed.stderr, /^build +\| committed$/m);
+    const build2 = p2.jobs.find((j) => j.name === 'build')!.id;
+    assert.match((await cli(['logs', String(build2)], repo, env)).stdout, /^committed$/m);
   } finally {
     dir.dispose();
   }

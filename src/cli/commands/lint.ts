@@ -128,9 +128,15 @@ async function lint(
   }
   // "Nothing runs in this context" is a fact about the context, not a broken file.
   const [empty, real] = partition(errors, (e) => e.code === 'no_jobs' || e.code === 'no_pipeline');
-  for (const w of warnings) (json.warnings.push(finding(w, w.message)), log(yellow(safe(`${where(w)}: warning: ${w.message}`))));
+  for (const w of warnings) {
+    json.warnings.push(finding(w, w.message));
+    log(yellow(safe(`${where(w)}: warning: ${w.message}`)));
+  }
   if (real.length > 0) {
-    for (const e of real) (json.errors.push(finding(e, e.message)), log(red(safe(`${where(e)}: error: ${e.message}`))));
+    for (const e of real) {
+      json.errors.push(finding(e, e.message));
+      log(red(safe(`${where(e)}: error: ${e.message}`)));
+    }
     log(red(`${real.length} error(s): pipeline refused`));
     return 1;
   }
@@ -140,8 +146,10 @@ async function lint(
     json.warnings.push(finding(e, m));
     log(yellow(safe(`${where(e)}: warning: ${m}`)));
   }
-  for (const s of result.skipped)
-    (json.not_checked.push(`include ${s.label} (${s.reason})`), log(yellow(safe(`not checked: include ${s.label} (${s.reason})`))));
+  for (const s of result.skipped) {
+    json.not_checked.push(`include ${s.label} (${s.reason})`);
+    log(yellow(safe(`not checked: include ${s.label} (${s.reason})`)));
+  }
   const suffix = result.skipped.length ? `; ${result.skipped.length} include(s) could not be fetched and were not checked` : '';
   if (!result.ok && empty.length === 0) {
     // Every error left was one a skipped include may explain.
