@@ -40,7 +40,11 @@ export const FALLBACK_BY_REASON = {
   stuck_pending_no_matching_runners: { class: 'infra', cause: 'no_matching_runner', summary: 'No online runner matches the job’s tags' },
   stuck_pending_with_matching_runners: { class: 'infra', cause: 'runner_capacity', summary: 'Matching runners never picked the job up' },
   // trigger: jobs: the trigger service decides the class itself (the child's config or its failures).
-  downstream_pipeline_creation_failed: { class: 'unknown', cause: 'downstream_creation_failed', summary: 'The child pipeline could not be created' },
+  downstream_pipeline_creation_failed: {
+    class: 'unknown',
+    cause: 'downstream_creation_failed',
+    summary: 'The child pipeline could not be created',
+  },
   downstream_pipeline_failed: { class: 'unknown', cause: 'downstream_failed', summary: 'The child pipeline failed' },
 } as const satisfies Record<FailureReason, FallbackVerdict>;
 

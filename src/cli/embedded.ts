@@ -8,9 +8,10 @@
  */
 import { userInfo } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
-import pino from 'pino';
 import { createCoordinator } from '../coordinator/index.js';
 import { defaultBuildsDir, startRunner, type RunnerHandle } from '../runner/index.js';
+import { cliLogger } from './log.js';
+import { removeServerFile, writeServerFile } from './local.js';
 
 export interface EmbeddedOptions {
   dataDir: string;
@@ -28,6 +29,9 @@ export interface EmbeddedOptions {
   /** include:local reads a local repository's working tree (faultline run: the user's checkout). */
   includesFromWorktree?: boolean;
 }
+
+/** As the coordinator's own default: info, silent under the test runner, FAULTLINE_LOG_LEVEL over both. */
+export const coordinatorLevel = () => process.env.FAULTLINE_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'info');
 
 export type Embedded = Awaited<ReturnType<typeof startEmbedded>>;
 
@@ -49,7 +53,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     host: opts.host ?? '127.0.0.1',
     rulesDir: opts.rulesDir,
     includesFromWorktree: opts.includesFromWorktree ?? false,
-    ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'coordinator' }) } : {}),
+    logger: opts.quiet ? cliLogger('coordinator', 'warn', 2) : cliLogger('coordinator', coordinatorLevel()),
   });
   const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(coordinator.url));
   const runners: RunnerHandle[] = [];
@@ -68,7 +72,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
           ...(opts.jobUser ? { executorConfig: { user: opts.jobUser } } : {}),
           // The coordinator's tokens live in this process too: never hand them to a job.
           secrets: [coordinator.apiToken, coordinator.registrationToken],
-          ...(opts.quiet ? { logger: pino({ level: 'warn', name: 'runner' }) } : {}),
+          logger: cliLogger('runner', process.env.FAULTLINE_RUNNER_LOG_LEVEL ?? 'warn', 2),
         }),
       );
     }
@@ -77,6 +81,8 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     await coordinator.close();
     throw err;
   }
+  // The other commands run in this directory find this process by it (see local.ts).
+  writeServerFile(opts.dataDir, coordinator.url);
   let stopped = false;
   return {
     coordinator,
@@ -88,6 +94,7 @@ export async function startEmbedded(opts: EmbeddedOptions) {
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      removeServerFile(opts.dataDir);
       await Promise.all(runners.map((r) => r.stop()));
       await coordinator.close();
     },

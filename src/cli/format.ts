@@ -2,7 +2,9 @@
 import type { FailureClassification } from '../protocol/failure.js';
 import type { JobJson } from '../protocol/user-api.js';
 
-const tty = process.stdout.isTTY && !process.env.NO_COLOR;
+const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+/** Whether this process paints its output (stdout a TTY, NO_COLOR unset). */
+export const colour = tty;
 const paint = (code: number) => (s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const red = paint(31);
 export const green = paint(32);
@@ -31,23 +33,23 @@ export const statusIcon = (s: string): string => STATUS_ICON[s] ?? '?';
 export function failureLabel(f: FailureClassification): string {
   const who = f.class === 'infra' ? "INFRA — operators' to fix" : f.class === 'build' ? 'BUILD — yours to fix' : 'UNKNOWN';
   const color = f.class === 'infra' ? magenta : f.class === 'build' ? red : yellow;
-  return `${color(who)} · ${f.cause}${f.fallback ? dim(' (fallback by reason)') : ''}`;
+  return `${color(who)} · ${safe(f.cause)}${f.fallback ? dim(' (fallback by reason)') : ''}`;
 }
 
 export function describeFailure(job: Pick<JobJson, 'id' | 'name' | 'failure'>): string[] {
   const f = job.failure;
-  if (!f) return [`${job.name} (#${job.id}): not classified yet`];
+  if (!f) return [`${safe(job.name)} (#${job.id}): not classified yet`];
   const out = [
-    `${bold(job.name)} (#${job.id}): ${failureLabel(f)}`,
-    `  ${f.summary}`,
+    `${bold(safe(job.name))} (#${job.id}): ${failureLabel(f)}`,
+    `  ${safe(f.summary)}`,
     `  reason ${f.reason} at stage ${f.stage}${f.exit_code !== null ? `, exit code ${f.exit_code}` : ''}` +
       (f.executor ? `, executor ${f.executor}` : '') +
-      (f.image ? `, image ${f.image}` : ''),
+      (f.image ? `, image ${safe(f.image)}` : ''),
   ];
-  if (f.message) out.push(`  message: ${f.message}`);
+  if (f.message) out.push(`  message: ${safe(f.message)}`);
   if (f.rule) {
     out.push(`  decided by rule ${f.rule.id}@${f.rule.version}${f.evidence.length ? ' on:' : ' (on the reported failure, no log lines)'}`);
-    for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + e.text);
+    for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + safe(e.text));
   } else {
     out.push(yellow(`  no rule matched — decided by the fallback for reason ${f.reason} at stage ${f.stage}`));
     out.push(...baselineLines(f));
@@ -63,7 +65,7 @@ export function baselineLines(f: FailureClassification): string[] {
   if (lines.length === 0) return [dim(`  the last green run (#${f.baseline_job_id}) printed every error-like line this one did`)];
   return [
     `  no rule matched; lines the last green run (#${f.baseline_job_id}) did not have:`,
-    ...lines.map((e) => dim(`  L${e.line} (not in #${f.baseline_job_id}): `) + e.text),
+    ...lines.map((e) => dim(`  L${e.line} (not in #${f.baseline_job_id}): `) + safe(e.text)),
   ];
 }
 
@@ -71,4 +73,54 @@ export function duration(from: string | null, to: string | null): string {
   if (!from) return '';
   const ms = (to ? Date.parse(to) : Date.now()) - Date.parse(from);
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+const SGR = /^\x1b\[[0-9;]*m/;
+
+/**
+ * Text from outside (job names, logs, messages, runner names) made safe for a terminal:
+ * escape sequences other than colours (cursor moves, OSC titles and hyperlinks, screen
+ * clears), other C0/C1 control characters and lone carriage returns are shown as visible
+ * `\xNN` escapes instead of acting on the terminal. Colour (SGR) sequences survive only
+ * when this process paints its own output. Newlines and tabs are kept.
+ */
+export function safe(text: string, keepColour = colour): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    const c = ch.charCodeAt(0);
+    if (c === 0x1b && keepColour) {
+      const m = SGR.exec(text.slice(i, i + 32));
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    if (ch === '\r' && text[i + 1] === '\n') continue; // CRLF → LF
+    if (ch === '\n' || ch === '\t') out += ch;
+    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
+const visibleWidth = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+
+/** An aligned table with a header row; cells are made `safe`, the last column is not padded. */
+export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string[] {
+  const cells = rows.map((r) => r.map((c) => safe(c == null ? '' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => visibleWidth(r[i] ?? ''))));
+  const line = (r: string[], paint = (x: string) => x) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleWidth(c))))
+      .join('  ')
+      .trimEnd()
+      .replace(/^.*$/, paint);
+  return [line(headers, bold), ...cells.map((r) => line(r))];
+}
+
+/** Prints `value` as indented JSON (the --json of every command). */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
 }

@@ -112,8 +112,7 @@ export function readGlobalVariables(top: PlainMap, diag: Diagnostics): Variables
 }
 
 export type WorkflowResult =
-  | { created: true; variables: VariablesOut; autoCancel?: AutoCancel }
-  | { created: false; path: string; pos: Pos; reason: string };
+  { created: true; variables: VariablesOut; autoCancel?: AutoCancel } | { created: false; path: string; pos: Pos; reason: string };
 
 const ON_NEW_COMMIT = ['conservative', 'interruptible', 'none'] as const;
 const ON_JOB_FAILURE = ['none', 'all'] as const;
@@ -150,7 +149,10 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
     return none;
   }
   checkKeys(wf, 'workflow', wfPos, diag, WORKFLOW_KEYWORDS, WORKFLOW_UNSUPPORTED);
-  const base = wf.auto_cancel === undefined ? undefined : readAutoCancel(wf.auto_cancel, 'workflow.auto_cancel', valuePos(wf, 'auto_cancel', wfPos), diag);
+  const base =
+    wf.auto_cancel === undefined
+      ? undefined
+      : readAutoCancel(wf.auto_cancel, 'workflow.auto_cancel', valuePos(wf, 'auto_cancel', wfPos), diag);
   const withBase = (r: WorkflowResult, rule?: AutoCancel): WorkflowResult => {
     const ac = base || rule ? { ...base, ...rule } : undefined;
     return r.created && ac ? { ...r, autoCancel: ac } : r;
@@ -180,7 +182,9 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
         ? undefined
         : check(variablesSchema, r.variables, joinPath(rp, 'variables'), valuePos(r, 'variables', rpos), diag);
     const ruleAc =
-      r.auto_cancel === undefined ? undefined : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
+      r.auto_cancel === undefined
+        ? undefined
+        : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
     if (decided) return; // keep validating the remaining rules
     const matches = clausesHold(clauses, { vars, commit });
     if (!matches) return;

@@ -167,8 +167,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const trigger = has('trigger') ? readTrigger(cfg.trigger, name, at('trigger'), diag) : undefined;
   if (has('trigger'))
     for (const k of NOT_FOR_TRIGGER_JOBS)
-      if (has(k)) diag.error(p(k), keyPos(cfg, k, jobPos), `a trigger: job starts a child pipeline and runs nothing itself, so it cannot have ${k}:`);
-  const defaults: Defaults = has('trigger') ? { retry: inherited.defaults.retry, interruptible: inherited.defaults.interruptible } : inherited.defaults;
+      if (has(k))
+        diag.error(p(k), keyPos(cfg, k, jobPos), `a trigger: job starts a child pipeline and runs nothing itself, so it cannot have ${k}:`);
+  const defaults: Defaults = has('trigger')
+    ? { retry: inherited.defaults.retry, interruptible: inherited.defaults.interruptible }
+    : inherited.defaults;
 
   // stage
   let stage = field('stage', stageSchema) ?? 'test';
@@ -215,7 +218,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   // rules or only/except leave out runs nothing, so it is only warned about.
   const excluded = (): JobOutcome => {
     if (when === 'delayed')
-      diag.warn(p('when'), at('when'), 'when: delayed is not implemented; this job is not in this pipeline, but a pipeline that includes it is refused');
+      diag.warn(
+        p('when'),
+        at('when'),
+        'when: delayed is not implemented; this job is not in this pipeline, but a pipeline that includes it is refused',
+      );
     return { included: false };
   };
   const manual = field('manual', manualSchema);

@@ -202,7 +202,11 @@ export const needsSchema = z.array(
         optional: z.boolean().optional(),
         artifacts: z.boolean().optional(),
         parallel: z
-          .object({ matrix: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1)]))).min(1) })
+          .object({
+            matrix: z
+              .array(z.record(z.string(), z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1)])))
+              .min(1),
+          })
           .strict()
           .optional(),
       })

@@ -15,7 +15,18 @@ const TRIGGER_KEYS = ['include', 'strategy', 'forward', 'project', 'branch'];
 const MAX_INCLUDES = 3;
 
 /** Keys a trigger job may not have: it runs nothing itself (GitLab: "unknown keys" for a bridge). */
-export const NOT_FOR_TRIGGER_JOBS = ['script', 'before_script', 'after_script', 'image', 'services', 'cache', 'artifacts', 'timeout', 'tags', 'coverage'];
+export const NOT_FOR_TRIGGER_JOBS = [
+  'script',
+  'before_script',
+  'after_script',
+  'image',
+  'services',
+  'cache',
+  'artifacts',
+  'timeout',
+  'tags',
+  'coverage',
+];
 
 export function readTrigger(raw: unknown, name: string, at: Pos, diag: Diagnostics): TriggerSpec | null {
   const path = joinPath(name, 'trigger');
@@ -28,12 +39,14 @@ export function readTrigger(raw: unknown, name: string, at: Pos, diag: Diagnosti
     return null;
   }
   for (const k of Object.keys(raw))
-    if (!TRIGGER_KEYS.includes(k)) diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: include, strategy, forward)`);
+    if (!TRIGGER_KEYS.includes(k))
+      diag.error(joinPath(path, k), keyPos(raw, k, at), `unknown key '${k}' (allowed: include, strategy, forward)`);
   if (raw.project !== undefined) {
     diag.error(joinPath(path, 'project'), keyPos(raw, 'project', at), `${name}: ${MULTI_PROJECT} ('${String(raw.project)}')`);
     return null;
   }
-  if (raw.branch !== undefined) diag.error(joinPath(path, 'branch'), keyPos(raw, 'branch', at), 'trigger: branch belongs to trigger: project');
+  if (raw.branch !== undefined)
+    diag.error(joinPath(path, 'branch'), keyPos(raw, 'branch', at), 'trigger: branch belongs to trigger: project');
   if (raw.include === undefined) {
     diag.error(path, at, 'trigger: needs include: (the child pipeline configuration)');
     return null;
@@ -84,7 +97,11 @@ function readInclude(e: unknown, path: string, at: Pos, diag: Diagnostics): Trig
         diag.error(joinPath(path, k), keyPos(e, k, at), `unknown key '${k}' here (allowed: ${allowed.join(', ')})`);
         ok = false;
       }
-    for (const k of allowed) if (e[k] !== undefined && k !== 'file' && typeof e[k] !== 'string') (bad(k), (ok = false));
+    for (const k of allowed)
+      if (e[k] !== undefined && k !== 'file' && typeof e[k] !== 'string') {
+        bad(k);
+        ok = false;
+      }
     return ok;
   };
   if (e.local !== undefined) return only(['local']) ? { local: str('local')! } : null;

@@ -31,12 +31,12 @@ export interface CoordinatorTokens {
 
 export function setupTokens(store: Store, dataDir: string, opts: { registrationToken?: string; apiToken?: string }): CoordinatorTokens {
   const regPath = join(dataDir, 'registration-token');
-  const givenReg = opts.registrationToken ?? process.env.FAULTLINE_REGISTRATION_TOKEN ?? fileToken(regPath);
+  const givenReg = opts.registrationToken || process.env.FAULTLINE_REGISTRATION_TOKEN || fileToken(regPath); // empty = not given, never an empty token
   const registrationToken = givenReg ?? newToken('flreg_');
   save(regPath, registrationToken);
 
   const apiPath = join(dataDir, 'api-token');
-  const givenApi = opts.apiToken ?? process.env.FAULTLINE_API_TOKEN ?? fileToken(apiPath);
+  const givenApi = opts.apiToken || process.env.FAULTLINE_API_TOKEN || fileToken(apiPath);
   const apiToken = givenApi ?? newToken('flapi_');
   save(apiPath, apiToken);
   store.apiTokens.set('default', apiToken, Date.now());

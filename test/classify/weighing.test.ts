@@ -311,7 +311,7 @@ const TABLE: Row[] = [
     cause: 'dependency_download_failed',
   },
   {
-    name: "golangci-lint's own timeout (\"context deadline exceeded\") → build, not a network timeout",
+    name: 'golangci-lint\'s own timeout ("context deadline exceeded") → build, not a network timeout',
     log: gitlab(
       '$ golangci-lint run ./...',
       'level=error msg="Running error: context loading failed: failed to load packages: timed out to load packages: context deadline exceeded"',
@@ -321,19 +321,22 @@ const TABLE: Row[] = [
     cause: 'lint_timeout',
   },
   {
-    name: "actions/checkout's fetch answered 429 (wrapper prefix \"Error: \") → infra",
-    log: gitlab("Error: fatal: unable to access 'https://github.com/org/repo/': The requested URL returned error: 429", "Error: The process '/usr/bin/git' failed with exit code 128"),
+    name: 'actions/checkout\'s fetch answered 429 (wrapper prefix "Error: ") → infra',
+    log: gitlab(
+      "Error: fatal: unable to access 'https://github.com/org/repo/': The requested URL returned error: 429",
+      "Error: The process '/usr/bin/git' failed with exit code 128",
+    ),
     class: 'infra',
     cause: 'git_remote_error',
   },
   {
-    name: "a test's own server port taken (old node: \"listen EADDRINUSE :::4000\") → build",
+    name: 'a test\'s own server port taken (old node: "listen EADDRINUSE :::4000") → build',
     log: gitlab('$ npx jest', '    listen EADDRINUSE :::4000', '      at Function.listen (node_modules/express/lib/application.js:618:24)'),
     class: 'build',
     cause: 'job_service_unreachable',
   },
   {
-    name: "Jenkins' timestamper with two spaces (\"00:19:09  npm ERR! …\") is stripped, so anchored tool lines still match → infra",
+    name: 'Jenkins\' timestamper with two spaces ("00:19:09  npm ERR! …") is stripped, so anchored tool lines still match → infra',
     log: [
       'Started by an SCM change',
       '00:19:07  + npm ci',
@@ -347,7 +350,7 @@ const TABLE: Row[] = [
     cause: 'dependency_download_failed',
   },
   {
-    name: 'a job timeout inside the script with no infra line in the log → build (the job\'s budget)',
+    name: "a job timeout inside the script with no infra line in the log → build (the job's budget)",
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
     class: 'build',

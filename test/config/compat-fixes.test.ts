@@ -25,10 +25,16 @@ test('when: delayed: refused for a job in the pipeline, only warned about for on
   const job = (only: string) => `a: {script: x}\nlater:\n  when: delayed\n  start_in: 5 minutes\n  only: [${only}]\n  script: x\n`;
   const inPipeline = compilePipeline(job('main'), { predefined: push });
   assert.equal(inPipeline.ok, false);
-  assert.match(inPipeline.errors.map((e) => e.message).join('\n'), /later\.when: not supported by faultline, so the pipeline is refused: when: delayed/);
+  assert.match(
+    inPipeline.errors.map((e) => e.message).join('\n'),
+    /later\.when: not supported by faultline, so the pipeline is refused: when: delayed/,
+  );
   const left = compilePipeline(job('tags'), { predefined: push });
   assert.ok(left.ok, JSON.stringify(left.ok ? null : left.errors));
-  assert.deepEqual(left.model.jobs.map((j) => j.name), ['a']);
+  assert.deepEqual(
+    left.model.jobs.map((j) => j.name),
+    ['a'],
+  );
   assert.ok(left.warnings.some((w) => /when: delayed is not implemented; this job is not in this pipeline/.test(w.message)));
   const stray = compilePipeline('a:\n  start_in: 5 minutes\n  script: x\n', { predefined: push });
   assert.equal(stray.ok, false);

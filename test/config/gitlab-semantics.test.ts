@@ -212,7 +212,10 @@ describe('fail closed', () => {
     assert.ok(compilePipeline('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', { predefined: push('main') }).ok);
     const e = errors('downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n');
     assert.deepEqual(e.length, 1);
-    assert.match(e[0]!, /downstream\.trigger\.project: downstream: multi-project pipelines \(trigger: project\) are not run by faultline.*so the pipeline is refused/);
+    assert.match(
+      e[0]!,
+      /downstream\.trigger\.project: downstream: multi-project pipelines \(trigger: project\) are not run by faultline.*so the pipeline is refused/,
+    );
   });
   const warned = ['coverage: /x/', 'release: {tag_name: v1, description: d}', 'pages: true', 'manual_confirmation: sure?'];
   for (const kv of warned) {

@@ -22,7 +22,8 @@ describe('workflow: auto_cancel', () => {
   test('on_new_commit: conservative cancels the whole older pipeline while no non-interruptible job started; none cancels nothing', async () => {
     const h = await harness({ autoCancel: true });
     try {
-      const conservative = 'workflow:\n  auto_cancel:\n    on_new_commit: conservative\na: {script: x}\nb: {interruptible: true, script: x}\n';
+      const conservative =
+        'workflow:\n  auto_cancel:\n    on_new_commit: conservative\na: {script: x}\nb: {interruptible: true, script: x}\n';
       const old = await h.createPipeline(conservative, { ref: 'f1' });
       await h.createPipeline(conservative, { ref: 'f1' });
       const p = byName(await h.pipeline(old.id));
@@ -31,14 +32,18 @@ describe('workflow: auto_cancel', () => {
 
       // conservative, but the non-interruptible job already runs: the older pipeline is left alone.
       const runner = await h.register({ tags: ['f2'], run_untagged: false });
-      const started = await h.createPipeline('workflow:\n  auto_cancel:\n    on_new_commit: conservative\na: {tags: [f2], script: x}\n', { ref: 'f2' });
+      const started = await h.createPipeline('workflow:\n  auto_cancel:\n    on_new_commit: conservative\na: {tags: [f2], script: x}\n', {
+        ref: 'f2',
+      });
       const job = (await h.request(runner.token)).job!;
       assert.equal(job.pipeline_id, started.id);
       await h.createPipeline('a: {tags: [f2], script: x}\n', { ref: 'f2' });
       assert.equal(byName(await h.pipeline(started.id)).a!.status, 'running');
       await h.update(job, { state: 'success', exit_code: 0 });
 
-      const none = await h.createPipeline('workflow:\n  auto_cancel:\n    on_new_commit: none\na: {interruptible: true, script: x}\n', { ref: 'f3' });
+      const none = await h.createPipeline('workflow:\n  auto_cancel:\n    on_new_commit: none\na: {interruptible: true, script: x}\n', {
+        ref: 'f3',
+      });
       await h.createPipeline('a: {script: x}\n', { ref: 'f3' });
       assert.equal(byName(await h.pipeline(none.id)).a!.status, 'pending');
     } finally {
@@ -57,7 +62,10 @@ describe('workflow: auto_cancel', () => {
       const b = (await h.request(runner.token)).job!;
       const failing = a.name === 'fails' ? a : b;
       await h.update(failing, { state: 'failed', exit_code: 1 });
-      const after = await poll(() => h.pipeline(p.id), (x) => byName(x).slow!.status !== 'running');
+      const after = await poll(
+        () => h.pipeline(p.id),
+        (x) => byName(x).slow!.status !== 'running',
+      );
       assert.equal(byName(after).slow!.status, 'canceling');
     } finally {
       await h.close();

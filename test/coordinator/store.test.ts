@@ -15,16 +15,10 @@ describe('store', () => {
       assert.equal(s.db.pragma('synchronous', { simple: true }), 1); // NORMAL
       const versions = () =>
         (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
-      assert.deepEqual(
-        versions(),
-        [...SCHEMA_VERSIONS],
-      );
+      assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
       s.close();
       s = Store.open(dir.path); // reopening applies nothing twice
-      assert.deepEqual(
-        versions(),
-        [...SCHEMA_VERSIONS],
-      );
+      assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
       // A job must belong to a pipeline.
       assert.throws(
         () =>

@@ -2,7 +2,8 @@
  * The `faultline` command as a user runs it: real processes, a real git working tree.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -125,8 +126,8 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
     // The file of the rule that decided the disk job (several rules conclude disk_full).
     const ruleId = (await api.job(disk.id)).failure?.rule?.id;
     assert.ok(ruleId, 'a rule decided the disk job');
-    const files = spawnSync('grep', ['-l', `id: ${ruleId}$`, '-r', candidate], { encoding: 'utf8' })
-      .stdout.trim()
+    const files = (await promisify(execFile)('grep', ['-l', `id: ${ruleId}$`, '-r', candidate], { encoding: 'utf8' })).stdout
+      .trim()
       .split('\n');
     const file = files[0]!;
     const text = readFileSync(file, 'utf8');
@@ -179,6 +180,188 @@ test('faultline up: UI, API and /metrics on localhost; SIGTERM stops it cleanly'
     assert.equal(await up.kill('SIGTERM'), 0);
   } finally {
     await up.kill('SIGKILL');
+    dir.dispose();
+  }
+});
+
+test('conventions: --version, usage errors exit 2 with the usage, exit codes in --help', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const v = await cli(['--version']);
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), pkg.version);
+  for (const args of [['--bogus'], ['lint'], ['nonsense-command'], ['failures', '--class', 'nope'], []]) {
+    const r = await cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /Usage: faultline/);
+  }
+  const help = await cli(['--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n.*\n {2}2 {2}usage/);
+  assert.match((await cli(['run', '--help'])).stdout, /Exit codes: 0 success, 1 failed, 2 usage or refused config, 3 canceled or blocked/);
+  const unreadable = await cli(['lint', '/nonexistent/.gitlab-ci.yml']);
+  assert.equal(unreadable.status, 2);
+});
+
+test('lint --json: parsed result for a valid and a refused file (exit 0 and 1)', async () => {
+  const ok = await cli(['lint', '--json', 'examples/passing.gitlab-ci.yml']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const good = JSON.parse(ok.stdout) as { valid: boolean; jobs: string[]; stages: string[]; errors: unknown[] };
+  assert.equal(good.valid, true);
+  assert.ok(good.jobs.includes('build'));
+  assert.deepEqual(good.errors, []);
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'bad.yml'), 'job:\n  scrpt: echo\n');
+    const r = await cli(['lint', '--json', join(dir.path, 'bad.yml')]);
+    assert.equal(r.status, 1);
+    const bad = JSON.parse(r.stdout) as { valid: boolean; errors: Array<{ line: number; column: number; message: string }> };
+    assert.equal(bad.valid, false);
+    assert.ok(bad.errors.some((e) => e.line === 2 && e.column === 3 && /did you mean 'script'/.test(e.message)));
+  } finally {
+    dir.dispose();
+  }
+});
+
+test('faultline run keeps its state: why / failures / logs / pipelines in the same directory, no token given; working-tree files with a warning; escapes neutralised', async () => {
+  const dir = tempDir();
+  try {
+    const repo = join(dir.path, 'repo');
+    gitRepo(
+      repo,
+      "build:\n  image: node:20\n  script:\n    - printf 'title \\033]0;pwned\\007 clear \\033[2J\\n'\n    - cat hello.txt\n" +
+        'disk:\n  script: echo "No space left on device"; exit 1\n',
+      { 'hello.txt': 'committed\n' },
+    );
+    writeFileSync(join(repo, 'hello.txt'), 'from the working tree\n');
+    const r = await cli(['run'], repo);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /warning: 1 uncommitted change\(s\) \(hello\.txt\); running the working tree's files/);
+    assert.equal(r.stdout.match(/image: is ignored by the shell executor: the jobs run on this machine/g)?.length, 1);
+    assert.match(r.stdout, /^build +\| from the working tree$/m); // every job's output, prefixed by its name
+    assert.match(r.stdout, /^build +\| title \\x1b\]0;pwned\\x07 clear \\x1b\[2J$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /\x1b/); // no raw escape reached the terminal
+    assert.match(r.stdout, /INFRA — operators' to fix · disk_full/);
+    assert.doesNotMatch(execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' }), /^(A|M) /m); // index untouched
+
+    const env = { FAULTLINE_URL: '', FAULTLINE_API_TOKEN: '' };
+    const failures = await cli(['failures', '--json'], repo, env);
+    assert.equal(failures.status, 0, failures.stderr);
+    const list = JSON.parse(failures.stdout) as { failures: Array<{ id: number; name: string; failure: { cause: string } }> };
+    const disk = list.failures.find((f) => f.name === 'disk');
+    assert.equal(disk?.failure.cause, 'disk_full');
+    const why = await cli(['why', String(disk!.id)], repo, env);
+    assert.equal(why.status, 0, why.stderr);
+    assert.match(why.stdout, /INFRA — operators' to fix · disk_full/);
+    const pipelines = await cli(['pipelines', '--json'], repo, env);
+    const pl = JSON.parse(pipelines.stdout) as { pipelines: Array<{ id: number; status: string }> };
+    assert.deepEqual(
+      pl.pipelines.map((p) => [p.id, p.status]),
+      [[1, 'failed']],
+    );
+    const table = await cli(['pipelines'], repo, env);
+    assert.match(table.stdout, /^ID +STATUS +CLASS +PROJECT +REF +SHA/m);
+    const status = await cli(['pipelines', 'status', '1'], repo, env);
+    assert.equal(status.status, 1);
+    assert.match(status.stdout, /^JOB +STAGE +NAME +STATUS/m);
+    const build = (await cli(['pipelines', 'status', '1', '--json'], repo, env)).stdout;
+    const buildId = (JSON.parse(build) as { jobs: Array<{ id: number; name: string }> }).jobs.find((j) => j.name === 'build')!.id;
+    const logs = await cli(['logs', String(buildId)], repo, env);
+    assert.equal(logs.status, 0, logs.stderr);
+    assert.match(logs.stdout, /from the working tree/);
+    assert.match(logs.stdout, /title \\x1b\]0;pwned/);
+    assert.doesNotMatch(logs.stdout, /\x1b/);
+    const missing = await cli(['why', '999'], repo, env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /HTTP 404/);
+
+    // --committed runs HEAD's files; the state keeps accumulating in the same store.
+    const committed = await cli(['run', '--committed', '--json'], repo);
+    assert.equal(committed.status, 1, committed.stderr);
+    const p2 = JSON.parse(committed.stdout) as { id: number; status: string; jobs: Array<{ id: number; name: string }> };
+    assert.deepEqual([p2.id, p2.status], [2, 'failed']);
+    assert.doesNotMatch(committed.stderr, /uncommitted/);
+    const build2 = p2.jobs.find((j) => j.name === 'build')!.id;
+    assert.match((await cli(['logs', String(build2)], repo, env)).stdout, /^committed$/m);
+  } finally {
+    dir.dispose();
+  }
+});
+
+test('faultline run: a blocking manual gate — off a TTY the exact `faultline play N` (exit 3), which then runs it; on a TTY `p` plays it', async () => {
+  const dir = tempDir();
+  try {
+    const repo = join(dir.path, 'repo');
+    gitRepo(
+      repo,
+      'build:\n  script: echo built\ndeploy:\n  stage: deploy\n  when: manual\n  allow_failure: false\n  script: echo deployed\n',
+    );
+    const blocked = await cli(['run', '--quiet'], repo);
+    assert.equal(blocked.status, 3, blocked.stdout + blocked.stderr);
+    const n = /play it with: faultline play (\d+)/.exec(blocked.stdout)?.[1];
+    assert.ok(n, blocked.stdout);
+    const played = await cli(['play', n], repo, { FAULTLINE_URL: '' });
+    assert.equal(played.status, 0, played.stdout + played.stderr);
+    assert.match(played.stdout, /^deploy +\| deployed$/m);
+    assert.match(played.stdout, /pipeline #1 success/);
+
+    // A pseudo-terminal (util-linux script): the person presses p.
+    const child = spawn('script', ['-qefc', `${process.execPath} ${join(ROOT, 'bin/faultline.js')} run`, '/dev/null'], {
+      cwd: repo,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/press p to play it/.test(out) && !child.stdin.writableEnded) child.stdin.write('p');
+    });
+    const code = await new Promise<number | null>((res) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.once('close', (c) => (clearTimeout(t), res(c)));
+    });
+    assert.equal(code, 0, out);
+    assert.match(out, /the manual job deploy \(#\d+\) blocks the pipeline/);
+    assert.match(out, /deploy +\| deployed/);
+    assert.match(out, /pipeline #2 success/);
+  } finally {
+    dir.dispose();
+  }
+});
+
+test('faultline run in a repository without commits: a clear message and exit 2', async () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, '.gitlab-ci.yml'), 'a:\n  script: echo\n');
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir.path });
+    const r = await cli(['run'], dir.path);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /has no commits yet; commit once/);
+  } finally {
+    dir.dispose();
+  }
+});
+
+test('runners and incidents --json against a coordinator process', async () => {
+  const dir = tempDir();
+  const coord = await startCoordinator({ dataDir: join(dir.path, 'data') });
+  const runner = await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken });
+  try {
+    const env = { FAULTLINE_URL: coord.url, FAULTLINE_API_TOKEN: coord.apiToken };
+    const r = await cli(['runners', '--json'], ROOT, env);
+    assert.equal(r.status, 0, r.stderr);
+    const { runners } = JSON.parse(r.stdout) as { runners: Array<{ id: number; state: string }> };
+    assert.equal(runners.length, 1);
+    const t = await cli(['runners'], ROOT, env);
+    assert.match(t.stdout, /^ID +NAME +STATE +EXECUTOR/m);
+    const i = await cli(['incidents', '--json'], ROOT, env);
+    assert.equal(i.status, 0, i.stderr);
+    assert.ok(Array.isArray((JSON.parse(i.stdout) as { incidents: unknown[] }).incidents));
+    const noNote = await cli(['incidents', 'resolve', '1'], ROOT, env);
+    assert.equal(noNote.status, 2);
+    assert.match(noNote.stderr, /--note/);
+  } finally {
+    await runner.kill();
+    await coord.kill();
     dir.dispose();
   }
 });

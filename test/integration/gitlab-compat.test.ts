@@ -165,10 +165,15 @@ test('faultline run: rules when: manual blocks the pipeline (exit 3); multi-proj
 
     const t = join(dir.path, 'trigger');
     // A multi-project pipeline needs a GitLab project to run in: refused at creation, naming the job.
-    repo(t, { '.gitlab-ci.yml': 'build: {script: echo built}\ndeploy-downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n' });
+    repo(t, {
+      '.gitlab-ci.yml': 'build: {script: echo built}\ndeploy-downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n',
+    });
     const refused = await cli(['run'], t);
     assert.equal(refused.status, 2, refused.out);
-    assert.match(refused.out, /:4:5: deploy-downstream\.trigger\.project: deploy-downstream: multi-project pipelines \(trigger: project\) are not run/);
+    assert.match(
+      refused.out,
+      /:4:5: deploy-downstream\.trigger\.project: deploy-downstream: multi-project pipelines \(trigger: project\) are not run/,
+    );
     assert.doesNotMatch(refused.out, /script is required|built/);
   } finally {
     dir.dispose();

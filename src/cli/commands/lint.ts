@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { compilePipelineWithIncludes, type ConfigError } from '../../config/index.js';
 import { gitlabFromEnv, includeSources } from '../../coordinator/includes/index.js';
-import { green, red, yellow } from '../format.js';
+import { green, printJson, red, safe, yellow } from '../format.js';
 import { lintContext, PIPELINE_SOURCES } from './lint-context.js';
 
 export interface LintOptions {
@@ -19,6 +19,15 @@ export interface LintOptions {
   var?: string[];
   /** Also check what this executor would do with the jobs. */
   executor?: string;
+  /** Print one JSON object ({ valid, context, errors, warnings, not_checked, jobs, stages }) instead of lines. */
+  json?: boolean;
+}
+
+interface Finding {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
 }
 
 /** Errors that a skipped include may explain: what they point at could be defined there. */
@@ -33,6 +42,40 @@ const MAY_BE_IN_SKIPPED = [
 ];
 
 export async function lintCommand(file: string, opts: LintOptions = {}): Promise<number> {
+  const json = {
+    valid: false,
+    context: '',
+    errors: [] as Finding[],
+    warnings: [] as Finding[],
+    not_checked: [] as string[],
+    jobs: [] as string[],
+    stages: [] as string[],
+  };
+  const code = await lint(file, opts, json);
+  if (opts.json && code !== 2) printJson(json);
+  return code;
+}
+
+async function lint(
+  file: string,
+  opts: LintOptions,
+  json: {
+    valid: boolean;
+    context: string;
+    errors: Finding[];
+    warnings: Finding[];
+    not_checked: string[];
+    jobs: string[];
+    stages: string[];
+  },
+): Promise<number> {
+  const log = opts.json ? () => {} : (l: string) => console.log(l);
+  const finding = (e: { file?: string; line: number; column: number }, message: string): Finding => ({
+    file: e.file ?? file,
+    line: e.line,
+    column: e.column,
+    message,
+  });
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -74,7 +117,8 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
   );
 
   const where = (e: ConfigError) => `${e.file ?? file}:${e.line}:${e.column}`;
-  console.log(`simulating ${ctx.described}${Object.keys(variables).length ? ` with ${Object.keys(variables).join(', ')}` : ''}`);
+  json.context = ctx.described;
+  log(`simulating ${ctx.described}${Object.keys(variables).length ? ` with ${Object.keys(variables).join(', ')}` : ''}`);
   let errors = result.ok ? [] : result.errors;
   const warnings = [...result.warnings];
   if (result.skipped.length > 0) {
@@ -84,43 +128,57 @@ export async function lintCommand(file: string, opts: LintOptions = {}): Promise
   }
   // "Nothing runs in this context" is a fact about the context, not a broken file.
   const [empty, real] = partition(errors, (e) => e.code === 'no_jobs' || e.code === 'no_pipeline');
-  for (const w of warnings) console.log(yellow(`${where(w)}: warning: ${w.message}`));
+  for (const w of warnings) {
+    json.warnings.push(finding(w, w.message));
+    log(yellow(safe(`${where(w)}: warning: ${w.message}`)));
+  }
   if (real.length > 0) {
-    for (const e of real) console.log(red(`${where(e)}: error: ${e.message}`));
-    console.log(red(`${real.length} error(s): pipeline refused`));
+    for (const e of real) {
+      json.errors.push(finding(e, e.message));
+      log(red(safe(`${where(e)}: error: ${e.message}`)));
+    }
+    log(red(`${real.length} error(s): pipeline refused`));
     return 1;
   }
-  for (const e of empty) console.log(yellow(`${where(e)}: warning: no jobs for ${ctx.described}: ${e.message}`));
-  for (const s of result.skipped) console.log(yellow(`not checked: include ${s.label} (${s.reason})`));
+  json.valid = true;
+  for (const e of empty) {
+    const m = `no jobs for ${ctx.described}: ${e.message}`;
+    json.warnings.push(finding(e, m));
+    log(yellow(safe(`${where(e)}: warning: ${m}`)));
+  }
+  for (const s of result.skipped) {
+    json.not_checked.push(`include ${s.label} (${s.reason})`);
+    log(yellow(safe(`not checked: include ${s.label} (${s.reason})`)));
+  }
   const suffix = result.skipped.length ? `; ${result.skipped.length} include(s) could not be fetched and were not checked` : '';
   if (!result.ok && empty.length === 0) {
     // Every error left was one a skipped include may explain.
-    console.log(yellow(`${file}: valid as far as it could be checked: ${result.skipped.length} include(s) could not be fetched`));
+    log(yellow(`${file}: valid as far as it could be checked: ${result.skipped.length} include(s) could not be fetched`));
     return 0;
   }
   if (!result.ok || empty.length > 0) {
-    console.log(green(`${file}: valid — but no jobs would run for ${ctx.described}${suffix}`));
+    log(green(`${file}: valid — but no jobs would run for ${ctx.described}${suffix}`));
     return 0;
   }
   const m = result.model;
+  json.jobs = m.jobs.map((j) => j.name);
+  json.stages = [...m.stages];
   const ex = opts.executor;
   if (ex) {
     const withImage = m.jobs.filter((j) => j.image);
-    if (ex === 'shell' && withImage.length)
-      console.log(
-        yellow(
-          `${file}:${withImage[0]!.line}:1: warning: image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`,
-        ),
-      );
+    if (ex === 'shell' && withImage.length) {
+      const msg = `image: is ignored by the shell executor (jobs: ${withImage.map((j) => j.name).join(', ')})`;
+      json.warnings.push({ file, line: withImage[0]!.line, column: 1, message: msg });
+      log(yellow(safe(`${file}:${withImage[0]!.line}:1: warning: ${msg}`)));
+    }
     const withServices = m.jobs.filter((j) => j.services?.length);
-    if (ex !== 'docker' && withServices.length)
-      console.log(
-        yellow(
-          `${file}:${withServices[0]!.line}:1: warning: services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`,
-        ),
-      );
+    if (ex !== 'docker' && withServices.length) {
+      const msg = `services: needs the docker executor; the ${ex} executor refuses these jobs (${withServices.map((j) => j.name).join(', ')})`;
+      json.warnings.push({ file, line: withServices[0]!.line, column: 1, message: msg });
+      log(yellow(safe(`${file}:${withServices[0]!.line}:1: warning: ${msg}`)));
+    }
   }
-  console.log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s) for ${ctx.described}${suffix}`));
+  log(green(`${file}: valid — ${m.jobs.length} job(s) in ${m.stages.length} stage(s) for ${ctx.described}${suffix}`));
   return 0;
 }
 

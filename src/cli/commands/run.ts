@@ -1,27 +1,39 @@
 /**
- * `faultline run [FILE]`: inside a git working tree, run that tree's pipeline at HEAD
- * with the repository as the job sources, follow it live, exit with its result.
+ * `faultline run [FILE]`: inside a git working tree, run that tree's pipeline with the
+ * repository as the job sources, follow it live, exit with its result.
+ *
+ * The files run are the working tree's as they are now (uncommitted changes included, with
+ * a warning; --committed runs HEAD): they are written to a commit of their own under
+ * refs/faultline/run, child of HEAD, which the runners fetch — the user's branch, index and
+ * stash are not touched. State stays in the project's .faultline/ (why, failures, logs and
+ * up find it there); a `faultline up` already serving that directory gets the pipeline.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { JobJson, PipelineJson } from '../../protocol/user-api.js';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { PipelineJson } from '../../protocol/user-api.js';
 import { ApiRequestError, api, resolveConnection, type Connection } from '../api-client.js';
-import { startEmbedded, type Embedded } from '../embedded.js';
-import { bold, describeFailure, dim, duration, red, statusIcon, yellow } from '../format.js';
+import type { Embedded } from '../embedded.js';
+import { bold, dim, printJson, red, safe, yellow } from '../format.js';
+import { follow, report } from '../follow.js';
+import { runningServer } from '../local.js';
 
 export interface RunOptions {
   url?: string;
   token?: string;
+  data?: string;
   ref?: string;
   var?: string[];
   runners?: string;
   quiet?: boolean;
+  json?: boolean;
+  committed?: boolean;
 }
 
 /** Exit codes: 0 success, 1 failed, 2 refused config / usage, 3 canceled or blocked. */
 export async function runCommand(file: string | undefined, opts: RunOptions): Promise<number> {
+  const say = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   let root: string;
   try {
@@ -30,34 +42,68 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     console.error(red('faultline run: not inside a git working tree'));
     return 2;
   }
-  const sha = git('-C', root, 'rev-parse', 'HEAD');
+  let head: string;
+  try {
+    head = git('-C', root, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}');
+  } catch {
+    console.error(red(`faultline run: the repository ${root} has no commits yet; commit once (git add -A && git commit) and run again`));
+    return 2;
+  }
   const ref = opts.ref ?? currentRef(git, root);
   const defaultBranch = defaultBranchOf(git, root, ref);
+  const dataDir = resolve(root, opts.data ?? '.faultline');
+  // The data dir (tokens, database) is never part of the files run, nor a "change".
+  const rel = relative(root, dataDir);
+  const spec = ['--', '.', ...(rel && !rel.startsWith('..') && !isAbsolute(rel) ? [`:(exclude)${rel}`] : [])];
+  let sha = head;
+  if (!opts.committed) {
+    const status = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=normal', ...spec], { encoding: 'utf8' });
+    const dirty = status.split('\n').filter(Boolean);
+    if (dirty.length > 0) {
+      say(
+        yellow(
+          `warning: ${dirty.length} uncommitted change(s) (${dirty
+            .slice(0, 3)
+            .map((l) => safe(l.slice(3)))
+            .join(', ')}${dirty.length > 3 ? ', …' : ''}); running the working tree's files — --committed runs HEAD`,
+        ),
+      );
+      sha = worktreeCommit(root, head, spec);
+    }
+  }
   const path = file ? (isAbsolute(file) ? file : resolve(file)) : join(root, '.gitlab-ci.yml');
   let yaml: string;
   try {
-    yaml = readFileSync(path, 'utf8');
+    yaml = opts.committed && !file ? git('-C', root, 'show', `${head}:.gitlab-ci.yml`) : readFileSync(path, 'utf8');
   } catch (e) {
     console.error(red(`cannot read ${path}: ${(e as Error).message}`));
     return 2;
   }
-  const variables = Object.fromEntries(
-    (opts.var ?? []).map((kv) => {
-      const i = kv.indexOf('=');
-      return i < 0 ? [kv, ''] : [kv.slice(0, i), kv.slice(i + 1)];
-    }),
-  );
+  const variables: Record<string, string> = {};
+  for (const kv of opts.var ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) {
+      console.error(red(`--var ${kv}: expected KEY=VALUE`));
+      return 2;
+    }
+    variables[kv.slice(0, i)] = kv.slice(i + 1);
+  }
 
   let embedded: Embedded | null = null;
-  let tmp: string | null = null;
+  let builds: string | null = null;
   let conn: Connection;
+  const serving = opts.url || process.env.FAULTLINE_URL ? null : runningServer(dataDir);
   if (opts.url || process.env.FAULTLINE_URL) {
     conn = resolveConnection({ url: opts.url, token: opts.token });
+  } else if (serving) {
+    conn = resolveConnection({ url: serving, data: dataDir });
+    say(dim(`submitting to the faultline up serving ${dataDir} (${serving})`));
   } else {
-    tmp = mkdtempSync(join(tmpdir(), 'faultline-run-'));
+    const { startEmbedded } = await import('../embedded.js');
+    builds = mkdtempSync(join(tmpdir(), 'faultline-run-builds-'));
     embedded = await startEmbedded({
-      dataDir: join(tmp, 'data'),
-      buildsDir: join(tmp, 'builds'),
+      dataDir,
+      buildsDir: builds,
       port: 0,
       runners: Number(opts.runners ?? 2),
       quiet: true,
@@ -65,10 +111,6 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     });
     conn = { url: embedded.url, token: embedded.apiToken };
   }
-  const stop = async () => {
-    await embedded?.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  };
   try {
     let pipeline: PipelineJson;
     try {
@@ -84,17 +126,62 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
       });
     } catch (e) {
       if (e instanceof ApiRequestError && e.body.details) {
-        for (const d of e.body.details) console.error(red(`${d.file ?? path}:${d.line ?? 0}:${d.column ?? 0}: ${d.message}`)); // messages begin with their path
+        for (const d of e.body.details) console.error(red(safe(`${d.file ?? path}:${d.line ?? 0}:${d.column ?? 0}: ${d.message}`))); // messages begin with their path
       }
-      console.error(red(`pipeline refused: ${(e as Error).message}`));
+      console.error(red(safe(`pipeline refused: ${(e as Error).message}`)));
       return 2;
     }
-    for (const w of pipeline.warnings) console.log(yellow(`${w.file ?? path}:${w.line}:${w.column}: warning: ${w.message}`));
-    console.log(bold(`pipeline #${pipeline.id} on ${ref} @ ${sha.slice(0, 8)}`) + dim(`  ${conn.url}/#/pipelines/${pipeline.id}`));
-    pipeline = await follow(conn, pipeline.id, opts.quiet ?? false);
-    return await report(conn, pipeline); // await: `finally` must not stop the system mid-report
+    for (const w of pipeline.warnings) say(yellow(safe(`${w.file ?? path}:${w.line}:${w.column}: warning: ${w.message}`)));
+    if (!serving && !opts.url && !process.env.FAULTLINE_URL && /^\s*image:/m.test(yaml))
+      say(yellow("note: image: is ignored by the shell executor: the jobs run on this machine, with this machine's tools"));
+    const link = embedded
+      ? dim(`  (state kept in ${dataDir}; \`faultline up\` there shows it)`)
+      : dim(`  ${conn.url}/#/pipelines/${pipeline.id}`);
+    say(bold(`pipeline #${pipeline.id} on ${safe(ref)} @ ${sha.slice(0, 8)}`) + link);
+    pipeline = await follow(conn, pipeline.id, {
+      quiet: (opts.quiet ?? false) || (opts.json ?? false),
+      say,
+      interactive: process.stdin.isTTY === true && !opts.json,
+    });
+    const code = await report(conn, pipeline, say); // await: `finally` must not stop the system mid-report
+    if (opts.json) printJson(await api<PipelineJson>(conn, 'GET', `/api/v1/pipelines/${pipeline.id}`));
+    return code;
   } finally {
-    await stop();
+    await embedded?.stop();
+    if (builds) rmSync(builds, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The working tree (tracked and untracked files, .gitignore respected) as a commit whose
+ * parent is HEAD, through a temporary index; kept reachable under refs/faultline/run so a
+ * runner can fetch it.
+ */
+function worktreeCommit(root: string, head: string, pathspec: string[]): string {
+  const tmp = mkdtempSync(join(tmpdir(), 'faultline-index-'));
+  try {
+    const env = { ...process.env, GIT_INDEX_FILE: join(tmp, 'index') };
+    const g = (...a: string[]) =>
+      execFileSync('git', ['-C', root, ...a], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    g('read-tree', head);
+    g('add', '-A', ...pathspec);
+    const tree = g('write-tree');
+    const commit = g(
+      '-c',
+      'user.name=faultline run',
+      '-c',
+      'user.email=faultline-run@localhost',
+      'commit-tree',
+      tree,
+      '-p',
+      head,
+      '-m',
+      'faultline run: the working tree',
+    );
+    g('update-ref', 'refs/faultline/run', commit);
+    return commit;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -126,61 +213,4 @@ function defaultBranchOf(git: Git, root: string, ref: string): string {
     }
     return ref.replace(/^refs\/(heads|tags)\//, '');
   }
-}
-
-const DONE = new Set(['success', 'failed', 'canceled', 'skipped', 'blocked']);
-
-/** A pipeline's jobs, and its child pipelines' jobs named `<trigger job> -> <child job>` (GitLab's downstream view). */
-async function gather(conn: Connection, id: number, prefix: string, depth = 0): Promise<{ p: PipelineJson; jobs: JobJson[]; done: boolean }> {
-  const p = await api<PipelineJson>(conn, 'GET', `/api/v1/pipelines/${id}`);
-  const jobs: JobJson[] = [];
-  let done = DONE.has(p.status) && !(p.jobs ?? []).some((j) => j.status === 'failed' && !j.failure);
-  for (const j of p.jobs ?? []) {
-    jobs.push(prefix ? { ...j, name: `${prefix}${j.name}` } : j);
-    if (j.downstream_pipeline_id !== undefined && depth < 3) {
-      const child = await gather(conn, j.downstream_pipeline_id, `${prefix}${j.name} -> `, depth + 1);
-      jobs.push(...child.jobs);
-      done &&= child.done;
-    }
-  }
-  return { p, jobs, done };
-}
-
-async function follow(conn: Connection, id: number, quiet: boolean): Promise<PipelineJson> {
-  const seen = new Map<number, string>();
-  for (;;) {
-    const { p, jobs, done } = await gather(conn, id, '');
-    for (const j of jobs) {
-      if (seen.get(j.id) === j.display_status) continue;
-      seen.set(j.id, j.display_status);
-      if (!quiet && j.status !== 'created') {
-        const extra = j.note ? dim(` (${j.note})`) : j.exit_code !== null && j.exit_code !== 0 ? dim(` exit ${j.exit_code}`) : '';
-        const child = j.downstream_pipeline_id !== undefined ? dim(` child pipeline #${j.downstream_pipeline_id}`) : '';
-        console.log(
-          `  ${statusIcon(j.display_status)} ${j.stage.padEnd(10)} ${j.name.padEnd(24)} ${j.display_status}${extra}${child} ${dim(duration(j.started_at, j.finished_at))}`,
-        );
-      }
-    }
-    if (done) return { ...p, jobs };
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function report(conn: Connection, p: PipelineJson): Promise<number> {
-  const failed = (p.jobs ?? []).filter((j: JobJson) => j.status === 'failed' && j.display_status === 'failed');
-  for (const j of failed) {
-    console.log('');
-    for (const line of describeFailure(j)) console.log(line);
-    const trace = await api<string>(conn, 'GET', `/api/v1/jobs/${j.id}/trace`);
-    const tail = String(trace).trimEnd().split('\n').slice(-10);
-    console.log(dim(`  --- last ${tail.length} log lines ---`));
-    for (const l of tail) console.log(dim('  | ') + l);
-  }
-  const halted = p.halted_by ? ` (passed early by job ${p.halted_by.name})` : '';
-  const cls = p.failure_class ? ` — ${p.failure_class}` : '';
-  console.log(`\n${statusIcon(p.display_status)} pipeline #${p.id} ${bold(p.display_status)}${halted}${cls}`);
-  if (p.status === 'success') return 0;
-  if (p.status === 'failed') return 1;
-  if (p.status === 'blocked') console.log(yellow('blocked on a required manual job: play it in the UI or via POST /api/v1/jobs/:id/play'));
-  return 3;
 }

@@ -7,6 +7,8 @@ import { parseListen } from '../../telemetry/runner-telemetry.js';
 import { bold, dim } from '../format.js';
 import { readSecret } from '../secret-input.js';
 import { tokenLines } from '../tokens.js';
+import { coordinatorLevel } from '../embedded.js';
+import { cliLogger } from '../log.js';
 
 /** Resolves when SIGTERM/SIGINT arrives and `stop` has finished. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -66,6 +68,7 @@ export async function coordinatorCommand(
     host: opts.host ?? o.host,
     rulesDir: opts.rulesDir ?? resolve(o.rules),
     autoCancel: opts.autoCancel ?? false,
+    logger: cliLogger('coordinator', coordinatorLevel()),
     ...(o.maxArtifactSize ? { maxArtifactBytes: Math.round(Number(o.maxArtifactSize) * 1024 * 1024) } : {}),
     ...(o.artifactSweepInterval ? { artifactSweepIntervalMs: Number(o.artifactSweepInterval) * 1000 } : {}),
   });
@@ -127,7 +130,12 @@ export async function runnerCommand(o: {
         'runner: a runner token (--token-file, FAULTLINE_RUNNER_TOKEN) or a registration token (--registration-token-file, FAULTLINE_REGISTRATION_TOKEN) is required',
       );
     const metrics = listen && runners.length === 0 ? { metricsPort: listen.port, metricsHost: listen.host } : {};
-    const r = await startRunner({ ...(spec as StartRunnerOptions), ...(heartbeatMs ? { heartbeatMs } : {}), ...metrics });
+    const r = await startRunner({
+      logger: cliLogger('runner', process.env.FAULTLINE_RUNNER_LOG_LEVEL ?? 'warn', 2),
+      ...(spec as StartRunnerOptions),
+      ...(heartbeatMs ? { heartbeatMs } : {}),
+      ...metrics,
+    });
     console.log(
       bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`),
     );

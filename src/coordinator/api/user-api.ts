@@ -1,4 +1,3 @@
-import type { PipelineStatus } from '../../pipeline/status.js';
 /** The user API of src/protocol/user-api.ts (Bearer token; JSON in, JSON out). */
 import express, { Router } from 'express';
 import type { FailureListJson, FailureSummaryJson } from '../../protocol/user-api.js';

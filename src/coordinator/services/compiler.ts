@@ -37,11 +37,15 @@ class CompileWorker {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    // The worker has no tsx loader of its own (bin/faultline.js registers it in-process only):
+    // From dist/ (compiled JavaScript) the worker module loads as it is. From the sources the
+    // worker has no tsx loader of its own (bin/faultline.js registers it in-process only):
     // register it, then load the TypeScript worker module.
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./compile-worker.ts', import.meta.url).href;
-    const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    const compiled = import.meta.url.endsWith('.js');
+    const entry = new URL(compiled ? './compile-worker.js' : './compile-worker.ts', import.meta.url).href;
+    const tsx = compiled ? null : import.meta.resolve('tsx/esm/api');
+    const code = tsx
+      ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`
+      : `import(${JSON.stringify(entry)});`;
     const w = new Worker(code, { eval: true, execArgv: [], name: 'faultline-compiler' });
     w.unref();
     w.on('message', (m: { id: number; result: CompileResult }) => {

@@ -283,7 +283,9 @@ export class PipelineService {
     if (woke) after.push(() => this.onPending());
     // workflow: auto_cancel: on_job_failure: all — a failure that fails the pipeline cancels the rest.
     if (this.engines.model(pipelineId).auto_cancel?.on_job_failure === 'all') {
-      const failing = r.transitions.some((t) => t.to === 'failed' && engine.state(t.name).status === 'failed' && engine.state(t.name).outcome === 'fail_pipeline');
+      const failing = r.transitions.some(
+        (t) => t.to === 'failed' && engine.state(t.name).status === 'failed' && engine.state(t.name).outcome === 'fail_pipeline',
+      );
       if (failing) after.push(() => this.cancelRest(pipelineId));
     }
     // A trigger job runs on the coordinator: running in this same transaction, so no runner sees it pending.
@@ -296,7 +298,8 @@ export class PipelineService {
 
   private cancelRest(pipelineId: number): void {
     try {
-      if (!TERMINAL_PIPELINE.has(this.store.pipelines.summaryOf(pipelineId)?.status ?? 'success')) this.apply(pipelineId, { type: 'pipeline_cancel' });
+      if (!TERMINAL_PIPELINE.has(this.store.pipelines.summaryOf(pipelineId)?.status ?? 'success'))
+        this.apply(pipelineId, { type: 'pipeline_cancel' });
     } catch (err) {
       this.log.warn({ err, pipeline: pipelineId }, 'auto_cancel: on_job_failure failed');
     }

@@ -134,8 +134,7 @@ export class TriggerService {
     if (spec.trigger!.forward.yaml_variables)
       for (const [key, value] of Object.entries(spec.variables))
         if (!/^CI_(NODE_|ENVIRONMENT_)/.test(key)) out.set(key, { key, value, masked: masked.has(key) });
-    if (spec.trigger!.forward.pipeline_variables)
-      for (const v of JSON.parse(parentVarsJson) as PipelineVariable[]) out.set(v.key, v);
+    if (spec.trigger!.forward.pipeline_variables) for (const v of JSON.parse(parentVarsJson) as PipelineVariable[]) out.set(v.key, v);
     return [...out.values()];
   }
 
@@ -160,7 +159,13 @@ export class TriggerService {
     this.trace(job.id, [`Child pipeline #${childId} finished: ${status}`]);
     if (status === 'failed') {
       const cls = (childClass ?? 'unknown') as FailureClass;
-      this.finish(link.parent, job.name, job.id, 'failed', this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed`));
+      this.finish(
+        link.parent,
+        job.name,
+        job.id,
+        'failed',
+        this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed`),
+      );
     } else if (status === 'canceled') {
       this.pipelines.apply(link.parent, { type: 'job_cancel', name: job.name });
       this.finish(link.parent, job.name, job.id, 'canceled', null);
@@ -192,7 +197,13 @@ export class TriggerService {
     };
   }
 
-  private finish(pipelineId: number, name: string, jobId: number, result: 'success' | 'failed' | 'canceled', c: FailureClassification | null): void {
+  private finish(
+    pipelineId: number,
+    name: string,
+    jobId: number,
+    result: 'success' | 'failed' | 'canceled',
+    c: FailureClassification | null,
+  ): void {
     try {
       this.pipelines.apply(
         pipelineId,

@@ -28,7 +28,15 @@ export interface PipelineRow {
 
 export type NewPipeline = Omit<
   PipelineRow,
-  'id' | 'halted_by_job_id' | 'canceled' | 'has_warnings' | 'failure_class' | 'started_at' | 'finished_at' | 'parent_pipeline_id' | 'trigger_job_id'
+  | 'id'
+  | 'halted_by_job_id'
+  | 'canceled'
+  | 'has_warnings'
+  | 'failure_class'
+  | 'started_at'
+  | 'finished_at'
+  | 'parent_pipeline_id'
+  | 'trigger_job_id'
 > & { id?: number };
 
 /** A child pipeline as its parent sees it. */
