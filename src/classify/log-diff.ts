@@ -10,7 +10,7 @@ import { DEFAULT_WINDOW_BYTES, evidenceText, takeWindow } from './log-window.js'
 import { ScriptMask } from './script-mask.js';
 
 const ERRORISH = new RE2(
-  "(?i)\\b(error|fatal|fail(ed|ure)?|exception|denied|refused|timed? ?out|cannot|can't|could not|unable to|not found|panic|killed|abort(ed)?|E[A-Z]{3,})\\b",
+  "(?i)\\b(error|fatal|fail(ed|ure)?|exception|denied|refused|timed? ?out|cannot|can't|could not|unable to|not found|panic|killed|abort(ed)?|(?-i:E[A-Z]{3,}))\\b",
 );
 
 /** Numbers, hex ids, durations: what differs between two runs of the same job anyway. */

@@ -39,3 +39,8 @@ test('only error-like lines absent from the green run, numbers and hashes ignore
 test('lineOffset: a tail the caller cut keeps whole-log line numbers', () => {
   assert.deepEqual(newErrorLines('ok\nfatal: new thing\n', green, 5, undefined, 100), [{ line: 102, text: 'fatal: new thing' }]);
 });
+
+test('errno names (ECONNRESET) are error-like; ordinary words starting with "e" are not', () => {
+  const failed = 'Executing "step_script" stage\nEnvironment ready\nread ECONNRESET\n';
+  assert.deepEqual(newErrorLines(failed, green), [{ line: 3, text: 'read ECONNRESET' }]);
+});
