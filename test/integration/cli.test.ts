@@ -311,15 +311,23 @@ test('faultline run: a blocking manual gate — off a TTY the exact `faultline p
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
+    let pressed = false;
+    const stdinErrors: Error[] = [];
+    child.stdin.on('error', (e) => stdinErrors.push(e));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      if (/press p to play it/.test(out) && !child.stdin.writableEnded) child.stdin.write('p');
+      // Once: output keeps coming after the key press, and by then `script` may have exited (EPIPE).
+      if (!pressed && /press p to play it/.test(out)) {
+        pressed = true;
+        child.stdin.write('p');
+      }
     });
     const code = await new Promise<number | null>((res) => {
       const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
       child.once('close', (c) => (clearTimeout(t), res(c)));
     });
     assert.equal(code, 0, out);
+    assert.deepEqual(stdinErrors, [], 'the key press reached the terminal');
     assert.match(out, /the manual job deploy \(#\d+\) blocks the pipeline/);
     assert.match(out, /deploy +\| deployed/);
     assert.match(out, /pipeline #2 success/);
