@@ -48,7 +48,6 @@ export const WORKFLOW_RULE_UNSUPPORTED: Record<string, Support> = {};
 /** Sub-keys of otherwise implemented keywords. */
 export const NESTED_UNSUPPORTED: Record<string, Support> = {
   'image.kubernetes': refuse('per-job kubernetes user options are not applied'),
-  'retry.exit_codes': refuse('retry: exit_codes is not implemented; the job would be retried on other exit codes'),
   'when: delayed': refuse('when: delayed is not implemented; the job would start at once (use when: manual)'),
   'needs: project/pipeline': refuse('needs from another project or pipeline are not implemented; the artifacts would be missing'),
 };

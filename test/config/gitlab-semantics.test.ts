@@ -188,13 +188,35 @@ describe('rules details', () => {
   });
 });
 
+describe('retry: exit_codes (docs.gitlab.com/ee/ci/yaml/#retryexit_codes)', () => {
+  test('exit_codes alone: only those codes are retried (when: defaults to nothing, not always)', () => {
+    const m = model('a:\n  script: x\n  retry:\n    max: 2\n    exit_codes: 137\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 2, when: [], exit_codes: [137] });
+  });
+  test('exit_codes with when: both kept (a failure is retried when either matches)', () => {
+    const m = model('a:\n  script: x\n  retry: {max: 1, when: runner_system_failure, exit_codes: [137, 255]}\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 1, when: ['runner_system_failure'], exit_codes: [137, 255] });
+  });
+  test('default: retry: exit_codes reaches the jobs', () => {
+    const m = model('default:\n  retry: {max: 2, exit_codes: [3]}\na: {script: x}\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 2, when: [], exit_codes: [3] });
+  });
+  for (const bad of ['exit_codes: [256]', 'exit_codes: []', 'exit_codes: "137"']) {
+    test(`refused with its line: ${bad}`, () => {
+      const r = compilePipeline(`a:\n  script: x\n  retry:\n    max: 1\n    ${bad}\n`, { predefined: push('main') });
+      assert.ok(!r.ok);
+      assert.equal(r.errors[0]!.line, 5, r.errors[0]!.message);
+      assert.match(r.errors[0]!.message, /exit code/);
+    });
+  }
+});
+
 describe('fail closed', () => {
   const refused = [
     'secrets: {X: {vault: a/b@c}}',
     'id_tokens: {T: {aud: x}}',
     'hooks: {pre_get_sources_script: [x]}',
     'when: delayed',
-    'retry: {max: 1, exit_codes: [1]}',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
     'image: {name: a, kubernetes: {user: "1000"}}',
     'identity: google_cloud',
