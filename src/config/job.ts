@@ -158,7 +158,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const field = <S extends z.ZodTypeAny>(k: string, schema: S): z.output<S> | undefined =>
     has(k) ? check(schema, cfg[k], p(k), at(k), diag) : undefined;
 
-  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
+  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED, true);
   // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
   if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
   const inherited = readInherit(cfg, name, jobPos, ctx);
@@ -269,6 +269,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
 
   const effWhen: When | 'delayed' = matched?.when ?? when ?? (manual !== undefined ? 'manual' : 'on_success');
   if (effWhen === 'never') return excluded();
+  // In the pipeline: a keyword faultline has no provider for refuses it (lint: a warning).
+  for (const k of Object.keys(cfg))
+    if (JOB_UNSUPPORTED[k]?.kind === 'no_provider') reportUnsupported(diag, p(k), keyPos(cfg, k, jobPos), JOB_UNSUPPORTED[k]);
   if (effWhen === 'delayed' && when === 'delayed' && !matched?.when)
     reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
   const jobWhen: Exclude<When, 'never'> = effWhen === 'delayed' ? 'on_success' : effWhen;
