@@ -10,9 +10,12 @@ export function checkKeys(
   diag: Diagnostics,
   known: readonly string[],
   unsupported: Readonly<Record<string, Support>>,
+  /** Leave no_provider keys to the caller (a job reports them only if it is in the pipeline). */
+  deferNoProvider = false,
 ): void {
   for (const k of Object.keys(map)) {
     if (known.includes(k)) continue;
+    if (deferNoProvider && unsupported[k]?.kind === 'no_provider') continue;
     const at = keyPos(map, k, fallback);
     const s = Object.prototype.hasOwnProperty.call(unsupported, k) ? unsupported[k] : undefined;
     if (s) reportUnsupported(diag, joinPath(path, k), at, s);
@@ -20,8 +23,13 @@ export function checkKeys(
   }
 }
 
-/** A refused keyword is an error (the pipeline is not created), a harmless one a warning. */
+/**
+ * A refused keyword is an error (the pipeline is not created), a harmless one a warning.
+ * A no_provider one is an error coded `no_provider` (lint shows it as a warning); for a job
+ * the caller reports it only once the job is known to be in the pipeline (`noProviderKeys`).
+ */
 export function reportUnsupported(diag: Diagnostics, path: string, at: Pos, s: Support): void {
   if (s.kind === 'refuse') diag.error(path, at, unsupportedText(s));
+  else if (s.kind === 'no_provider') diag.error(path, at, unsupportedText(s), 'no_provider');
   else diag.warn(path, at, unsupportedText(s));
 }

@@ -17,6 +17,7 @@ import {
   imageSchema,
   interruptibleSchema,
   retrySchema,
+  retrySpec,
   scriptSchema,
   stagesSchema,
   tagsSchema,
@@ -27,7 +28,6 @@ import {
 } from './schema.js';
 import { cacheSchema, servicesSchema } from './services-cache.js';
 import { isPlainMap, keyPos, START, valuePos, type PlainMap, type Pos } from './yaml-source.js';
-import type { RetryWhen } from '../protocol/failure.js';
 import type { Vars } from './expression.js';
 
 export const DEFAULT_STAGES = ['build', 'test', 'deploy'] as const;
@@ -96,7 +96,7 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   d.timeout = get('timeout', (v, p, pos) => check(durationSchema, v, p, pos, diag));
   d.after_script_timeout = get('after_script_timeout', (v, p, pos) => check(durationSchema, v, p, pos, diag));
   const retry = get('retry', (v, p, pos) => check(retrySchema, v, p, pos, diag));
-  if (retry) d.retry = { max: retry.max, when: retry.when as RetryWhen[] };
+  if (retry) d.retry = retrySpec(retry);
   d.interruptible = get('interruptible', (v, p, pos) => check(interruptibleSchema, v, p, pos, diag));
   d.tags = get('tags', (v, p, pos) => check(tagsSchema, v, p, pos, diag));
   d.services = get('services', (v, p, pos) => check(servicesSchema, v, p, pos, diag));

@@ -13,7 +13,8 @@ export interface ConfigError {
   /** The included file the position is in (its include location); absent for the main file. */
   file?: string;
   /** Set on the errors that only say this context runs nothing: no pipeline (workflow) or no jobs (rules). */
-  code?: 'no_pipeline' | 'no_jobs' | 'include_unreachable';
+  /** `no_provider`: a keyword faultline has no provider for (secrets, id_tokens); lint warns on it. */
+  code?: 'no_pipeline' | 'no_jobs' | 'include_unreachable' | 'no_provider';
 }
 
 /**

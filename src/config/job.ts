@@ -6,7 +6,6 @@
  * `parallel:` makes several specs (one per instance).
  */
 import type { CacheSpec, ImageSpec, JobSpec, ManualMode, OnStatus, RetrySpec, ServiceSpec, When } from '../pipeline/model.js';
-import type { RetryWhen } from '../protocol/failure.js';
 import { expandString, expandVariables } from '../pipeline/variables.js';
 import { reportUnsupported, checkKeys } from './check-keys.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
@@ -30,6 +29,7 @@ import {
   manualSchema,
   onStatusSchema,
   retrySchema,
+  retrySpec,
   scriptSchema,
   stageSchema,
   tagsSchema,
@@ -158,7 +158,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const field = <S extends z.ZodTypeAny>(k: string, schema: S): z.output<S> | undefined =>
     has(k) ? check(schema, cfg[k], p(k), at(k), diag) : undefined;
 
-  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED);
+  checkKeys(cfg, name, jobPos, diag, JOB_KEYWORDS, JOB_UNSUPPORTED, true);
   // GitLab publishes a job named `pages` as the Pages site: the job runs here, nothing is published.
   if (name === 'pages' && !has('pages')) reportUnsupported(diag, name, jobPos, JOB_UNSUPPORTED.pages!);
   const inherited = readInherit(cfg, name, jobPos, ctx);
@@ -235,14 +235,6 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   const timeout = field('timeout', durationSchema);
   const afterTimeout = field('after_script_timeout', durationSchema);
   const retryIn = field('retry', retrySchema);
-  if (isPlainMap(cfg.retry) && 'exit_codes' in cfg.retry) {
-    reportUnsupported(
-      diag,
-      joinPath(name, 'retry', 'exit_codes'),
-      keyPos(cfg.retry, 'exit_codes', at('retry')),
-      NESTED_UNSUPPORTED['retry.exit_codes']!,
-    );
-  }
   const tags = field('tags', tagsSchema);
   const artifacts = has('artifacts') ? readArtifacts(cfg.artifacts, p('artifacts'), at('artifacts'), diag) : null;
   const jobVars = field('variables', variablesSchema) ?? EMPTY_VARS;
@@ -277,6 +269,9 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
 
   const effWhen: When | 'delayed' = matched?.when ?? when ?? (manual !== undefined ? 'manual' : 'on_success');
   if (effWhen === 'never') return excluded();
+  // In the pipeline: a keyword faultline has no provider for refuses it (lint: a warning).
+  for (const k of Object.keys(cfg))
+    if (JOB_UNSUPPORTED[k]?.kind === 'no_provider') reportUnsupported(diag, p(k), keyPos(cfg, k, jobPos), JOB_UNSUPPORTED[k]);
   if (effWhen === 'delayed' && when === 'delayed' && !matched?.when)
     reportUnsupported(diag, p('when'), at('when'), NESTED_UNSUPPORTED['when: delayed']!);
   const jobWhen: Exclude<When, 'never'> = effWhen === 'delayed' ? 'on_success' : effWhen;
@@ -317,7 +312,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       interruptible: matched?.interruptible ?? interruptible ?? defaults.interruptible ?? false,
       timeout_seconds: timeout ?? defaults.timeout ?? DEFAULT_TIMEOUT,
       after_script_timeout_seconds: afterTimeout ?? defaults.after_script_timeout ?? DEFAULT_AFTER_SCRIPT_TIMEOUT,
-      retry: retryIn ? { max: retryIn.max, when: retryIn.when as RetryWhen[] } : (defaults.retry ?? { max: 0, when: ['always'] }),
+      retry: retryIn ? retrySpec(retryIn) : (defaults.retry ?? { max: 0, when: ['always'] }),
       // GitLab expands variables in tags at pipeline creation (`tags: [$RUNNER_TAG]`).
       tags: (tags ?? defaults.tags ?? []).map((t) =>
         t.includes('$') ? expandString(t, expanded(ctx.predefined, layer(ownVars, ctx.pipelineVars))) : t,

@@ -4,8 +4,8 @@
  * zod issues are turned into "expected X, got Y" messages with positions.
  */
 import { z } from 'zod';
-import { RETRY_WHEN_VALUES } from '../protocol/failure.js';
-import { PULL_POLICIES, type ImageSpec } from '../pipeline/model.js';
+import { RETRY_WHEN_VALUES, type RetryWhen } from '../protocol/failure.js';
+import { PULL_POLICIES, type ImageSpec, type RetrySpec } from '../pipeline/model.js';
 import { argvSchema, imageDockerSchema } from './services-cache.js';
 import { describe, didYouMean, joinPath, type Diagnostics } from './diagnostics.js';
 import { parseDuration } from './duration.js';
@@ -224,7 +224,11 @@ const exitCode = z
   .max(255, 'an exit code is between 0 and 255');
 export const allowFailureSchema = oneOf('true, false or a map with exit_codes:', [
   z.boolean(),
-  z.object({ exit_codes: oneOf('an exit code or a list of exit codes', [exitCode, z.array(exitCode).min(1)]) }).strict(),
+  z
+    .object({
+      exit_codes: oneOf('an exit code or a list of exit codes', [exitCode, z.array(exitCode).min(1, 'list at least one exit code')]),
+    })
+    .strict(),
 ]);
 
 const failureOutcome = z.enum(['fail_pipeline', 'warn', 'pass_pipeline']);
@@ -259,20 +263,32 @@ const retryMax = z
   .int('retry must be a whole number')
   .min(0, 'retry must be between 0 and 10')
   .max(10, 'retry must be between 0 and 10');
-export const retrySchema = oneOf('a number 0..10 or a map with max: and when:', [
+export const retrySchema = oneOf('a number 0..10 or a map with max:, when: and exit_codes:', [
   retryMax,
   z
     .object({
       max: retryMax.optional(),
       when: oneOf('a failure reason or a list of failure reasons', [retryWhen, z.array(retryWhen)]).optional(),
-      exit_codes: z.unknown().optional(),
+      exit_codes: oneOf('an exit code or a list of exit codes', [
+        exitCode,
+        z.array(exitCode).min(1, 'list at least one exit code'),
+      ]).optional(),
     })
     .strict(),
-]).transform((v) => {
+]).transform((v): { max: number; when: string[]; exit_codes?: number[] } => {
   if (typeof v === 'number') return { max: v, when: ['always'] };
-  const when = v.when === undefined ? ['always'] : Array.isArray(v.when) ? v.when : [v.when];
-  return { max: v.max ?? 0, when };
+  // GitLab (Gitlab::Ci::Build::AutoRetry): `when` defaults to [always] only without
+  // `exit_codes`; with them, a failure is retried when its reason is in `when` OR its
+  // exit code is listed — `exit_codes` alone retries those codes and nothing else.
+  const exitCodes = v.exit_codes === undefined ? undefined : Array.isArray(v.exit_codes) ? v.exit_codes : [v.exit_codes];
+  const when = v.when === undefined ? (exitCodes ? [] : ['always']) : Array.isArray(v.when) ? v.when : [v.when];
+  return { max: v.max ?? 0, when, ...(exitCodes ? { exit_codes: exitCodes } : {}) };
 });
+
+/** The parsed `retry:` as the model's RetrySpec (its `when` values were checked by the schema). */
+export function retrySpec(r: z.output<typeof retrySchema>): RetrySpec {
+  return { max: r.max, when: r.when as RetryWhen[], ...(r.exit_codes ? { exit_codes: r.exit_codes } : {}) };
+}
 
 export const tagsSchema = z.array(z.string({ invalid_type_error: 'a tag is a string' }));
 

@@ -222,7 +222,8 @@ export class PipelineEngine {
       f.status === 'failed' &&
       live &&
       s.attempt - 1 < spec.retry.max &&
-      retryApplies(spec.retry.when, e.failure_reason, e.failure_class)
+      (retryApplies(spec.retry.when, e.failure_reason, e.failure_class) ||
+        (e.exit_code !== null && (spec.retry.exit_codes?.includes(e.exit_code) ?? false)))
     ) {
       // Record the failed attempt, then a new attempt: dependents never see the failure.
       this.out.push({ name: s.name, from: s.status, to: 'failed' });

@@ -29,7 +29,10 @@ export type ManualMode = 'required' | 'optional' | 'ignored';
 
 export interface RetrySpec {
   max: number; // 0..2 like GitLab (we allow up to 10)
-  when: RetryWhen[]; // default ['always']
+  /** default ['always'], or [] when exit_codes are given */
+  when: RetryWhen[];
+  /** `retry: exit_codes`: a failure with one of these exit codes is retried whatever `when` says. */
+  exit_codes?: number[];
 }
 
 export interface JobVariable {

@@ -188,13 +188,76 @@ describe('rules details', () => {
   });
 });
 
+describe('retry: exit_codes (docs.gitlab.com/ee/ci/yaml/#retryexit_codes)', () => {
+  test('exit_codes alone: only those codes are retried (when: defaults to nothing, not always)', () => {
+    const m = model('a:\n  script: x\n  retry:\n    max: 2\n    exit_codes: 137\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 2, when: [], exit_codes: [137] });
+  });
+  test('exit_codes with when: both kept (a failure is retried when either matches)', () => {
+    const m = model('a:\n  script: x\n  retry: {max: 1, when: runner_system_failure, exit_codes: [137, 255]}\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 1, when: ['runner_system_failure'], exit_codes: [137, 255] });
+  });
+  test('default: retry: exit_codes reaches the jobs', () => {
+    const m = model('default:\n  retry: {max: 2, exit_codes: [3]}\na: {script: x}\n');
+    assert.deepEqual(m.jobs[0]!.retry, { max: 2, when: [], exit_codes: [3] });
+  });
+  for (const bad of ['exit_codes: [256]', 'exit_codes: []', 'exit_codes: "137"']) {
+    test(`refused with its line: ${bad}`, () => {
+      const r = compilePipeline(`a:\n  script: x\n  retry:\n    max: 1\n    ${bad}\n`, { predefined: push('main') });
+      assert.ok(!r.ok);
+      assert.equal(r.errors[0]!.line, 5, r.errors[0]!.message);
+      assert.match(r.errors[0]!.message, /exit code/);
+    });
+  }
+});
+
+describe('secrets and id_tokens: valid, but faultline has no provider (refused at pipeline creation, coded no_provider)', () => {
+  const codes = (yaml: string) => {
+    const r = compilePipeline(yaml, { predefined: push('main') });
+    return r.ok ? [] : r.errors.map((e) => [e.path, e.line, e.code, e.message] as const);
+  };
+  for (const [kw, kv] of [
+    ['secrets', 'secrets: {DB_PASSWORD: {vault: production/db/password@ops}}'],
+    ['id_tokens', 'id_tokens: {ID_TOKEN_1: {aud: https://vault.example.com}}'],
+  ] as const) {
+    test(`${kw} in a job of the pipeline: one no_provider error naming the job and keyword, with its line`, () => {
+      const e = codes(`deploy:\n  script: x\n  ${kv}\n`);
+      assert.equal(e.length, 1, JSON.stringify(e));
+      const [path, line, code, message] = e[0]!;
+      assert.equal(path, `deploy.${kw}`);
+      assert.equal(line, 3);
+      assert.equal(code, 'no_provider');
+      assert.match(message, /not provided by faultline, so a pipeline that uses it is refused when it is created/);
+    });
+    test(`${kw} in a job its rules leave out: nothing refused`, () => {
+      const r = compilePipeline(`a: {script: x}\ndeploy:\n  script: x\n  rules: [{if: $CI_COMMIT_TAG}]\n  ${kv}\n`, {
+        predefined: push('main'),
+      });
+      assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+      assert.deepEqual(
+        r.model.jobs.map((j) => j.name),
+        ['a'],
+      );
+    });
+  }
+  test('default: id_tokens refuses too (it applies to every job), coded no_provider', () => {
+    const e = codes('default:\n  id_tokens: {T: {aud: x}}\na: {script: x}\n');
+    assert.deepEqual(
+      e.map(([path, , code]) => [path, code]),
+      [['default.id_tokens', 'no_provider']],
+    );
+  });
+  test('an invalid secrets: with another error: both reported, only the keyword coded no_provider', () => {
+    const e = codes('a:\n  script: x\n  secrets: {X: {vault: a}}\n  timeout: soon\n');
+    assert.equal(e.filter(([, , c]) => c === 'no_provider').length, 1);
+    assert.equal(e.filter(([, , c]) => c === undefined).length, 1);
+  });
+});
+
 describe('fail closed', () => {
   const refused = [
-    'secrets: {X: {vault: a/b@c}}',
-    'id_tokens: {T: {aud: x}}',
     'hooks: {pre_get_sources_script: [x]}',
     'when: delayed',
-    'retry: {max: 1, exit_codes: [1]}',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
     'image: {name: a, kubernetes: {user: "1000"}}',
     'identity: google_cloud',

@@ -126,6 +126,11 @@ async function lint(
     warnings.push(...soft.map((e) => ({ ...e, message: `${e.message} (it may be defined in an include that could not be fetched)` })));
     errors = hard;
   }
+  // A keyword faultline has no provider for (secrets, id_tokens): the file is valid; creating
+  // a pipeline with it is refused, so lint says so as a warning.
+  const [unprovided, rest] = partition(errors, (e) => e.code === 'no_provider');
+  warnings.push(...unprovided.map((e) => ({ ...e, message: `${e.message} (valid configuration; lint warns only)` })));
+  errors = rest;
   // "Nothing runs in this context" is a fact about the context, not a broken file.
   const [empty, real] = partition(errors, (e) => e.code === 'no_jobs' || e.code === 'no_pipeline');
   for (const w of warnings) {
@@ -151,6 +156,11 @@ async function lint(
     log(yellow(safe(`not checked: include ${s.label} (${s.reason})`)));
   }
   const suffix = result.skipped.length ? `; ${result.skipped.length} include(s) could not be fetched and were not checked` : '';
+  if (!result.ok && empty.length === 0 && result.skipped.length === 0 && unprovided.length > 0) {
+    const what = [...new Set(unprovided.map((e) => e.path))].join(', ');
+    log(yellow(`${file}: valid — but creating a pipeline from it is refused: faultline has no provider for ${what}`));
+    return 0;
+  }
   if (!result.ok && empty.length === 0) {
     // Every error left was one a skipped include may explain.
     log(yellow(`${file}: valid as far as it could be checked: ${result.skipped.length} include(s) could not be fetched`));

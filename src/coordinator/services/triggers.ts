@@ -82,8 +82,15 @@ export class TriggerService {
     });
     if (!created.ok) {
       const lines = created.errors.map((e) => `${e.file ?? config.file}:${e.line}:${e.column}: ${e.message}`);
-      // An include that could not be reached is the operators' (network); anything else is the configuration's.
-      const cls: FailureClass = created.errors.every((e) => e.code === 'include_unreachable') ? 'infra' : 'build';
+      // An include that could not be reached is the operators' (network); a keyword faultline has no
+      // provider for (secrets, id_tokens) is faultline's own gap, no one's to blame (unknown);
+      // anything else is the configuration's.
+      const only = (codes: string[]) => created.errors.every((e) => e.code !== undefined && codes.includes(e.code));
+      const cls: FailureClass = only(['include_unreachable'])
+        ? 'infra'
+        : only(['include_unreachable', 'no_provider'])
+          ? 'unknown'
+          : 'build';
       return this.refuse(pipelineId, name, jobId, cls, lines);
     }
     const child = created.id;
