@@ -367,6 +367,15 @@ test('runners and incidents --json against a coordinator process', async () => {
     const noNote = await cli(['incidents', 'resolve', '1'], ROOT, env);
     assert.equal(noNote.status, 2);
     assert.match(noNote.stderr, /--note/);
+    // DELETE /api/v1/runners/:id through the CLI: the runner is gone from the list; an unknown id is an error.
+    const rm = await cli(['runners', 'remove', String(runners[0]!.id), '--json'], ROOT, env);
+    assert.equal(rm.status, 0, rm.stderr);
+    assert.deepEqual(JSON.parse(rm.stdout), { removed: runners[0]!.id });
+    const after = JSON.parse((await cli(['runners', '--json'], ROOT, env)).stdout) as { runners: unknown[] };
+    assert.deepEqual(after.runners, []);
+    const again = await cli(['runners', 'remove', String(runners[0]!.id)], ROOT, env);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /404|not found/i);
   } finally {
     await runner.kill();
     await coord.kill();

@@ -199,7 +199,7 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
   });
 
   test('an error line no rule knows, failing 5 jobs of 2 projects, is flagged as widespread', async () => {
-    const line = (n: number, path: string) => `zorp-agent: lease ${n} on ${path} expired before handshake (id 9f${n}c3a7b1d)`;
+    const line = (n: number, path: string) => `zorp-agent: lease ${n} on ${path} failed before handshake (id 9f${n}c3a7b1d)`;
     const job = (n: number, path: string) => `unit:\n  script:\n    - 'echo "${line(n, path)}"'\n    - exit 3\n`;
     const before = (await api.call<{ lines: WidespreadLineJson[] }>('GET', '/api/v1/incidents/widespread')).body.lines;
     assert.deepEqual(before, []);
@@ -222,7 +222,7 @@ describe('incidents keyed by dependency (real runner, real git host)', () => {
     assert.equal(w.job_count, 5);
     assert.equal(w.project_count, 2);
     assert.deepEqual(w.job_ids, jobs);
-    assert.match(w.example_line, /zorp-agent: lease \d+ on \S+ expired before handshake/);
+    assert.match(w.example_line, /zorp-agent: lease \d+ on \S+ failed before handshake/);
     assert.ok(w.first_at <= w.last_at);
 
     // `faultline rules test --from-widespread 1` prints a rule skeleton that parses and matches the line.

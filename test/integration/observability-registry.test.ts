@@ -88,7 +88,7 @@ describe('registry outage → infra incident and MTTR (docker executor, podman, 
         kind: 'registry_unreachable',
       }) >= 1,
     );
-    assert.equal(sum(whileDown.metrics, 'cicd_system_errors_total', { error_type: 'image_pull_failure' }), 1);
+    assert.equal(sum(whileDown.metrics, 'cicd_system_errors_total', { error_type: 'registry_unreachable' }), 1);
   });
 
   test('registry back: the next successful pull from that host resolves the incident', async (t) => {
