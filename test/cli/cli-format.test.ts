@@ -41,3 +41,10 @@ test('human log lines: level, name, message and fields, neutralised', () => {
   assert.equal(l, '12:00:01 WARN  runner: lost \\x1b]0;x\\x07 job=7');
   assert.equal(humanLine('not json \x1b[2J'), 'not json \\x1b[2J');
 });
+
+test('--var KEY=VALUE: values may contain "=", a missing key or "=" is an error naming the option', async () => {
+  const { parseVars } = await import('../../src/cli/vars.js');
+  assert.deepEqual(parseVars(['A=1', 'URL=http://x/?a=b', 'EMPTY=']), { variables: { A: '1', URL: 'http://x/?a=b', EMPTY: '' } });
+  assert.deepEqual(parseVars(['NOVALUE']), { error: '--var NOVALUE: expected KEY=VALUE' });
+  assert.deepEqual(parseVars(['=x']), { error: '--var =x: expected KEY=VALUE' });
+});

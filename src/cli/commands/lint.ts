@@ -12,6 +12,7 @@ import { compilePipelineWithIncludes, type ConfigError } from '../../config/inde
 import { gitlabFromEnv, includeSources } from '../../coordinator/includes/index.js';
 import { green, printJson, red, safe, yellow } from '../format.js';
 import { lintContext, PIPELINE_SOURCES } from './lint-context.js';
+import { parseVars } from '../vars.js';
 
 export interface LintOptions {
   ref?: string;
@@ -87,15 +88,12 @@ async function lint(
     console.error(red(`--source ${opts.source}: expected one of ${PIPELINE_SOURCES.join(', ')}`));
     return 2;
   }
-  const variables: Record<string, string> = {};
-  for (const kv of opts.var ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) {
-      console.error(red(`--var ${kv}: expected KEY=VALUE`));
-      return 2;
-    }
-    variables[kv.slice(0, i)] = kv.slice(i + 1);
+  const vars = parseVars(opts.var);
+  if ('error' in vars) {
+    console.error(red(vars.error));
+    return 2;
   }
+  const { variables } = vars;
   const dir = dirname(resolve(file));
   let root: string | null = null;
   try {

@@ -18,6 +18,7 @@ import type { Embedded } from '../embedded.js';
 import { bold, dim, printJson, red, safe, yellow } from '../format.js';
 import { follow, report } from '../follow.js';
 import { runningServer } from '../local.js';
+import { parseVars } from '../vars.js';
 
 export interface RunOptions {
   url?: string;
@@ -79,15 +80,12 @@ export async function runCommand(file: string | undefined, opts: RunOptions): Pr
     console.error(red(`cannot read ${path}: ${(e as Error).message}`));
     return 2;
   }
-  const variables: Record<string, string> = {};
-  for (const kv of opts.var ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) {
-      console.error(red(`--var ${kv}: expected KEY=VALUE`));
-      return 2;
-    }
-    variables[kv.slice(0, i)] = kv.slice(i + 1);
+  const vars = parseVars(opts.var);
+  if ('error' in vars) {
+    console.error(red(vars.error));
+    return 2;
   }
+  const { variables } = vars;
 
   let embedded: Embedded | null = null;
   let builds: string | null = null;
