@@ -92,6 +92,11 @@ export interface JobPayload {
   artifacts?: ArtifactsSpec | null;
   /** Jobs whose artifacts to download before the script (see JobSpec.artifact_dependencies). */
   dependencies?: ArtifactDependency[];
+  /**
+   * Which script failures end the pipeline early on purpose (`on_status: pass_pipeline`): the
+   * runner then says so instead of "ERROR: Job failed". Absent = none does.
+   */
+  early_pass?: { on_failure: boolean; exit_codes: Record<string, boolean> };
 }
 
 export interface ArtifactDependency {

@@ -517,10 +517,19 @@ class JobRun {
     };
   }
 
+  /** on_status: pass_pipeline for this exit code (the coordinator decides; this is only the wording). */
+  private passesEarly(code: number | null | undefined): boolean {
+    const e = this.job.early_pass;
+    if (!e || code === null || code === undefined) return false;
+    return e.exit_codes[String(code)] ?? e.on_failure;
+  }
+
   private summary(f: JobUpdateRequest): string {
     if (f.state === 'success') return 'Job succeeded';
     if (f.state === 'canceled') return 'ERROR: Job canceled';
     const r = f.failure;
+    if (r?.reason === 'script_failure' && r.stage === 'step_script' && this.passesEarly(f.exit_code))
+      return `Job ended the pipeline early on purpose (exit code ${f.exit_code}: on_status pass_pipeline)`;
     if (r?.reason === 'script_failure' && r.stage === 'step_script') return `ERROR: Job failed: ${r.message}`;
     return `ERROR: Job failed (${r?.reason} at ${r?.stage}): ${r?.message ?? ''}`;
   }

@@ -133,6 +133,9 @@ independent:
     assert.equal(p.halted_by?.name, 'decide');
     const j = jobsByName(p);
     assert.equal(j['decide']!.exit_code, 3);
+    const trace = await api.trace(j['decide']!.id);
+    assert.doesNotMatch(trace, /ERROR: Job failed/, 'a deliberate early pass is not reported as a failure');
+    assert.match(trace, /Job ended the pipeline early on purpose \(exit code 3: on_status pass_pipeline\)/);
     assert.equal(j['build']!.status, 'skipped');
     assert.match(j['build']!.note ?? '', /pipeline passed early by job decide/);
     assert.equal(j['test']!.status, 'skipped');

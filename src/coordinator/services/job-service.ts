@@ -172,6 +172,7 @@ export class JobService {
       },
       trace_context: this.traceContext(p, job, runner),
       trace_offset: job.trace_bytes,
+      ...earlyPass(spec),
     };
     this.extendPayload(payload, spec, new Set(pipelineVars.map((v) => v.key)));
     return payload;
@@ -289,4 +290,12 @@ export class JobService {
     const reported = new Set(running);
     return this.store.jobs.quietFor(runner.id, cutoff).filter((j) => !reported.has(j.id));
   }
+}
+
+/** The payload's `early_pass`, present only when some failure of the job passes the pipeline. */
+function earlyPass(spec: JobSpec): Pick<JobPayload, 'early_pass'> {
+  const codes = Object.entries(spec.on_status.exit_codes);
+  const onFailure = spec.on_status.failure === 'pass_pipeline';
+  if (!onFailure && !codes.some(([, o]) => o === 'pass_pipeline')) return {};
+  return { early_pass: { on_failure: onFailure, exit_codes: Object.fromEntries(codes.map(([c, o]) => [c, o === 'pass_pipeline'])) } };
 }
