@@ -16,6 +16,8 @@ export const FAILURE_REASONS = [
   'no_updates_running',
   'stuck_pending_no_matching_runners',
   'stuck_pending_with_matching_runners',
+  'downstream_pipeline_creation_failed',
+  'downstream_pipeline_failed',
 ];
 
 export const FAILURE_CLASSES = ['infra', 'build', 'unknown'];
