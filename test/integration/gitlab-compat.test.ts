@@ -5,32 +5,17 @@
  * keyword reference (https://docs.gitlab.com/ee/ci/yaml/ and /ee/ci/variables/).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/faultline.js');
-
-function cli(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, out });
-    });
-  });
+/** The CLI with both streams as one text (the assertions read the whole output). */
+async function cli(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
+  const r = await runCli(args, cwd, {}, 120_000);
+  return { status: r.status, out: r.stdout + r.stderr };
 }
 
 function commit(dir: string, files: Record<string, string>, message: string): void {
