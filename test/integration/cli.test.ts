@@ -161,9 +161,11 @@ test('faultline up: UI, API and /metrics on localhost; SIGTERM stops it cleanly'
   const port = await freePort();
   const up = spawnFaultline(['up', '--port', String(port), '--data', join(dir.path, 'data'), '--runners', '1', '--example']);
   try {
-    const deadline = Date.now() + 20_000;
+    // A bound for a hang, not a speed target: on a loaded 2-core CI machine start-up took over 20 s.
+    const deadline = Date.now() + 120_000;
     while (!/example pipeline #2/.test(up.output())) {
-      if (Date.now() > deadline || up.child.exitCode !== null) throw new Error(up.output());
+      if (Date.now() > deadline || up.child.exitCode !== null)
+        throw new Error(`faultline up printed no example pipeline (exit ${up.child.exitCode}):\n${up.output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const token = /Bearer (\S+)\)/.exec(up.output())![1]!;
