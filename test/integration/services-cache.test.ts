@@ -190,7 +190,11 @@ psql:
   });
 
   test('cache: shared by two runners across pipelines; fallback_keys; policy pull never uploads; when: always', async () => {
-    const ok = (r: { jobs: Record<string, JobJson> }, name: string) => assert.equal(r.jobs[name]?.status, 'success', name);
+    // On a failure, say why: the job's verdict and its whole trace.
+    const ok = async (r: { jobs: Record<string, JobJson> }, name: string) => {
+      const j = r.jobs[name];
+      if (j?.status !== 'success') assert.fail(`${name}: ${j?.status} ${JSON.stringify(j?.failure)}\n${j ? await traceOf(j) : ''}`);
+    };
     const one = await run(`
 fill:
   tags: [shell-a]
@@ -200,7 +204,7 @@ fill:
     - test ! -e vendor/dep.txt
     - mkdir -p vendor/sub && echo v1 > vendor/dep.txt && echo deep > vendor/sub/x.txt
 `);
-    ok(one, 'fill');
+    await ok(one, 'fill');
     const fillTrace = await traceOf(one.jobs['fill']);
     assert.match(fillTrace, /WARNING: image: busybox is ignored: the shell executor/);
     assert.equal(fillTrace.split('image: busybox is ignored').length - 1, 1, 'warned once');
@@ -220,8 +224,8 @@ fallback:
   cache: {key: no-such-key, fallback_keys: [deps-test], paths: [vendor/]}
   script: [test "$(cat vendor/dep.txt)" = v1]
 `);
-    ok(two, 'use');
-    ok(two, 'fallback');
+    await ok(two, 'use');
+    await ok(two, 'fallback');
     const useTrace = await traceOf(two.jobs['use']);
     assert.ok(useTrace.includes('Successfully extracted cache'), useTrace);
     assert.ok(useTrace.includes('Not uploading cache deps-test due to policy'), useTrace);
@@ -250,7 +254,7 @@ lockfile:
     - mkdir vendor && echo x > vendor/dep.txt
     - exit 4
 `);
-    ok(three, 'check');
+    await ok(three, 'check');
     assert.equal(three.jobs['lockfile']?.status, 'failed');
     const lkTrace = await traceOf(three.jobs['lockfile']);
     assert.ok(lkTrace.includes('Saving cache for failed job'), `when: always saves after a failure:\n${lkTrace}`);
