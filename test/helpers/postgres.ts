@@ -64,7 +64,8 @@ const postgresUid = (): { uid: number; gid: number } | null => {
 /** Why postgres cannot run here, or null when it can. */
 export function postgresMissing(): string | null {
   if (!pgBinDir()) return 'PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql: see .ci/run)';
-  if (isRoot() && !postgresUid()) return 'running as root but there is no `postgres` user to run the server as (the postgresql package creates it)';
+  if (isRoot() && !postgresUid())
+    return 'running as root but there is no `postgres` user to run the server as (the postgresql package creates it)';
   return null;
 }
 
@@ -92,7 +93,10 @@ const INITDB_ARGS = ['-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C'
 
 /** The cached, freshly initdb'd cluster every server copies; created once, atomically (rename). */
 function templateCluster(bin: string): string {
-  const key = createHash('sha256').update(`${bin}\n${INITDB_ARGS.join(' ')}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${bin}\n${INITDB_ARGS.join(' ')}`)
+    .digest('hex')
+    .slice(0, 12);
   const final = join(tmpdir(), `faultline-pg-template-${process.getuid?.() ?? 0}-${key}`);
   if (existsSync(join(final, 'PG_VERSION'))) return final;
   const work = mkdtempSync(`${final}.tmp-`);
@@ -136,7 +140,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
       await c.query('SELECT 1');
       return;
     } catch (e) {
-      if (Date.now() > end) throw new Error(`postgres not ready after ${timeoutMs} ms: ${(e as Error).message}`);
+      if (Date.now() > end) throw new Error(`postgres not ready after ${timeoutMs} ms: ${(e as Error).message}`, { cause: e });
     } finally {
       await c.end().catch(() => {});
     }
@@ -187,7 +191,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
       rmSync(base, { recursive: true, force: true });
       // the free port was taken between freePort() and bind: try another
       if (attempt < 3 && /could not bind|Address already in use/.test(log)) continue;
-      throw new Error(`${(e as Error).message}\n${log.slice(-4000)}`);
+      throw new Error(`${(e as Error).message}\n${log.slice(-4000)}`, { cause: e });
     }
     // Never keep the test process alive for the server's sake; the pipe closes when we exit.
     child.unref();

@@ -57,7 +57,17 @@ export function describeTarget(url: string): string {
   }
 }
 
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOENT']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOENT',
+]);
 // SQLSTATE: class 08 connection exception; 57P01-03 server shutting down/crashed/starting; 53300 too many connections.
 const PG_CODES = /^(08...|57P0[123]|53300)$/;
 const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/;

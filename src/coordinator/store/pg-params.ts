@@ -48,14 +48,13 @@ export function rewriteParams(sql: string): Rewritten {
     } else if (c === '/' && sql[i + 1] === '*') {
       // PostgreSQL block comments nest
       let depth = 0;
-      for (end = i; end < sql.length; end++) {
-        if (sql.startsWith('/*', end)) (depth++, end++);
-        else if (sql.startsWith('*/', end) && --depth === 0) {
-          end += 2;
-          break;
-        } else if (sql.startsWith('*/', end)) end++;
-      }
-      if (depth > 0) throw new Error(`unterminated comment in SQL: ${sql}`);
+      end = i;
+      do {
+        if (end >= sql.length) throw new Error(`unterminated comment in SQL: ${sql}`);
+        if (sql.startsWith('/*', end)) depth++;
+        else if (sql.startsWith('*/', end)) depth--;
+        end += sql.startsWith('/*', end) || sql.startsWith('*/', end) ? 2 : 1;
+      } while (depth > 0);
     } else if (c === '$' && !identPart(prev)) {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
       if (tag) {
@@ -87,7 +86,8 @@ export function rewriteParams(sql: string): Rewritten {
 /** The `$n` values for `params`, checked: a missing name or a wrong count is an error, not a NULL. */
 export function bindParams(r: Rewritten, params: Params | undefined, sql: string): unknown[] {
   if (r.names.length > 0) {
-    if (params === undefined || Array.isArray(params)) throw new Error(`SQL uses @name parameters but got ${params ? 'an array' : 'none'}: ${sql}`);
+    if (params === undefined || Array.isArray(params))
+      throw new Error(`SQL uses @name parameters but got ${params ? 'an array' : 'none'}: ${sql}`);
     const obj = params as Readonly<Record<string, unknown>>;
     return r.names.map((n) => {
       if (obj[n] === undefined) throw new Error(`missing named parameter @${n}: ${sql}`);
