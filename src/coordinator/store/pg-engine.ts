@@ -8,7 +8,9 @@
  * - int8 (ids, ms timestamps, COUNT) and numeric (SUM, AVG) come back as JS numbers like SQLite's
  *   integers, per pool (not pg's global parsers). Values stay below 2^53: ms until year 285 616.
  * - `tx` checks a client out of the pool and binds it to the async context (AsyncLocalStorage),
- *   so every query from inside `fn` runs on it; nested `tx` is a SAVEPOINT.
+ *   so every query from inside `fn` runs on it; nested `tx` is a SAVEPOINT (siblings serialized).
+ *   READ COMMITTED, PostgreSQL's default: a read-modify-write that must not race another
+ *   coordinator claims its rows (dialect.forUpdateSkipLocked, or a conditional UPDATE).
  * - A database that cannot be reached raises DatabaseUnavailableError (isDatabaseUnavailable),
  *   so the coordinator can answer 503 naming the cause instead of a 500.
  */
@@ -83,21 +85,39 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** True for errors that mean "the database is unreachable", wrapped or raw (from pg or net). */
-export function isDatabaseUnavailable(e: unknown): boolean {
-  if (e instanceof DatabaseUnavailableError) return true;
+/** A raw pg/net error that means the server cannot be reached (classification inside the engine). */
+export function looksUnreachable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && (NET_CODES.has(code) || PG_CODES.test(code))) return true;
-  if (e instanceof AggregateError) return e.errors.some(isDatabaseUnavailable); // net's happy-eyeballs
+  if (e instanceof AggregateError) return e.errors.some(looksUnreachable); // net's happy-eyeballs
   return PG_MESSAGES.test(e.message);
 }
 
+/**
+ * True for the engine's "database unreachable" errors: answer 503 with its message. Only the
+ * wrapped error counts — a bare ECONNRESET or ENOENT elsewhere (a runner's socket, an artifact
+ * file) is not the database's fault.
+ */
+export function isDatabaseUnavailable(e: unknown): e is DatabaseUnavailableError {
+  return e instanceof DatabaseUnavailableError;
+}
+
+/** One transaction or savepoint level. Siblings at one level run one after another (`chain`). */
 interface TxState {
   client: pg.PoolClient;
-  savepoints: number;
+  counter: { savepoints: number };
   done: boolean;
+  parent?: TxState;
+  chain: Promise<unknown>;
 }
+
+/**
+ * The innermost level still open. Work started inside a tx but running after it ended (a timer,
+ * an event listener) inherits its async context; like on SQLite it runs outside the transaction
+ * instead of on a client that has gone back to the pool.
+ */
+const openLevel = (s: TxState | undefined): TxState | undefined => (s && !s.done ? s : s?.parent ? openLevel(s.parent) : undefined);
 
 export async function openPostgres(url: string, opts: PostgresOptions = {}): Promise<Sql> {
   const target = describeTarget(url);
@@ -117,7 +137,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   const texts = new Map<string, Rewritten & { name?: string }>();
 
   const fail = (e: unknown, sql: string): never => {
-    if (isDatabaseUnavailable(e)) throw new DatabaseUnavailableError(target, e);
+    if (looksUnreachable(e)) throw new DatabaseUnavailableError(target, e);
     if (e instanceof Error && !e.message.includes('\n  in: ')) e.message += `\n  in: ${sql}`;
     throw e;
   };
@@ -132,8 +152,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
     const values = bindParams(r, params, sql);
     // No parameters → simple protocol (several statements allowed: migrations).
     const q: pg.QueryConfig = values.length > 0 ? { text: r.text, values, name: r.name } : { text: r.text };
-    const tx = als.getStore();
-    if (tx?.done) throw new Error(`query issued after its transaction ended (a promise not awaited inside tx?): ${sql}`);
+    const tx = openLevel(als.getStore());
     try {
       const res = tx ? await tx.client.query(q) : await pool.query(q);
       return Array.isArray(res) ? (res as pg.QueryResult[])[(res as pg.QueryResult[]).length - 1] : res;
@@ -163,18 +182,28 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       return { changes: (await exec(sql, params)).rowCount ?? 0 };
     },
     async tx<T>(fn: () => Promise<T>): Promise<T> {
-      const outer = als.getStore();
-      if (outer && !outer.done) {
-        const sp = `faultline_sp_${++outer.savepoints}`;
-        await raw(outer.client, `SAVEPOINT ${sp}`);
-        try {
-          const result = await fn();
-          await raw(outer.client, `RELEASE SAVEPOINT ${sp}`);
-          return result;
-        } catch (e) {
-          await raw(outer.client, `ROLLBACK TO SAVEPOINT ${sp}`).catch(() => {});
-          throw e;
-        }
+      const parent = openLevel(als.getStore());
+      if (parent) {
+        const savepoint = async () => {
+          const sp = `faultline_sp_${++parent.counter.savepoints}`;
+          const level: TxState = { client: parent.client, counter: parent.counter, done: false, parent, chain: Promise.resolve() };
+          await raw(parent.client, `SAVEPOINT ${sp}`);
+          try {
+            const result = await als.run(level, fn);
+            await raw(parent.client, `RELEASE SAVEPOINT ${sp}`);
+            return result;
+          } catch (e) {
+            await raw(parent.client, `ROLLBACK TO SAVEPOINT ${sp}`).catch(() => {});
+            await raw(parent.client, `RELEASE SAVEPOINT ${sp}`).catch(() => {});
+            throw e;
+          } finally {
+            level.done = true;
+          }
+        };
+        // savepoints are a stack: two nested tx started side by side must not interleave
+        const p = parent.chain.then(savepoint, savepoint);
+        parent.chain = p.catch(() => {});
+        return p;
       }
       let client: pg.PoolClient;
       try {
@@ -182,7 +211,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
       } catch (e) {
         return fail(e, 'BEGIN');
       }
-      const state: TxState = { client, savepoints: 0, done: false };
+      const state: TxState = { client, counter: { savepoints: 0 }, done: false, chain: Promise.resolve() };
       let broken: Error | undefined;
       try {
         await raw(client, 'BEGIN');

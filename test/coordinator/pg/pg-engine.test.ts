@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Sql } from '../../../src/coordinator/store/engine.js';
-import { DatabaseUnavailableError, isDatabaseUnavailable, openPostgres } from '../../../src/coordinator/store/pg-engine.js';
+import {
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+  looksUnreachable,
+  openPostgres,
+} from '../../../src/coordinator/store/pg-engine.js';
 import { freePort } from '../../helpers/container-infra.js';
 import { postgresMissing, sharedPostgres, startPostgres, type PgServer } from '../../helpers/postgres.js';
 
@@ -97,17 +102,45 @@ describe('pg-engine (real PostgreSQL)', { skip }, () => {
     assert.equal((await sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))!.n, 1);
   });
 
-  test('a query issued after its tx ended is refused, not run outside it', async () => {
+  test('work started in a tx that runs after it ended runs outside it (as on SQLite), not on a returned client', async () => {
     const sql = await fresh();
     let late!: Promise<unknown>;
     let txEnded!: () => void;
     const ended = new Promise<void>((r) => (txEnded = r));
-    await sql.tx(async () => {
-      // a reaction registered inside the tx keeps its async context, and so its (ended) tx
-      late = ended.then(() => sql.run('INSERT INTO t (name) VALUES (?)', ['late']));
-    });
+    await assert.rejects(
+      sql.tx(async () => {
+        // a reaction registered inside the tx keeps its async context, and so its (ended) tx
+        late = ended.then(() => sql.run('INSERT INTO t (name) VALUES (?)', ['late']));
+        await sql.run('INSERT INTO t (name) VALUES (?)', ['rolled back']);
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
     txEnded();
-    await assert.rejects(late, /after its transaction ended/);
+    assert.deepEqual(await late, { changes: 1 });
+    assert.deepEqual(await sql.all('SELECT name FROM t'), [{ name: 'late' }]);
+  });
+
+  test('nested tx started side by side run one after another (savepoints are a stack)', async () => {
+    const sql = await fresh();
+    const order: string[] = [];
+    await sql.tx(async () => {
+      const child = (name: string, fail: boolean) =>
+        sql.tx(async () => {
+          order.push(`${name}:start`);
+          await sql.run('INSERT INTO t (name) VALUES (?)', [name]);
+          await new Promise((r) => setTimeout(r, 20));
+          order.push(`${name}:end`);
+          if (fail) throw new Error(`${name} fails`);
+        });
+      const results = await Promise.allSettled([child('a', true), child('b', false), child('c', true)]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'fulfilled', 'rejected'],
+      );
+    });
+    assert.deepEqual(order, ['a:start', 'a:end', 'b:start', 'b:end', 'c:start', 'c:end']);
+    assert.deepEqual(await sql.all('SELECT name FROM t'), [{ name: 'b' }]);
   });
 
   test('dialect.forUpdateSkipLocked: two concurrent claimers never get the same row', async () => {
@@ -132,6 +165,9 @@ describe('pg-engine (real PostgreSQL)', { skip }, () => {
     const e = await sql.get('SELECT nope FROM t WHERE id = ?', [1]).catch((x: unknown) => x as Error);
     assert.match((e as Error).message, /column "nope" does not exist\n {2}in: SELECT nope FROM t WHERE id = \?/);
     assert.equal(isDatabaseUnavailable(e), false);
+    // a bare network error from elsewhere (a runner's socket) is not blamed on the database
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    assert.deepEqual([looksUnreachable(reset), isDatabaseUnavailable(reset)], [true, false]);
     await assert.rejects(sql.get('SELECT * FROM t WHERE id = @id', {}), /missing named parameter @id/);
   });
 
