@@ -47,6 +47,8 @@ export function localWake(): Wake {
 
 export interface PgWakeOptions {
   applicationName?: string;
+  /** Ping period (and ping timeout) of the LISTEN connection (default 5000 ms). */
+  heartbeatMs?: number;
   /** Listener connection errors (it keeps reconnecting); for logs. */
   onError?: (e: unknown) => void;
 }
@@ -58,6 +60,7 @@ export interface PgWake extends Wake {
 
 export function pgWake(sql: Sql, url: string, opts: PgWakeOptions = {}): PgWake {
   const subs = emitter();
+  const heartbeatMs = opts.heartbeatMs ?? 5000;
   let closed = false;
   let current: pg.Client | null = null;
   let ready!: () => void;
@@ -69,6 +72,7 @@ export function pgWake(sql: Sql, url: string, opts: PgWakeOptions = {}): PgWake 
       application_name: opts.applicationName ?? 'faultline-wake',
       keepAlive: true,
       connectionTimeoutMillis: 5000,
+      query_timeout: heartbeatMs,
     });
     const ended = new Promise<void>((resolve) => {
       c.on('error', (e) => (opts.onError?.(e), resolve()));
@@ -89,7 +93,14 @@ export function pgWake(sql: Sql, url: string, opts: PgWakeOptions = {}): PgWake 
     current = c;
     ready();
     if (everListened) subs.emit('');
+    // A silently dead connection (no RST: a partition, a dropped NAT entry) delivers nothing and
+    // errors nowhere; TCP keepalive takes hours. Ping, and reconnect when the ping fails.
+    const heartbeat = setInterval(() => {
+      c.query('SELECT 1').catch(() => void c.end().catch(() => {}));
+    }, heartbeatMs);
+    heartbeat.unref();
     await ended;
+    clearInterval(heartbeat);
     current = null;
     isListening = new Promise<void>((r) => (ready = r));
     await c.end().catch(() => {});

@@ -35,9 +35,9 @@ describe('wake (real PostgreSQL LISTEN/NOTIFY)', { skip }, () => {
     for (const c of closers.reverse()) await c();
   });
 
-  async function coordinator(url: string, app: string) {
+  async function coordinator(url: string, app: string, heartbeatMs?: number) {
     const sql: Sql = await openPostgres(url, { migrate: false });
-    const wake = pgWake(sql, url, { applicationName: app });
+    const wake = pgWake(sql, url, { applicationName: app, heartbeatMs });
     closers.push(
       () => sql.close(),
       () => wake.close(),
@@ -99,6 +99,33 @@ describe('wake (real PostgreSQL LISTEN/NOTIFY)', { skip }, () => {
     await onB.next('', 1000); // the catch-up wake after reconnecting
     await a.wake.notify('after-reconnect');
     await onB.next('after-reconnect', 1000);
+  });
+
+  test('a silently dead listener connection (backend frozen, no RST) is noticed by the heartbeat and replaced', async () => {
+    const db = await server.createDatabase();
+    const a = await coordinator(db.url, 'wake-a');
+    const b = await coordinator(db.url, 'wake-frozen', 300);
+    const onB = collect(b.wake);
+    const pids = async () =>
+      (
+        await server.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wake-frozen'", [
+          db.name,
+        ])
+      ).map((r) => r.pid);
+    const [frozen] = await pids();
+    process.kill(frozen, 'SIGSTOP'); // the backend stops answering; its socket stays open
+    try {
+      const t0 = Date.now();
+      while (!(await pids()).some((p) => p !== frozen)) {
+        assert.ok(Date.now() - t0 < 5000, 'no new listener session within 5 s of freezing the old one');
+        await sleep(50);
+      }
+      await b.wake.listening();
+      await a.wake.notify('after-freeze');
+      await onB.next('after-freeze', 1000);
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+    }
   });
 
   test('SQLite variant: in-process, asynchronous, unsubscribable', async () => {
