@@ -6,6 +6,9 @@
  * with its connection and a follower's next try — every `intervalMs` — takes over. A leader pings
  * its connection on the same beat and steps down the moment the connection errors, so it stops
  * acting as leader before the server can hand the lock to anyone else.
+ * A holder that hangs instead (SIGSTOP, a paused VM) keeps its socket open, so the server would
+ * keep its lock forever: the session sets idle_session_timeout, and a leader that misses its
+ * pings that long is disconnected by the server itself, releasing the lock.
  * Advisory locks give no fencing: the workers keep their writes conditional (UPDATE … WHERE
  * status = …), so a brief overlap in a network partition does no harm.
  *
@@ -52,6 +55,8 @@ export interface PgLeaderOptions {
   /** How often a follower tries the lock and a leader pings its connection (default 1000 ms). */
   intervalMs?: number;
   applicationName?: string;
+  /** The server ends a session silent this long (a hung holder), freeing the lock (default 5000 ms). */
+  hungAfterMs?: number;
   /** Connection errors (the loop keeps going); for logs. */
   onError?: (e: unknown) => void;
 }
@@ -59,6 +64,7 @@ export interface PgLeaderOptions {
 export function startPgLeadership(url: string, opts: PgLeaderOptions = {}): Leadership {
   const key = opts.key ?? LEADER_LOCK_KEY;
   const intervalMs = opts.intervalMs ?? 1000;
+  const hungAfterMs = Math.max(opts.hungAfterMs ?? 5000, intervalMs * 3);
   const subs = changes();
   let leader = false;
   let client: pg.Client | null = null;
@@ -90,6 +96,8 @@ export function startPgLeadership(url: string, opts: PgLeaderOptions = {}): Lead
           connectionTimeoutMillis: Math.max(intervalMs * 3, 2000),
           query_timeout: Math.max(intervalMs * 3, 2000),
           keepAlive: true,
+          // a server setting per session; only counts between statements outside a transaction
+          options: `-c idle_session_timeout=${hungAfterMs}`,
         });
         c = client = fresh;
         fresh.on('error', (e) => void lost(fresh, e));

@@ -1,5 +1,7 @@
 // Leadership by advisory lock on a real PostgreSQL server (test/helpers/postgres.ts).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { alwaysLeader, startPgLeadership, type Leadership } from '../../../src/coordinator/cluster/leader.js';
 import { postgresMissing, sharedPostgres, startPostgres, type PgServer } from '../../helpers/postgres.js';
@@ -82,6 +84,32 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
       assert.deepEqual(changes, [`${firstName}:true`, `${firstName}:false`, `${other}:true`, `${other}:false`, `${firstName}:true`]);
     } finally {
       s.stop();
+    }
+  });
+
+  test('a hung holder (process frozen, socket open) loses the lock: the server ends its silent session', async (t) => {
+    const db = await server.createDatabase();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('fixtures/leader-child.ts', import.meta.url)), db.url],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await until('child leads', () => out.includes('leader'), 30_000);
+      const b = startPgLeadership(db.url, { applicationName: 'leader-b', intervalMs: 200 });
+      running.push(b);
+      await sleep(1000);
+      assert.equal(b.isLeader(), false, 'the live child holds the lock');
+      child.kill('SIGSTOP');
+      const took = await until('takeover from a frozen holder', () => b.isLeader(), 5000);
+      t.diagnostic(`takeover from a frozen holder (idle_session_timeout 1.5 s): ${took} ms`);
+      assert.equal((await holder(db.name))?.app, 'leader-b');
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
