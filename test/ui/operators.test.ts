@@ -7,25 +7,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import type { PipelineJson } from '../../src/protocol/user-api.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
+import { jsErrors, launchChromium, openUi, SHOTS } from '../helpers/browser.js';
 
-const SHOTS = new URL('../../test-artifacts/ui/', import.meta.url).pathname;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const REGISTRY = 'registry.invalid:5000';
 const IMAGE = `${REGISTRY}/team/node:20`;
 const pullFailure: JobUpdateRequest = {
@@ -93,7 +82,6 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
 
   before(async () => {
     if (!hasTool('chromium')) return;
-    mkdirSync(SHOTS, { recursive: true });
     dir = tempDir('faultline-ops-ui-');
     coord = await createCoordinator({ dataDir: dir.path, port: 0 });
     const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
@@ -128,7 +116,7 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     await createPipeline('ok:\n  script: [echo ok]\n', 'green');
     await finish({ state: 'success', exit_code: 0, trace_bytes: 0 });
     mixed = await api<PipelineJson>(`/api/v1/pipelines/${mixed.id}`);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -137,18 +125,9 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     dir?.dispose();
   });
 
-  async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const page = await browser.newPage({ viewport });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
-    });
-    (page as Page & { jsErrors: string[] }).jsErrors = errors;
-    await page.goto(`${coord.url}/?token=${encodeURIComponent(coord.apiToken)}${hash}`);
-    return page;
-  }
-  const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+  /** A page that already holds the token, with JS errors collected (test/helpers/browser.ts). */
+  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> =>
+    openUi(browser, coord, hash, viewport);
 
   test('Health: the infra ratio chart is drawn from the data, open incidents name their dependency, runners by state', async (t) => {
     if (!requireTools(t, 'chromium')) return;
