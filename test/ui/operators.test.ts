@@ -7,6 +7,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import type { PipelineJson } from '../../src/protocol/user-api.js';
@@ -43,6 +45,7 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
   let dir: ReturnType<typeof tempDir>;
   let browser: Browser;
   let runnerToken: string;
+  let rulesDir: string;
   let mixed: PipelineJson;
   const headers = () => ({ 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` });
   const api = async <T>(path: string): Promise<T> => {
@@ -83,7 +86,10 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
   before(async () => {
     if (!hasTool('chromium')) return;
     dir = tempDir('faultline-ops-ui-');
-    coord = await createCoordinator({ dataDir: dir.path, port: 0 });
+    // A copy of the shipped rules, so the reload test can change them.
+    rulesDir = join(dir.path, 'rules');
+    cpSync(new URL('../../rules/classification/', import.meta.url).pathname, rulesDir, { recursive: true });
+    coord = await createCoordinator({ dataDir: dir.path, port: 0, rulesDir });
     const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -126,8 +132,7 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
   });
 
   /** A page that already holds the token, with JS errors collected (test/helpers/browser.ts). */
-  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> =>
-    openUi(browser, coord, hash, viewport);
+  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> => openUi(browser, coord, hash, viewport);
 
   test('Health: the infra ratio chart is drawn from the data, open incidents name their dependency, runners by state', async (t) => {
     if (!requireTools(t, 'chromium')) return;
@@ -177,6 +182,44 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     await page.close();
   });
 
+  test('runners page: Remove asks first, then DELETEs the runner (gone from the API and the page)', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        registration_token: coord.registrationToken,
+        name: 'spare-runner',
+        executor: 'shell',
+        tags: ['spare'],
+        run_untagged: false,
+        concurrency: 1,
+      }),
+    });
+    assert.equal(reg.status, 201, await reg.clone().text());
+    const listed = async () => (await api<{ runners: { id: number; name: string }[] }>('/api/v1/runners')).runners.map((r) => r.name);
+    assert.deepEqual((await listed()).sort(), ['op-runner', 'spare-runner']);
+    const page = await open('#/runners');
+    const spare = page.locator('#runners-table tbody tr', { hasText: 'spare-runner' });
+    await spare.waitFor();
+    const dialogs: string[] = [];
+    // First answer "Cancel": nothing may be removed.
+    page.once('dialog', (d) => (dialogs.push(d.message()), void d.dismiss()));
+    await spare.locator('button[data-action="remove"]').click();
+    await page.waitForTimeout(300);
+    assert.match(dialogs[0] ?? '', /^Remove runner spare-runner \(#\d+\)\?/);
+    assert.deepEqual((await listed()).sort(), ['op-runner', 'spare-runner'], 'a dismissed confirm removes nothing');
+    page.once('dialog', (d) => (dialogs.push(d.message()), void d.accept()));
+    await spare.locator('button[data-action="remove"]').click();
+    await spare.waitFor({ state: 'detached', timeout: 3000 });
+    assert.equal(dialogs.length, 2);
+    assert.deepEqual(await listed(), ['op-runner']);
+    assert.equal(await page.locator('#runners-table tbody tr').count(), 1);
+    await page.screenshot({ path: `${SHOTS}runners-removed.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
   test('rules page: rules in force with hit counts and coverage', async (t) => {
     if (!requireTools(t, 'chromium')) return;
     const rules = await api<{ rules: { id: string; hits: number }[]; coverage: { failures: number } }>('/api/v1/rules');
@@ -189,6 +232,44 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     if (hit) assert.equal(await page.locator(`#rules-table tr[data-rule-id="${hit.id}"] .c-hits`).innerText(), String(hit.hits));
     assert.match(await page.locator('#rules-meta').innerText(), /of 4 failures in the last 7 days/);
     await page.screenshot({ path: `${SHOTS}rules.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('rules page: Reload rules picks up a new rule file; a broken one is refused with file and line, the old rules stay', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    type Rules = { rules: { id: string }[]; last_reload: { ok: boolean; errors: unknown[] } | null };
+    const before = await api<Rules>('/api/v1/rules');
+    assert.ok(!before.rules.some((r) => r.id === 'ui-reload-test'));
+    const file = join(rulesDir, '99-ui-reload.yml');
+    const rule = (pattern: string) =>
+      `rules:\n  - id: ui-reload-test\n    version: 1\n    description: A rule the UI test adds and reloads.\n    match:\n      reason: script_failure\n      log: ['${pattern}']\n    class: build\n    cause: ui_reload\n    summary: reloaded\n`;
+    writeFileSync(file, rule('^zorp-ui-reload'));
+    const page = await open('#/rules');
+    await page.locator('#rules-table').waitFor();
+    await page.locator('#rules-reload').click();
+    await page.locator('#rules-table tr[data-rule-id="ui-reload-test"]').waitFor({ timeout: 3000 });
+    const after1 = await api<Rules>('/api/v1/rules');
+    assert.ok(
+      after1.rules.some((r) => r.id === 'ui-reload-test'),
+      'the API has the new rule',
+    );
+    assert.equal(after1.last_reload?.ok, true);
+    // A broken regex: refused, named, and the rules in force do not change.
+    writeFileSync(file, rule('(unclosed'));
+    await page.locator('#rules-reload').click();
+    const err = page.locator('#rules-reload-error');
+    await err.waitFor({ timeout: 3000 });
+    assert.match(await err.innerText(), /rules not reloaded[\s\S]*99-ui-reload\.yml/);
+    const after2 = await api<Rules>('/api/v1/rules');
+    assert.equal(after2.last_reload?.ok, false);
+    assert.ok(
+      after2.rules.some((r) => r.id === 'ui-reload-test'),
+      'the previous rules stay in force',
+    );
+    assert.equal(await page.locator('#rules-table tbody tr').count(), after2.rules.length);
+    await page.screenshot({ path: `${SHOTS}rules-reload-refused.png`, fullPage: true });
+    rmSync(file);
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });

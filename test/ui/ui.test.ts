@@ -15,7 +15,6 @@ import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
 import { jsErrors, launchChromium, openUi, SHOTS } from '../helpers/browser.js';
 
-
 const PIPELINE_YAML = `
 stages: [build, test]
 compile:
@@ -261,8 +260,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
   });
 
   /** A page that already holds the token, with JS errors collected (test/helpers/browser.ts). */
-  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> =>
-    openUi(browser!, coord!, hash, viewport);
+  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> => openUi(browser!, coord!, hash, viewport);
 
   test('pipeline page labels the infra and the build failure differently', async (t) => {
     if (!requireTools(t, 'chromium')) return;
