@@ -16,6 +16,7 @@ import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
 import { jsErrors, launchChromium, openUi, SHOTS } from '../helpers/browser.js';
+import { allPanels, loadDashboards, renderLink } from '../observability/dashboard-queries.js';
 
 const REGISTRY = 'registry.invalid:5000';
 const IMAGE = `${REGISTRY}/team/node:20`;
@@ -353,6 +354,54 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'no reload happened');
     assert.doesNotMatch(await row.locator('.c-dur').innerText(), /tick/);
     await page.screenshot({ path: `${SHOTS}live-done.png` });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('a dashboard data link, rendered as Grafana would, opens the failures list filtered like the panel', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const linkOf = (uid: string, title: string): string => {
+      const d = loadDashboards().find((x) => x.json.uid === uid)!.json;
+      const p = allPanels(d).find((x) => x.title === title);
+      assert.ok(p, `${uid}: no panel ${title}`);
+      return p.fieldConfig.defaults.links[0].url;
+    };
+    type Failures = { failures: { id: number; failure: { class: string } }[] };
+    const all = (await api<Failures>('/api/v1/failures?since=1h')).failures;
+    const infra = all.filter((f) => f.failure.class === 'infra').map((f) => f.id);
+    assert.equal(infra.length, 3, 'three pull failures');
+    assert.ok(all.length > infra.length, 'and a build failure the links must leave out');
+    // The operator already holds the token in this browser (the UI keeps it in localStorage).
+    const page = await open('#/');
+    await page.locator('#pipelines-table').waitFor();
+    /** Goes to `url` (a hash change in the open UI) and waits for the list it filters by `field` = `value`. */
+    const shownIds = async (url: string, field: string, value: string) => {
+      await page.goto(url);
+      await page.waitForFunction(([f, v]) => (document.getElementById(f) as HTMLInputElement | null)?.value === v, [field, value] as const);
+      await page.locator('#failures-table, .failures-body .empty').first().waitFor();
+      return (
+        await page.locator('#failures-table tbody tr').evaluateAll((rs) => rs.map((r) => Number((r as HTMLElement).dataset.jobId)))
+      ).sort();
+    };
+    const at = { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) };
+    // "Registries in outage now": a click on the registry's name.
+    const outage = renderLink(linkOf('faultline-registry', 'Registries in outage now'), {
+      ...at,
+      vars: { faultline_url: coord.url },
+      labels: { registry: REGISTRY },
+    });
+    assert.deepEqual(await shownIds(outage, 'f-registry', REGISTRY), [...infra].sort());
+    assert.equal(await page.locator('#f-registry').inputValue(), REGISTRY);
+    assert.equal(await page.locator('#f-class').inputValue(), 'infra');
+    await page.screenshot({ path: `${SHOTS}dashboard-link-registry.png`, fullPage: true });
+    // "Infra failure ratio by runner": the runner's series, $executor at "All" (.*), the dashboard's time range.
+    const byRunner = linkOf('faultline-failures', 'Infra failure ratio by runner (1h)');
+    const runnerLink = (runner: string) =>
+      renderLink(byRunner, { ...at, vars: { faultline_url: coord.url, executor: '.*' }, labels: { runner } });
+    assert.deepEqual(await shownIds(runnerLink('op-runner'), 'f-runner_name', 'op-runner'), [...infra].sort());
+    assert.equal(await page.locator('#f-executor').inputValue(), '', "Grafana's All is no filter");
+    assert.equal(await page.locator('#f-until').inputValue(), at.to.toISOString());
+    assert.deepEqual(await shownIds(runnerLink('another-runner'), 'f-runner_name', 'another-runner'), [], 'another runner has none');
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });
