@@ -9,6 +9,13 @@
  * Every panel and target uses the `datasource` template variable, so the dashboards work
  * with whatever Prometheus data source a Grafana has. Queries use only metrics from
  * src/telemetry/metrics.ts and the recording rules in rules/alerts/.
+ *
+ * Conventions the tests hold the dashboards to (test/observability/):
+ *  - every query follows every query variable of its dashboard, or its panel says why not
+ *    (`ignores`, rendered as "Not filtered by $x: why" in the description);
+ *  - rates read per hour (`* 3600`): a few failures an hour are 0.003/s;
+ *  - data links (`failures`) open the UI's failures list filtered like the panel, at the
+ *    dashboard variable `faultline_url` (the coordinator's address, as Prometheus' external label).
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('../dashboards/', import.meta.url));
 const SCHEMA_VERSION = 39;
+const FAULTLINE_URL = 'http://localhost:8080';
 const DS = { type: 'prometheus', uid: '${datasource}' } as const;
 
 type Json = Record<string, unknown>;
@@ -45,6 +53,13 @@ interface PanelSpec {
   textMode?: 'name';
   /** Shown when the query returns nothing. */
   noValue?: string;
+  /** Dashboard variables this panel's queries do not follow, and why (e.g. the metric lacks the label). */
+  ignores?: { vars: string[]; why: string };
+  /**
+   * A data link to the UI's failures list (#/failures), with these filters (Grafana templates
+   * allowed: `${__field.labels.x}`, `${var:csv}`). Without `since`, the dashboard's time range.
+   */
+  failures?: Record<string, string>;
 }
 
 interface DashboardSpec {
@@ -59,9 +74,23 @@ interface DashboardSpec {
   panels: PanelSpec[];
 }
 
+/** The UI's failures list filtered like a panel: `${faultline_url}/#/failures?…` (see PanelSpec.failures). */
+export function failuresLink(params: Record<string, string>): { title: string; url: string; targetBlank: boolean } {
+  const time = 'since' in params ? {} : { since: '${__from:date:iso}', until: '${__to:date:iso}' };
+  const q = Object.entries({ ...params, ...time })
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  return { title: 'Failures in faultline', url: `\${faultline_url}/#/failures?${q}`, targetBlank: true };
+}
+
 function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }): Json {
   const steps = [{ color: 'green', value: null }, ...(p.thresholds ?? []).map(([value, color]) => ({ color, value }))];
-  const defaults: Json = { unit: p.unit, thresholds: { mode: 'absolute', steps }, ...(p.noValue ? { noValue: p.noValue } : {}) };
+  const defaults: Json = {
+    unit: p.unit,
+    thresholds: { mode: 'absolute', steps },
+    ...(p.noValue ? { noValue: p.noValue } : {}),
+    ...(p.failures ? { links: [failuresLink(p.failures)] } : {}),
+  };
   if (p.min !== undefined) defaults.min = p.min;
   if (p.max !== undefined) defaults.max = p.max;
   if (p.type === 'timeseries') {
@@ -100,7 +129,9 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
     id,
     type: p.type,
     title: p.title,
-    description: p.description,
+    description: p.ignores
+      ? `${p.description} Not filtered by ${p.ignores.vars.map((v) => `$${v}`).join(', ')}: ${p.ignores.why}`
+      : p.description,
     datasource: DS,
     gridPos,
     fieldConfig: { defaults, overrides: [] },
@@ -177,6 +208,17 @@ function dashboard(d: DashboardSpec): Json {
     textFormat: a.text,
     useValueForTime: false,
   }));
+  // Where the data links go: the coordinator's address as operators open it (the same value as
+  // Prometheus' external label faultline_url in deploy/prometheus.yml).
+  const uiVar = {
+    name: 'faultline_url',
+    label: 'faultline URL',
+    type: 'textbox',
+    query: FAULTLINE_URL,
+    current: { selected: false, text: FAULTLINE_URL, value: FAULTLINE_URL },
+    options: [{ selected: true, text: FAULTLINE_URL, value: FAULTLINE_URL }],
+    hide: 0,
+  };
   return {
     uid: d.uid,
     title: d.title,
@@ -197,7 +239,7 @@ function dashboard(d: DashboardSpec): Json {
       { title: 'faultline dashboards', type: 'dashboards', tags: ['faultline'], asDropdown: true, includeVars: true, keepTime: true },
     ],
     annotations: { list: annotations },
-    templating: { list: [datasourceVar, ...queryVars] },
+    templating: { list: [datasourceVar, ...queryVars, uiVar] },
     panels: layout(d.panels),
   };
 }
@@ -205,6 +247,18 @@ function dashboard(d: DashboardSpec): Json {
 // -------------------------------------------------------------------------- the dashboards
 
 const JOB_SEL = 'executor=~"$executor",runner=~"$runner"';
+/** Jobs that finished (success or failed) and the failed ones of a class, following $executor and $runner. */
+const finishedRate = (w: string, by = '') => `sum${by} (rate(faultline_jobs_finished_total{status=~"success|failed",${JOB_SEL}}[${w}]))`;
+const classRate = (cls: string, w: string, by = '') =>
+  `sum${by} (rate(faultline_jobs_finished_total{status="failed",failure_class="${cls}",${JOB_SEL}}[${w}]))`;
+/** Ratio of a class among finished jobs; 0 (not a gap) while that class has no failure. */
+const classRatio = (cls: string, w: string, by = '') => `(${classRate(cls, w, by)} or ${finishedRate(w, by)} * 0) / ${finishedRate(w, by)}`;
+/** Failures links carry the dashboard's executor and runner (csv; "All" is `.*`, which the UI reads as no filter). */
+const JOB_LINK = { executor: '${executor:csv}', runner_name: '${runner:csv}' };
+const NO_JOB_LABELS = (metric: string) => ({
+  vars: ['executor', 'runner'],
+  why: `${metric} has no executor or runner label.`,
+});
 
 const failures: DashboardSpec = {
   uid: 'faultline-failures',
@@ -223,7 +277,8 @@ const failures: DashboardSpec = {
       title: 'Infra failure ratio (1h)',
       unit: 'percentunit',
       description: 'Infra-class failures / jobs that finished success or failed, last hour. SLO: at most 1%.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h' }],
+      targets: [{ expr: classRatio('infra', '1h') }],
+      failures: { class: 'infra', ...JOB_LINK, since: '1h' },
       thresholds: [
         [0.01, 'orange'],
         [0.06, 'red'],
@@ -235,7 +290,8 @@ const failures: DashboardSpec = {
       title: 'Build failure ratio (1h)',
       unit: 'percentunit',
       description: "Build-class failures / finished jobs, last hour. The developers' share: no operator action.",
-      targets: [{ expr: 'faultline:job_build_failure_ratio:rate1h' }],
+      targets: [{ expr: classRatio('build', '1h') }],
+      failures: { class: 'build', ...JOB_LINK, since: '1h' },
     },
     {
       type: 'stat',
@@ -244,7 +300,7 @@ const failures: DashboardSpec = {
       unit: 'none',
       description:
         'How many times faster than sustainable the 1% infra error budget burns (1h window). Pages at 14.4 with the 5m window confirming.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio:rate1h / 0.01' }],
+      targets: [{ expr: `${classRatio('infra', '1h')} / 0.01` }],
       thresholds: [
         [6, 'orange'],
         [14.4, 'red'],
@@ -260,6 +316,7 @@ const failures: DashboardSpec = {
       targets: [
         { expr: 'sum(rate(faultline_classifications_total{fallback="true"}[1h])) / sum(rate(faultline_classifications_total[1h]))' },
       ],
+      ignores: NO_JOB_LABELS('faultline_classifications_total'),
       thresholds: [
         [0.2, 'orange'],
         [0.5, 'red'],
@@ -271,6 +328,7 @@ const failures: DashboardSpec = {
       unit: 'short',
       stack: true,
       description: 'Rate of failed jobs by failure class (infra, build, unknown), filtered by executor and runner.',
+      failures: { class: '${__field.labels.failure_class}', ...JOB_LINK },
       targets: [
         {
           expr: `sum by (failure_class) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval])) * 3600`,
@@ -293,12 +351,17 @@ const failures: DashboardSpec = {
         { expr: 'vector(14.4 * 0.01)', legend: 'page threshold' },
         { expr: 'vector(6 * 0.01)', legend: 'ticket threshold' },
       ],
+      ignores: {
+        vars: ['executor', 'runner'],
+        why: "the SLO and its alert are the whole fleet's (the recording rules the alert evaluates).",
+      },
     },
     {
       type: 'bargauge',
       title: 'Top failure causes (1h)',
       unit: 'short',
       description: 'The ten causes with the most failed jobs in the last hour, with their class.',
+      failures: { class: '${__field.labels.failure_class}', cause: '${__field.labels.failure_cause}', ...JOB_LINK, since: '1h' },
       targets: [
         {
           expr: `topk(10, sum by (failure_class, failure_cause) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])))`,
@@ -312,6 +375,7 @@ const failures: DashboardSpec = {
       title: 'Failures per hour by reason',
       unit: 'short',
       description: 'Failed jobs per hour by failure reason (runner/coordinator reported, before classification).',
+      failures: { reason: '${__field.labels.failure_reason}', ...JOB_LINK },
       targets: [
         {
           expr: `sum by (failure_reason) (rate(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[$__rate_interval])) * 3600`,
@@ -325,7 +389,8 @@ const failures: DashboardSpec = {
       unit: 'percentunit',
       min: 0,
       description: 'Infra failures / finished jobs per runner over 1h: one bad host stands out here.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio_by_runner:rate1h{runner=~"$runner"}', legend: '{{runner}}' }],
+      targets: [{ expr: classRatio('infra', '1h', ' by (runner)'), legend: '{{runner}}' }],
+      failures: { class: 'infra', runner_name: '${__field.labels.runner}', executor: '${executor:csv}' },
     },
     {
       type: 'timeseries',
@@ -333,7 +398,8 @@ const failures: DashboardSpec = {
       unit: 'percentunit',
       min: 0,
       description: 'Infra failures / finished jobs per executor over 1h.',
-      targets: [{ expr: 'faultline:job_infra_failure_ratio_by_executor:rate1h{executor=~"$executor"}', legend: '{{executor}}' }],
+      targets: [{ expr: classRatio('infra', '1h', ' by (executor)'), legend: '{{executor}}' }],
+      failures: { class: 'infra', executor: '${__field.labels.executor}', runner_name: '${runner:csv}' },
     },
     {
       type: 'table',
@@ -341,6 +407,14 @@ const failures: DashboardSpec = {
       title: 'Failures by class, cause, runner and executor (1h)',
       unit: 'short',
       description: 'Failed jobs in the last hour for every bounded dimension of the classification.',
+      failures: {
+        class: '${__data.fields.failure_class}',
+        reason: '${__data.fields.failure_reason}',
+        cause: '${__data.fields.failure_cause}',
+        executor: '${__data.fields.executor}',
+        runner_name: '${__data.fields.runner}',
+        since: '1h',
+      },
       targets: [
         {
           expr: `sum by (failure_class, failure_reason, failure_cause, executor, runner) (increase(faultline_jobs_finished_total{status="failed",${JOB_SEL}}[1h])) > 0`,
@@ -360,6 +434,8 @@ const failures: DashboardSpec = {
           legend: '{{cicd_system_component}}: {{error_type}}',
         },
       ],
+      ignores: NO_JOB_LABELS("cicd_system_errors_total (the OTel convention's attributes only)"),
+      failures: { class: 'infra', cause: '${__field.labels.error_type}' },
     },
     {
       type: 'timeseries',
@@ -372,6 +448,7 @@ const failures: DashboardSpec = {
           legend: '{{status}} {{failure_class}}',
         },
       ],
+      ignores: { vars: ['runner'], why: 'the duration histogram has no runner label (its buckets would multiply by runners).' },
     },
     {
       type: 'bargauge',
@@ -386,6 +463,7 @@ const failures: DashboardSpec = {
           instant: true,
         },
       ],
+      ignores: NO_JOB_LABELS('faultline_classifications_total'),
     },
   ],
 };
@@ -404,7 +482,13 @@ const registry: DashboardSpec = {
       title: 'Registries in outage now',
       unit: 'short',
       description: 'The registries with a firing RegistryOutage alert, by name ("none" while all are fine).',
-      targets: [{ expr: 'sum by (registry) (ALERTS{alertname="RegistryOutage",alertstate="firing"})', legend: '{{registry}}' }],
+      targets: [
+        {
+          expr: 'sum by (registry) (ALERTS{alertname="RegistryOutage",alertstate="firing",registry=~"$registry"})',
+          legend: '{{registry}}',
+        },
+      ],
+      failures: { class: 'infra', registry: '${__field.labels.registry}', since: '1h' },
       thresholds: [[1, 'red']],
       textMode: 'name',
       noValue: 'none',
@@ -415,6 +499,7 @@ const registry: DashboardSpec = {
       title: 'Pull failure ratio (5m, all registries)',
       unit: 'percentunit',
       description: 'Failed pulls / pull attempts against registries (cached images excluded), all failure kinds.',
+      failures: { registry: '${registry:csv}', since: '5m' },
       targets: [
         {
           expr: 'sum(faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"}) / sum(faultline:image_pull_attempts:rate5m{registry=~"$registry"})',
@@ -440,13 +525,15 @@ const registry: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'Pulls by registry and outcome',
-      unit: 'ops',
+      title: 'Pulls per hour by registry and outcome',
+      unit: 'short',
       stack: true,
-      description:
-        'Pull attempts per second by registry and outcome (success, failure, local). Deduplicated across coordinator and runners.',
+      description: 'Image uses per hour by registry and outcome (success, failure, local). Deduplicated across coordinator and runners.',
       targets: [
-        { expr: 'sum by (registry, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{registry}} {{outcome}}' },
+        {
+          expr: 'sum by (registry, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"}) * 3600',
+          legend: '{{registry}} {{outcome}}',
+        },
       ],
     },
     {
@@ -461,35 +548,40 @@ const registry: DashboardSpec = {
         { expr: 'faultline:image_pull_infra_failure_ratio:rate5m{registry=~"$registry"}', legend: '{{registry}}' },
         { expr: 'vector(0.5)', legend: 'alert threshold' },
       ],
+      failures: { class: 'infra', registry: '${__field.labels.registry}' },
     },
     {
       type: 'timeseries',
-      title: 'Failures by kind',
-      unit: 'ops',
+      title: 'Pull failures per hour by kind',
+      unit: 'short',
       description:
-        'Failed pulls by ImagePullError kind: registry_unreachable/other are the registry, not_found/auth_failed usually the job author.',
+        'Failed pulls per hour by ImagePullError kind: registry_unreachable/other are the registry, not_found/auth_failed usually the job author.',
       targets: [
         {
-          expr: 'sum by (registry, kind) (faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"})',
+          expr: 'sum by (registry, kind) (faultline:image_pulls:rate5m{outcome="failure",registry=~"$registry"}) * 3600',
           legend: '{{registry}} {{kind}}',
         },
       ],
+      failures: { registry: '${__field.labels.registry}' },
     },
     {
       type: 'timeseries',
-      title: 'Fallback to cached image',
-      unit: 'ops',
+      title: 'Cached image used, per hour',
+      unit: 'short',
       description:
-        'Jobs that ran on a locally cached image (outcome=local), by registry and pull policy. A rise during an outage means the fallback is absorbing it.',
-      targets: [{ expr: 'faultline:image_pull_local:rate5m{registry=~"$registry"}', legend: '{{registry}} {{policy}}' }],
+        'Jobs per hour that ran on a locally cached image (outcome=local), by registry and pull policy. A rise during an outage means the fallback is absorbing it.',
+      targets: [{ expr: 'faultline:image_pull_local:rate5m{registry=~"$registry"} * 3600', legend: '{{registry}} {{policy}}' }],
     },
     {
       type: 'timeseries',
-      title: 'Pulls by policy and outcome',
-      unit: 'ops',
-      description: 'Pull attempts per second by pull policy (always, if-not-present, never) and outcome.',
+      title: 'Pulls per hour by policy and outcome',
+      unit: 'short',
+      description: 'Image uses per hour by pull policy (always, if-not-present, never) and outcome.',
       targets: [
-        { expr: 'sum by (policy, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"})', legend: '{{policy}} {{outcome}}' },
+        {
+          expr: 'sum by (policy, outcome) (faultline:image_pulls:rate5m{registry=~"$registry"}) * 3600',
+          legend: '{{policy}} {{outcome}}',
+        },
       ],
     },
     {
@@ -619,6 +711,8 @@ const mttr: DashboardSpec = {
   ],
 };
 
+const NO_EXECUTOR = (metric: string) => ({ vars: ['executor'], why: `${metric} has no executor label.` });
+
 const runners: DashboardSpec = {
   uid: 'faultline-runners',
   title: 'faultline / Runners fleet',
@@ -637,6 +731,7 @@ const runners: DashboardSpec = {
       unit: 'short',
       description: 'Runners online and idle.',
       targets: [{ expr: 'sum(faultline_runners{state="available"})' }],
+      ignores: NO_EXECUTOR('faultline_runners'),
     },
     {
       type: 'stat',
@@ -645,6 +740,7 @@ const runners: DashboardSpec = {
       unit: 'short',
       description: 'Runners online and running jobs.',
       targets: [{ expr: 'sum(faultline_runners{state="busy"})' }],
+      ignores: NO_EXECUTOR('faultline_runners'),
     },
     {
       type: 'stat',
@@ -653,6 +749,7 @@ const runners: DashboardSpec = {
       unit: 'short',
       description: 'Registered runners that stopped contacting the coordinator.',
       targets: [{ expr: 'sum(faultline_runners{state="offline"})' }],
+      ignores: NO_EXECUTOR('faultline_runners'),
       thresholds: [[1, 'orange']],
     },
     {
@@ -662,6 +759,7 @@ const runners: DashboardSpec = {
       unit: 'short',
       description: 'Jobs waiting for a runner.',
       targets: [{ expr: 'sum(faultline_jobs_pending)' }],
+      ignores: NO_EXECUTOR('faultline_jobs_pending (a pending job has no runner, so no executor yet)'),
       thresholds: [[10, 'orange']],
     },
     {
@@ -671,6 +769,7 @@ const runners: DashboardSpec = {
       stack: true,
       description: 'Runner count by state (available, busy, offline).',
       targets: [{ expr: 'sum by (state) (faultline_runners)', legend: '{{state}}' }],
+      ignores: NO_EXECUTOR('faultline_runners'),
     },
     {
       type: 'timeseries',
@@ -679,6 +778,7 @@ const runners: DashboardSpec = {
       stack: true,
       description: 'The same fleet in the OpenTelemetry CI/CD convention (cicd.worker.count by cicd.worker.state).',
       targets: [{ expr: 'sum by (cicd_worker_state) (cicd_worker_count)', legend: '{{cicd_worker_state}}' }],
+      ignores: NO_EXECUTOR('cicd_worker_count'),
     },
     {
       type: 'timeseries',
@@ -686,6 +786,7 @@ const runners: DashboardSpec = {
       unit: 's',
       description: 'Seconds since each runner last contacted the coordinator; a rising line is a runner going silent.',
       targets: [{ expr: 'max by (runner) (faultline_runner_heartbeat_age_seconds)', legend: '{{runner}}' }],
+      ignores: NO_EXECUTOR('faultline_runner_heartbeat_age_seconds'),
     },
     {
       type: 'timeseries',
@@ -697,6 +798,7 @@ const runners: DashboardSpec = {
         { expr: 'sum(faultline_jobs_pending)', legend: 'pending (coordinator)' },
         { expr: 'sum by (instance) (faultline_runner_jobs_running)', legend: 'running on {{instance}}' },
       ],
+      ignores: NO_EXECUTOR('the job gauges'),
     },
     {
       type: 'timeseries',
@@ -754,6 +856,7 @@ const pipelines: DashboardSpec = {
       unit: 'short',
       description: "Pipelines whose failure was classified infra in the last hour (operators' fault).",
       targets: [{ expr: 'sum(increase(faultline_pipelines_finished_total{status="failed",failure_class="infra"}[1h])) or vector(0)' }],
+      failures: { class: 'infra', since: '1h' },
       thresholds: [[1, 'orange']],
     },
     {
@@ -766,24 +869,25 @@ const pipelines: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'Pipelines finished by status',
-      unit: 'ops',
+      title: 'Pipelines finished per hour by status',
+      unit: 'short',
       stack: true,
-      description: 'Finished pipelines per second by status.',
-      targets: [{ expr: 'sum by (status) (rate(faultline_pipelines_finished_total[$__rate_interval]))', legend: '{{status}}' }],
+      description: 'Finished pipelines per hour by status.',
+      targets: [{ expr: 'sum by (status) (rate(faultline_pipelines_finished_total[$__rate_interval])) * 3600', legend: '{{status}}' }],
     },
     {
       type: 'timeseries',
-      title: 'Failed pipelines by failure class',
-      unit: 'ops',
+      title: 'Failed pipelines per hour by failure class',
+      unit: 'short',
       stack: true,
-      description: 'Failed pipelines per second by the class of the failure that failed them.',
+      description: 'Failed pipelines per hour by the class of the failure that failed them.',
       targets: [
         {
-          expr: 'sum by (failure_class) (rate(faultline_pipelines_finished_total{status="failed"}[$__rate_interval]))',
+          expr: 'sum by (failure_class) (rate(faultline_pipelines_finished_total{status="failed"}[$__rate_interval])) * 3600',
           legend: '{{failure_class}}',
         },
       ],
+      failures: { class: '${__field.labels.failure_class}' },
     },
     {
       type: 'timeseries',
@@ -803,13 +907,13 @@ const pipelines: DashboardSpec = {
     },
     {
       type: 'timeseries',
-      title: 'Pipeline runs by result (OTel cicd.pipeline.run.duration)',
-      unit: 'ops',
+      title: 'Pipeline runs per hour by result (OTel cicd.pipeline.run.duration)',
+      unit: 'short',
       description:
-        'The OpenTelemetry CI/CD convention view: runs per second by cicd.pipeline.result (error = failed for infra reasons, failure = build).',
+        'The OpenTelemetry CI/CD convention view: runs per hour by cicd.pipeline.result (error = failed for infra reasons, failure = build).',
       targets: [
         {
-          expr: 'sum by (cicd_pipeline_result) (rate(cicd_pipeline_run_duration_seconds_count[$__rate_interval]))',
+          expr: 'sum by (cicd_pipeline_result) (rate(cicd_pipeline_run_duration_seconds_count[$__rate_interval])) * 3600',
           legend: '{{cicd_pipeline_result}}',
         },
       ],

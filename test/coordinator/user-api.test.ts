@@ -78,7 +78,7 @@ describe('user API', () => {
   });
 
   test('manual play, retry creates a new attempt; failures list and summary', async () => {
-    const runner = await h.register();
+    const runner = await h.register({ name: 'release-runner' });
     const p = await h.createPipeline('deploy:\n  when: manual\n  allow_failure: false\n  script: d\n', { ref: 'release' });
     const deploy = byName(p).deploy!;
     assert.equal(deploy.status, 'manual');
@@ -124,6 +124,22 @@ describe('user API', () => {
     assert.equal(list.body.failures[0].ref, 'release');
     assert.equal(list.body.next_cursor, null);
     assert.equal((await h.api('GET', '/api/v1/failures?class=build&ref=release')).body.failures.length, 0);
+    // The dashboards' dimensions (their data links filter by them): executor, registry, runner name; a csv list matches any.
+    const ids = async (q: string) => {
+      const r = await h.api('GET', `/api/v1/failures?ref=release&${q}`);
+      assert.equal(r.status, 200, `${q}: ${JSON.stringify(r.body)}`);
+      return r.body.failures.map((f: { id: number }) => f.id);
+    };
+    assert.deepEqual(await ids('executor=shell'), [job.id]);
+    assert.deepEqual(await ids('executor=docker,shell'), [job.id]);
+    assert.deepEqual(await ids('executor=docker'), []);
+    assert.deepEqual(await ids('runner_name=release-runner'), [job.id]);
+    assert.deepEqual(await ids('runner_name=other,release-runner&executor=shell'), [job.id]);
+    assert.deepEqual(await ids('runner_name=other'), []);
+    assert.deepEqual(await ids('registry=registry.example'), []);
+    const empty = await h.api('GET', '/api/v1/failures?executor=shell,');
+    assert.equal(empty.status, 400);
+    assert.equal(empty.body.details[0].path, 'executor.1');
     assert.equal((await h.api('GET', '/api/v1/failures?since=yesterday')).status, 400);
     assert.equal((await h.api('GET', '/api/v1/failures?limit=501')).status, 400);
     const sum = await h.api('GET', '/api/v1/failures/summary?since=1h');

@@ -110,6 +110,11 @@ test('faultline why / failures / cancel / rules test against a coordinator proce
     assert.equal(infra.status, 0, infra.stderr);
     assert.match(infra.stdout, /disk/);
     assert.doesNotMatch(infra.stdout, /unit/);
+    const onShell = await cli(['failures', '--executor', 'docker,shell', '--since', '1h'], ROOT, env);
+    assert.match(onShell.stdout, /disk/);
+    const onDocker = await cli(['failures', '--executor', 'docker', '--runner-name', 'nobody'], ROOT, env);
+    assert.equal(onDocker.status, 0, onDocker.stderr);
+    assert.match(onDocker.stdout, /no failures match/);
     const badClass = await cli(['failures', '--class', 'nope'], ROOT, env);
     assert.notEqual(badClass.status, 0);
     assert.match(badClass.stderr, /nope/);

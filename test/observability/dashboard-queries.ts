@@ -68,3 +68,33 @@ export function dashboardQueries(dir = DASHBOARD_DIR): DashboardQuery[] {
   }
   return out;
 }
+
+/**
+ * A data link's URL as Grafana renders it when a user clicks a series: `${var}` / `${var:csv}`
+ * (the "All" of our variables is `.*`), `${__field.labels.x}` / `${__data.fields.x}` from the
+ * clicked series, `${__from:date:iso}` / `${__to:date:iso}` from the time range. Anything else
+ * left in the URL is an error: the test must not pass a link Grafana would render differently.
+ */
+export function renderLink(
+  url: string,
+  at: { vars: Record<string, string | string[]>; labels?: Record<string, string>; from: Date; to: Date },
+): string {
+  const out = url.replace(/\$\{([\w.]+)(?::([\w:]+))?\}/g, (whole, name: string, fmt: string | undefined) => {
+    if (name === '__from' || name === '__to') {
+      if (fmt !== 'date:iso') throw new Error(`unsupported time format in ${whole}`);
+      return (name === '__from' ? at.from : at.to).toISOString();
+    }
+    const label = /^__(?:field\.labels|data\.fields)\.(\w+)$/.exec(name)?.[1];
+    if (label) {
+      const v = at.labels?.[label];
+      if (v === undefined) throw new Error(`${whole}: the clicked series has no label ${label}`);
+      return v;
+    }
+    const v = at.vars[name];
+    if (v === undefined) throw new Error(`${whole}: no such variable`);
+    if (fmt !== undefined && fmt !== 'csv') throw new Error(`unsupported variable format in ${whole}`);
+    return Array.isArray(v) ? v.join(',') : v;
+  });
+  if (out.includes('$')) throw new Error(`not rendered: ${out}`);
+  return out;
+}

@@ -22,6 +22,7 @@ test('failure rates read per hour, not per second (a few failures an hour are 0.
     .filter(
       (p) =>
         p.type === 'timeseries' &&
+        p.fieldConfig.defaults.unit !== 'percentunit' && // ratios of those rates are no rates
         p.targets.some((t) => /rate\((faultline_jobs_finished_total\{status="failed"|cicd_system_errors_total)/.test(t.expr)),
     );
   assert.ok(failureRates.length >= 3, 'failure rate panels found');
@@ -32,10 +33,33 @@ test('failure rates read per hour, not per second (a few failures an hour are 0.
   }
 });
 
+test('no panel shows a per-second rate: every plain rate is multiplied to per hour and says so', () => {
+  const all = readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap(panels);
+  const problems: string[] = [];
+  for (const p of all) {
+    if (['ops', 'reqps', 'rps', 'wps', 'cps'].includes(p.fieldConfig.defaults.unit))
+      problems.push(`${p.title}: unit ${p.fieldConfig.defaults.unit}`);
+    for (const t of p.targets) {
+      // A rate (rate() or a :rate5m recording rule) that is not a ratio and not a quantile.
+      const isRate = /\brate\(|:rate\d+[mh]\b/.test(t.expr) && !/ \/ |histogram_quantile|_ratio/.test(t.expr);
+      if (!isRate) continue;
+      if (!/\* 3600$/.test(t.expr)) problems.push(`${p.title}: per-second ${t.expr}`);
+      if (!/per hour/.test(p.title)) problems.push(`${p.title}: does not say "per hour"`);
+    }
+  }
+  assert.ok(all.length >= 40, `${all.length} panels`);
+  assert.deepEqual(problems, []);
+});
+
 test('"Registries in outage now" names the registries', () => {
   const p = panels('registry.json').find((x) => x.title === 'Registries in outage now')!;
   assert.ok(p);
-  assert.match(p.targets[0]!.expr, /sum by \(registry\) \(ALERTS\{alertname="RegistryOutage",alertstate="firing"\}\)/);
+  assert.match(
+    p.targets[0]!.expr,
+    /sum by \(registry\) \(ALERTS\{alertname="RegistryOutage",alertstate="firing",registry=~"\$registry"\}\)/,
+  );
   assert.equal(p.targets[0]!.legendFormat, '{{registry}}');
   assert.equal(p.options.textMode, 'name');
 });

@@ -7,12 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import type { JobJson } from '../../src/protocol/user-api.js';
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
+import { launchChromium } from '../helpers/browser.js';
 
 const GREEN_LOG = ['$ ./build.sh', 'fetch attempt 1 failed, retrying in 2s', 'build ok', ''].join('\n');
 const RED_LOG = ['$ ./build.sh', 'fetch attempt 2 failed, retrying in 4s', 'zorp: cannot frobnicate the widget cache', ''].join('\n');
@@ -84,8 +85,7 @@ describe('job page: lines new since the last green run (headless Chromium)', () 
     assert.equal(red.failure?.fallback, true, JSON.stringify(red.failure));
     assert.equal(red.failure.baseline_job_id, greenId);
     assert.deepEqual(red.failure.new_lines, [{ line: 3, text: 'zorp: cannot frobnicate the widget cache' }]);
-    if (hasTool('chromium'))
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    if (hasTool('chromium')) browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -7,25 +7,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import type { PipelineJson } from '../../src/protocol/user-api.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
+import { jsErrors, launchChromium, openUi, SHOTS } from '../helpers/browser.js';
+import { allPanels, loadDashboards, renderLink } from '../observability/dashboard-queries.js';
 
-const SHOTS = new URL('../../test-artifacts/ui/', import.meta.url).pathname;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const REGISTRY = 'registry.invalid:5000';
 const IMAGE = `${REGISTRY}/team/node:20`;
 const pullFailure: JobUpdateRequest = {
@@ -54,6 +46,7 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
   let dir: ReturnType<typeof tempDir>;
   let browser: Browser;
   let runnerToken: string;
+  let rulesDir: string;
   let mixed: PipelineJson;
   const headers = () => ({ 'content-type': 'application/json', authorization: `Bearer ${coord.apiToken}` });
   const api = async <T>(path: string): Promise<T> => {
@@ -93,9 +86,11 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
 
   before(async () => {
     if (!hasTool('chromium')) return;
-    mkdirSync(SHOTS, { recursive: true });
     dir = tempDir('faultline-ops-ui-');
-    coord = await createCoordinator({ dataDir: dir.path, port: 0 });
+    // A copy of the shipped rules, so the reload test can change them.
+    rulesDir = join(dir.path, 'rules');
+    cpSync(new URL('../../rules/classification/', import.meta.url).pathname, rulesDir, { recursive: true });
+    coord = await createCoordinator({ dataDir: dir.path, port: 0, rulesDir });
     const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -128,7 +123,7 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     await createPipeline('ok:\n  script: [echo ok]\n', 'green');
     await finish({ state: 'success', exit_code: 0, trace_bytes: 0 });
     mixed = await api<PipelineJson>(`/api/v1/pipelines/${mixed.id}`);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -137,18 +132,8 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     dir?.dispose();
   });
 
-  async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const page = await browser.newPage({ viewport });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
-    });
-    (page as Page & { jsErrors: string[] }).jsErrors = errors;
-    await page.goto(`${coord.url}/?token=${encodeURIComponent(coord.apiToken)}${hash}`);
-    return page;
-  }
-  const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+  /** A page that already holds the token, with JS errors collected (test/helpers/browser.ts). */
+  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> => openUi(browser, coord, hash, viewport);
 
   test('Health: the infra ratio chart is drawn from the data, open incidents name their dependency, runners by state', async (t) => {
     if (!requireTools(t, 'chromium')) return;
@@ -198,6 +183,44 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     await page.close();
   });
 
+  test('runners page: Remove asks first, then DELETEs the runner (gone from the API and the page)', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const reg = await fetch(`${coord.url}/api/v1/runners/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        registration_token: coord.registrationToken,
+        name: 'spare-runner',
+        executor: 'shell',
+        tags: ['spare'],
+        run_untagged: false,
+        concurrency: 1,
+      }),
+    });
+    assert.equal(reg.status, 201, await reg.clone().text());
+    const listed = async () => (await api<{ runners: { id: number; name: string }[] }>('/api/v1/runners')).runners.map((r) => r.name);
+    assert.deepEqual((await listed()).sort(), ['op-runner', 'spare-runner']);
+    const page = await open('#/runners');
+    const spare = page.locator('#runners-table tbody tr', { hasText: 'spare-runner' });
+    await spare.waitFor();
+    const dialogs: string[] = [];
+    // First answer "Cancel": nothing may be removed.
+    page.once('dialog', (d) => (dialogs.push(d.message()), void d.dismiss()));
+    await spare.locator('button[data-action="remove"]').click();
+    await page.waitForTimeout(300);
+    assert.match(dialogs[0] ?? '', /^Remove runner spare-runner \(#\d+\)\?/);
+    assert.deepEqual((await listed()).sort(), ['op-runner', 'spare-runner'], 'a dismissed confirm removes nothing');
+    page.once('dialog', (d) => (dialogs.push(d.message()), void d.accept()));
+    await spare.locator('button[data-action="remove"]').click();
+    await spare.waitFor({ state: 'detached', timeout: 3000 });
+    assert.equal(dialogs.length, 2);
+    assert.deepEqual(await listed(), ['op-runner']);
+    assert.equal(await page.locator('#runners-table tbody tr').count(), 1);
+    await page.screenshot({ path: `${SHOTS}runners-removed.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
   test('rules page: rules in force with hit counts and coverage', async (t) => {
     if (!requireTools(t, 'chromium')) return;
     const rules = await api<{ rules: { id: string; hits: number }[]; coverage: { failures: number } }>('/api/v1/rules');
@@ -210,6 +233,44 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     if (hit) assert.equal(await page.locator(`#rules-table tr[data-rule-id="${hit.id}"] .c-hits`).innerText(), String(hit.hits));
     assert.match(await page.locator('#rules-meta').innerText(), /of 4 failures in the last 7 days/);
     await page.screenshot({ path: `${SHOTS}rules.png`, fullPage: true });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('rules page: Reload rules picks up a new rule file; a broken one is refused with file and line, the old rules stay', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    type Rules = { rules: { id: string }[]; last_reload: { ok: boolean; errors: unknown[] } | null };
+    const before = await api<Rules>('/api/v1/rules');
+    assert.ok(!before.rules.some((r) => r.id === 'ui-reload-test'));
+    const file = join(rulesDir, '99-ui-reload.yml');
+    const rule = (pattern: string) =>
+      `rules:\n  - id: ui-reload-test\n    version: 1\n    description: A rule the UI test adds and reloads.\n    match:\n      reason: script_failure\n      log: ['${pattern}']\n    class: build\n    cause: ui_reload\n    summary: reloaded\n`;
+    writeFileSync(file, rule('^zorp-ui-reload'));
+    const page = await open('#/rules');
+    await page.locator('#rules-table').waitFor();
+    await page.locator('#rules-reload').click();
+    await page.locator('#rules-table tr[data-rule-id="ui-reload-test"]').waitFor({ timeout: 3000 });
+    const after1 = await api<Rules>('/api/v1/rules');
+    assert.ok(
+      after1.rules.some((r) => r.id === 'ui-reload-test'),
+      'the API has the new rule',
+    );
+    assert.equal(after1.last_reload?.ok, true);
+    // A broken regex: refused, named, and the rules in force do not change.
+    writeFileSync(file, rule('(unclosed'));
+    await page.locator('#rules-reload').click();
+    const err = page.locator('#rules-reload-error');
+    await err.waitFor({ timeout: 3000 });
+    assert.match(await err.innerText(), /rules not reloaded[\s\S]*99-ui-reload\.yml/);
+    const after2 = await api<Rules>('/api/v1/rules');
+    assert.equal(after2.last_reload?.ok, false);
+    assert.ok(
+      after2.rules.some((r) => r.id === 'ui-reload-test'),
+      'the previous rules stay in force',
+    );
+    assert.equal(await page.locator('#rules-table tbody tr').count(), after2.rules.length);
+    await page.screenshot({ path: `${SHOTS}rules-reload-refused.png`, fullPage: true });
+    rmSync(file);
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });
@@ -293,6 +354,54 @@ describe('operators\u2019 UI on the real coordinator (headless Chromium)', () =>
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'no reload happened');
     assert.doesNotMatch(await row.locator('.c-dur').innerText(), /tick/);
     await page.screenshot({ path: `${SHOTS}live-done.png` });
+    assert.deepEqual(jsErrors(page), []);
+    await page.close();
+  });
+
+  test('a dashboard data link, rendered as Grafana would, opens the failures list filtered like the panel', async (t) => {
+    if (!requireTools(t, 'chromium')) return;
+    const linkOf = (uid: string, title: string): string => {
+      const d = loadDashboards().find((x) => x.json.uid === uid)!.json;
+      const p = allPanels(d).find((x) => x.title === title);
+      assert.ok(p, `${uid}: no panel ${title}`);
+      return p.fieldConfig.defaults.links[0].url;
+    };
+    type Failures = { failures: { id: number; failure: { class: string } }[] };
+    const all = (await api<Failures>('/api/v1/failures?since=1h')).failures;
+    const infra = all.filter((f) => f.failure.class === 'infra').map((f) => f.id);
+    assert.equal(infra.length, 3, 'three pull failures');
+    assert.ok(all.length > infra.length, 'and a build failure the links must leave out');
+    // The operator already holds the token in this browser (the UI keeps it in localStorage).
+    const page = await open('#/');
+    await page.locator('#pipelines-table').waitFor();
+    /** Goes to `url` (a hash change in the open UI) and waits for the list it filters by `field` = `value`. */
+    const shownIds = async (url: string, field: string, value: string) => {
+      await page.goto(url);
+      await page.waitForFunction(([f, v]) => (document.getElementById(f) as HTMLInputElement | null)?.value === v, [field, value] as const);
+      await page.locator('#failures-table, .failures-body .empty').first().waitFor();
+      return (
+        await page.locator('#failures-table tbody tr').evaluateAll((rs) => rs.map((r) => Number((r as HTMLElement).dataset.jobId)))
+      ).sort();
+    };
+    const at = { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) };
+    // "Registries in outage now": a click on the registry's name.
+    const outage = renderLink(linkOf('faultline-registry', 'Registries in outage now'), {
+      ...at,
+      vars: { faultline_url: coord.url },
+      labels: { registry: REGISTRY },
+    });
+    assert.deepEqual(await shownIds(outage, 'f-registry', REGISTRY), [...infra].sort());
+    assert.equal(await page.locator('#f-registry').inputValue(), REGISTRY);
+    assert.equal(await page.locator('#f-class').inputValue(), 'infra');
+    await page.screenshot({ path: `${SHOTS}dashboard-link-registry.png`, fullPage: true });
+    // "Infra failure ratio by runner": the runner's series, $executor at "All" (.*), the dashboard's time range.
+    const byRunner = linkOf('faultline-failures', 'Infra failure ratio by runner (1h)');
+    const runnerLink = (runner: string) =>
+      renderLink(byRunner, { ...at, vars: { faultline_url: coord.url, executor: '.*' }, labels: { runner } });
+    assert.deepEqual(await shownIds(runnerLink('op-runner'), 'f-runner_name', 'op-runner'), [...infra].sort());
+    assert.equal(await page.locator('#f-executor').inputValue(), '', "Grafana's All is no filter");
+    assert.equal(await page.locator('#f-until').inputValue(), at.to.toISOString());
+    assert.deepEqual(await shownIds(runnerLink('another-runner'), 'f-runner_name', 'another-runner'), [], 'another runner has none');
     assert.deepEqual(jsErrors(page), []);
     await page.close();
   });

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
+import { launchChromium } from '../helpers/browser.js';
 
 describe('UI security headers (issue 14 #9, #10)', () => {
   let coord: Coordinator;
@@ -31,8 +32,7 @@ describe('UI security headers (issue 14 #9, #10)', () => {
     });
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
-    if (hasTool('chromium'))
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    if (hasTool('chromium')) browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -7,25 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createCoordinator, type Coordinator } from '../../src/coordinator/index.js';
 import type { JobJson, PipelineJson } from '../../src/protocol/user-api.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import { hasTool, requireTools } from '../helpers/tools.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const SHOTS = new URL('../../test-artifacts/ui/', import.meta.url).pathname;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { jsErrors, launchChromium, openUi, SHOTS } from '../helpers/browser.js';
 
 const PIPELINE_YAML = `
 stages: [build, test]
@@ -244,7 +232,6 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
 
   before(async () => {
     if (!hasTool('chromium')) return; // each test skips (or fails under CI) via requireTools
-    mkdirSync(SHOTS, { recursive: true });
     dir = tempDir('faultline-ui-');
     coord = await createCoordinator({ dataDir: dir.path, port: 0, incidents: { failures: 1 } });
     const created = await fetch(`${coord.url}/api/v1/pipelines`, {
@@ -263,7 +250,7 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.equal(infraJob.failure?.class, 'infra', JSON.stringify(infraJob.failure));
     assert.equal(buildJob.failure?.class, 'build', JSON.stringify(buildJob.failure));
     assert.ok(buildJob.failure.evidence.length > 0, 'the jest failure has log evidence');
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -272,26 +259,16 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     dir?.dispose();
   });
 
-  /** A page that already holds the token, with JS errors turned into test failures. */
-  async function open(hash: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const page = await browser!.newPage({ viewport });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    // The UI runs under a strict Content-Security-Policy: anything it blocks is a bug here.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
-    });
-    (page as Page & { jsErrors: string[] }).jsErrors = errors;
-    await page.goto(`${coord!.url}/?token=${encodeURIComponent(coord!.apiToken)}${hash}`);
-    return page;
-  }
-  const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+  /** A page that already holds the token, with JS errors collected (test/helpers/browser.ts). */
+  const open = (hash: string, viewport?: { width: number; height: number }): Promise<Page> => openUi(browser!, coord!, hash, viewport);
 
   test('pipeline page labels the infra and the build failure differently', async (t) => {
     if (!requireTools(t, 'chromium')) return;
     const page = await open(`#/pipelines/${pipeline.id}`);
-    // The token moved from the URL to localStorage.
-    assert.ok(!page.url().includes('token='), page.url());
+    // The token moved from the URL to localStorage. The page's own location: page.url() learns of
+    // history.replaceState from an event that can arrive after goto resolves (seen under load).
+    const href = await page.evaluate(() => location.href);
+    assert.ok(!href.includes('token='), href);
     assert.equal(await page.evaluate(() => localStorage.getItem('faultline.apiToken')), coord!.apiToken);
 
     const infraBadge = page.locator(`.job[data-job-id="${infraJob.id}"] .job-failure .fclass`);

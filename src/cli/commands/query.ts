@@ -14,10 +14,11 @@ export interface ConnOptions {
 export async function failuresCommand(opts: ConnOptions & Record<string, string | boolean | undefined>): Promise<number> {
   return withSession(opts, async ({ conn }) => {
     const q = new URLSearchParams();
-    for (const k of ['class', 'reason', 'cause', 'ref', 'job', 'runner', 'image', 'since', 'until', 'limit']) {
+    for (const k of ['class', 'reason', 'cause', 'ref', 'job', 'runner', 'image', 'executor', 'registry', 'since', 'until', 'limit']) {
       const v = opts[k];
       if (typeof v === 'string') q.set(k, v);
     }
+    if (typeof opts.runnerName === 'string') q.set('runner_name', opts.runnerName);
     const res = await api<FailureListJson>(conn, 'GET', `/api/v1/failures?${q}`);
     if (opts.json) {
       console.log(JSON.stringify(res, null, 2));

@@ -153,6 +153,14 @@ export const listPipelinesQuery = z.object({
 
 export const traceQuery = z.object({ offset: intParam(0, 1e15, 0) });
 
+/** `a` or `a,b,c` (a Grafana multi-value variable in csv format): matches any of them. */
+const anyOf = (max: number) =>
+  z
+    .string()
+    .transform((v) => v.split(','))
+    .pipe(z.array(z.string().min(1, 'empty value in the list').max(max)).max(20, 'at most 20 values'))
+    .optional();
+
 export const failuresQuery = z.object({
   class: z.enum(FAILURE_CLASSES).optional(),
   reason: z.enum(FAILURE_REASONS).optional(),
@@ -165,6 +173,10 @@ export const failuresQuery = z.object({
     .transform(Number)
     .optional(),
   image: z.string().min(1).max(1024).optional(),
+  // The dimensions of the dashboards' variables, so a panel can link to its failures.
+  executor: anyOf(64),
+  registry: anyOf(255),
+  runner_name: anyOf(255),
   since: z.string().optional(),
   until: z.string().optional(),
   limit: intParam(1, 500, 50),

@@ -10,6 +10,10 @@ export interface FailureFilter {
   job?: string;
   runner?: number;
   image?: string;
+  /** Any of these executors / registries / runner names (the dashboards' label values). */
+  executor?: string[];
+  registry?: string[];
+  runnerName?: string[];
   since?: number;
   until?: number;
   limit: number;
@@ -33,6 +37,16 @@ export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: 
   eq('name', f.job);
   eq('runner_id', f.runner);
   eq('failure_image', f.image);
+  const anyOf = (sql: string, vs: string[] | undefined) => {
+    if (vs?.length) {
+      where.push(sql.replace('?', vs.map(() => '?').join(', ')));
+      args.push(...vs);
+    }
+  };
+  anyOf('failure_executor IN (?)', f.executor);
+  anyOf('failure_registry IN (?)', f.registry);
+  // Removed runners have no row any more: their failures no longer match a name.
+  anyOf('runner_id IN (SELECT id FROM runners WHERE name IN (?))', f.runnerName);
   if (f.since !== undefined) {
     where.push('finished_at >= ?');
     args.push(f.since);

@@ -60,6 +60,11 @@ export async function postJson(path, body) {
   return (await call(path, init)).json();
 }
 
+/** DELETE `path` (e.g. a runner); the API answers 204 with no body. */
+export async function del(path) {
+  await call(path, { method: 'DELETE' });
+}
+
 /** Fetches `path` with the token and saves it as `filename` (links cannot carry the Bearer header). */
 export async function download(path, filename) {
   const blob = await (await call(path)).blob();

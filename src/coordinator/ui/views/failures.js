@@ -11,10 +11,33 @@ function barOf(percent) {
   return bar;
 }
 
-export const FILTERS = ['class', 'reason', 'cause', 'ref', 'job', 'runner', 'image', 'since'];
+// executor, registry and runner_name are the dashboards' variables: a Grafana data link lands
+// here with them (a csv list for several values); `until` bounds the time range of the panel.
+export const FILTERS = [
+  'class',
+  'reason',
+  'cause',
+  'ref',
+  'job',
+  'runner',
+  'runner_name',
+  'executor',
+  'registry',
+  'image',
+  'since',
+  'until',
+];
+
+/** Grafana's "All" of a dashboard variable (allValue `.*`, or `$__all`) is no filter. */
+const ALL = new Set(['.*', '$__all']);
 
 export async function renderFailures(ctx) {
-  const f = Object.fromEntries(FILTERS.map((k) => [k, ctx.query.get(k) ?? '']));
+  const f = Object.fromEntries(
+    FILTERS.map((k) => {
+      const v = ctx.query.get(k) ?? '';
+      return [k, ALL.has(v) ? '' : v];
+    }),
+  );
   const cursor = ctx.query.get('cursor') ?? '';
   const body = h('div', { class: 'failures-body' }, h('p', { class: 'muted' }, 'Loading…'));
   // The form shows at once and stays, so a rejected filter can be corrected in place.
@@ -25,7 +48,7 @@ export async function renderFailures(ctx) {
   try {
     [list, summary] = await Promise.all([
       getJson(`/api/v1/failures${query({ ...f, cursor, limit: 50 })}`),
-      getJson(`/api/v1/failures/summary${query({ since: f.since })}`).catch((err) => ({ error: err })),
+      getJson(`/api/v1/failures/summary${query({ since: f.since, until: f.until })}`).catch((err) => ({ error: err })),
     ]);
   } catch (err) {
     if (!(err instanceof ApiError) || err instanceof Unauthorized || err.status !== 400) throw err;
@@ -103,8 +126,12 @@ function form(f) {
     field('ref', 'Ref', text('ref', 'branch or tag')),
     field('job', 'Job', text('job', 'job name')),
     field('runner', 'Runner', text('runner', 'runner id', { inputmode: 'numeric' })),
+    field('runner_name', 'Runner name', text('runner_name', 'name(s), comma-separated')),
+    field('executor', 'Executor', text('executor', 'e.g. docker')),
+    field('registry', 'Registry', text('registry', 'registry host')),
     field('image', 'Image', text('image', 'image')),
     field('since', 'Since', text('since', '24h, 7d or ISO time')),
+    field('until', 'Until', text('until', 'ISO time (default: now)')),
     h(
       'div',
       { class: 'field buttons' },

@@ -1,22 +1,63 @@
 // #/rules — the classification rules in force: hit counts, the last reload, and coverage
 // (how many failures a rule decided rather than the fallback) from GET /api/v1/rules.
-import { getJson } from '../api.js';
+// "Reload rules" is POST /api/v1/rules/reload: refused rules leave the previous ones in force,
+// and the refusal's errors (file, line) are listed here.
+import { ApiError, getJson, postJson, Unauthorized } from '../api.js';
 import { classBadge } from '../badges.js';
-import { h, time } from '../dom.js';
+import { h, time, toast } from '../dom.js';
 
-export async function renderRules(ctx) {
+export async function renderRules(ctx, refused = null) {
   const d = await getJson('/api/v1/rules');
   if (ctx.signal.aborted) return;
-  ctx.root.replaceChildren(view(d));
+  ctx.root.replaceChildren(view(d, reloadButton(ctx), refused));
 }
 
-function view(d) {
+function reloadButton(ctx) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn',
+      id: 'rules-reload',
+      onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        let refused = null;
+        try {
+          await postJson('/api/v1/rules/reload');
+          toast('Rules reloaded', 'info');
+        } catch (err) {
+          if (err instanceof Unauthorized) return ctx.onError(err);
+          if (err instanceof ApiError && err.status === 422) refused = err;
+          else toast(`Reload rules: ${err.message}`);
+        }
+        await renderRules(ctx, refused).catch(ctx.onError);
+      },
+    },
+    '↻ Reload rules',
+  );
+}
+
+/** Why the last reload was refused, as the API said it (file and line per error). */
+function refusal(err) {
+  return h(
+    'div',
+    { class: 'error', role: 'alert', id: 'rules-reload-error' },
+    h('strong', null, err.message),
+    h(
+      'ul',
+      { class: 'rules-errors' },
+      (err.details ?? []).map((x) => h('li', null, h('code', null, x.line ? `${x.path}:${x.line}` : x.path), ' ', x.message)),
+    ),
+  );
+}
+
+function view(d, reload, refused) {
   const c = d.coverage;
   const rules = [...d.rules].sort((a, b) => b.hits - a.hits || a.id.localeCompare(b.id));
   return h(
     'section',
     { class: 'rules' },
-    h('header', { class: 'page-head' }, h('h1', null, 'Rules'), h('span', { class: 'muted' }, `${rules.length} in force`)),
+    h('header', { class: 'page-head' }, h('h1', null, 'Rules'), h('span', { class: 'muted' }, `${rules.length} in force`), reload),
     h(
       'div',
       { class: 'card rules-meta', id: 'rules-meta' },
@@ -45,6 +86,7 @@ function view(d) {
             ]
           : 'none since start',
       ),
+      refused ? refusal(refused) : null,
     ),
     h(
       'div',
