@@ -6,7 +6,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { describe, joinPath } from './diagnostics.js';
 import { checkKeys } from './check-keys.js';
 import type { Defaults } from './job.js';
-import type { CommitFacts } from './index.js';
+import type { CommitFacts, Lookups } from './index.js';
 import type { AutoCancel } from '../pipeline/model.js';
 import { DEFAULT_UNSUPPORTED, WORKFLOW_RULE_UNSUPPORTED, WORKFLOW_UNSUPPORTED } from './keywords.js';
 import { clausesHold, flattenRules, readClauses } from './rule-clauses.js';
@@ -139,7 +139,13 @@ function readAutoCancel(raw: unknown, path: string, at: Pos, diag: Diagnostics):
 }
 
 /** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
-export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts | undefined, diag: Diagnostics): WorkflowResult {
+export function evaluateWorkflow(
+  top: PlainMap,
+  vars: Vars,
+  commit: CommitFacts | undefined,
+  diag: Diagnostics,
+  lookups?: Lookups,
+): WorkflowResult {
   const none = { created: true as const, variables: { values: {}, masked: [], raw: [] } };
   const wf = top.workflow;
   if (wf === undefined || wf === null) return none;
@@ -186,7 +192,7 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
         ? undefined
         : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
     if (decided) return; // keep validating the remaining rules
-    const matches = clausesHold(clauses, { vars, commit });
+    const matches = clausesHold(clauses, { vars, commit, lookups, diag });
     if (!matches) return;
     decided =
       when === 'never'

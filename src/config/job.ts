@@ -11,7 +11,7 @@ import { reportUnsupported, checkKeys } from './check-keys.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
 import { readEnvironment } from './environment.js';
 import type { Vars } from './expression.js';
-import type { CommitFacts } from './index.js';
+import type { CommitFacts, Lookups } from './index.js';
 import { firstMatch, readRules, type AllowFailure, type Rule } from './job-rules.js';
 import { JOB_UNSUPPORTED, NESTED_UNSUPPORTED } from './keywords.js';
 import { readNeeds, type NeedRef } from './needs.js';
@@ -69,6 +69,7 @@ export interface JobContext {
   predefined: Record<string, string>;
   pipelineVars: Record<string, string>;
   commit: CommitFacts | undefined;
+  lookups?: Lookups;
 }
 
 export interface CompiledJob {
@@ -254,11 +255,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       'only:/except: cannot be used together with rules: in one job (GitLab refuses it too); keep rules:',
     );
   }
-  if (!ctx.commit && rules?.some((r) => r.clauses.exists)) {
+  if (!ctx.commit && rules?.some((r) => r.clauses.exists && !r.clauses.existsIn)) {
     diag.warn(p('rules'), at('rules'), "the commit's files are not known here, so rules: exists: matches nothing");
   }
   const visible = layer(globals, jobVars, ctx.pipelineVars);
-  const evalCtx: EvalContext = { vars: expanded({ ...ctx.predefined }, visible), commit: ctx.commit };
+  const evalCtx: EvalContext = { vars: expanded({ ...ctx.predefined }, visible), commit: ctx.commit, lookups: ctx.lookups, diag };
   let matched: Rule | null = null;
   if (rules) {
     matched = firstMatch(rules, evalCtx);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compilePipeline, type CommitFacts } from '../../src/config/index.js';
+import { compilePipeline, wantKey, type CommitFacts } from '../../src/config/index.js';
 import { environmentSlug } from '../../src/config/environment.js';
 import type { PipelineModel } from '../../src/pipeline/model.js';
 
@@ -137,13 +137,48 @@ describe('rules: changes / exists against the commit', () => {
     );
     assert.match(r.warnings.map((w) => w.message).join('\n'), /exists: matches nothing/);
   });
-  test('compare_to and exists: project are refused', () => {
-    const e = errors(
-      'a: {script: x, rules: [{changes: {paths: [a], compare_to: refs/heads/main}}]}\nb: {script: x, rules: [{exists: {paths: [a], project: g/p}}]}\n',
-    );
-    assert.equal(e.length, 2);
-    assert.match(e[0]!, /compare_to: not supported by faultline, so the pipeline is refused/);
-    assert.match(e[1]!, /project: not supported by faultline/);
+  // docs.gitlab.com/ee/ci/yaml/#ruleschangescompare_to and #rulesexistsproject: the compiler does no
+  // I/O, so it asks (ConfigError.want) and the caller answers (CompileOptions.lookups).
+  const lookupYaml =
+    'variables: {BASE: main}\n' +
+    'a: {script: x, rules: [{changes: {paths: [src/*], compare_to: refs/heads/$BASE}}]}\n' +
+    'b: {script: x, rules: [{exists: {paths: [Dockerfile], project: g/p, ref: v1.0.0}}]}\n' +
+    'c: {script: x, rules: [{if: $NOPE, changes: {paths: [x], compare_to: other}}]}\n' +
+    'd: {script: x}\n';
+  test('compare_to and exists: project ask the caller, naming what they need', () => {
+    const r = compilePipeline(lookupYaml, { predefined: push('main') });
+    assert.equal(r.ok, false);
+    const wants = r.ok ? [] : r.errors.map((e) => e.want);
+    // compare_to expands variables (GitLab 17.2); c's if: is false, so its compare_to is never asked for.
+    assert.deepEqual(wants, [
+      { kind: 'changed_since', ref: 'refs/heads/main' },
+      { kind: 'project_files', project: 'g/p', ref: 'v1.0.0' },
+    ]);
+    assert.match(r.ok ? '' : r.errors[0]!.message, /^a\.rules\[0\]: rules:changes:compare_to `refs\/heads\/main` cannot be evaluated here/);
+  });
+  test('answered: compare_to diffs since the merge base (whatever the source), exists looks in the other project', () => {
+    const lookups = {
+      [wantKey({ kind: 'changed_since', ref: 'refs/heads/main' })]: { ok: true as const, paths: ['src/app.c'] },
+      [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['README.md'] },
+    };
+    const run = (l: typeof lookups, source = 'push') =>
+      compilePipeline(lookupYaml, { predefined: { ...push('feat'), CI_PIPELINE_SOURCE: source }, lookups: l, commit: { files: ['Dockerfile'], changed: [] } });
+    const names = (r: ReturnType<typeof run>) => (r.ok ? r.model.jobs.map((j) => j.name) : assert.fail(JSON.stringify(r.errors)));
+    assert.deepEqual(names(run(lookups)), ['a', 'd']); // b: Dockerfile is in this commit, not in g/p at v1.0.0
+    assert.deepEqual(names(run(lookups, 'schedule')), ['a', 'd']); // no "holds without a push diff" with compare_to
+    const none = { ...lookups, [wantKey({ kind: 'changed_since', ref: 'refs/heads/main' })]: { ok: true as const, paths: ['docs/x.md'] } };
+    const withFile = { ...none, [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['Dockerfile'] } };
+    assert.deepEqual(names(run(withFile)), ['b', 'd']);
+  });
+  test('a failed answer is GitLab\'s rule error; exists: ref without project is an error', () => {
+    const r = compilePipeline('a: {script: x, rules: [{changes: {paths: [x], compare_to: nope}}]}\n', {
+      predefined: push('main'),
+      lookups: { [wantKey({ kind: 'changed_since', ref: 'nope' })]: { ok: false, reason: 'rules:changes:compare_to is not a valid ref' } },
+    });
+    assert.match(r.ok ? '' : r.errors[0]!.message, /^a\.rules\[0\]: Failed to parse rule: rules:changes:compare_to is not a valid ref$/);
+    assert.equal(r.ok ? null : r.errors[0]!.code, undefined);
+    const e = errors('b: {script: x, rules: [{exists: {paths: [a], ref: main}}]}\n');
+    assert.match(e.join('\n'), /exists\.ref: ref can only be given together with project/);
   });
   test('workflow: rules: changes', () => {
     const w = 'workflow: {rules: [{changes: [src/*]}, {when: never}]}\na: {script: x}\n';
