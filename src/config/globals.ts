@@ -14,6 +14,7 @@ import {
   check,
   DEFAULT_KEYWORDS,
   durationSchema,
+  hooksSchema,
   imageSchema,
   interruptibleSchema,
   retrySchema,
@@ -101,6 +102,7 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   d.tags = get('tags', (v, p, pos) => check(tagsSchema, v, p, pos, diag));
   d.services = get('services', (v, p, pos) => check(servicesSchema, v, p, pos, diag));
   d.cache = get('cache', (v, p, pos) => check(cacheSchema, v, p, pos, diag));
+  d.hooks = get('hooks', (v, p, pos) => check(hooksSchema, v, p, pos, diag));
   for (const k of Object.keys(d) as (keyof Defaults)[]) if (d[k] === undefined) delete d[k];
   return d;
 }

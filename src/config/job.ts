@@ -23,6 +23,7 @@ import {
   check,
   DEFAULT_KEYWORDS,
   durationSchema,
+  hooksSchema,
   imageSchema,
   interruptibleSchema,
   JOB_KEYWORDS,
@@ -58,6 +59,7 @@ export interface Defaults {
   tags?: string[];
   services?: ServiceSpec[];
   cache?: CacheSpec[];
+  hooks?: { pre_get_sources_script: string[] };
 }
 
 export interface JobContext {
@@ -200,6 +202,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   // scripts (a trigger: job has none; it is refused above)
   const before_script = has('before_script') ? (field('before_script', scriptSchema) ?? []) : (defaults.before_script ?? []);
   const after_script = has('after_script') ? (field('after_script', scriptSchema) ?? []) : (defaults.after_script ?? []);
+  // hooks: the job's replaces default:'s (GitLab merges no keyword of default: key by key).
+  const hooks = has('hooks') ? field('hooks', hooksSchema) : defaults.hooks;
   let script: string[] = [];
   if (!has('script')) {
     if (!has('trigger')) diag.error(p('script'), jobPos, 'script is required: every job needs a script: with at least one command');
@@ -321,6 +325,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       variables,
       ...(services.length ? { services } : {}),
       ...(cache.length ? { cache } : {}),
+      ...(hooks?.pre_get_sources_script.length ? { hooks } : {}),
       ...(artifacts ? { artifacts } : {}),
       line: jobPos.line,
       ...(trigger ? { trigger } : {}),

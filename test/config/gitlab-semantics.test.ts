@@ -291,7 +291,6 @@ describe('secrets and id_tokens: valid, but faultline has no provider (refused a
 
 describe('fail closed', () => {
   const refused = [
-    'hooks: {pre_get_sources_script: [x]}',
     'when: delayed',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
     'image: {name: a, kubernetes: {user: "1000"}}',
@@ -306,6 +305,17 @@ describe('fail closed', () => {
       assert.doesNotMatch(e[0]!, /script is required/);
     });
   }
+  test('hooks: pre_get_sources_script (job, or default: unless the job has its own) reaches the job spec; unknown hooks are errors', () => {
+    const m = model(
+      'default: {hooks: {pre_get_sources_script: [echo d]}}\n' +
+        'a: {script: x, hooks: {pre_get_sources_script: [[echo a1], echo a2]}}\nb: {script: x}\n' +
+        'c: {script: x, inherit: {default: false}}\n',
+    );
+    const hooks = Object.fromEntries(m.jobs.map((j) => [j.name, j.hooks?.pre_get_sources_script]));
+    assert.deepEqual(hooks, { a: ['echo a1', 'echo a2'], b: ['echo d'], c: undefined });
+    assert.match(errors('a: {script: x, hooks: {post_get_sources_script: [x]}}\n').join('\n'), /a\.hooks.*post_get_sources_script/);
+    assert.match(errors('t: {trigger: {include: c.yml}, hooks: {pre_get_sources_script: [x]}}\n').join('\n'), /cannot have hooks/);
+  });
   test('a child pipeline trigger: job needs no script; a multi-project one is refused naming the job', () => {
     assert.ok(compilePipeline('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', { predefined: push('main') }).ok);
     const e = errors('downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n');
