@@ -194,7 +194,11 @@ export function evaluateWorkflow(
         ? undefined
         : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
     if (decided) return; // keep validating the remaining rules
-    const matches = clausesHold(clauses, { vars, commit, lookups, diag });
+    const ctx = { vars, commit, lookups, diag, blocked: false };
+    const matches = clausesHold(clauses, ctx);
+    // A rule that could not be evaluated reported why; the jobs are still compiled (their own
+    // lookups are asked for in the same round) but no later rule decides instead of it.
+    if (ctx.blocked) decided = withBase(none);
     if (!matches) return;
     decided =
       when === 'never'

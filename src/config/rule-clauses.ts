@@ -24,6 +24,8 @@ export interface EvalContext {
   lookups?: Lookups;
   /** Where a rule that cannot be evaluated says so; without it such a rule does not match. */
   diag?: Diagnostics;
+  /** Set when a rule could not be evaluated (its error is reported): the later rules do not decide. */
+  blocked?: boolean;
 }
 
 export interface Clauses {
@@ -145,6 +147,7 @@ export function changesHold(patterns: readonly string[], ctx: EvalContext): bool
  */
 function lookup(c: Clauses, want: Want, keyword: string, ctx: EvalContext): readonly string[] | null {
   const answer = ctx.lookups?.[wantKey(want)];
+  ctx.blocked = ctx.blocked || !answer?.ok;
   const what = want.kind === 'changed_since' ? `\`${want.ref}\`` : `\`${want.project}\`${want.ref ? ` at \`${want.ref}\`` : ''}`;
   if (answer?.ok) return answer.paths;
   if (!answer) {

@@ -170,6 +170,15 @@ describe('rules: changes / exists against the commit', () => {
     const withFile = { ...none, [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['Dockerfile'] } };
     assert.deepEqual(names(run(withFile)), ['b', 'd']);
   });
+  test('workflow: rules: changes: compare_to asks too, and its answer decides the pipeline', () => {
+    const w = 'workflow: {rules: [{changes: {paths: [src/*], compare_to: main}}, {when: never}]}\na: {script: x}\n';
+    const asked = compilePipeline(w, { predefined: push('feat') });
+    assert.deepEqual(asked.ok ? [] : asked.errors.map((e) => e.want), [{ kind: 'changed_since', ref: 'main' }]);
+    const key = wantKey({ kind: 'changed_since', ref: 'main' });
+    assert.ok(compilePipeline(w, { predefined: push('feat'), lookups: { [key]: { ok: true, paths: ['src/a.c'] } } }).ok);
+    const none = compilePipeline(w, { predefined: push('feat'), lookups: { [key]: { ok: true, paths: ['README.md'] } } });
+    assert.match(none.ok ? '' : none.errors[0]!.message, /when: never, so no pipeline is created/);
+  });
   test('a failed answer is GitLab\'s rule error; exists: ref without project is an error', () => {
     const r = compilePipeline('a: {script: x, rules: [{changes: {paths: [x], compare_to: nope}}]}\n', {
       predefined: push('main'),
