@@ -87,7 +87,7 @@ export class Classifier {
         evidence,
       };
     }
-    const fb = fallbackFor(report.reason, report.stage);
+    const fb = fallbackFor(report.reason, report.stage, report.kind);
     return {
       ...report,
       class: fb.class,

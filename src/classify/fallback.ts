@@ -60,7 +60,20 @@ export const FALLBACK_BY_STAGE = {
   upload: { class: 'infra', cause: 'upload_failed', summary: 'Uploading the job artifacts or cache failed' },
 } as const satisfies Partial<Record<FailureStage, FallbackVerdict>>;
 
-export function fallbackFor(reason: FailureReason, stage?: FailureStage): FallbackVerdict {
+/**
+ * A script failure the runner marks as the job's own `hooks: pre_get_sources_script`: gitlab-runner
+ * runs it in get_sources (before the fetch) and reports script_failure there, so by stage it would
+ * read as a failed fetch (infra) — but the commands are the pipeline's. No public log shows the
+ * runner's structured kind, so this is decided here rather than by a corpus-backed rule.
+ */
+const HOOK_FAILED: FallbackVerdict = {
+  class: 'build',
+  cause: 'hook_failed',
+  summary: "The job's hooks: pre_get_sources_script failed before the sources were fetched",
+};
+
+export function fallbackFor(reason: FailureReason, stage?: FailureStage, kind?: string | null): FallbackVerdict {
+  if (reason === 'script_failure' && stage === 'get_sources' && kind === 'pre_get_sources_script') return HOOK_FAILED;
   if ((reason === 'script_failure' || reason === 'unknown_failure') && stage && stage in FALLBACK_BY_STAGE) {
     return FALLBACK_BY_STAGE[stage as keyof typeof FALLBACK_BY_STAGE];
   }

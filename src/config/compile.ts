@@ -142,12 +142,12 @@ export function compileTop(top: PlainMap, opts: CompileOptions, diag: Diagnostic
   const hasContext = ['CI_PIPELINE_SOURCE', 'CI_COMMIT_BRANCH', 'CI_COMMIT_TAG', 'CI_COMMIT_REF_NAME'].some((k) => k in given);
   const predefined = hasContext ? given : { ...lintContext(), ...given };
   const pipelineVars = opts.variables ?? {};
-  const workflow = evaluateWorkflow(top, { ...predefined, ...globals.values, ...pipelineVars }, opts.commit, diag);
+  const workflow = evaluateWorkflow(top, { ...predefined, ...globals.values, ...pipelineVars }, opts.commit, diag, opts.lookups);
   const globalVars = workflow.created ? mergeVars(globals, workflow.variables) : globals;
 
   const resolved = resolveExtends(top, [...templateNames, ...jobNames], (n) => keyPos(top, n, START), diag);
 
-  const ctx: JobContext = { diag, stages, defaults, globalVars, predefined, pipelineVars, commit: opts.commit };
+  const ctx: JobContext = { diag, stages, defaults, globalVars, predefined, pipelineVars, commit: opts.commit, lookups: opts.lookups };
   const included: CompiledJob[] = [];
   const masked = new Set(globalVars.masked);
   for (const name of jobNames) {

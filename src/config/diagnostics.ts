@@ -13,22 +13,24 @@ export class Diagnostics {
   private readonly seen = new Set<string>();
 
   /** `code` marks the errors that only say "nothing to run in this context" (lint warns on them). */
-  error(path: string, pos: Pos, text: string, code?: ConfigError['code']): void {
-    this.add(this.errors, 'E', path, pos, text, code);
+  error(path: string, pos: Pos, text: string, code?: ConfigError['code'], want?: ConfigError['want']): void {
+    const item = this.add(this.errors, 'E', path, pos, text, code);
+    if (item && want) item.want = want;
   }
 
   warn(path: string, pos: Pos, text: string): void {
     this.add(this.warnings, 'W', path, pos, text);
   }
 
-  private add(list: ConfigError[], kind: string, path: string, pos: Pos, text: string, code?: ConfigError['code']): void {
+  private add(list: ConfigError[], kind: string, path: string, pos: Pos, text: string, code?: ConfigError['code']): ConfigError | null {
     const key = `${kind}${pos.file ?? ''}:${pos.line}:${pos.column}:${text}`;
-    if (this.seen.has(key)) return;
+    if (this.seen.has(key)) return null;
     this.seen.add(key);
     const item: ConfigError = { path, line: pos.line, column: pos.column, message: path ? `${path}: ${text}` : text };
     if (pos.file !== undefined) item.file = pos.file;
     if (code !== undefined) item.code = code;
     list.push(item);
+    return item;
   }
 
   sorted(): { errors: ConfigError[]; warnings: ConfigWarning[] } {

@@ -6,7 +6,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { describe, joinPath } from './diagnostics.js';
 import { checkKeys } from './check-keys.js';
 import type { Defaults } from './job.js';
-import type { CommitFacts } from './index.js';
+import type { CommitFacts, Lookups } from './index.js';
 import type { AutoCancel } from '../pipeline/model.js';
 import { DEFAULT_UNSUPPORTED, WORKFLOW_RULE_UNSUPPORTED, WORKFLOW_UNSUPPORTED } from './keywords.js';
 import { clausesHold, flattenRules, readClauses } from './rule-clauses.js';
@@ -14,6 +14,7 @@ import {
   check,
   DEFAULT_KEYWORDS,
   durationSchema,
+  hooksSchema,
   imageSchema,
   interruptibleSchema,
   retrySchema,
@@ -101,6 +102,7 @@ export function readDefaults(top: PlainMap, diag: Diagnostics): Defaults {
   d.tags = get('tags', (v, p, pos) => check(tagsSchema, v, p, pos, diag));
   d.services = get('services', (v, p, pos) => check(servicesSchema, v, p, pos, diag));
   d.cache = get('cache', (v, p, pos) => check(cacheSchema, v, p, pos, diag));
+  d.hooks = get('hooks', (v, p, pos) => check(hooksSchema, v, p, pos, diag));
   for (const k of Object.keys(d) as (keyof Defaults)[]) if (d[k] === undefined) delete d[k];
   return d;
 }
@@ -139,7 +141,13 @@ function readAutoCancel(raw: unknown, path: string, at: Pos, diag: Diagnostics):
 }
 
 /** Evaluate `workflow: rules:`; the first matching rule decides (no match → no pipeline). */
-export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts | undefined, diag: Diagnostics): WorkflowResult {
+export function evaluateWorkflow(
+  top: PlainMap,
+  vars: Vars,
+  commit: CommitFacts | undefined,
+  diag: Diagnostics,
+  lookups?: Lookups,
+): WorkflowResult {
   const none = { created: true as const, variables: { values: {}, masked: [], raw: [] } };
   const wf = top.workflow;
   if (wf === undefined || wf === null) return none;
@@ -186,7 +194,11 @@ export function evaluateWorkflow(top: PlainMap, vars: Vars, commit: CommitFacts 
         ? undefined
         : readAutoCancel(r.auto_cancel, joinPath(rp, 'auto_cancel'), valuePos(r, 'auto_cancel', rpos), diag);
     if (decided) return; // keep validating the remaining rules
-    const matches = clausesHold(clauses, { vars, commit });
+    const ctx = { vars, commit, lookups, diag, blocked: false };
+    const matches = clausesHold(clauses, ctx);
+    // A rule that could not be evaluated reported why; the jobs are still compiled (their own
+    // lookups are asked for in the same round) but no later rule decides instead of it.
+    if (ctx.blocked) decided = withBase(none);
     if (!matches) return;
     decided =
       when === 'never'

@@ -61,5 +61,9 @@ export function readRules(raw: unknown, path: string, pos: Pos, diag: Diagnostic
 }
 
 export function firstMatch(rules: readonly Rule[], ctx: EvalContext): Rule | null {
-  return rules.find((r) => clausesHold(r.clauses, ctx)) ?? null;
+  for (const r of rules) {
+    if (clausesHold(r.clauses, ctx)) return r;
+    if (ctx.blocked) return null; // this rule's error stands; no later rule may decide instead
+  }
+  return null;
 }

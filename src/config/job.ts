@@ -11,7 +11,7 @@ import { reportUnsupported, checkKeys } from './check-keys.js';
 import { didYouMean, describe, joinPath, type Diagnostics } from './diagnostics.js';
 import { readEnvironment } from './environment.js';
 import type { Vars } from './expression.js';
-import type { CommitFacts } from './index.js';
+import type { CommitFacts, Lookups } from './index.js';
 import { firstMatch, readRules, type AllowFailure, type Rule } from './job-rules.js';
 import { JOB_UNSUPPORTED, NESTED_UNSUPPORTED } from './keywords.js';
 import { readNeeds, type NeedRef } from './needs.js';
@@ -23,6 +23,7 @@ import {
   check,
   DEFAULT_KEYWORDS,
   durationSchema,
+  hooksSchema,
   imageSchema,
   interruptibleSchema,
   JOB_KEYWORDS,
@@ -58,6 +59,7 @@ export interface Defaults {
   tags?: string[];
   services?: ServiceSpec[];
   cache?: CacheSpec[];
+  hooks?: { pre_get_sources_script: string[] };
 }
 
 export interface JobContext {
@@ -69,6 +71,7 @@ export interface JobContext {
   predefined: Record<string, string>;
   pipelineVars: Record<string, string>;
   commit: CommitFacts | undefined;
+  lookups?: Lookups;
 }
 
 export interface CompiledJob {
@@ -199,6 +202,8 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
   // scripts (a trigger: job has none; it is refused above)
   const before_script = has('before_script') ? (field('before_script', scriptSchema) ?? []) : (defaults.before_script ?? []);
   const after_script = has('after_script') ? (field('after_script', scriptSchema) ?? []) : (defaults.after_script ?? []);
+  // hooks: the job's replaces default:'s (GitLab merges no keyword of default: key by key).
+  const hooks = has('hooks') ? field('hooks', hooksSchema) : defaults.hooks;
   let script: string[] = [];
   if (!has('script')) {
     if (!has('trigger')) diag.error(p('script'), jobPos, 'script is required: every job needs a script: with at least one command');
@@ -254,11 +259,11 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       'only:/except: cannot be used together with rules: in one job (GitLab refuses it too); keep rules:',
     );
   }
-  if (!ctx.commit && rules?.some((r) => r.clauses.exists)) {
+  if (!ctx.commit && rules?.some((r) => r.clauses.exists && !r.clauses.existsIn)) {
     diag.warn(p('rules'), at('rules'), "the commit's files are not known here, so rules: exists: matches nothing");
   }
   const visible = layer(globals, jobVars, ctx.pipelineVars);
-  const evalCtx: EvalContext = { vars: expanded({ ...ctx.predefined }, visible), commit: ctx.commit };
+  const evalCtx: EvalContext = { vars: expanded({ ...ctx.predefined }, visible), commit: ctx.commit, lookups: ctx.lookups, diag };
   let matched: Rule | null = null;
   if (rules) {
     matched = firstMatch(rules, evalCtx);
@@ -320,6 +325,7 @@ export function compileJob(name: string, cfg: PlainMap, jobPos: Pos, ctx: JobCon
       variables,
       ...(services.length ? { services } : {}),
       ...(cache.length ? { cache } : {}),
+      ...(hooks?.pre_get_sources_script.length ? { hooks } : {}),
       ...(artifacts ? { artifacts } : {}),
       line: jobPos.line,
       ...(trigger ? { trigger } : {}),

@@ -29,13 +29,11 @@ export const JOB_UNSUPPORTED: Record<string, Support> = {
   secrets: noProvider('faultline has no secrets provider (Vault, Azure Key Vault, GCP Secret Manager); the variables would be missing'),
   id_tokens: noProvider('faultline issues no OIDC ID tokens; the variables would be missing'),
   identity: refuse('faultline has no identity federation; the job would run without its credentials'),
-  hooks: refuse('hooks (pre_get_sources_script) are not run; the job would start differently'),
   run: refuse('CI steps (run:) are not run by faultline'),
 };
 
 export const DEFAULT_UNSUPPORTED: Record<string, Support> = {
   artifacts: refuse('default: artifacts: is not applied to the jobs yet (later jobs would miss the files); give artifacts: per job'),
-  hooks: JOB_UNSUPPORTED.hooks!,
   id_tokens: JOB_UNSUPPORTED.id_tokens!,
   identity: JOB_UNSUPPORTED.identity!,
 };

@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 import { expandString } from '../pipeline/variables.js';
 import { describe, joinPath, type Diagnostics } from './diagnostics.js';
 import { compileExpression, ExpressionError, type Expression, type Vars } from './expression.js';
-import type { CommitFacts } from './index.js';
+import type { CommitFacts, Lookups, Want } from './index.js';
 import { isPlainMap, keyPos, valuePos, type PlainMap, type Pos } from './yaml-source.js';
 
 /** Sources whose pipelines have a push diff for `changes:` (GitLab). */
@@ -20,6 +20,12 @@ const DIFF_SOURCES = new Set(['push', 'merge_request_event', 'external_pull_requ
 export interface EvalContext {
   vars: Vars;
   commit: CommitFacts | undefined;
+  /** Answers to `compare_to` / `exists: project` questions (absent: none looked up yet). */
+  lookups?: Lookups;
+  /** Where a rule that cannot be evaluated says so; without it such a rule does not match. */
+  diag?: Diagnostics;
+  /** Set when a rule could not be evaluated (its error is reported): the later rules do not decide. */
+  blocked?: boolean;
 }
 
 export interface Clauses {
@@ -27,7 +33,18 @@ export interface Clauses {
   /** Unexpanded glob patterns; null when the rule has no such clause. */
   changes: string[] | null;
   exists: string[] | null;
+  /** `changes: compare_to` (unexpanded): compare with the merge base of this ref, not the push. */
+  compareTo?: string;
+  /** `exists: project/ref` (unexpanded): look in that project's files at that ref (null: its default branch). */
+  existsIn?: { project: string; ref: string | null };
+  /** The rule's path and position, for errors found while it is evaluated. */
+  path: string;
+  pos: Pos;
 }
+
+/** The key of a Want in `Lookups`. */
+export const wantKey = (w: Want): string =>
+  w.kind === 'changed_since' ? `changed_since\0${w.ref}` : `project_files\0${w.project}\0${w.ref ?? ''}`;
 
 const NEVER_MATCHES: Expression = { source: '', evaluate: () => false };
 
@@ -48,46 +65,54 @@ export function readIf(r: PlainMap, rp: string, rpos: Pos, diag: Diagnostics): E
   }
 }
 
+interface Patterns {
+  list: string[];
+  /** compare_to, or project/ref, when the clause is a map that has them. */
+  extra: Record<string, string>;
+}
+
 /** `changes: [globs]` / `{paths: [globs], compare_to}`, `exists: [globs]` / `{paths, project, ref}`. */
-function readPatterns(r: PlainMap, key: 'changes' | 'exists', rp: string, rpos: Pos, diag: Diagnostics): string[] | null {
+function readPatterns(r: PlainMap, key: 'changes' | 'exists', rp: string, rpos: Pos, diag: Diagnostics): Patterns | null {
   const raw = r[key];
   if (raw === undefined) return null;
   const path = joinPath(rp, key);
   const at = valuePos(r, key, rpos);
   let list: unknown = raw;
+  const extra: Record<string, string> = {};
   if (isPlainMap(raw)) {
     const allowed = key === 'changes' ? ['paths', 'compare_to'] : ['paths', 'project', 'ref'];
     for (const k of Object.keys(raw)) {
       const kat = keyPos(raw, k, at);
       if (!allowed.includes(k)) diag.error(joinPath(path, k), kat, `unknown key '${k}' (allowed: ${allowed.join(', ')})`);
       else if (k !== 'paths') {
-        diag.error(
-          joinPath(path, k),
-          kat,
-          `not supported by faultline, so the pipeline is refused: ${key}: ${k} would evaluate against another ${k === 'compare_to' ? 'ref' : 'project or ref'}`,
-        );
+        if (typeof raw[k] === 'string' && raw[k] !== '') extra[k] = raw[k];
+        else diag.error(joinPath(path, k), valuePos(raw, k, at), `expected a string, got ${describe(raw[k])}`);
       }
     }
+    // GitLab: "exists:ref can only be specified if exists:project is specified".
+    if (key === 'exists' && raw.ref !== undefined && raw.project === undefined)
+      diag.error(joinPath(path, 'ref'), keyPos(raw, 'ref', at), 'ref can only be given together with project');
     list = raw.paths;
     if (list === undefined) {
       diag.error(joinPath(path, 'paths'), at, `paths is required`);
-      return [];
+      return { list: [], extra };
     }
   }
   if (typeof list === 'string') list = [list];
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
     diag.error(path, at, `expected a list of file patterns, got ${describe(list)}`);
-    return [];
+    return { list: [], extra };
   }
-  return list as string[];
+  return { list: list as string[], extra };
 }
 
 export function readClauses(r: PlainMap, rp: string, rpos: Pos, diag: Diagnostics): Clauses {
-  return {
-    expr: readIf(r, rp, rpos, diag),
-    changes: readPatterns(r, 'changes', rp, rpos, diag),
-    exists: readPatterns(r, 'exists', rp, rpos, diag),
-  };
+  const changes = readPatterns(r, 'changes', rp, rpos, diag);
+  const exists = readPatterns(r, 'exists', rp, rpos, diag);
+  const c: Clauses = { expr: readIf(r, rp, rpos, diag), changes: changes?.list ?? null, exists: exists?.list ?? null, path: rp, pos: rpos };
+  if (changes?.extra.compare_to !== undefined) c.compareTo = changes.extra.compare_to;
+  if (exists?.extra.project !== undefined) c.existsIn = { project: exists.extra.project, ref: exists.extra.ref ?? null };
+  return c;
 }
 
 const matcherCache = new Map<string, (p: string) => boolean>();
@@ -115,10 +140,50 @@ export function changesHold(patterns: readonly string[], ctx: EvalContext): bool
   return anyMatch(patterns, changed, ctx.vars);
 }
 
+/**
+ * The answer to a repository question, or null after reporting why there is none: not looked
+ * up yet (a `needs_lookup` error carrying the Want, so the caller can look it up and compile
+ * again), or looked up and failed (GitLab's error for the rule; the pipeline is not created).
+ */
+function lookup(c: Clauses, want: Want, keyword: string, ctx: EvalContext): readonly string[] | null {
+  const answer = ctx.lookups?.[wantKey(want)];
+  ctx.blocked = ctx.blocked || !answer?.ok;
+  const what = want.kind === 'changed_since' ? `\`${want.ref}\`` : `\`${want.project}\`${want.ref ? ` at \`${want.ref}\`` : ''}`;
+  if (answer?.ok) return answer.paths;
+  if (!answer) {
+    ctx.diag?.error(
+      c.path,
+      c.pos,
+      `${keyword} ${what} cannot be evaluated here (the caller did not look it up), so the pipeline is refused`,
+      'needs_lookup',
+      want,
+    );
+  } else ctx.diag?.error(c.path, c.pos, `Failed to parse rule: ${answer.reason}`, answer.unreachable ? 'needs_lookup' : undefined);
+  return null;
+}
+
+/**
+ * `changes: {paths, compare_to}` as GitLab's Clause::Changes: the paths changed between the
+ * merge base of the ref and the pipeline's commit — whatever the pipeline's source.
+ */
+function changesSinceHold(c: Clauses, ctx: EvalContext): boolean {
+  const ref = expandString(c.compareTo!, ctx.vars);
+  const paths = lookup(c, { kind: 'changed_since', ref }, 'rules:changes:compare_to', ctx);
+  return paths !== null && anyMatch(c.changes!, paths, ctx.vars);
+}
+
+/** `exists: {paths, project, ref}`: that project's files at that ref (GitLab 17.0). */
+function existsInHold(c: Clauses, ctx: EvalContext): boolean {
+  const project = expandString(c.existsIn!.project, ctx.vars);
+  const ref = c.existsIn!.ref === null ? null : expandString(c.existsIn!.ref, ctx.vars);
+  const paths = lookup(c, { kind: 'project_files', project, ref }, 'rules:exists:project', ctx);
+  return paths !== null && anyMatch(c.exists!, paths, ctx.vars);
+}
+
 export function clausesHold(c: Clauses, ctx: EvalContext): boolean {
   if (c.expr && !c.expr.evaluate(ctx.vars)) return false;
-  if (c.changes && !changesHold(c.changes, ctx)) return false;
-  if (c.exists && !anyMatch(c.exists, ctx.commit?.files ?? [], ctx.vars)) return false;
+  if (c.changes && !(c.compareTo !== undefined ? changesSinceHold(c, ctx) : changesHold(c.changes, ctx))) return false;
+  if (c.exists && !(c.existsIn ? existsInHold(c, ctx) : anyMatch(c.exists, ctx.commit?.files ?? [], ctx.vars))) return false;
   return true;
 }
 

@@ -66,6 +66,7 @@ export const JOB_KEYWORDS = [
   'services',
   'cache',
   'artifacts',
+  'hooks',
 ] as const;
 
 export const DEFAULT_KEYWORDS = [
@@ -79,6 +80,7 @@ export const DEFAULT_KEYWORDS = [
   'tags',
   'services',
   'cache',
+  'hooks',
 ] as const;
 
 export const RULE_KEYWORDS = ['if', 'changes', 'exists', 'when', 'allow_failure', 'variables', 'needs', 'interruptible'] as const;
@@ -141,6 +143,14 @@ function colonHint(it: unknown): string {
 }
 
 /** Scripts: a string or (nested, up to 10 levels) lists of strings, flattened. */
+/** `hooks: {pre_get_sources_script}` — the only hook GitLab's YAML has (docs.gitlab.com/ee/ci/yaml/#hooks). */
+export const hooksSchema = z.lazy(() =>
+  z
+    .object({ pre_get_sources_script: scriptSchema })
+    .strict()
+    .transform((h) => ({ pre_get_sources_script: h.pre_get_sources_script })),
+);
+
 export const scriptSchema = z.unknown().transform((v, ctx) => {
   if (typeof v === 'string') return [v];
   if (!Array.isArray(v)) {

@@ -26,6 +26,7 @@ export const NOT_FOR_TRIGGER_JOBS = [
   'timeout',
   'tags',
   'coverage',
+  'hooks',
 ];
 
 export function readTrigger(raw: unknown, name: string, at: Pos, diag: Diagnostics): TriggerSpec | null {

@@ -76,6 +76,8 @@ export interface JobSpec {
   services?: ServiceSpec[];
   /** `cache:` entries. Absent = none. */
   cache?: CacheSpec[];
+  /** `hooks: pre_get_sources_script` (job or default:); absent = none. Run before the checkout. */
+  hooks?: { pre_get_sources_script: string[] };
   /** Source line of the job key in the YAML (1-based), for messages. */
   line: number;
   /** `artifacts:`; absent/null = the job keeps nothing. */

@@ -72,6 +72,8 @@ export interface JobPayload {
   services?: ServiceSpec[];
   /** `cache:`; absent = none. */
   cache?: CacheSpec[];
+  /** `hooks: pre_get_sources_script`: run in get_sources before the checkout (not with GIT_STRATEGY none); absent = none. */
+  hooks?: { pre_get_sources_script: string[] };
   before_script: string[];
   script: string[];
   after_script: string[];

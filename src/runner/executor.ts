@@ -16,7 +16,8 @@
 import type { FailureReason, FailureStage } from '../protocol/failure.js';
 import type { ImagePullRecord, JobPayload } from '../protocol/runner-api.js';
 
-export type ScriptStep = 'step_script' | 'after_script';
+/** `get_sources`: the `hooks: pre_get_sources_script` commands, before the checkout (as gitlab-runner's get_sources script). */
+export type ScriptStep = 'step_script' | 'after_script' | 'get_sources';
 
 /** Where log output goes: the orchestrator masks secrets and streams it to the coordinator. */
 export interface TraceSink {

@@ -253,6 +253,26 @@ class JobRun {
     this.stages.push({ stage: step, start: start.toISOString(), end: new Date().toISOString() });
   }
 
+  /**
+   * `hooks: pre_get_sources_script`, as gitlab-runner's get_sources script runs it: first, in the
+   * get_sources stage, its commands echoed (`$ cmd`); skipped with GIT_STRATEGY none (no sources are
+   * got). A non-zero exit fails the job there with script_failure, like gitlab-runner, marked
+   * kind `pre_get_sources_script` so the classifier can tell the job's own hook from a failed fetch.
+   */
+  private async preGetSourcesHook(): Promise<void> {
+    const { job, ctx } = this;
+    const hook = job.hooks?.pre_get_sources_script ?? [];
+    if (hook.length === 0 || job.git.strategy === 'none') return;
+    ctx.trace.line('Running hooks: pre_get_sources_script');
+    const r = await this.o.executor.runScript(ctx, 'get_sources', buildScript(hook), { signal: this.stop.signal, graceMs: this.graceMs });
+    if (r.aborted || this.stopReason || r.exitCode === 0) return;
+    const how = r.exitCode === null ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+    throw new BuildError(`hooks: pre_get_sources_script failed with ${how}, before the sources were fetched`, 'script_failure', 'get_sources', {
+      exitCode: r.exitCode,
+      kind: 'pre_get_sources_script',
+    });
+  }
+
   /** Refuse what this executor cannot run, before anything runs (faultline's gap, not the build's). */
   private checkSupported(): void {
     const { job, ctx } = this;
@@ -287,6 +307,8 @@ class JobRun {
       });
       if (this.stopReason) return { kind: 'stopped' };
       await this.inStage('get_sources', async () => {
+        await this.preGetSourcesHook();
+        if (this.stopReason) return;
         ctx.trace.line('Getting source from Git repository');
         await getSources({ job, buildDir: ctx.buildDir, trace: ctx.trace, signal: this.stop.signal });
       });

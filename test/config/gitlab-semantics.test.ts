@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compilePipeline, type CommitFacts } from '../../src/config/index.js';
+import { compilePipeline, wantKey, type CommitFacts } from '../../src/config/index.js';
 import { environmentSlug } from '../../src/config/environment.js';
 import type { PipelineModel } from '../../src/pipeline/model.js';
 
@@ -137,13 +137,57 @@ describe('rules: changes / exists against the commit', () => {
     );
     assert.match(r.warnings.map((w) => w.message).join('\n'), /exists: matches nothing/);
   });
-  test('compare_to and exists: project are refused', () => {
-    const e = errors(
-      'a: {script: x, rules: [{changes: {paths: [a], compare_to: refs/heads/main}}]}\nb: {script: x, rules: [{exists: {paths: [a], project: g/p}}]}\n',
-    );
-    assert.equal(e.length, 2);
-    assert.match(e[0]!, /compare_to: not supported by faultline, so the pipeline is refused/);
-    assert.match(e[1]!, /project: not supported by faultline/);
+  // docs.gitlab.com/ee/ci/yaml/#ruleschangescompare_to and #rulesexistsproject: the compiler does no
+  // I/O, so it asks (ConfigError.want) and the caller answers (CompileOptions.lookups).
+  const lookupYaml =
+    'variables: {BASE: main}\n' +
+    'a: {script: x, rules: [{changes: {paths: [src/*], compare_to: refs/heads/$BASE}}]}\n' +
+    'b: {script: x, rules: [{exists: {paths: [Dockerfile], project: g/p, ref: v1.0.0}}]}\n' +
+    'c: {script: x, rules: [{if: $NOPE, changes: {paths: [x], compare_to: other}}]}\n' +
+    'd: {script: x}\n';
+  test('compare_to and exists: project ask the caller, naming what they need', () => {
+    const r = compilePipeline(lookupYaml, { predefined: push('main') });
+    assert.equal(r.ok, false);
+    const wants = r.ok ? [] : r.errors.map((e) => e.want);
+    // compare_to expands variables (GitLab 17.2); c's if: is false, so its compare_to is never asked for.
+    assert.deepEqual(wants, [
+      { kind: 'changed_since', ref: 'refs/heads/main' },
+      { kind: 'project_files', project: 'g/p', ref: 'v1.0.0' },
+    ]);
+    assert.match(r.ok ? '' : r.errors[0]!.message, /^a\.rules\[0\]: rules:changes:compare_to `refs\/heads\/main` cannot be evaluated here/);
+  });
+  test('answered: compare_to diffs since the merge base (whatever the source), exists looks in the other project', () => {
+    const lookups = {
+      [wantKey({ kind: 'changed_since', ref: 'refs/heads/main' })]: { ok: true as const, paths: ['src/app.c'] },
+      [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['README.md'] },
+    };
+    const run = (l: typeof lookups, source = 'push') =>
+      compilePipeline(lookupYaml, { predefined: { ...push('feat'), CI_PIPELINE_SOURCE: source }, lookups: l, commit: { files: ['Dockerfile'], changed: [] } });
+    const names = (r: ReturnType<typeof run>) => (r.ok ? r.model.jobs.map((j) => j.name) : assert.fail(JSON.stringify(r.errors)));
+    assert.deepEqual(names(run(lookups)), ['a', 'd']); // b: Dockerfile is in this commit, not in g/p at v1.0.0
+    assert.deepEqual(names(run(lookups, 'schedule')), ['a', 'd']); // no "holds without a push diff" with compare_to
+    const none = { ...lookups, [wantKey({ kind: 'changed_since', ref: 'refs/heads/main' })]: { ok: true as const, paths: ['docs/x.md'] } };
+    const withFile = { ...none, [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['Dockerfile'] } };
+    assert.deepEqual(names(run(withFile)), ['b', 'd']);
+  });
+  test('workflow: rules: changes: compare_to asks too, and its answer decides the pipeline', () => {
+    const w = 'workflow: {rules: [{changes: {paths: [src/*], compare_to: main}}, {when: never}]}\na: {script: x}\n';
+    const asked = compilePipeline(w, { predefined: push('feat') });
+    assert.deepEqual(asked.ok ? [] : asked.errors.map((e) => e.want), [{ kind: 'changed_since', ref: 'main' }]);
+    const key = wantKey({ kind: 'changed_since', ref: 'main' });
+    assert.ok(compilePipeline(w, { predefined: push('feat'), lookups: { [key]: { ok: true, paths: ['src/a.c'] } } }).ok);
+    const none = compilePipeline(w, { predefined: push('feat'), lookups: { [key]: { ok: true, paths: ['README.md'] } } });
+    assert.match(none.ok ? '' : none.errors[0]!.message, /when: never, so no pipeline is created/);
+  });
+  test('a failed answer is GitLab\'s rule error; exists: ref without project is an error', () => {
+    const r = compilePipeline('a: {script: x, rules: [{changes: {paths: [x], compare_to: nope}}]}\n', {
+      predefined: push('main'),
+      lookups: { [wantKey({ kind: 'changed_since', ref: 'nope' })]: { ok: false, reason: 'rules:changes:compare_to is not a valid ref' } },
+    });
+    assert.match(r.ok ? '' : r.errors[0]!.message, /^a\.rules\[0\]: Failed to parse rule: rules:changes:compare_to is not a valid ref$/);
+    assert.equal(r.ok ? null : r.errors[0]!.code, undefined);
+    const e = errors('b: {script: x, rules: [{exists: {paths: [a], ref: main}}]}\n');
+    assert.match(e.join('\n'), /exists\.ref: ref can only be given together with project/);
   });
   test('workflow: rules: changes', () => {
     const w = 'workflow: {rules: [{changes: [src/*]}, {when: never}]}\na: {script: x}\n';
@@ -256,7 +300,6 @@ describe('secrets and id_tokens: valid, but faultline has no provider (refused a
 
 describe('fail closed', () => {
   const refused = [
-    'hooks: {pre_get_sources_script: [x]}',
     'when: delayed',
     'needs: [{pipeline: $PARENT_PIPELINE_ID, job: x}]',
     'image: {name: a, kubernetes: {user: "1000"}}',
@@ -271,6 +314,17 @@ describe('fail closed', () => {
       assert.doesNotMatch(e[0]!, /script is required/);
     });
   }
+  test('hooks: pre_get_sources_script (job, or default: unless the job has its own) reaches the job spec; unknown hooks are errors', () => {
+    const m = model(
+      'default: {hooks: {pre_get_sources_script: [echo d]}}\n' +
+        'a: {script: x, hooks: {pre_get_sources_script: [[echo a1], echo a2]}}\nb: {script: x}\n' +
+        'c: {script: x, inherit: {default: false}}\n',
+    );
+    const hooks = Object.fromEntries(m.jobs.map((j) => [j.name, j.hooks?.pre_get_sources_script]));
+    assert.deepEqual(hooks, { a: ['echo a1', 'echo a2'], b: ['echo d'], c: undefined });
+    assert.match(errors('a: {script: x, hooks: {post_get_sources_script: [x]}}\n').join('\n'), /a\.hooks.*post_get_sources_script/);
+    assert.match(errors('t: {trigger: {include: c.yml}, hooks: {pre_get_sources_script: [x]}}\n').join('\n'), /cannot have hooks/);
+  });
   test('a child pipeline trigger: job needs no script; a multi-project one is refused naming the job', () => {
     assert.ok(compilePipeline('child:\n  trigger:\n    include: child.yml\n    strategy: depend\n', { predefined: push('main') }).ok);
     const e = errors('downstream:\n  trigger:\n    project: group/deployer\n    strategy: depend\n');

@@ -5,6 +5,9 @@
  *   GET /api/v4/projects/:id/repository/files/:path/raw?ref=…   raw bytes; 404 {"message":"404 File Not Found"}
  *   GET /api/v4/templates/gitlab_ci_ymls/:key                   {"name", "content"}
  *   GET /api/v4/projects/:id/releases                            [{"tag_name"}…]
+ *   GET /api/v4/projects/:id/repository/tree?recursive=true&ref=&per_page=&page=
+ *       [{"id","name","type":"tree"|"blob","path","mode"}…] (directories too, 20 a page by default,
+ *       at most 100); 404 {"message":"404 Tree Not Found"} for an unknown ref (docs.gitlab.com/ee/api/repositories.html)
  * `:id` is the URL-encoded full path; a private project needs the PRIVATE-TOKEN header
  * (GitLab answers 404 "Project Not Found" without it). Plain paths under /raw/ serve
  * include:remote files; /slow/ never answers; /stall/ stops mid-body; /big/ streams 8 MiB.
@@ -51,6 +54,27 @@ export async function startFakeGitLab(data: FakeGitLabData): Promise<FakeGitLab>
       if (text === undefined) return json(res, 404, { message: '404 File Not Found' });
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
       return;
+    }
+    if ((m = /^\/api\/v4\/projects\/([^/]+)\/repository\/tree$/.exec(u.pathname))) {
+      const project = data.projects[decodeURIComponent(m[1]!)];
+      if (!project || !authed) return json(res, 404, { message: '404 Project Not Found' });
+      const ref = u.searchParams.get('ref') ?? 'main';
+      const files = project[ref === 'HEAD' ? 'main' : ref];
+      if (!files) return json(res, 404, { message: '404 Tree Not Found' });
+      const recursive = u.searchParams.get('recursive') === 'true';
+      const entries = new Map<string, 'tree' | 'blob'>();
+      for (const f of Object.keys(files)) {
+        const parts = f.split('/');
+        for (let i = 1; i < parts.length; i++) entries.set(parts.slice(0, i).join('/'), 'tree');
+        entries.set(f, 'blob');
+      }
+      const all = [...entries]
+        .filter(([p]) => recursive || !p.includes('/'))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([path, type]) => ({ id: '0'.repeat(40), name: path.split('/').pop(), type, path, mode: type === 'tree' ? '040000' : '100644' }));
+      const perPage = Math.min(100, Number(u.searchParams.get('per_page') ?? 20));
+      const page = Number(u.searchParams.get('page') ?? 1);
+      return json(res, 200, all.slice((page - 1) * perPage, page * perPage));
     }
     if ((m = /^\/api\/v4\/projects\/([^/]+)\/releases$/.exec(u.pathname))) {
       const name = decodeURIComponent(m[1]!);

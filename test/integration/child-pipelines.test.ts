@@ -91,6 +91,10 @@ test('faultline run: trigger: include: local (strategy: depend, variables down) 
     assert.equal(lastStatus(out, 'microservice_a'), 'failed', out);
     assert.match(out, /\| child sees TARGET=service-a source=parent_pipeline GLOBAL=from-parent$/m);
     assert.match(out, /\| Child pipeline #\d+ finished: failed$/m);
+    // The trigger job's verdict is explained as the child's, never as "decided by the fallback".
+    assert.match(out, /microservice_a \(#\d+\): BUILD — yours to fix · downstream_failed\n\s+child pipeline #\d+ failed: its failed job test-a \(build · [a-z_]+\)/, out);
+    assert.match(out, /decided by the child pipeline: the trigger job takes the class of its failed jobs \(build\)/);
+    assert.doesNotMatch(out, /decided by the fallback for reason downstream_pipeline/);
     // The generated child ran the file the generate job wrote.
     assert.equal(lastStatus(out, 'dynamic -> generated-job'), 'success', out);
     assert.equal(lastStatus(out, 'dynamic'), 'success', out);
@@ -140,6 +144,8 @@ level1:
     assert.equal(lastStatus(out, 'level1'), 'failed', out);
     assert.match(out, /\|\s+maximum depth of child pipelines reached/);
     assert.doesNotMatch(out, /too deep/);
+    assert.doesNotMatch(out, /decided by the fallback for reason downstream_pipeline/);
+    assert.match(out, /decided by the coordinator: the child pipeline was refused/);
   } finally {
     dir.dispose();
   }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { compilePipelineWithIncludes, type ConfigError } from '../../config/index.js';
 import { gitlabFromEnv, includeSources } from '../../coordinator/includes/index.js';
+import { compileWithLookups } from '../../coordinator/includes/repo-lookups.js';
 import { green, printJson, red, safe, yellow } from '../format.js';
 import { lintContext, PIPELINE_SOURCES } from './lint-context.js';
 import { parseVars } from '../vars.js';
@@ -108,10 +109,15 @@ async function lint(
   const gitlab = gitlabFromEnv(undefined);
   const { sources, facts } = includeSources({ worktree: root ?? dir, ...(gitlab ? { gitlab } : {}), cacheDir: dir });
   const commit = await facts();
-  const result = await compilePipelineWithIncludes(
-    text,
-    { predefined: ctx.predefined, variables, ...(commit ? { commit } : {}) },
-    { sources, onUnreachable: 'warn' },
+  // compare_to against HEAD of this repository; exists: project through FAULTLINE_GITLAB_URL.
+  const result = await compileWithLookups(
+    (lookups) =>
+      compilePipelineWithIncludes(
+        text,
+        { predefined: ctx.predefined, variables, lookups, ...(commit ? { commit } : {}) },
+        { sources, onUnreachable: 'warn' },
+      ),
+    { repository: root ? { url: root, sha: 'HEAD' } : null, ...(sources.gitlab ? { gitlab: sources.gitlab } : {}) },
   );
 
   const where = (e: ConfigError) => `${e.file ?? file}:${e.line}:${e.column}`;
@@ -126,8 +132,13 @@ async function lint(
   }
   // A keyword faultline has no provider for (secrets, id_tokens): the file is valid; creating
   // a pipeline with it is refused, so lint says so as a warning.
-  const [unprovided, rest] = partition(errors, (e) => e.code === 'no_provider');
-  warnings.push(...unprovided.map((e) => ({ ...e, message: `${e.message} (valid configuration; lint warns only)` })));
+  const [unprovided, rest] = partition(errors, (e) => e.code === 'no_provider' || e.code === 'needs_lookup');
+  warnings.push(
+    ...unprovided.map((e) => ({
+      ...e,
+      message: `${e.message} (${e.code === 'needs_lookup' ? 'lint could not check it here' : 'valid configuration; lint warns only'})`,
+    })),
+  );
   errors = rest;
   // "Nothing runs in this context" is a fact about the context, not a broken file.
   const [empty, real] = partition(errors, (e) => e.code === 'no_jobs' || e.code === 'no_pipeline');

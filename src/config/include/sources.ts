@@ -33,6 +33,8 @@ export interface GitLabSource {
   template(name: string): Promise<FetchOutcome>;
   /** Release tags of a project, newest first (for component versions `~latest`, `1`, `1.2`). */
   releases(project: string): Promise<{ ok: true; tags: string[] } | FetchFailure>;
+  /** Every file path of a project at a ref (undefined: its default branch), for `rules: exists: project`. */
+  tree?(project: string, ref: string | undefined): Promise<{ ok: true; paths: string[] } | FetchFailure>;
 }
 
 export interface IncludeSources {

@@ -4,6 +4,7 @@
  *   GET /api/v4/projects/:id/repository/files/:path/raw?ref=…   (the file's bytes)
  *   GET /api/v4/templates/gitlab_ci_ymls/:key                   ({name, content})
  *   GET /api/v4/projects/:id/releases                            ([{tag_name}], newest first)
+ *   GET /api/v4/projects/:id/repository/tree?recursive=true&ref=… ([{path, type}], 100 a page)
  * `:id` and `:path` are URL-encoded (`grp%2Fproj`, `ci%2Fa.yml`); the token goes in PRIVATE-TOKEN.
  */
 import { missing, unreachable, type FetchOutcome, type GitLabSource } from '../../config/index.js';
@@ -29,6 +30,9 @@ const apiMessage = (body: string): string => {
     return body.slice(0, 200);
   }
 };
+
+const TREE_PAGE = 100;
+const MAX_TREE_PAGES = 500;
 
 export function gitlabSource(inst: GitLabInstance, limits: HttpLimits = DEFAULT_HTTP_LIMITS): GitLabSource {
   const base = inst.url.replace(/\/+$/, '');
@@ -74,6 +78,31 @@ export function gitlabSource(inst: GitLabInstance, limits: HttpLimits = DEFAULT_
       } catch {
         return missing(`the releases of \`${project}\` are not a JSON list`);
       }
+    },
+    // rules: exists: project — the repository tree API, page by page (GitLab answers at most 100 a page).
+    async tree(project, ref) {
+      const paths: string[] = [];
+      for (let page = 1; page <= MAX_TREE_PAGES; page++) {
+        const q = `recursive=true&per_page=${TREE_PAGE}&page=${page}${ref ? `&ref=${enc(ref)}` : ''}`;
+        const r = await get(`/projects/${enc(project)}/repository/tree?${q}`, (s, msg) =>
+          s === 401 || s === 403 || /project not found/i.test(msg)
+            ? `rules:exists:project \`${project}\` is not a valid project path (HTTP ${s}: ${msg}; is the token allowed to read it?)`
+            : s === 404
+              ? `rules:exists:ref \`${ref ?? 'HEAD'}\` is not a valid ref in project \`${project}\` (HTTP 404: ${msg})`
+              : `the GitLab API answered HTTP ${s}: ${msg}`,
+        );
+        if (!r.ok) return r;
+        let list: { path?: unknown; type?: unknown }[];
+        try {
+          list = JSON.parse(r.text) as typeof list;
+          if (!Array.isArray(list)) throw new Error('not a list');
+        } catch {
+          return unreachable(`the GitLab API's tree of \`${project}\` is not a JSON list`);
+        }
+        for (const e of list) if (e.type === 'blob' && typeof e.path === 'string') paths.push(e.path);
+        if (list.length < TREE_PAGE) return { ok: true, paths };
+      }
+      return unreachable(`the tree of \`${project}\` has more than ${MAX_TREE_PAGES * TREE_PAGE} entries, more than faultline reads`);
     },
   };
 }

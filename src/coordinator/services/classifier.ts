@@ -23,7 +23,7 @@ export interface ReloadOutcome {
 
 /** Classification by the reason alone (used when no rules are available or a classifier throws). */
 export function fallbackClassification(report: FailureReport): FailureClassification {
-  const v = fallbackFor(report.reason, report.stage);
+  const v = fallbackFor(report.reason, report.stage, report.kind);
   return {
     ...report,
     class: v.class,

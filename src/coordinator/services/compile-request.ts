@@ -5,6 +5,7 @@
  */
 import { compilePipeline, compilePipelineWithIncludes, type CompileOptions, type CompileResult } from '../../config/index.js';
 import { includeSources, type SourcesInput } from '../includes/index.js';
+import { compileWithLookups } from '../includes/repo-lookups.js';
 
 export interface PipelineCompileRequest {
   yaml: string;
@@ -17,16 +18,21 @@ export interface PipelineCompileRequest {
 const MAY_NEED_FILES = /\b(include|exists|changes)\s*:/;
 
 export async function compileRequest(r: PipelineCompileRequest): Promise<CompileResult> {
-  if (typeof r.yaml !== 'string' || !r.sources) return compilePipeline(r.yaml, r.opts);
+  if (typeof r.yaml !== 'string') return compilePipeline(r.yaml, r.opts);
+  if (!r.sources) return compileWithLookups((lookups) => compilePipeline(r.yaml, { ...r.opts, lookups }), {});
   const { sources, facts } = includeSources(r.sources);
   const hasRepo = Boolean(r.sources.repository || r.sources.worktree);
   // The caller's facts (git at the commit, with its diff) win; else the include source's own.
   const commit = r.opts.commit ?? (hasRepo && MAY_NEED_FILES.test(r.yaml) ? await facts().catch(() => null) : null);
-  if (!/\binclude\s*:/.test(r.yaml)) return compilePipeline(r.yaml, { ...r.opts, ...(commit ? { commit } : {}) });
-  const { skipped: _skipped, ...result } = await compilePipelineWithIncludes(
-    r.yaml,
-    { ...r.opts, ...(commit ? { commit } : {}) },
-    { sources, onUnreachable: 'error' },
+  const opts = { ...r.opts, ...(commit ? { commit } : {}) };
+  // compare_to / exists: project are looked up on request (ConfigError.want), then compiled again.
+  const repo = r.sources.repository;
+  const places = { repository: repo ? { url: repo.url, sha: repo.sha ?? repo.ref } : null, ...(sources.gitlab ? { gitlab: sources.gitlab } : {}) };
+  if (!/\binclude\s*:/.test(r.yaml)) return compileWithLookups((lookups) => compilePipeline(r.yaml, { ...opts, lookups }), places);
+  const result = await compileWithLookups(
+    (lookups) => compilePipelineWithIncludes(r.yaml, { ...opts, lookups }, { sources, onUnreachable: 'error' }),
+    places,
   );
-  return result as CompileResult;
+  const { skipped: _skipped, ...rest } = result;
+  return rest as CompileResult;
 }

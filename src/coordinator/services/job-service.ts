@@ -157,6 +157,7 @@ export class JobService {
       image: spec.image,
       ...(spec.services?.length ? { services: spec.services } : {}),
       ...(spec.cache?.length ? { cache: spec.cache } : {}),
+      ...(spec.hooks ? { hooks: spec.hooks } : {}),
       before_script: spec.before_script,
       script: spec.script,
       after_script: spec.after_script,

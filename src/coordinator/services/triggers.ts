@@ -171,12 +171,23 @@ export class TriggerService {
         job.name,
         job.id,
         'failed',
-        this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed`),
+        this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed${this.failedJobs(childId)}`),
       );
     } else if (status === 'canceled') {
       this.pipelines.apply(link.parent, { type: 'job_cancel', name: job.name });
       this.finish(link.parent, job.name, job.id, 'canceled', null);
     } else this.finish(link.parent, job.name, job.id, 'success', null);
+  }
+
+  /** ": its failed job(s) a (build · script_failed), b (infra · …)" — the verdict the trigger job takes. */
+  private failedJobs(childId: number): string {
+    const failed = this.store.jobs
+      .latestPerName(childId)
+      .filter((j) => j.status === 'failed' && !j.allow_failure)
+      .map((j) => `${j.name} (${j.failure_class ?? 'unclassified'}${j.failure_cause ? ` · ${j.failure_cause}` : ''})`);
+    if (failed.length === 0) return '';
+    const shown = failed.slice(0, 5).join(', ') + (failed.length > 5 ? ` and ${failed.length - 5} more` : '');
+    return `: its failed job${failed.length > 1 ? 's' : ''} ${shown}`;
   }
 
   private refuse(pipelineId: number, name: string, jobId: number, cls: FailureClass, lines: string[]): void {
