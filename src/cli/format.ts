@@ -52,11 +52,15 @@ export function describeFailure(job: Pick<JobJson, 'id' | 'name' | 'failure'>): 
     for (const e of f.evidence) out.push(dim(`  L${e.line}: `) + safe(e.text));
   } else if (f.kind === 'pre_get_sources_script' && f.cause === 'hook_failed') {
     // get_sources alone would fall back to infra (a failed fetch); the runner says the job's own hook failed.
-    out.push("  decided by the runner's report: the job's own hooks: pre_get_sources_script failed, before any fetch (no rule matched its log)");
+    out.push(
+      "  decided by the runner's report: the job's own hooks: pre_get_sources_script failed, before any fetch (no rule matched its log)",
+    );
     out.push(...baselineLines(f));
   } else if (f.reason === 'downstream_pipeline_failed') {
     // A trigger job with strategy: depend takes its child pipeline's verdict; no rule or fallback read a log.
-    out.push(`  decided by the child pipeline: the trigger job takes the class of its failed jobs (${f.class}); see them above or with faultline why`);
+    out.push(
+      `  decided by the child pipeline: the trigger job takes the class of its failed jobs (${f.class}); see them above or with faultline why`,
+    );
   } else if (f.reason === 'downstream_pipeline_creation_failed') {
     out.push(
       `  decided by the coordinator: the child pipeline was refused — ${f.class === 'infra' ? 'only includes it could not reach refused it (infra)' : "its configuration's errors are the developers' to fix (build)"}; the job log lists them`,

@@ -267,10 +267,15 @@ class JobRun {
     const r = await this.o.executor.runScript(ctx, 'get_sources', buildScript(hook), { signal: this.stop.signal, graceMs: this.graceMs });
     if (r.aborted || this.stopReason || r.exitCode === 0) return;
     const how = r.exitCode === null ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
-    throw new BuildError(`hooks: pre_get_sources_script failed with ${how}, before the sources were fetched`, 'script_failure', 'get_sources', {
-      exitCode: r.exitCode,
-      kind: 'pre_get_sources_script',
-    });
+    throw new BuildError(
+      `hooks: pre_get_sources_script failed with ${how}, before the sources were fetched`,
+      'script_failure',
+      'get_sources',
+      {
+        exitCode: r.exitCode,
+        kind: 'pre_get_sources_script',
+      },
+    );
   }
 
   /** Refuse what this executor cannot run, before anything runs (faultline's gap, not the build's). */

@@ -162,12 +162,19 @@ describe('rules: changes / exists against the commit', () => {
       [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['README.md'] },
     };
     const run = (l: typeof lookups, source = 'push') =>
-      compilePipeline(lookupYaml, { predefined: { ...push('feat'), CI_PIPELINE_SOURCE: source }, lookups: l, commit: { files: ['Dockerfile'], changed: [] } });
+      compilePipeline(lookupYaml, {
+        predefined: { ...push('feat'), CI_PIPELINE_SOURCE: source },
+        lookups: l,
+        commit: { files: ['Dockerfile'], changed: [] },
+      });
     const names = (r: ReturnType<typeof run>) => (r.ok ? r.model.jobs.map((j) => j.name) : assert.fail(JSON.stringify(r.errors)));
     assert.deepEqual(names(run(lookups)), ['a', 'd']); // b: Dockerfile is in this commit, not in g/p at v1.0.0
     assert.deepEqual(names(run(lookups, 'schedule')), ['a', 'd']); // no "holds without a push diff" with compare_to
     const none = { ...lookups, [wantKey({ kind: 'changed_since', ref: 'refs/heads/main' })]: { ok: true as const, paths: ['docs/x.md'] } };
-    const withFile = { ...none, [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['Dockerfile'] } };
+    const withFile = {
+      ...none,
+      [wantKey({ kind: 'project_files', project: 'g/p', ref: 'v1.0.0' })]: { ok: true as const, paths: ['Dockerfile'] },
+    };
     assert.deepEqual(names(run(withFile)), ['b', 'd']);
   });
   test('workflow: rules: changes: compare_to asks too, and its answer decides the pipeline', () => {
@@ -179,7 +186,7 @@ describe('rules: changes / exists against the commit', () => {
     const none = compilePipeline(w, { predefined: push('feat'), lookups: { [key]: { ok: true, paths: ['README.md'] } } });
     assert.match(none.ok ? '' : none.errors[0]!.message, /when: never, so no pipeline is created/);
   });
-  test('a failed answer is GitLab\'s rule error; exists: ref without project is an error', () => {
+  test("a failed answer is GitLab's rule error; exists: ref without project is an error", () => {
     const r = compilePipeline('a: {script: x, rules: [{changes: {paths: [x], compare_to: nope}}]}\n', {
       predefined: push('main'),
       lookups: { [wantKey({ kind: 'changed_since', ref: 'nope' })]: { ok: false, reason: 'rules:changes:compare_to is not a valid ref' } },

@@ -44,7 +44,10 @@ before(async () => {
     projects: {
       'platform/pipelines': {
         main: { 'deploy/child.yml': 'deploy-main:\n  script: echo main\n' },
-        'v2.1': { 'deploy/child.yml': 'include: deploy/more.yml\ndeploy-v2:\n  script: echo v2\n', 'deploy/more.yml': 'smoke-v2:\n  script: echo smoke\n' },
+        'v2.1': {
+          'deploy/child.yml': 'include: deploy/more.yml\ndeploy-v2:\n  script: echo v2\n',
+          'deploy/more.yml': 'smoke-v2:\n  script: echo smoke\n',
+        },
       },
     },
     templates: { 'Jobs/Security-Child': 'scan:\n  script: echo scan\n' },
@@ -113,8 +116,14 @@ test('trigger: include: project/file/ref and template resolve through the fake G
     assert.deepEqual(Object.keys(byName(await childOf(h, p.id, 'latest'))), ['deploy-main']);
     assert.deepEqual(Object.keys(byName(await childOf(h, p.id, 'security'))), ['scan']);
     const reqs = gl.requests.join('\n');
-    assert.match(reqs, /GET \/api\/v4\/projects\/platform%2Fpipelines\/repository\/files\/deploy%2Fchild\.yml\/raw\?ref=v2\.1 token=glpat-triggers/);
-    assert.match(reqs, /GET \/api\/v4\/projects\/platform%2Fpipelines\/repository\/files\/deploy%2Fmore\.yml\/raw\?ref=v2\.1 token=glpat-triggers/);
+    assert.match(
+      reqs,
+      /GET \/api\/v4\/projects\/platform%2Fpipelines\/repository\/files\/deploy%2Fchild\.yml\/raw\?ref=v2\.1 token=glpat-triggers/,
+    );
+    assert.match(
+      reqs,
+      /GET \/api\/v4\/projects\/platform%2Fpipelines\/repository\/files\/deploy%2Fmore\.yml\/raw\?ref=v2\.1 token=glpat-triggers/,
+    );
     assert.match(reqs, /GET \/api\/v4\/templates\/gitlab_ci_ymls\/Jobs%2FSecurity-Child token=glpat-triggers/);
     // A file the project does not have: the trigger job fails, the developers' to fix, naming the file.
     const missing = await h.waitFor(async () => {

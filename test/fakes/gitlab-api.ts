@@ -71,7 +71,13 @@ export async function startFakeGitLab(data: FakeGitLabData): Promise<FakeGitLab>
       const all = [...entries]
         .filter(([p]) => recursive || !p.includes('/'))
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([path, type]) => ({ id: '0'.repeat(40), name: path.split('/').pop(), type, path, mode: type === 'tree' ? '040000' : '100644' }));
+        .map(([path, type]) => ({
+          id: '0'.repeat(40),
+          name: path.split('/').pop(),
+          type,
+          path,
+          mode: type === 'tree' ? '040000' : '100644',
+        }));
       const perPage = Math.min(100, Number(u.searchParams.get('per_page') ?? 20));
       const page = Number(u.searchParams.get('page') ?? 1);
       return json(res, 200, all.slice((page - 1) * perPage, page * perPage));

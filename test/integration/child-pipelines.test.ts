@@ -92,7 +92,11 @@ test('faultline run: trigger: include: local (strategy: depend, variables down) 
     assert.match(out, /\| child sees TARGET=service-a source=parent_pipeline GLOBAL=from-parent$/m);
     assert.match(out, /\| Child pipeline #\d+ finished: failed$/m);
     // The trigger job's verdict is explained as the child's, never as "decided by the fallback".
-    assert.match(out, /microservice_a \(#\d+\): BUILD — yours to fix · downstream_failed\n\s+child pipeline #\d+ failed: its failed job test-a \(build · [a-z_]+\)/, out);
+    assert.match(
+      out,
+      /microservice_a \(#\d+\): BUILD — yours to fix · downstream_failed\n\s+child pipeline #\d+ failed: its failed job test-a \(build · [a-z_]+\)/,
+      out,
+    );
     assert.match(out, /decided by the child pipeline: the trigger job takes the class of its failed jobs \(build\)/);
     assert.doesNotMatch(out, /decided by the fallback for reason downstream_pipeline/);
     // The generated child ran the file the generate job wrote.

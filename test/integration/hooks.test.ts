@@ -58,7 +58,7 @@ hook-fails:
   script: echo "THE SCRIPT RAN"
 `;
 
-test('faultline run: hooks: pre_get_sources_script runs before the checkout (job and default:), not with GIT_STRATEGY none; its failure is the BUILD\'s, at get_sources', async () => {
+test("faultline run: hooks: pre_get_sources_script runs before the checkout (job and default:), not with GIT_STRATEGY none; its failure is the BUILD's, at get_sources", async () => {
   const dir = tempDir();
   try {
     const r = join(dir.path, 'repo');

@@ -121,8 +121,14 @@ test('faultline run (real git, fake GitLab API for exists: project): compare_to 
     assert.doesNotMatch(out, /main-has-dockerfile/);
     // The tree was read through the API with the token, v1.0.0 and the default branch.
     const trees = gl.requests.filter((q) => q.includes('/repository/tree'));
-    assert.ok(trees.some((q) => /ref=v1\.0\.0/.test(q) && q.endsWith(`token=${TOKEN}`)), trees.join('\n'));
-    assert.ok(trees.some((q) => !/ref=/.test(q)), trees.join('\n'));
+    assert.ok(
+      trees.some((q) => /ref=v1\.0\.0/.test(q) && q.endsWith(`token=${TOKEN}`)),
+      trees.join('\n'),
+    );
+    assert.ok(
+      trees.some((q) => !/ref=/.test(q)),
+      trees.join('\n'),
+    );
   } finally {
     dir.dispose();
   }
@@ -149,7 +155,10 @@ test('faultline run: an unknown compare_to ref, an unknown exists: ref, and exis
     const out = res.stdout + res.stderr;
     assert.equal(res.status, 2, out);
     assert.match(out, /bad-ref\.rules\[0\]: Failed to parse rule: rules:changes:compare_to is not a valid ref \(`no-such-branch`/);
-    assert.match(out, /bad-project-ref\.rules\[0\]: Failed to parse rule: rules:exists:ref `v9` is not a valid ref in project `platform\/deploy-config`/);
+    assert.match(
+      out,
+      /bad-project-ref\.rules\[0\]: Failed to parse rule: rules:exists:ref `v9` is not a valid ref in project `platform\/deploy-config`/,
+    );
     assert.doesNotMatch(out, /echo fine|\bfine\s+success/);
 
     const exists = 'a:\n  script: echo a\n  rules:\n    - exists: {paths: [Dockerfile], project: platform/deploy-config}\n';
@@ -157,7 +166,10 @@ test('faultline run: an unknown compare_to ref, an unknown exists: ref, and exis
     const none = await runCli(['run'], r, { FAULTLINE_GITLAB_URL: '' }, 120_000);
     const nout = none.stdout + none.stderr;
     assert.equal(none.status, 2, nout);
-    assert.match(nout, /a\.rules\[0\]: Failed to parse rule: rules:exists:project `platform\/deploy-config` needs a GitLab instance to look in, and none is configured/);
+    assert.match(
+      nout,
+      /a\.rules\[0\]: Failed to parse rule: rules:exists:project `platform\/deploy-config` needs a GitLab instance to look in, and none is configured/,
+    );
     // lint checks the rest and warns: it could not look it up here.
     const lint = await runCli(['lint', '.gitlab-ci.yml'], r, { FAULTLINE_GITLAB_URL: '' }, 60_000);
     assert.equal(lint.status, 0, lint.stdout + lint.stderr);

@@ -10,14 +10,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  wantKey,
-  type CompileResult,
-  type GitLabSource,
-  type LookupAnswer,
-  type Lookups,
-  type Want,
-} from '../../config/index.js';
+import { wantKey, type CompileResult, type GitLabSource, type LookupAnswer, type Lookups, type Want } from '../../config/index.js';
 
 const ROUNDS = 3;
 
@@ -65,13 +58,16 @@ export async function changedSince(repo: LookupPlaces['repository'], ref: string
       unreachable: true,
     };
   const sha = await resolveRef(dir, repo.sha ?? 'HEAD');
-  if (!sha) return { ok: false, reason: `rules:changes:compare_to: the pipeline's commit \`${repo.sha ?? 'HEAD'}\` is not in the repository` };
+  if (!sha)
+    return { ok: false, reason: `rules:changes:compare_to: the pipeline's commit \`${repo.sha ?? 'HEAD'}\` is not in the repository` };
   const base = await resolveRef(dir, ref);
-  if (!base) return { ok: false, reason: `rules:changes:compare_to is not a valid ref (\`${ref}\` is no branch, tag or commit of the repository)` };
+  if (!base)
+    return { ok: false, reason: `rules:changes:compare_to is not a valid ref (\`${ref}\` is no branch, tag or commit of the repository)` };
   const mb = await git(dir, ['merge-base', base, sha]);
   if (mb.code !== 0) return { ok: false, reason: `rules:changes:compare_to \`${ref}\` has no common ancestor with the pipeline's commit` };
   const diff = await git(dir, ['diff', '--name-only', '-z', '--no-renames', mb.stdout.trim(), sha]);
-  if (diff.code !== 0) return { ok: false, reason: `rules:changes:compare_to \`${ref}\`: git diff failed: ${diff.stderr.trim().split('\n')[0]}` };
+  if (diff.code !== 0)
+    return { ok: false, reason: `rules:changes:compare_to \`${ref}\`: git diff failed: ${diff.stderr.trim().split('\n')[0]}` };
   return { ok: true, paths: diff.stdout.split('\0').filter(Boolean) };
 }
 

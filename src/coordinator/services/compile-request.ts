@@ -27,7 +27,10 @@ export async function compileRequest(r: PipelineCompileRequest): Promise<Compile
   const opts = { ...r.opts, ...(commit ? { commit } : {}) };
   // compare_to / exists: project are looked up on request (ConfigError.want), then compiled again.
   const repo = r.sources.repository;
-  const places = { repository: repo ? { url: repo.url, sha: repo.sha ?? repo.ref } : null, ...(sources.gitlab ? { gitlab: sources.gitlab } : {}) };
+  const places = {
+    repository: repo ? { url: repo.url, sha: repo.sha ?? repo.ref } : null,
+    ...(sources.gitlab ? { gitlab: sources.gitlab } : {}),
+  };
   if (!/\binclude\s*:/.test(r.yaml)) return compileWithLookups((lookups) => compilePipeline(r.yaml, { ...opts, lookups }), places);
   const result = await compileWithLookups(
     (lookups) => compilePipelineWithIncludes(r.yaml, { ...opts, lookups }, { sources, onUnreachable: 'error' }),
