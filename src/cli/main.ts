@@ -85,7 +85,11 @@ program
   .command('runner')
   .description('run a runner that polls a coordinator')
   .option('--config <file>', 'config.toml with [[runners]] sections')
-  .option('--url <url>', 'coordinator URL')
+  .option(
+    '--url <url>',
+    'coordinator URL; several coordinators of one database: repeat --url or separate with commas (fail-over in order; env FAULTLINE_URL)',
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
   .option('--token <token>', 'runner token (from a previous registration); visible in ps — prefer --token-file or FAULTLINE_RUNNER_TOKEN')
   .option('--token-file <file>', 'read the runner token from this file')
   .option(
