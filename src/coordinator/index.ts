@@ -72,7 +72,10 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }
   let server: Server | undefined;
   try {
-    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options);
+    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options, {
+      shared: false, // SQLite: this coordinator owns its database (the PostgreSQL engine sets it)
+      onReplaced: (which) => log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
+    });
     const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
     const events = new CoordinatorEvents();
     events.onListenerError = (err) => log.error({ err }, 'event listener threw');
@@ -118,7 +121,6 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       dispatcher,
       events,
       opts,
-      registrationToken,
       log,
       hearing,
       fleet,
