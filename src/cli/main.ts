@@ -68,6 +68,10 @@ program
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--data <dir>', 'data directory', './.faultline')
   .option(
+    '--database-url <url>',
+    'postgres:// database shared by several coordinators (env FAULTLINE_DATABASE_URL; default: SQLite in the data dir); a password in it is visible in ps — prefer the env or PGPASSWORD',
+  )
+  .option(
     '--registration-token <token>',
     'runner registration token (default: generated, saved in the data dir); visible in ps — prefer the file or FAULTLINE_REGISTRATION_TOKEN',
   )

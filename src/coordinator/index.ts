@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import { resolveOptions, type CoordinatorOptions } from './config.js';
 import { CoordinatorEvents } from './events.js';
 import { setupTokens, type CoordinatorTokens } from './secrets.js';
+import { chooseDatabase } from './database-url.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
 import { Dispatcher } from './services/dispatcher.js';
 import { TriggerService } from './services/triggers.js';
@@ -60,6 +61,7 @@ function defaultLogger(): Logger {
 
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const opts = resolveOptions(options);
+  chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
   const log = options.logger ?? defaultLogger();
   const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
   let store: Store;
