@@ -76,7 +76,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   try {
     const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options, {
       shared: false, // SQLite: this coordinator owns its database (the PostgreSQL engine sets it)
-      onReplaced: (which) => log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
+      onReplaced: (which) =>
+        log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
     });
     const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
     const events = new CoordinatorEvents();

@@ -343,7 +343,11 @@ export class RunnerClient {
     for (let i = 0; ; i++) {
       try {
         // No timeout: the body streams for as long as the archive takes.
-        const res = await this.send('GET', `/jobs/${fromJobId}/artifacts`, { headers: { 'Job-Token': job.token }, signal, timeoutMs: null });
+        const res = await this.send('GET', `/jobs/${fromJobId}/artifacts`, {
+          headers: { 'Job-Token': job.token },
+          signal,
+          timeoutMs: null,
+        });
         if (res.status === 404) {
           await res.arrayBuffer().catch(() => undefined);
           return 'missing';

@@ -33,7 +33,10 @@ describe('tokens in the database', () => {
   test('the registration token is stored hashed under the reserved name, never in plain', async () => {
     const h = await harness({ registrationToken: 'reg-secret-value-1' });
     try {
-      const rows = h.c.store.db.prepare('SELECT name, token_hash FROM api_tokens ORDER BY name').all() as Array<{ name: string; token_hash: string }>;
+      const rows = h.c.store.db.prepare('SELECT name, token_hash FROM api_tokens ORDER BY name').all() as Array<{
+        name: string;
+        token_hash: string;
+      }>;
       assert.deepEqual(
         rows.map((r) => r.name),
         [REGISTRATION_TOKEN_NAME, 'default'],
@@ -109,11 +112,24 @@ describe('tokens in the database', () => {
           () => setupTokens(store, other.path, {}, { shared: true }),
           /database already holds a registration token .*FAULTLINE_REGISTRATION_TOKEN.*revoke/,
         );
-        assert.throws(() => setupTokens(store, other.path, { registrationToken: 'shared-reg' }, { shared: true }), /already holds an API token .*FAULTLINE_API_TOKEN/);
-        const again = setupTokens(store, other.path, { registrationToken: 'shared-reg', apiToken: 'shared-api' }, { shared: true, onReplaced: (w) => replaced.push(w) });
+        assert.throws(
+          () => setupTokens(store, other.path, { registrationToken: 'shared-reg' }, { shared: true }),
+          /already holds an API token .*FAULTLINE_API_TOKEN/,
+        );
+        const again = setupTokens(
+          store,
+          other.path,
+          { registrationToken: 'shared-reg', apiToken: 'shared-api' },
+          { shared: true, onReplaced: (w) => replaced.push(w) },
+        );
         assert.equal(replaced.length, 0, 'the same tokens replace nothing');
         assert.equal(store.apiTokens.isRegistration('shared-reg'), true);
-        setupTokens(store, other.path, { registrationToken: 'new-reg', apiToken: 'shared-api' }, { shared: true, onReplaced: (w) => replaced.push(w) });
+        setupTokens(
+          store,
+          other.path,
+          { registrationToken: 'new-reg', apiToken: 'shared-api' },
+          { shared: true, onReplaced: (w) => replaced.push(w) },
+        );
         assert.deepEqual(replaced, ['registration']);
         assert.equal(store.apiTokens.isRegistration('shared-reg'), false);
         assert.equal(again.registrationToken, 'shared-reg');

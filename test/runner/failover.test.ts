@@ -33,7 +33,11 @@ async function serve(app: express.Express): Promise<{ url: string; port: number;
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, port, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
@@ -41,7 +45,11 @@ const fast = { minMs: 20, maxMs: 100 };
 
 describe('coordinator URL lists', () => {
   test('repeats and commas give the distinct URLs in order; a bad one is named', () => {
-    assert.deepEqual(parseCoordinatorUrls(['http://a:1/', 'http://b:2, http://a:1', 'https://c']), ['http://a:1', 'http://b:2', 'https://c']);
+    assert.deepEqual(parseCoordinatorUrls(['http://a:1/', 'http://b:2, http://a:1', 'https://c']), [
+      'http://a:1',
+      'http://b:2',
+      'https://c',
+    ]);
     assert.throws(() => parseCoordinatorUrls('http://a:1,nope'), /--url: "nope" is not a URL/);
     assert.throws(() => parseCoordinatorUrls(['ftp://a'], 'FAULTLINE_URL'), /FAULTLINE_URL: "ftp:\/\/a" is not an http/);
     assert.throws(() => parseCoordinatorUrls(' , '), /no coordinator URL/);
@@ -51,7 +59,10 @@ describe('coordinator URL lists', () => {
     const base = (url: string) => `[[runners]]\nname = "r"\n${url}\ntoken = "t"\nexecutor = "shell"\n`;
     assert.deepEqual(parseRunnerConfig(base('url = ["http://a:1", "http://b:2"]'))[0]!.url, ['http://a:1', 'http://b:2']);
     assert.deepEqual(parseRunnerConfig(base('url = "http://a:1,http://b:2"'))[0]!.url, ['http://a:1', 'http://b:2']);
-    assert.throws(() => parseRunnerConfig(base('url = ["http://a:1", "b"]'), 'cfg.toml'), /cfg\.toml:3: \[\[runners\]\] #1 \("r"\) url: url: "b" is not a URL/);
+    assert.throws(
+      () => parseRunnerConfig(base('url = ["http://a:1", "b"]'), 'cfg.toml'),
+      /cfg\.toml:3: \[\[runners\]\] #1 \("r"\) url: url: "b" is not a URL/,
+    );
   });
 });
 
@@ -80,8 +91,14 @@ describe('runner fail-over (fake coordinator pair, real HTTP client)', () => {
       assert.match(trace, /first-line[\s\S]*last-line/);
       assert.ok(trace.includes(`server=${fake.url}`), 'CI_SERVER_URL is the coordinator in use');
       assert.equal(final.trace_bytes, Buffer.byteLength(trace), 'the whole trace arrived');
-      assert.ok(log.lines.some((l) => l.startsWith('warn') && l.includes(`coordinator ${dead} unavailable (ECONNREFUSED); using ${fake.url}`)), log.lines.join('\n'));
-      assert.ok(log.lines.some((l) => l.startsWith('info') && l.includes(`using coordinator ${dead}`)), 'the start names the coordinator it tries first');
+      assert.ok(
+        log.lines.some((l) => l.startsWith('warn') && l.includes(`coordinator ${dead} unavailable (ECONNREFUSED); using ${fake.url}`)),
+        log.lines.join('\n'),
+      );
+      assert.ok(
+        log.lines.some((l) => l.startsWith('info') && l.includes(`using coordinator ${dead}`)),
+        'the start names the coordinator it tries first',
+      );
     } finally {
       await runner.stop();
       await fake.close();
@@ -154,8 +171,14 @@ describe('runner fail-over (fake coordinator pair, real HTTP client)', () => {
       assert.match(trace, /before-the-crash[\s\S]*line-300[\s\S]*after-the-crash/);
       assert.equal(final.trace_bytes, Buffer.byteLength(trace));
       const onB = fake.hits.filter((h) => h.port === portOf(fake.url));
-      assert.ok(onB.some((h) => h.method === 'PATCH' && h.path === `/api/v1/jobs/${job.id}/trace`), 'trace chunks went to B');
-      assert.ok(onB.some((h) => h.method === 'PUT' && h.path === `/api/v1/jobs/${job.id}`), 'the final update went to B');
+      assert.ok(
+        onB.some((h) => h.method === 'PATCH' && h.path === `/api/v1/jobs/${job.id}/trace`),
+        'trace chunks went to B',
+      );
+      assert.ok(
+        onB.some((h) => h.method === 'PUT' && h.path === `/api/v1/jobs/${job.id}`),
+        'the final update went to B',
+      );
 
       // The long poll carries on at B: the next job is handed out there.
       const next = fake.addJob({ script: ['echo next-job'] });
@@ -173,7 +196,13 @@ describe('runner fail-over (fake coordinator pair, real HTTP client)', () => {
     const fake = await startFakeCoordinator();
     const a = await fake.listenAgain();
     // Long polls that park for 30 s (the real coordinator's default), so only fail-over can deliver quickly.
-    const client = new RunnerClient({ url: [a.url, fake.url], token: 't', pollIntervalMs: 100, backoff: { minMs: 5000, maxMs: 5000 }, logger: recordingLogger() });
+    const client = new RunnerClient({
+      url: [a.url, fake.url],
+      token: 't',
+      pollIntervalMs: 100,
+      backoff: { minMs: 5000, maxMs: 5000 },
+      logger: recordingLogger(),
+    });
     const ac = new AbortController();
     try {
       const got = client.requestJob(ac.signal);
