@@ -68,6 +68,10 @@ program
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--data <dir>', 'data directory', './.faultline')
   .option(
+    '--database-url <url>',
+    'postgres:// database shared by several coordinators (env FAULTLINE_DATABASE_URL; default: SQLite in the data dir); a password in it is visible in ps — prefer the env or PGPASSWORD',
+  )
+  .option(
     '--registration-token <token>',
     'runner registration token (default: generated, saved in the data dir); visible in ps — prefer the file or FAULTLINE_REGISTRATION_TOKEN',
   )
@@ -85,7 +89,11 @@ program
   .command('runner')
   .description('run a runner that polls a coordinator')
   .option('--config <file>', 'config.toml with [[runners]] sections')
-  .option('--url <url>', 'coordinator URL')
+  .option(
+    '--url <url>',
+    'coordinator URL; several coordinators of one database: repeat --url or separate with commas (fail-over in order; env FAULTLINE_URL)',
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
   .option('--token <token>', 'runner token (from a previous registration); visible in ps — prefer --token-file or FAULTLINE_RUNNER_TOKEN')
   .option('--token-file <file>', 'read the runner token from this file')
   .option(

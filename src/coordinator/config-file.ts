@@ -5,6 +5,7 @@
  *
  *   port: 8080
  *   data_dir: /var/lib/faultline          # relative paths are relative to this file
+ *   database_url: postgres://faultline@db:5432/faultline   # default: SQLite in data_dir (database-url.ts)
  *   heartbeat_timeout: 60s
  *   runner_stale_after: 7d                # runners not heard of this long are removed
  *   incidents: {open_after_failures: 3, open_after: 2m, widespread_jobs: 5, widespread_window: 30m}
@@ -20,6 +21,7 @@ import { z, type ZodIssue } from 'zod';
 import { FAILURE_CLASSES } from '../protocol/failure.js';
 import { issueOffset, issuePath, unknownFieldsMessage } from '../util/yaml-zod.js';
 import type { CoordinatorOptions } from './config.js';
+import { databaseUrlProblem } from './database-url.js';
 import { NOTIFY_EVENTS, type NotificationTarget } from './services/notifier.js';
 
 /** What a config file can set: everything but the injected objects. */
@@ -110,6 +112,14 @@ const fileSchema = z
     port: z.number().int().min(0).max(65_535).optional(),
     host: z.string().min(1).optional(),
     data_dir: z.string().min(1).optional(),
+    database_url: z
+      .string()
+      .min(1)
+      .superRefine((u, ctx) => {
+        const problem = databaseUrlProblem(u);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     registration_token: z.string().min(1).optional(),
     heartbeat_timeout: duration.optional(),
     stuck_timeout: duration.optional(),
@@ -207,6 +217,7 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     port: f.port,
     host: f.host,
     dataDir: f.data_dir === undefined ? undefined : resolve(base, f.data_dir),
+    databaseUrl: f.database_url,
     registrationToken: f.registration_token,
     heartbeatTimeoutMs: f.heartbeat_timeout,
     stuckTimeoutMs: f.stuck_timeout,

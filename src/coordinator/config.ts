@@ -6,6 +6,8 @@ import { gitlabFromEnv, type GitLabInstance } from './includes/index.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
+  /** postgres:// URL of a database shared by several coordinators; absent = SQLite in dataDir (database-url.ts). */
+  databaseUrl?: string;
   /** 0 = random free port (default 8080 via the CLI; 0 here). */
   port?: number;
   host?: string;

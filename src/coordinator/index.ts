@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import { resolveOptions, type CoordinatorOptions } from './config.js';
 import { CoordinatorEvents } from './events.js';
 import { setupTokens, type CoordinatorTokens } from './secrets.js';
+import { chooseDatabase } from './database-url.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
 import { Dispatcher } from './services/dispatcher.js';
 import { TriggerService } from './services/triggers.js';
@@ -60,6 +61,7 @@ function defaultLogger(): Logger {
 
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const opts = resolveOptions(options);
+  chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
   const log = options.logger ?? defaultLogger();
   const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
   let store: Store;
@@ -72,7 +74,11 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }
   let server: Server | undefined;
   try {
-    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options);
+    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options, {
+      shared: false, // SQLite: this coordinator owns its database (the PostgreSQL engine sets it)
+      onReplaced: (which) =>
+        log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
+    });
     const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
     const events = new CoordinatorEvents();
     events.onListenerError = (err) => log.error({ err }, 'event listener threw');
@@ -118,7 +124,6 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       dispatcher,
       events,
       opts,
-      registrationToken,
       log,
       hearing,
       fleet,

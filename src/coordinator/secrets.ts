@@ -1,12 +1,18 @@
 /**
- * The registration and API tokens: given (option/env), else read from the data dir,
- * else generated once and saved there with mode 0600. The API token is stored hashed
- * in the DB; the plain one in `<dataDir>/api-token` is for the local CLI.
+ * The registration and API tokens: given (option/env), else read from the data dir, else
+ * generated once and saved there with mode 0600. Both are stored hashed in the database, which
+ * is what the APIs check, so every coordinator of one database accepts the same tokens; the
+ * plain ones in `<dataDir>/registration-token` and `<dataDir>/api-token` are for the operator
+ * and the local CLI.
+ *
+ * On a database shared by several coordinators (PostgreSQL) a coordinator given no token never
+ * generates one when the database already holds one: that would revoke the token the other
+ * coordinators' runners and users have. It refuses to start and says which token to give it.
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from './store/index.js';
-import { newToken } from './store/tokens.js';
+import { newToken, type TokenChange } from './store/tokens.js';
 
 function fileToken(path: string): string | undefined {
   if (!existsSync(path)) return undefined;
@@ -29,21 +35,76 @@ export interface CoordinatorTokens {
   files: { registration: string; api: string };
 }
 
-export function setupTokens(store: Store, dataDir: string, opts: { registrationToken?: string; apiToken?: string }): CoordinatorTokens {
-  const regPath = join(dataDir, 'registration-token');
-  const givenReg = opts.registrationToken || process.env.FAULTLINE_REGISTRATION_TOKEN || fileToken(regPath); // empty = not given, never an empty token
-  const registrationToken = givenReg ?? newToken('flreg_');
-  save(regPath, registrationToken);
+export interface TokenSetupOptions {
+  /** The database is shared with other coordinators (see the header). */
+  shared?: boolean;
+  /** Told when a start replaces a token the database held (its old holders are refused from now on). */
+  onReplaced?: (which: 'registration' | 'api') => void;
+}
 
-  const apiPath = join(dataDir, 'api-token');
-  const givenApi = opts.apiToken || process.env.FAULTLINE_API_TOKEN || fileToken(apiPath);
-  const apiToken = givenApi ?? newToken('flapi_');
-  save(apiPath, apiToken);
-  store.apiTokens.set('default', apiToken, Date.now());
+interface TokenKind {
+  which: 'registration' | 'api';
+  /** With its article, for messages. */
+  label: string;
+  file: string;
+  given: string | undefined;
+  prefix: string;
+  option: string;
+  stored: () => boolean;
+  put: (plain: string) => TokenChange;
+}
+
+function setupOne(k: TokenKind, o: TokenSetupOptions): { token: string; created: boolean } {
+  const given = k.given || fileToken(k.file); // empty = not given, never an empty token
+  if (given === undefined && o.shared && k.stored())
+    throw new Error(
+      `the database already holds ${k.label} (set by another coordinator of this database) and this coordinator was given none: ` +
+        `give it the same one (${k.option}, or ${k.file}); generating a new one would revoke the other's`,
+    );
+  const token = given ?? newToken(k.prefix);
+  save(k.file, token);
+  if (k.put(token) === 'replaced') o.onReplaced?.(k.which);
+  return { token, created: given === undefined };
+}
+
+export function setupTokens(
+  store: Store,
+  dataDir: string,
+  opts: { registrationToken?: string; apiToken?: string },
+  o: TokenSetupOptions = {},
+): CoordinatorTokens {
+  const now = Date.now();
+  const files = { registration: join(dataDir, 'registration-token'), api: join(dataDir, 'api-token') };
+  const reg = setupOne(
+    {
+      which: 'registration',
+      label: 'a registration token',
+      file: files.registration,
+      given: opts.registrationToken || process.env.FAULTLINE_REGISTRATION_TOKEN,
+      prefix: 'flreg_',
+      option: '--registration-token-file or FAULTLINE_REGISTRATION_TOKEN',
+      stored: () => store.apiTokens.hasRegistration(),
+      put: (t) => store.apiTokens.setRegistration(t, now),
+    },
+    o,
+  );
+  const api = setupOne(
+    {
+      which: 'api',
+      label: 'an API token',
+      file: files.api,
+      given: opts.apiToken || process.env.FAULTLINE_API_TOKEN,
+      prefix: 'flapi_',
+      option: 'FAULTLINE_API_TOKEN',
+      stored: () => store.apiTokens.has('default'),
+      put: (t) => store.apiTokens.set('default', t, now),
+    },
+    o,
+  );
   return {
-    registrationToken,
-    apiToken,
-    created: { registration: givenReg === undefined, api: givenApi === undefined },
-    files: { registration: regPath, api: apiPath },
+    registrationToken: reg.token,
+    apiToken: api.token,
+    created: { registration: reg.created, api: api.created },
+    files,
   };
 }

@@ -10,6 +10,13 @@
  *                job running on the coordinator until the reaper fails it as infra
  *   appendTrace  one attempt; the trace buffer owns pacing and 416 resync
  *   heartbeat    one attempt; the heartbeat loop owns pacing
+ *
+ * Several coordinator URLs (coordinators.ts): every request starts on the coordinator in use
+ * and, on a connection error, a timeout or a 502/503/504, is sent again at once to the next one
+ * (each tried once per request); the retry loops above then pace the next round. Job and runner
+ * tokens are valid on every coordinator of one database, so a running job's trace and updates
+ * carry on where they land; a trace chunk the dead one stored is answered 416 by the next, and
+ * the trace buffer resyncs.
  */
 import type {
   HeartbeatResponse,
@@ -26,6 +33,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactUploadResponse } from '../protocol/runner-api.js';
 import { backoffDelay, sleep, type BackoffOptions, DEFAULT_BACKOFF } from '../util/backoff.js';
+import { CoordinatorSet, FAILOVER_STATUSES, failoverReason } from './coordinators.js';
 import { silentLogger, type RunnerLogger } from './logger.js';
 
 export class HttpStatusError extends Error {
@@ -44,8 +52,11 @@ export class HttpStatusError extends Error {
 }
 
 export interface ClientOptions {
-  /** Coordinator base URL, e.g. http://127.0.0.1:8080 (routes live under /api/v1). */
-  url: string;
+  /**
+   * Coordinator base URL, e.g. http://127.0.0.1:8080 (routes live under /api/v1), or several
+   * (a list, or commas) of coordinators on one database, tried in order.
+   */
+  url: string | readonly string[];
   token?: string | null;
   logger?: RunnerLogger;
   backoff?: BackoffOptions;
@@ -74,7 +85,7 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
 
 export class RunnerClient {
   token: string | null;
-  readonly base: string;
+  readonly coordinators: CoordinatorSet;
   private readonly log: RunnerLogger;
   private readonly backoff: BackoffOptions;
   private readonly pollIntervalMs: number;
@@ -82,22 +93,35 @@ export class RunnerClient {
   private readonly longPollMs: number;
 
   constructor(o: ClientOptions) {
-    this.base = o.url.replace(/\/+$/, '') + '/api/v1';
-    this.token = o.token ?? null;
     this.log = o.logger ?? silentLogger;
+    this.coordinators = new CoordinatorSet(o.url, this.log);
+    this.token = o.token ?? null;
     this.backoff = o.backoff ?? DEFAULT_BACKOFF;
     this.pollIntervalMs = o.pollIntervalMs ?? 3000;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
     this.longPollMs = o.longPollMs ?? 30_000;
   }
 
+  /** The coordinator in use (it changes on fail-over). */
+  get url(): string {
+    return this.coordinators.current;
+  }
+
+  /** The API root of the coordinator in use. */
+  get base(): string {
+    return this.coordinators.current + '/api/v1';
+  }
+
+  /**
+   * One request, failed over: tries the coordinator in use, then each other one once. Returns
+   * the first answer that is not a 502/503/504 (or the last answer); throws the last
+   * connection error or timeout, or at once when the caller's signal aborts.
+   */
   private async send(
     method: string,
     path: string,
-    o: { headers?: Record<string, string>; json?: unknown; body?: Buffer; signal?: AbortSignal; timeoutMs?: number },
+    o: { headers?: Record<string, string>; json?: unknown; body?: Buffer; signal?: AbortSignal; timeoutMs?: number | null },
   ): Promise<Response> {
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.requestTimeoutMs);
-    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     const headers: Record<string, string> = { ...o.headers };
     let body: BodyInit | undefined;
     if (o.json !== undefined) {
@@ -107,7 +131,27 @@ export class RunnerClient {
       headers['content-type'] = 'application/octet-stream';
       body = o.body as unknown as BodyInit; // a Buffer is a Uint8Array; the DOM typings disagree on its ArrayBuffer type
     }
-    return fetch(this.base + path, { method, headers, body, signal });
+    const n = this.coordinators.urls.length;
+    let lastErr: unknown;
+    for (let tried = 0; tried < n; tried++) {
+      const url = this.coordinators.current;
+      const ms = o.timeoutMs === undefined ? this.requestTimeoutMs : o.timeoutMs;
+      const signals = [o.signal, ms === null ? undefined : AbortSignal.timeout(ms)].filter((s): s is AbortSignal => !!s);
+      const signal = signals.length ? AbortSignal.any(signals) : undefined;
+      try {
+        const res = await fetch(`${url}/api/v1${path}`, { method, headers, body, signal });
+        if (!FAILOVER_STATUSES.has(res.status)) return res;
+        this.coordinators.failed(url, `HTTP ${res.status}`);
+        if (tried + 1 >= n) return res;
+        await res.arrayBuffer().catch(() => undefined);
+      } catch (err) {
+        const reason = failoverReason(err, o.signal);
+        if (reason === null) throw err;
+        this.coordinators.failed(url, reason);
+        lastErr = err;
+      }
+    }
+    throw lastErr;
   }
 
   private runnerHeaders(): Record<string, string> {
@@ -238,7 +282,9 @@ export class RunnerClient {
    * replaces an earlier upload). Stops sending as soon as the coordinator answers.
    */
   uploadArtifact(job: JobRef, kind: string, body: NodeJS.ReadableStream, signal?: AbortSignal): Promise<ArtifactUploadResult> {
-    const url = new URL(`${this.base}/jobs/${job.id}/artifacts/${encodeURIComponent(kind)}`);
+    // A stream cannot be sent twice: a failure moves to the next coordinator for the caller's retry.
+    const coordinator = this.coordinators.current;
+    const url = new URL(`${coordinator}/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(kind)}`);
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = lib.request(url, {
@@ -247,6 +293,7 @@ export class RunnerClient {
         signal,
       });
       let answered = false;
+      let localError = false; // the archive could not be read: not the coordinator's failure
       req.on('response', (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -269,15 +316,24 @@ export class RunnerClient {
               error: String(parsed.error ?? text),
               ...(typeof parsed.limit === 'number' ? { limit: parsed.limit } : {}),
             });
-          else reject(new HttpStatusError(status, text, `artifact upload of job ${job.id}`));
+          else {
+            if (FAILOVER_STATUSES.has(status)) this.coordinators.failed(coordinator, `HTTP ${status}`);
+            reject(new HttpStatusError(status, text, `artifact upload of job ${job.id}`));
+          }
           (body as unknown as { destroy?: () => void }).destroy?.();
           req.destroy();
         });
       });
       req.on('error', (err) => {
-        if (!answered) reject(err);
+        if (answered) return;
+        const reason = localError ? null : failoverReason(err, signal);
+        if (reason !== null) this.coordinators.failed(coordinator, reason);
+        reject(err);
       });
-      body.on('error', (err: Error) => req.destroy(err));
+      body.on('error', (err: Error) => {
+        localError = true;
+        req.destroy(err);
+      });
       body.pipe(req);
     });
   }
@@ -286,7 +342,12 @@ export class RunnerClient {
   async downloadArtifact(job: JobRef, fromJobId: number, dest: string, signal?: AbortSignal): Promise<'ok' | 'missing'> {
     for (let i = 0; ; i++) {
       try {
-        const res = await fetch(`${this.base}/jobs/${fromJobId}/artifacts`, { headers: { 'Job-Token': job.token }, signal });
+        // No timeout: the body streams for as long as the archive takes.
+        const res = await this.send('GET', `/jobs/${fromJobId}/artifacts`, {
+          headers: { 'Job-Token': job.token },
+          signal,
+          timeoutMs: null,
+        });
         if (res.status === 404) {
           await res.arrayBuffer().catch(() => undefined);
           return 'missing';

@@ -6,7 +6,8 @@
  *   shutdown_timeout = 30     # seconds running jobs get on stop before runner_interrupted
  *   [[runners]]
  *     name = "shell-1"
- *     url = "http://127.0.0.1:8080"
+ *     url = "http://127.0.0.1:8080"   # or several coordinators of one database, tried in order:
+ *                                   # url = ["http://a:8080", "http://b:8080"] (or "http://a:8080,http://b:8080")
  *     token = "flrt_…"        # or registration_token = "…"
  *     executor = "shell"      # shell | docker | kubernetes | custom
  *     tags = ["linux"]
@@ -25,6 +26,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { PULL_POLICIES } from '../pipeline/model.js';
 import { EXECUTOR_NAMES } from './executors/index.js';
+import { parseCoordinatorUrls } from './coordinators.js';
 import type { StartRunnerOptions } from './daemon.js';
 
 export class RunnerConfigError extends Error {
@@ -102,7 +104,14 @@ const customSection = z
 const runnerSection = z
   .object({
     name: z.string().min(1).optional(),
-    url: z.string().url(),
+    url: z.union([z.string(), z.array(z.string()).min(1)]).transform((v, ctx) => {
+      try {
+        return parseCoordinatorUrls(v, 'url');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     token: z.string().min(1).optional(),
     registration_token: z.string().min(1).optional(),
     id: z.number().int().positive().optional(),
@@ -139,7 +148,7 @@ const fileSchema = z
   .strict();
 
 export type RunnerConfigFile = z.infer<typeof fileSchema>;
-export type RunnerSpec = StartRunnerOptions & { name: string; url: string };
+export type RunnerSpec = StartRunnerOptions & { name: string; url: string[] };
 
 /** Best-effort line of a key path: finds the n-th [[runners]], then the [runners.x] table, then the key. */
 export function locateKey(text: string, path: Array<string | number>): number | null {

@@ -21,7 +21,8 @@ import { FAULTLINE_VERSION } from '../telemetry/build-info.js';
 import { createRunnerTelemetry } from '../telemetry/runner-telemetry.js';
 
 export interface StartRunnerOptions {
-  url: string;
+  /** Coordinator URL, or several of coordinators on one database (fail-over in that order; commas allowed). */
+  url: string | readonly string[];
   /** Runner token from an earlier registration … */
   token?: string;
   /** … or a registration token to register a new runner. */
@@ -120,10 +121,6 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
   const tags = opts.tags ?? [];
   const name = opts.name ?? `${hostname()}-${opts.executor}`;
-  // Runner ids are per coordinator: the default builds dir is keyed by the coordinator's
-  // address too, so runners of two coordinators on one host never share job directories.
-  const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(opts.url));
-  const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(opts.url));
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const client = new RunnerClient({
     url: opts.url,
@@ -132,6 +129,12 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
     pollIntervalMs: opts.pollIntervalMs,
     backoff: opts.backoff,
   });
+  const { urls } = client.coordinators;
+  // Runner ids are per coordinator database: the default builds dir is keyed by the (first)
+  // coordinator's address too, so runners of two installations on one host never share job directories.
+  const buildsDir = resolve(opts.buildsDir ?? defaultBuildsDir(urls[0]!));
+  const cacheDir = resolve(opts.cacheDir ?? defaultCacheDir(urls[0]!));
+  log.info({ name, coordinator: client.url, coordinators: urls }, `runner ${name} using coordinator ${client.url}`);
 
   for (const s of [opts.token, opts.registrationToken, ...(opts.secrets ?? [])]) registerRunnerSecret(s);
   let runnerId: number | null = opts.id ?? null;
@@ -153,7 +156,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
     });
     runnerId = reg.id;
     registerRunnerSecret(client.token);
-    log.info({ runner: reg.id, name }, 'runner registered');
+    log.info({ runner: reg.id, name, coordinator: client.url }, 'runner registered');
   }
 
   // Stage spans (when tracing is on) and the optional /metrics listener, from each final update.
@@ -168,7 +171,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
     while (!polling.signal.aborted) {
       const job = await client.requestJob(polling.signal, 1);
       if (!job) break;
-      log.info({ job: job.id, name: job.name, slot: n }, 'job received');
+      log.info({ job: job.id, name: job.name, slot: n, coordinator: client.url }, 'job received');
       let executor: Executor;
       try {
         executor = await createExecutor(opts.executor, opts.executorConfig, ctxFor());
@@ -179,7 +182,7 @@ export async function startRunner(opts: StartRunnerOptions): Promise<RunnerHandl
         job,
         client,
         executor,
-        runner: { id: runnerId, name, tags, url: opts.url },
+        runner: { id: runnerId, name, tags, url: client.url },
         buildsDir,
         cacheDir,
         slot: n,

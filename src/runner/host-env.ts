@@ -4,7 +4,7 @@
  * token variables by name, and any variable holding a secret this process registered
  * (runner tokens, registration tokens, an embedded coordinator's tokens).
  */
-const SECRET_NAME = /^FAULTLINE_(?:.*_)?(?:TOKEN|TOKEN_FILE|SECRET|PASSWORD)$/;
+const SECRET_NAME = /^FAULTLINE_(?:.*_)?(?:TOKEN|TOKEN_FILE|SECRET|PASSWORD|DATABASE_URL)$/; // a database URL may hold its password
 
 const secrets = new Set<string>();
 

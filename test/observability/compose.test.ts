@@ -205,3 +205,42 @@ describe('docker-compose.yml and deploy/', () => {
     assert.notEqual(spawnSync('amtool', ['check-config', f]).status, 0);
   });
 });
+
+describe('docker-compose.yml: the postgres profile', () => {
+  const PG = ['postgres', 'coordinator-a', 'coordinator-b', 'proxy', 'runner-pg-1', 'runner-pg-2'];
+
+  test('PostgreSQL, two coordinators on it, a proxy with /healthz checks in front, runners on the proxy', () => {
+    for (const s of PG) assert.deepEqual(services[s]?.profiles, ['postgres'], `${s} is in the postgres profile only`);
+    for (const s of REQUIRED) assert.equal(services[s].profiles, undefined, `${s} stays in the default stack`);
+    for (const c of ['coordinator-a', 'coordinator-b']) {
+      assert.equal(services[c].command[0], 'coordinator');
+      assert.match(services[c].environment.FAULTLINE_DATABASE_URL, /^postgres:\/\/faultline:.*@postgres:5432\/faultline$/);
+      assert.ok(services[c].environment.FAULTLINE_API_TOKEN, `${c} gets the shared API token from the environment`);
+      assert.equal(services[c].depends_on.postgres.condition, 'service_healthy');
+      assert.match(services[c].healthcheck.test.join(' '), /\/healthz/);
+    }
+    assert.notDeepEqual(
+      services['coordinator-a'].volumes,
+      services['coordinator-b'].volumes,
+      'each coordinator has its own data dir (it is locked)',
+    );
+    const cfgPath = hostPathOf(services.proxy, '/usr/local/etc/haproxy/haproxy.cfg');
+    assert.equal(cfgPath, './deploy/haproxy.cfg');
+    const cfg = read(cfgPath!);
+    assert.match(cfg, /option httpchk GET \/healthz/);
+    for (const c of ['coordinator-a', 'coordinator-b']) assert.match(cfg, new RegExp(`server ${c} ${c}:8080`));
+    assert.match(cfg, /retry-on conn-failure\n/, 'only requests that never reached a coordinator are retried elsewhere');
+    for (const r of ['runner-pg-1', 'runner-pg-2'])
+      assert.equal(services[r].command[services[r].command.indexOf('--url') + 1], 'http://proxy:8080');
+  });
+
+  test('docker-compose --profile postgres config -q accepts it', (t) => {
+    if (!requireTools(t, 'docker-compose')) return;
+    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'postgres', 'config', '--services'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    for (const s of PG) assert.ok(r.stdout.split('\n').includes(s), `${s} in ${r.stdout}`);
+  });
+});

@@ -23,6 +23,12 @@ export async function startFakeCoordinator() {
   const finals = new Map<number, (u: JobUpdateRequest) => void>();
   const finalP = new Map<number, Promise<JobUpdateRequest>>();
   let nextId = 1;
+  /** Every request, with the port it arrived on (which listener of a pair served it). */
+  const hits: Array<{ port: number; method: string; path: string }> = [];
+  app.use((req, _res, next) => {
+    hits.push({ port: req.socket.localPort ?? 0, method: req.method, path: req.path });
+    next();
+  });
 
   app.post('/api/v1/runners/register', express.json(), (req, res) => {
     res.status(201).json({ id: 7, token: `rt-${req.body.name}` });
@@ -37,6 +43,7 @@ export async function startFakeCoordinator() {
         const t = setTimeout(r, 500);
         waiting.push(() => (clearTimeout(t), r()));
       });
+    if (req.socket.destroyed) return; // the runner is gone (a listener of a pair died): keep the job for the next poll
     const job = queue.shift();
     if (!job) return void res.status(204).end();
     res.status(201).json(job);
@@ -70,6 +77,7 @@ export async function startFakeCoordinator() {
   return {
     url,
     heartbeats,
+    hits,
     /** Queues a job (defaults filled in) and returns it. */
     addJob(over: Partial<JobPayload> = {}): JobPayload {
       const id = over.id ?? nextId++;
@@ -110,6 +118,24 @@ export async function startFakeCoordinator() {
         server.closeAllConnections();
         server.close(() => r());
       }),
+    /**
+     * The same coordinator state on a second port: a fake of two coordinators on one database
+     * (each accepts the other's tokens and sees the same jobs and traces). close() of either
+     * kills only that listener.
+     */
+    async listenAgain(): Promise<{ url: string; close: () => Promise<void> }> {
+      const second: Server = await new Promise((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
+      return {
+        url: `http://127.0.0.1:${(second.address() as { port: number }).port}`,
+        close: () =>
+          new Promise<void>((r) => {
+            second.closeAllConnections();
+            second.close(() => r());
+          }),
+      };
+    },
   };
 }
 

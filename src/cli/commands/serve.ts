@@ -2,9 +2,11 @@
 import { resolve } from 'node:path';
 import { loadCoordinatorConfig, overlayOptions } from '../../coordinator/config-file.js';
 import { createCoordinator } from '../../coordinator/index.js';
+import { parseCoordinatorUrls } from '../../runner/coordinators.js';
 import { loadRunnerConfig, startRunner, type RunnerHandle, type StartRunnerOptions } from '../../runner/index.js';
 import { parseListen } from '../../telemetry/runner-telemetry.js';
-import { bold, dim } from '../format.js';
+import { bold, dim, yellow } from '../format.js';
+import { chooseDatabase } from '../../coordinator/database-url.js';
 import { readSecret } from '../secret-input.js';
 import { tokenLines } from '../tokens.js';
 import { coordinatorLevel } from '../embedded.js';
@@ -32,6 +34,7 @@ export async function coordinatorCommand(
     port: string;
     host: string;
     data: string;
+    databaseUrl?: string;
     registrationToken?: string;
     registrationTokenFile?: string;
     heartbeatTimeout: string;
@@ -61,8 +64,10 @@ export async function coordinatorCommand(
     rulesDir: given('rules', resolve(o.rules)),
     autoCancel: o.autoCancel,
   });
+  const db = databaseUrlOf(o.databaseUrl, file.databaseUrl, o.config);
   const c = await createCoordinator({
     ...opts,
+    ...(db ? { databaseUrl: db } : {}),
     dataDir: opts.dataDir ?? resolve(o.data),
     port: opts.port ?? Number(o.port),
     host: opts.host ?? o.host,
@@ -77,9 +82,23 @@ export async function coordinatorCommand(
   await untilSignal(() => c.close());
 }
 
+/** --database-url, else FAULTLINE_DATABASE_URL, else the file's database_url: checked here, where its origin is known. */
+function databaseUrlOf(flag: string | undefined, fromFile: string | undefined, configFile: string | undefined): string | undefined {
+  const env = process.env.FAULTLINE_DATABASE_URL || undefined;
+  const url = flag ?? env ?? fromFile;
+  if (url === undefined) return undefined;
+  const from = flag !== undefined ? '--database-url' : env !== undefined ? 'FAULTLINE_DATABASE_URL' : `database_url in ${configFile}`;
+  if (flag !== undefined && URL.canParse(flag) && new URL(flag).password)
+    console.error(
+      yellow('warning: --database-url holds a password, visible to every local user (ps); use FAULTLINE_DATABASE_URL or PGPASSWORD'),
+    );
+  chooseDatabase(url, from);
+  return url;
+}
+
 export async function runnerCommand(o: {
   config?: string;
-  url?: string;
+  url?: string[];
   token?: string;
   tokenFile?: string;
   registrationToken?: string;
@@ -95,11 +114,14 @@ export async function runnerCommand(o: {
 }): Promise<void> {
   const heartbeatMs = o.heartbeat ? Number(o.heartbeat) * 1000 : undefined;
   const listen = o.metricsListen ? parseListen(o.metricsListen) : null;
+  if (o.config && o.url?.length)
+    throw new Error('runner: --url and --config both name coordinators: put the URLs in config.toml (url = [...])');
+  const urls = o.url?.length ? o.url : process.env.FAULTLINE_URL ? [process.env.FAULTLINE_URL] : undefined;
   const specs: Array<Partial<StartRunnerOptions>> = o.config
     ? loadRunnerConfig(o.config)
     : [
         {
-          url: o.url,
+          ...(urls ? { url: parseCoordinatorUrls(urls, o.url?.length ? '--url' : 'FAULTLINE_URL') } : {}),
           token: readSecret({ value: o.token, file: o.tokenFile, env: 'FAULTLINE_RUNNER_TOKEN', flag: '--token' }),
           registrationToken: readSecret({
             value: o.registrationToken,
@@ -124,7 +146,7 @@ export async function runnerCommand(o: {
     throw new Error('runner: --user applies to the shell executor given by flags (in config.toml: [runners.shell] user = "…")');
   const runners: RunnerHandle[] = [];
   for (const spec of specs) {
-    if (!spec.url) throw new Error('runner: --url (or url in config.toml) is required');
+    if (!spec.url) throw new Error('runner: --url (or FAULTLINE_URL, or url in config.toml) is required');
     if (!spec.token && !spec.registrationToken)
       throw new Error(
         'runner: a runner token (--token-file, FAULTLINE_RUNNER_TOKEN) or a registration token (--registration-token-file, FAULTLINE_REGISTRATION_TOKEN) is required',
@@ -137,7 +159,9 @@ export async function runnerCommand(o: {
       ...metrics,
     });
     console.log(
-      bold(`runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${String(spec.url)} with the ${String(spec.executor)} executor`),
+      bold(
+        `runner ${String(spec.name ?? '')} (#${r.runnerId}) polling ${[spec.url].flat().join(', ')} with the ${String(spec.executor)} executor`,
+      ),
     );
     if (r.metricsUrl) console.log(`  metrics: ${r.metricsUrl}/metrics`);
     runners.push(r);

@@ -8,7 +8,7 @@ import type { Dispatcher } from '../services/dispatcher.js';
 import type { Hearing } from '../services/hearing.js';
 import type { JobService } from '../services/job-service.js';
 import type { Store } from '../store/index.js';
-import { hashEquals, newToken, sha256 } from '../store/tokens.js';
+import { newToken, sha256 } from '../store/tokens.js';
 import { jobFrom, runnerFrom } from './auth.js';
 import { HttpError, parse } from './errors.js';
 import { traceUpload } from './trace-upload.js';
@@ -20,7 +20,6 @@ export interface RunnerApiDeps {
   dispatcher: Dispatcher;
   events: CoordinatorEvents;
   opts: ResolvedOptions;
-  registrationToken: string;
   log: Logger;
   /** Told of every runner contact before it is stored (the reaper asks it; see services/hearing.ts). */
   hearing?: Hearing;
@@ -40,7 +39,8 @@ export function runnerApi(d: RunnerApiDeps): Router {
 
   r.post('/runners/register', json, (req, res) => {
     const body = parse(registerSchema, req.body);
-    if (!hashEquals(sha256(body.registration_token), sha256(d.registrationToken))) throw new HttpError(403, 'invalid registration token');
+    // Checked against the database (hashed), so a token set on any coordinator of it is accepted.
+    if (!d.store.apiTokens.isRegistration(body.registration_token)) throw new HttpError(403, 'invalid registration token');
     const token = newToken('flrt_');
     const { id, replaced } = d.store.runners.register(
       {
