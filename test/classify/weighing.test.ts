@@ -350,6 +350,97 @@ const TABLE: Row[] = [
     cause: 'dependency_download_failed',
   },
   {
+    name: 'Maven Central\'s "501 , ReasonPhrase:HTTPS Required" is the project\'s http:// URL, not an outage → build',
+    log: gitlab(
+      '$ mvn -B package',
+      '[WARNING] Could not transfer metadata org.acme:lib:1.0-SNAPSHOT/maven-metadata.xml from/to central (http://repo1.maven.org/maven2): Failed to transfer file: http://repo1.maven.org/maven2/org/acme/lib/1.0-SNAPSHOT/maven-metadata.xml. Return code is: 501 , ReasonPhrase:HTTPS Required.',
+      '[INFO] BUILD FAILURE',
+    ),
+    class: 'build',
+    cause: 'repository_misconfigured',
+  },
+  {
+    name: 'the same Maven line with a 502 is the repository failing → infra',
+    log: gitlab(
+      '$ mvn -B package',
+      '[ERROR] Failed to execute goal on project app: Could not transfer artifact org.acme:lib:pom:1.0 from/to acme (https://nexus.acme.example/repository/releases): Failed to transfer file: https://nexus.acme.example/repository/releases/org/acme/lib/1.0/lib-1.0.pom. Return code is: 502 , ReasonPhrase:Bad Gateway. -> [Help 1]',
+    ),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: 'Go\'s syscall error "write <file>: copy_file_range: no space left on device" inside a testify assertion → infra (disk_full)',
+    log: gitlab(
+      '$ go test ./...',
+      '        \tError:      \tReceived unexpected error:',
+      '        \t            \tERROR: problem moving file: write image.qcow2: copy_file_range: no space left on device',
+      '--- FAIL: TestCompose (412.33s)',
+      'FAIL',
+    ),
+    class: 'infra',
+    cause: 'disk_full',
+  },
+  {
+    name: 'a Go test quoting the disk-full text it expects ("…: no space left on device\\"") → build',
+    log: gitlab(
+      '$ go test ./...',
+      '    store_test.go:88: expected error "write /tmp/x: no space left on device"',
+      '--- FAIL: TestStoreFullDisk (0.00s)',
+      'FAIL',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'GHCR\'s rate limit in go-containerregistry\'s words ("POST https://ghcr.io/v2/…: TOOMANYREQUESTS: …") → infra',
+    log: gitlab(
+      '$ cosign sign --yes ghcr.io/acme/app@sha256:0123',
+      'POST https://ghcr.io/v2/acme/app/blobs/uploads/: TOOMANYREQUESTS: retry-after: 10.3ms, allowed: 2000/minute',
+    ),
+    class: 'infra',
+    cause: 'registry_rate_limited',
+  },
+  {
+    name: 'NuGet\'s own "Response status code does not indicate success: 502" under its retry line → infra',
+    log: gitlab(
+      '$ dotnet restore',
+      "  Retrying 'FindPackagesByIdAsync' for source 'https://api.nuget.org/v3-flatcontainer/acme.lib/index.json'.",
+      '  Response status code does not indicate success: 502 (Bad Gateway).',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: "a .NET test's own HttpRequestException with the same words → build (no NuGet line, a type prefix)",
+    log: gitlab(
+      '$ dotnet test',
+      '  Failed Api.Tests.HealthTests.ReturnsOk [12 ms]',
+      '  Error Message:',
+      '   System.Net.Http.HttpRequestException : Response status code does not indicate success: 503 (Service Unavailable).',
+      'Failed!  - Failed:     1, Passed:   211, Skipped:     0, Total:   212',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: "gitlab-runner's artifact upload answered 500 by the coordinator after a green script → infra",
+    log: gitlab(
+      '$ make docs',
+      'Uploading artifacts...',
+      'WARNING: Uploading artifacts as "archive" to coordinator... failed  id=17 responseStatus=500 Internal Server Error status=500 token=abcd',
+      'FATAL: invalid argument',
+    ),
+    report: { stage: 'upload' },
+    class: 'infra',
+    cause: 'upload_failed',
+  },
+  {
+    name: 'npm publish refused for a missing token ("need auth") → build',
+    log: gitlab('$ npm publish', 'npm ERR! need auth This command requires you to be logged in to https://registry.npmjs.org/'),
+    class: 'build',
+    cause: 'credentials_missing',
+  },
+  {
     name: "a job timeout inside the script with no infra line in the log → build (the job's budget)",
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
