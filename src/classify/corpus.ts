@@ -53,9 +53,11 @@ export const SEEN_WHILE_WRITING_RULES: ReadonlySet<string> = new Set([
  * part exactly the cases nobody writing rules has read. Only ever grows.
  */
 export const WRITTEN_WITH_RULES: ReadonlySet<string> = new Set([
+  'buildkit-from-hub-head-500-server-error',
   'buildkit-ghcr-429-cache-blob-merge-queue',
   'cargo-index-crates-io-timeout-28-windows',
   'gha-cache-save-429-upload-chunk-ebadf',
+  'gha-setup-job-failed-to-download-action-503',
   'go-mod-download-proxy-stream-internal-error',
   'gradle-plugin-portal-no-route-to-host',
   'npm-publish-401-unauthorized-put-action-registry-url',

@@ -441,6 +441,38 @@ const TABLE: Row[] = [
     cause: 'credentials_missing',
   },
   {
+    name: "GitHub answering the runner's action download with 503 → infra (action_download_failed)",
+    log: [
+      "Current runner version: '2.292.0'",
+      'Prepare all required actions',
+      "Warning: Failed to download action 'https://api.github.com/repos/actions/checkout/tarball/v2'. Error: Response status code does not indicate success: 503 (Service Unavailable).",
+      'Error: Response status code does not indicate success: 503 (Service Unavailable).',
+    ].join('\n'),
+    report: { reason: 'runner_system_failure', stage: 'prepare_executor', exit_code: null, executor: 'github-actions' },
+    class: 'infra',
+    cause: 'action_download_failed',
+  },
+  {
+    name: "the same download answered 404 (a mistyped action ref) is not GitHub's outage → not action_download_failed",
+    log: [
+      "Current runner version: '2.292.0'",
+      'Prepare all required actions',
+      "##[warning]Failed to download action 'https://api.github.com/repos/acme/setup-tool/tarball/vmaster'. Error Response status code does not indicate success: 404 (Not Found).",
+    ].join('\n'),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'containerd\'s "unexpected status from HEAD request to https://<registry>/v2/…: 503" from helm\'s OCI client → infra',
+    log: gitlab(
+      '$ helm install app oci://8gears.container-registry.com/library/app --version 1.0.0',
+      'Error: INSTALLATION FAILED: unexpected status from HEAD request to https://8gears.container-registry.com/v2/library/app/manifests/1.0.0: 503 Service Unavailable',
+    ),
+    class: 'infra',
+    cause: 'registry_unavailable',
+  },
+  {
     name: "a job timeout inside the script with no infra line in the log → build (the job's budget)",
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
