@@ -473,6 +473,24 @@ const TABLE: Row[] = [
     cause: 'registry_unavailable',
   },
   {
+    name: 'gitlab-runner downloading artifacts from the coordinator, connection reset → infra (upload_failed)',
+    log: gitlab(
+      'Downloading artifacts for build (53092)...',
+      'ERROR: Downloading artifacts from coordinator... error  error=read tcp 172.17.0.3:59476->10.0.59.37:443: read: connection reset by peer id=53092 responseStatus=200 OK token=GrTYH7v2',
+      'FATAL: invalid argument',
+    ),
+    report: { stage: 'get_sources' },
+    class: 'infra',
+    cause: 'upload_failed',
+  },
+  {
+    name: "upload-artifact v4's finalize call reset by GitHub's artifact service after green tests → infra",
+    log: ['Finalizing artifact upload', 'Error: Failed to FinalizeArtifact: Unable to make request: ECONNRESET'].join('\n'),
+    report: { stage: 'upload', executor: 'github-actions' },
+    class: 'infra',
+    cause: 'upload_failed',
+  },
+  {
     name: "a job timeout inside the script with no infra line in the log → build (the job's budget)",
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
