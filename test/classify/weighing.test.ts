@@ -491,6 +491,18 @@ const TABLE: Row[] = [
     cause: 'upload_failed',
   },
   {
+    name: 'make naming the kill of its child ("make: *** [all] Killed") → infra (oom_killed)',
+    log: gitlab('$ make -j16', '[ 97%] Building CXX object src/CMakeFiles/core.dir/planner.cpp.o', 'make: *** [Makefile:12: all] Killed'),
+    class: 'infra',
+    cause: 'oom_killed',
+  },
+  {
+    name: "rustc's LLVM backend out of memory → infra; a program of the job's own printing LLVM's words → not this rule",
+    log: gitlab('$ cargo build --release', '   Compiling engine v0.4.0 (/builds/app/engine)', 'rustc-LLVM ERROR: out of memory'),
+    class: 'infra',
+    cause: 'oom_killed',
+  },
+  {
     name: "a job timeout inside the script with no infra line in the log → build (the job's budget)",
     log: gitlab('$ ./run-integration-tests.sh', 'suite 14/40: payments … ok', 'suite 15/40: ledger …'),
     report: { reason: 'job_execution_timeout', exit_code: null, message: 'execution took longer than 1h0m0s seconds' },
