@@ -497,7 +497,7 @@ const TABLE: Row[] = [
     cause: 'oom_killed',
   },
   {
-    name: "rustc's LLVM backend out of memory → infra; a program of the job's own printing LLVM's words → not this rule",
+    name: "rustc's LLVM backend out of memory (rustc-LLVM ERROR: out of memory) → infra (oom_killed)",
     log: gitlab('$ cargo build --release', '   Compiling engine v0.4.0 (/builds/app/engine)', 'rustc-LLVM ERROR: out of memory'),
     class: 'infra',
     cause: 'oom_killed',
