@@ -69,7 +69,7 @@ describe('corpus scoring', () => {
 describe('the corpus in the repository', () => {
   // Issue 9's targets on the held-out part are accuracy 90 %, infra precision 95 %, infra recall
   // 85 %, coverage 80 %; accuracy and infra recall are not met yet. These floors sit a little below
-  // the figures measured on the held-out part (87.5 / 97.2 / 80.5 / 80.9 on 152 held-out cases),
+  // the figures measured on the held-out part (87.9 / 97.1 / 81.0 / 81.2 on 149 held-out cases),
   // ratcheted so that a change can only keep or raise them.
   const FLOOR = { accuracy: 0.86, infraPrecision: 0.96, infraRecall: 0.79, coverage: 0.79 };
   test("≥ 250 cases, ≥ 30 % held out; held-out floors at today's figures (issue targets: 90 / 95 / 85 / 80 %)", () => {
