@@ -64,7 +64,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
   let store: Store;
   try {
-    store = Store.open(opts.dataDir);
+    store = await Store.openSqlite(opts.dataDir);
   } catch (err) {
     lock.release();
     const path = join(opts.dataDir, 'faultline.db');
@@ -72,7 +72,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }
   let server: Server | undefined;
   try {
-    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options);
+    const { registrationToken, apiToken, created, files } = await setupTokens(store, opts.dataDir, options);
     const classifier = options.classifier ?? defaultClassifier(options.rulesDir);
     const events = new CoordinatorEvents();
     events.onListenerError = (err) => log.error({ err }, 'event listener threw');
@@ -108,7 +108,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
     const triggers = new TriggerService(store, pipelines, events, log);
     triggers.storage = artifacts.storage;
-    finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
+    finisher.reportsOf = async (jobId) => ({ junit: await store.artifacts.testReport(jobId) });
 
     const live = new LiveEvents(events, options.liveEvents);
     const app = createApp({
@@ -178,13 +178,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
           await notifier.close();
           await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
-          store.close();
+          await store.close();
           lock.release();
         })()),
     };
   } catch (err) {
     server?.close();
-    store.close();
+    await store.close();
     lock.release();
     throw err;
   }

@@ -29,7 +29,11 @@ export interface CoordinatorTokens {
   files: { registration: string; api: string };
 }
 
-export function setupTokens(store: Store, dataDir: string, opts: { registrationToken?: string; apiToken?: string }): CoordinatorTokens {
+export async function setupTokens(
+  store: Store,
+  dataDir: string,
+  opts: { registrationToken?: string; apiToken?: string },
+): Promise<CoordinatorTokens> {
   const regPath = join(dataDir, 'registration-token');
   const givenReg = opts.registrationToken || process.env.FAULTLINE_REGISTRATION_TOKEN || fileToken(regPath); // empty = not given, never an empty token
   const registrationToken = givenReg ?? newToken('flreg_');
@@ -39,7 +43,7 @@ export function setupTokens(store: Store, dataDir: string, opts: { registrationT
   const givenApi = opts.apiToken || process.env.FAULTLINE_API_TOKEN || fileToken(apiPath);
   const apiToken = givenApi ?? newToken('flapi_');
   save(apiPath, apiToken);
-  store.apiTokens.set('default', apiToken, Date.now());
+  await store.apiTokens.set('default', apiToken, Date.now());
   return {
     registrationToken,
     apiToken,

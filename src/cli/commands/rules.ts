@@ -20,11 +20,11 @@ export async function rulesTestCommand(o: {
     console.error(red(`no faultline store in ${dataDir} (pass --data)`));
     return 2;
   }
-  const store = Store.open(dataDir);
+  const store = await Store.openSqlite(dataDir);
   try {
     const since = parseTime(o.since, 'since')!;
     if (o.fromWidespread !== undefined) return fromWidespread(store, o.fromWidespread, since);
-    const out = backtestStored(store, resolve(o.rules), since, Number(o.sample));
+    const out = await backtestStored(store, resolve(o.rules), since, Number(o.sample));
     if (o.json) {
       console.log(JSON.stringify(out, null, 2));
       return out.ok ? 0 : 1;
@@ -43,7 +43,7 @@ export async function rulesTestCommand(o: {
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -23,14 +23,14 @@ export function runnerState(r: { state: string; last_heartbeat_at: number | null
 
 export function overviewApi(d: { store: Store; incidents: IncidentService; heartbeatTimeoutMs: number }): Router {
   const r = Router();
-  r.get('/overview', (_req, res) => {
+  r.get('/overview', async (_req, res) => {
     const now = Date.now();
     // Whole hours, so a bucket does not shift while the page watches it.
     const until = Math.floor(now / HOUR) * HOUR + HOUR;
     const buckets = failureRatioBuckets(d.store.db, until - 24 * HOUR, until, HOUR);
     const [lastHour] = failureRatioBuckets(d.store.db, now - HOUR, now + 1, HOUR + 1);
     const byState = { online: 0, offline: 0, stale: 0 };
-    for (const x of d.store.runners.all()) byState[runnerState(x, now, d.heartbeatTimeoutMs)]++;
+    for (const x of await d.store.runners.all()) byState[runnerState(x, now, d.heartbeatTimeoutMs)]++;
     const fb = fallbackDecided(d.store.db, now - 24 * HOUR, 20);
     res.json({
       infra_ratio: {

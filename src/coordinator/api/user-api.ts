@@ -98,9 +98,9 @@ export function userApi(d: UserApiDeps): Router {
     await sendPipeline(d.store, res, p.id);
   });
 
-  r.get('/jobs/:id', (req, res) => {
+  r.get('/jobs/:id', async (req, res) => {
     const j = jobOr404(req.params.id);
-    res.json({ ...jobJson(j), ...artifactExtras(d.store, j.id) });
+    res.json({ ...jobJson(j), ...(await artifactExtras(d.store, j.id)) });
   });
 
   const jobAction = (type: 'job_play' | 'job_cancel' | 'job_retry') =>
@@ -117,10 +117,10 @@ export function userApi(d: UserApiDeps): Router {
   r.post('/jobs/:id/cancel', jobAction('job_cancel'));
   r.post('/jobs/:id/retry', jobAction('job_retry'));
 
-  r.get('/jobs/:id/trace', (req, res) => {
+  r.get('/jobs/:id/trace', async (req, res) => {
     const job = jobOr404(req.params.id);
     const { offset } = parse(traceQuery, req.query, 'query');
-    const data = d.store.traces.read(job.id, offset);
+    const data = await d.store.traces.read(job.id, offset);
     const complete = TERMINAL.has(job.status) && job.finish_pending === 0;
     res.set({
       'content-type': 'text/plain; charset=utf-8',
@@ -180,13 +180,13 @@ export function userApi(d: UserApiDeps): Router {
     res.json({ ok: true });
   });
 
-  r.get('/runners', (_req, res) => {
-    res.json({ runners: d.fleet.list() });
+  r.get('/runners', async (_req, res) => {
+    res.json({ runners: await d.fleet.list() });
   });
 
-  r.delete('/runners/:id', (req, res) => {
+  r.delete('/runners/:id', async (req, res) => {
     const id = idParam(req.params.id);
-    if (!d.fleet.remove(id, 'deleted')) throw new HttpError(404, `runner ${id} not found`);
+    if (!(await d.fleet.remove(id, 'deleted'))) throw new HttpError(404, `runner ${id} not found`);
     res.status(204).end();
   });
 

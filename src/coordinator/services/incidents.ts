@@ -139,15 +139,19 @@ export class IncidentService {
     return this.live.filter((i) => i.state === 'open' || i.state === 'acknowledged');
   }
 
-  private runner = (id: number | null) => (id === null ? undefined : this.store.runners.get(id));
-
   /** job_finished: infra failures join incidents; successes (and later-stage failures) are evidence. */
-  onJobFinished(job: JobJson): void {
+  async onJobFinished(job: JobJson): Promise<void> {
+    const runner = job.runner_id === null ? undefined : await this.store.runners.get(job.runner_id);
+    // From here on synchronous, as before the store was async: `live` changes only by our own steps.
+    this.onJobFinishedWith(job, runner);
+  }
+
+  private onJobFinishedWith(job: JobJson, runner: { name: string; executor: string } | undefined): void {
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
     const pipeline = this.store.pipelines.getLight(job.pipeline_id);
-    if (job.status === 'success' || job.status === 'failed') this.onEvidence(job, at, pipeline);
+    if (job.status === 'success' || job.status === 'failed') this.onEvidence(job, at, pipeline, runner);
     if (job.status !== 'failed') return;
-    const key = incidentKeyOf(job, { runner: this.runner(job.runner_id), repositoryUrl: pipeline?.repository_url });
+    const key = incidentKeyOf(job, { runner, repositoryUrl: pipeline?.repository_url });
     if (!key) return;
     const prior = this.live.find((o) => o.cause === key.cause && o.dependency_kind === key.dependency_kind && o.target === key.target);
     if (prior && prior.state === 'pending' && at - prior.last_failure_at > this.thresholds.pendingExpireMs)
@@ -176,10 +180,14 @@ export class IncidentService {
     else this.live.push(i);
   }
 
-  private onEvidence(job: JobJson, at: number, pipeline: { project: string; repository_url: string | null } | undefined): void {
+  private onEvidence(
+    job: JobJson,
+    at: number,
+    pipeline: { project: string; repository_url: string | null } | undefined,
+    runner: { name: string; executor: string } | undefined,
+  ): void {
     if (this.live.length === 0) return;
     const success = job.status === 'success';
-    const runner = this.runner(job.runner_id);
     const fetched =
       pipeline?.repository_url && (success || AFTER_SOURCES.includes(job.failure?.stage ?? '')) ? hostOf(pipeline.repository_url) : null;
     for (const inc of [...this.live]) {

@@ -49,12 +49,12 @@ export class WidespreadService {
   }
 
   /** job_finished: a failure no rule decided leaves its error lines. */
-  onJobFinished(job: JobJson): void {
+  async onJobFinished(job: JobJson): Promise<void> {
     if (job.status !== 'failed' || !job.failure?.fallback) return;
     const p = this.store.pipelines.getLight(job.pipeline_id);
     if (!p) return;
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
-    const { data } = this.store.traces.tail(job.id, TAIL_BYTES);
+    const { data } = await this.store.traces.tail(job.id, TAIL_BYTES);
     const seen = new Set<string>();
     for (const l of newErrorLines(data, '', 200, TAIL_BYTES)) {
       if (seen.size >= LINES_PER_JOB) break;
