@@ -140,7 +140,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
     log.info({ url }, 'coordinator listening');
 
-    notifier.start(); // before recover(): replayed finishes notify too
+    await notifier.start(); // before recover(): replayed finishes notify too
     finisher.recover();
     triggers.recover();
     reaper.start();

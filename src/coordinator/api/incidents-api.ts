@@ -49,8 +49,12 @@ export function incidentsApi(d: { incidents: IncidentService; mttr: MttrService;
     res.json({ incidents: d.incidents.list({ state: q.state, since: parseTime(q.since, 'since'), limit: q.limit }) });
   });
 
-  r.get('/incidents/widespread', (_req, res) => {
-    res.json({ lines: d.widespread.list(), min_jobs: d.widespread.options.minJobs, window_seconds: d.widespread.options.windowMs / 1000 });
+  r.get('/incidents/widespread', async (_req, res) => {
+    res.json({
+      lines: await d.widespread.list(),
+      min_jobs: d.widespread.options.minJobs,
+      window_seconds: d.widespread.options.windowMs / 1000,
+    });
   });
 
   r.get('/incidents/:id', (req, res) => {

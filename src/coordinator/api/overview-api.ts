@@ -27,11 +27,11 @@ export function overviewApi(d: { store: Store; incidents: IncidentService; heart
     const now = Date.now();
     // Whole hours, so a bucket does not shift while the page watches it.
     const until = Math.floor(now / HOUR) * HOUR + HOUR;
-    const buckets = failureRatioBuckets(d.store.db, until - 24 * HOUR, until, HOUR);
-    const [lastHour] = failureRatioBuckets(d.store.db, now - HOUR, now + 1, HOUR + 1);
+    const buckets = await failureRatioBuckets(d.store.sql, until - 24 * HOUR, until, HOUR);
+    const [lastHour] = await failureRatioBuckets(d.store.sql, now - HOUR, now + 1, HOUR + 1);
     const byState = { online: 0, offline: 0, stale: 0 };
     for (const x of await d.store.runners.all()) byState[runnerState(x, now, d.heartbeatTimeoutMs)]++;
-    const fb = fallbackDecided(d.store.db, now - 24 * HOUR, 20);
+    const fb = await fallbackDecided(d.store.sql, now - 24 * HOUR, 20);
     res.json({
       infra_ratio: {
         now: lastHour && lastHour.total ? lastHour.infra / lastHour.total : null,

@@ -71,11 +71,11 @@ export function userApi(d: UserApiDeps): Router {
     await sendPipeline(d.store, res, out.id, 201);
   });
 
-  r.get('/pipelines', (req, res) => {
+  r.get('/pipelines', async (req, res) => {
     const q = parse(listPipelinesQuery, req.query, 'query');
     const { rows, total } = d.store.pipelines.list(q);
-    const counts = failureCountsByPipeline(
-      d.store.db,
+    const counts = await failureCountsByPipeline(
+      d.store.sql,
       rows.map((p) => p.id),
     );
     res.json({
@@ -131,9 +131,9 @@ export function userApi(d: UserApiDeps): Router {
     res.send(data);
   });
 
-  r.get('/failures', (req, res) => {
+  r.get('/failures', async (req, res) => {
     const q = parse(failuresQuery, req.query, 'query');
-    const { rows, next } = listFailures(d.store.db, {
+    const { rows, next } = await listFailures(d.store.sql, {
       class: q.class,
       reason: q.reason,
       cause: q.cause,
@@ -149,13 +149,13 @@ export function userApi(d: UserApiDeps): Router {
     res.json({ failures: rows.map(failureJson), next_cursor: next ? encodeCursor(next) : null } satisfies FailureListJson);
   });
 
-  r.get('/failures/summary', (req, res) => {
+  r.get('/failures/summary', async (req, res) => {
     const q = parse(summaryQuery, req.query, 'query');
     const now = Date.now();
     const until = parseTime(q.until, 'until', now) ?? now;
     const since = parseTime(q.since, 'since', now) ?? until - 86_400_000;
     if (since > until) throw new HttpError(400, 'since must not be after until', [{ path: 'since', message: 'after until' }]);
-    const groups = summarizeFailures(d.store.db, since, until);
+    const groups = await summarizeFailures(d.store.sql, since, until);
     const byClass = new Map<string, number>();
     for (const g of groups) byClass.set(g.class, (byClass.get(g.class) ?? 0) + g.count);
     res.json({

@@ -44,7 +44,7 @@ export class WidespreadService {
     private readonly store: Store,
     options: Partial<WidespreadOptions> = {},
   ) {
-    this.rows = new ErrorLineStore(store.db);
+    this.rows = new ErrorLineStore(store.sql);
     this.options = { ...DEFAULT_WIDESPREAD, ...options };
   }
 
@@ -62,16 +62,16 @@ export class WidespreadService {
       const normalized = normalizeErrorLine(l.text);
       if (seen.has(normalized)) continue;
       seen.add(normalized);
-      this.rows.insert({ normalized, job_id: job.id, example: l.text.trim().slice(0, 500), project: p.project, ref: p.ref, at });
+      await this.rows.insert({ normalized, job_id: job.id, example: l.text.trim().slice(0, 500), project: p.project, ref: p.ref, at });
     }
     if (at - this.lastPrune > 3_600_000) {
       this.lastPrune = at;
-      this.rows.prune(at - KEEP_MS);
+      await this.rows.prune(at - KEEP_MS);
     }
   }
 
-  list(now = Date.now(), limit = 50): WidespreadLineJson[] {
-    return this.rows.widespread(now - this.options.windowMs, this.options.minJobs, limit).map((r) => ({
+  async list(now = Date.now(), limit = 50): Promise<WidespreadLineJson[]> {
+    return (await this.rows.widespread(now - this.options.windowMs, this.options.minJobs, limit)).map((r) => ({
       normalized: r.normalized,
       example_line: r.example_line,
       job_count: r.job_count,
