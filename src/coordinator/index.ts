@@ -91,7 +91,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
-    const telemetry = createTelemetry(store, events, log, {
+    const telemetry = await createTelemetry(store, events, log, {
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
       baseUrl: () => opts.serverUrl,
       incidentThresholds: definedOnly(options.incidents),

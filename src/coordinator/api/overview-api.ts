@@ -37,7 +37,7 @@ export function overviewApi(d: { store: Store; incidents: IncidentService; heart
         now: lastHour && lastHour.total ? lastHour.infra / lastHour.total : null,
         last_24h: buckets.map((b) => ({ t: iso(b.t)!, infra: b.infra, build: b.build, total: b.total })),
       },
-      incidents_open: d.incidents.list({ state: 'open', limit: 100 }).map((i) => ({
+      incidents_open: (await d.incidents.list({ state: 'open', limit: 100 })).map((i) => ({
         id: i.id,
         cause: i.cause,
         dependency: i.dependency,

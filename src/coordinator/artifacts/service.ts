@@ -82,7 +82,7 @@ export class ArtifactService {
     const deps: ArtifactDependency[] = [];
     const dotenv: Record<string, string> = {};
     for (const name of spec.artifact_dependencies ?? []) {
-      const j = await this.store.jobs.latestByName(pipelineId, name);
+      const j = this.store.jobs.latestByName(pipelineId, name);
       if (!j) continue;
       const row = await this.store.artifacts.get(j.id, 'archive');
       let state: ArtifactDependency['artifacts'] = 'none';

@@ -63,7 +63,12 @@ export interface CoordinatorTelemetry {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function createTelemetry(store: Store, events: CoordinatorEvents, log: Logger, o: TelemetryOptions): CoordinatorTelemetry {
+export async function createTelemetry(
+  store: Store,
+  events: CoordinatorEvents,
+  log: Logger,
+  o: TelemetryOptions,
+): Promise<CoordinatorTelemetry> {
   const metrics = createCoordinatorMetrics(undefined, { defaultMetrics: o.defaultMetrics ?? true });
   const labels = (i: { cause: string; dependency_kind: string; target: string }) => ({
     cause: i.cause,
@@ -96,7 +101,8 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
     },
     o.incidentThresholds,
   );
-  const mttr = new MttrService(store.db, incidents.rows);
+  await incidents.load();
+  const mttr = new MttrService(store.sql, incidents.rows);
   const widespread = new WidespreadService(store, o.widespread);
   const tracing = initTracing('faultline-coordinator');
   const spans = tracing.enabled ? new CiSpans(tracing.tracer, o.baseUrl) : null;
@@ -157,19 +163,25 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       metrics.expectRecovery('pipeline', cls, first?.failure?.cause ?? 'unknown');
     }
     if (p.status === 'success' && p.finished_at) {
-      const r = mttr.recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) });
-      if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
+      // Recorded when the store answers (after the spans below): the histogram needs no order.
+      mttr
+        .recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) })
+        .then((r) => {
+          if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
+        })
+        .catch((err: unknown) => events.onListenerError?.(err));
     }
     spans?.pipelineFinished(p);
   };
   const onImagePulls = ({ job_id, pulls }: CoordinatorEventMap['image_pulls'][0]) => {
     for (const pull of pulls) metrics.recordImagePull(pull);
-    incidents.onImagePulls(job_id, pulls);
+    incidents.onImagePulls(job_id, pulls).catch((err: unknown) => events.onListenerError?.(err));
   };
   events.on('job_finished', onJobFinished);
   events.on('pipeline_finished', onPipelineFinished);
   events.on('image_pulls', onImagePulls);
-  const onRunnerRemoved = ({ runner_id }: CoordinatorEventMap['runner_removed'][0]) => incidents.onRunnerRemoved(runner_id);
+  const onRunnerRemoved = ({ runner_id }: CoordinatorEventMap['runner_removed'][0]) =>
+    void incidents.onRunnerRemoved(runner_id).catch((err: unknown) => events.onListenerError?.(err));
   events.on('runner_removed', onRunnerRemoved);
 
   // Scrape-time gauges.
