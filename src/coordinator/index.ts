@@ -66,7 +66,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
   let store: Store;
   try {
-    store = Store.open(opts.dataDir);
+    store = await Store.openSqlite(opts.dataDir);
   } catch (err) {
     lock.release();
     const path = join(opts.dataDir, 'faultline.db');
@@ -74,7 +74,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   }
   let server: Server | undefined;
   try {
-    const { registrationToken, apiToken, created, files } = setupTokens(store, opts.dataDir, options, {
+    const { registrationToken, apiToken, created, files } = await setupTokens(store, opts.dataDir, options, {
       shared: false, // SQLite: this coordinator owns its database (the PostgreSQL engine sets it)
       onReplaced: (which) =>
         log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
@@ -97,7 +97,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     pipelines.onPending = () => dispatcher.wake();
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
-    const telemetry = createTelemetry(store, events, log, {
+    const telemetry = await createTelemetry(store, events, log, {
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
       baseUrl: () => opts.serverUrl,
       incidentThresholds: definedOnly(options.incidents),
@@ -114,7 +114,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
     const triggers = new TriggerService(store, pipelines, events, log);
     triggers.storage = artifacts.storage;
-    finisher.reportsOf = (jobId) => ({ junit: store.artifacts.testReport(jobId) });
+    finisher.reportsOf = async (jobId) => ({ junit: await store.artifacts.testReport(jobId) });
 
     const live = new LiveEvents(events, options.liveEvents);
     const app = createApp({
@@ -145,7 +145,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
     log.info({ url }, 'coordinator listening');
 
-    notifier.start(); // before recover(): replayed finishes notify too
+    await notifier.start(); // before recover(): replayed finishes notify too
     finisher.recover();
     triggers.recover();
     reaper.start();
@@ -183,13 +183,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
           await notifier.close();
           await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
-          store.close();
+          await store.close();
           lock.release();
         })()),
     };
   } catch (err) {
     server?.close();
-    store.close();
+    await store.close();
     lock.release();
     throw err;
   }

@@ -50,32 +50,32 @@ interface TokenKind {
   given: string | undefined;
   prefix: string;
   option: string;
-  stored: () => boolean;
-  put: (plain: string) => TokenChange;
+  stored: () => Promise<boolean>;
+  put: (plain: string) => Promise<TokenChange>;
 }
 
-function setupOne(k: TokenKind, o: TokenSetupOptions): { token: string; created: boolean } {
+async function setupOne(k: TokenKind, o: TokenSetupOptions): Promise<{ token: string; created: boolean }> {
   const given = k.given || fileToken(k.file); // empty = not given, never an empty token
-  if (given === undefined && o.shared && k.stored())
+  if (given === undefined && o.shared && (await k.stored()))
     throw new Error(
       `the database already holds ${k.label} (set by another coordinator of this database) and this coordinator was given none: ` +
         `give it the same one (${k.option}, or ${k.file}); generating a new one would revoke the other's`,
     );
   const token = given ?? newToken(k.prefix);
   save(k.file, token);
-  if (k.put(token) === 'replaced') o.onReplaced?.(k.which);
+  if ((await k.put(token)) === 'replaced') o.onReplaced?.(k.which);
   return { token, created: given === undefined };
 }
 
-export function setupTokens(
+export async function setupTokens(
   store: Store,
   dataDir: string,
   opts: { registrationToken?: string; apiToken?: string },
   o: TokenSetupOptions = {},
-): CoordinatorTokens {
+): Promise<CoordinatorTokens> {
   const now = Date.now();
   const files = { registration: join(dataDir, 'registration-token'), api: join(dataDir, 'api-token') };
-  const reg = setupOne(
+  const reg = await setupOne(
     {
       which: 'registration',
       label: 'a registration token',
@@ -88,7 +88,7 @@ export function setupTokens(
     },
     o,
   );
-  const api = setupOne(
+  const api = await setupOne(
     {
       which: 'api',
       label: 'an API token',

@@ -75,7 +75,7 @@ describe('artifact API (in-process coordinator, real HTTP)', () => {
 
     // The sweeper: past expire_in the file goes, the row says expired, downloads are 404.
     coord.store.db.prepare('UPDATE artifacts SET expire_at = 1 WHERE job_id = ?').run(job.id);
-    assert.equal(coord.artifacts.sweep(Date.now()), 1);
+    assert.equal(await coord.artifacts.sweep(Date.now()), 1);
     const gone = await fetch(`${coord.url}/api/v1/jobs/${job.id}/artifacts`, { headers: bearer() });
     assert.equal(gone.status, 404);
     assert.match(((await gone.json()) as { error: string }).error, /expired or were lost/);

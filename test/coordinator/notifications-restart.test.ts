@@ -37,7 +37,7 @@ test('a delivery pending at shutdown is delivered after a restart; close() stops
   // Second run on the same data dir. The hung delivery (attempt aborted, not counted) is
   // resumed at once; the other keeps its stored schedule, so shorten it by hand to see it go.
   const { Store } = await import('../../src/coordinator/store/index.js');
-  const s = Store.open(dir.path);
+  const s = await Store.openSqlite(dir.path);
   const rows = s.db.prepare('SELECT id, pipeline_id, status, attempts FROM notifications ORDER BY id').all() as any[];
   assert.deepEqual(
     rows.map((r) => [r.pipeline_id, r.status, r.attempts]),
@@ -47,7 +47,7 @@ test('a delivery pending at shutdown is delivered after a restart; close() stops
     ],
   );
   s.db.prepare('UPDATE notifications SET next_attempt_at = ? WHERE pipeline_id = ?').run(Date.now() + 300, retried.id);
-  s.close();
+  await s.close();
 
   const h2 = await harness({ longPollMs: 200, notifications: targets(20) }, dir.path);
   t.after(() => h2.c.close());

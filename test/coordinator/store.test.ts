@@ -6,18 +6,18 @@ import { tempDir } from '../helpers/tmp.js';
 import { harness } from './helpers.js';
 
 describe('store', () => {
-  test('one WAL SQLite file with foreign keys; migrations run once and are recorded', () => {
+  test('one WAL SQLite file with foreign keys; migrations run once and are recorded', async () => {
     const dir = tempDir();
     try {
-      let s = Store.open(dir.path);
+      let s = await Store.openSqlite(dir.path);
       assert.equal(s.db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(s.db.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(s.db.pragma('synchronous', { simple: true }), 1); // NORMAL
       const versions = () =>
         (s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
       assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
-      s.close();
-      s = Store.open(dir.path); // reopening applies nothing twice
+      await s.close();
+      s = await Store.openSqlite(dir.path); // reopening applies nothing twice
       assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
       // A job must belong to a pipeline.
       assert.throws(
@@ -43,16 +43,16 @@ describe('store', () => {
           }),
         /FOREIGN KEY/,
       );
-      s.close();
+      await s.close();
     } finally {
       dir.dispose();
     }
   });
 
-  test('failure queries use the partial indexes', () => {
+  test('failure queries use the partial indexes', async () => {
     const dir = tempDir();
     try {
-      const s = Store.open(dir.path);
+      const s = await Store.openSqlite(dir.path);
       const plan = (sql: string) =>
         (s.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join(' | ');
       const base = 'SELECT * FROM jobs WHERE failure_class IS NOT NULL AND finished_at IS NOT NULL';
@@ -61,16 +61,16 @@ describe('store', () => {
       assert.match(plan(`${base} AND ref = 'main' ORDER BY finished_at DESC, id DESC LIMIT 51`), /jobs_failures_ref/);
       assert.match(plan(`${base} ORDER BY finished_at DESC, id DESC LIMIT 51`), /USING INDEX jobs_failures/);
       assert.doesNotMatch(plan(`${base} AND failure_class = 'infra' ORDER BY finished_at DESC, id DESC LIMIT 51`), /TEMP B-TREE/);
-      s.close();
+      await s.close();
     } finally {
       dir.dispose();
     }
   });
 
-  test('lastGreen: the latest successful job of the same project and name before a job, by index', () => {
+  test('lastGreen: the latest successful job of the same project and name before a job, by index', async () => {
     const dir = tempDir();
     try {
-      const s = Store.open(dir.path);
+      const s = await Store.openSqlite(dir.path);
       const pipeline = (project: string) =>
         Number(
           s.db
@@ -121,7 +121,7 @@ describe('store', () => {
         .join(' | ');
       assert.match(plan, /jobs_last_green/);
       assert.doesNotMatch(plan, /TEMP B-TREE/);
-      s.close();
+      await s.close();
     } finally {
       dir.dispose();
     }

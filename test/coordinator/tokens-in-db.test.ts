@@ -57,7 +57,7 @@ describe('tokens in the database', () => {
       assert.equal(await listPipelines(h.c.url, registrationToken), 401);
       assert.equal(await register(h.c.url, registrationToken), 201);
       assert.equal(await listPipelines(h.c.url, apiToken), 200);
-      assert.throws(() => h.c.store.apiTokens.set(REGISTRATION_TOKEN_NAME, 'x', Date.now()), /reserved for the registration token/);
+      await assert.rejects(() => h.c.store.apiTokens.set(REGISTRATION_TOKEN_NAME, 'x', Date.now()), /reserved for the registration token/);
     } finally {
       await h.close();
     }
@@ -68,7 +68,7 @@ describe('tokens in the database', () => {
     try {
       assert.equal(await register(h.c.url, 'first-reg-token'), 201);
       // What a second coordinator of this database does when it starts with a new token.
-      assert.equal(h.c.store.apiTokens.setRegistration('rotated-reg-token', Date.now()), 'replaced');
+      assert.equal(await h.c.store.apiTokens.setRegistration('rotated-reg-token', Date.now()), 'replaced');
       assert.equal(await register(h.c.url, 'rotated-reg-token'), 201);
       assert.equal(await register(h.c.url, 'first-reg-token'), 403);
     } finally {
@@ -98,51 +98,51 @@ describe('tokens in the database', () => {
     }
   });
 
-  test('on a shared database a coordinator given no token refuses to generate one over the stored one', () => {
+  test('on a shared database a coordinator given no token refuses to generate one over the stored one', async () => {
     const tmp = tempDir();
-    const store = Store.open(tmp.path);
+    const store = await Store.openSqlite(tmp.path);
     try {
       const replaced: Array<'registration' | 'api'> = [];
-      const first = setupTokens(store, join(tmp.path), { registrationToken: 'shared-reg', apiToken: 'shared-api' }, { shared: true });
+      const first = await setupTokens(store, join(tmp.path), { registrationToken: 'shared-reg', apiToken: 'shared-api' }, { shared: true });
       assert.deepEqual(first.created, { registration: false, api: false });
       // A second coordinator: its own data dir (no token files), the same database.
       const other = tempDir();
       try {
-        assert.throws(
+        await assert.rejects(
           () => setupTokens(store, other.path, {}, { shared: true }),
           /database already holds a registration token .*FAULTLINE_REGISTRATION_TOKEN.*revoke/,
         );
-        assert.throws(
+        await assert.rejects(
           () => setupTokens(store, other.path, { registrationToken: 'shared-reg' }, { shared: true }),
           /already holds an API token .*FAULTLINE_API_TOKEN/,
         );
-        const again = setupTokens(
+        const again = await setupTokens(
           store,
           other.path,
           { registrationToken: 'shared-reg', apiToken: 'shared-api' },
           { shared: true, onReplaced: (w) => replaced.push(w) },
         );
         assert.equal(replaced.length, 0, 'the same tokens replace nothing');
-        assert.equal(store.apiTokens.isRegistration('shared-reg'), true);
-        setupTokens(
+        assert.equal(await store.apiTokens.isRegistration('shared-reg'), true);
+        await setupTokens(
           store,
           other.path,
           { registrationToken: 'new-reg', apiToken: 'shared-api' },
           { shared: true, onReplaced: (w) => replaced.push(w) },
         );
         assert.deepEqual(replaced, ['registration']);
-        assert.equal(store.apiTokens.isRegistration('shared-reg'), false);
+        assert.equal(await store.apiTokens.isRegistration('shared-reg'), false);
         assert.equal(again.registrationToken, 'shared-reg');
       } finally {
         other.dispose();
       }
       // Not shared (SQLite: this coordinator owns the database): a deleted token file means a new token, as before.
       rmSync(join(tmp.path, 'registration-token'));
-      const fresh = setupTokens(store, tmp.path, { apiToken: 'shared-api' });
+      const fresh = await setupTokens(store, tmp.path, { apiToken: 'shared-api' });
       assert.equal(fresh.created.registration, true);
-      assert.equal(store.apiTokens.isRegistration(fresh.registrationToken), true);
+      assert.equal(await store.apiTokens.isRegistration(fresh.registrationToken), true);
     } finally {
-      store.close();
+      await store.close();
       tmp.dispose();
     }
   });

@@ -20,13 +20,12 @@
  * - Locally, FAULTLINE_TEST_ENGINES=sqlite (comma list) narrows the matrix and a machine without
  *   PostgreSQL skips its half; under CI=true both always run and a missing postgres fails.
  */
-import { existsSync } from 'node:fs';
 import { afterEach, before, describe } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openDb } from '../../src/coordinator/store/db.js';
 import type { Sql } from '../../src/coordinator/store/engine.js';
 import { openPostgres } from '../../src/coordinator/store/pg-engine.js';
 import { migratePostgres } from '../../src/coordinator/store/pg-migrations.js';
+import { SqliteSql } from '../../src/coordinator/store/sqlite-engine.js';
 import { postgresMissing, sharedPostgres } from './postgres.js';
 import { tempDir } from './tmp.js';
 
@@ -34,16 +33,9 @@ export type EngineName = 'sqlite' | 'postgres';
 export const ENGINE_NAMES: readonly EngineName[] = ['sqlite', 'postgres'];
 export type OpenSql = () => Promise<Sql>;
 
-// h-async's SqliteSql (round 4, issue 15). Loaded by path until both branches are merged; then
-// this can become a static import and the existsSync check goes.
-const SQLITE_ENGINE = new URL('../../src/coordinator/store/sqlite-engine.ts', import.meta.url);
-const sqliteEngineMissing = () =>
-  existsSync(fileURLToPath(SQLITE_ENGINE)) ? null : 'src/coordinator/store/sqlite-engine.ts is not merged yet';
-
 async function openSqliteSql(): Promise<{ sql: Sql; cleanup: () => Promise<void> }> {
-  const mod = (await import(SQLITE_ENGINE.href)) as { SqliteSql: new (db: ReturnType<typeof openDb>) => Sql };
   const dir = tempDir('faultline-engine-');
-  const sql = new mod.SqliteSql(openDb(dir.path));
+  const sql = new SqliteSql(openDb(dir.path));
   return { sql, cleanup: async () => (await sql.close().catch(() => {}), dir.dispose()) };
 }
 
@@ -79,7 +71,7 @@ function selected(): readonly EngineName[] {
 
 function whyNot(engine: EngineName): string | false {
   if (process.env.CI === 'true') return false; // under CI nothing is skipped: a missing part fails
-  return (engine === 'postgres' ? postgresMissing() : sqliteEngineMissing()) ?? false;
+  return (engine === 'postgres' ? postgresMissing() : null) ?? false;
 }
 
 export function forEachEngine(

@@ -110,16 +110,16 @@ describe('dashboard queries against a real Prometheus (coordinator + docker runn
     // History: an executor-host incident open for 5 h (MTTRTooHigh needs a recovery > 1 h); the
     // scenario's first successful docker job resolves it, and the histogram observes 5 h.
     const dataDir = join(tmp.path, 'data');
-    const seed = Store.open(dataDir);
-    const hist = new IncidentStore(seed.db);
+    const seed = await Store.openSqlite(dataDir);
+    const hist = new IncidentStore(seed.sql);
     const h = Date.now() - 5 * 3_600_000;
-    const incident = hist.recordFailure(
+    const incident = await hist.recordFailure(
       { cause: 'runner_system_failure', target: 'docker', dependency_kind: 'executor_host', runner_id: null },
       0,
       h,
     );
-    hist.markOpen(incident.id, h);
-    seed.close();
+    await hist.markOpen(incident.id, h);
+    await seed.close();
 
     c = await createCoordinator({ dataDir, longPollMs: 500, heartbeatTimeoutMs: 2000, incidents: { failures: 1 } });
     const proxy = await tcpProxy(Number(new URL(c.url).port));

@@ -20,11 +20,11 @@ export async function rulesTestCommand(o: {
     console.error(red(`no faultline store in ${dataDir} (pass --data)`));
     return 2;
   }
-  const store = Store.open(dataDir);
+  const store = await Store.openSqlite(dataDir);
   try {
     const since = parseTime(o.since, 'since')!;
-    if (o.fromWidespread !== undefined) return fromWidespread(store, o.fromWidespread, since);
-    const out = backtestStored(store, resolve(o.rules), since, Number(o.sample));
+    if (o.fromWidespread !== undefined) return await fromWidespread(store, o.fromWidespread, since);
+    const out = await backtestStored(store, resolve(o.rules), since, Number(o.sample));
     if (o.json) {
       console.log(JSON.stringify(out, null, 2));
       return out.ok ? 0 : 1;
@@ -43,13 +43,13 @@ export async function rulesTestCommand(o: {
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** `--from-widespread N`: the Nth widespread unknown line (as GET /incidents/widespread lists them) as a rule skeleton. */
-function fromWidespread(store: Store, n: string, since: number): number {
-  const lines = new WidespreadService(store, { windowMs: Math.max(1, Date.now() - since) }).list();
+async function fromWidespread(store: Store, n: string, since: number): Promise<number> {
+  const lines = await new WidespreadService(store, { windowMs: Math.max(1, Date.now() - since) }).list();
   const i = Number(n);
   if (!/^[1-9][0-9]*$/.test(n) || i > lines.length) {
     console.error(red(`--from-widespread: no widespread line ${JSON.stringify(n)} (${lines.length} in the window; numbered from 1)`));

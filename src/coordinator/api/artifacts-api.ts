@@ -51,7 +51,7 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
   const r = Router();
 
   r.put('/jobs/:id/artifacts/:kind', async (req, res) => {
-    const job = jobFrom(d.store, req, 30_000 /* the job-token grace: a final job's upload is answered 409, naming why */);
+    const job = await jobFrom(d.store, req, 30_000 /* the job-token grace: a final job's upload is answered 409, naming why */);
     if (!LIVE.has(job.status)) throw new HttpError(409, `job ${job.id} is ${job.status}; artifacts are uploaded while it runs`);
     const row = d.store.jobs.get(job.id)!;
     try {
@@ -70,10 +70,10 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
     }
   });
 
-  r.get('/jobs/:id/artifacts', (req, res, next) => {
+  r.get('/jobs/:id/artifacts', async (req, res, next) => {
     const token = req.get('job-token');
     if (!token) return next(); // the user API's route (Bearer)
-    const caller = d.store.artifacts.jobByTokenHash(sha256(token));
+    const caller = await d.store.artifacts.jobByTokenHash(sha256(token));
     const id = idParam(req.params.id);
     const target = d.store.jobs.get(id);
     if (!caller || !LIVE.has(caller.status)) throw new HttpError(403, 'job token is not valid (not a running job)');
@@ -91,7 +91,7 @@ export function artifactsUserApi(d: ArtifactsApiDeps): Router {
     const id = idParam(req.params.id);
     if (!d.store.jobs.get(id)) throw new HttpError(404, `job ${id} not found`);
     if (req.query.list === 'true') {
-      const row = d.artifacts.archive(id);
+      const row = await d.artifacts.archive(id);
       if (!row) throw new HttpError(404, `job ${id} has no artifacts archive (none kept, or expired)`);
       return void res.json({ files: await d.artifacts.list(row) });
     }
@@ -102,7 +102,7 @@ export function artifactsUserApi(d: ArtifactsApiDeps): Router {
     const id = idParam(req.params.id);
     const parts = (req.params as { path?: string[] | string }).path;
     const path = Array.isArray(parts) ? parts.join('/') : String(parts ?? '');
-    const row = d.artifacts.archive(id);
+    const row = await d.artifacts.archive(id);
     if (!row) throw new HttpError(404, `job ${id} has no artifacts archive (none kept, or expired)`);
     const entry = await d.artifacts.file(row, path);
     if (!entry) throw new HttpError(404, `no file ${JSON.stringify(path)} in the artifacts of job ${id}`);
@@ -122,9 +122,9 @@ export function artifactsUserApi(d: ArtifactsApiDeps): Router {
 }
 
 async function sendArchive(d: ArtifactsApiDeps, id: number, _req: Request, res: Response): Promise<void> {
-  const row = d.artifacts.archive(id);
+  const row = await d.artifacts.archive(id);
   if (!row) {
-    const had = d.store.artifacts.get(id, 'archive');
+    const had = await d.store.artifacts.get(id, 'archive');
     throw new HttpError(404, had ? `the artifacts of job ${id} expired or were lost` : `job ${id} has no artifacts archive`);
   }
   const filename = `${(row.name ?? `job-${id}-artifacts`).replace(/[^A-Za-z0-9._-]+/g, '_')}.zip`;
@@ -139,14 +139,14 @@ async function sendArchive(d: ArtifactsApiDeps, id: number, _req: Request, res: 
 /** Extra fields of JobJson: the kept artifacts and the parsed test report. */
 type Extras = { artifacts: ArtifactJson[]; test_report: TestReportJson | null };
 
-export function artifactExtras(store: Store, jobId: number): Extras {
-  return extrasOf(store.artifacts.ofJob(jobId), store.artifacts.testReport(jobId));
+export async function artifactExtras(store: Store, jobId: number): Promise<Extras> {
+  return extrasOf(await store.artifacts.ofJob(jobId), await store.artifacts.testReport(jobId));
 }
 
 /** artifactExtras of many jobs with two queries, not two per job (a 25,000-job pipeline). */
-export function artifactExtrasOf(store: Store, jobIds: number[]): (id: number) => Extras {
-  const rows = store.artifacts.ofJobs(jobIds);
-  const reports = store.artifacts.testReports(jobIds);
+export async function artifactExtrasOf(store: Store, jobIds: number[]): Promise<(id: number) => Extras> {
+  const rows = await store.artifacts.ofJobs(jobIds);
+  const reports = await store.artifacts.testReports(jobIds);
   return (id) => extrasOf(rows.get(id) ?? [], reports.get(id) ?? null);
 }
 

@@ -6,10 +6,10 @@ import type { RunnerRow } from '../store/runners.js';
 import { hashEquals, sha256 } from '../store/tokens.js';
 import { HttpError, idParam } from './errors.js';
 
-export function runnerFrom(store: Store, req: Request): RunnerRow {
+export async function runnerFrom(store: Store, req: Request): Promise<RunnerRow> {
   const token = req.get('runner-token');
   if (!token) throw new HttpError(401, 'missing Runner-Token header');
-  const runner = store.runners.byTokenHash(sha256(token));
+  const runner = await store.runners.byTokenHash(sha256(token));
   if (!runner) throw new HttpError(403, 'unknown runner token');
   return runner;
 }
@@ -22,7 +22,7 @@ const FINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
  * last trace chunk or a retried final update land), so a leaked token cannot extend a
  * finished job's log.
  */
-export function jobFrom(store: Store, req: Request, graceMs: number, now = Date.now()): JobAuthRow {
+export async function jobFrom(store: Store, req: Request, graceMs: number, now = Date.now()): Promise<JobAuthRow> {
   const id = idParam(req.params.id);
   const token = req.get('job-token');
   if (!token) throw new HttpError(401, 'missing Job-Token header');
@@ -35,11 +35,11 @@ export function jobFrom(store: Store, req: Request, graceMs: number, now = Date.
 }
 
 export function requireApiToken(store: Store): RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     const h = req.get('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(h);
     if (!m) return next(new HttpError(401, 'missing "Authorization: Bearer <api token>" header'));
-    if (!store.apiTokens.isValid(m[1]!)) return next(new HttpError(401, 'invalid API token'));
+    if (!(await store.apiTokens.isValid(m[1]!))) return next(new HttpError(401, 'invalid API token'));
     next();
   };
 }

@@ -82,11 +82,11 @@ export class LiveEvents {
 
   router(store: Store): Router {
     const r = Router();
-    r.get('/events', (req, res) => {
+    r.get('/events', async (req, res) => {
       const header = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
       const token = header ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
       if (!token) throw new HttpError(401, 'missing API token: "Authorization: Bearer <api token>" header or ?token=');
-      if (!store.apiTokens.isValid(token)) throw new HttpError(401, 'invalid API token');
+      if (!(await store.apiTokens.isValid(token))) throw new HttpError(401, 'invalid API token');
       res.status(200).set({
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',

@@ -35,50 +35,54 @@ const resolveBody = z.object({ note: z.string().trim().min(1, 'a note saying why
 export function incidentsApi(d: { incidents: IncidentService; mttr: MttrService; widespread: WidespreadService }): Router {
   const r = Router();
   r.use(express.json({ limit: '64kb' }));
-  const act = <T>(f: () => T): T => {
+  const act = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
-      return f();
+      return await f();
     } catch (err) {
       if (err instanceof HttpishError) throw new HttpError(err.status, err.message);
       throw err;
     }
   };
 
-  r.get('/incidents', (req, res) => {
+  r.get('/incidents', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
-    res.json({ incidents: d.incidents.list({ state: q.state, since: parseTime(q.since, 'since'), limit: q.limit }) });
+    res.json({ incidents: await d.incidents.list({ state: q.state, since: parseTime(q.since, 'since'), limit: q.limit }) });
   });
 
-  r.get('/incidents/widespread', (_req, res) => {
-    res.json({ lines: d.widespread.list(), min_jobs: d.widespread.options.minJobs, window_seconds: d.widespread.options.windowMs / 1000 });
+  r.get('/incidents/widespread', async (_req, res) => {
+    res.json({
+      lines: await d.widespread.list(),
+      min_jobs: d.widespread.options.minJobs,
+      window_seconds: d.widespread.options.windowMs / 1000,
+    });
   });
 
-  r.get('/incidents/:id', (req, res) => {
+  r.get('/incidents/:id', async (req, res) => {
     const id = idParam(req.params.id);
-    const inc = d.incidents.detail(id);
+    const inc = await d.incidents.detail(id);
     if (!inc) throw new HttpError(404, `incident ${id} not found`);
     res.json(inc);
   });
 
-  r.post('/incidents/:id/ack', (req, res) => {
+  r.post('/incidents/:id/ack', async (req, res) => {
     const id = idParam(req.params.id);
     const b = parse(ackBody, req.body ?? {});
-    res.json(act(() => d.incidents.acknowledge(id, b.note?.trim() || null)));
+    res.json(await act(() => d.incidents.acknowledge(id, b.note?.trim() || null)));
   });
 
-  r.post('/incidents/:id/resolve', (req, res) => {
+  r.post('/incidents/:id/resolve', async (req, res) => {
     const id = idParam(req.params.id);
     const b = parse(resolveBody, req.body ?? {});
-    res.json(act(() => d.incidents.resolveByPerson(id, b.note)));
+    res.json(await act(() => d.incidents.resolveByPerson(id, b.note)));
   });
 
-  r.get('/mttr', (req, res) => {
+  r.get('/mttr', async (req, res) => {
     const q = parse(mttrQuery, req.query, 'query');
     const now = Date.now();
     const until = parseTime(q.until, 'until', now) ?? now;
     const since = parseTime(q.since, 'since', now) ?? until - 7 * 86_400_000;
     if (since > until) throw new HttpError(400, 'since must not be after until', [{ path: 'since', message: 'after until' }]);
-    res.json(d.mttr.report(since, until));
+    res.json(await d.mttr.report(since, until));
   });
 
   return r;

@@ -44,9 +44,9 @@ export function notificationJson(n: NotificationRow) {
 
 export function notificationsApi(d: NotificationsApiDeps): Router {
   const r = Router();
-  r.get('/notifications', (req, res) => {
+  r.get('/notifications', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
-    res.json({ notifications: d.notifications.list(q).map(notificationJson) });
+    res.json({ notifications: (await d.notifications.list(q)).map(notificationJson) });
   });
   return r;
 }

@@ -23,21 +23,21 @@ export function runnerState(r: { state: string; last_heartbeat_at: number | null
 
 export function overviewApi(d: { store: Store; incidents: IncidentService; heartbeatTimeoutMs: number }): Router {
   const r = Router();
-  r.get('/overview', (_req, res) => {
+  r.get('/overview', async (_req, res) => {
     const now = Date.now();
     // Whole hours, so a bucket does not shift while the page watches it.
     const until = Math.floor(now / HOUR) * HOUR + HOUR;
-    const buckets = failureRatioBuckets(d.store.db, until - 24 * HOUR, until, HOUR);
-    const [lastHour] = failureRatioBuckets(d.store.db, now - HOUR, now + 1, HOUR + 1);
+    const buckets = await failureRatioBuckets(d.store.sql, until - 24 * HOUR, until, HOUR);
+    const [lastHour] = await failureRatioBuckets(d.store.sql, now - HOUR, now + 1, HOUR + 1);
     const byState = { online: 0, offline: 0, stale: 0 };
-    for (const x of d.store.runners.all()) byState[runnerState(x, now, d.heartbeatTimeoutMs)]++;
-    const fb = fallbackDecided(d.store.db, now - 24 * HOUR, 20);
+    for (const x of await d.store.runners.all()) byState[runnerState(x, now, d.heartbeatTimeoutMs)]++;
+    const fb = await fallbackDecided(d.store.sql, now - 24 * HOUR, 20);
     res.json({
       infra_ratio: {
         now: lastHour && lastHour.total ? lastHour.infra / lastHour.total : null,
         last_24h: buckets.map((b) => ({ t: iso(b.t)!, infra: b.infra, build: b.build, total: b.total })),
       },
-      incidents_open: d.incidents.list({ state: 'open', limit: 100 }).map((i) => ({
+      incidents_open: (await d.incidents.list({ state: 'open', limit: 100 })).map((i) => ({
         id: i.id,
         cause: i.cause,
         dependency: i.dependency,

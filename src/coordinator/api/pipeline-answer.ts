@@ -22,7 +22,7 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
   const { n, first } = store.jobs.countOf(id);
   if (n <= JOBS_PER_PAGE || first === null) {
     const out = pipelineJson(p, store.jobs.byPipeline(id));
-    const extras = artifactExtrasOf(
+    const extras = await artifactExtrasOf(
       store,
       (out.jobs ?? []).map((j) => j.id),
     );
@@ -45,7 +45,7 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
     if (res.destroyed) return; // the client went away: nothing more to read for it
     const rows = store.jobs.page(id, from, JOBS_PER_PAGE);
     if (rows.length === 0) break;
-    const extras = artifactExtrasOf(
+    const extras = await artifactExtrasOf(
       store,
       rows.map((r) => r.id),
     );

@@ -83,7 +83,7 @@ export function rulesApi(d: RulesApiDeps): Router {
     });
   });
 
-  r.post('/rules/backtest', (req, res) => {
+  r.post('/rules/backtest', async (req, res) => {
     const body = parse(backtestBody, req.body ?? {});
     const since = parseTime(body.since, 'since')!;
     const dir = body.rules_dir ?? d.rulesDir;
@@ -91,7 +91,7 @@ export function rulesApi(d: RulesApiDeps): Router {
       throw new HttpError(400, `rules_dir ${JSON.stringify(dir)} is not a directory`, [
         { path: 'rules_dir', message: 'not a directory on the coordinator host' },
       ]);
-    const out = backtestStored(d.store, dir, since, body.samples);
+    const out = await backtestStored(d.store, dir, since, body.samples);
     if (!out.ok) {
       const first = out.errors[0];
       throw new HttpError(

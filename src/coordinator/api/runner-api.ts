@@ -9,6 +9,7 @@ import type { Hearing } from '../services/hearing.js';
 import type { JobService } from '../services/job-service.js';
 import type { Store } from '../store/index.js';
 import { newToken, sha256 } from '../store/tokens.js';
+import type { RunnerRow } from '../store/runners.js';
 import { jobFrom, runnerFrom } from './auth.js';
 import { HttpError, parse } from './errors.js';
 import { traceUpload } from './trace-upload.js';
@@ -31,18 +32,18 @@ export function runnerApi(d: RunnerApiDeps): Router {
   const heard = (runnerId: number | null) => {
     if (runnerId !== null) d.hearing?.runnerHeard(runnerId, Date.now());
   };
-  const seen = (runner: ReturnType<typeof runnerFrom>) => {
+  const seen = async (runner: RunnerRow) => {
     heard(runner.id);
-    if (d.store.runners.seen(runner, Date.now()))
+    if (await d.store.runners.seen(runner, Date.now()))
       d.events.safeEmit('runner_state', { runner_id: runner.id, name: runner.name, state: 'online', at: new Date().toISOString() });
   };
 
-  r.post('/runners/register', json, (req, res) => {
+  r.post('/runners/register', json, async (req, res) => {
     const body = parse(registerSchema, req.body);
     // Checked against the database (hashed), so a token set on any coordinator of it is accepted.
-    if (!d.store.apiTokens.isRegistration(body.registration_token)) throw new HttpError(403, 'invalid registration token');
+    if (!(await d.store.apiTokens.isRegistration(body.registration_token))) throw new HttpError(403, 'invalid registration token');
     const token = newToken('flrt_');
-    const { id, replaced } = d.store.runners.register(
+    const { id, replaced } = await d.store.runners.register(
       {
         name: body.name,
         token_hash: sha256(token),
@@ -63,10 +64,10 @@ export function runnerApi(d: RunnerApiDeps): Router {
     res.status(201).json({ id, token } satisfies RegisterRunnerResponse);
   });
 
-  r.post('/runners/heartbeat', json, (req, res) => {
-    const runner = runnerFrom(d.store, req);
+  r.post('/runners/heartbeat', json, async (req, res) => {
+    const runner = await runnerFrom(d.store, req);
     const body = parse(heartbeatSchema, req.body ?? {});
-    seen(runner);
+    await seen(runner);
     // Jobs this runner holds but no longer runs (e.g. it restarted): nobody will report them.
     for (const j of d.jobs.vanished(runner, body.running_job_ids, d.opts.heartbeatTimeoutMs)) {
       d.jobs.failRunning(j.id, {
@@ -83,9 +84,9 @@ export function runnerApi(d: RunnerApiDeps): Router {
   });
 
   r.post('/jobs/request', json, async (req, res) => {
-    const runner = runnerFrom(d.store, req);
+    const runner = await runnerFrom(d.store, req);
     parse(jobRequestSchema, req.body ?? {});
-    seen(runner);
+    await seen(runner);
     const job = await d.dispatcher.request(runner, d.opts.longPollMs, (onGone) => {
       // Only a parked request listens for the runner going away.
       res.once('close', onGone);
@@ -99,11 +100,11 @@ export function runnerApi(d: RunnerApiDeps): Router {
     res.status(201).json(job);
   });
 
-  r.put('/jobs/:id', json, (req, res) => {
-    const job = jobFrom(d.store, req, d.opts.jobTokenGraceMs);
+  r.put('/jobs/:id', json, async (req, res) => {
+    const job = await jobFrom(d.store, req, d.opts.jobTokenGraceMs);
     heard(job.runner_id);
     const body = parse(jobUpdateSchema, req.body) as JobUpdateRequest;
-    res.json(d.jobs.update(job, body));
+    res.json(await d.jobs.update(job, body));
   });
 
   r.patch('/jobs/:id/trace', traceUpload({ store: d.store, maxBytes: d.opts.maxTraceBytes, tokenGraceMs: d.opts.jobTokenGraceMs, heard }));

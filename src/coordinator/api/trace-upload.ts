@@ -25,8 +25,8 @@ const mismatch = (start: number, end: number, length: number) =>
   ]);
 
 /** The checks that need no body: token, range, encoding, room left. Throws HttpError. */
-function preflight(store: Store, req: Request, maxBytes: number, tokenGraceMs: number) {
-  const job = jobFrom(store, req, tokenGraceMs);
+async function preflight(store: Store, req: Request, maxBytes: number, tokenGraceMs: number) {
+  const job = await jobFrom(store, req, tokenGraceMs);
   const range = req.get('content-range');
   const m = range ? /^(?:bytes\s+)?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(range.trim()) : null;
   if (!m) throw rangeError(range);
@@ -45,7 +45,7 @@ function preflight(store: Store, req: Request, maxBytes: number, tokenGraceMs: n
   const declared = chunked ? end - start + 1 : Number(header);
   if (!chunked && declared > 0 && end !== start + declared - 1) throw mismatch(start, end, declared);
   if (declared < 0) throw mismatch(start, end, 0);
-  const len = store.traces.length(job.id) ?? 0;
+  const len = (await store.traces.length(job.id)) ?? 0;
   if (start > len) throw new HttpError(416, `chunk starts at ${start} but the trace has ${len} bytes`, undefined, { offset: len });
   if (start + declared > maxBytes)
     throw new HttpError(
@@ -74,9 +74,9 @@ export function traceUpload(d: {
   heard?: (runnerId: number | null) => void;
 }): RequestHandler {
   return async (req, res) => {
-    let p: ReturnType<typeof preflight>;
+    let p: Awaited<ReturnType<typeof preflight>>;
     try {
-      p = preflight(d.store, req, d.maxBytes, d.tokenGraceMs);
+      p = await preflight(d.store, req, d.maxBytes, d.tokenGraceMs);
     } catch (err) {
       res.set('Connection', 'close'); // refuse without reading the body
       throw err;
@@ -87,13 +87,13 @@ export function traceUpload(d: {
     let received = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    let result: AppendResult = { ok: true, offset: d.store.traces.length(job.id) ?? 0 };
-    const flush = (): boolean => {
+    let result: AppendResult = { ok: true, offset: (await d.store.traces.length(job.id)) ?? 0 };
+    const flush = async (): Promise<boolean> => {
       if (pendingBytes === 0) return true;
       const piece = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
       pending = [];
       pendingBytes = 0;
-      result = d.store.traces.append(job.id, offset, piece, d.maxBytes);
+      result = await d.store.traces.append(job.id, offset, piece, d.maxBytes);
       offset += piece.length;
       return answer(res, result);
     };
@@ -106,15 +106,15 @@ export function traceUpload(d: {
         }
         pending.push(chunk);
         pendingBytes += chunk.length;
-        if (pendingBytes >= TRACE_PIECE_BYTES && !flush()) return; // answered; Connection: close drops the rest
+        if (pendingBytes >= TRACE_PIECE_BYTES && !(await flush())) return; // answered; Connection: close drops the rest
       }
     } catch (err) {
       if (err instanceof HttpError) throw err;
       // The runner went away mid-body: keep what arrived (its retry overlaps it byte for byte).
-      flush();
+      await flush();
       return;
     }
-    if (!flush()) return;
+    if (!(await flush())) return;
     if (p.chunked && received > 0 && received !== declared) throw mismatch(start, end, received);
     res.status(202).json({ offset: result.ok ? result.offset : offset } satisfies TraceAppendResponse);
   };

@@ -71,11 +71,11 @@ export function userApi(d: UserApiDeps): Router {
     await sendPipeline(d.store, res, out.id, 201);
   });
 
-  r.get('/pipelines', (req, res) => {
+  r.get('/pipelines', async (req, res) => {
     const q = parse(listPipelinesQuery, req.query, 'query');
     const { rows, total } = d.store.pipelines.list(q);
-    const counts = failureCountsByPipeline(
-      d.store.db,
+    const counts = await failureCountsByPipeline(
+      d.store.sql,
       rows.map((p) => p.id),
     );
     res.json({
@@ -98,9 +98,9 @@ export function userApi(d: UserApiDeps): Router {
     await sendPipeline(d.store, res, p.id);
   });
 
-  r.get('/jobs/:id', (req, res) => {
+  r.get('/jobs/:id', async (req, res) => {
     const j = jobOr404(req.params.id);
-    res.json({ ...jobJson(j), ...artifactExtras(d.store, j.id) });
+    res.json({ ...jobJson(j), ...(await artifactExtras(d.store, j.id)) });
   });
 
   const jobAction = (type: 'job_play' | 'job_cancel' | 'job_retry') =>
@@ -117,10 +117,10 @@ export function userApi(d: UserApiDeps): Router {
   r.post('/jobs/:id/cancel', jobAction('job_cancel'));
   r.post('/jobs/:id/retry', jobAction('job_retry'));
 
-  r.get('/jobs/:id/trace', (req, res) => {
+  r.get('/jobs/:id/trace', async (req, res) => {
     const job = jobOr404(req.params.id);
     const { offset } = parse(traceQuery, req.query, 'query');
-    const data = d.store.traces.read(job.id, offset);
+    const data = await d.store.traces.read(job.id, offset);
     const complete = TERMINAL.has(job.status) && job.finish_pending === 0;
     res.set({
       'content-type': 'text/plain; charset=utf-8',
@@ -131,9 +131,9 @@ export function userApi(d: UserApiDeps): Router {
     res.send(data);
   });
 
-  r.get('/failures', (req, res) => {
+  r.get('/failures', async (req, res) => {
     const q = parse(failuresQuery, req.query, 'query');
-    const { rows, next } = listFailures(d.store.db, {
+    const { rows, next } = await listFailures(d.store.sql, {
       class: q.class,
       reason: q.reason,
       cause: q.cause,
@@ -152,13 +152,13 @@ export function userApi(d: UserApiDeps): Router {
     res.json({ failures: rows.map(failureJson), next_cursor: next ? encodeCursor(next) : null } satisfies FailureListJson);
   });
 
-  r.get('/failures/summary', (req, res) => {
+  r.get('/failures/summary', async (req, res) => {
     const q = parse(summaryQuery, req.query, 'query');
     const now = Date.now();
     const until = parseTime(q.until, 'until', now) ?? now;
     const since = parseTime(q.since, 'since', now) ?? until - 86_400_000;
     if (since > until) throw new HttpError(400, 'since must not be after until', [{ path: 'since', message: 'after until' }]);
-    const groups = summarizeFailures(d.store.db, since, until);
+    const groups = await summarizeFailures(d.store.sql, since, until);
     const byClass = new Map<string, number>();
     for (const g of groups) byClass.set(g.class, (byClass.get(g.class) ?? 0) + g.count);
     res.json({
@@ -183,13 +183,13 @@ export function userApi(d: UserApiDeps): Router {
     res.json({ ok: true });
   });
 
-  r.get('/runners', (_req, res) => {
-    res.json({ runners: d.fleet.list() });
+  r.get('/runners', async (_req, res) => {
+    res.json({ runners: await d.fleet.list() });
   });
 
-  r.delete('/runners/:id', (req, res) => {
+  r.delete('/runners/:id', async (req, res) => {
     const id = idParam(req.params.id);
-    if (!d.fleet.remove(id, 'deleted')) throw new HttpError(404, `runner ${id} not found`);
+    if (!(await d.fleet.remove(id, 'deleted'))) throw new HttpError(404, `runner ${id} not found`);
     res.status(204).end();
   });
 

@@ -59,7 +59,7 @@ export class ArtifactService {
       if (kind === 'dotenv') dotenv = await readDotenv(tmp);
     });
     const now = Date.now();
-    this.store.artifacts.upsert({
+    await this.store.artifacts.upsert({
       job_id: job.id,
       kind,
       storage_key: key,
@@ -72,31 +72,31 @@ export class ArtifactService {
       expire_at: spec?.expire_in_seconds ? now + spec.expire_in_seconds * 1000 : null,
     });
     const j = junit as { sum: TestReportSummary; problems: string | null } | null;
-    if (j) this.store.artifacts.putTestReport(job.id, j.sum, j.problems);
-    if (dotenv) this.store.artifacts.putDotenv(job.id, dotenv);
+    if (j) await this.store.artifacts.putTestReport(job.id, j.sum, j.problems);
+    if (dotenv) await this.store.artifacts.putDotenv(job.id, dotenv);
     return { kind, size: stored.size, files: entries.length };
   }
 
   /** What each dependency left, and the dotenv variables they export (later ones win). */
-  dependencies(pipelineId: number, spec: JobSpec): { deps: ArtifactDependency[]; dotenv: Record<string, string> } {
+  async dependencies(pipelineId: number, spec: JobSpec): Promise<{ deps: ArtifactDependency[]; dotenv: Record<string, string> }> {
     const deps: ArtifactDependency[] = [];
     const dotenv: Record<string, string> = {};
     for (const name of spec.artifact_dependencies ?? []) {
       const j = this.store.jobs.latestByName(pipelineId, name);
       if (!j) continue;
-      const row = this.store.artifacts.get(j.id, 'archive');
+      const row = await this.store.artifacts.get(j.id, 'archive');
       let state: ArtifactDependency['artifacts'] = 'none';
       if (row) state = row.expired_at === null && this.storage.stat(row.storage_key) ? 'available' : 'missing';
       deps.push({ job_id: j.id, name, artifacts: state, size: row?.size ?? null });
-      Object.assign(dotenv, this.store.artifacts.dotenv(j.id) ?? {});
+      Object.assign(dotenv, (await this.store.artifacts.dotenv(j.id)) ?? {});
     }
     return { deps, dotenv };
   }
 
   /** Fills payload.dependencies and lays dependency dotenv variables over job variables (not over pipeline ones). */
-  extendPayload(payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>): void {
+  async extendPayload(payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>): Promise<void> {
     payload.artifacts = spec.artifacts ?? null;
-    const { deps, dotenv } = this.dependencies(payload.pipeline_id, spec);
+    const { deps, dotenv } = await this.dependencies(payload.pipeline_id, spec);
     payload.dependencies = deps;
     for (const [key, value] of Object.entries(dotenv)) {
       if (pipelineVarKeys.has(key) || key === 'CI_JOB_TOKEN') continue;
@@ -107,8 +107,8 @@ export class ArtifactService {
   }
 
   /** The stored, unexpired archive of a job, or null. */
-  archive(jobId: number): ArtifactRow | null {
-    const row = this.store.artifacts.get(jobId, 'archive');
+  async archive(jobId: number): Promise<ArtifactRow | null> {
+    const row = await this.store.artifacts.get(jobId, 'archive');
     if (!row || row.expired_at !== null || !this.storage.stat(row.storage_key)) return null;
     return row;
   }
@@ -122,7 +122,9 @@ export class ArtifactService {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.sweep(Date.now()), this.opts.sweepIntervalMs);
+    this.timer = setInterval(() => {
+      this.sweep(Date.now()).catch((err: unknown) => this.log.warn({ err }, 'artifact sweep failed'));
+    }, this.opts.sweepIntervalMs);
     this.timer.unref();
   }
 
@@ -132,12 +134,12 @@ export class ArtifactService {
   }
 
   /** Deletes expired archives (the row stays, marked expired, so dependents can tell "missing"). */
-  sweep(now: number): number {
+  async sweep(now: number): Promise<number> {
     let n = 0;
-    for (const row of this.store.artifacts.expired(now)) {
+    for (const row of await this.store.artifacts.expired(now)) {
       try {
         this.storage.delete(row.storage_key);
-        this.store.artifacts.markExpired(row.job_id, row.kind, now);
+        await this.store.artifacts.markExpired(row.job_id, row.kind, now);
         n++;
       } catch (err) {
         this.log.warn({ err, job: row.job_id, kind: row.kind }, 'could not delete an expired artifact');

@@ -12,10 +12,12 @@ import { failureOf } from '../views.js';
 
 export type BacktestOutcome = ({ ok: true; rules_dir: string; since: string } & BacktestResult) | { ok: false; errors: RuleError[] };
 
-function* storedFailures(store: Store, sinceMs: number, windowBytes: number): Generator<BacktestInput> {
-  const rows = store.db
-    .prepare(`SELECT * FROM jobs WHERE status = 'failed' AND failure_class IS NOT NULL AND finished_at >= ? ORDER BY id`)
-    .iterate(sinceMs) as IterableIterator<JobRow>;
+async function storedFailures(store: Store, sinceMs: number, windowBytes: number): Promise<BacktestInput[]> {
+  const out: BacktestInput[] = [];
+  const rows = await store.sql.all<JobRow>(
+    `SELECT * FROM jobs WHERE status = 'failed' AND failure_class IS NOT NULL AND finished_at >= ? ORDER BY id`,
+    [sinceMs],
+  );
   for (const row of rows) {
     const current = failureOf(row)!;
     const report: FailureReport = {
@@ -29,13 +31,14 @@ function* storedFailures(store: Store, sinceMs: number, windowBytes: number): Ge
       kind: current.kind ?? null,
     };
     // Only class and cause are compared, so the log tail suffices (no whole-log line numbers).
-    yield { job_id: row.id, report, log: store.traces.tail(row.id, windowBytes).data, current };
+    out.push({ job_id: row.id, report, log: (await store.traces.tail(row.id, windowBytes)).data, current });
   }
+  return out;
 }
 
-export function backtestStored(store: Store, rulesDir: string, sinceMs: number, samples = 5): BacktestOutcome {
+export async function backtestStored(store: Store, rulesDir: string, sinceMs: number, samples = 5): Promise<BacktestOutcome> {
   const loaded = loadRules(rulesDir);
   if (!loaded.ok) return { ok: false, errors: loaded.errors };
-  const result = backtest(storedFailures(store, sinceMs, DEFAULT_WINDOW_BYTES), loaded.rules, { samples });
+  const result = backtest(await storedFailures(store, sinceMs, DEFAULT_WINDOW_BYTES), loaded.rules, { samples });
   return { ok: true, rules_dir: rulesDir, since: new Date(sinceMs).toISOString(), ...result };
 }

@@ -10,18 +10,24 @@ interface Waiter {
   runner: RunnerRow;
   resolve: (p: JobPayload | null) => void;
   timer: NodeJS.Timeout;
+  /** A hand-out to this waiter is in flight: its timeout waits for the outcome (a claimed job is never dropped). */
+  busy: boolean;
+  late: boolean;
 }
 
 export class Dispatcher {
   private readonly waiters = new Set<Waiter>();
   private wakeScheduled = false;
+  /** A serve pass is running (it awaits the store); a wake meanwhile asks for one more pass. */
+  private serving = false;
+  private again = false;
   private closed = false;
 
   constructor(
     /** Hand one pending job matching the runner to it (CAS), or null. */
-    private readonly assign: (runner: RunnerRow) => JobPayload | null,
+    private readonly assign: (runner: RunnerRow) => Promise<JobPayload | null>,
     /** Is any job pending at all? (cheap check before walking the waiters) */
-    private readonly anyPending: () => boolean,
+    private readonly anyPending: () => boolean | Promise<boolean>,
   ) {}
 
   get waiting(): number {
@@ -33,10 +39,10 @@ export class Dispatcher {
    * close. `onGone` is called only when the request parks: it subscribes the callback to
    * the requester going away and returns the unsubscribe.
    */
-  request(runner: RunnerRow, timeoutMs: number, onGone: (gone: () => void) => () => void): Promise<JobPayload | null> {
-    if (this.closed) return Promise.resolve(null);
-    const now = this.assign(runner);
-    if (now || timeoutMs <= 0) return Promise.resolve(now);
+  async request(runner: RunnerRow, timeoutMs: number, onGone: (gone: () => void) => () => void): Promise<JobPayload | null> {
+    if (this.closed) return null;
+    const now = await this.assign(runner);
+    if (now || timeoutMs <= 0 || this.closed) return now;
     return new Promise((resolve) => {
       let settled = false;
       const w: Waiter = {
@@ -49,7 +55,12 @@ export class Dispatcher {
           unsubscribe();
           resolve(p);
         },
-        timer: setTimeout(() => w.resolve(null), timeoutMs),
+        timer: setTimeout(() => {
+          if (w.busy) w.late = true;
+          else w.resolve(null);
+        }, timeoutMs),
+        busy: false,
+        late: false,
       };
       const unsubscribe = onGone(() => w.resolve(null));
       this.waiters.add(w);
@@ -62,16 +73,40 @@ export class Dispatcher {
     this.wakeScheduled = true;
     queueMicrotask(() => {
       this.wakeScheduled = false;
-      this.serve();
+      void this.serve();
     });
   }
 
-  private serve(): void {
-    for (const w of [...this.waiters]) {
-      if (!this.anyPending()) return;
-      if (!this.waiters.has(w)) continue;
-      const job = this.assign(w.runner);
-      if (job) w.resolve(job);
+  /** One pass at a time: two passes would hand two jobs to one waiter (the second one lost). */
+  private async serve(): Promise<void> {
+    if (this.serving) {
+      this.again = true;
+      return;
+    }
+    this.serving = true;
+    try {
+      do {
+        this.again = false;
+        for (const w of [...this.waiters]) {
+          if (!(await this.anyPending())) break;
+          if (!this.waiters.has(w)) continue;
+          w.busy = true;
+          let job: JobPayload | null;
+          try {
+            job = await this.assign(w.runner);
+          } finally {
+            w.busy = false;
+          }
+          // A waiter that went away meanwhile gets the job anyway: runner-api.ts logs it and the
+          // reaper settles it. One that timed out meanwhile is answered now.
+          if (job) w.resolve(job);
+          else if (w.late) w.resolve(null);
+        }
+      } while (this.again && !this.closed);
+    } catch {
+      // A store failure: the waiters stay parked; the next wake (or their timeout) serves them.
+    } finally {
+      this.serving = false;
     }
   }
 

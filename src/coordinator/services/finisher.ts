@@ -25,7 +25,7 @@ export class Finisher {
   private running: Promise<void> | null = null;
   private stopped = false;
   /** Parsed test reports of a job, passed to the classifier as evidence (set by the artifact service). */
-  reportsOf: (jobId: number) => ClassifyReports | undefined = () => undefined;
+  reportsOf: (jobId: number) => Promise<ClassifyReports | undefined> = () => Promise.resolve(undefined);
 
   constructor(
     private readonly store: Store,
@@ -145,12 +145,12 @@ export class Finisher {
       registry: job.failure_registry,
       kind: job.failure_kind,
     };
-    const { start, data } = this.tail(job.id);
+    const { start, data } = await this.tail(job.id);
     let verdict: FailureClassification;
     let lineOffset = 0;
     try {
-      lineOffset = start > 0 ? this.store.traces.countLines(job.id, start) : 0;
-      const reports = this.reportsOf(job.id);
+      lineOffset = start > 0 ? await this.store.traces.countLines(job.id, start) : 0;
+      const reports = await this.reportsOf(job.id);
       verdict = await this.classifier().classify(report, data, { lineOffset, ...(reports ? { reports } : {}) });
     } catch (err) {
       this.log.error({ err, job: job.id }, 'classifier failed; falling back to the reason');
@@ -160,8 +160,8 @@ export class Finisher {
   }
 
   /** The log end the classifier reads, from a line boundary (line numbers stay whole-log ones). */
-  private tail(jobId: number): { start: number; data: Buffer } {
-    let { start, data } = this.store.traces.tail(jobId, CLASSIFY_TAIL_BYTES);
+  private async tail(jobId: number): Promise<{ start: number; data: Buffer }> {
+    let { start, data } = await this.store.traces.tail(jobId, CLASSIFY_TAIL_BYTES);
     if (start > 0) {
       const nl = data.indexOf(10);
       if (nl !== -1) {
@@ -177,11 +177,16 @@ export class Finisher {
    * name) — the error-like lines it did not print are where to look. Both logs are read
    * up to the classifier's window; a failed comparison never costs the verdict.
    */
-  private withBaseline(job: JobRow, verdict: FailureClassification, data: Buffer, lineOffset: number): FailureClassification {
+  private async withBaseline(
+    job: JobRow,
+    verdict: FailureClassification,
+    data: Buffer,
+    lineOffset: number,
+  ): Promise<FailureClassification> {
     try {
       const green = this.store.jobs.lastGreen(job.project, job.name, job.id);
       if (green === undefined) return { ...verdict, baseline_job_id: null, new_lines: null };
-      const lines = newErrorLines(data, this.tail(green).data, MAX_NEW_LINES, CLASSIFY_TAIL_BYTES, lineOffset);
+      const lines = newErrorLines(data, (await this.tail(green)).data, MAX_NEW_LINES, CLASSIFY_TAIL_BYTES, lineOffset);
       return { ...verdict, baseline_job_id: green, new_lines: lines };
     } catch (err) {
       this.log.error({ err, job: job.id }, 'comparing with the last green run failed');

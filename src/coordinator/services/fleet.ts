@@ -26,10 +26,10 @@ export class Fleet {
     private readonly log: Logger,
   ) {}
 
-  list(now = Date.now()): RunnerJson[] {
-    const running = this.store.runners.runningCounts();
-    const infra = this.store.runners.infraFailuresSince(now - RECENT_MS);
-    return this.store.runners.all().map((r) => ({
+  async list(now = Date.now()): Promise<RunnerJson[]> {
+    const running = await this.store.runners.runningCounts();
+    const infra = await this.store.runners.infraFailuresSince(now - RECENT_MS);
+    return (await this.store.runners.all()).map((r) => ({
       id: r.id,
       name: r.name,
       host: r.host,
@@ -46,11 +46,11 @@ export class Fleet {
   }
 
   /** False when the runner is unknown or already removed. */
-  remove(id: number, reason: 'deleted' | 'stale', now = Date.now()): boolean {
-    const r = this.store.runners.get(id);
+  async remove(id: number, reason: 'deleted' | 'stale', now = Date.now()): Promise<boolean> {
+    const r = await this.store.runners.get(id);
     if (!r || r.removed_at !== null) return false;
-    const held = this.store.runners.runningJobIds(id);
-    if (!this.store.runners.remove(id, now)) return false;
+    const held = await this.store.runners.runningJobIds(id);
+    if (!(await this.store.runners.remove(id, now))) return false;
     for (const jobId of held) {
       this.jobs.failRunning(jobId, {
         reason: 'runner_system_failure',
@@ -68,9 +68,9 @@ export class Fleet {
   }
 
   /** Remove runners not heard of for the stale time (GitLab's stale runner cleanup). */
-  sweepStale(now = Date.now()): number {
+  async sweepStale(now = Date.now()): Promise<number> {
     let n = 0;
-    for (const r of this.store.runners.staleSince(now - this.opts.runnerStaleMs)) if (this.remove(r.id, 'stale', now)) n++;
+    for (const r of await this.store.runners.staleSince(now - this.opts.runnerStaleMs)) if (await this.remove(r.id, 'stale', now)) n++;
     return n;
   }
 }

@@ -122,16 +122,31 @@ export class IncidentService {
   readonly rows: IncidentStore;
   readonly thresholds: IncidentThresholds;
   /** Unresolved incidents, mirrored in memory so success events cost no query when none is. */
-  private live: IncidentRow[];
+  private live: IncidentRow[] = [];
+  /**
+   * Every change runs after the previous one finished: `live` is read and written around store
+   * awaits, and two job events interleaving would track stale rows.
+   */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly hooks: IncidentHooks = {},
     thresholds: Partial<IncidentThresholds> = {},
   ) {
-    this.rows = new IncidentStore(store.db);
+    this.rows = new IncidentStore(store.sql);
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
-    this.live = this.rows.unresolved();
+  }
+
+  /** Reads the unresolved incidents (once, at start). */
+  async load(): Promise<void> {
+    this.live = await this.rows.unresolved();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** Open and acknowledged incidents (pending ones are not incidents yet). */
@@ -139,28 +154,33 @@ export class IncidentService {
     return this.live.filter((i) => i.state === 'open' || i.state === 'acknowledged');
   }
 
-  private runner = (id: number | null) => (id === null ? undefined : this.store.runners.get(id));
-
   /** job_finished: infra failures join incidents; successes (and later-stage failures) are evidence. */
-  onJobFinished(job: JobJson): void {
+  onJobFinished(job: JobJson): Promise<void> {
+    return this.serial(async () => {
+      const runner = job.runner_id === null ? undefined : await this.store.runners.get(job.runner_id);
+      await this.onJobFinishedWith(job, runner);
+    });
+  }
+
+  private async onJobFinishedWith(job: JobJson, runner: { name: string; executor: string } | undefined): Promise<void> {
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
     const pipeline = this.store.pipelines.getLight(job.pipeline_id);
-    if (job.status === 'success' || job.status === 'failed') this.onEvidence(job, at, pipeline);
+    if (job.status === 'success' || job.status === 'failed') await this.onEvidence(job, at, pipeline, runner);
     if (job.status !== 'failed') return;
-    const key = incidentKeyOf(job, { runner: this.runner(job.runner_id), repositoryUrl: pipeline?.repository_url });
+    const key = incidentKeyOf(job, { runner, repositoryUrl: pipeline?.repository_url });
     if (!key) return;
     const prior = this.live.find((o) => o.cause === key.cause && o.dependency_kind === key.dependency_kind && o.target === key.target);
     if (prior && prior.state === 'pending' && at - prior.last_failure_at > this.thresholds.pendingExpireMs)
-      this.resolve(prior, at, null, { kind: 'expired', at: iso(at)! });
-    let inc = this.rows.recordFailure(key, job.id, at);
+      await this.resolve(prior, at, null, { kind: 'expired', at: iso(at)! });
+    let inc = await this.rows.recordFailure(key, job.id, at);
     if (inc.state === 'pending' && this.crossed(inc)) {
-      this.rows.markOpen(inc.id, at);
-      inc = this.rows.get(inc.id)!;
+      await this.rows.markOpen(inc.id, at);
+      inc = (await this.rows.get(inc.id))!;
       this.track(inc);
       this.hooks.opened?.(inc);
       // The registry may already have recovered before this failure was classified (the
       // finisher runs behind the runner API): close at once on that later success.
-      if (inc.dependency_kind === 'registry') this.resolveFromStoredPulls(inc);
+      if (inc.dependency_kind === 'registry') await this.resolveFromStoredPulls(inc);
     } else this.track(inc);
   }
 
@@ -176,10 +196,14 @@ export class IncidentService {
     else this.live.push(i);
   }
 
-  private onEvidence(job: JobJson, at: number, pipeline: { project: string; repository_url: string | null } | undefined): void {
+  private async onEvidence(
+    job: JobJson,
+    at: number,
+    pipeline: { project: string; repository_url: string | null } | undefined,
+    runner: { name: string; executor: string } | undefined,
+  ): Promise<void> {
     if (this.live.length === 0) return;
     const success = job.status === 'success';
-    const runner = this.runner(job.runner_id);
     const fetched =
       pipeline?.repository_url && (success || AFTER_SOURCES.includes(job.failure?.stage ?? '')) ? hostOf(pipeline.repository_url) : null;
     for (const inc of [...this.live]) {
@@ -194,7 +218,7 @@ export class IncidentService {
           (inc.dependency_kind === 'executor_host' && runner?.executor === inc.target) ||
           ((inc.dependency_kind === 'dns' || inc.dependency_kind === 'package_registry' || inc.dependency_kind === 'unknown') &&
             pipeline !== undefined &&
-            this.rows.jobKeys(inc.id).some((k) => k.project === pipeline.project && k.name === job.name));
+            (await this.rows.jobKeys(inc.id)).some((k) => k.project === pipeline.project && k.name === job.name));
         if (match)
           by = {
             kind: 'job_success',
@@ -205,12 +229,16 @@ export class IncidentService {
             runner_id: job.runner_id,
           };
       }
-      if (by) this.resolve(inc, at, 'evidence', by);
+      if (by) await this.resolve(inc, at, 'evidence', by);
     }
   }
 
   /** image_pulls: a successful pull from a registry host resolves that host's incidents. */
-  onImagePulls(jobId: number, pulls: readonly ImagePullRecord[]): void {
+  onImagePulls(jobId: number, pulls: readonly ImagePullRecord[]): Promise<void> {
+    return this.serial(() => this.onImagePullsNow(jobId, pulls));
+  }
+
+  private async onImagePullsNow(jobId: number, pulls: readonly ImagePullRecord[]): Promise<void> {
     if (this.live.length === 0) return;
     for (const p of pulls) {
       if (p.outcome !== 'success') continue;
@@ -221,54 +249,81 @@ export class IncidentService {
           (inc.dependency_kind === 'registry' || inc.dependency_kind === 'dns') &&
           sameHost(inc.dependency_kind, inc.target, p.registry)
         )
-          this.resolve(inc, at, 'evidence', { kind: 'image_pull', at: iso(at)!, job_id: jobId, registry: p.registry, image: p.image });
+          await this.resolve(inc, at, 'evidence', {
+            kind: 'image_pull',
+            at: iso(at)!,
+            job_id: jobId,
+            registry: p.registry,
+            image: p.image,
+          });
     }
   }
 
   /** runner_removed: that runner's incidents can never see evidence again. */
-  onRunnerRemoved(runnerId: number, at = Date.now()): void {
-    for (const inc of [...this.live])
-      if (inc.dependency_kind === 'runner' && inc.runner_id === runnerId)
-        this.resolve(inc, at, 'runner_removed', { kind: 'runner_removed', at: iso(at)!, runner_id: runnerId });
+  onRunnerRemoved(runnerId: number, at = Date.now()): Promise<void> {
+    return this.serial(async () => {
+      for (const inc of [...this.live])
+        if (inc.dependency_kind === 'runner' && inc.runner_id === runnerId)
+          await this.resolve(inc, at, 'runner_removed', { kind: 'runner_removed', at: iso(at)!, runner_id: runnerId });
+    });
   }
 
   /** A person acknowledges an open incident (it stays unresolved). */
-  acknowledge(id: number, note: string | null, at = Date.now()): IncidentJson {
-    const inc = this.rows.get(id);
+  acknowledge(id: number, note: string | null, at = Date.now()): Promise<IncidentJson> {
+    return this.serial(() => this.acknowledgeNow(id, note, at));
+  }
+
+  private async acknowledgeNow(id: number, note: string | null, at: number): Promise<IncidentJson> {
+    const inc = await this.rows.get(id);
     if (!inc) throw new HttpishError(404, `incident ${id} not found`);
     if (inc.state !== 'open') throw new HttpishError(409, `incident ${id} is ${inc.state}; only an open incident can be acknowledged`);
-    this.rows.acknowledge(id, at, note);
-    const row = this.rows.get(id)!;
+    await this.rows.acknowledge(id, at, note);
+    const row = (await this.rows.get(id))!;
     this.track(row);
     this.hooks.acknowledged?.(row);
     return this.json(row);
   }
 
   /** A person resolves an open or acknowledged incident, with a note saying why. */
-  resolveByPerson(id: number, note: string, at = Date.now()): IncidentJson {
-    const inc = this.rows.get(id);
+  resolveByPerson(id: number, note: string, at = Date.now()): Promise<IncidentJson> {
+    return this.serial(() => this.resolveByPersonNow(id, note, at));
+  }
+
+  private async resolveByPersonNow(id: number, note: string, at: number): Promise<IncidentJson> {
+    const inc = await this.rows.get(id);
     if (!inc) throw new HttpishError(404, `incident ${id} not found`);
     if (inc.state === 'resolved') throw new HttpishError(409, `incident ${id} is already resolved`);
     if (inc.state === 'pending')
       throw new HttpishError(409, `incident ${id} is pending (below the threshold); there is nothing to resolve`);
-    this.resolve(inc, at, 'person', { kind: 'person', at: iso(at)!, note }, note);
-    return this.json(this.rows.get(id)!);
+    await this.resolve(inc, at, 'person', { kind: 'person', at: iso(at)!, note }, note);
+    return this.json((await this.rows.get(id))!);
   }
 
-  private resolveFromStoredPulls(inc: IncidentRow): void {
-    const p = this.store.db
-      .prepare(
-        `SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`,
-      )
-      .get(inc.target, inc.first_failure_at) as { job_id: number; image: string; registry: string; at: number } | undefined;
+  private async resolveFromStoredPulls(inc: IncidentRow): Promise<void> {
+    const p = await this.store.sql.get<{ job_id: number; image: string; registry: string; at: number }>(
+      `SELECT job_id, image, registry, at FROM image_pulls WHERE registry = ? AND outcome = 'success' AND at >= ? ORDER BY at LIMIT 1`,
+      [inc.target, inc.first_failure_at],
+    );
     if (p)
-      this.resolve(inc, p.at, 'evidence', { kind: 'image_pull', at: iso(p.at)!, job_id: p.job_id, registry: p.registry, image: p.image });
+      await this.resolve(inc, p.at, 'evidence', {
+        kind: 'image_pull',
+        at: iso(p.at)!,
+        job_id: p.job_id,
+        registry: p.registry,
+        image: p.image,
+      });
   }
 
-  private resolve(inc: IncidentRow, at: number, reason: ResolvedReason | null, by: ResolvingEvent, note: string | null = null): void {
+  private async resolve(
+    inc: IncidentRow,
+    at: number,
+    reason: ResolvedReason | null,
+    by: ResolvingEvent,
+    note: string | null = null,
+  ): Promise<void> {
     this.live = this.live.filter((o) => o.id !== inc.id);
-    if (!this.rows.resolve(inc.id, at, reason, by, note)) return;
-    const row = this.rows.get(inc.id)!;
+    if (!(await this.rows.resolve(inc.id, at, reason, by, note))) return;
+    const row = (await this.rows.get(inc.id))!;
     if (row.opened_at !== null) this.hooks.resolved?.(row, seconds(row.opened_at, at));
   }
 
@@ -292,15 +347,15 @@ export class IncidentService {
     };
   }
 
-  list(q: { state?: IncidentListState; since?: number; limit?: number }): IncidentJson[] {
+  async list(q: { state?: IncidentListState; since?: number; limit?: number }): Promise<IncidentJson[]> {
     const now = Date.now();
-    return this.rows.list({ ...q, limit: q.limit ?? 100 }).map((r) => this.json(r, now));
+    return (await this.rows.list({ ...q, limit: q.limit ?? 100 })).map((r) => this.json(r, now));
   }
 
-  detail(id: number): IncidentDetailJson | null {
-    const r = this.rows.get(id);
+  async detail(id: number): Promise<IncidentDetailJson | null> {
+    const r = await this.rows.get(id);
     if (!r) return null;
-    const jobs = this.rows.jobs(id).map((j) => ({
+    const jobs = (await this.rows.jobs(id)).map((j) => ({
       id: j.job_id,
       name: j.name,
       pipeline_id: j.pipeline_id,

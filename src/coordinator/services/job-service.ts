@@ -31,7 +31,7 @@ export class JobService {
     runner: { id: number; name: string },
   ) => JobPayload['trace_context'] = () => null;
   /** Adds artifacts/dependencies (and dependency dotenv variables) to a payload (set by the artifact service). */
-  extendPayload: (payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>) => void = () => {};
+  extendPayload: (payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>) => Promise<void> = () => Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -46,7 +46,7 @@ export class JobService {
   }
 
   /** Give the oldest pending job this runner can take to it, or null. */
-  assign(runner: RunnerRow): JobPayload | null {
+  async assign(runner: RunnerRow): Promise<JobPayload | null> {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
     const sets = this.store.jobs
@@ -96,7 +96,7 @@ export class JobService {
     }
   }
 
-  payload(job: DispatchedJob, token: string, runner: RunnerRow): JobPayload {
+  async payload(job: DispatchedJob, token: string, runner: RunnerRow): Promise<JobPayload> {
     const p = this.store.pipelines.getLight(job.pipeline_id)!;
     const model = this.pipelines.model(job.pipeline_id);
     const spec = model.jobs.find((s) => s.name === job.name);
@@ -175,7 +175,7 @@ export class JobService {
       trace_offset: job.trace_bytes,
       ...earlyPass(spec),
     };
-    this.extendPayload(payload, spec, new Set(pipelineVars.map((v) => v.key)));
+    await this.extendPayload(payload, spec, new Set(pipelineVars.map((v) => v.key)));
     return payload;
   }
 
@@ -183,13 +183,14 @@ export class JobService {
    * A runner's update. `running` only refreshes liveness; a final state is stored
    * (status + report + image pulls, one transaction) and the answer goes out at once.
    */
-  update(job: JobAuthRow, u: JobUpdateRequest): { status: string; cancel_requested: boolean } {
+  async update(job: JobAuthRow, u: JobUpdateRequest): Promise<{ status: string; cancel_requested: boolean }> {
     const now = Date.now();
     if (job.runner_id !== null) {
-      const runner = this.store.runners.get(job.runner_id);
-      if (runner) this.store.runners.seen(runner, now);
+      const runner = await this.store.runners.get(job.runner_id);
+      if (runner) await this.store.runners.seen(runner, now);
     }
-    // Everything below runs synchronously: the job changes only by our own writes.
+    // `job` may be stale by now (the store is async, and another coordinator may share it): every
+    // write below is a compare-and-set on the row's status (touch only refreshes liveness).
     let status = job.status;
     if (u.state === 'running') {
       // Like runner liveness, job liveness is judged in seconds: skip a write when fresh.
@@ -214,9 +215,9 @@ export class JobService {
         stopped_by: u.stopped_by ?? null,
         stages_json: u.stages?.length ? JSON.stringify(u.stages) : null,
       };
-      const stored = this.store.tx(() => {
+      const stored = await this.store.txAsync(async () => {
         const ok = this.store.jobs.storeFinal(job.id, report, now) || this.lateFinal(job, report, now);
-        if (ok) for (const pull of u.image_pulls ?? []) this.store.imagePulls.insert(job.id, job.runner_id, pull);
+        if (ok) for (const pull of u.image_pulls ?? []) await this.store.imagePulls.insert(job.id, job.runner_id, pull);
         return ok;
       });
       if (stored) {

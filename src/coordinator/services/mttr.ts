@@ -8,7 +8,7 @@
  * recovery once, as it happens, in the faultline_recovery_seconds histogram (`recoveryAt`):
  * sums and counts aggregate across instances and windows, where a precomputed mean cannot.
  */
-import type { Db } from '../store/db.js';
+import type { Sql } from '../store/engine.js';
 import { iso } from '../store/db.js';
 import type { IncidentStore } from '../store/incidents.js';
 
@@ -115,41 +115,24 @@ export interface MttrJson {
 export const LOOKBACK_MS = 7 * 86_400_000;
 
 export class MttrService {
-  private readonly rowsSince;
-  private readonly openCount;
-  private readonly prevGreen;
-  private readonly firstFailedAfter;
-  private readonly causeOf;
   constructor(
-    db: Db,
+    private readonly sql: Sql,
     private readonly incidents: IncidentStore,
-  ) {
-    this.rowsSince = db.prepare(
+  ) {}
+
+  /** Recoveries and incident durations whose recovery falls in [since, until]. */
+  async compute(since: number, until: number) {
+    const rows = await this.sql.all<PipelineOutcomeRow>(
       `SELECT id, project, ref, status, failure_class, finished_at FROM pipelines
        WHERE finished_at IS NOT NULL AND finished_at >= ? AND finished_at <= ? AND status IN ('success', 'failed')
        ORDER BY finished_at, id`,
+      [since - LOOKBACK_MS, until],
     );
-    this.openCount = db.prepare(`SELECT COUNT(*) AS n FROM incidents WHERE state IN ('open', 'acknowledged')`);
-    this.prevGreen = db.prepare(
-      `SELECT id, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'success' AND finished_at IS NOT NULL
-         AND finished_at <= ? AND id <> ? ORDER BY finished_at DESC, id DESC LIMIT 1`,
-    );
-    this.firstFailedAfter = db.prepare(
-      `SELECT id, failure_class, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'failed' AND finished_at IS NOT NULL
-         AND finished_at > ? AND finished_at <= ? AND id <> ? ORDER BY finished_at, id LIMIT 1`,
-    );
-    this.causeOf = db.prepare(
-      `SELECT failure_cause FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_cause IS NOT NULL
-       ORDER BY (CASE WHEN failure_class = ? THEN 0 ELSE 1 END), id LIMIT 1`,
-    );
-  }
-
-  /** Recoveries and incident durations whose recovery falls in [since, until]. */
-  compute(since: number, until: number) {
-    const rows = this.rowsSince.iterate(since - LOOKBACK_MS, until) as Iterable<PipelineOutcomeRow>;
     const { recoveries, broken } = pipelineRecoveries(rows);
     const inWindow = recoveries.filter((r) => r.recovered_at >= since);
-    const incidentSeconds = this.incidents.resolvedBetween(since, until).map((i) => Math.max(0, i.resolved_at! - i.opened_at!) / 1000);
+    const incidentSeconds = (await this.incidents.resolvedBetween(since, until)).map(
+      (i) => Math.max(0, i.resolved_at! - i.opened_at!) / 1000,
+    );
     return { recoveries: inWindow, broken, incidentSeconds };
   }
 
@@ -157,23 +140,38 @@ export class MttrService {
    * The recovery a green pipeline ends, if its ref was broken: from the first failed pipeline
    * after the ref's previous green one, with that pipeline's class and first infra/build cause.
    */
-  recoveryAt(p: {
+  async recoveryAt(p: {
     id: number;
     project: string;
     ref: string;
     finished_at: number;
-  }): { class: 'infra' | 'build'; cause: string; seconds: number } | null {
-    const prevGreen = this.prevGreen.get(p.project, p.ref, p.finished_at, p.id) as { finished_at: number; id: number } | undefined;
-    const failed = this.firstFailedAfter.get(p.project, p.ref, prevGreen?.finished_at ?? -1, p.finished_at, p.id) as
-      { id: number; failure_class: string | null; finished_at: number } | undefined;
+  }): Promise<{ class: 'infra' | 'build'; cause: string; seconds: number } | null> {
+    const prevGreen = await this.sql.get<{ finished_at: number; id: number }>(
+      `SELECT id, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'success' AND finished_at IS NOT NULL
+         AND finished_at <= ? AND id <> ? ORDER BY finished_at DESC, id DESC LIMIT 1`,
+      [p.project, p.ref, p.finished_at, p.id],
+    );
+    const failed = await this.sql.get<{ id: number; failure_class: string | null; finished_at: number }>(
+      `SELECT id, failure_class, finished_at FROM pipelines WHERE project = ? AND ref = ? AND status = 'failed' AND finished_at IS NOT NULL
+         AND finished_at > ? AND finished_at <= ? AND id <> ? ORDER BY finished_at, id LIMIT 1`,
+      [p.project, p.ref, prevGreen?.finished_at ?? -1, p.finished_at, p.id],
+    );
     if (!failed) return null;
     const cls = failed.failure_class === 'infra' ? 'infra' : 'build';
-    const cause = (this.causeOf.get(failed.id, cls) as { failure_cause: string | null } | undefined)?.failure_cause ?? 'unknown';
+    const cause =
+      (
+        await this.sql.get<{ failure_cause: string | null }>(
+          `SELECT failure_cause FROM jobs WHERE pipeline_id = ? AND status = 'failed' AND allow_failure = 0 AND failure_cause IS NOT NULL
+           ORDER BY (CASE WHEN failure_class = ? THEN 0 ELSE 1 END), id LIMIT 1`,
+          [failed.id, cls],
+        )
+      )?.failure_cause ?? 'unknown';
     return { class: cls, cause, seconds: Math.max(0, p.finished_at - failed.finished_at) / 1000 };
   }
 
-  report(since: number, until: number): MttrJson {
-    const c = this.compute(since, until);
+  async report(since: number, until: number): Promise<MttrJson> {
+    const c = await this.compute(since, until);
+    const open = await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM incidents WHERE state IN ('open', 'acknowledged')`);
     const refs = new Map<string, MttrJson['pipelines']['refs'][number]>();
     const refOf = (project: string, ref: string) => {
       const k = JSON.stringify([project, ref]);
@@ -206,7 +204,7 @@ export class MttrService {
         build: stats(c.recoveries.filter((r) => r.class === 'build').map((r) => r.seconds)),
         refs: [...refs.values()],
       },
-      incidents: { ...stats(c.incidentSeconds), open: (this.openCount.get() as { n: number }).n },
+      incidents: { ...stats(c.incidentSeconds), open: open?.n ?? 0 },
     };
   }
 }

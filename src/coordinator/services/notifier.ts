@@ -166,15 +166,15 @@ export class Notifier {
   ) {
     this.targets = resolveTargets(targets);
     this.byName = new Map(this.targets.map((t) => [t.name, t]));
-    this.records = new NotificationStore(store.db);
+    this.records = new NotificationStore(store.sql);
   }
 
   /** Subscribes to the events and resumes the deliveries a previous run left pending. */
-  start(): void {
+  async start(): Promise<void> {
     this.events.on('job_finished', this.onJob);
     this.events.on('pipeline_finished', this.onPipeline);
     const now = Date.now();
-    for (const row of this.records.pending()) this.schedule(row.id, Math.max(0, (row.next_attempt_at ?? now) - now));
+    for (const row of await this.records.pending()) this.schedule(row.id, Math.max(0, (row.next_attempt_at ?? now) - now));
   }
 
   /** Stops the timers and waits for the posts in flight (an aborted one stays pending). */
@@ -207,7 +207,7 @@ export class Notifier {
     // Allowed failures, passes, and attempts already retried are no one's alarm.
     if (!row || !counts(row) || this.store.jobs.latestByName(row.pipeline_id, row.name)?.id !== row.id) return;
     const payload = this.payload('job_failed', row.pipeline_id, this.jobPart(row));
-    if (payload) for (const t of wanted) this.enqueue(t, payload, row.id);
+    if (payload) for (const t of wanted) this.enqueueLogged(t, payload, row.id);
   }
 
   private routePipeline(p: PipelineJson): void {
@@ -217,7 +217,7 @@ export class Notifier {
     const wanted = this.targets.filter((t) => t.events.includes('pipeline_failed') && t.classes.includes(cls));
     if (wanted.length === 0) return;
     const payload = this.payload('pipeline_failed', p.id);
-    if (payload) for (const t of wanted) this.enqueue(t, payload, null);
+    if (payload) for (const t of wanted) this.enqueueLogged(t, payload, null);
   }
 
   private jobPart(j: JobRow): NotificationJobJson | null {
@@ -251,8 +251,14 @@ export class Notifier {
     };
   }
 
-  private enqueue(t: ResolvedTarget, payload: NotificationPayload, jobId: number | null): void {
-    const id = this.records.insert({
+  private enqueueLogged(t: ResolvedTarget, payload: NotificationPayload, jobId: number | null): void {
+    this.enqueue(t, payload, jobId).catch((err: unknown) =>
+      this.log.error({ err, target: t.name, pipeline: payload.pipeline.id }, 'notifier: could not record the delivery'),
+    );
+  }
+
+  private async enqueue(t: ResolvedTarget, payload: NotificationPayload, jobId: number | null): Promise<void> {
+    const id = await this.records.insert({
       target: t.name,
       event: payload.event,
       pipeline_id: payload.pipeline.id,
@@ -288,11 +294,11 @@ export class Notifier {
   }
 
   private async attempt(id: number): Promise<void> {
-    const row = this.records.get(id);
+    const row = await this.records.get(id);
     if (!row || row.status !== 'pending') return;
     const target = this.byName.get(row.target);
     if (!target) {
-      this.records.giveUp(id, `target ${JSON.stringify(row.target)} is no longer configured`);
+      await this.records.giveUp(id, `target ${JSON.stringify(row.target)} is no longer configured`);
       this.log.warn({ notification: id, target: row.target }, 'notifier: target gone; delivery failed');
       return;
     }
@@ -303,7 +309,7 @@ export class Notifier {
     const retry = outcome.kind === 'retry' && attempts < target.maxAttempts;
     const delay = retry ? Math.max(backoffDelay(attempts, target), Math.min(outcome.retryAfterMs ?? 0, target.retryMaxMs)) : 0;
     const status = outcome.kind === 'delivered' ? 'delivered' : retry ? 'pending' : 'failed';
-    this.records.recordAttempt(id, {
+    await this.records.recordAttempt(id, {
       status,
       error: outcome.error,
       status_code: outcome.code,

@@ -34,14 +34,19 @@ export class Reaper {
 
   start(): void {
     this.lastTick = Date.now();
-    this.timer = setInterval(() => {
+    let busy = false;
+    this.timer = setInterval(async () => {
+      if (busy) return; // the previous tick still awaits the store: never two at once
+      busy = true;
       try {
-        this.tick();
+        await this.tick();
       } catch (err) {
         // A store error (e.g. SQLITE_BUSY) blocked this tick: whatever it would have heard meanwhile is lost.
         this.hearing.deafUntil(Date.now());
         this.store.health.record(err);
         this.log.error({ err }, 'reaper tick failed');
+      } finally {
+        busy = false;
       }
     }, this.every);
     this.timer.unref();
@@ -52,7 +57,7 @@ export class Reaper {
     this.timer = null;
   }
 
-  tick(now = Date.now()): void {
+  async tick(now = Date.now()): Promise<void> {
     // Late by more than a period: the event loop (or a store call) was blocked, and requests
     // queued meanwhile are handled only after this tick. Silence counts from now on.
     if (this.lastTick !== null && now - this.lastTick > 2 * this.every) {
@@ -61,25 +66,25 @@ export class Reaper {
     }
     this.lastTick = now;
     const cutoff = now - this.opts.heartbeatTimeoutMs;
-    if (this.hearing.listeningSince < cutoff) this.reapSilent(cutoff, now);
-    this.failStuck(cutoff, now);
+    if (this.hearing.listeningSince < cutoff) await this.reapSilent(cutoff, now);
+    await this.failStuck(cutoff, now);
     if (this.fleet && now - this.lastStaleSweep >= Math.min(60_000, this.opts.runnerStaleMs / 4)) {
       this.lastStaleSweep = now;
-      this.fleet.sweepStale(now);
+      await this.fleet.sweepStale(now);
     }
   }
 
   /** Runners silent since `cutoff` go offline and their running jobs fail. */
-  private reapSilent(cutoff: number, now: number): void {
-    for (const r of this.store.runners.silentSince(cutoff)) {
+  private async reapSilent(cutoff: number, now: number): Promise<void> {
+    for (const r of await this.store.runners.silentSince(cutoff)) {
       if (this.hearing.lastContact(r.id, r.last_heartbeat_at) >= cutoff) continue; // heard, but not stored
-      this.store.runners.setState(r.id, 'offline');
+      await this.store.runners.setState(r.id, 'offline');
       this.events.safeEmit('runner_state', { runner_id: r.id, name: r.name, state: 'offline', at: new Date(now).toISOString() });
     }
     for (const lost of this.store.jobs.lost(cutoff)) {
       if (this.hearing.lastContact(lost.runner_id, lost.last_heartbeat_at) >= cutoff) continue;
       const silentS = Math.round((now - (lost.last_heartbeat_at ?? 0)) / 1000);
-      const runner = this.store.runners.get(lost.runner_id);
+      const runner = await this.store.runners.get(lost.runner_id);
       this.log.warn({ job: lost.id, runner: lost.runner_id }, 'runner lost; failing its job');
       this.jobs.failRunning(lost.id, {
         reason: 'runner_system_failure',
@@ -94,10 +99,11 @@ export class Reaper {
   }
 
   /** Pending jobs no runner took within the stuck timeout fail, telling whether any runner could. */
-  private failStuck(cutoff: number, now: number): void {
-    const online = this.store.runners
-      .onlineSince(cutoff)
-      .map((r) => ({ tags: JSON.parse(r.tags_json) as string[], untagged: r.run_untagged === 1 }));
+  private async failStuck(cutoff: number, now: number): Promise<void> {
+    const online = (await this.store.runners.onlineSince(cutoff)).map((r) => ({
+      tags: JSON.parse(r.tags_json) as string[],
+      untagged: r.run_untagged === 1,
+    }));
     for (const s of this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
       const tags = JSON.parse(s.tags_json) as string[];
       const matching = online.some((r) => runnerMatches(r.tags, r.untagged, tags));

@@ -21,6 +21,7 @@ import { overviewApi } from '../api/overview-api.js';
 import { requireApiToken } from '../api/auth.js';
 import type { CoordinatorEventMap, CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
+import type { RunnerRow } from '../store/runners.js';
 import { IncidentService } from './incidents.js';
 import { MttrService } from './mttr.js';
 import { WidespreadService, type WidespreadOptions } from './widespread.js';
@@ -62,7 +63,12 @@ export interface CoordinatorTelemetry {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function createTelemetry(store: Store, events: CoordinatorEvents, log: Logger, o: TelemetryOptions): CoordinatorTelemetry {
+export async function createTelemetry(
+  store: Store,
+  events: CoordinatorEvents,
+  log: Logger,
+  o: TelemetryOptions,
+): Promise<CoordinatorTelemetry> {
   const metrics = createCoordinatorMetrics(undefined, { defaultMetrics: o.defaultMetrics ?? true });
   const labels = (i: { cause: string; dependency_kind: string; target: string }) => ({
     cause: i.cause,
@@ -95,7 +101,8 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
     },
     o.incidentThresholds,
   );
-  const mttr = new MttrService(store.db, incidents.rows);
+  await incidents.load();
+  const mttr = new MttrService(store.sql, incidents.rows);
   const widespread = new WidespreadService(store, o.widespread);
   const tracing = initTracing('faultline-coordinator');
   const spans = tracing.enabled ? new CiSpans(tracing.tracer, o.baseUrl) : null;
@@ -104,11 +111,15 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
   for (const i of incidents.openIncidents())
     metrics.recordIncidentOpened({ ...labels(i), state: i.state === 'acknowledged' ? 'acknowledged' : 'open' }, true);
 
-  const runnerById = (id: number | null) => (id === null ? undefined : store.runners.get(id));
   const pipelineOf = (id: number) => store.pipelines.getLight(id);
 
-  const onJobFinished = ({ job, runner_id, queued_ms, duration_ms }: CoordinatorEventMap['job_finished'][0]) => {
-    const runner = runnerById(runner_id);
+  const onJobFinished = (ev: CoordinatorEventMap['job_finished'][0]) => {
+    const id = ev.runner_id;
+    (id === null ? Promise.resolve(undefined) : store.runners.get(id))
+      .then((runner) => jobFinished(ev, runner))
+      .catch((err: unknown) => events.onListenerError?.(err));
+  };
+  const jobFinished = ({ job, queued_ms, duration_ms }: CoordinatorEventMap['job_finished'][0], runner: RunnerRow | undefined) => {
     const executor = runner?.executor ?? job.failure?.executor ?? null;
     if (job.status === 'success' || job.status === 'failed' || job.status === 'canceled' || job.status === 'skipped') {
       metrics.recordJobFinished({
@@ -121,8 +132,8 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
     }
     if (queued_ms !== null) metrics.recordJobStarted({ executor, queuedSeconds: queued_ms / 1000 });
     if (job.failure) metrics.recordClassification({ class: job.failure.class, cause: job.failure.cause, fallback: job.failure.fallback });
-    incidents.onJobFinished(job);
-    widespread.onJobFinished(job);
+    incidents.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
+    widespread.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
     if (spans && (job.started_at !== null || job.status === 'failed')) {
       const p = pipelineOf(job.pipeline_id);
       if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
@@ -152,19 +163,25 @@ export function createTelemetry(store: Store, events: CoordinatorEvents, log: Lo
       metrics.expectRecovery('pipeline', cls, first?.failure?.cause ?? 'unknown');
     }
     if (p.status === 'success' && p.finished_at) {
-      const r = mttr.recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) });
-      if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
+      // Recorded when the store answers (after the spans below): the histogram needs no order.
+      mttr
+        .recoveryAt({ id: p.id, project: p.project, ref: p.ref, finished_at: Date.parse(p.finished_at) })
+        .then((r) => {
+          if (r) metrics.recordRecovery('pipeline', r.class, r.cause, r.seconds);
+        })
+        .catch((err: unknown) => events.onListenerError?.(err));
     }
     spans?.pipelineFinished(p);
   };
   const onImagePulls = ({ job_id, pulls }: CoordinatorEventMap['image_pulls'][0]) => {
     for (const pull of pulls) metrics.recordImagePull(pull);
-    incidents.onImagePulls(job_id, pulls);
+    incidents.onImagePulls(job_id, pulls).catch((err: unknown) => events.onListenerError?.(err));
   };
   events.on('job_finished', onJobFinished);
   events.on('pipeline_finished', onPipelineFinished);
   events.on('image_pulls', onImagePulls);
-  const onRunnerRemoved = ({ runner_id }: CoordinatorEventMap['runner_removed'][0]) => incidents.onRunnerRemoved(runner_id);
+  const onRunnerRemoved = ({ runner_id }: CoordinatorEventMap['runner_removed'][0]) =>
+    void incidents.onRunnerRemoved(runner_id).catch((err: unknown) => events.onListenerError?.(err));
   events.on('runner_removed', onRunnerRemoved);
 
   // Scrape-time gauges.

@@ -48,7 +48,8 @@ export class TriggerService {
       if (!child) void this.start(j.pipeline_id, j.name, j.id);
       else if (j.status === 'canceling') this.cancel(j.pipeline_id, j.name, j.id);
       else if (!this.spec(j.pipeline_id, j.name)?.trigger?.strategy) this.finish(j.pipeline_id, j.name, j.id, 'success', null);
-      else if (TERMINAL.has(child.status)) this.mirror(child.id, child.status, this.store.pipelines.get(child.id)?.failure_class ?? null);
+      else if (TERMINAL.has(child.status))
+        void this.mirrorLogged(child.id, child.status, this.store.pipelines.get(child.id)?.failure_class ?? null);
     }
   }
 
@@ -94,7 +95,7 @@ export class TriggerService {
       return this.refuse(pipelineId, name, jobId, cls, lines);
     }
     const child = created.id;
-    this.trace(jobId, [`Created child pipeline #${child} (${parent.name} -> ${name}) from ${config.file}`]);
+    await this.trace(jobId, [`Created child pipeline #${child} (${parent.name} -> ${name}) from ${config.file}`]);
     const job = this.store.jobs.get(jobId);
     if (job?.status === 'canceling' || job?.status === 'canceled') {
       this.cancel(pipelineId, name, jobId);
@@ -105,7 +106,7 @@ export class TriggerService {
       return;
     }
     const row = this.store.pipelines.get(child);
-    if (row && TERMINAL.has(row.status)) this.mirror(child, row.status, row.failure_class);
+    if (row && TERMINAL.has(row.status)) await this.mirror(child, row.status, row.failure_class);
   }
 
   /** The child's configuration: one artifact file as it is, else an include: of the files. */
@@ -116,7 +117,7 @@ export class TriggerService {
     const first = t.include[0]!;
     if ('artifact' in first) {
       const job = this.store.jobs.latestByName(pipelineId, first.job);
-      const art = job ? this.store.artifacts.get(job.id, 'archive') : undefined;
+      const art = job ? await this.store.artifacts.get(job.id, 'archive') : undefined;
       const where = `artifact ${first.artifact} of job ${first.job}`;
       if (!job || !art || art.expired_at !== null || !this.storage)
         return { ok: false, cls: 'build', message: `${where}: the job left no artifacts in this pipeline` };
@@ -155,15 +156,21 @@ export class TriggerService {
   private childFinished(p: PipelineJson): void {
     const link = this.store.pipelines.parentOf(p.id);
     // Next turn: a child that ends while it is being created is mirrored after start() logged it.
-    if (link) setImmediate(() => this.mirror(p.id, p.status, p.failure_class ?? null));
+    if (link) setImmediate(() => void this.mirrorLogged(p.id, p.status, p.failure_class ?? null));
   }
 
-  private mirror(childId: number, status: string, childClass: string | null): void {
+  private mirrorLogged(childId: number, status: string, childClass: string | null): Promise<void> {
+    return this.mirror(childId, status, childClass).catch((err: unknown) =>
+      this.log.error({ err, pipeline: childId }, 'mirroring the child pipeline onto its trigger job failed'),
+    );
+  }
+
+  private async mirror(childId: number, status: string, childClass: string | null): Promise<void> {
     const link = this.store.pipelines.parentOf(childId);
     const job = link ? this.store.jobs.get(link.trigger_job_id) : undefined;
     if (!link || !job || job.status !== 'running') return;
     if (!this.spec(link.parent, job.name)?.trigger?.strategy) return;
-    this.trace(job.id, [`Child pipeline #${childId} finished: ${status}`]);
+    await this.trace(job.id, [`Child pipeline #${childId} finished: ${status}`]);
     if (status === 'failed') {
       const cls = (childClass ?? 'unknown') as FailureClass;
       this.finish(
@@ -190,8 +197,8 @@ export class TriggerService {
     return `: its failed job${failed.length > 1 ? 's' : ''} ${shown}`;
   }
 
-  private refuse(pipelineId: number, name: string, jobId: number, cls: FailureClass, lines: string[]): void {
-    this.trace(jobId, ['ERROR: the child pipeline could not be created:', ...lines.map((l) => `  ${l}`)]);
+  private async refuse(pipelineId: number, name: string, jobId: number, cls: FailureClass, lines: string[]): Promise<void> {
+    await this.trace(jobId, ['ERROR: the child pipeline could not be created:', ...lines.map((l) => `  ${l}`)]);
     const c = this.classification('downstream_pipeline_creation_failed', cls, `the child pipeline could not be created: ${lines[0] ?? ''}`);
     this.finish(pipelineId, name, jobId, 'failed', c);
   }
@@ -242,8 +249,8 @@ export class TriggerService {
     }
   }
 
-  private trace(jobId: number, lines: string[]): void {
-    const start = this.store.traces.length(jobId) ?? 0;
-    this.store.traces.append(jobId, start, Buffer.from(lines.map((l) => `${l}\n`).join('')), 1024 * 1024);
+  private async trace(jobId: number, lines: string[]): Promise<void> {
+    const start = (await this.store.traces.length(jobId)) ?? 0;
+    await this.store.traces.append(jobId, start, Buffer.from(lines.map((l) => `${l}\n`).join('')), 1024 * 1024);
   }
 }

@@ -44,17 +44,17 @@ export class WidespreadService {
     private readonly store: Store,
     options: Partial<WidespreadOptions> = {},
   ) {
-    this.rows = new ErrorLineStore(store.db);
+    this.rows = new ErrorLineStore(store.sql);
     this.options = { ...DEFAULT_WIDESPREAD, ...options };
   }
 
   /** job_finished: a failure no rule decided leaves its error lines. */
-  onJobFinished(job: JobJson): void {
+  async onJobFinished(job: JobJson): Promise<void> {
     if (job.status !== 'failed' || !job.failure?.fallback) return;
     const p = this.store.pipelines.getLight(job.pipeline_id);
     if (!p) return;
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
-    const { data } = this.store.traces.tail(job.id, TAIL_BYTES);
+    const { data } = await this.store.traces.tail(job.id, TAIL_BYTES);
     const seen = new Set<string>();
     for (const l of newErrorLines(data, '', 200, TAIL_BYTES)) {
       if (seen.size >= LINES_PER_JOB) break;
@@ -62,16 +62,16 @@ export class WidespreadService {
       const normalized = normalizeErrorLine(l.text);
       if (seen.has(normalized)) continue;
       seen.add(normalized);
-      this.rows.insert({ normalized, job_id: job.id, example: l.text.trim().slice(0, 500), project: p.project, ref: p.ref, at });
+      await this.rows.insert({ normalized, job_id: job.id, example: l.text.trim().slice(0, 500), project: p.project, ref: p.ref, at });
     }
     if (at - this.lastPrune > 3_600_000) {
       this.lastPrune = at;
-      this.rows.prune(at - KEEP_MS);
+      await this.rows.prune(at - KEEP_MS);
     }
   }
 
-  list(now = Date.now(), limit = 50): WidespreadLineJson[] {
-    return this.rows.widespread(now - this.options.windowMs, this.options.minJobs, limit).map((r) => ({
+  async list(now = Date.now(), limit = 50): Promise<WidespreadLineJson[]> {
+    return (await this.rows.widespread(now - this.options.windowMs, this.options.minJobs, limit)).map((r) => ({
       normalized: r.normalized,
       example_line: r.example_line,
       job_count: r.job_count,

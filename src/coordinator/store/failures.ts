@@ -1,5 +1,6 @@
 /** Queries behind GET /api/v1/failures and /failures/summary (keyset paging on finished_at, id). */
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
+import { inList } from './artifacts.js';
 import type { JobRow } from './jobs.js';
 
 export interface FailureFilter {
@@ -21,7 +22,10 @@ export interface FailureFilter {
   before?: { finished_at: number; id: number };
 }
 
-export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: { finished_at: number; id: number } | null } {
+export async function listFailures(
+  sql: Sql,
+  f: FailureFilter,
+): Promise<{ rows: JobRow[]; next: { finished_at: number; id: number } | null }> {
   const where = ['failure_class IS NOT NULL', 'finished_at IS NOT NULL'];
   const args: unknown[] = [];
   const eq = (col: string, v: unknown) => {
@@ -59,43 +63,44 @@ export function listFailures(db: Db, f: FailureFilter): { rows: JobRow[]; next: 
     where.push('(finished_at < ? OR (finished_at = ? AND id < ?))');
     args.push(f.before.finished_at, f.before.finished_at, f.before.id);
   }
-  const rows = db
-    .prepare(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY finished_at DESC, id DESC LIMIT ?`)
-    .all(...args, f.limit + 1) as JobRow[];
+  const rows = await sql.all<JobRow>(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY finished_at DESC, id DESC LIMIT ?`, [
+    ...args,
+    f.limit + 1,
+  ]);
   const more = rows.length > f.limit;
   if (more) rows.length = f.limit;
   const last = rows[rows.length - 1];
   return { rows, next: more && last ? { finished_at: last.finished_at!, id: last.id } : null };
 }
 
-export function summarizeFailures(db: Db, since: number, until: number): { class: string; cause: string; count: number }[] {
-  return db
-    .prepare(
-      `SELECT failure_class AS class, failure_cause AS cause, COUNT(*) AS count FROM jobs
-       WHERE failure_class IS NOT NULL AND finished_at >= ? AND finished_at < ?
-       GROUP BY failure_class, failure_cause ORDER BY count DESC, class, cause`,
-    )
-    .all(since, until) as { class: string; cause: string; count: number }[];
+export function summarizeFailures(sql: Sql, since: number, until: number): Promise<{ class: string; cause: string; count: number }[]> {
+  return sql.all(
+    `SELECT failure_class AS class, failure_cause AS cause, COUNT(*) AS count FROM jobs
+     WHERE failure_class IS NOT NULL AND finished_at >= ? AND finished_at < ?
+     GROUP BY failure_class, failure_cause ORDER BY count DESC, class, cause`,
+    [since, until],
+  );
 }
 
 /**
  * Finished jobs (passed or failed) per time bucket, with the infra and build failures among
  * them: the infra failure ratio of the overview. Buckets start at `since` and are `bucketMs` wide.
  */
-export function failureRatioBuckets(
-  db: Db,
+export async function failureRatioBuckets(
+  sql: Sql,
   since: number,
   until: number,
   bucketMs: number,
-): { t: number; infra: number; build: number; total: number }[] {
-  const rows = db
-    .prepare(
-      `SELECT CAST((finished_at - @since) / @w AS INTEGER) AS b,
-              SUM(failure_class = 'infra') AS infra, SUM(failure_class = 'build') AS build, COUNT(*) AS total
-       FROM jobs WHERE status IN ('success', 'failed') AND finished_at >= @since AND finished_at < @until
-       GROUP BY b`,
-    )
-    .all({ since, until, w: bucketMs }) as { b: number; infra: number; build: number; total: number }[];
+): Promise<{ t: number; infra: number; build: number; total: number }[]> {
+  // Integer division of integers on both engines; CASE, not SUM(boolean), for PostgreSQL.
+  const rows = await sql.all<{ b: number; infra: number; build: number; total: number }>(
+    `SELECT (finished_at - @since) / @w AS b,
+            SUM(CASE WHEN failure_class = 'infra' THEN 1 ELSE 0 END) AS infra,
+            SUM(CASE WHEN failure_class = 'build' THEN 1 ELSE 0 END) AS build, COUNT(*) AS total
+     FROM jobs WHERE status IN ('success', 'failed') AND finished_at >= @since AND finished_at < @until
+     GROUP BY (finished_at - @since) / @w`,
+    { since, until, w: Math.floor(bucketMs) },
+  );
   const n = Math.ceil((until - since) / bucketMs);
   const out = Array.from({ length: n }, (_, i) => ({ t: since + i * bucketMs, infra: 0, build: 0, total: 0 }));
   for (const r of rows) if (out[r.b]) Object.assign(out[r.b]!, { infra: r.infra ?? 0, build: r.build ?? 0, total: r.total });
@@ -103,28 +108,26 @@ export function failureRatioBuckets(
 }
 
 /** Failures since `since` that no rule decided (the fallback by reason did): where rules are missing. */
-export function fallbackDecided(db: Db, since: number, limit: number): { count: number; rows: JobRow[] } {
-  const { count } = db.prepare(`SELECT COUNT(*) AS count FROM jobs WHERE failure_fallback = 1 AND finished_at >= ?`).get(since) as {
-    count: number;
-  };
-  const rows = db
-    .prepare(`SELECT * FROM jobs WHERE failure_fallback = 1 AND finished_at >= ? ORDER BY finished_at DESC, id DESC LIMIT ?`)
-    .all(since, limit) as JobRow[];
-  return { count, rows };
+export async function fallbackDecided(sql: Sql, since: number, limit: number): Promise<{ count: number; rows: JobRow[] }> {
+  const c = await sql.get<{ count: number }>(`SELECT COUNT(*) AS count FROM jobs WHERE failure_fallback = 1 AND finished_at >= ?`, [since]);
+  const rows = await sql.all<JobRow>(
+    `SELECT * FROM jobs WHERE failure_fallback = 1 AND finished_at >= ? ORDER BY finished_at DESC, id DESC LIMIT ?`,
+    [since, limit],
+  );
+  return { count: c?.count ?? 0, rows };
 }
 
 /** Failed jobs per pipeline by class (latest attempts only), for "3 infra · 1 build" in lists. */
-export function failureCountsByPipeline(db: Db, pipelineIds: number[]): Map<number, Record<string, number>> {
+export async function failureCountsByPipeline(sql: Sql, pipelineIds: number[]): Promise<Map<number, Record<string, number>>> {
   const out = new Map<number, Record<string, number>>();
   if (!pipelineIds.length) return out;
-  const rows = db
-    .prepare(
-      `SELECT pipeline_id, failure_class AS class, COUNT(*) AS n FROM jobs j
-       WHERE pipeline_id IN (SELECT value FROM json_each(?)) AND failure_class IS NOT NULL AND status = 'failed'
-         AND attempt = (SELECT MAX(attempt) FROM jobs k WHERE k.pipeline_id = j.pipeline_id AND k.name = j.name)
-       GROUP BY pipeline_id, failure_class`,
-    )
-    .all(JSON.stringify(pipelineIds)) as { pipeline_id: number; class: string; n: number }[];
+  const rows = await sql.all<{ pipeline_id: number; class: string; n: number }>(
+    `SELECT pipeline_id, failure_class AS class, COUNT(*) AS n FROM jobs j
+     WHERE pipeline_id IN (${inList(pipelineIds)}) AND failure_class IS NOT NULL AND status = 'failed'
+       AND attempt = (SELECT MAX(attempt) FROM jobs k WHERE k.pipeline_id = j.pipeline_id AND k.name = j.name)
+     GROUP BY pipeline_id, failure_class`,
+    pipelineIds,
+  );
   for (const r of rows) {
     const m = out.get(r.pipeline_id) ?? {};
     m[r.class] = r.n;

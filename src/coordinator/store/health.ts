@@ -4,7 +4,6 @@
  * reports them instead of a blind 200.
  */
 import { statfsSync } from 'node:fs';
-import type { Db } from './db.js';
 
 export interface StorageProblem {
   /** full | busy | readonly | io | corrupt */
@@ -45,10 +44,11 @@ const MIN_FREE_BYTES = 16 * 1024 * 1024;
 export class StoreHealth {
   private last: StorageProblem | null = null;
 
+  /** `probeWrite`: the engine's own non-blocking "can a write start now?" (null when it can). */
   constructor(
-    private readonly db: Db,
     readonly dbPath: string,
     private readonly dataDir: string,
+    private readonly probeWrite: () => StorageProblem | null = () => null,
   ) {}
 
   /** Records `err` if it is a storage failure; returns its description. */
@@ -88,28 +88,5 @@ export class StoreHealth {
       };
     if (this.last) return { ok: false, problem: this.last, free_bytes: free };
     return { ok: true, free_bytes: free };
-  }
-
-  private probeWrite(): StorageProblem | null {
-    if (!this.db.open) return { kind: 'io', code: 'CLOSED', message: `storage closed: ${this.dbPath}`, at: Date.now() };
-    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 0');
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.db.exec('ROLLBACK');
-      return null;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      return (
-        storageProblem(err, this.dbPath) ?? {
-          kind: 'io',
-          code: 'UNKNOWN',
-          message: `storage probe failed: ${(err as Error).message}`,
-          at: Date.now(),
-        }
-      );
-    } finally {
-      this.db.pragma(`busy_timeout = ${timeout}`);
-    }
   }
 }

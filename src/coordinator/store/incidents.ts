@@ -5,7 +5,7 @@
  * States: pending (below the threshold) → open → acknowledged → resolved.
  */
 import type { DependencyKind } from '../../classify/dependency.js';
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export type IncidentState = 'pending' | 'open' | 'acknowledged' | 'resolved';
 export type ResolvedReason = 'evidence' | 'person' | 'runner_removed';
@@ -58,86 +58,100 @@ export interface IncidentJobRow {
 export type IncidentListState = 'open' | 'acknowledged' | 'resolved' | 'pending' | 'all';
 
 export class IncidentStore {
-  private readonly s;
-  constructor(private readonly db: Db) {
-    this.s = {
-      unresolved: db.prepare('SELECT * FROM incidents WHERE resolved_at IS NULL ORDER BY first_failure_at, id'),
-      unresolvedFor: db.prepare('SELECT * FROM incidents WHERE resolved_at IS NULL AND cause = ? AND dependency_kind = ? AND target = ?'),
-      get: db.prepare('SELECT * FROM incidents WHERE id = ?'),
-      insert: db.prepare(
-        `INSERT INTO incidents (cause, target, scope, dependency_kind, runner_id, state, first_failure_at, last_failure_at, job_count)
-         VALUES (@cause, @target, @dependency_kind, @dependency_kind, @runner_id, 'pending', @at, @at, 0)`,
-      ),
-      addJob: db.prepare('INSERT OR IGNORE INTO incident_jobs (incident_id, job_id, at) VALUES (?, ?, ?)'),
-      bump: db.prepare(
-        `UPDATE incidents SET job_count = job_count + 1, last_failure_at = MAX(last_failure_at, ?),
-           first_failure_at = MIN(first_failure_at, ?) WHERE id = ?`,
-      ),
-      open: db.prepare(`UPDATE incidents SET state = 'open', opened_at = ? WHERE id = ? AND state = 'pending'`),
-      ack: db.prepare(
-        `UPDATE incidents SET state = 'acknowledged', acknowledged_at = ?, note = COALESCE(?, note) WHERE id = ? AND state = 'open'`,
-      ),
-      resolve: db.prepare(
-        `UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_reason = ?, resolved_by_json = ?, note = COALESCE(?, note)
-         WHERE id = ? AND resolved_at IS NULL`,
-      ),
-      jobs: db.prepare(
-        `SELECT ij.job_id, ij.at, j.name, j.pipeline_id, j.project, j.ref, j.status, j.failure_reason, j.failure_summary
-         FROM incident_jobs ij LEFT JOIN jobs j ON j.id = ij.job_id
-         WHERE ij.incident_id = ? ORDER BY ij.at, ij.job_id`,
-      ),
-      jobKeys: db.prepare(
-        `SELECT DISTINCT j.project, j.name FROM incident_jobs ij JOIN jobs j ON j.id = ij.job_id WHERE ij.incident_id = ?`,
-      ),
-      resolvedSince: db.prepare(
-        `SELECT * FROM incidents WHERE resolved_at IS NOT NULL AND opened_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ?
-         ORDER BY resolved_at`,
-      ),
-    };
-  }
+  constructor(private readonly sql: Sql) {}
 
   /** Pending, open and acknowledged incidents. */
-  unresolved(): IncidentRow[] {
-    return this.s.unresolved.all() as IncidentRow[];
+  unresolved(): Promise<IncidentRow[]> {
+    return this.sql.all<IncidentRow>('SELECT * FROM incidents WHERE resolved_at IS NULL ORDER BY first_failure_at, id');
   }
-  get(id: number): IncidentRow | undefined {
-    return this.s.get.get(id) as IncidentRow | undefined;
+  get(id: number): Promise<IncidentRow | undefined> {
+    return this.sql.get<IncidentRow>('SELECT * FROM incidents WHERE id = ?', [id]);
   }
 
-  /** Adds a failed job to the unresolved incident of the key, creating a pending one if needed. */
-  recordFailure(k: IncidentKeyRow, jobId: number, at: number): IncidentRow {
-    return this.db.transaction(() => {
-      let row = this.s.unresolvedFor.get(k.cause, k.dependency_kind, k.target) as IncidentRow | undefined;
-      if (!row) row = this.get(Number(this.s.insert.run({ ...k, at }).lastInsertRowid))!;
-      if (this.s.addJob.run(row.id, jobId, at).changes > 0) this.s.bump.run(at, at, row.id);
-      return this.get(row.id)!;
-    })();
+  /** Adds a failed job to the unresolved incident of the key, creating a pending one if needed (one transaction). */
+  recordFailure(k: IncidentKeyRow, jobId: number, at: number): Promise<IncidentRow> {
+    return this.sql.tx(async () => {
+      let row = await this.sql.get<IncidentRow>(
+        'SELECT * FROM incidents WHERE resolved_at IS NULL AND cause = ? AND dependency_kind = ? AND target = ?',
+        [k.cause, k.dependency_kind, k.target],
+      );
+      if (!row) {
+        // The partial unique index keeps one unresolved incident per key: a racing insert (another
+        // coordinator) does nothing here and the row it made is read back.
+        await this.sql.run(
+          `INSERT INTO incidents (cause, target, scope, dependency_kind, runner_id, state, first_failure_at, last_failure_at, job_count)
+           VALUES (@cause, @target, @dependency_kind, @dependency_kind, @runner_id, 'pending', @at, @at, 0)
+           ON CONFLICT DO NOTHING`,
+          { cause: k.cause, target: k.target, dependency_kind: k.dependency_kind, runner_id: k.runner_id, at },
+        );
+        row = (await this.sql.get<IncidentRow>(
+          'SELECT * FROM incidents WHERE resolved_at IS NULL AND cause = ? AND dependency_kind = ? AND target = ?',
+          [k.cause, k.dependency_kind, k.target],
+        ))!;
+      }
+      const added = await this.sql.run('INSERT INTO incident_jobs (incident_id, job_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+        row.id,
+        jobId,
+        at,
+      ]);
+      if (added.changes > 0)
+        await this.sql.run(
+          `UPDATE incidents SET job_count = job_count + 1,
+             last_failure_at = CASE WHEN last_failure_at > ? THEN last_failure_at ELSE ? END,
+             first_failure_at = CASE WHEN first_failure_at < ? THEN first_failure_at ELSE ? END WHERE id = ?`,
+          [at, at, at, at, row.id],
+        );
+      return (await this.get(row.id))!;
+    });
   }
 
   /** pending → open; false when it was not pending. */
-  markOpen(id: number, at: number): boolean {
-    return this.s.open.run(at, id).changes > 0;
+  async markOpen(id: number, at: number): Promise<boolean> {
+    return (
+      (await this.sql.run(`UPDATE incidents SET state = 'open', opened_at = ? WHERE id = ? AND state = 'pending'`, [at, id])).changes > 0
+    );
   }
   /** open → acknowledged; false when it was not open. */
-  acknowledge(id: number, at: number, note: string | null): boolean {
-    return this.s.ack.run(at, note, id).changes > 0;
+  async acknowledge(id: number, at: number, note: string | null): Promise<boolean> {
+    const r = await this.sql.run(
+      `UPDATE incidents SET state = 'acknowledged', acknowledged_at = ?, note = COALESCE(?, note) WHERE id = ? AND state = 'open'`,
+      [at, note, id],
+    );
+    return r.changes > 0;
   }
   /** Marks an unresolved incident resolved; false when it was already resolved. */
-  resolve(id: number, at: number, reason: ResolvedReason | null, by: ResolvingEvent, note: string | null = null): boolean {
-    return this.s.resolve.run(at, reason, JSON.stringify(by), note, id).changes > 0;
+  async resolve(id: number, at: number, reason: ResolvedReason | null, by: ResolvingEvent, note: string | null = null): Promise<boolean> {
+    const r = await this.sql.run(
+      `UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_reason = ?, resolved_by_json = ?, note = COALESCE(?, note)
+       WHERE id = ? AND resolved_at IS NULL`,
+      [at, reason, JSON.stringify(by), note, id],
+    );
+    return r.changes > 0;
   }
 
-  jobs(id: number): IncidentJobRow[] {
-    return this.s.jobs.all(id) as IncidentJobRow[];
+  jobs(id: number): Promise<IncidentJobRow[]> {
+    return this.sql.all<IncidentJobRow>(
+      `SELECT ij.job_id, ij.at, j.name, j.pipeline_id, j.project, j.ref, j.status, j.failure_reason, j.failure_summary
+       FROM incident_jobs ij LEFT JOIN jobs j ON j.id = ij.job_id
+       WHERE ij.incident_id = ? ORDER BY ij.at, ij.job_id`,
+      [id],
+    );
   }
   /** (project, job name) pairs that failed in the incident. */
-  jobKeys(id: number): Array<{ project: string; name: string }> {
-    return this.s.jobKeys.all(id) as Array<{ project: string; name: string }>;
+  jobKeys(id: number): Promise<Array<{ project: string; name: string }>> {
+    return this.sql.all(
+      `SELECT DISTINCT j.project, j.name FROM incident_jobs ij JOIN jobs j ON j.id = ij.job_id WHERE ij.incident_id = ?`,
+      [id],
+    );
   }
 
   /** Incidents that were open (crossed the threshold) and resolved in [since, until]. */
-  resolvedBetween(since: number, until: number): IncidentRow[] {
-    return this.s.resolvedSince.all(since, until) as IncidentRow[];
+  resolvedBetween(since: number, until: number): Promise<IncidentRow[]> {
+    return this.sql.all<IncidentRow>(
+      `SELECT * FROM incidents WHERE resolved_at IS NOT NULL AND opened_at IS NOT NULL AND resolved_at >= ? AND resolved_at <= ?
+       ORDER BY resolved_at`,
+      [since, until],
+    );
   }
 
   /**
@@ -145,7 +159,7 @@ export class IncidentStore {
    * threshold is a failure, not an incident); `all` adds those. `since` keeps incidents
    * active at or after it.
    */
-  list(q: { state?: IncidentListState; since?: number; limit: number }): IncidentRow[] {
+  list(q: { state?: IncidentListState; since?: number; limit: number }): Promise<IncidentRow[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     const state = q.state;
@@ -161,6 +175,6 @@ export class IncidentStore {
     }
     const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY COALESCE(opened_at, first_failure_at) DESC, id DESC LIMIT ?`;
-    return this.db.prepare(sql).all(...args, q.limit) as IncidentRow[];
+    return this.sql.all<IncidentRow>(sql, [...args, q.limit]);
   }
 }

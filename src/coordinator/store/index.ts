@@ -1,14 +1,25 @@
-/** The coordinator's persistent state: one SQLite file, one object per table. */
+/** The coordinator's persistent state behind one `Sql` engine (engine.ts): one object per table. */
 import { join } from 'node:path';
 import { ArtifactStore } from './artifacts.js';
 import { openDb, type Db } from './db.js';
-import { StoreHealth } from './health.js';
+import type { Sql } from './engine.js';
+import { StoreHealth, type StorageProblem } from './health.js';
 import { ImagePullStore } from './image-pulls.js';
 import { JobStore } from './jobs.js';
 import { PipelineStore } from './pipelines.js';
 import { RunnerStore } from './runners.js';
+import { SqliteSql } from './sqlite-engine.js';
 import { ApiTokenStore } from './tokens.js';
 import { TraceStore } from './traces.js';
+
+export interface StoreOptions {
+  /** What storage errors and /healthz name (the SQLite file, or the database URL without password). */
+  dbPath: string;
+  /** The directory whose free space /healthz reports. */
+  dataDir: string;
+  /** The engine's non-blocking write probe for /healthz (null = writable). */
+  probeWrite?: () => StorageProblem | null;
+}
 
 export class Store {
   readonly pipelines: PipelineStore;
@@ -21,28 +32,49 @@ export class Store {
   readonly health: StoreHealth;
   readonly artifacts: ArtifactStore;
 
-  constructor(readonly db: Db) {
-    this.health = new StoreHealth(db, db.name, join(db.name, '..'));
-    this.pipelines = new PipelineStore(db);
-    this.jobs = new JobStore(db);
-    this.traces = new TraceStore(db);
-    this.runners = new RunnerStore(db);
-    this.apiTokens = new ApiTokenStore(db);
-    this.imagePulls = new ImagePullStore(db);
-    this.artifacts = new ArtifactStore(db);
+  constructor(
+    readonly sql: Sql,
+    opts: StoreOptions,
+  ) {
+    this.health = new StoreHealth(opts.dbPath, opts.dataDir, opts.probeWrite);
+    this.pipelines = new PipelineStore(this.sqliteDb);
+    this.jobs = new JobStore(this.sqliteDb);
+    this.traces = new TraceStore(sql);
+    this.runners = new RunnerStore(sql);
+    this.apiTokens = new ApiTokenStore(sql);
+    this.imagePulls = new ImagePullStore(sql);
+    this.artifacts = new ArtifactStore(sql);
   }
 
-  static open(dataDir: string): Store {
-    return new Store(openDb(dataDir));
+  /** The embedded engine: `<dataDir>/faultline.db`, migrated (synchronously) before first use. */
+  static async openSqlite(dataDir: string): Promise<Store> {
+    const db = openDb(dataDir);
+    const sql = new SqliteSql(db);
+    return new Store(sql, { dbPath: db.name, dataDir: join(db.name, '..'), probeWrite: () => sql.probeWrite(db.name) });
   }
 
-  /** Run `fn` in one transaction (nested calls become savepoints). */
+  /** The better-sqlite3 handle under a SQLite store: for SQLite-only tools and tests (throws on PostgreSQL). */
+  get db(): Db {
+    return this.sqliteDb;
+  }
+
+  private get sqliteDb(): Db {
+    if (!(this.sql instanceof SqliteSql)) throw new Error('this store is not on SQLite');
+    return this.sql.db;
+  }
+
+  /** Run `fn` in one transaction; queries it issues join it (nested calls become savepoints). */
+  txAsync<T>(fn: () => Promise<T>): Promise<T> {
+    return this.sql.tx(fn);
+  }
+
+  /** The synchronous SQLite transaction of code not yet on `Sql` (issue 15: goes with the last table). */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.sqliteDb.transaction(fn)();
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    await this.sql.close();
   }
 }
 

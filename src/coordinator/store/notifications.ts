@@ -3,7 +3,7 @@
  * the first attempt and updated after each one, so what was sent (or not) is on record
  * and pending deliveries survive a restart.
  */
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
@@ -37,53 +37,49 @@ export interface AttemptRecord {
 }
 
 export class NotificationStore {
-  private readonly s;
-  constructor(private readonly db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO notifications (target, event, pipeline_id, job_id, payload_json, status, attempts, next_attempt_at, created_at)
-         VALUES (@target, @event, @pipeline_id, @job_id, @payload_json, 'pending', 0, @created_at, @created_at)`,
-      ),
-      get: db.prepare('SELECT * FROM notifications WHERE id = ?'),
-      pending: db.prepare(`SELECT * FROM notifications WHERE status = 'pending' ORDER BY next_attempt_at, id`),
-      // Only a pending row moves: a delivery is never reopened.
-      attempt: db.prepare(
-        `UPDATE notifications SET status = @status, attempts = attempts + 1, last_error = @error,
-           last_status_code = @status_code, next_attempt_at = @next_attempt_at,
-           delivered_at = CASE WHEN @status = 'delivered' THEN @at ELSE delivered_at END
-         WHERE id = @id AND status = 'pending'`,
-      ),
-      giveUp: db.prepare(
-        `UPDATE notifications SET status = 'failed', last_error = ?, next_attempt_at = NULL WHERE id = ? AND status = 'pending'`,
-      ),
-    };
+  constructor(private readonly sql: Sql) {}
+
+  async insert(n: NewNotification): Promise<number> {
+    const row = await this.sql.get<{ id: number }>(
+      `INSERT INTO notifications (target, event, pipeline_id, job_id, payload_json, status, attempts, next_attempt_at, created_at)
+       VALUES (@target, @event, @pipeline_id, @job_id, @payload_json, 'pending', 0, @created_at, @created_at) RETURNING id`,
+      { ...n },
+    );
+    return row!.id;
   }
 
-  insert(n: NewNotification): number {
-    return Number(this.s.insert.run(n).lastInsertRowid);
-  }
-
-  get(id: number): NotificationRow | undefined {
-    return this.s.get.get(id) as NotificationRow | undefined;
+  get(id: number): Promise<NotificationRow | undefined> {
+    return this.sql.get<NotificationRow>('SELECT * FROM notifications WHERE id = ?', [id]);
   }
 
   /** Every pending delivery, soonest first (resumed at start). */
-  pending(): NotificationRow[] {
-    return this.s.pending.all() as NotificationRow[];
+  pending(): Promise<NotificationRow[]> {
+    return this.sql.all<NotificationRow>(`SELECT * FROM notifications WHERE status = 'pending' ORDER BY next_attempt_at, id`);
   }
 
-  /** Counts one attempt and its outcome; false when the row was no longer pending. */
-  recordAttempt(id: number, a: AttemptRecord): boolean {
-    return this.s.attempt.run({ id, ...a }).changes === 1;
+  /** Counts one attempt and its outcome; false when the row was no longer pending (a delivery is never reopened). */
+  async recordAttempt(id: number, a: AttemptRecord): Promise<boolean> {
+    const r = await this.sql.run(
+      `UPDATE notifications SET status = @status, attempts = attempts + 1, last_error = @error,
+         last_status_code = @status_code, next_attempt_at = @next_attempt_at,
+         delivered_at = CASE WHEN @status = 'delivered' THEN @at ELSE delivered_at END
+       WHERE id = @id AND status = 'pending'`,
+      { id, ...a },
+    );
+    return r.changes === 1;
   }
 
   /** Fails a pending delivery without an attempt (e.g. its target left the configuration). */
-  giveUp(id: number, reason: string): boolean {
-    return this.s.giveUp.run(reason, id).changes === 1;
+  async giveUp(id: number, reason: string): Promise<boolean> {
+    const r = await this.sql.run(
+      `UPDATE notifications SET status = 'failed', last_error = ?, next_attempt_at = NULL WHERE id = ? AND status = 'pending'`,
+      [reason, id],
+    );
+    return r.changes === 1;
   }
 
   /** Newest first. */
-  list(q: { pipeline_id?: number; status?: NotificationStatus; limit: number }): NotificationRow[] {
+  list(q: { pipeline_id?: number; status?: NotificationStatus; limit: number }): Promise<NotificationRow[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.pipeline_id !== undefined) {
@@ -95,6 +91,6 @@ export class NotificationStore {
       args.push(q.status);
     }
     const sql = `SELECT * FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return this.db.prepare(sql).all(...args, q.limit) as NotificationRow[];
+    return this.sql.all<NotificationRow>(sql, [...args, q.limit]);
   }
 }

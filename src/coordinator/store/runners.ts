@@ -1,5 +1,5 @@
 /** The `runners` table. Runner tokens are stored as sha256 hashes only. */
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export interface RunnerRow {
   id: number;
@@ -31,43 +31,9 @@ export interface RunnerRegistration {
 const SEEN_RESOLUTION_MS = 250;
 
 export class RunnerStore {
-  private readonly s;
-  constructor(db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO runners (name, token_hash, tags_json, run_untagged, executor, concurrency, state, last_heartbeat_at, created_at, host, version)
-         VALUES (@name, @token_hash, @tags_json, @run_untagged, @executor, @concurrency, 'online', @now, @now, @host, @version)`,
-      ),
-      // Same name on the same host = the same runner registering again (its config was lost or
-      // re-created): it takes over the record, so the fleet shows no ghost of its former self.
-      sameRunner: db.prepare('SELECT * FROM runners WHERE name = ? AND host = ? AND removed_at IS NULL ORDER BY id DESC LIMIT 1'),
-      takeOver: db.prepare(
-        `UPDATE runners SET token_hash = @token_hash, tags_json = @tags_json, run_untagged = @run_untagged, executor = @executor,
-           concurrency = @concurrency, version = @version, state = 'online', last_heartbeat_at = @now WHERE id = @id`,
-      ),
-      byHash: db.prepare('SELECT * FROM runners WHERE token_hash = ? AND removed_at IS NULL'),
-      get: db.prepare('SELECT * FROM runners WHERE id = ?'),
-      seen: db.prepare(`UPDATE runners SET last_heartbeat_at = ?, state = 'online' WHERE id = ?`),
-      online: db.prepare(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND last_heartbeat_at >= ?`),
-      goneOffline: db.prepare(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND COALESCE(last_heartbeat_at, 0) < ?`),
-      setState: db.prepare('UPDATE runners SET state = ? WHERE id = ?'),
-      all: db.prepare('SELECT * FROM runners WHERE removed_at IS NULL ORDER BY id'),
-      // The token is overwritten with a value no token hashes to: a removed runner is refused (403).
-      remove: db.prepare(
-        `UPDATE runners SET removed_at = ?, state = 'offline', token_hash = 'removed:' || id WHERE id = ? AND removed_at IS NULL`,
-      ),
-      running: db.prepare(
-        `SELECT runner_id, COUNT(*) AS n FROM jobs WHERE status IN ('running', 'canceling') AND runner_id IS NOT NULL GROUP BY runner_id`,
-      ),
-      runningOf: db.prepare(`SELECT id FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') ORDER BY id`),
-      infraSince: db.prepare(
-        `SELECT runner_id, COUNT(*) AS n FROM jobs WHERE failure_class = 'infra' AND finished_at >= ? AND runner_id IS NOT NULL GROUP BY runner_id`,
-      ),
-      staleSince: db.prepare('SELECT * FROM runners WHERE removed_at IS NULL AND COALESCE(last_heartbeat_at, created_at) < ?'),
-    };
-  }
+  constructor(private readonly sql: Sql) {}
   /** A new record, or the old one of the same name and host taken over (`replaced`). */
-  register(r: RunnerRegistration, now: number): { id: number; replaced: boolean } {
+  async register(r: RunnerRegistration, now: number): Promise<{ id: number; replaced: boolean }> {
     const row = {
       name: r.name,
       token_hash: r.token_hash,
@@ -79,57 +45,108 @@ export class RunnerStore {
       version: r.version,
       now,
     };
-    const old = r.host === null ? undefined : (this.s.sameRunner.get(r.name, r.host) as RunnerRow | undefined);
-    if (old) {
-      this.s.takeOver.run({ ...row, id: old.id });
-      return { id: old.id, replaced: true };
-    }
-    return { id: Number(this.s.insert.run(row).lastInsertRowid), replaced: false };
+    // Same name on the same host = the same runner registering again (its config was lost or
+    // re-created): it takes over the record, so the fleet shows no ghost of its former self.
+    return this.sql.tx(async () => {
+      const old =
+        r.host === null
+          ? undefined
+          : await this.sql.get<RunnerRow>(
+              'SELECT * FROM runners WHERE name = ? AND host = ? AND removed_at IS NULL ORDER BY id DESC LIMIT 1',
+              [r.name, r.host],
+            );
+      if (old) {
+        await this.sql.run(
+          `UPDATE runners SET token_hash = @token_hash, tags_json = @tags_json, run_untagged = @run_untagged, executor = @executor,
+             concurrency = @concurrency, version = @version, state = 'online', last_heartbeat_at = @now WHERE id = @id`,
+          {
+            token_hash: row.token_hash,
+            tags_json: row.tags_json,
+            run_untagged: row.run_untagged,
+            executor: row.executor,
+            concurrency: row.concurrency,
+            version: row.version,
+            now,
+            id: old.id,
+          },
+        );
+        return { id: old.id, replaced: true };
+      }
+      const ins = await this.sql.get<{ id: number }>(
+        `INSERT INTO runners (name, token_hash, tags_json, run_untagged, executor, concurrency, state, last_heartbeat_at, created_at, host, version)
+         VALUES (@name, @token_hash, @tags_json, @run_untagged, @executor, @concurrency, 'online', @now, @now, @host, @version) RETURNING id`,
+        row,
+      );
+      return { id: ins!.id, replaced: false };
+    });
   }
   /** Soft delete (jobs keep their runner_id); false if unknown or already removed. */
-  remove(id: number, now: number): boolean {
-    return this.s.remove.run(now, id).changes === 1;
+  async remove(id: number, now: number): Promise<boolean> {
+    // The token is overwritten with a value no token hashes to: a removed runner is refused (403).
+    const r = await this.sql.run(
+      `UPDATE runners SET removed_at = ?, state = 'offline', token_hash = 'removed:' || id WHERE id = ? AND removed_at IS NULL`,
+      [now, id],
+    );
+    return r.changes === 1;
   }
   /** Running jobs per runner id. */
-  runningCounts(): Map<number, number> {
-    return new Map((this.s.running.all() as { runner_id: number; n: number }[]).map((r) => [r.runner_id, r.n]));
+  async runningCounts(): Promise<Map<number, number>> {
+    const rows = await this.sql.all<{ runner_id: number; n: number }>(
+      `SELECT runner_id, COUNT(*) AS n FROM jobs WHERE status IN ('running', 'canceling') AND runner_id IS NOT NULL GROUP BY runner_id`,
+    );
+    return new Map(rows.map((r) => [r.runner_id, r.n]));
   }
   /** Ids of the jobs this runner is running. */
-  runningJobIds(runnerId: number): number[] {
-    return (this.s.runningOf.all(runnerId) as { id: number }[]).map((r) => r.id);
+  async runningJobIds(runnerId: number): Promise<number[]> {
+    const rows = await this.sql.all<{ id: number }>(
+      `SELECT id FROM jobs WHERE runner_id = ? AND status IN ('running', 'canceling') ORDER BY id`,
+      [runnerId],
+    );
+    return rows.map((r) => r.id);
   }
   /** Infra failures per runner id since `since`. */
-  infraFailuresSince(since: number): Map<number, number> {
-    return new Map((this.s.infraSince.all(since) as { runner_id: number; n: number }[]).map((r) => [r.runner_id, r.n]));
+  async infraFailuresSince(since: number): Promise<Map<number, number>> {
+    const rows = await this.sql.all<{ runner_id: number; n: number }>(
+      `SELECT runner_id, COUNT(*) AS n FROM jobs WHERE failure_class = 'infra' AND finished_at >= ? AND runner_id IS NOT NULL GROUP BY runner_id`,
+      [since],
+    );
+    return new Map(rows.map((r) => [r.runner_id, r.n]));
   }
   /** Runners not heard of since `cutoff` (candidates of the stale sweep). */
-  staleSince(cutoff: number): RunnerRow[] {
-    return this.s.staleSince.all(cutoff) as RunnerRow[];
+  staleSince(cutoff: number): Promise<RunnerRow[]> {
+    return this.sql.all<RunnerRow>('SELECT * FROM runners WHERE removed_at IS NULL AND COALESCE(last_heartbeat_at, created_at) < ?', [
+      cutoff,
+    ]);
   }
-  byTokenHash(hash: string): RunnerRow | undefined {
-    return this.s.byHash.get(hash) as RunnerRow | undefined;
+  byTokenHash(hash: string): Promise<RunnerRow | undefined> {
+    return this.sql.get<RunnerRow>('SELECT * FROM runners WHERE token_hash = ? AND removed_at IS NULL', [hash]);
   }
-  get(id: number): RunnerRow | undefined {
-    return this.s.get.get(id) as RunnerRow | undefined;
+  get(id: number): Promise<RunnerRow | undefined> {
+    return this.sql.get<RunnerRow>('SELECT * FROM runners WHERE id = ?', [id]);
   }
   /** Record contact; returns true if the runner was offline before. */
-  seen(r: RunnerRow, now: number): boolean {
+  async seen(r: RunnerRow, now: number): Promise<boolean> {
     // Liveness is judged in seconds: skip the write when the last one is fresh.
     if (r.state === 'online' && r.last_heartbeat_at !== null && now - r.last_heartbeat_at < SEEN_RESOLUTION_MS) return false;
-    this.s.seen.run(now, r.id);
+    await this.sql.run(`UPDATE runners SET last_heartbeat_at = ?, state = 'online' WHERE id = ?`, [now, r.id]);
     return r.state !== 'online';
   }
-  onlineSince(cutoff: number): RunnerRow[] {
-    return this.s.online.all(cutoff) as RunnerRow[];
+  onlineSince(cutoff: number): Promise<RunnerRow[]> {
+    return this.sql.all<RunnerRow>(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND last_heartbeat_at >= ?`, [
+      cutoff,
+    ]);
   }
-  silentSince(cutoff: number): RunnerRow[] {
-    return this.s.goneOffline.all(cutoff) as RunnerRow[];
+  silentSince(cutoff: number): Promise<RunnerRow[]> {
+    return this.sql.all<RunnerRow>(
+      `SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND COALESCE(last_heartbeat_at, 0) < ?`,
+      [cutoff],
+    );
   }
-  setState(id: number, state: 'online' | 'offline'): void {
-    this.s.setState.run(state, id);
+  async setState(id: number, state: 'online' | 'offline'): Promise<void> {
+    await this.sql.run('UPDATE runners SET state = ? WHERE id = ?', [state, id]);
   }
-  all(): RunnerRow[] {
-    return this.s.all.all() as RunnerRow[];
+  all(): Promise<RunnerRow[]> {
+    return this.sql.all<RunnerRow>('SELECT * FROM runners WHERE removed_at IS NULL ORDER BY id');
   }
 }
 

@@ -4,7 +4,7 @@
  * it; it is never valid as an API token, nor an API token as it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 export const newToken = (prefix: string): string => `${prefix}${randomBytes(24).toString('base64url')}`;
@@ -21,46 +21,47 @@ export const REGISTRATION_TOKEN_NAME = '@registration';
 export type TokenChange = 'created' | 'unchanged' | 'replaced';
 
 export class ApiTokenStore {
-  private readonly s;
-  constructor(db: Db) {
-    this.s = {
-      upsert: db.prepare(
-        `INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at`,
-      ),
-      byHash: db.prepare('SELECT id FROM api_tokens WHERE token_hash = ? AND name <> ?'),
-      hashOf: db.prepare('SELECT token_hash FROM api_tokens WHERE name = ?'),
-    };
-  }
+  constructor(private readonly sql: Sql) {}
   /** Set the API token with this name (the `default` one is the coordinator's own). */
-  set(name: string, plain: string, now: number): TokenChange {
+  async set(name: string, plain: string, now: number): Promise<TokenChange> {
     if (name === REGISTRATION_TOKEN_NAME) throw new Error(`"${name}" is reserved for the registration token`);
     return this.put(name, plain, now);
   }
   /** Whether an API token with this name is stored (its value is not: only its hash). */
-  has(name: string): boolean {
-    return this.s.hashOf.get(name) !== undefined;
+  async has(name: string): Promise<boolean> {
+    return (await this.hashOf(name)) !== undefined;
   }
   /** An API token; the registration token is not one. */
-  isValid(plain: string): boolean {
-    return this.s.byHash.get(sha256(plain), REGISTRATION_TOKEN_NAME) !== undefined;
+  async isValid(plain: string): Promise<boolean> {
+    const row = await this.sql.get('SELECT id FROM api_tokens WHERE token_hash = ? AND name <> ?', [
+      sha256(plain),
+      REGISTRATION_TOKEN_NAME,
+    ]);
+    return row !== undefined;
   }
-  setRegistration(plain: string, now: number): TokenChange {
+  setRegistration(plain: string, now: number): Promise<TokenChange> {
     return this.put(REGISTRATION_TOKEN_NAME, plain, now);
   }
-  hasRegistration(): boolean {
+  hasRegistration(): Promise<boolean> {
     return this.has(REGISTRATION_TOKEN_NAME);
   }
   /** The registration token; an API token is not one. */
-  isRegistration(plain: string): boolean {
-    const row = this.s.hashOf.get(REGISTRATION_TOKEN_NAME) as { token_hash: string } | undefined;
-    return row !== undefined && hashEquals(row.token_hash, sha256(plain));
+  async isRegistration(plain: string): Promise<boolean> {
+    const hash = await this.hashOf(REGISTRATION_TOKEN_NAME);
+    return hash !== undefined && hashEquals(hash, sha256(plain));
   }
-  private put(name: string, plain: string, now: number): TokenChange {
-    const before = this.s.hashOf.get(name) as { token_hash: string } | undefined;
+  private async hashOf(name: string): Promise<string | undefined> {
+    return (await this.sql.get<{ token_hash: string }>('SELECT token_hash FROM api_tokens WHERE name = ?', [name]))?.token_hash;
+  }
+  private async put(name: string, plain: string, now: number): Promise<TokenChange> {
+    const before = await this.hashOf(name);
     const hash = sha256(plain);
-    if (before && hashEquals(before.token_hash, hash)) return 'unchanged';
-    this.s.upsert.run(name, hash, now);
-    return before ? 'replaced' : 'created';
+    if (before !== undefined && hashEquals(before, hash)) return 'unchanged';
+    await this.sql.run(
+      `INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at`,
+      [name, hash, now],
+    );
+    return before !== undefined ? 'replaced' : 'created';
   }
 }

@@ -2,7 +2,7 @@
  * Job logs as ordered chunks keyed by byte offset. The running length lives in
  * jobs.trace_bytes so an append needs no scan.
  */
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export type AppendResult =
   | { ok: true; offset: number }
@@ -11,34 +11,26 @@ export type AppendResult =
   | { ok: false; kind: 'no_job'; offset: 0; message: string };
 
 export class TraceStore {
-  private readonly s;
-  constructor(private readonly db: Db) {
-    this.s = {
-      length: db.prepare('SELECT trace_bytes FROM jobs WHERE id = ?'),
-      insert: db.prepare('INSERT INTO trace_chunks (job_id, offset, data) VALUES (?, ?, ?)'),
-      grow: db.prepare('UPDATE jobs SET trace_bytes = ? WHERE id = ?'),
-      range: db.prepare(
-        'SELECT offset, data FROM trace_chunks WHERE job_id = ? AND offset < ? AND offset + length(data) > ? ORDER BY offset',
-      ),
-      lastBefore: db.prepare('SELECT offset FROM trace_chunks WHERE job_id = ? AND offset <= ? ORDER BY offset DESC LIMIT 1'),
-    };
-  }
+  constructor(private readonly sql: Sql) {}
 
-  length(jobId: number): number | undefined {
-    return (this.s.length.get(jobId) as { trace_bytes: number } | undefined)?.trace_bytes;
+  async length(jobId: number): Promise<number | undefined> {
+    return (await this.sql.get<{ trace_bytes: number }>('SELECT trace_bytes FROM jobs WHERE id = ?', [jobId]))?.trace_bytes;
   }
 
   /**
    * Append `data` written at byte `start`. A retried chunk (start < length) is accepted
-   * when the bytes it overlaps are identical; only its new tail is stored.
+   * when the bytes it overlaps are identical; only its new tail is stored. One transaction:
+   * two appends to one job never both write at the same offset.
    */
-  append(jobId: number, start: number, data: Buffer, maxBytes: number): AppendResult {
-    return this.db.transaction((): AppendResult => {
-      const len = this.length(jobId);
+  append(jobId: number, start: number, data: Buffer, maxBytes: number): Promise<AppendResult> {
+    return this.sql.tx(async (): Promise<AppendResult> => {
+      // Locks the job row on PostgreSQL (SQLite's transaction holds the whole database).
+      const row = await this.sql.get<{ trace_bytes: number }>(`SELECT trace_bytes FROM jobs WHERE id = ?${this.forUpdate()}`, [jobId]);
+      const len = row?.trace_bytes;
       if (len === undefined) return { ok: false, kind: 'no_job', offset: 0, message: 'job not found' };
       if (start > len) return { ok: false, kind: 'range', offset: len, message: `chunk starts at ${start} but the trace has ${len} bytes` };
       const overlap = Math.min(len - start, data.length);
-      if (overlap > 0 && !this.read(jobId, start, overlap).equals(data.subarray(0, overlap)))
+      if (overlap > 0 && !(await this.read(jobId, start, overlap)).equals(data.subarray(0, overlap)))
         return { ok: false, kind: 'range', offset: len, message: `chunk at ${start} differs from the stored trace; resend from ${len}` };
       const rest = data.subarray(overlap);
       if (rest.length === 0) return { ok: true, offset: len };
@@ -49,20 +41,33 @@ export class TraceStore {
           offset: len,
           message: `trace would exceed the maximum size of ${maxBytes} bytes (has ${len}, chunk adds ${rest.length})`,
         };
-      this.s.insert.run(jobId, len, rest);
-      this.s.grow.run(len + rest.length, jobId);
+      await this.sql.run('INSERT INTO trace_chunks (job_id, "offset", data) VALUES (?, ?, ?)', [jobId, len, rest]);
+      await this.sql.run('UPDATE jobs SET trace_bytes = ? WHERE id = ?', [len + rest.length, jobId]);
       return { ok: true, offset: len + rest.length };
-    })();
+    });
+  }
+
+  private forUpdate(): string {
+    return this.sql.kind === 'postgres' ? ' FOR UPDATE' : '';
   }
 
   /** Bytes [offset, offset+limit) of the trace (clamped). */
-  read(jobId: number, offset: number, limit = Number.MAX_SAFE_INTEGER): Buffer {
-    const len = this.length(jobId) ?? 0;
+  async read(jobId: number, offset: number, limit = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+    const len = (await this.length(jobId)) ?? 0;
     const end = Math.min(len, offset + limit);
     if (offset >= end) return Buffer.alloc(0);
     // The chunk containing `offset` may start before it.
-    const first = (this.s.lastBefore.get(jobId, offset) as { offset: number } | undefined)?.offset ?? 0;
-    const rows = this.s.range.all(jobId, end, Math.min(first, offset)) as { offset: number; data: Buffer }[];
+    const first =
+      (
+        await this.sql.get<{ offset: number }>(
+          'SELECT "offset" FROM trace_chunks WHERE job_id = ? AND "offset" <= ? ORDER BY "offset" DESC LIMIT 1',
+          [jobId, offset],
+        )
+      )?.offset ?? 0;
+    const rows = await this.sql.all<{ offset: number; data: Buffer }>(
+      'SELECT "offset", data FROM trace_chunks WHERE job_id = ? AND "offset" < ? AND "offset" + length(data) > ? ORDER BY "offset"',
+      [jobId, end, Math.min(first, offset)],
+    );
     const parts: Buffer[] = [];
     for (const r of rows) {
       const from = Math.max(offset, r.offset) - r.offset;
@@ -73,18 +78,18 @@ export class TraceStore {
   }
 
   /** The last `bytes` of the trace, and where they start. */
-  tail(jobId: number, bytes: number): { start: number; data: Buffer } {
-    const len = this.length(jobId) ?? 0;
+  async tail(jobId: number, bytes: number): Promise<{ start: number; data: Buffer }> {
+    const len = (await this.length(jobId)) ?? 0;
     const start = Math.max(0, len - bytes);
-    return { start, data: this.read(jobId, start) };
+    return { start, data: await this.read(jobId, start) };
   }
 
   /** Number of newline bytes in [0, upTo): turns tail-relative line numbers into whole-log ones. */
-  countLines(jobId: number, upTo: number): number {
+  async countLines(jobId: number, upTo: number): Promise<number> {
     let n = 0;
     const step = 4 << 20;
     for (let off = 0; off < upTo; off += step) {
-      const buf = this.read(jobId, off, Math.min(step, upTo - off));
+      const buf = await this.read(jobId, off, Math.min(step, upTo - off));
       for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
     }
     return n;
