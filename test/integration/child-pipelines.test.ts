@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { lastStatus } from '../helpers/run-output.js';
 
 /** The CLI with both streams as one text (the assertions read the whole output). */
 async function cli(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
@@ -30,15 +31,6 @@ function repo(dir: string, files: Record<string, string>): void {
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'initial commit');
-}
-
-const STATUSES = 'created|pending|running|success_with_warnings|success|failed|canceled|skipped|manual';
-/** The last status line printed for a job (`faultline run` prints one per change). */
-function lastStatus(out: string, name: string): string | undefined {
-  const re = new RegExp(`^\\s+\\S+ \\S+\\s+${name.replace(/[[\]/>-]/g, '\\$&')}\\s+(${STATUSES})\\b`, 'gm');
-  let last: string | undefined;
-  for (const m of out.matchAll(re)) last = m[1];
-  return last;
 }
 
 const PARENT = `

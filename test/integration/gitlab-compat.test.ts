@@ -6,26 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { commit } from '../helpers/run-output.js';
 
 /** The CLI with both streams as one text (the assertions read the whole output). */
 async function cli(args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
   const r = await runCli(args, cwd, {}, 120_000);
   return { status: r.status, out: r.stdout + r.stderr };
-}
-
-function commit(dir: string, files: Record<string, string>, message: string): void {
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, stdio: 'ignore' });
-  git('add', '-A');
-  git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', message);
 }
 
 function repo(dir: string, files: Record<string, string>): void {

@@ -13,14 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-
-const STATUSES = 'created|pending|running|success_with_warnings|success|failed|canceled|skipped|manual';
-function lastStatus(out: string, name: string): string | undefined {
-  const re = new RegExp(`^\\s+\\S+ \\S+\\s+${name.replace(/[[\]/>-]/g, '\\$&')}\\s+(${STATUSES})\\b`, 'gm');
-  let last: string | undefined;
-  for (const m of out.matchAll(re)) last = m[1];
-  return last;
-}
+import { lastStatus } from '../helpers/run-output.js';
 
 const PIPELINE = `
 default:

@@ -9,24 +9,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startFakeGitLab, type FakeGitLab } from '../fakes/gitlab-api.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { commit } from '../helpers/run-output.js';
 
 const TOKEN = 'glpat-rule-lookups';
-
-function commit(dir: string, files: Record<string, string>, message: string): void {
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, stdio: 'ignore' });
-  git('add', '-A');
-  git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', message);
-}
 
 const jobLine = (out: string, name: string, status: string) =>
   new RegExp(`^\\s+\\S+ \\S+\\s+${name.replace(/[[\]/]/g, '\\$&')}\\s+${status}\\b`, 'm').test(out);
