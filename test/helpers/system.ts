@@ -103,37 +103,41 @@ export async function startCoordinator(opts: {
   return { ...p, url, port, apiToken, registrationToken };
 }
 
-export async function startRunnerProcess(opts: {
-  url: string;
-  registrationToken: string;
-  name?: string;
-  concurrency?: number;
-  tags?: string[];
-  executor?: string;
-  extraArgs?: string[];
-  env?: Record<string, string>;
-}): Promise<Proc> {
-  const p = spawnFaultline(
-    [
-      'runner',
-      '--url',
-      opts.url,
-      '--registration-token',
-      opts.registrationToken,
-      '--name',
-      opts.name ?? 'test-runner',
-      '--executor',
-      opts.executor ?? 'shell',
-      '--concurrency',
-      String(opts.concurrency ?? 2),
-      '--tags',
-      (opts.tags ?? []).join(','),
-      '--heartbeat',
-      '0.5',
-      ...(opts.extraArgs ?? []),
-    ],
-    opts.env,
-  );
+/** A runner process: from command-line options, or from a config.toml (`config`) that names its coordinators itself. */
+export async function startRunnerProcess(
+  opts:
+    | {
+        url: string;
+        registrationToken: string;
+        name?: string;
+        concurrency?: number;
+        tags?: string[];
+        executor?: string;
+        extraArgs?: string[];
+        env?: Record<string, string>;
+      }
+    | { config: string; env?: Record<string, string> },
+): Promise<Proc> {
+  const args =
+    'config' in opts
+      ? ['runner', '--config', opts.config]
+      : [
+          'runner',
+          '--url',
+          opts.url,
+          '--registration-token',
+          opts.registrationToken,
+          '--name',
+          opts.name ?? 'test-runner',
+          '--executor',
+          opts.executor ?? 'shell',
+          '--concurrency',
+          String(opts.concurrency ?? 2),
+          '--tags',
+          (opts.tags ?? []).join(','),
+          ...(opts.extraArgs ?? []),
+        ];
+  const p = spawnFaultline([...args, '--heartbeat', '0.5'], opts.env);
   await waitForOutput(p, /polling/);
   return p;
 }

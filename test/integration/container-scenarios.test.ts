@@ -93,9 +93,7 @@ describe('container and infra scenarios: classification through coordinator + ru
     writeFileSync(path, `concurrent = 4\ncheck_interval = 0.2\nshutdown_timeout = 5\n\n${sections.join('\n')}`);
     // the file must be what the CLI accepts: parse it here first for a clear error
     assert.equal(loadRunnerConfig(path).length, sections.length);
-    runners.push(
-      await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }),
-    );
+    runners.push(await startRunnerProcess({ config: path, env }));
   }
   const section = (name: string, executor: string, tags: string[], body: string) =>
     [

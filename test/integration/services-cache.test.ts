@@ -41,9 +41,7 @@ describe('services and cache through coordinator + runner processes', () => {
   async function startRunners(file: string, sections: string[], env: Record<string, string> = {}) {
     const path = join(dir.path, file);
     writeFileSync(path, `concurrent = 4\ncheck_interval = 0.2\nshutdown_timeout = 5\n\n${sections.join('\n')}`);
-    runners.push(
-      await startRunnerProcess({ url: coord.url, registrationToken: coord.registrationToken, extraArgs: ['--config', path], env }),
-    );
+    runners.push(await startRunnerProcess({ config: path, env }));
   }
 
   async function run(yaml: string, timeoutMs = 120_000): Promise<{ p: PipelineJson; jobs: Record<string, JobJson> }> {
