@@ -92,13 +92,14 @@ export async function failureRatioBuckets(
   until: number,
   bucketMs: number,
 ): Promise<{ t: number; infra: number; build: number; total: number }[]> {
-  // Integer division of integers on both engines; CASE, not SUM(boolean), for PostgreSQL.
+  // CAST: better-sqlite3 binds JS numbers as REAL, so the division alone gives a fraction on SQLite
+  // (integer division on PostgreSQL). CASE, not SUM(boolean), for PostgreSQL.
   const rows = await sql.all<{ b: number; infra: number; build: number; total: number }>(
-    `SELECT (finished_at - @since) / @w AS b,
+    `SELECT CAST((finished_at - @since) / @w AS INTEGER) AS b,
             SUM(CASE WHEN failure_class = 'infra' THEN 1 ELSE 0 END) AS infra,
             SUM(CASE WHEN failure_class = 'build' THEN 1 ELSE 0 END) AS build, COUNT(*) AS total
      FROM jobs WHERE status IN ('success', 'failed') AND finished_at >= @since AND finished_at < @until
-     GROUP BY (finished_at - @since) / @w`,
+     GROUP BY CAST((finished_at - @since) / @w AS INTEGER)`,
     { since, until, w: Math.floor(bucketMs) },
   );
   const n = Math.ceil((until - since) / bucketMs);
