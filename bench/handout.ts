@@ -23,12 +23,10 @@ async function api(c: Coordinator, path: string, body: unknown): Promise<{ id: n
 }
 
 /** n more pending jobs cloned from a real job row of `pipelineId` (one transaction). */
-function clonePending(c: Coordinator, pipelineId: number, name: string, tags: string[], n: number): void {
-  const base = c.store.jobs.latestByName(pipelineId, name)!;
-  c.store.tx(() => {
-    for (let i = 0; i < n; i++)
-      c.store.jobs.insert({ ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() });
-  });
+async function clonePending(c: Coordinator, pipelineId: number, name: string, tags: string[], n: number): Promise<void> {
+  const base = (await c.store.jobs.latestByName(pipelineId, name))!;
+  const row = { ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() };
+  await c.store.tx(() => c.store.jobs.insertMany(Array.from({ length: n }, () => row)));
 }
 
 /** Median ms of REQUESTS job requests, each handed the oldest matching job. */
@@ -38,7 +36,7 @@ async function requestLatency(unmatched: number): Promise<number> {
   try {
     if (unmatched > 0) {
       const gpu = await api(c, '/api/v1/pipelines', { yaml: 'train:\n  tags: [gpu]\n  script: echo train\n', ref: 'gpu' });
-      clonePending(c, gpu.id, 'train', ['gpu'], unmatched - 1);
+      await clonePending(c, gpu.id, 'train', ['gpu'], unmatched - 1);
     }
     // The jobs handed out are real ones (one pipeline each), newer than the unmatched ones.
     for (let i = 0; i < REQUESTS; i++)

@@ -108,7 +108,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       store,
       new FsArtifactStorage(opts.dataDir),
       { maxBytes: opts.maxArtifactBytes, sweepIntervalMs: opts.artifactSweepIntervalMs },
-      (pid, name) => pipelines.model(pid).jobs.find((j) => j.name === name),
+      async (pid, name) => (await pipelines.model(pid)).jobs.find((j) => j.name === name),
       log,
     );
     jobs.extendPayload = (payload, spec, pipelineVarKeys) => artifacts.extendPayload(payload, spec, pipelineVarKeys);
@@ -146,8 +146,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     log.info({ url }, 'coordinator listening');
 
     await notifier.start(); // before recover(): replayed finishes notify too
-    finisher.recover();
-    triggers.recover();
+    await finisher.recover();
+    await triggers.recover();
     reaper.start();
     artifacts.start();
 

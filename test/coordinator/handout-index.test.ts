@@ -13,10 +13,10 @@ describe('job hand-out indexed by tags', () => {
   before(async () => {
     h = await harness({ longPollMs: 1 });
     // Count the pending rows the hand-out walks (the work that grew with unmatched jobs).
-    const jobs = h.c.store.jobs as unknown as { pendingIter: (...a: unknown[]) => Iterable<PendingJob> };
+    const jobs = h.c.store.jobs as unknown as { pendingIter: (...a: unknown[]) => AsyncIterable<PendingJob> };
     const orig = jobs.pendingIter.bind(jobs);
-    jobs.pendingIter = function* (...a: unknown[]) {
-      for (const j of orig(...a)) {
+    jobs.pendingIter = async function* (...a: unknown[]) {
+      for await (const j of orig(...a)) {
         read++;
         yield j;
       }
@@ -25,18 +25,16 @@ describe('job hand-out indexed by tags', () => {
   after(() => h.close());
 
   /** n more pending jobs of `tags`, cloned from a real pipeline's job row (one transaction). */
-  function addPending(pipelineId: number, name: string, tags: string[], n: number): void {
-    const base = h.c.store.jobs.latestByName(pipelineId, name)!;
-    h.c.store.tx(() => {
-      for (let i = 0; i < n; i++)
-        h.c.store.jobs.insert({ ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() });
-    });
+  async function addPending(pipelineId: number, name: string, tags: string[], n: number): Promise<void> {
+    const base = (await h.c.store.jobs.latestByName(pipelineId, name))!;
+    const row = { ...base, tags_json: JSON.stringify(tags), status: 'pending', retry_of: null, queued_at: Date.now() };
+    await h.c.store.jobs.insertMany(Array.from({ length: n }, () => row));
   }
 
   test('5,000 pending jobs nobody matches: a matching runner reads only its own job, and untagged runners read none', async () => {
     const gpu = await h.createPipeline('train:\n  tags: [gpu, cuda-12]\n  script: echo train\n');
-    addPending(gpu.id, 'train', ['gpu', 'cuda-12'], 4999);
-    addPending(gpu.id, 'train', ['arm64'], 1000);
+    await addPending(gpu.id, 'train', ['gpu', 'cuda-12'], 4999);
+    await addPending(gpu.id, 'train', ['arm64'], 1000);
     const linux = await h.createPipeline('build:\n  tags: [linux]\n  script: echo build\n');
 
     const runner = await h.register({ tags: ['linux', 'docker'], run_untagged: false });

@@ -99,7 +99,7 @@ describe('coordinator lifecycle', () => {
       const p = await h.createPipeline('a:\n  script: x\n');
       const job = (await h.request(runner.token)).job!;
       // Simulate a crash between the stored final update and the finisher.
-      h.c.store.jobs.storeFinal(
+      await h.c.store.jobs.storeFinal(
         job.id,
         { status: 'failed', exit_code: 3, failure: null, after_script_json: null, stopped_by: null },
         Date.now(),

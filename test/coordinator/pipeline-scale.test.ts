@@ -103,7 +103,7 @@ test('a 2,000-job pipeline is answered page by page, the event loop turning betw
     assert.equal(res.status, 200);
     // 2,000 jobs / 500 a page: the loop turns at least between the head and each page.
     assert.ok((await turns) >= 4, `${await turns} event-loop turns while answering 2,000 jobs`);
-    const whole = pipelineJson(h.c.store.pipelines.get(r.id)!, h.c.store.jobs.byPipeline(r.id));
+    const whole = pipelineJson((await h.c.store.pipelines.get(r.id))!, await h.c.store.jobs.byPipeline(r.id));
     for (const j of whole.jobs!) Object.assign(j, await artifactExtras(h.c.store, j.id));
     assert.deepEqual(res.body, JSON.parse(JSON.stringify(whole)));
     assert.equal(res.body.jobs.length, 2000);

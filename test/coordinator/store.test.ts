@@ -20,7 +20,7 @@ describe('store', () => {
       s = await Store.openSqlite(dir.path); // reopening applies nothing twice
       assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
       // A job must belong to a pipeline.
-      assert.throws(
+      await assert.rejects(
         () =>
           s.jobs.insert({
             pipeline_id: 42,
@@ -79,7 +79,7 @@ describe('store', () => {
             )
             .run(project).lastInsertRowid,
         );
-      const job = (project: string, name: string, status: string) =>
+      const job = async (project: string, name: string, status: string) =>
         s.jobs.insert({
           pipeline_id: pipeline(project),
           project,
@@ -99,17 +99,17 @@ describe('store', () => {
           created_at: 0,
           queued_at: null,
         });
-      const old = job('a', 'unit', 'success');
-      const latest = job('a', 'unit', 'success');
-      job('b', 'unit', 'success'); // another project
-      job('a', 'lint', 'success'); // another job
-      job('a', 'unit', 'failed');
-      const failed = job('a', 'unit', 'failed');
-      const later = job('a', 'unit', 'success'); // after the failure: not its baseline
-      assert.equal(s.jobs.lastGreen('a', 'unit', failed), latest);
-      assert.equal(s.jobs.lastGreen('a', 'unit', latest), old);
-      assert.equal(s.jobs.lastGreen('a', 'unit', old), undefined);
-      assert.equal(s.jobs.lastGreen('c', 'unit', later + 1), undefined);
+      const old = await job('a', 'unit', 'success');
+      const latest = await job('a', 'unit', 'success');
+      await job('b', 'unit', 'success'); // another project
+      await job('a', 'lint', 'success'); // another job
+      await job('a', 'unit', 'failed');
+      const failed = await job('a', 'unit', 'failed');
+      const later = await job('a', 'unit', 'success'); // after the failure: not its baseline
+      assert.equal(await s.jobs.lastGreen('a', 'unit', failed), latest);
+      assert.equal(await s.jobs.lastGreen('a', 'unit', latest), old);
+      assert.equal(await s.jobs.lastGreen('a', 'unit', old), undefined);
+      assert.equal(await s.jobs.lastGreen('c', 'unit', later + 1), undefined);
       const plan = (
         s.db
           .prepare(

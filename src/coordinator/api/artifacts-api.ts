@@ -53,7 +53,7 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
   r.put('/jobs/:id/artifacts/:kind', async (req, res) => {
     const job = await jobFrom(d.store, req, 30_000 /* the job-token grace: a final job's upload is answered 409, naming why */);
     if (!LIVE.has(job.status)) throw new HttpError(409, `job ${job.id} is ${job.status}; artifacts are uploaded while it runs`);
-    const row = d.store.jobs.get(job.id)!;
+    const row = (await d.store.jobs.get(job.id))!;
     try {
       const out = await d.artifacts.upload(row, String(req.params.kind), req);
       res.status(201).json(out);
@@ -75,7 +75,7 @@ export function artifactsRunnerApi(d: ArtifactsApiDeps): Router {
     if (!token) return next(); // the user API's route (Bearer)
     const caller = await d.store.artifacts.jobByTokenHash(sha256(token));
     const id = idParam(req.params.id);
-    const target = d.store.jobs.get(id);
+    const target = await d.store.jobs.get(id);
     if (!caller || !LIVE.has(caller.status)) throw new HttpError(403, 'job token is not valid (not a running job)');
     if (!target || target.pipeline_id !== caller.pipeline_id)
       throw new HttpError(403, `job ${caller.id} may only read artifacts of its own pipeline`);
@@ -89,7 +89,7 @@ export function artifactsUserApi(d: ArtifactsApiDeps): Router {
   const r = Router();
   r.get('/jobs/:id/artifacts', async (req, res) => {
     const id = idParam(req.params.id);
-    if (!d.store.jobs.get(id)) throw new HttpError(404, `job ${id} not found`);
+    if (!(await d.store.jobs.get(id))) throw new HttpError(404, `job ${id} not found`);
     if (req.query.list === 'true') {
       const row = await d.artifacts.archive(id);
       if (!row) throw new HttpError(404, `job ${id} has no artifacts archive (none kept, or expired)`);

@@ -26,7 +26,7 @@ export async function jobFrom(store: Store, req: Request, graceMs: number, now =
   const id = idParam(req.params.id);
   const token = req.get('job-token');
   if (!token) throw new HttpError(401, 'missing Job-Token header');
-  const job = store.jobs.authRow(id);
+  const job = await store.jobs.authRow(id);
   if (!job) throw new HttpError(404, `job ${id} not found`);
   if (!job.token_hash || !hashEquals(job.token_hash, sha256(token))) throw new HttpError(403, `job token is not valid for job ${id}`);
   if (FINAL.has(job.status) && job.finished_at !== null && now - job.finished_at > graceMs)

@@ -18,22 +18,22 @@ export const JOBS_PER_PAGE = 500;
 
 /** Answers `status` with the pipeline (which must exist) and all its jobs, artifacts and test reports included. */
 export async function sendPipeline(store: Store, res: Response, id: number, status = 200): Promise<void> {
-  const p = store.pipelines.get(id)!;
-  const { n, first } = store.jobs.countOf(id);
+  const p = (await store.pipelines.get(id))!;
+  const { n, first } = await store.jobs.countOf(id);
   if (n <= JOBS_PER_PAGE || first === null) {
-    const out = pipelineJson(p, store.jobs.byPipeline(id));
+    const out = pipelineJson(p, await store.jobs.byPipeline(id));
     const extras = await artifactExtrasOf(
       store,
       (out.jobs ?? []).map((j) => j.id),
     );
-    const links = childLinks(store, id, out);
+    const links = await childLinks(store, id, out);
     for (const j of out.jobs ?? []) Object.assign(j, extras(j.id), links(j.id));
     res.status(status).json(out);
     return;
   }
-  const halted = p.halted_by_job_id === null ? null : (store.jobs.get(p.halted_by_job_id)?.name ?? '');
+  const halted = p.halted_by_job_id === null ? null : ((await store.jobs.get(p.halted_by_job_id))?.name ?? '');
   const headJson = pipelineJson(p, undefined, halted);
-  const links = childLinks(store, id, headJson);
+  const links = await childLinks(store, id, headJson);
   const head = JSON.stringify(headJson);
   res.status(status).type('application/json');
   let more = res.write(`${head.slice(0, -1)},"jobs":[`);
@@ -43,7 +43,7 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
     if (!more) await drained(res); // may come without a turn of the loop (a socket that took it all)
     await nextTurn();
     if (res.destroyed) return; // the client went away: nothing more to read for it
-    const rows = store.jobs.page(id, from, JOBS_PER_PAGE);
+    const rows = await store.jobs.page(id, from, JOBS_PER_PAGE);
     if (rows.length === 0) break;
     const extras = await artifactExtrasOf(
       store,
@@ -61,10 +61,10 @@ export async function sendPipeline(store: Store, res: Response, id: number, stat
  * Child pipelines, linked both ways: sets `parent`/`downstream` on the pipeline's head and gives
  * the extra fields of each trigger job (`downstream_pipeline_id`).
  */
-function childLinks(store: Store, id: number, head: PipelineJson): (jobId: number) => { downstream_pipeline_id?: number } {
-  const parent = store.pipelines.parentOf(id);
+async function childLinks(store: Store, id: number, head: PipelineJson): Promise<(jobId: number) => { downstream_pipeline_id?: number }> {
+  const parent = await store.pipelines.parentOf(id);
   if (parent) head.parent = { pipeline_id: parent.parent, trigger_job_id: parent.trigger_job_id };
-  const children = store.pipelines.children(id);
+  const children = await store.pipelines.children(id);
   if (children.length === 0) return () => ({});
   head.downstream = children.map((c) => ({ id: c.id, trigger_job_id: c.trigger_job_id, status: c.status as PipelineStatus }));
   const byJob = new Map(children.map((c) => [c.trigger_job_id, c.id]));

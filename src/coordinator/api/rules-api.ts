@@ -42,22 +42,22 @@ export function rulesApi(d: RulesApiDeps): Router {
   const r = Router();
   r.use(express.json({ limit: '64kb' }));
 
-  r.get('/rules', (_req, res) => {
+  r.get('/rules', async (_req, res) => {
     const c = (d.classifier?.() ?? {}) as RulesInForce;
     const since = Date.now() - WINDOW_MS;
-    const hits = d.store.db
-      .prepare(
-        `SELECT failure_rule_id AS id, COUNT(*) AS n, MAX(finished_at) AS last FROM jobs
-         WHERE failure_rule_id IS NOT NULL AND finished_at >= ? GROUP BY failure_rule_id`,
-      )
-      .all(since) as { id: string; n: number; last: number }[];
+    const hits = await d.store.sql.all<{ id: string; n: number; last: number }>(
+      `SELECT failure_rule_id AS id, COUNT(*) AS n, MAX(finished_at) AS last FROM jobs
+       WHERE failure_rule_id IS NOT NULL AND finished_at >= ? GROUP BY failure_rule_id`,
+      [since],
+    );
     const byId = new Map(hits.map((h) => [h.id, h]));
-    const cov = d.store.db
-      .prepare(
-        `SELECT COUNT(*) AS failures, SUM(failure_rule_id IS NOT NULL) AS by_rule, SUM(failure_fallback = 1) AS by_fallback
-         FROM jobs WHERE failure_class IS NOT NULL AND finished_at >= ?`,
-      )
-      .get(since) as { failures: number; by_rule: number | null; by_fallback: number | null };
+    const cov = (await d.store.sql.get<{ failures: number; by_rule: number | null; by_fallback: number | null }>(
+      `SELECT COUNT(*) AS failures,
+         SUM(CASE WHEN failure_rule_id IS NOT NULL THEN 1 ELSE 0 END) AS by_rule,
+         SUM(CASE WHEN failure_fallback = 1 THEN 1 ELSE 0 END) AS by_fallback
+       FROM jobs WHERE failure_class IS NOT NULL AND finished_at >= ?`,
+      [since],
+    ))!;
     res.json({
       dir: d.rulesDir,
       loaded_at: iso(c.loadedAt ?? null),

@@ -69,8 +69,8 @@ export function runnerApi(d: RunnerApiDeps): Router {
     const body = parse(heartbeatSchema, req.body ?? {});
     await seen(runner);
     // Jobs this runner holds but no longer runs (e.g. it restarted): nobody will report them.
-    for (const j of d.jobs.vanished(runner, body.running_job_ids, d.opts.heartbeatTimeoutMs)) {
-      d.jobs.failRunning(j.id, {
+    for (const j of await d.jobs.vanished(runner, body.running_job_ids, d.opts.heartbeatTimeoutMs)) {
+      await d.jobs.failRunning(j.id, {
         reason: 'no_updates_running',
         stage: 'coordinator',
         message: `runner ${runner.name} no longer reports job ${j.id} as running`,
@@ -80,7 +80,7 @@ export function runnerApi(d: RunnerApiDeps): Router {
         kind: null,
       });
     }
-    res.json({ cancel_job_ids: d.jobs.cancelIdsFor(runner, body.running_job_ids) } satisfies HeartbeatResponse);
+    res.json({ cancel_job_ids: await d.jobs.cancelIdsFor(runner, body.running_job_ids) } satisfies HeartbeatResponse);
   });
 
   r.post('/jobs/request', json, async (req, res) => {

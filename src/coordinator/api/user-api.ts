@@ -31,15 +31,15 @@ export function userApi(d: UserApiDeps): Router {
   const r = Router();
   r.use(express.json({ limit: '2mb' }));
 
-  const pipelineOr404 = (raw: unknown) => {
+  const pipelineOr404 = async (raw: unknown) => {
     const id = idParam(raw);
-    const p = d.store.pipelines.getLight(id);
+    const p = await d.store.pipelines.getLight(id);
     if (!p) throw new HttpError(404, `pipeline ${id} not found`);
     return p;
   };
-  const jobOr404 = (raw: unknown): JobRow => {
+  const jobOr404 = async (raw: unknown): Promise<JobRow> => {
     const id = idParam(raw);
-    const j = d.store.jobs.get(id);
+    const j = await d.store.jobs.get(id);
     if (!j) throw new HttpError(404, `job ${id} not found`);
     return j;
   };
@@ -73,44 +73,41 @@ export function userApi(d: UserApiDeps): Router {
 
   r.get('/pipelines', async (req, res) => {
     const q = parse(listPipelinesQuery, req.query, 'query');
-    const { rows, total } = d.store.pipelines.list(q);
+    const { rows, total } = await d.store.pipelines.list(q);
     const counts = await failureCountsByPipeline(
       d.store.sql,
       rows.map((p) => p.id),
     );
-    res.json({
-      pipelines: rows.map((p) => ({
-        ...pipelineJson(p, undefined, haltedName(p.halted_by_job_id)),
-        failure_counts: counts.get(p.id) ?? {},
-      })),
-      total,
-    });
+    const pipelines = [];
+    for (const p of rows)
+      pipelines.push({ ...pipelineJson(p, undefined, await haltedName(p.halted_by_job_id)), failure_counts: counts.get(p.id) ?? {} });
+    res.json({ pipelines, total });
   });
-  const haltedName = (id: number | null) => (id === null ? null : (d.store.jobs.get(id)?.name ?? null));
+  const haltedName = async (id: number | null) => (id === null ? null : ((await d.store.jobs.get(id))?.name ?? null));
 
   r.get('/pipelines/:id', async (req, res) => {
-    await sendPipeline(d.store, res, pipelineOr404(req.params.id).id);
+    await sendPipeline(d.store, res, (await pipelineOr404(req.params.id)).id);
   });
 
   r.post('/pipelines/:id/cancel', async (req, res) => {
-    const p = pipelineOr404(req.params.id);
-    if (!TERMINAL.has(p.status)) d.pipelines.apply(p.id, { type: 'pipeline_cancel' });
+    const p = await pipelineOr404(req.params.id);
+    if (!TERMINAL.has(p.status)) await d.pipelines.apply(p.id, { type: 'pipeline_cancel' });
     await sendPipeline(d.store, res, p.id);
   });
 
   r.get('/jobs/:id', async (req, res) => {
-    const j = jobOr404(req.params.id);
+    const j = await jobOr404(req.params.id);
     res.json({ ...jobJson(j), ...(await artifactExtras(d.store, j.id)) });
   });
 
   const jobAction = (type: 'job_play' | 'job_cancel' | 'job_retry') =>
-    ((req, res) => {
-      const job = jobOr404(req.params.id);
-      const latest = d.store.jobs.latestByName(job.pipeline_id, job.name)!;
+    (async (req, res) => {
+      const job = await jobOr404(req.params.id);
+      const latest = (await d.store.jobs.latestByName(job.pipeline_id, job.name))!;
       if (latest.id !== job.id)
         throw new HttpError(409, `job ${job.id} is attempt ${job.attempt} of ${job.name}; act on the latest attempt (job ${latest.id})`);
-      d.pipelines.apply(job.pipeline_id, { type, name: job.name } as PipelineEvent);
-      const after = type === 'job_retry' ? d.store.jobs.latestByName(job.pipeline_id, job.name)! : d.store.jobs.get(job.id)!;
+      await d.pipelines.apply(job.pipeline_id, { type, name: job.name } as PipelineEvent);
+      const after = (type === 'job_retry' ? await d.store.jobs.latestByName(job.pipeline_id, job.name) : await d.store.jobs.get(job.id))!;
       res.json(jobJson(after));
     }) satisfies express.RequestHandler;
   r.post('/jobs/:id/play', jobAction('job_play'));
@@ -118,7 +115,7 @@ export function userApi(d: UserApiDeps): Router {
   r.post('/jobs/:id/retry', jobAction('job_retry'));
 
   r.get('/jobs/:id/trace', async (req, res) => {
-    const job = jobOr404(req.params.id);
+    const job = await jobOr404(req.params.id);
     const { offset } = parse(traceQuery, req.query, 'query');
     const data = await d.store.traces.read(job.id, offset);
     const complete = TERMINAL.has(job.status) && job.finish_pending === 0;

@@ -35,7 +35,7 @@ export class ArtifactService {
     private readonly store: Store,
     readonly storage: ArtifactStorage,
     readonly opts: ArtifactServiceOptions,
-    private readonly specOf: (pipelineId: number, name: string) => JobSpec | undefined,
+    private readonly specOf: (pipelineId: number, name: string) => Promise<JobSpec | undefined>,
     private readonly log: Logger,
   ) {}
 
@@ -43,7 +43,7 @@ export class ArtifactService {
   async upload(job: { id: number; pipeline_id: number; name: string }, kind: string, body: Readable): Promise<ArtifactUploadResponse> {
     if (!ARTIFACT_KINDS.includes(kind))
       throw new ArtifactInputError(`unknown artifact kind '${kind}' (archive or a report kind: ${REPORT_KINDS.join(', ')})`);
-    const spec: ArtifactsSpec | null = this.specOf(job.pipeline_id, job.name)?.artifacts ?? null;
+    const spec: ArtifactsSpec | null = (await this.specOf(job.pipeline_id, job.name))?.artifacts ?? null;
     const key = `jobs/${job.id}/${kind}.zip`;
     let entries: ZipEntryInfo[] = [];
     let junit: { sum: TestReportSummary; problems: string | null } | null = null;
@@ -82,7 +82,7 @@ export class ArtifactService {
     const deps: ArtifactDependency[] = [];
     const dotenv: Record<string, string> = {};
     for (const name of spec.artifact_dependencies ?? []) {
-      const j = this.store.jobs.latestByName(pipelineId, name);
+      const j = await this.store.jobs.latestByName(pipelineId, name);
       if (!j) continue;
       const row = await this.store.artifacts.get(j.id, 'archive');
       let state: ArtifactDependency['artifacts'] = 'none';

@@ -1,4 +1,9 @@
-/** In-memory engines of active pipelines, rebuilt from the store when missing (after a restart). */
+/**
+ * In-memory engines of active pipelines, rebuilt from the store when missing (after a restart)
+ * or stale: each engine remembers the pipeline version it reflects, and an engine step (under
+ * the pipeline's row lock, see PipelineStore.lockForStep) rebuilds it when another coordinator
+ * sharing the database moved the pipeline on since.
+ */
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { JobState } from '../../pipeline/events.js';
 import type { PipelineModel } from '../../pipeline/model.js';
@@ -8,37 +13,57 @@ import type { Store } from '../store/index.js';
 const MAX_ENGINES = 2000;
 const MAX_MODELS = 500;
 
+interface Cached {
+  engine: PipelineEngine;
+  version: number;
+}
+
 export class EngineCache {
-  private readonly engines = new Map<number, PipelineEngine>();
+  private readonly engines = new Map<number, Cached>();
+  /** Models never change after creation: safe to share across coordinators without a version. */
   private readonly models = new Map<number, PipelineModel>();
 
   constructor(private readonly store: Store) {}
 
-  model(pipelineId: number): PipelineModel {
-    let m = this.models.get(pipelineId);
-    if (m) {
-      this.models.delete(pipelineId);
-      this.models.set(pipelineId, m);
-      return m;
-    }
-    const row = this.store.pipelines.get(pipelineId);
-    if (!row) throw new Error(`pipeline ${pipelineId} not found`);
-    m = JSON.parse(row.model_json) as PipelineModel;
-    this.remember(this.models, pipelineId, m, MAX_MODELS);
-    return m;
+  /** The model when it is in memory (no I/O), else undefined. */
+  cachedModel(pipelineId: number): PipelineModel | undefined {
+    return this.models.get(pipelineId);
   }
 
-  set(pipelineId: number, engine: PipelineEngine, model: PipelineModel): void {
-    this.remember(this.engines, pipelineId, engine, MAX_ENGINES);
+  async model(pipelineId: number): Promise<PipelineModel> {
+    const m = this.models.get(pipelineId);
+    if (m) {
+      this.remember(this.models, pipelineId, m, MAX_MODELS);
+      return m;
+    }
+    const row = await this.store.pipelines.get(pipelineId);
+    if (!row) throw new Error(`pipeline ${pipelineId} not found`);
+    const parsed = JSON.parse(row.model_json) as PipelineModel;
+    // Two concurrent misses: keep the first parsed model, so callers share one object.
+    const raced = this.models.get(pipelineId);
+    if (raced) return raced;
+    this.remember(this.models, pipelineId, parsed, MAX_MODELS);
+    return parsed;
+  }
+
+  set(pipelineId: number, engine: PipelineEngine, model: PipelineModel, version: number): void {
+    this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
     this.remember(this.models, pipelineId, model, MAX_MODELS);
   }
 
-  get(pipelineId: number): PipelineEngine {
+  /** The engine at `version` (the row's, read under its lock): cached if current, else rebuilt. */
+  async get(pipelineId: number, version: number): Promise<PipelineEngine> {
     const cached = this.engines.get(pipelineId);
-    if (cached) return cached;
-    const engine = this.restore(pipelineId);
-    this.remember(this.engines, pipelineId, engine, MAX_ENGINES);
+    if (cached && cached.version === version) return cached.engine;
+    const engine = await this.restore(pipelineId);
+    this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
     return engine;
+  }
+
+  /** The engine now stands at `version` (its step's rows are written in the same transaction). */
+  advanced(pipelineId: number, version: number): void {
+    const cached = this.engines.get(pipelineId);
+    if (cached) cached.version = version;
   }
 
   evict(pipelineId: number): void {
@@ -50,10 +75,10 @@ export class EngineCache {
    * not yet fed to the engine (finish_pending) is given back as still running, so the
    * finisher's job_finished applies to it as it would have before the restart.
    */
-  private restore(pipelineId: number): PipelineEngine {
-    const p = this.store.pipelines.get(pipelineId);
+  private async restore(pipelineId: number): Promise<PipelineEngine> {
+    const p = await this.store.pipelines.get(pipelineId);
     if (!p) throw new Error(`pipeline ${pipelineId} not found`);
-    const states: JobState[] = this.store.jobs.latestPerName(pipelineId).map((j) => {
+    const states: JobState[] = (await this.store.jobs.latestPerName(pipelineId)).map((j) => {
       const pendingFinish = j.finish_pending === 1;
       return {
         name: j.name,
@@ -70,8 +95,8 @@ export class EngineCache {
         note: j.note,
       };
     });
-    const haltedBy = p.halted_by_job_id === null ? null : (this.store.jobs.get(p.halted_by_job_id)?.name ?? null);
-    return PipelineEngine.restore(this.model(pipelineId), states, { halted_by: haltedBy, canceled: p.canceled === 1 });
+    const haltedBy = p.halted_by_job_id === null ? null : ((await this.store.jobs.get(p.halted_by_job_id))?.name ?? null);
+    return PipelineEngine.restore(await this.model(pipelineId), states, { halted_by: haltedBy, canceled: p.canceled === 1 });
   }
 
   private remember<V>(map: Map<number, V>, key: number, value: V, max: number): void {

@@ -43,8 +43,8 @@ export class Finisher {
   }
 
   /** Re-queue jobs whose final update was stored but not finished (crash/restart). */
-  recover(): void {
-    for (const id of this.store.jobs.finishPendingIds()) this.enqueue(id);
+  async recover(): Promise<void> {
+    for (const id of await this.store.jobs.finishPendingIds()) this.enqueue(id);
   }
 
   /** Resolves when the queue is empty. */
@@ -75,16 +75,16 @@ export class Finisher {
   }
 
   private async finish(jobId: number): Promise<void> {
-    const job = this.store.jobs.get(jobId);
+    const job = await this.store.jobs.get(jobId);
     if (!job || job.finish_pending !== 1) return;
     // An exit code on_status maps to pass_pipeline ends the pipeline early on purpose: the job
     // passes (the engine makes it success), so it is no failure to classify, list or count.
-    const failure = needsClassification(job) && !this.passesEarly(job) ? await this.classify(job) : null;
+    const failure = needsClassification(job) && !(await this.passesEarly(job)) ? await this.classify(job) : null;
     if (this.stopped) return; // the DB may be closing; recover() picks it up next start
     const result = job.status as 'success' | 'failed' | 'canceled';
     let replaced = false;
     try {
-      this.pipelines.apply(
+      await this.pipelines.apply(
         job.pipeline_id,
         {
           type: 'job_finished',
@@ -96,15 +96,15 @@ export class Finisher {
         },
         {
           // Only if nothing finished it meanwhile; the verdict and the engine step commit together.
-          guard: () => {
-            if (this.store.jobs.finishPendingOf(jobId) !== 1) return false;
+          guard: async () => {
+            if ((await this.store.jobs.finishPendingOf(jobId)) !== 1) return false;
             // A late final update replaced the report while it was being classified: finish that one.
-            if (this.store.jobs.get(jobId)?.last_update_at !== job.last_update_at) {
+            if ((await this.store.jobs.get(jobId))?.last_update_at !== job.last_update_at) {
               replaced = true;
               return false;
             }
-            if (failure) this.store.jobs.storeClassification(jobId, failure);
-            this.store.jobs.clearFinishPending(jobId);
+            if (failure) await this.store.jobs.storeClassification(jobId, failure);
+            await this.store.jobs.clearFinishPending(jobId);
             return true;
           },
         },
@@ -112,13 +112,13 @@ export class Finisher {
     } catch (err) {
       // The engine refused (state drift): keep the verdict, never loop on this job.
       this.log.error({ err, job: jobId }, 'engine refused job_finished');
-      this.store.tx(() => {
-        if (failure) this.store.jobs.storeClassification(jobId, failure);
-        this.store.jobs.clearFinishPending(jobId);
+      await this.store.tx(async () => {
+        if (failure) await this.store.jobs.storeClassification(jobId, failure);
+        await this.store.jobs.clearFinishPending(jobId);
       });
     }
     if (replaced) return this.enqueue(jobId);
-    const row = this.store.jobs.get(jobId)!;
+    const row = (await this.store.jobs.get(jobId))!;
     this.events.safeEmit('job_finished', {
       job: jobJson(row),
       runner_id: row.runner_id,
@@ -128,9 +128,9 @@ export class Finisher {
     });
   }
 
-  private passesEarly(job: JobRow): boolean {
+  private async passesEarly(job: JobRow): Promise<boolean> {
     if (job.status !== 'failed') return false;
-    const spec = this.pipelines.model(job.pipeline_id).jobs.find((j) => j.name === job.name);
+    const spec = (await this.pipelines.model(job.pipeline_id)).jobs.find((j) => j.name === job.name);
     return !!spec && resolveFinish(spec, 'failed', job.exit_code).outcome === 'pass_pipeline';
   }
 
@@ -184,7 +184,7 @@ export class Finisher {
     lineOffset: number,
   ): Promise<FailureClassification> {
     try {
-      const green = this.store.jobs.lastGreen(job.project, job.name, job.id);
+      const green = await this.store.jobs.lastGreen(job.project, job.name, job.id);
       if (green === undefined) return { ...verdict, baseline_job_id: null, new_lines: null };
       const lines = newErrorLines(data, (await this.tail(green)).data, MAX_NEW_LINES, CLASSIFY_TAIL_BYTES, lineOffset);
       return { ...verdict, baseline_job_id: green, new_lines: lines };

@@ -52,7 +52,7 @@ export class Fleet {
     const held = await this.store.runners.runningJobIds(id);
     if (!(await this.store.runners.remove(id, now))) return false;
     for (const jobId of held) {
-      this.jobs.failRunning(jobId, {
+      await this.jobs.failRunning(jobId, {
         reason: 'runner_system_failure',
         stage: 'coordinator',
         message: `runner ${r.name} was removed (${reason === 'stale' ? 'stale' : 'deleted by an operator'}) while running the job`,

@@ -164,7 +164,7 @@ export class IncidentService {
 
   private async onJobFinishedWith(job: JobJson, runner: { name: string; executor: string } | undefined): Promise<void> {
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
-    const pipeline = this.store.pipelines.getLight(job.pipeline_id);
+    const pipeline = await this.store.pipelines.getLight(job.pipeline_id);
     if (job.status === 'success' || job.status === 'failed') await this.onEvidence(job, at, pipeline, runner);
     if (job.status !== 'failed') return;
     const key = incidentKeyOf(job, { runner, repositoryUrl: pipeline?.repository_url });

@@ -41,37 +41,38 @@ export class JobService {
     private readonly log: Logger,
   ) {}
 
-  anyPending(): boolean {
-    return this.store.jobs.pending(1).length > 0;
+  anyPending(): Promise<boolean> {
+    return this.store.jobs.anyPending();
   }
 
   /** Give the oldest pending job this runner can take to it, or null. */
   async assign(runner: RunnerRow): Promise<JobPayload | null> {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
-    const sets = this.store.jobs
-      .pendingTagSets()
-      .filter((t) => runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]));
+    const sets = (await this.store.jobs.pendingTagSets()).filter((t) =>
+      runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
+    );
     if (sets.length === 0) return null;
-    for (const c of this.store.jobs.pendingIter(sets)) {
-      if (this.waitsForResource(c)) continue; // synchronous up to casStart: no other assign interleaves
+    for await (const c of this.store.jobs.pendingIter(sets)) {
       const token = newToken('fljt_');
       let started: boolean;
       try {
         started =
-          this.pipelines.apply(
+          (await this.pipelines.apply(
             c.pipeline_id,
             { type: 'job_started', name: c.name },
             {
-              guard: () => this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now()),
+              // In the claim's transaction: a resource_group check and the start can't be interleaved.
+              guard: async () =>
+                !(await this.waitsForResource(c)) && (await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now())),
             },
-          ) !== null;
+          )) !== null;
       } catch (err) {
         this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
         continue;
       }
       if (!started) continue; // another runner won the race
-      return this.payload(this.store.jobs.dispatched(c.id)!, token, runner);
+      return this.payload((await this.store.jobs.dispatched(c.id))!, token, runner);
     }
     return null;
   }
@@ -80,25 +81,27 @@ export class JobService {
    * `resource_group`: a pending job waits while another job of its project with the same
    * group is running (GitLab's unordered process mode).
    */
-  waitsForResource(job: { pipeline_id: number; name: string }): boolean {
-    const group = this.resourceGroup(job.pipeline_id, job.name);
+  async waitsForResource(job: { pipeline_id: number; name: string }): Promise<boolean> {
+    const group = await this.resourceGroup(job.pipeline_id, job.name);
     if (!group) return false;
-    const project = this.store.pipelines.getLight(job.pipeline_id)?.project;
+    const project = (await this.store.pipelines.getLight(job.pipeline_id))?.project;
     if (project === undefined) return false;
-    return this.store.jobs.activeInProject(project).some((a) => this.resourceGroup(a.pipeline_id, a.name) === group);
+    for (const a of await this.store.jobs.activeInProject(project))
+      if ((await this.resourceGroup(a.pipeline_id, a.name)) === group) return true;
+    return false;
   }
 
-  private resourceGroup(pipelineId: number, name: string): string | null {
+  private async resourceGroup(pipelineId: number, name: string): Promise<string | null> {
     try {
-      return this.pipelines.model(pipelineId).jobs.find((s) => s.name === name)?.resource_group ?? null;
+      return (await this.pipelines.model(pipelineId)).jobs.find((s) => s.name === name)?.resource_group ?? null;
     } catch {
       return null;
     }
   }
 
   async payload(job: DispatchedJob, token: string, runner: RunnerRow): Promise<JobPayload> {
-    const p = this.store.pipelines.getLight(job.pipeline_id)!;
-    const model = this.pipelines.model(job.pipeline_id);
+    const p = (await this.store.pipelines.getLight(job.pipeline_id))!;
+    const model = await this.pipelines.model(job.pipeline_id);
     const spec = model.jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
     const base =
@@ -195,7 +198,7 @@ export class JobService {
     if (u.state === 'running') {
       // Like runner liveness, job liveness is judged in seconds: skip a write when fresh.
       const fresh = job.last_update_at !== null && now - job.last_update_at < TOUCH_RESOLUTION_MS && now >= job.last_update_at;
-      if ((job.status === 'running' || job.status === 'canceling') && !fresh) this.store.jobs.touch(job.id, now);
+      if ((job.status === 'running' || job.status === 'canceling') && !fresh) await this.store.jobs.touch(job.id, now);
     } else {
       const report: FinalReport = {
         status: u.state,
@@ -204,7 +207,7 @@ export class JobService {
           ? {
               reason: u.failure.reason,
               stage: u.failure.stage,
-              message: u.failure.message ? this.maskMessage(job.id, u.failure.message) : null,
+              message: u.failure.message ? await this.maskMessage(job.id, u.failure.message) : null,
               executor: u.failure.executor ?? null,
               image: u.failure.image ?? null,
               registry: u.failure.registry ?? null,
@@ -215,8 +218,8 @@ export class JobService {
         stopped_by: u.stopped_by ?? null,
         stages_json: u.stages?.length ? JSON.stringify(u.stages) : null,
       };
-      const stored = await this.store.txAsync(async () => {
-        const ok = this.store.jobs.storeFinal(job.id, report, now) || this.lateFinal(job, report, now);
+      const stored = await this.store.tx(async () => {
+        const ok = (await this.store.jobs.storeFinal(job.id, report, now)) || (await this.lateFinal(job, report, now));
         if (ok) for (const pull of u.image_pulls ?? []) await this.store.imagePulls.insert(job.id, job.runner_id, pull);
         return ok;
       });
@@ -232,8 +235,8 @@ export class JobService {
   }
 
   /** The runner was called lost, yet it reports (with its job token): its real result wins if still possible. */
-  private lateFinal(job: JobAuthRow, report: FinalReport, now: number): boolean {
-    if (job.status !== 'failed' || !this.store.jobs.storeLateFinal(job.id, report, now)) return false;
+  private async lateFinal(job: JobAuthRow, report: FinalReport, now: number): Promise<boolean> {
+    if (job.status !== 'failed' || !(await this.store.jobs.storeLateFinal(job.id, report, now))) return false;
     this.log.warn({ job: job.id, runner: job.runner_id, status: report.status }, 'late final update replaces the runner-lost verdict');
     return true;
   }
@@ -242,12 +245,12 @@ export class JobService {
    * A runner masks its failure message itself; this also covers a runner that does not
    * (or a value it was not told about), so a masked value never reaches the API.
    */
-  private maskMessage(jobId: number, message: string): string {
-    const j = this.store.jobs.get(jobId);
+  private async maskMessage(jobId: number, message: string): Promise<string> {
+    const j = await this.store.jobs.get(jobId);
     if (!j) return message;
-    const model = this.pipelines.model(j.pipeline_id);
+    const model = await this.pipelines.model(j.pipeline_id);
     const spec = model.jobs.find((s) => s.name === j.name);
-    const p = this.store.pipelines.getLight(j.pipeline_id);
+    const p = await this.store.pipelines.getLight(j.pipeline_id);
     if (!spec || !p) return message;
     const vars = maskDeclared(
       mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]),
@@ -258,8 +261,8 @@ export class JobService {
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */
-  failRunning(jobId: number, failure: NonNullable<FinalReport['failure']>): boolean {
-    const ok = this.store.jobs.storeFinal(
+  async failRunning(jobId: number, failure: NonNullable<FinalReport['failure']>): Promise<boolean> {
+    const ok = await this.store.jobs.storeFinal(
       jobId,
       { status: 'failed', exit_code: null, failure, after_script_json: null, stopped_by: null },
       Date.now(),
@@ -269,17 +272,17 @@ export class JobService {
   }
 
   /** A pending job nobody took: pending → failed (the engine accepts stuck_pending_* for pending jobs). */
-  failPending(job: JobRow, failure: NonNullable<FinalReport['failure']>): boolean {
-    const ok = this.store.jobs.failPending(job.id, failure, Date.now());
+  async failPending(job: JobRow, failure: NonNullable<FinalReport['failure']>): Promise<boolean> {
+    const ok = await this.store.jobs.failPending(job.id, failure, Date.now());
     if (ok) this.onFinal(job.id);
     return ok;
   }
 
   /** Ids of this runner's jobs to stop: cancel requested, taken from it, or failed by the coordinator. */
-  cancelIdsFor(runner: RunnerRow, running: number[]): number[] {
-    const ids = new Set(this.store.jobs.cancelRequestedFor(runner.id));
+  async cancelIdsFor(runner: RunnerRow, running: number[]): Promise<number[]> {
+    const ids = new Set(await this.store.jobs.cancelRequestedFor(runner.id));
     for (const id of running) {
-      const j = this.store.jobs.statusOf(id);
+      const j = await this.store.jobs.statusOf(id);
       // A job the runner finished itself may still be in teardown: leave that one alone.
       if (!j || j.runner_id !== runner.id || (TERMINAL.has(j.status) && j.failure_stage === 'coordinator')) ids.add(id);
     }
@@ -287,10 +290,10 @@ export class JobService {
   }
 
   /** Jobs this runner holds but no longer reports running, past a grace period. */
-  vanished(runner: RunnerRow, running: number[], graceMs: number): JobRow[] {
+  async vanished(runner: RunnerRow, running: number[], graceMs: number): Promise<JobRow[]> {
     const cutoff = Date.now() - graceMs;
     const reported = new Set(running);
-    return this.store.jobs.quietFor(runner.id, cutoff).filter((j) => !reported.has(j.id));
+    return (await this.store.jobs.quietFor(runner.id, cutoff)).filter((j) => !reported.has(j.id));
   }
 }
 

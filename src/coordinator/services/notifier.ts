@@ -190,33 +190,29 @@ export class Notifier {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
-  private safely(fn: () => void): void {
+  private safely(fn: () => Promise<void>): void {
     if (this.closed || this.targets.length === 0) return;
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err }, 'notifier: routing an event failed');
-    }
+    fn().catch((err: unknown) => this.log.error({ err }, 'notifier: routing an event failed'));
   }
 
-  private routeJob(job: JobJson): void {
+  private async routeJob(job: JobJson): Promise<void> {
     if (job.status !== 'failed' || !job.failure) return;
     const wanted = this.targets.filter((t) => t.events.includes('job_failed') && t.classes.includes(job.failure!.class));
     if (wanted.length === 0) return;
-    const row = this.store.jobs.get(job.id);
+    const row = await this.store.jobs.get(job.id);
     // Allowed failures, passes, and attempts already retried are no one's alarm.
-    if (!row || !counts(row) || this.store.jobs.latestByName(row.pipeline_id, row.name)?.id !== row.id) return;
-    const payload = this.payload('job_failed', row.pipeline_id, this.jobPart(row));
+    if (!row || !counts(row) || (await this.store.jobs.latestByName(row.pipeline_id, row.name))?.id !== row.id) return;
+    const payload = await this.payload('job_failed', row.pipeline_id, this.jobPart(row));
     if (payload) for (const t of wanted) this.enqueueLogged(t, payload, row.id);
   }
 
-  private routePipeline(p: PipelineJson): void {
+  private async routePipeline(p: PipelineJson): Promise<void> {
     // Only failed pipelines: a pipeline passed early (halted_by) or with warnings ends success.
     if (p.status !== 'failed') return;
     const cls = p.failure_class ?? 'unknown';
     const wanted = this.targets.filter((t) => t.events.includes('pipeline_failed') && t.classes.includes(cls));
     if (wanted.length === 0) return;
-    const payload = this.payload('pipeline_failed', p.id);
+    const payload = await this.payload('pipeline_failed', p.id);
     if (payload) for (const t of wanted) this.enqueueLogged(t, payload, null);
   }
 
@@ -226,11 +222,10 @@ export class Notifier {
     return { id: j.id, name: j.name, stage: j.stage, attempt: j.attempt, url: `${this.baseUrl()}/#/jobs/${j.id}`, failure: failurePart(f) };
   }
 
-  private payload(event: NotifyEvent, pipelineId: number, job?: NotificationJobJson | null): NotificationPayload | null {
-    const p = this.store.pipelines.getLight(pipelineId);
+  private async payload(event: NotifyEvent, pipelineId: number, job?: NotificationJobJson | null): Promise<NotificationPayload | null> {
+    const p = await this.store.pipelines.getLight(pipelineId);
     if (!p || job === null) return null;
-    const failed = this.store.jobs
-      .latestPerName(pipelineId)
+    const failed = (await this.store.jobs.latestPerName(pipelineId))
       .filter(counts)
       .sort((a, b) => a.id - b.id)
       .map((j) => this.jobPart(j))

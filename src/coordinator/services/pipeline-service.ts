@@ -43,14 +43,15 @@ export interface CreatePipelineInput {
 
 /** What the trigger service (triggers.ts) is told about a trigger: job. */
 export type TriggerHook = (what: 'start' | 'cancel', pipelineId: number, name: string, jobId: number) => void;
+type Transition = EngineResult['transitions'][number];
 
 export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
 
 export interface ApplyHooks {
   /** Runs in the transaction before the event; returning false aborts without applying. */
-  guard?: () => boolean;
+  guard?: () => Promise<boolean>;
   /** Runs in the transaction after the transitions are persisted. */
-  after?: () => void;
+  after?: () => Promise<void>;
 }
 
 export class PipelineService {
@@ -79,7 +80,7 @@ export class PipelineService {
   }
 
   private async createNow(input: CreatePipelineInput): Promise<CreateResult> {
-    const id = this.store.pipelines.nextId();
+    const id = await this.store.pipelines.reserveId();
     const source = input.source ?? 'api';
     const now = Date.now();
     const repo = input.repository;
@@ -105,32 +106,50 @@ export class PipelineService {
     model.predefined = predefined; // jobs see exactly what rules: saw
     const warnings = compiled.warnings ?? model.warnings ?? [];
     const after: (() => void)[] = [];
-    this.store.tx(() => {
-      this.store.pipelines.insert({
-        id,
-        project: input.project,
-        ref: input.ref,
-        sha: input.repository?.sha ?? null,
-        name: input.name ?? input.ref,
-        source,
-        yaml: input.yaml,
-        model_json: JSON.stringify(model),
-        variables_json: JSON.stringify(input.variables),
-        status: 'created',
-        warnings_json: JSON.stringify(warnings),
-        repository_url: input.repository?.url ?? null,
-        created_at: now,
+    try {
+      await this.store.tx(async () => {
+        await this.insertPipeline(id, input, model, warnings, source, now);
+        const engine = PipelineEngine.create(model);
+        const result = engine.apply({ type: 'start' });
+        this.engines.set(id, engine, model, 0); // before persist, which reads the model
+        await this.persist(id, result, engine, after);
+        this.engines.advanced(id, await this.store.pipelines.bumpVersion(id, 0));
       });
-      if (input.parent) this.store.pipelines.setParent(id, input.parent.pipelineId, input.parent.jobId);
-      for (const spec of model.jobs) this.store.jobs.insert(newJobRow(id, input, spec, now));
-      const engine = PipelineEngine.create(model);
-      const result = engine.apply({ type: 'start' });
-      this.engines.set(id, engine, model); // before persist, which reads the model
-      this.persist(id, result, engine, after);
-    });
+    } catch (err) {
+      this.engines.evict(id);
+      throw err;
+    }
     for (const f of after) f();
-    if (this.opts.autoCancel && !input.parent) this.autoCancel(input.project, input.ref, id);
+    if (this.opts.autoCancel && !input.parent) await this.autoCancel(input.project, input.ref, id);
     return { ok: true, id };
+  }
+
+  /** The pipeline row and its jobs' first attempts (in few multi-row statements). */
+  private async insertPipeline(
+    id: number,
+    input: CreatePipelineInput,
+    model: PipelineModel,
+    warnings: unknown[],
+    source: string,
+    now: number,
+  ): Promise<void> {
+    await this.store.pipelines.insert({
+      id,
+      project: input.project,
+      ref: input.ref,
+      sha: input.repository?.sha ?? null,
+      name: input.name ?? input.ref,
+      source,
+      yaml: input.yaml,
+      model_json: JSON.stringify(model),
+      variables_json: JSON.stringify(input.variables),
+      status: 'created',
+      warnings_json: JSON.stringify(warnings),
+      repository_url: input.repository?.url ?? null,
+      created_at: now,
+    });
+    if (input.parent) await this.store.pipelines.setParent(id, input.parent.pipelineId, input.parent.jobId);
+    await this.store.jobs.insertMany(model.jobs.map((spec) => newJobRow(id, input, spec, now)));
   }
 
   /**
@@ -166,19 +185,19 @@ export class PipelineService {
    * (faultline's default) cancels their interruptible jobs; `conservative` the whole pipeline
    * while none of its `interruptible: false` jobs has started; `none` nothing.
    */
-  private autoCancel(project: string, ref: string, newId: number): void {
-    for (const old of this.store.pipelines.unfinishedOnRef(project, ref, newId)) {
+  private async autoCancel(project: string, ref: string, newId: number): Promise<void> {
+    for (const old of await this.store.pipelines.unfinishedOnRef(project, ref, newId)) {
       try {
-        const mode = this.engines.model(old).auto_cancel?.on_new_commit ?? 'interruptible';
+        const model = await this.engines.model(old);
+        const mode = model.auto_cancel?.on_new_commit ?? 'interruptible';
         if (mode === 'none') continue;
         if (mode === 'conservative') {
-          const model = this.engines.model(old);
           const fixed = new Set(model.jobs.filter((j) => j.interruptible === false).map((j) => j.name));
-          const started = this.store.jobs.latestPerName(old).some((j) => fixed.has(j.name) && j.started_at !== null);
-          if (!started) this.apply(old, { type: 'pipeline_cancel' });
+          const started = (await this.store.jobs.latestPerName(old)).some((j) => fixed.has(j.name) && j.started_at !== null);
+          if (!started) await this.apply(old, { type: 'pipeline_cancel' });
           continue;
         }
-        this.apply(old, { type: 'pipeline_cancel', only_interruptible: true });
+        await this.apply(old, { type: 'pipeline_cancel', only_interruptible: true });
       } catch (err) {
         this.log.warn({ err, pipeline: old }, 'auto-cancel failed');
       }
@@ -186,20 +205,25 @@ export class PipelineService {
   }
 
   /**
-   * Apply one engine event in one transaction. Returns null when the guard refused.
-   * Throws EngineError (→ 409) when the engine refuses the event; nothing is stored then.
+   * Apply one engine event in one transaction, under the pipeline's row lock (so steps of one
+   * pipeline run one at a time, on every coordinator sharing the database, each on the engine as
+   * the last step left it). Returns null when the guard refused. Throws EngineError (→ 409) when
+   * the engine refuses the event; nothing is stored then.
    */
-  apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): EngineResult | null {
+  async apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): Promise<EngineResult | null> {
     const after: (() => void)[] = [];
     let result: EngineResult | null;
     try {
-      result = this.store.tx(() => {
+      result = await this.store.tx(async () => {
+        const version = await this.store.pipelines.lockForStep(pipelineId);
+        if (version === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
-        const engine = this.engines.get(pipelineId);
-        if (hooks.guard && !hooks.guard()) return null;
+        const engine = await this.engines.get(pipelineId, version);
+        if (hooks.guard && !(await hooks.guard())) return null;
         const r = engine.apply(event);
-        this.persist(pipelineId, r, engine, after);
-        hooks.after?.();
+        await this.persist(pipelineId, r, engine, after);
+        await hooks.after?.();
+        this.engines.advanced(pipelineId, await this.store.pipelines.bumpVersion(pipelineId, version));
         return r;
       });
     } catch (err) {
@@ -210,58 +234,59 @@ export class PipelineService {
     return result;
   }
 
-  private persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[]): void {
+  private async persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[]): Promise<void> {
     const now = Date.now();
     const jobs = this.store.jobs;
     let woke = false;
-    const triggers = triggerNames(this.engines.model(pipelineId));
+    const model = await this.engines.model(pipelineId);
+    const triggers = triggerNames(model);
     const startTriggers: string[] = [];
     // Latest attempt of each touched job as it stands after the updates below.
     const touched = new Map<string, { id: number; outcome: string | null; note: string | null }>();
     // A big event (cancel of 30,000 jobs) reads every job's latest attempt in one query, not one
     // query each; `refs` is kept as the rows stand after each update below.
-    const refs = r.transitions.length > BULK_TRANSITIONS ? jobs.latestRefs(pipelineId) : null;
+    const refs = r.transitions.length > BULK_TRANSITIONS ? await jobs.latestRefs(pipelineId) : null;
+    // Plain transitions are written in groups (one UPDATE per group and 500 jobs); a job named
+    // twice, or a new attempt, writes what is grouped first, so rows change in the engine's order.
+    const groups = new Map<string, { t: Transition; ref: JobRef }[]>();
+    const flush = async () => {
+      for (const list of groups.values()) {
+        const t0 = list[0]!.t;
+        const ids = list.map((g) => g.ref.id);
+        const changed = await jobs.applyTransitions({ ids, to: t0.to, note: t0.note ?? null, graceful: !!t0.graceful }, now);
+        for (const { t, ref } of list) {
+          const note = changed.has(ref.id) && t.note != null ? t.note : ref.note;
+          touched.set(t.name, { id: ref.id, outcome: ref.outcome, note });
+          refs?.set(t.name, { ...ref, note });
+        }
+      }
+      groups.clear();
+    };
+    const grouped = new Set<string>();
     for (const t of r.transitions) {
-      const ref = refs ? refs.get(t.name) : jobs.latestRef(pipelineId, t.name);
+      if (t.new_attempt || grouped.has(t.name)) {
+        await flush();
+        grouped.clear();
+      }
+      const ref = refs ? refs.get(t.name) : await jobs.latestRef(pipelineId, t.name);
       if (!ref) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
       let row: JobRef = ref;
       if (t.new_attempt) {
-        const cur = jobs.get(ref.id)!;
-        const id = jobs.insert({
-          pipeline_id: pipelineId,
-          project: cur.project,
-          ref: cur.ref,
-          name: cur.name,
-          stage: cur.stage,
-          stage_index: cur.stage_index,
-          attempt: cur.attempt + 1,
-          retry_of: cur.id,
-          status: t.to,
-          tags_json: cur.tags_json,
-          needs_json: cur.needs_json,
-          when_: cur.when_,
-          manual: cur.manual,
-          interruptible: cur.interruptible,
-          allow_failure: cur.allow_failure,
-          created_at: now,
-          queued_at: t.to === 'pending' ? now : null,
-        });
-        const noted = !!t.note && jobs.applyTransition(id, t.to, now, t.note, !!t.graceful);
-        row = { id, attempt: cur.attempt + 1, outcome: null, note: null };
-        touched.set(t.name, { id, outcome: null, note: noted ? t.note! : null });
-        refs?.set(t.name, { ...row, note: noted ? t.note! : null });
+        row = await this.newAttempt(pipelineId, ref, t, now, touched);
+        refs?.set(t.name, { ...row, note: touched.get(t.name)!.note });
       } else {
-        const changed = jobs.applyTransition(ref.id, t.to, now, t.note ?? null, !!t.graceful);
-        const note = changed && t.note != null ? t.note : ref.note;
-        touched.set(t.name, { id: ref.id, outcome: ref.outcome, note });
-        refs?.set(t.name, { ...ref, note });
+        const key = `${t.to}\u0000${t.note ?? '\u0001'}\u0000${t.graceful ? 1 : 0}`;
+        const list = groups.get(key);
+        if (list) list.push({ t, ref });
+        else groups.set(key, [{ t, ref }]);
+        grouped.add(t.name);
       }
       if (triggers.has(t.name)) {
         if (t.to === 'pending') startTriggers.push(t.name);
         else if (t.to === 'canceling') after.push(() => this.onTrigger('cancel', pipelineId, t.name, row.id));
       } else if (t.to === 'pending') woke = true;
       // A job leaving running frees its resource_group: a job waiting for it may start now.
-      else if ((t.from === 'running' || t.from === 'canceling') && this.holdsResource(pipelineId, t.name)) woke = true;
+      else if ((t.from === 'running' || t.from === 'canceling') && holdsResource(model, t.name)) woke = true;
       const ev = {
         job_id: row.id,
         pipeline_id: pipelineId,
@@ -274,43 +299,84 @@ export class PipelineService {
       };
       after.push(() => this.events.safeEmit('job_transition', ev));
     }
+    await flush();
     // Outcome/note are decided by the engine (on_status); mirror them onto the latest attempts.
+    const states = new Map<string, { outcome: string | null; note: string | null; ids: number[] }>();
     for (const [name, row] of touched) {
       const s = engine.state(name);
-      if (row.outcome !== s.outcome || row.note !== s.note) jobs.setEngineState(row.id, s.outcome, s.note);
+      if (row.outcome === s.outcome && row.note === s.note) continue;
+      const key = `${s.outcome ?? '\u0001'}\u0000${s.note ?? '\u0001'}`;
+      const g = states.get(key);
+      if (g) g.ids.push(row.id);
+      else states.set(key, { outcome: s.outcome, note: s.note, ids: [row.id] });
     }
-    this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
+    for (const g of states.values()) await jobs.setEngineStates(g.ids, g.outcome, g.note);
+    await this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
     if (woke) after.push(() => this.onPending());
     // workflow: auto_cancel: on_job_failure: all — a failure that fails the pipeline cancels the rest.
-    if (this.engines.model(pipelineId).auto_cancel?.on_job_failure === 'all') {
+    if (model.auto_cancel?.on_job_failure === 'all') {
       const failing = r.transitions.some(
         (t) => t.to === 'failed' && engine.state(t.name).status === 'failed' && engine.state(t.name).outcome === 'fail_pipeline',
       );
-      if (failing) after.push(() => this.cancelRest(pipelineId));
+      if (failing) after.push(() => void this.cancelRest(pipelineId));
     }
     // A trigger job runs on the coordinator: running in this same transaction, so no runner sees it pending.
     for (const name of startTriggers) {
-      this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after);
+      await this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after);
       const id = touched.get(name)!.id;
       after.push(() => this.onTrigger('start', pipelineId, name, id));
     }
   }
 
-  private cancelRest(pipelineId: number): void {
+  /** A retry's new attempt: a copy of the latest row with attempt + 1, in the transition's state. */
+  private async newAttempt(
+    pipelineId: number,
+    ref: JobRef,
+    t: Transition,
+    now: number,
+    touched: Map<string, { id: number; outcome: string | null; note: string | null }>,
+  ): Promise<JobRef> {
+    const jobs = this.store.jobs;
+    const cur = (await jobs.get(ref.id))!;
+    const id = await jobs.insert({
+      pipeline_id: pipelineId,
+      project: cur.project,
+      ref: cur.ref,
+      name: cur.name,
+      stage: cur.stage,
+      stage_index: cur.stage_index,
+      attempt: cur.attempt + 1,
+      retry_of: cur.id,
+      status: t.to,
+      tags_json: cur.tags_json,
+      needs_json: cur.needs_json,
+      when_: cur.when_,
+      manual: cur.manual,
+      interruptible: cur.interruptible,
+      allow_failure: cur.allow_failure,
+      created_at: now,
+      queued_at: t.to === 'pending' ? now : null,
+    });
+    const noted = !!t.note && (await jobs.applyTransition(id, t.to, now, t.note, !!t.graceful));
+    touched.set(t.name, { id, outcome: null, note: noted ? t.note! : null });
+    return { id, attempt: cur.attempt + 1, outcome: null, note: null };
+  }
+
+  private async cancelRest(pipelineId: number): Promise<void> {
     try {
-      if (!TERMINAL_PIPELINE.has(this.store.pipelines.summaryOf(pipelineId)?.status ?? 'success'))
-        this.apply(pipelineId, { type: 'pipeline_cancel' });
+      if (!TERMINAL_PIPELINE.has((await this.store.pipelines.summaryOf(pipelineId))?.status ?? 'success'))
+        await this.apply(pipelineId, { type: 'pipeline_cancel' });
     } catch (err) {
       this.log.warn({ err, pipeline: pipelineId }, 'auto_cancel: on_job_failure failed');
     }
   }
 
-  private persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): void {
-    const p = this.store.pipelines.summaryOf(pipelineId)!;
+  private async persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): Promise<void> {
+    const p = (await this.store.pipelines.summaryOf(pipelineId))!;
     const s = r.pipeline;
     const terminal = TERMINAL_PIPELINE.has(s.status);
     const wasTerminal = TERMINAL_PIPELINE.has(p.status);
-    const haltedBy = s.halted_by === null ? null : (this.store.jobs.latestByName(pipelineId, s.halted_by)?.id ?? null);
+    const haltedBy = s.halted_by === null ? null : ((await this.store.jobs.latestByName(pipelineId, s.halted_by))?.id ?? null);
     const started = p.started_at ?? (s.status === 'running' || terminal ? now : null);
     const update = {
       status: s.status,
@@ -318,7 +384,7 @@ export class PipelineService {
       has_warnings: s.warnings,
       started_at: started,
       finished_at: terminal ? (wasTerminal && p.finished_at ? p.finished_at : now) : null,
-      failure_class: s.status === 'failed' ? this.failureClass(pipelineId) : null,
+      failure_class: s.status === 'failed' ? await this.failureClass(pipelineId) : null,
       canceled,
     };
     const unchanged =
@@ -330,47 +396,48 @@ export class PipelineService {
       p.failure_class === update.failure_class &&
       (p.canceled === 1) === canceled;
     if (unchanged) return;
-    this.store.pipelines.updateSummary(pipelineId, update);
+    await this.store.pipelines.updateSummary(pipelineId, update);
     const changed = { pipeline_id: pipelineId, status: update.status, failure_class: update.failure_class, at: iso(now)! };
     after.push(() => this.events.safeEmit('pipeline_changed', changed));
     if (terminal && !wasTerminal) {
+      // Read in the transaction (the rows as this step leaves them), emitted after the commit.
+      const finished = await this.finishedEvent(pipelineId);
       after.push(() => {
         this.engines.evict(pipelineId); // finished: rebuilt on demand (retry of a job)
-        const row = this.store.pipelines.get(pipelineId);
-        const halted = row?.halted_by_job_id == null ? null : (this.store.jobs.get(row.halted_by_job_id)?.name ?? '');
-        if (row)
-          this.events.safeEmit('pipeline_finished', {
-            pipeline: pipelineJson(row, undefined, halted),
-            timed_out: this.store.jobs.countingTimeout(pipelineId),
-            decisive_failure: decisive(this.store.jobs.firstCountingFailure(pipelineId, row.failure_class)),
-          });
+        if (finished) this.events.safeEmit('pipeline_finished', finished);
       });
     }
   }
 
+  private async finishedEvent(pipelineId: number) {
+    const row = await this.store.pipelines.get(pipelineId);
+    if (!row) return null;
+    const halted = row.halted_by_job_id == null ? null : ((await this.store.jobs.get(row.halted_by_job_id))?.name ?? '');
+    return {
+      pipeline: pipelineJson(row, undefined, halted),
+      timed_out: await this.store.jobs.countingTimeout(pipelineId),
+      decisive_failure: decisive(await this.store.jobs.firstCountingFailure(pipelineId, row.failure_class)),
+    };
+  }
+
   /** infra when every failed job that counts is infra, build when any is build, else unknown. */
-  private failureClass(pipelineId: number): 'infra' | 'build' | 'unknown' {
-    const counting = this.store.jobs
-      .latestPerName(pipelineId)
-      .filter((j) => j.status === 'failed' && j.outcome !== 'warn' && j.outcome !== 'pass_pipeline' && j.outcome !== 'continue');
+  private async failureClass(pipelineId: number): Promise<'infra' | 'build' | 'unknown'> {
+    const counting = (await this.store.jobs.latestPerName(pipelineId)).filter(
+      (j) => j.status === 'failed' && j.outcome !== 'warn' && j.outcome !== 'pass_pipeline' && j.outcome !== 'continue',
+    );
     if (counting.length === 0) return 'unknown';
     if (counting.some((j) => j.failure_class === 'build')) return 'build';
     if (counting.every((j) => j.failure_class === 'infra')) return 'infra';
     return 'unknown';
   }
 
-  private holdsResource(pipelineId: number, name: string): boolean {
-    try {
-      return this.engines.model(pipelineId).jobs.some((j) => j.name === name && j.resource_group !== undefined);
-    } catch {
-      return false;
-    }
-  }
-
-  model(pipelineId: number): PipelineModel {
+  model(pipelineId: number): Promise<PipelineModel> {
     return this.engines.model(pipelineId);
   }
 }
+
+const holdsResource = (model: PipelineModel, name: string): boolean =>
+  model.jobs.some((j) => j.name === name && j.resource_group !== undefined);
 
 const triggerCache = new WeakMap<PipelineModel, Set<string>>();
 /** Names of a model's trigger: jobs (computed once per model). */

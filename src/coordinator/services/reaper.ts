@@ -81,12 +81,12 @@ export class Reaper {
       await this.store.runners.setState(r.id, 'offline');
       this.events.safeEmit('runner_state', { runner_id: r.id, name: r.name, state: 'offline', at: new Date(now).toISOString() });
     }
-    for (const lost of this.store.jobs.lost(cutoff)) {
+    for (const lost of await this.store.jobs.lost(cutoff)) {
       if (this.hearing.lastContact(lost.runner_id, lost.last_heartbeat_at) >= cutoff) continue;
       const silentS = Math.round((now - (lost.last_heartbeat_at ?? 0)) / 1000);
       const runner = await this.store.runners.get(lost.runner_id);
       this.log.warn({ job: lost.id, runner: lost.runner_id }, 'runner lost; failing its job');
-      this.jobs.failRunning(lost.id, {
+      await this.jobs.failRunning(lost.id, {
         reason: 'runner_system_failure',
         stage: 'coordinator',
         message: `runner lost: no heartbeat for ${silentS}s`,
@@ -104,15 +104,15 @@ export class Reaper {
       tags: JSON.parse(r.tags_json) as string[],
       untagged: r.run_untagged === 1,
     }));
-    for (const s of this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
+    for (const s of await this.store.jobs.stuck(now - this.opts.stuckTimeoutMs)) {
       const tags = JSON.parse(s.tags_json) as string[];
       const matching = online.some((r) => runnerMatches(r.tags, r.untagged, tags));
-      const job = this.store.jobs.get(s.id);
+      const job = await this.store.jobs.get(s.id);
       if (!job) continue;
-      if (this.jobs.waitsForResource(job)) continue; // waiting for its resource_group, not stuck
+      if (await this.jobs.waitsForResource(job)) continue; // waiting for its resource_group, not stuck
       const waited = Math.round((now - s.queued_at) / 1000);
       try {
-        this.jobs.failPending(job, {
+        await this.jobs.failPending(job, {
           reason: matching ? 'stuck_pending_with_matching_runners' : 'stuck_pending_no_matching_runners',
           stage: 'coordinator',
           message: matching

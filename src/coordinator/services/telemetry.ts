@@ -135,8 +135,10 @@ export async function createTelemetry(
     incidents.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
     widespread.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
     if (spans && (job.started_at !== null || job.status === 'failed')) {
-      const p = pipelineOf(job.pipeline_id);
-      if (p) spans.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job);
+      const s = spans;
+      pipelineOf(job.pipeline_id)
+        .then((p) => p && s.jobFinished({ id: p.id, name: p.name, created_at: iso(p.created_at) }, job))
+        .catch((err: unknown) => events.onListenerError?.(err));
     }
   };
   const onPipelineFinished = ({ pipeline: p, timed_out, decisive_failure }: CoordinatorEventMap['pipeline_finished'][0]) => {
@@ -185,19 +187,22 @@ export async function createTelemetry(
   events.on('runner_removed', onRunnerRemoved);
 
   // Scrape-time gauges.
-  const jobCounts = store.db.prepare(
-    `SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running', 'canceling') GROUP BY status`,
-  );
-  const runnerRows = store.db.prepare(
-    `SELECT r.id, r.name, r.state, r.last_heartbeat_at,
+  const jobCounts = () =>
+    store.sql.all<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM jobs WHERE status IN ('pending', 'running', 'canceling') GROUP BY status`,
+    );
+  const runnerRows = () =>
+    store.sql.all<RunnerGaugeRow>(
+      `SELECT r.id, r.name, r.state, r.last_heartbeat_at,
             (SELECT COUNT(*) FROM jobs j WHERE j.runner_id = r.id AND j.status IN ('running', 'canceling')) AS active
      FROM runners r WHERE r.removed_at IS NULL`,
-  );
+    );
   // cicd.pipeline.run.active: created/pending → pending, running → executing, canceling → finalizing
   // (its jobs' teardown). Manual/blocked pipelines wait for a person: not active.
-  const pipelineCounts = store.db.prepare(
-    `SELECT status, COUNT(*) AS n FROM pipelines WHERE status IN ('created', 'pending', 'running', 'canceling') GROUP BY status`,
-  );
+  const pipelineCounts = () =>
+    store.sql.all<{ status: string; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM pipelines WHERE status IN ('created', 'pending', 'running', 'canceling') GROUP BY status`,
+    );
   type RunnerGaugeRow = { id: number; name: string; state: string; last_heartbeat_at: number | null; active: number };
   let heartbeatRows: RunnerGaugeRow[] = [];
   metrics.setHeartbeatSource(() => {
@@ -205,22 +210,22 @@ export async function createTelemetry(
     return heartbeatRows.map((r) => ({ runner: r.name, ageSeconds: (now - (r.last_heartbeat_at ?? now)) / 1000 }));
   });
 
-  function refreshGauges(): void {
-    const now = Date.now();
+  async function refreshGauges(): Promise<void> {
     const c = { pending: 0, running: 0 };
-    for (const r of jobCounts.all() as { status: string; n: number }[]) {
+    for (const r of await jobCounts()) {
       if (r.status === 'pending') c.pending += r.n;
       else c.running += r.n;
     }
     metrics.setJobCounts(c);
     const runs = { pending: 0, executing: 0, finalizing: 0 };
-    for (const r of pipelineCounts.all() as { status: string; n: number }[]) {
+    for (const r of await pipelineCounts()) {
       if (r.status === 'running') runs.executing += r.n;
       else if (r.status === 'canceling') runs.finalizing += r.n;
       else runs.pending += r.n;
     }
     metrics.setPipelineRunCounts(runs);
-    heartbeatRows = runnerRows.all() as RunnerGaugeRow[];
+    heartbeatRows = await runnerRows();
+    const now = Date.now();
     const states: Record<RunnerState, number> = { available: 0, busy: 0, offline: 0 };
     for (const r of heartbeatRows) {
       const silent = r.last_heartbeat_at === null || now - r.last_heartbeat_at > o.heartbeatTimeoutMs;
@@ -238,7 +243,7 @@ export async function createTelemetry(
     spans,
     async scrape() {
       try {
-        refreshGauges();
+        await refreshGauges();
       } catch (err) {
         // A closed/locked DB must not break the scrape: counters are still worth serving.
         log.error({ err }, 'refreshing scrape-time gauges failed');

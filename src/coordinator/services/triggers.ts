@@ -35,34 +35,37 @@ export class TriggerService {
     private readonly log: Logger,
   ) {
     pipelines.onTrigger = (what, pipelineId, name, jobId) => {
-      const run = what === 'start' ? this.start(pipelineId, name, jobId) : Promise.resolve(this.cancel(pipelineId, name, jobId));
+      const run = what === 'start' ? this.start(pipelineId, name, jobId) : this.cancel(pipelineId, name, jobId);
       run.catch((err: unknown) => this.log.error({ err, pipeline: pipelineId, job: name }, 'trigger job failed in the coordinator'));
     };
-    events.on('pipeline_finished', ({ pipeline }) => this.childFinished(pipeline));
+    events.on('pipeline_finished', ({ pipeline }) => void this.childFinished(pipeline));
   }
 
   /** After a restart: trigger jobs left running are picked up again (no runner holds them). */
-  recover(): void {
-    for (const j of this.store.jobs.runningWithoutRunner()) {
-      const child = this.store.pipelines.childOfJob(j.id);
-      if (!child) void this.start(j.pipeline_id, j.name, j.id);
-      else if (j.status === 'canceling') this.cancel(j.pipeline_id, j.name, j.id);
-      else if (!this.spec(j.pipeline_id, j.name)?.trigger?.strategy) this.finish(j.pipeline_id, j.name, j.id, 'success', null);
+  async recover(): Promise<void> {
+    for (const j of await this.store.jobs.runningWithoutRunner()) {
+      const child = await this.store.pipelines.childOfJob(j.id);
+      const logged = (p: Promise<void>) =>
+        p.catch((err: unknown) => this.log.error({ err, pipeline: j.pipeline_id, job: j.name }, 'recovering a trigger job failed'));
+      if (!child) void logged(this.start(j.pipeline_id, j.name, j.id));
+      else if (j.status === 'canceling') await logged(this.cancel(j.pipeline_id, j.name, j.id));
+      else if (!(await this.spec(j.pipeline_id, j.name))?.trigger?.strategy)
+        await logged(this.finish(j.pipeline_id, j.name, j.id, 'success', null));
       else if (TERMINAL.has(child.status))
-        void this.mirrorLogged(child.id, child.status, this.store.pipelines.get(child.id)?.failure_class ?? null);
+        await this.mirrorLogged(child.id, child.status, (await this.store.pipelines.get(child.id))?.failure_class ?? null);
     }
   }
 
-  private spec(pipelineId: number, name: string): JobSpec | undefined {
-    return this.pipelines.model(pipelineId).jobs.find((j) => j.name === name);
+  private async spec(pipelineId: number, name: string): Promise<JobSpec | undefined> {
+    return (await this.pipelines.model(pipelineId)).jobs.find((j) => j.name === name);
   }
 
   async start(pipelineId: number, name: string, jobId: number): Promise<void> {
-    const spec = this.spec(pipelineId, name);
-    const parent = this.store.pipelines.get(pipelineId);
+    const spec = await this.spec(pipelineId, name);
+    const parent = await this.store.pipelines.get(pipelineId);
     if (!spec?.trigger || !parent) return;
-    this.store.jobs.markStarted(jobId, Date.now());
-    const depth = this.store.pipelines.depth(pipelineId) + 1;
+    await this.store.jobs.markStarted(jobId, Date.now());
+    const depth = (await this.store.pipelines.depth(pipelineId)) + 1;
     if (depth > MAX_CHILD_DEPTH) {
       return this.refuse(pipelineId, name, jobId, 'build', [
         `maximum depth of child pipelines reached: this pipeline is already ${depth - 1} levels below its parent (GitLab allows ${MAX_CHILD_DEPTH})`,
@@ -70,15 +73,16 @@ export class TriggerService {
     }
     const config = await this.childConfig(pipelineId, spec.trigger);
     if (!config.ok) return this.refuse(pipelineId, name, jobId, config.cls, [config.message]);
+    const model = await this.pipelines.model(pipelineId);
     const created = await this.pipelines.create({
       yaml: config.yaml,
       ref: parent.ref,
       project: parent.project,
       name: `${parent.name} -> ${name}`,
-      variables: this.variablesDown(spec, parent.variables_json, this.pipelines.model(pipelineId).masked_variables ?? []),
+      variables: this.variablesDown(spec, parent.variables_json, model.masked_variables ?? []),
       repository: parent.repository_url ? { url: parent.repository_url, sha: parent.sha } : null,
       source: 'parent_pipeline',
-      defaultBranch: this.pipelines.model(pipelineId).predefined?.CI_DEFAULT_BRANCH ?? 'main',
+      defaultBranch: model.predefined?.CI_DEFAULT_BRANCH ?? 'main',
       parent: { pipelineId, jobId },
     });
     if (!created.ok) {
@@ -96,16 +100,10 @@ export class TriggerService {
     }
     const child = created.id;
     await this.trace(jobId, [`Created child pipeline #${child} (${parent.name} -> ${name}) from ${config.file}`]);
-    const job = this.store.jobs.get(jobId);
-    if (job?.status === 'canceling' || job?.status === 'canceled') {
-      this.cancel(pipelineId, name, jobId);
-      return;
-    }
-    if (!spec.trigger.strategy) {
-      this.finish(pipelineId, name, jobId, 'success', null);
-      return;
-    }
-    const row = this.store.pipelines.get(child);
+    const job = await this.store.jobs.get(jobId);
+    if (job?.status === 'canceling' || job?.status === 'canceled') return this.cancel(pipelineId, name, jobId);
+    if (!spec.trigger.strategy) return this.finish(pipelineId, name, jobId, 'success', null);
+    const row = await this.store.pipelines.get(child);
     if (row && TERMINAL.has(row.status)) await this.mirror(child, row.status, row.failure_class);
   }
 
@@ -116,7 +114,7 @@ export class TriggerService {
   ): Promise<{ ok: true; yaml: string; file: string } | { ok: false; message: string; cls: FailureClass }> {
     const first = t.include[0]!;
     if ('artifact' in first) {
-      const job = this.store.jobs.latestByName(pipelineId, first.job);
+      const job = await this.store.jobs.latestByName(pipelineId, first.job);
       const art = job ? await this.store.artifacts.get(job.id, 'archive') : undefined;
       const where = `artifact ${first.artifact} of job ${first.job}`;
       if (!job || !art || art.expired_at !== null || !this.storage)
@@ -146,15 +144,15 @@ export class TriggerService {
     return [...out.values()];
   }
 
-  private cancel(pipelineId: number, name: string, jobId: number): void {
-    const child = this.store.pipelines.childOfJob(jobId);
-    if (child && !TERMINAL.has(child.status)) this.pipelines.apply(child.id, { type: 'pipeline_cancel' });
-    this.finish(pipelineId, name, jobId, 'canceled', null);
+  private async cancel(pipelineId: number, name: string, jobId: number): Promise<void> {
+    const child = await this.store.pipelines.childOfJob(jobId);
+    if (child && !TERMINAL.has(child.status)) await this.pipelines.apply(child.id, { type: 'pipeline_cancel' });
+    await this.finish(pipelineId, name, jobId, 'canceled', null);
   }
 
   /** strategy: depend — the trigger job takes the child's final status. */
-  private childFinished(p: PipelineJson): void {
-    const link = this.store.pipelines.parentOf(p.id);
+  private async childFinished(p: PipelineJson): Promise<void> {
+    const link = await this.store.pipelines.parentOf(p.id).catch(() => undefined);
     // Next turn: a child that ends while it is being created is mirrored after start() logged it.
     if (link) setImmediate(() => void this.mirrorLogged(p.id, p.status, p.failure_class ?? null));
   }
@@ -166,30 +164,29 @@ export class TriggerService {
   }
 
   private async mirror(childId: number, status: string, childClass: string | null): Promise<void> {
-    const link = this.store.pipelines.parentOf(childId);
-    const job = link ? this.store.jobs.get(link.trigger_job_id) : undefined;
+    const link = await this.store.pipelines.parentOf(childId);
+    const job = link ? await this.store.jobs.get(link.trigger_job_id) : undefined;
     if (!link || !job || job.status !== 'running') return;
-    if (!this.spec(link.parent, job.name)?.trigger?.strategy) return;
+    if (!(await this.spec(link.parent, job.name))?.trigger?.strategy) return;
     await this.trace(job.id, [`Child pipeline #${childId} finished: ${status}`]);
     if (status === 'failed') {
       const cls = (childClass ?? 'unknown') as FailureClass;
-      this.finish(
+      await this.finish(
         link.parent,
         job.name,
         job.id,
         'failed',
-        this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed${this.failedJobs(childId)}`),
+        this.classification('downstream_pipeline_failed', cls, `child pipeline #${childId} failed${await this.failedJobs(childId)}`),
       );
     } else if (status === 'canceled') {
-      this.pipelines.apply(link.parent, { type: 'job_cancel', name: job.name });
-      this.finish(link.parent, job.name, job.id, 'canceled', null);
-    } else this.finish(link.parent, job.name, job.id, 'success', null);
+      await this.pipelines.apply(link.parent, { type: 'job_cancel', name: job.name });
+      await this.finish(link.parent, job.name, job.id, 'canceled', null);
+    } else await this.finish(link.parent, job.name, job.id, 'success', null);
   }
 
   /** ": its failed job(s) a (build · script_failed), b (infra · …)" — the verdict the trigger job takes. */
-  private failedJobs(childId: number): string {
-    const failed = this.store.jobs
-      .latestPerName(childId)
+  private async failedJobs(childId: number): Promise<string> {
+    const failed = (await this.store.jobs.latestPerName(childId))
       .filter((j) => j.status === 'failed' && !j.allow_failure)
       .map((j) => `${j.name} (${j.failure_class ?? 'unclassified'}${j.failure_cause ? ` · ${j.failure_cause}` : ''})`);
     if (failed.length === 0) return '';
@@ -200,7 +197,7 @@ export class TriggerService {
   private async refuse(pipelineId: number, name: string, jobId: number, cls: FailureClass, lines: string[]): Promise<void> {
     await this.trace(jobId, ['ERROR: the child pipeline could not be created:', ...lines.map((l) => `  ${l}`)]);
     const c = this.classification('downstream_pipeline_creation_failed', cls, `the child pipeline could not be created: ${lines[0] ?? ''}`);
-    this.finish(pipelineId, name, jobId, 'failed', c);
+    await this.finish(pipelineId, name, jobId, 'failed', c);
   }
 
   private classification(reason: FailureClassification['reason'], cls: FailureClass, summary: string): FailureClassification {
@@ -222,23 +219,23 @@ export class TriggerService {
     };
   }
 
-  private finish(
+  private async finish(
     pipelineId: number,
     name: string,
     jobId: number,
     result: 'success' | 'failed' | 'canceled',
     c: FailureClassification | null,
-  ): void {
+  ): Promise<void> {
     try {
-      this.pipelines.apply(
+      await this.pipelines.apply(
         pipelineId,
         { type: 'job_finished', name, result, exit_code: null, ...(c ? { failure_reason: c.reason, failure_class: c.class } : {}) },
         {
           // The verdict first: the pipeline's failure_class is computed from it in the same step.
-          guard: () => {
-            const s = this.store.jobs.get(jobId)?.status;
+          guard: async () => {
+            const s = (await this.store.jobs.get(jobId))?.status;
             if (s !== 'running' && s !== 'canceling') return false;
-            if (c) this.store.jobs.storeClassification(jobId, c);
+            if (c) await this.store.jobs.storeClassification(jobId, c);
             return true;
           },
         },

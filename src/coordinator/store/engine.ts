@@ -19,6 +19,13 @@ export type Params = readonly unknown[] | Readonly<Record<string, unknown>>;
 export interface Dialect {
   /** Appended to a SELECT that claims rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, '' on SQLite). */
   readonly forUpdateSkipLocked: string;
+  /**
+   * Appended to a SELECT that locks its row until the transaction ends (`FOR UPDATE` on
+   * PostgreSQL; '' on SQLite, whose `BEGIN IMMEDIATE` already holds the one write lock).
+   */
+  readonly forUpdate: string;
+  /** After a table name: use this index (SQLite's `INDEXED BY`; '' on PostgreSQL, whose planner takes no hints). */
+  indexedBy(index: string): string;
   /** `col` without letting the planner use an index on it (`+col` on SQLite, `col + 0`/`col || ''` is engine-specific). */
   noIndex(col: string): string;
 }

@@ -37,8 +37,8 @@ export class Store {
     opts: StoreOptions,
   ) {
     this.health = new StoreHealth(opts.dbPath, opts.dataDir, opts.probeWrite);
-    this.pipelines = new PipelineStore(this.sqliteDb);
-    this.jobs = new JobStore(this.sqliteDb);
+    this.pipelines = new PipelineStore(sql);
+    this.jobs = new JobStore(sql);
     this.traces = new TraceStore(sql);
     this.runners = new RunnerStore(sql);
     this.apiTokens = new ApiTokenStore(sql);
@@ -53,24 +53,15 @@ export class Store {
     return new Store(sql, { dbPath: db.name, dataDir: join(db.name, '..'), probeWrite: () => sql.probeWrite(db.name) });
   }
 
-  /** The better-sqlite3 handle under a SQLite store: for SQLite-only tools and tests (throws on PostgreSQL). */
+  /** The better-sqlite3 handle under a SQLite store: for SQLite-only tests (throws on PostgreSQL). */
   get db(): Db {
-    return this.sqliteDb;
-  }
-
-  private get sqliteDb(): Db {
     if (!(this.sql instanceof SqliteSql)) throw new Error('this store is not on SQLite');
     return this.sql.db;
   }
 
   /** Run `fn` in one transaction; queries it issues join it (nested calls become savepoints). */
-  txAsync<T>(fn: () => Promise<T>): Promise<T> {
+  tx<T>(fn: () => Promise<T>): Promise<T> {
     return this.sql.tx(fn);
-  }
-
-  /** The synchronous SQLite transaction of code not yet on `Sql` (issue 15: goes with the last table). */
-  tx<T>(fn: () => T): T {
-    return this.sqliteDb.transaction(fn)();
   }
 
   async close(): Promise<void> {

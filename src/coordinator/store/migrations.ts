@@ -310,6 +310,12 @@ ALTER TABLE runners ADD COLUMN removed_at INTEGER;
 CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
 `,
   },
+  {
+    version: 12,
+    // Several coordinators on one database (issue 15): every engine step bumps its pipeline's
+    // version under the row lock, so a coordinator whose in-memory engine is older rebuilds it.
+    sql: `ALTER TABLE pipelines ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

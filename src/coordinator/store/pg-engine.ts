@@ -44,6 +44,8 @@ const TYPES = {
 
 export const postgresDialect: Dialect = {
   forUpdateSkipLocked: ' FOR UPDATE SKIP LOCKED',
+  forUpdate: ' FOR UPDATE',
+  indexedBy: () => '',
   // PostgreSQL's planner takes no per-query hints and chooses well from statistics.
   noIndex: (col) => col,
 };

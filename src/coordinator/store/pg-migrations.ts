@@ -325,6 +325,12 @@ ALTER TABLE runners ADD COLUMN removed_at BIGINT;
 CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
 `,
   },
+  {
+    version: 12,
+    // Several coordinators on one database (issue 15): every engine step bumps its pipeline's
+    // version under the row lock, so a coordinator whose in-memory engine is older rebuilds it.
+    sql: `ALTER TABLE pipelines ADD COLUMN version BIGINT NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export const PG_SCHEMA_VERSIONS: readonly number[] = PG_MIGRATIONS.map((m) => m.version);

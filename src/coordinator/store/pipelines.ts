@@ -1,5 +1,5 @@
 /** The `pipelines` table. */
-import type { Db } from './db.js';
+import type { Sql } from './engine.js';
 
 export interface PipelineRow {
   id: number;
@@ -67,91 +67,119 @@ export type PipelineSummaryRow = Pick<
 >;
 
 export class PipelineStore {
-  private readonly s;
-  constructor(private readonly db: Db) {
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO pipelines (id, project, ref, sha, name, source, yaml, model_json, variables_json, status, warnings_json, repository_url, created_at)
-         VALUES (@id, @project, @ref, @sha, @name, @source, @yaml, @model_json, @variables_json, @status, @warnings_json, @repository_url, @created_at)`,
-      ),
-      get: db.prepare('SELECT * FROM pipelines WHERE id = ?'),
-      light: db.prepare(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`),
-      summaryOf: db.prepare(
-        'SELECT status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled FROM pipelines WHERE id = ?',
-      ),
-      nextId: db.prepare('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM pipelines'),
-      summary: db.prepare(
-        `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,
-           started_at = @started_at, finished_at = @finished_at, failure_class = @failure_class, canceled = @canceled WHERE id = @id`,
-      ),
-      setParent: db.prepare('UPDATE pipelines SET parent_pipeline_id = ?, trigger_job_id = ? WHERE id = ?'),
-      children: db.prepare('SELECT id, trigger_job_id, status FROM pipelines WHERE parent_pipeline_id = ? ORDER BY id'),
-      childOfJob: db.prepare('SELECT id, trigger_job_id, status FROM pipelines WHERE trigger_job_id = ? ORDER BY id DESC LIMIT 1'),
-      parentOf: db.prepare('SELECT parent_pipeline_id AS parent, trigger_job_id FROM pipelines WHERE id = ?'),
-      unfinishedOnRef: db.prepare(
-        `SELECT id FROM pipelines WHERE project = ? AND ref = ? AND id < ?
-           AND status NOT IN ('success', 'failed', 'canceled', 'skipped') ORDER BY id`,
-      ),
-    };
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * An id for the next pipeline, reserved before it is inserted (CI_PIPELINE_ID is exposed to
+   * `rules:` before the row exists). PostgreSQL takes it from the identity's sequence, so
+   * coordinators sharing the database never hand out one twice; the embedded SQLite store has
+   * one coordinator, which serialises creation (PipelineService.create).
+   */
+  async reserveId(): Promise<number> {
+    const q =
+      this.sql.kind === 'postgres'
+        ? `SELECT nextval(pg_get_serial_sequence('pipelines', 'id')) AS id`
+        : 'SELECT COALESCE(MAX(id), 0) + 1 AS id FROM pipelines';
+    return (await this.sql.get<{ id: number }>(q))!.id;
   }
 
-  /** The id the next insert will get (used to expose CI_PIPELINE_ID to `rules:` before inserting). */
-  nextId(): number {
-    return (this.s.nextId.get() as { id: number }).id;
+  async insert(p: NewPipeline): Promise<number> {
+    const row = await this.sql.get<{ id: number }>(
+      `INSERT INTO pipelines (id, project, ref, sha, name, source, yaml, model_json, variables_json, status, warnings_json, repository_url, created_at)
+       VALUES (@id, @project, @ref, @sha, @name, @source, @yaml, @model_json, @variables_json, @status, @warnings_json, @repository_url, @created_at)
+       RETURNING id`,
+      { ...p, id: p.id ?? (await this.reserveId()) },
+    );
+    return row!.id;
   }
 
-  insert(p: NewPipeline): number {
-    return Number(this.s.insert.run({ ...p, id: p.id ?? null }).lastInsertRowid);
+  get(id: number): Promise<PipelineRow | undefined> {
+    return this.sql.get<PipelineRow>('SELECT * FROM pipelines WHERE id = ?', [id]);
   }
 
-  get(id: number): PipelineRow | undefined {
-    return this.s.get.get(id) as PipelineRow | undefined;
+  getLight(id: number): Promise<LightPipelineRow | undefined> {
+    return this.sql.get<LightPipelineRow>(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`, [id]);
   }
 
-  getLight(id: number): LightPipelineRow | undefined {
-    return this.s.light.get(id) as LightPipelineRow | undefined;
+  summaryOf(id: number): Promise<PipelineSummaryRow | undefined> {
+    return this.sql.get<PipelineSummaryRow>(
+      'SELECT status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled FROM pipelines WHERE id = ?',
+      [id],
+    );
   }
 
-  summaryOf(id: number): PipelineSummaryRow | undefined {
-    return this.s.summaryOf.get(id) as PipelineSummaryRow | undefined;
+  /**
+   * The start of an engine step: locks the pipeline's row until the transaction ends (on
+   * PostgreSQL; SQLite's transaction holds the only write lock anyway) and returns its version,
+   * so steps on one pipeline run one at a time across coordinators, each on the latest state.
+   */
+  async lockForStep(id: number): Promise<number | undefined> {
+    return (await this.sql.get<{ version: number }>(`SELECT version FROM pipelines WHERE id = ?${this.sql.dialect.forUpdate}`, [id]))
+      ?.version;
   }
 
-  updateSummary(id: number, u: PipelineSummaryUpdate): void {
-    this.s.summary.run({ ...u, has_warnings: u.has_warnings ? 1 : 0, canceled: u.canceled ? 1 : 0, id });
+  /** The end of an engine step (under lockForStep's lock): the row's new version. */
+  async bumpVersion(id: number, from: number): Promise<number> {
+    await this.sql.run('UPDATE pipelines SET version = ? WHERE id = ?', [from + 1, id]);
+    return from + 1;
+  }
+
+  async updateSummary(id: number, u: PipelineSummaryUpdate): Promise<void> {
+    await this.sql.run(
+      `UPDATE pipelines SET status = @status, halted_by_job_id = @halted_by_job_id, has_warnings = @has_warnings,
+         started_at = @started_at, finished_at = @finished_at, failure_class = @failure_class, canceled = @canceled WHERE id = @id`,
+      { ...u, has_warnings: u.has_warnings ? 1 : 0, canceled: u.canceled ? 1 : 0, id },
+    );
   }
 
   /** Marks `id` as the child pipeline started by `triggerJobId` of `parentId`. */
-  setParent(id: number, parentId: number, triggerJobId: number): void {
-    this.s.setParent.run(parentId, triggerJobId, id);
+  async setParent(id: number, parentId: number, triggerJobId: number): Promise<void> {
+    await this.sql.run('UPDATE pipelines SET parent_pipeline_id = ?, trigger_job_id = ? WHERE id = ?', [parentId, triggerJobId, id]);
   }
 
-  children(parentId: number): ChildRef[] {
-    return this.s.children.all(parentId) as ChildRef[];
+  children(parentId: number): Promise<ChildRef[]> {
+    return this.sql.all<ChildRef>('SELECT id, trigger_job_id, status FROM pipelines WHERE parent_pipeline_id = ? ORDER BY id', [parentId]);
   }
 
   /** The child pipeline a trigger job created (its latest), if any. */
-  childOfJob(jobId: number): ChildRef | undefined {
-    return this.s.childOfJob.get(jobId) as ChildRef | undefined;
+  childOfJob(jobId: number): Promise<ChildRef | undefined> {
+    return this.sql.get<ChildRef>('SELECT id, trigger_job_id, status FROM pipelines WHERE trigger_job_id = ? ORDER BY id DESC LIMIT 1', [
+      jobId,
+    ]);
   }
 
   /** Parent pipeline and trigger job of a child pipeline; undefined for a top-level one. */
-  parentOf(id: number): { parent: number; trigger_job_id: number } | undefined {
-    const r = this.s.parentOf.get(id) as { parent: number | null; trigger_job_id: number } | undefined;
+  async parentOf(id: number): Promise<{ parent: number; trigger_job_id: number } | undefined> {
+    const r = await this.sql.get<{ parent: number | null; trigger_job_id: number }>(
+      'SELECT parent_pipeline_id AS parent, trigger_job_id FROM pipelines WHERE id = ?',
+      [id],
+    );
     return r && r.parent !== null ? { parent: r.parent, trigger_job_id: r.trigger_job_id } : undefined;
   }
 
   /** How many parents above `id` (0 for a top-level pipeline). */
-  depth(id: number): number {
+  async depth(id: number): Promise<number> {
     let d = 0;
-    for (let p = this.parentOf(id); p && d < 100; p = this.parentOf(p.parent)) d++;
+    for (let p = await this.parentOf(id); p && d < 100; p = await this.parentOf(p.parent)) d++;
     return d;
   }
 
-  unfinishedOnRef(project: string, ref: string, beforeId: number): number[] {
-    return (this.s.unfinishedOnRef.all(project, ref, beforeId) as { id: number }[]).map((r) => r.id);
+  async unfinishedOnRef(project: string, ref: string, beforeId: number): Promise<number[]> {
+    const rows = await this.sql.all<{ id: number }>(
+      `SELECT id FROM pipelines WHERE project = ? AND ref = ? AND id < ?
+         AND status NOT IN ('success', 'failed', 'canceled', 'skipped') ORDER BY id`,
+      [project, ref, beforeId],
+    );
+    return rows.map((r) => r.id);
   }
 
-  list(q: { limit: number; offset: number; ref?: string; status?: string; project?: string }): { rows: PipelineRow[]; total: number } {
+  async list(q: {
+    limit: number;
+    offset: number;
+    ref?: string;
+    status?: string;
+    project?: string;
+  }): Promise<{ rows: PipelineRow[]; total: number }> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.ref !== undefined) {
@@ -167,10 +195,12 @@ export class PipelineStore {
       args.push(q.project);
     }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM pipelines ${w}`).get(...args) as { n: number }).n;
-    const rows = this.db
-      .prepare(`SELECT * FROM pipelines ${w} ORDER BY id DESC LIMIT ? OFFSET ?`)
-      .all(...args, q.limit, q.offset) as PipelineRow[];
+    const total = (await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM pipelines ${w}`, args))!.n;
+    const rows = await this.sql.all<PipelineRow>(`SELECT * FROM pipelines ${w} ORDER BY id DESC LIMIT ? OFFSET ?`, [
+      ...args,
+      q.limit,
+      q.offset,
+    ]);
     return { rows, total };
   }
 }

@@ -21,7 +21,12 @@ interface Frame {
 
 type Waiter = { kind: 'query'; run: () => void } | { kind: 'tx'; start: () => void };
 
-const DIALECT: Dialect = { forUpdateSkipLocked: '', noIndex: (col) => `+${col}` };
+const DIALECT: Dialect = {
+  forUpdateSkipLocked: '',
+  forUpdate: '',
+  indexedBy: (index) => ` INDEXED BY ${index}`,
+  noIndex: (col) => `+${col}`,
+};
 const CACHE_LIMIT = 500;
 
 export class SqliteSql implements Sql {
