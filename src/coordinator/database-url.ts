@@ -2,8 +2,7 @@
  * Which database the coordinator uses: the embedded SQLite file in the data dir (the default,
  * no URL), or PostgreSQL named by a postgres:// / postgresql:// URL (`database_url:` in
  * coordinator.yml, `--database-url`, `FAULTLINE_DATABASE_URL`) for several coordinators on one
- * database. Any other URL is refused naming where it came from; so is a PostgreSQL URL while
- * this build cannot open one — never silently run on SQLite instead.
+ * database. Any other URL is refused naming where it came from — never silently run on SQLite instead.
  */
 
 export class DatabaseUrlError extends Error {
@@ -37,22 +36,10 @@ export function databaseUrlProblem(url: string): string | null {
   return null;
 }
 
-/**
- * Whether this build can open PostgreSQL. Until the PostgreSQL engine is wired into
- * createCoordinator this is false, and a PostgreSQL URL is refused at start-up.
- */
-export const POSTGRES_AVAILABLE = false;
-
 /** `url` as given by `from` (e.g. `--database-url`) → the engine to open. Throws naming `from`. */
 export function chooseDatabase(url: string | undefined, from = 'databaseUrl'): DatabaseChoice {
   if (url === undefined) return { kind: 'sqlite' };
   const problem = url.trim() === '' ? 'is empty (leave it out for the embedded SQLite store)' : databaseUrlProblem(url);
   if (problem) throw new DatabaseUrlError(`${from}: ${problem}`);
-  if (!POSTGRES_AVAILABLE)
-    throw new DatabaseUrlError(
-      `${from}: ${redactUrl(url)}: this faultline cannot use PostgreSQL yet (its PostgreSQL store is not part of this build), ` +
-        "and running on the SQLite file instead would leave other coordinators of that database without this one's state; " +
-        `remove ${from} to run on the embedded SQLite store in the data dir`,
-    );
   return { kind: 'postgres', url };
 }

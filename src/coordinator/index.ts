@@ -11,6 +11,8 @@ import { resolveOptions, type CoordinatorOptions } from './config.js';
 import { CoordinatorEvents } from './events.js';
 import { setupTokens, type CoordinatorTokens } from './secrets.js';
 import { chooseDatabase } from './database-url.js';
+import { localCluster, pgCluster, WAKE_PENDING, WAKE_RULES, type Cluster } from './cluster/index.js';
+import { LeaderDuties, reloadRules } from './cluster/duties.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
 import { Dispatcher } from './services/dispatcher.js';
 import { TriggerService } from './services/triggers.js';
@@ -61,21 +63,24 @@ function defaultLogger(): Logger {
 
 export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
   const opts = resolveOptions(options);
-  chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
+  const database = chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
   const log = options.logger ?? defaultLogger();
   const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
   let store: Store;
   try {
-    store = await Store.openSqlite(opts.dataDir);
+    store = database.kind === 'postgres' ? await Store.openPostgres(database.url, opts.dataDir) : await Store.openSqlite(opts.dataDir);
   } catch (err) {
     lock.release();
+    if (database.kind === 'postgres') throw err; // DatabaseUnavailableError names the server
     const path = join(opts.dataDir, 'faultline.db');
     throw new DataDirError(`cannot open ${path}: ${storageProblem(err, path)?.message ?? (err as Error).message}`);
   }
   let server: Server | undefined;
+  let cluster: Cluster | undefined;
   try {
+    cluster = database.kind === 'postgres' ? await pgCluster(store.sql, database.url, log) : localCluster();
     const { registrationToken, apiToken, created, files } = await setupTokens(store, opts.dataDir, options, {
-      shared: false, // SQLite: this coordinator owns its database (the PostgreSQL engine sets it)
+      shared: cluster.shared, // PostgreSQL: other coordinators' runners and users hold the tokens in the database
       onReplaced: (which) =>
         log.warn({ token: which }, `the ${which} token in the database was replaced: the previous one is refused from now on`),
     });
@@ -94,11 +99,16 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const fleet = new Fleet(store, jobs, events, opts, log);
     const reaper = new Reaper(store, jobs, events, opts, log, hearing);
     reaper.fleet = fleet;
-    pipelines.onPending = () => dispatcher.wake();
+    const wake = cluster.wake;
+    pipelines.onPending = () => {
+      dispatcher.wake();
+      if (cluster!.shared) wake.notify(WAKE_PENDING).catch((err: unknown) => log.warn({ err }, 'wake: NOTIFY failed'));
+    };
     jobs.onFinal = (id) => finisher.enqueue(id);
     const notifier = new Notifier(store, events, options.notifications ?? [], () => opts.serverUrl, log);
     const telemetry = await createTelemetry(store, events, log, {
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+      isLeader: () => cluster!.leadership.isLeader(),
       baseUrl: () => opts.serverUrl,
       incidentThresholds: definedOnly(options.incidents),
       widespread: definedOnly(options.widespread),
@@ -129,6 +139,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       fleet,
       pipelines,
       classifier: () => classifier,
+      rulesReloaded: () => void wake.notify(WAKE_RULES).catch((err: unknown) => log.warn({ err }, 'wake: NOTIFY failed')),
       rulesDir: options.rulesDir ?? SHIPPED_RULES_DIR,
       notifications: notifier.records,
       mount: telemetry.mount,
@@ -145,10 +156,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     server.keepAliveTimeout = Math.max(server.keepAliveTimeout, 5000);
     log.info({ url }, 'coordinator listening');
 
-    await notifier.start(); // before recover(): replayed finishes notify too
-    await finisher.recover();
-    await triggers.recover();
-    reaper.start();
+    // Wake-ups from the other coordinators of the database (and our own NOTIFY: harmless).
+    const unwake = wake.onWake((what) => {
+      if (what === WAKE_RULES && cluster!.shared) void reloadRules(classifier, log);
+      else dispatcher.wake();
+    });
+    notifier.start();
+    const leader = new LeaderDuties(cluster.leadership, cluster.shared, { reaper, finisher, triggers, notifier }, log);
+    await leader.start();
     artifacts.start();
 
     let closing: Promise<void> | null = null;
@@ -170,7 +185,8 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       idle: () => finisher.idle(),
       close: () =>
         (closing ??= (async () => {
-          reaper.stop();
+          unwake();
+          await leader.stop();
           artifacts.stop();
           dispatcher.close(); // parked long-polls answer 204 now
           live.close(); // event streams end: they must not hold the server open
@@ -183,12 +199,14 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
           await notifier.close();
           await telemetry.close();
           if (classifier !== options.classifier) (classifier as { close?: () => void }).close?.();
+          await cluster!.close();
           await store.close();
           lock.release();
         })()),
     };
   } catch (err) {
     server?.close();
+    await cluster?.close();
     await store.close();
     lock.release();
     throw err;

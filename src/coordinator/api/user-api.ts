@@ -22,6 +22,8 @@ export interface UserApiDeps extends RulesApiDeps, NotificationsApiDeps {
   store: Store;
   pipelines: PipelineService;
   classifier: () => FailureClassifier;
+  /** A reload here succeeded: the other coordinators of the database reload too (cluster/index.ts). */
+  rulesReloaded?: () => void;
   fleet: Fleet;
 }
 
@@ -177,6 +179,7 @@ export function userApi(d: UserApiDeps): Router {
         `rules not reloaded (the previous rules stay in force): ${out.errors.length} error(s)`,
         out.errors.map((e) => ({ path: e.file ?? '(rules)', line: e.line, column: e.column, message: e.message })),
       );
+    d.rulesReloaded?.();
     res.json({ ok: true });
   });
 

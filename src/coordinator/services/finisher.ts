@@ -42,9 +42,9 @@ export class Finisher {
     if (!this.running) this.running = new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
   }
 
-  /** Re-queue jobs whose final update was stored but not finished (crash/restart). */
-  async recover(): Promise<void> {
-    for (const id of await this.store.jobs.finishPendingIds()) this.enqueue(id);
+  /** Re-queue jobs whose final update was stored but not finished (crash/restart), optionally only those stored before `before`. */
+  async recover(before?: number): Promise<void> {
+    for (const id of await this.store.jobs.finishPendingIds(before)) this.enqueue(id);
   }
 
   /** Resolves when the queue is empty. */

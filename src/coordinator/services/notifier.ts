@@ -169,12 +169,26 @@ export class Notifier {
     this.records = new NotificationStore(store.sql);
   }
 
-  /** Subscribes to the events and resumes the deliveries a previous run left pending. */
-  async start(): Promise<void> {
+  /** Subscribes to the events (every coordinator notifies of what happened on it). */
+  start(): void {
     this.events.on('job_finished', this.onJob);
     this.events.on('pipeline_finished', this.onPipeline);
+  }
+
+  /**
+   * Resumes the deliveries a previous run left pending (the leader's work, cluster/duties.ts);
+   * with `overdueBefore`, only those due before then — on a shared database, the ones a live
+   * coordinator still has scheduled are its own.
+   */
+  async resume(overdueBefore?: number): Promise<void> {
+    if (this.closed) return;
     const now = Date.now();
-    for (const row of await this.records.pending()) this.schedule(row.id, Math.max(0, (row.next_attempt_at ?? now) - now));
+    for (const row of await this.records.pending()) {
+      const due = row.next_attempt_at ?? row.created_at;
+      if (overdueBefore !== undefined && due >= overdueBefore) continue;
+      if (this.timers.has(row.id) || this.inFlight.has(row.id) || this.ready.includes(row.id)) continue;
+      this.schedule(row.id, Math.max(0, due - now));
+    }
   }
 
   /** Stops the timers and waits for the posts in flight (an aborted one stays pending). */

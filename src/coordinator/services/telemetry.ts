@@ -36,6 +36,12 @@ export interface TelemetryOptions {
   widespread?: Partial<WidespreadOptions>;
   /** The coordinator's public URL (for span links), read lazily. */
   baseUrl: () => string;
+  /**
+   * Whether this coordinator exports the cluster-wide gauges (jobs, pipelines and runners as the
+   * database has them). Only the leader does, so a sum over coordinators counts each once;
+   * the others export them as 0 (default: always, as on SQLite).
+   */
+  isLeader?: () => boolean;
   /** prom-client's process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -243,7 +249,13 @@ export async function createTelemetry(
     spans,
     async scrape() {
       try {
-        await refreshGauges();
+        if (o.isLeader?.() ?? true) await refreshGauges();
+        else {
+          heartbeatRows = [];
+          metrics.setJobCounts({ pending: 0, running: 0 });
+          metrics.setPipelineRunCounts({});
+          metrics.setRunnerCounts({});
+        }
       } catch (err) {
         // A closed/locked DB must not break the scrape: counters are still worth serving.
         log.error({ err }, 'refreshing scrape-time gauges failed');

@@ -9,6 +9,7 @@ import { JobStore } from './jobs.js';
 import { PipelineStore } from './pipelines.js';
 import { RunnerStore } from './runners.js';
 import { SqliteSql } from './sqlite-engine.js';
+import { describeTarget, openPostgres } from './pg-engine.js';
 import { ApiTokenStore } from './tokens.js';
 import { TraceStore } from './traces.js';
 
@@ -51,6 +52,15 @@ export class Store {
     const db = openDb(dataDir);
     const sql = new SqliteSql(db);
     return new Store(sql, { dbPath: db.name, dataDir: join(db.name, '..'), probeWrite: () => sql.probeWrite(db.name) });
+  }
+
+  /**
+   * A PostgreSQL database shared by several coordinators (migrated under an advisory lock at
+   * open). `dataDir` is this coordinator's own directory (artifacts, tokens, include cache).
+   */
+  static async openPostgres(url: string, dataDir: string): Promise<Store> {
+    const sql = await openPostgres(url);
+    return new Store(sql, { dbPath: describeTarget(url), dataDir });
   }
 
   /** The better-sqlite3 handle under a SQLite store: for SQLite-only tests (throws on PostgreSQL). */

@@ -435,8 +435,12 @@ export class JobStore {
   async clearFinishPending(id: number): Promise<void> {
     await this.sql.run('UPDATE jobs SET finish_pending = 0 WHERE id = ?', [id]);
   }
-  async finishPendingIds(): Promise<number[]> {
-    return (await this.sql.all<{ id: number }>('SELECT id FROM jobs WHERE finish_pending = 1 ORDER BY id')).map((r) => r.id);
+  async finishPendingIds(before = Number.MAX_SAFE_INTEGER): Promise<number[]> {
+    const rows = await this.sql.all<{ id: number }>(
+      'SELECT id FROM jobs WHERE finish_pending = 1 AND COALESCE(last_update_at, 0) < ? ORDER BY id',
+      [before],
+    );
+    return rows.map((r) => r.id);
   }
   async touch(id: number, now: number): Promise<void> {
     await this.sql.run('UPDATE jobs SET last_update_at = ? WHERE id = ?', [now, id]);
