@@ -238,6 +238,8 @@ forEachEngine('incidents tables and MTTR', (open) => {
     const sql = await open();
     const incidents = new IncidentStore(sql);
     const jobs = await Promise.all(Array.from({ length: 6 }, () => failed(sql, 0)));
+    // open the pool's connections first, so the transactions really run side by side on PostgreSQL
+    await Promise.all(jobs.map(() => sql.tx(() => sql.get('SELECT 1 AS one'))));
     await Promise.all(jobs.map((id, i) => incidents.recordFailure(registry, id, T0 + i)));
     const rows = await incidents.unresolved();
     assert.deepEqual(
