@@ -64,6 +64,17 @@ forEachEngine('runners table', (open) => {
     );
   });
 
+  test('the same runner registering twice at once (two coordinators): one record, the later call takes it over', async () => {
+    const sql = await open();
+    const runners = new RunnerStore(sql);
+    // open the pool's connections first, so on PostgreSQL the registrations really run side by side
+    await Promise.all(Array.from({ length: 4 }, () => sql.tx(() => sql.get('SELECT 1 AS one'))));
+    const got = await Promise.all([1, 2, 3, 4].map((i) => runners.register(reg({ token_hash: `h${i}` }), i)));
+    assert.equal(new Set(got.map((g) => g.id)).size, 1, JSON.stringify(got));
+    assert.deepEqual(got.map((g) => g.replaced).sort(), [false, true, true, true]);
+    assert.equal((await runners.all()).length, 1);
+  });
+
   test('remove: soft, once; the token is voided, the record leaves all() but get() still finds it', async () => {
     const sql = await open();
     const runners = new RunnerStore(sql);
