@@ -109,6 +109,8 @@ forEachEngine('runners table', (open) => {
     assert.deepEqual(names(await runners.staleSince(5000)), ['a']);
     await runners.remove(a.id, 6000);
     assert.deepEqual(names(await runners.staleSince(10_000)), ['b'], 'a removed runner is not swept again');
+    await runners.setState(b.id, 'offline');
+    assert.deepEqual([await runners.onlineSince(0), await runners.silentSince(10_000)], [[], []], 'offline: neither online nor silent');
   });
 
   test('running and infra-failure counts per runner come from its jobs', async () => {
