@@ -20,48 +20,16 @@
  * - Locally, FAULTLINE_TEST_ENGINES=sqlite (comma list) narrows the matrix and a machine without
  *   PostgreSQL skips its half; under CI=true both always run and a missing postgres fails.
  */
-import { afterEach, before, describe } from 'node:test';
+import { afterEach, describe } from 'node:test';
 import { openDb } from '../../src/coordinator/store/db.js';
 import type { Sql } from '../../src/coordinator/store/engine.js';
-import { openPostgres } from '../../src/coordinator/store/pg-engine.js';
-import { migratePostgres } from '../../src/coordinator/store/pg-migrations.js';
 import { SqliteSql } from '../../src/coordinator/store/sqlite-engine.js';
-import { postgresMissing, sharedPostgres } from './postgres.js';
 import { tempDir } from './tmp.js';
+import { withPostgres } from './with-postgres.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 export const ENGINE_NAMES: readonly EngineName[] = ['sqlite', 'postgres'];
 export type OpenSql = () => Promise<Sql>;
-
-async function openSqliteSql(): Promise<{ sql: Sql; cleanup: () => Promise<void> }> {
-  const dir = tempDir('faultline-engine-');
-  const sql = new SqliteSql(openDb(dir.path));
-  return { sql, cleanup: async () => (await sql.close().catch(() => {}), dir.dispose()) };
-}
-
-let template: Promise<string> | null = null;
-/** A database migrated once per test process; each test's database is a file copy of it. */
-function migratedTemplate(): Promise<string> {
-  template ??= (async () => {
-    const server = await sharedPostgres();
-    const db = await server.createDatabase({ name: 'faultline_template' });
-    const sql = await openPostgres(db.url, { migrate: false });
-    try {
-      await migratePostgres(sql);
-    } finally {
-      await sql.close(); // a template must have no connections when it is copied
-    }
-    return db.name;
-  })();
-  return template;
-}
-
-async function openPostgresSql(): Promise<{ sql: Sql; cleanup: () => Promise<void> }> {
-  const server = await sharedPostgres();
-  const db = await server.createDatabase({ template: await migratedTemplate() });
-  const sql = await openPostgres(db.url, { migrate: false });
-  return { sql, cleanup: async () => (await sql.close().catch(() => {}), await db.drop()) };
-}
 
 function selected(): readonly EngineName[] {
   const env = process.env.FAULTLINE_TEST_ENGINES;
@@ -69,9 +37,20 @@ function selected(): readonly EngineName[] {
   return ENGINE_NAMES.filter((e) => env.split(',').includes(e));
 }
 
-function whyNot(engine: EngineName): string | false {
-  if (process.env.CI === 'true') return false; // under CI nothing is skipped: a missing part fails
-  return (engine === 'postgres' ? postgresMissing() : null) ?? false;
+/** The SQLite half: a migrated file in a temp dir per `open()`, closed and deleted after the test. */
+function describeSqlite(name: string, body: (open: OpenSql, engine: EngineName) => void): void {
+  describe(name, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const c of cleanups.splice(0).reverse()) await c();
+    });
+    body(async () => {
+      const dir = tempDir('faultline-engine-');
+      const sql = new SqliteSql(openDb(dir.path));
+      cleanups.push(async () => (await sql.close().catch(() => {}), dir.dispose()));
+      return sql;
+    }, 'sqlite');
+  });
 }
 
 export function forEachEngine(
@@ -80,19 +59,8 @@ export function forEachEngine(
   opts: { engines?: readonly EngineName[] } = {},
 ): void {
   for (const engine of (opts.engines ?? ENGINE_NAMES).filter((e) => selected().includes(e))) {
-    describe(`${name} [${engine}]`, { skip: whyNot(engine) }, () => {
-      const cleanups: (() => Promise<void>)[] = [];
-      // start the server (and migrate the template) before the first test's clock starts
-      if (engine === 'postgres') before(async () => void (await migratedTemplate()));
-      afterEach(async () => {
-        for (const c of cleanups.splice(0)) await c();
-      });
-      const open: OpenSql = async () => {
-        const { sql, cleanup } = await (engine === 'postgres' ? openPostgresSql() : openSqliteSql());
-        cleanups.push(cleanup);
-        return sql;
-      };
-      body(open, engine);
-    });
+    if (engine === 'sqlite') describeSqlite(`${name} [sqlite]`, body);
+    // the template is migrated in `before`, so the first test's clock does not include it
+    else withPostgres(`${name} [postgres]`, (pg) => body(async () => (await pg.migrated()).sql, 'postgres'), { migratedTemplate: true });
   }
 }

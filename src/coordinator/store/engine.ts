@@ -11,6 +11,8 @@
  * - integers (ms timestamps, ids, counts) come back as JS numbers from both engines; flags are
  *   INTEGER 0/1 on both (never SQL booleans); text compares case-sensitively (no `LIKE` for
  *   equality: SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+ * - `ORDER BY` a column that can be NULL says `NULLS FIRST` or `NULLS LAST` (SQLite puts NULL
+ *   first, PostgreSQL last, ascending).
  */
 
 export type Params = readonly unknown[] | Readonly<Record<string, unknown>>;

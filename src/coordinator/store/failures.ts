@@ -73,11 +73,12 @@ export async function listFailures(
   return { rows, next: more && last ? { finished_at: last.finished_at!, id: last.id } : null };
 }
 
+/** NULLS FIRST: an unknown cause sorts before named ones on both engines (PostgreSQL would put it last). */
 export function summarizeFailures(sql: Sql, since: number, until: number): Promise<{ class: string; cause: string; count: number }[]> {
   return sql.all(
     `SELECT failure_class AS class, failure_cause AS cause, COUNT(*) AS count FROM jobs
      WHERE failure_class IS NOT NULL AND finished_at >= ? AND finished_at < ?
-     GROUP BY failure_class, failure_cause ORDER BY count DESC, class, cause`,
+     GROUP BY failure_class, failure_cause ORDER BY count DESC, class, cause NULLS FIRST`,
     [since, until],
   );
 }

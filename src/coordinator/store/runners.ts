@@ -29,6 +29,8 @@ export interface RunnerRegistration {
 }
 
 const SEEN_RESOLUTION_MS = 250;
+/** First key of the PostgreSQL advisory locks serialising registrations (two-key space: apart from the migration and leader locks). */
+const REGISTER_LOCK_CLASS = 0x666c_7267; // "flrg"
 
 export class RunnerStore {
   constructor(private readonly sql: Sql) {}
@@ -48,6 +50,11 @@ export class RunnerStore {
     // Same name on the same host = the same runner registering again (its config was lost or
     // re-created): it takes over the record, so the fleet shows no ghost of its former self.
     return this.sql.tx(async () => {
+      // Two coordinators registering one runner at once would both find no record and both insert
+      // (READ COMMITTED; there is no row to lock yet): serialise on the (name, host) pair. SQLite's
+      // transaction already holds the whole database.
+      if (r.host !== null && this.sql.kind === 'postgres')
+        await this.sql.run('SELECT pg_advisory_xact_lock(?, hashtext(?))', [REGISTER_LOCK_CLASS, JSON.stringify([r.name, r.host])]);
       const old =
         r.host === null
           ? undefined

@@ -2,11 +2,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { alwaysLeader, startPgLeadership, type Leadership } from '../../../src/coordinator/cluster/leader.js';
-import { postgresMissing, sharedPostgres, startPostgres, type PgServer } from '../../helpers/postgres.js';
+import { withPostgres } from '../../helpers/with-postgres.js';
 
-const skip = process.env.CI === 'true' ? false : (postgresMissing() ?? false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Samples both every 20 ms; records every moment with two leaders. */
@@ -27,19 +26,12 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<num
   return Date.now() - t0;
 }
 
-describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
-  let server: PgServer;
-  const running: Leadership[] = [];
-  before(async () => {
-    server = await sharedPostgres();
-  });
-  after(async () => {
-    for (const l of running) await l.stop();
-  });
+withPostgres('leadership (real PostgreSQL advisory lock)', (pg) => {
+  const running = (l: Leadership) => (pg.defer(() => l.stop()), l);
 
   /** The application_name of the session that holds the leader lock, as the server sees it. */
   async function holder(db: string): Promise<{ pid: number; app: string } | undefined> {
-    const rows = await server.admin<{ pid: number; app: string }>(
+    const rows = await pg.server.admin<{ pid: number; app: string }>(
       `SELECT l.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
        WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = $1)`,
       [db],
@@ -49,11 +41,10 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
   }
 
   test('two coordinators: exactly one leads; the holder killed → the other leads within 3 s, never both', async (t) => {
-    const db = await server.createDatabase();
+    const db = await pg.database();
     const changes: string[] = [];
-    const a = startPgLeadership(db.url, { applicationName: 'leader-a' });
-    const b = startPgLeadership(db.url, { applicationName: 'leader-b' });
-    running.push(a, b);
+    const a = running(startPgLeadership(db.url, { applicationName: 'leader-a' }));
+    const b = running(startPgLeadership(db.url, { applicationName: 'leader-b' }));
     a.onChange((v) => changes.push(`a:${v}`));
     b.onChange((v) => changes.push(`b:${v}`));
     const s = sampler(a, b);
@@ -66,7 +57,7 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
       const h = await holder(db.name);
       assert.equal(h?.app, `leader-${firstName}`, 'isLeader() agrees with the server');
 
-      await server.admin('SELECT pg_terminate_backend($1)', [h!.pid]);
+      await pg.server.admin('SELECT pg_terminate_backend($1)', [h!.pid]);
       const took = await until('takeover after pg_terminate_backend', () => second.isLeader(), 3000);
       assert.equal(first.isLeader(), false);
       assert.equal((await holder(db.name))?.app, `leader-${firstName === 'a' ? 'b' : 'a'}`);
@@ -88,7 +79,7 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
   });
 
   test('a hung holder (process frozen, socket open) loses the lock: the server ends its silent session', async (t) => {
-    const db = await server.createDatabase();
+    const db = await pg.database();
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(new URL('fixtures/leader-child.ts', import.meta.url)), db.url],
@@ -100,8 +91,7 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await until('child leads', () => out.includes('leader'), 30_000);
-      const b = startPgLeadership(db.url, { applicationName: 'leader-b', intervalMs: 200 });
-      running.push(b);
+      const b = running(startPgLeadership(db.url, { applicationName: 'leader-b', intervalMs: 200 }));
       await sleep(1000);
       assert.equal(b.isLeader(), false, 'the live child holds the lock');
       child.kill('SIGSTOP');
@@ -114,18 +104,12 @@ describe('leadership (real PostgreSQL advisory lock)', { skip }, () => {
   });
 
   test('database down: the leader steps down within two beats (it must not keep leading blind)', async () => {
-    const own = await startPostgres(); // its own server: this test stops it
+    const own = await pg.ownServer(); // its own server: this test stops it
     const db = await own.createDatabase();
-    const l = startPgLeadership(db.url, { intervalMs: 200 });
-    running.push(l);
-    try {
-      await until('leader', () => l.isLeader(), 3000);
-      await own.stop();
-      await until('steps down', () => !l.isLeader(), 2000);
-    } finally {
-      await l.stop();
-      await own.stop();
-    }
+    const l = running(startPgLeadership(db.url, { intervalMs: 200 }));
+    await until('leader', () => l.isLeader(), 3000);
+    await own.stop();
+    await until('steps down', () => !l.isLeader(), 2000);
   });
 
   test('SQLite variant: always the leader', async () => {

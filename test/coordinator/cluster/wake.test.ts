@@ -1,12 +1,9 @@
 // "A job became pending" across coordinators: LISTEN/NOTIFY on a real PostgreSQL server.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { localWake, pgWake, type Wake } from '../../../src/coordinator/cluster/wake.js';
-import type { Sql } from '../../../src/coordinator/store/engine.js';
-import { openPostgres } from '../../../src/coordinator/store/pg-engine.js';
-import { postgresMissing, sharedPostgres, type PgServer } from '../../helpers/postgres.js';
+import { withPostgres } from '../../helpers/with-postgres.js';
 
-const skip = process.env.CI === 'true' ? false : (postgresMissing() ?? false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Collects payloads with the time they arrived. */
@@ -25,29 +22,17 @@ function collect(w: Wake) {
   return { got, next };
 }
 
-describe('wake (real PostgreSQL LISTEN/NOTIFY)', { skip }, () => {
-  let server: PgServer;
-  const closers: (() => Promise<void>)[] = [];
-  before(async () => {
-    server = await sharedPostgres();
-  });
-  after(async () => {
-    for (const c of closers.reverse()) await c();
-  });
-
+withPostgres('wake (real PostgreSQL LISTEN/NOTIFY)', (pg) => {
   async function coordinator(url: string, app: string, heartbeatMs?: number) {
-    const sql: Sql = await openPostgres(url, { migrate: false });
+    const sql = await pg.open(url);
     const wake = pgWake(sql, url, { applicationName: app, heartbeatMs });
-    closers.push(
-      () => sql.close(),
-      () => wake.close(),
-    );
+    pg.defer(() => wake.close());
     await wake.listening();
     return { sql, wake };
   }
 
   test('a notify from coordinator A reaches a listener on B within 1 s; inside a tx only at COMMIT', async (t) => {
-    const db = await server.createDatabase();
+    const db = await pg.database();
     const a = await coordinator(db.url, 'wake-a');
     const b = await coordinator(db.url, 'wake-b');
     const onB = collect(b.wake);
@@ -77,19 +62,19 @@ describe('wake (real PostgreSQL LISTEN/NOTIFY)', { skip }, () => {
   });
 
   test("the listener's connection terminated: it reconnects, wakes once (missed notifies), and still receives", async () => {
-    const db = await server.createDatabase();
+    const db = await pg.database();
     const a = await coordinator(db.url, 'wake-a');
     const b = await coordinator(db.url, 'wake-b');
     const onB = collect(b.wake);
     const pidOf = async () =>
       (
-        await server.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wake-b'", [
+        await pg.server.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wake-b'", [
           db.name,
         ])
       ).map((r) => r.pid);
     const [old] = await pidOf();
     assert.ok(old, 'listener session visible on the server');
-    await server.admin('SELECT pg_terminate_backend($1)', [old]);
+    await pg.server.admin('SELECT pg_terminate_backend($1)', [old]);
     const t0 = Date.now();
     while (!(await pidOf()).some((p) => p !== old)) {
       assert.ok(Date.now() - t0 < 5000, 'listener did not reconnect within 5 s');
@@ -102,13 +87,13 @@ describe('wake (real PostgreSQL LISTEN/NOTIFY)', { skip }, () => {
   });
 
   test('a silently dead listener connection (backend frozen, no RST) is noticed by the heartbeat and replaced', async () => {
-    const db = await server.createDatabase();
+    const db = await pg.database();
     const a = await coordinator(db.url, 'wake-a');
     const b = await coordinator(db.url, 'wake-frozen', 300);
     const onB = collect(b.wake);
     const pids = async () =>
       (
-        await server.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wake-frozen'", [
+        await pg.server.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'wake-frozen'", [
           db.name,
         ])
       ).map((r) => r.pid);

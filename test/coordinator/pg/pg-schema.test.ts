@@ -2,16 +2,13 @@
 // a SQLite migration without its PostgreSQL port fails here instead of drifting silently.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Sql } from '../../../src/coordinator/store/engine.js';
 import { migrate, SCHEMA_VERSIONS } from '../../../src/coordinator/store/migrations.js';
-import { openPostgres } from '../../../src/coordinator/store/pg-engine.js';
 import { migratePostgres, PG_SCHEMA_VERSIONS } from '../../../src/coordinator/store/pg-migrations.js';
-import { postgresMissing, sharedPostgres, type PgServer } from '../../helpers/postgres.js';
 import { tempDir } from '../../helpers/tmp.js';
-
-const skip = process.env.CI === 'true' ? false : (postgresMissing() ?? false);
+import { withPostgres } from '../../helpers/with-postgres.js';
 
 interface Shape {
   /** table → "col type notnull default" lines */
@@ -115,24 +112,14 @@ async function pgShape(sql: Sql): Promise<Shape> {
   return shape;
 }
 
-describe('pg-migrations (real PostgreSQL)', { skip }, () => {
-  let server: PgServer;
-  const opened: Sql[] = [];
-  before(async () => {
-    server = await sharedPostgres();
-  });
-  after(async () => {
-    for (const s of opened) await s.close();
-  });
-
+withPostgres('pg-migrations (real PostgreSQL)', (pg) => {
   test('the same version numbers as the SQLite migrations', () => {
     assert.deepEqual([...PG_SCHEMA_VERSIONS], [...SCHEMA_VERSIONS]);
   });
 
   test('two coordinators starting together on a fresh database: both succeed, schema applied once', async () => {
-    const db = await server.createDatabase();
-    const [a, b] = await Promise.all([openPostgres(db.url, { migrate: false }), openPostgres(db.url, { migrate: false })]);
-    opened.push(a, b);
+    const db = await pg.database();
+    const [a, b] = await Promise.all([pg.open(db.url), pg.open(db.url)]);
     const [appliedA, appliedB] = await Promise.all([migratePostgres(a), migratePostgres(b)]);
     // one of them did all the work while the other waited on the advisory lock
     assert.deepEqual([appliedA, appliedB].map((x) => x.length).sort(), [0, PG_SCHEMA_VERSIONS.length]);
@@ -142,8 +129,7 @@ describe('pg-migrations (real PostgreSQL)', { skip }, () => {
       [...PG_SCHEMA_VERSIONS],
     );
     // and openPostgres (which migrates) twice more at once: nothing left to do, no error
-    const [c, d] = await Promise.all([openPostgres(db.url), openPostgres(db.url)]);
-    opened.push(c, d);
+    const [c] = await Promise.all([pg.open(db.url, { migrate: true }), pg.open(db.url, { migrate: true })]);
     assert.deepEqual(await migratePostgres(c), []);
   });
 
@@ -153,10 +139,8 @@ describe('pg-migrations (real PostgreSQL)', { skip }, () => {
     try {
       migrate(lite);
       const expected = sqliteShape(lite);
-      const db = await server.createDatabase();
-      const pg = await openPostgres(db.url);
-      opened.push(pg);
-      const actual = await pgShape(pg);
+      const db = await pg.database();
+      const actual = await pgShape(await pg.open(db.url, { migrate: true }));
       assert.deepEqual(Object.keys(actual.columns).sort(), Object.keys(expected.columns).sort(), 'tables');
       for (const t of Object.keys(expected.columns)) assert.deepEqual(actual.columns[t], expected.columns[t], `columns of ${t}`);
       assert.deepEqual(actual.pks, expected.pks, 'primary keys');
@@ -169,23 +153,21 @@ describe('pg-migrations (real PostgreSQL)', { skip }, () => {
   });
 
   test('the ported data migration (10) runs on PostgreSQL too: incidents rows are carried over', async () => {
-    const db = await server.createDatabase();
-    const pg = await openPostgres(db.url, { migrate: false });
-    opened.push(pg);
+    const sql = await pg.open((await pg.database()).url);
     // stop at 9, write an old-style incident, then apply the rest
     const { PG_MIGRATIONS } = await import('../../../src/coordinator/store/pg-migrations.js');
-    await pg.tx(async () => {
-      await pg.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    await sql.tx(async () => {
+      await sql.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       for (const m of PG_MIGRATIONS.filter((x) => x.version <= 9)) {
-        await pg.run(m.sql);
-        await pg.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, 1]);
+        await sql.run(m.sql);
+        await sql.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, 1]);
       }
     });
-    await pg.run(
+    await sql.run(
       "INSERT INTO incidents (cause, target, scope, opened_at, last_failure_at, resolved_at) VALUES ('registry_unreachable', 'r:5000', 'registry', 10, 20, 30)",
     );
-    assert.deepEqual(await migratePostgres(pg), PG_SCHEMA_VERSIONS.filter((v) => v >= 10));
-    const row = await pg.get('SELECT first_failure_at, opened_at, dependency_kind, state, resolved_reason FROM incidents');
+    assert.deepEqual(await migratePostgres(sql), PG_SCHEMA_VERSIONS.filter((v) => v >= 10));
+    const row = await sql.get('SELECT first_failure_at, opened_at, dependency_kind, state, resolved_reason FROM incidents');
     assert.deepEqual(row, {
       first_failure_at: 10,
       opened_at: 10,
