@@ -10,7 +10,7 @@ import { createApp } from './app.js';
 import { resolveOptions, type CoordinatorOptions } from './config.js';
 import { CoordinatorEvents } from './events.js';
 import { setupTokens, type CoordinatorTokens } from './secrets.js';
-import { chooseDatabase } from './database-url.js';
+import { chooseDatabase, type DatabaseChoice } from './database-url.js';
 import { localCluster, pgCluster, WAKE_PENDING, WAKE_RULES, type Cluster } from './cluster/index.js';
 import { LeaderDuties, reloadRules } from './cluster/duties.js';
 import { defaultClassifier, type FailureClassifier } from './services/classifier.js';
@@ -26,7 +26,7 @@ import { Notifier } from './services/notifier.js';
 import { SHIPPED_RULES_DIR } from '../classify/index.js';
 import { createTelemetry, type CoordinatorTelemetry } from './services/telemetry.js';
 import { Store } from './store/index.js';
-import { DataDirError, prepareDataDir } from './store/data-dir.js';
+import { DataDirError, prepareDataDir, type DataDirLock } from './store/data-dir.js';
 import { storageProblem } from './store/health.js';
 import { join } from 'node:path';
 import { ArtifactService } from './artifacts/service.js';
@@ -65,16 +65,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const opts = resolveOptions(options);
   const database = chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
   const log = options.logger ?? defaultLogger();
-  const lock = prepareDataDir(opts.dataDir); // names the path and the problem; refuses a second coordinator
-  let store: Store;
-  try {
-    store = database.kind === 'postgres' ? await Store.openPostgres(database.url, opts.dataDir) : await Store.openSqlite(opts.dataDir);
-  } catch (err) {
-    lock.release();
-    if (database.kind === 'postgres') throw err; // DatabaseUnavailableError names the server
-    const path = join(opts.dataDir, 'faultline.db');
-    throw new DataDirError(`cannot open ${path}: ${storageProblem(err, path)?.message ?? (err as Error).message}`);
-  }
+  const { store, lock } = await openStore(database, opts.dataDir);
   let server: Server | undefined;
   let cluster: Cluster | undefined;
   try {
@@ -218,6 +209,30 @@ export { CoordinatorEvents, type CoordinatorEventMap } from './events.js';
 export type { FailureClassifier, ReloadOutcome } from './services/classifier.js';
 export { fallbackClassifier, fallbackClassification } from './services/classifier.js';
 export { Store } from './store/index.js';
+
+/**
+ * The store and this coordinator's data dir lock. PostgreSQL is reached (and migrated) first, so
+ * an unreachable database leaves nothing behind; SQLite lives in the data dir, locked first.
+ */
+async function openStore(database: DatabaseChoice, dataDir: string): Promise<{ store: Store; lock: DataDirLock }> {
+  if (database.kind === 'postgres') {
+    const store = await Store.openPostgres(database.url, dataDir); // DatabaseUnavailableError names the server
+    try {
+      return { store, lock: prepareDataDir(dataDir) }; // names the path and the problem; refuses a second coordinator
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  const lock = prepareDataDir(dataDir);
+  try {
+    return { store: await Store.openSqlite(dataDir), lock };
+  } catch (err) {
+    lock.release();
+    const path = join(dataDir, 'faultline.db');
+    throw new DataDirError(`cannot open ${path}: ${storageProblem(err, path)?.message ?? (err as Error).message}`);
+  }
+}
 
 /** Drops undefined fields, so they never override a default when spread. */
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCoordinatorConfig } from '../../src/coordinator/config-file.js';
-import { chooseDatabase, DatabaseUrlError, redactUrl } from '../../src/coordinator/database-url.js';
+import { chooseDatabase, redactUrl } from '../../src/coordinator/database-url.js';
 import { createCoordinator } from '../../src/coordinator/index.js';
 import { hostEnv } from '../../src/runner/host-env.js';
 import { runCli } from '../helpers/cli.js';
@@ -31,24 +31,10 @@ describe('database URL', () => {
     assert.throws(() => chooseDatabase('postgres://', '--database-url'), /names no host/);
   });
 
-  test('a postgres:// URL is refused while the PostgreSQL engine is not wired, naming the option, why, and without its password', () => {
-    for (const url of ['postgres://fl:s3cret@db:5432/faultline', 'postgresql://fl@db/faultline']) {
-      const err = (() => {
-        try {
-          chooseDatabase(url, 'database_url in /etc/faultline/coordinator.yml');
-        } catch (e) {
-          return e as Error;
-        }
-        assert.fail(`accepted ${url}`);
-      })();
-      assert.ok(err instanceof DatabaseUrlError);
-      assert.match(
-        err.message,
-        /^database_url in \/etc\/faultline\/coordinator\.yml: postgres(ql)?:\/\/fl.*@db.*: this faultline cannot use PostgreSQL yet/,
-      );
-      assert.match(err.message, /remove database_url in \/etc\/faultline\/coordinator\.yml to run on the embedded SQLite store/);
-      assert.equal(err.message.includes('s3cret'), false);
-    }
+  test('a postgres:// or postgresql:// URL chooses PostgreSQL; redactUrl hides the password', () => {
+    for (const url of ['postgres://fl:s3cret@db:5432/faultline', 'postgresql://fl@db/faultline'])
+      assert.deepEqual(chooseDatabase(url, 'database_url'), { kind: 'postgres', url });
+    assert.deepEqual(chooseDatabase(undefined), { kind: 'sqlite' });
     assert.equal(redactUrl('postgres://fl:s3cret@db/x'), 'postgres://fl:***@db/x');
   });
 
@@ -64,13 +50,14 @@ describe('database URL', () => {
     assert.match(p!.message, /"mysql:" URLs are not supported/);
   });
 
-  test('createCoordinator refuses a postgres:// URL before it creates anything', async () => {
+  test('createCoordinator on an unreachable PostgreSQL fails naming the server, before it creates anything', async () => {
     const tmp = tempDir();
     try {
       const dataDir = join(tmp.path, 'data');
+      // Port 1: nothing listens there, the connection is refused at once.
       await assert.rejects(
-        createCoordinator({ dataDir, databaseUrl: 'postgres://fl@127.0.0.1/x' }),
-        /databaseUrl: .*cannot use PostgreSQL yet/,
+        createCoordinator({ dataDir, databaseUrl: 'postgres://fl@127.0.0.1:1/x' }),
+        /database unreachable: PostgreSQL at fl@127\.0\.0\.1:1\/x: connect ECONNREFUSED/,
       );
       assert.equal(existsSync(dataDir), false);
     } finally {
@@ -82,34 +69,28 @@ describe('database URL', () => {
     assert.deepEqual(hostEnv({ FAULTLINE_DATABASE_URL: 'postgres://fl:pw@db/x', PATH: '/bin' }), { PATH: '/bin' });
   });
 
-  test('CLI: --database-url, FAULTLINE_DATABASE_URL and database_url each refuse to start, naming themselves', async () => {
+  test('CLI: --database-url, FAULTLINE_DATABASE_URL and database_url each reach the database they name (unreachable here: exit 1 naming it)', async () => {
     const tmp = tempDir();
     try {
       const cfg = join(tmp.path, 'coordinator.yml');
-      writeFileSync(cfg, 'database_url: postgres://fl@127.0.0.1:5432/faultline\n');
+      writeFileSync(cfg, 'database_url: postgres://fl@127.0.0.1:1/from-file\n');
       const data = (n: string) => join(tmp.path, n);
       const [flag, env, file, scheme] = await Promise.all([
-        runCli(['coordinator', '--port', '0', '--data', data('a'), '--database-url', 'postgres://fl:pw-in-argv@127.0.0.1/faultline']),
+        runCli(['coordinator', '--port', '0', '--data', data('a'), '--database-url', 'postgres://fl:pw-in-argv@127.0.0.1:1/faultline']),
         runCli(['coordinator', '--port', '0', '--data', data('b')], undefined, {
-          FAULTLINE_DATABASE_URL: 'postgresql://fl@127.0.0.1/faultline',
+          FAULTLINE_DATABASE_URL: 'postgresql://fl@127.0.0.1:1/from-env',
         }),
         runCli(['coordinator', '--port', '0', '--data', data('c'), '--config', cfg]),
         runCli(['coordinator', '--port', '0', '--data', data('d'), '--database-url', 'sqlite:///tmp/x.db']),
       ]);
       assert.equal(flag.status, 1, flag.stderr);
-      assert.match(
-        flag.stderr,
-        /error: --database-url: postgres:\/\/fl:\*\*\*@127\.0\.0\.1\/faultline: this faultline cannot use PostgreSQL yet/,
-      );
+      assert.match(flag.stderr, /error: database unreachable: PostgreSQL at fl@127\.0\.0\.1:1\/faultline/);
       assert.match(flag.stderr, /warning: --database-url holds a password/);
       assert.equal(flag.stderr.includes('pw-in-argv'), false);
       assert.equal(env.status, 1, env.stderr);
-      assert.match(
-        env.stderr,
-        /error: FAULTLINE_DATABASE_URL: postgresql:\/\/fl@127\.0\.0\.1\/faultline: this faultline cannot use PostgreSQL yet/,
-      );
+      assert.match(env.stderr, /error: database unreachable: PostgreSQL at fl@127\.0\.0\.1:1\/from-env/);
       assert.equal(file.status, 1, file.stderr);
-      assert.match(file.stderr, new RegExp(`error: database_url in ${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: postgres://`));
+      assert.match(file.stderr, /error: database unreachable: PostgreSQL at fl@127\.0\.0\.1:1\/from-file/);
       assert.equal(scheme.status, 1, scheme.stderr);
       assert.match(scheme.stderr, /error: --database-url: "sqlite:" URLs are not supported: only postgres:\/\/ or postgresql:\/\//);
       for (const d of ['a', 'b', 'c', 'd']) assert.equal(existsSync(data(d)), false, `nothing created in ${d}`);
