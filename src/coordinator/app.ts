@@ -22,7 +22,15 @@ const RUNBOOKS = fileURLToPath(new URL('../../docs/runbooks.md', import.meta.url
 export const UPLOT_DIR = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
 
 export function createApp(
-  d: RunnerApiDeps & UserApiDeps & { log: Logger; mount?: (app: Express) => void; artifacts?: ArtifactService; live?: LiveEvents },
+  d: RunnerApiDeps &
+    UserApiDeps & {
+      log: Logger;
+      mount?: (app: Express) => void;
+      artifacts?: ArtifactService;
+      live?: LiveEvents;
+      /** The database engine and whether this coordinator leads (runs the cluster-wide workers). */
+      cluster?: () => { database: 'sqlite' | 'postgres'; leader: boolean };
+    },
 ): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -40,6 +48,7 @@ export function createApp(
         free_bytes: store.free_bytes ?? null,
         ...(store.problem ? { cause: `storage_${store.problem.kind}`, error: store.problem.message } : {}),
       },
+      ...(d.cluster ? { cluster: d.cluster() } : {}),
     });
   });
   // A write request that went through ends an earlier storage failure.

@@ -135,6 +135,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       notifications: notifier.records,
       mount: telemetry.mount,
       artifacts,
+      cluster: () => ({ database: database.kind, leader: cluster!.leadership.isLeader() }),
     });
     server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {

@@ -207,7 +207,7 @@ export const openapi = {
     '/healthz': {
       get: {
         summary:
-          'Liveness and store health: 503 with store.cause (storage_full, storage_busy, storage_readonly, storage_io, storage_corrupt) while the store cannot take writes',
+          'Liveness and store health: 503 with store.cause (storage_full, storage_busy, storage_readonly, storage_io, storage_corrupt) while the store cannot take writes; cluster.database (sqlite | postgres) and cluster.leader (this coordinator runs the reaper, recovery and cluster gauges)',
         responses: { '200': json({ type: 'object' }), '503': json({ type: 'object' }) },
       },
     },
