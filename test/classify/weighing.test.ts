@@ -595,6 +595,24 @@ const TABLE: Row[] = [
     cause: 'dependency_download_failed',
   },
   {
+    name: 'npm ci told an UNSCOPED package "is not found" → infra (the lock file resolved it: the registry failed to serve it)',
+    log: gitlab('$ npm ci', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/error-ex - Not found'),
+    class: 'infra',
+    cause: 'package_registry_inconsistent',
+  },
+  {
+    name: 'the same 404 from `npm install <typo>` → build (dependency_not_found)',
+    log: gitlab('$ npm install lodsh', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/lodsh - Not found'),
+    class: 'build',
+    cause: 'dependency_not_found',
+  },
+  {
+    name: 'npm ci told a SCOPED package is not found → build (npm answers 404 for a private @scope package without credentials)',
+    log: gitlab('$ npm ci', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2finternal-ui - Not found'),
+    class: 'build',
+    cause: 'dependency_not_found',
+  },
+  {
     name: 'yarn 1 "Not found" for a typo\'d package → build (fallback)',
     log: gitlab('$ yarn add lodsh', 'error An unexpected error occurred: "https://registry.yarnpkg.com/lodsh: Not found".'),
     class: 'build',
@@ -673,6 +691,27 @@ describe('weighing mechanics', () => {
   test('a hit on an echoed line only is no match; the same words as output are', () => {
     assert.equal(c.classify(report(), '$ echo "tool: NETWORK DOWN"\n').fallback, true);
     assert.equal(cause('$ echo "x"\ntool: NETWORK DOWN\n'), 'tool');
+  });
+
+  test('a command condition reads the echo line that opens the failing segment, never an earlier one', () => {
+    const rc = new Classifier(
+      ruleSetFrom([
+        {
+          id: 'ci-404',
+          version: 1,
+          description: 'd',
+          match: { command: '\\bnpm ci\\b', log: '^E404$' },
+          class: 'infra',
+          cause: 'ci404',
+          summary: 'x',
+        },
+      ]),
+    );
+    assert.equal(rc.classify(report(), '$ npm ci\nE404\n').cause, 'ci404');
+    // npm ci ran earlier and went on; the failing command is another one
+    assert.equal(rc.classify(report(), '$ npm ci\nE404\n$ npm install lodsh\nE404\n').fallback, true);
+    // no echo line at all: no failing command, so no match
+    assert.equal(rc.classify(report(), 'npm ci\nE404\n').fallback, true);
   });
 
   test('signal without log patterns is refused', () => {
