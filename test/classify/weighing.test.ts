@@ -540,12 +540,18 @@ const TABLE: Row[] = [
   },
   {
     name: 'go test binary killed ("signal: killed" before FAIL) → infra (oom_killed), not the test summary',
-    log: gitlab('$ go test ./...', 'ok  \tgithub.com/example/app/api\t1.2s', 'signal: killed', 'FAIL\tgithub.com/example/app/store\t45.123s', 'FAIL'),
+    log: gitlab(
+      '$ go test ./...',
+      'ok  \tgithub.com/example/app/api\t1.2s',
+      'signal: killed',
+      'FAIL\tgithub.com/example/app/store\t45.123s',
+      'FAIL',
+    ),
     class: 'infra',
     cause: 'oom_killed',
   },
   {
-    name: 'a go test ASSERTING the resolver\'s timeout text (indented, quoted) → build',
+    name: "a go test ASSERTING the resolver's timeout text (indented, quoted) → build",
     log: gitlab(
       '$ go test ./...',
       '    --- FAIL: TestResolver (0.00s)',
@@ -581,7 +587,14 @@ const TABLE: Row[] = [
   },
   {
     name: 'poetry\'s indented "503 Server Error … for url: https://pypi.org/…" under its HTTPError header → infra',
-    log: gitlab('$ poetry install', 'Installing dependencies from lock file', '', '  HTTPError', '', '  503 Server Error: Service Unavailable for url: https://pypi.org/simple/requests/'),
+    log: gitlab(
+      '$ poetry install',
+      'Installing dependencies from lock file',
+      '',
+      '  HTTPError',
+      '',
+      '  503 Server Error: Service Unavailable for url: https://pypi.org/simple/requests/',
+    ),
     class: 'infra',
     cause: 'dependency_download_failed',
   },
@@ -608,7 +621,11 @@ const TABLE: Row[] = [
   },
   {
     name: 'npm ci told a SCOPED package is not found → build (npm answers 404 for a private @scope package without credentials)',
-    log: gitlab('$ npm ci', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2finternal-ui - Not found'),
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! code E404',
+      'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2finternal-ui - Not found',
+    ),
     class: 'build',
     cause: 'dependency_not_found',
   },
