@@ -63,6 +63,10 @@ export class Classifier {
         if (report.message == null || !rule.message.test(report.message)) continue;
         messageText = oneLine(report.message);
       }
+      if (rule.command) {
+        const cmd = scan.failingCommand();
+        if (cmd === null || !rule.command.test(cmd)) continue;
+      }
       let used: number[] = [];
       if (rule.signal !== null) {
         if (ctx === 'script' && rule.signal === 'phrase') continue;
@@ -211,6 +215,11 @@ class WindowScan {
     const any = rule.logAny.filter((p) => c[p] && this.linesOf(p).length > 0);
     if (rule.logAny.length > 0 && any.length === 0) return null;
     return [...rule.logAll, ...any];
+  }
+
+  /** The echoed command whose output is the failing segment, or null. */
+  failingCommand(): string | null {
+    return this.script().failingCommand();
   }
 
   /** Does one of these patterns hit a (non-echo) line of the failing command's output? */

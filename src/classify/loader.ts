@@ -73,7 +73,7 @@ export function parseRuleFile(text: string, file: string): Parsed {
 function patternsOf(def: RuleDef): Array<[Array<string | number>, string]> {
   const m = def.match;
   const out: Array<[Array<string | number>, string]> = [];
-  for (const k of ['image', 'registry', 'message'] as const) if (m[k] !== undefined) out.push([[k], m[k]]);
+  for (const k of ['image', 'registry', 'message', 'command'] as const) if (m[k] !== undefined) out.push([[k], m[k]]);
   for (const k of ['log', 'log_any'] as const) {
     const raw = m[k];
     // a single string was normalised to [s]; the lookup falls back to the field's node

@@ -21,11 +21,12 @@ const ANSI = new RE2(ANSI_SRC, 'g');
 
 // Per-line timestamps: GitHub Actions' raw logs, gitlab-runner's FF_TIMESTAMPS ("… 00O+ "),
 // Removed (newlines kept) so that patterns anchored at ^ see the tool's line as it printed it.
-// Buildkite's "[2021-07-15T15:51:45Z] ", Jenkins' timestamper "17:36:05 " (one or more spaces),
+// Buildkite's "[2021-07-15T15:51:45Z] ", Jenkins' timestamper "17:36:05 " (one or more spaces;
+// "00:16:45.103 " in its elapsed-time format, milliseconds included),
 // "[15:50:52.950] " and Netlify's "11:18:04 AM: " clock stamps, and BuildKit's "#12 79.31 " step
 // prefix as well.
 const TIME =
-  '(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d +|\\[\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?\\] |\\d\\d?:\\d\\d:\\d\\d [AP]M: )';
+  '(?:\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z(?: \\d\\d[OE]\\+?)? ?|\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?Z\\] |\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{3})? +|\\[\\d\\d:\\d\\d:\\d\\d(?:[.,]\\d+)?\\] |\\d\\d?:\\d\\d:\\d\\d [AP]M: )';
 const STEP = '#\\d+ \\d+\\.\\d+ ';
 const STAMP = `^(?:${TIME}(?:${STEP})?|${STEP})`;
 /** ANSI sequences and line stamps in ONE replace pass (the window is read once). */

@@ -35,6 +35,8 @@ export interface CompiledRule {
   structured: (r: FailureReport) => boolean;
   /** RE2 over report.message, or null. */
   message: RE2 | null;
+  /** RE2 over the failing command's echo line (script-mask.ts), or null. */
+  command: RE2 | null;
   /** Indexes into RuleSet.patterns: all must hit. */
   logAll: number[];
   /** Indexes into RuleSet.patterns: one must hit (empty = no such condition). */
@@ -139,6 +141,7 @@ export function compileRuleSet(defs: ReadonlyArray<{ def: RuleDef; origin?: Rule
       origin: origin ?? null,
       structured: compileStructured(def),
       message: def.match.message !== undefined ? compilePattern(def.match.message, '') : null,
+      command: def.match.command !== undefined ? compilePattern(def.match.command, '') : null,
       logAll: (def.match.log ?? []).map(intern),
       logAny: (def.match.log_any ?? []).map(intern),
       signal: def.match.log || def.match.log_any ? (def.signal ?? 'tool_error') : null,

@@ -27,6 +27,11 @@ export const ruleMatchSchema = z
     registry: pattern.optional(),
     /** RE2 over the executor's own error text (FailureReport.message). */
     message: pattern.optional(),
+    /**
+     * RE2 over the echoed command whose output is the failing segment (the `$ npm ci` line,
+     * BuildKit's `RUN …`): which command failed, never evidence itself. No echo line: no match.
+     */
+    command: pattern.optional(),
     /** All of these must match some line of the log window. */
     log: oneOrMany(pattern).optional(),
     /** At least one of these must match some line of the log window. */

@@ -43,6 +43,7 @@ const lineStart = (buf: Buffer, pos: number) => (pos <= 0 ? 0 : buf.lastIndexOf(
 export class ScriptMask {
   private blocks: Array<[number, number]> | null = null;
   private seg: { start: number; end: number } | null = null;
+  private cmd: string | null | undefined = undefined;
 
   constructor(private readonly buf: Buffer) {}
 
@@ -90,6 +91,7 @@ export class ScriptMask {
         }
       }
     }
+    this.cmd = start >= 0 ? buf.subarray(start, Math.min(end, start + 4096, lineEndOf(buf, start))).toString('utf8') : null;
     if (start >= 0) {
       // the segment begins after the echo line (or after the Run block's script text)
       const block = this.scriptBlocks().find(([s, e]) => start >= s && start < e);
@@ -98,4 +100,15 @@ export class ScriptMask {
     } else start = 0;
     return (this.seg = { start: Math.min(start, end), end });
   }
+
+  /** The echo line that opens the failing segment (`$ npm ci`, `#10 [5/5] RUN npm ci`), or null. */
+  failingCommand(): string | null {
+    if (this.cmd === undefined) this.failingSegment();
+    return this.cmd ?? null;
+  }
+}
+
+function lineEndOf(buf: Buffer, pos: number): number {
+  const nl = buf.indexOf(NL, pos);
+  return nl === -1 ? buf.length : nl;
 }

@@ -509,6 +509,133 @@ const TABLE: Row[] = [
     class: 'build',
     cause: 'job_timeout',
   },
+  // --- log preparation: Jenkins' timestamper in its elapsed-time format (milliseconds) ---
+  {
+    name: 'Jenkins\' elapsed-time stamps ("00:16:45.114 fetch-pack: …") are stripped, so git\'s anchored lines match → infra',
+    log: [
+      'Started by timer',
+      '00:00:05.658 + git clone https://github.com/example/big.git',
+      "00:00:05.659 Cloning into 'big'...",
+      '00:16:45.103 error: 6329 bytes of body are still expected',
+      '00:16:45.114 fetch-pack: unexpected disconnect while reading sideband packet',
+      '00:16:45.114 fatal: early EOF',
+      "00:16:45.750 Build step 'Execute shell' marked build as failure",
+      'Finished: FAILURE',
+    ].join('\n'),
+    class: 'infra',
+    cause: 'git_remote_error',
+  },
+  // --- rule families written from the tools' own messages (not from one corpus case) ---
+  {
+    name: 'apt\'s indented "Temporary failure resolving" under Err:N outranks the "Unable to locate package" it causes → infra',
+    log: gitlab(
+      '$ apt-get update && apt-get install -y build-essential',
+      'Err:1 http://archive.ubuntu.com/ubuntu jammy InRelease',
+      "  Temporary failure resolving 'archive.ubuntu.com'",
+      'Reading package lists...',
+      'E: Unable to locate package build-essential',
+    ),
+    class: 'infra',
+    cause: 'dns_failure',
+  },
+  {
+    name: 'go test binary killed ("signal: killed" before FAIL) → infra (oom_killed), not the test summary',
+    log: gitlab(
+      '$ go test ./...',
+      'ok  \tgithub.com/example/app/api\t1.2s',
+      'signal: killed',
+      'FAIL\tgithub.com/example/app/store\t45.123s',
+      'FAIL',
+    ),
+    class: 'infra',
+    cause: 'oom_killed',
+  },
+  {
+    name: "a go test ASSERTING the resolver's timeout text (indented, quoted) → build",
+    log: gitlab(
+      '$ go test ./...',
+      '    --- FAIL: TestResolver (0.00s)',
+      '        resolver_test.go:42: expected "dial tcp: lookup db.example.org on 10.0.0.2:53: read udp 10.0.0.9:5353->10.0.0.2:53: i/o timeout", got nil',
+      'FAIL\tgithub.com/example/app/dns\t0.01s',
+      'FAIL',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'the JVM unable to get memory from the OS ("insufficient memory for the Java Runtime Environment") → infra, unlike its own -Xmx heap',
+    log: gitlab(
+      '$ mvn -B verify',
+      "OpenJDK 64-Bit Server VM warning: INFO: os::commit_memory(0x00000000c0000000, 1073741824, 0) failed; error='Cannot allocate memory' (errno=12)",
+      '#',
+      '# There is insufficient memory for the Java Runtime Environment to continue.',
+      '# Native memory allocation (mmap) failed to map 1073741824 bytes for committing reserved memory.',
+    ),
+    class: 'infra',
+    cause: 'oom_killed',
+  },
+  {
+    name: 'pytest reporting a requests HTTPError 503 from the code under test ("E   …" lines) → build',
+    log: gitlab(
+      '$ pytest',
+      'E       requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://api.example.com/v1/items',
+      'FAILED tests/test_client.py::test_list - requests.exceptions.HTTPError: 503 Server Error',
+      '========================= 1 failed, 12 passed in 0.52s =========================',
+    ),
+    class: 'build',
+    cause: 'test_failure',
+  },
+  {
+    name: 'poetry\'s indented "503 Server Error … for url: https://pypi.org/…" under its HTTPError header → infra',
+    log: gitlab(
+      '$ poetry install',
+      'Installing dependencies from lock file',
+      '',
+      '  HTTPError',
+      '',
+      '  503 Server Error: Service Unavailable for url: https://pypi.org/simple/requests/',
+    ),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: 'yarn 1 "connect ETIMEDOUT" to the registry → infra; yarn 1 "Not found" for a typo stays build (fallback)',
+    log: gitlab(
+      '$ yarn install --frozen-lockfile',
+      'error An unexpected error occurred: "https://registry.yarnpkg.com/react/-/react-18.2.0.tgz: connect ETIMEDOUT 104.16.25.35:443".',
+    ),
+    class: 'infra',
+    cause: 'dependency_download_failed',
+  },
+  {
+    name: 'npm ci told an UNSCOPED package "is not found" → infra (the lock file resolved it: the registry failed to serve it)',
+    log: gitlab('$ npm ci', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/error-ex - Not found'),
+    class: 'infra',
+    cause: 'package_registry_inconsistent',
+  },
+  {
+    name: 'the same 404 from `npm install <typo>` → build (dependency_not_found)',
+    log: gitlab('$ npm install lodsh', 'npm ERR! code E404', 'npm ERR! 404 Not Found - GET https://registry.npmjs.org/lodsh - Not found'),
+    class: 'build',
+    cause: 'dependency_not_found',
+  },
+  {
+    name: 'npm ci told a SCOPED package is not found → build (npm answers 404 for a private @scope package without credentials)',
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! code E404',
+      'npm ERR! 404 Not Found - GET https://registry.npmjs.org/@acme%2finternal-ui - Not found',
+    ),
+    class: 'build',
+    cause: 'dependency_not_found',
+  },
+  {
+    name: 'yarn 1 "Not found" for a typo\'d package → build (fallback)',
+    log: gitlab('$ yarn add lodsh', 'error An unexpected error occurred: "https://registry.yarnpkg.com/lodsh: Not found".'),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
@@ -581,6 +708,27 @@ describe('weighing mechanics', () => {
   test('a hit on an echoed line only is no match; the same words as output are', () => {
     assert.equal(c.classify(report(), '$ echo "tool: NETWORK DOWN"\n').fallback, true);
     assert.equal(cause('$ echo "x"\ntool: NETWORK DOWN\n'), 'tool');
+  });
+
+  test('a command condition reads the echo line that opens the failing segment, never an earlier one', () => {
+    const rc = new Classifier(
+      ruleSetFrom([
+        {
+          id: 'ci-404',
+          version: 1,
+          description: 'd',
+          match: { command: '\\bnpm ci\\b', log: '^E404$' },
+          class: 'infra',
+          cause: 'ci404',
+          summary: 'x',
+        },
+      ]),
+    );
+    assert.equal(rc.classify(report(), '$ npm ci\nE404\n').cause, 'ci404');
+    // npm ci ran earlier and went on; the failing command is another one
+    assert.equal(rc.classify(report(), '$ npm ci\nE404\n$ npm install lodsh\nE404\n').fallback, true);
+    // no echo line at all: no failing command, so no match
+    assert.equal(rc.classify(report(), 'npm ci\nE404\n').fallback, true);
   });
 
   test('signal without log patterns is refused', () => {
