@@ -69,9 +69,10 @@ describe('corpus scoring', () => {
 describe('the corpus in the repository', () => {
   // Issue 9's targets on the held-out part are accuracy 90 %, infra precision 95 %, infra recall
   // 85 %, coverage 80 %; accuracy and infra recall are not met yet. These floors sit a little below
-  // the figures measured on the held-out part (87.9 / 97.1 / 81.0 / 81.2 on 149 held-out cases),
-  // ratcheted so that a change can only keep or raise them.
-  const FLOOR = { accuracy: 0.86, infraPrecision: 0.96, infraRecall: 0.79, coverage: 0.79 };
+  // the figures measured on the held-out part (89.6 / 97.7 / 83.3 / 80.3 on 183 held-out cases, 34
+  // of them new and written by someone who wrote no rules), ratcheted so that a change can only
+  // keep or raise them.
+  const FLOOR = { accuracy: 0.88, infraPrecision: 0.96, infraRecall: 0.82, coverage: 0.8 };
   test("≥ 250 cases, ≥ 30 % held out; held-out floors at today's figures (issue targets: 90 / 95 / 85 / 80 %)", () => {
     const load = readCorpus(CORPUS);
     assert.deepEqual(load.errors, []);
