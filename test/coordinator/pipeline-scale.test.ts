@@ -136,3 +136,44 @@ test('pipeline_finished carries the pipeline without its job list, and whether a
     await h.close();
   }
 });
+
+/** Turns of the event loop while `work` runs (a setImmediate chain). */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  let turns = 0;
+  let ticking = true;
+  const tick = () => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await work();
+  ticking = false;
+  return turns;
+}
+
+test('storing and transitioning thousands of jobs lets the event loop turn between batches, inside the transaction', async () => {
+  const h = await harness();
+  try {
+    const r = await h.c.pipelines.create(input(manyJobsYaml(3)));
+    assert.ok(r.ok);
+    const base = (await h.c.store.jobs.latestByName(r.id, 'j1'))!;
+    const rows = Array.from({ length: 2000 }, () => ({ ...base, retry_of: null }));
+    let ids: number[] = [];
+    // 2,000 rows are 4 statements of 500: SQLite runs each synchronously, so without a turn between
+    // them the whole transaction would hold the loop (and /healthz) at once.
+    const inserting = await turnsDuring(() => h.c.store.tx(async () => (ids = await h.c.store.jobs.insertMany(rows))));
+    assert.equal(ids.length, 2000);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'ids in insert order',
+    );
+    assert.ok(inserting >= 3, `${inserting} turns while inserting 2,000 jobs`);
+    const moving = await turnsDuring(() =>
+      h.c.store.jobs.applyTransitions({ ids, to: 'canceled', note: null, graceful: false }, Date.now()),
+    );
+    assert.ok(moving >= 3, `${moving} turns while transitioning 2,000 jobs`);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,5 +1,6 @@
 /** The `jobs` table: one row per attempt. Status changes are compare-and-set where a race is possible. */
 import type { FailureClassification } from '../../protocol/failure.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Sql } from './engine.js';
 
 export interface JobRow {
@@ -110,7 +111,12 @@ export interface PendingJob {
   tags_json: string;
 }
 
-/** Rows per multi-row INSERT / id-list UPDATE: few round trips, well under both engines' parameter limits. */
+/**
+ * Rows per multi-row INSERT / id-list UPDATE: few round trips, well under both engines' parameter
+ * limits. Between batches the event loop takes a turn: SQLite runs each statement synchronously,
+ * and 25,000 jobs in one go held every request for seconds (issue 14); queries of others wait for
+ * the transaction either way, but /healthz and requests that need no store are answered.
+ */
 const BATCH = 500;
 const JOB_COLUMNS = [
   'pipeline_id',
@@ -150,6 +156,7 @@ export class JobStore {
   async insertMany(rows: readonly NewJob[]): Promise<number[]> {
     const ids: number[] = [];
     for (let i = 0; i < rows.length; i += BATCH) {
+      if (i > 0) await nextTurn();
       const chunk = rows.slice(i, i + BATCH);
       const tuple = `(${JOB_COLUMNS.map(() => '?').join(', ')})`;
       const out = await this.sql.all<{ id: number }>(
@@ -315,6 +322,7 @@ export class JobStore {
   async applyTransitions(g: TransitionGroup, now: number): Promise<Set<number>> {
     const changed = new Set<number>();
     for (let i = 0; i < g.ids.length; i += BATCH) {
+      if (i > 0) await nextTurn();
       const ids = g.ids.slice(i, i + BATCH);
       const rows = await this.sql.all<{ id: number }>(
         `UPDATE jobs SET status = ?,
@@ -337,6 +345,7 @@ export class JobStore {
   /** outcome/note for many jobs at once (the engine's on_status decisions after a big event). */
   async setEngineStates(ids: readonly number[], outcome: string | null, note: string | null): Promise<void> {
     for (let i = 0; i < ids.length; i += BATCH) {
+      if (i > 0) await nextTurn();
       const chunk = ids.slice(i, i + BATCH);
       await this.sql.run(`UPDATE jobs SET outcome = ?, note = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
         outcome,
