@@ -636,6 +636,107 @@ const TABLE: Row[] = [
     cause: 'script_failed',
     fallback: true,
   },
+  // --- transport errors in package managers' less common line shapes (51-package-manager-transport) ---
+  {
+    name: 'npm re-printing a git-dependency child npm\'s "npm ERR! npm ERR! code ECONNRESET" → infra',
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! git dep preparation failed',
+      'npm ERR! npm ERR! code ECONNRESET',
+      'npm ERR! npm ERR! network Invalid response body while trying to fetch https://registry.npmjs.org/left-pad: aborted',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'npm debug-log line "silly fetchPackageMetaData Error: connect ETIMEDOUT ip:port" → infra',
+    log: gitlab('$ npm install --loglevel silly', '412 silly fetchPackageMetaData Error: connect ETIMEDOUT 104.16.20.35:443'),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'pnpm\'s " ERROR " badge with FetchError "getaddrinfo EAI_AGAIN" → infra',
+    log: gitlab(
+      '$ pnpm install',
+      ' ERROR  request to https://registry.npmjs.org/react failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org:443',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: "pnpm's badge naming the job's own localhost registry (refused) stays build (the job's service)",
+    log: gitlab('$ pnpm install', ' ERROR  request to http://localhost:4873/react failed, reason: connect ECONNREFUSED 127.0.0.1:4873'),
+    class: 'build',
+    cause: 'job_service_unreachable',
+  },
+  {
+    name: 'yarn 1 bare "error read ECONNRESET" while fetching packages → infra',
+    log: gitlab(
+      '$ yarn install',
+      '[1/4] Resolving packages...',
+      '[2/4] Fetching packages...',
+      'error read ECONNRESET',
+      '    at TLSWrap.onread (net.js:564:26)',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'a program\'s own "error read ECONNRESET" with no yarn install step in the log → build (fallback)',
+    log: gitlab('$ node scripts/smoke.js', 'error read ECONNRESET', '    at TLSWrap.onread (node:net:763:20)'),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'Gradle "Could not GET Received status code 502 from server" (URL dropped) → infra',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      '> Could not resolve all dependencies for configuration ":app:compileClasspath".',
+      'Could not GET Received status code 502 from server: Bad Gateway',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: 'Gradle 502 from a Bintray URL → build (the repository was shut down; the sunset rule wins the tie)',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      "      > Could not GET 'https://dl.bintray.com/acme/maven/com/acme/lib/1.0/lib-1.0.pom'. Received status code 502 from server: Bad Gateway",
+    ),
+    class: 'build',
+    cause: 'repository_sunset',
+  },
+  {
+    name: 'Gradle "Received status code 501 from server: HTTPS Required" → build (the project\'s http:// URL)',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      "      > Could not GET 'http://repo.maven.apache.org/maven2/junit/junit/4.13/junit-4.13.pom'. Received status code 501 from server: HTTPS Required",
+    ),
+    class: 'build',
+    cause: 'repository_misconfigured',
+  },
+  {
+    name: 'Gradle could not get a resource from the public plugin portal → infra',
+    log: gitlab(
+      '$ ./gradlew build',
+      '   > Could not resolve com.acme:plugin:1.2.',
+      "         > Could not get resource 'https://plugins.gradle.org/m2/com/acme/plugin/1.2/plugin-1.2.pom'.",
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: 'the same line from a private repository → build (fallback: there it may be the credentials)',
+    log: gitlab(
+      '$ ./gradlew build',
+      '   > Could not resolve com.acme:plugin:1.2.',
+      "         > Could not get resource 'https://nexus.acme.example/repository/maven/com/acme/plugin/1.2/plugin-1.2.pom'.",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
