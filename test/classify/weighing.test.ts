@@ -737,6 +737,33 @@ const TABLE: Row[] = [
     cause: 'script_failed',
     fallback: true,
   },
+  {
+    name: 'npm 2–6 "npm ERR! network read ECONNRESET" → infra',
+    log: gitlab('$ npm install', 'npm ERR! network read ECONNRESET', 'npm ERR! network This is most likely not a problem with npm itself'),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'SwiftPM binary target download timed out → infra',
+    log: gitlab(
+      '$ xcodebuild -resolvePackageDependencies',
+      'xcodebuild: error: Could not resolve package dependencies:',
+      "  failed downloading 'https://github.com/acme/sdk/releases/download/1.0.0/Sdk.xcframework.zip' which is required by binary target 'Sdk': downloadError(\"The request timed out.\")",
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'SwiftPM binary target answered 404 (a wrong URL or a private release) → build (fallback)',
+    log: gitlab(
+      '$ xcodebuild -resolvePackageDependencies',
+      'xcodebuild: error: Could not resolve package dependencies:',
+      "  failed downloading 'https://github.com/acme/sdk/releases/download/1.0.0/Sdk.xcframework.zip' which is required by binary target 'Sdk': badResponseStatusCode(404)",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
