@@ -764,6 +764,30 @@ const TABLE: Row[] = [
     cause: 'script_failed',
     fallback: true,
   },
+  {
+    name: 'helm repo update: chart repository index answered 503 → infra',
+    log: gitlab(
+      '$ helm repo update',
+      'Hang tight while we grab the latest from your chart repositories...',
+      '...Unable to get an update from the "acme" chart repository (https://charts.acme.example):',
+      '\tfailed to fetch https://charts.acme.example/index.yaml : 503 Service Unavailable',
+      "Error: no cached repository for helm-manager-1067d9c6 found. (try 'helm repo update')",
+    ),
+    class: 'infra',
+    cause: 'registry_unavailable',
+  },
+  {
+    name: 'helm repo update: a retired repository answering 403 → build (fallback)',
+    log: gitlab(
+      '$ helm dependency update',
+      '...Unable to get an update from the "https://kubernetes-charts.storage.googleapis.com/" chart repository:',
+      '\tfailed to fetch https://kubernetes-charts.storage.googleapis.com/index.yaml : 403 Forbidden',
+      "Error: no cached repository for helm-manager-1067d9c6 found. (try 'helm repo update')",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
