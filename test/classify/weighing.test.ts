@@ -788,6 +788,24 @@ const TABLE: Row[] = [
     cause: 'script_failed',
     fallback: true,
   },
+  {
+    name: 'GitHub\'s newer "The hosted runner lost communication with the server." → infra',
+    log: gitlab(
+      '$ make build',
+      '##[error]The hosted runner lost communication with the server. Anything in your workflow that terminates the runner process, starves it for CPU/Memory, or blocks its network access can cause this error.',
+    ),
+    class: 'infra',
+    cause: 'runner_lost',
+  },
+  {
+    name: 'GitHub\'s "The self-hosted runner: lost communication …" with the runner name empty → infra',
+    log: gitlab(
+      '$ make build',
+      'The self-hosted runner: lost communication with the server. Verify the machine is running and has a healthy network connection.',
+    ),
+    class: 'infra',
+    cause: 'runner_lost',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
