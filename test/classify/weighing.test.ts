@@ -806,6 +806,17 @@ const TABLE: Row[] = [
     class: 'infra',
     cause: 'runner_lost',
   },
+  {
+    name: 'GitLab\'s "remote: GitLab: Failed to authorize your Git request: internal API unreachable" on push → infra',
+    log: gitlab(
+      '$ git push origin HEAD:release',
+      'remote: GitLab: Failed to authorize your Git request: internal API unreachable',
+      ' ! [remote rejected] HEAD -> release (pre-receive hook declined)',
+      "error: failed to push some refs to 'https://gitlab.example.com/acme/app.git'",
+    ),
+    class: 'infra',
+    cause: 'git_remote_error',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
