@@ -817,6 +817,16 @@ const TABLE: Row[] = [
     class: 'infra',
     cause: 'git_remote_error',
   },
+  {
+    name: 'Composer\'s indented exception text "curl error 28 while downloading https://repo.packagist.org/…" → infra',
+    log: gitlab(
+      '$ composer install --no-interaction',
+      'In CurlDownloader.php line 389:',
+      '  curl error 28 while downloading https://repo.packagist.org/packages.json: Operation timed out after 10001 milliseconds with 0 bytes received',
+    ),
+    class: 'infra',
+    cause: 'network_timeout',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
