@@ -636,6 +636,197 @@ const TABLE: Row[] = [
     cause: 'script_failed',
     fallback: true,
   },
+  // --- transport errors in package managers' less common line shapes (51-package-manager-transport) ---
+  {
+    name: 'npm re-printing a git-dependency child npm\'s "npm ERR! npm ERR! code ECONNRESET" → infra',
+    log: gitlab(
+      '$ npm ci',
+      'npm ERR! git dep preparation failed',
+      'npm ERR! npm ERR! code ECONNRESET',
+      'npm ERR! npm ERR! network Invalid response body while trying to fetch https://registry.npmjs.org/left-pad: aborted',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'npm debug-log line "silly fetchPackageMetaData Error: connect ETIMEDOUT ip:port" → infra',
+    log: gitlab('$ npm install --loglevel silly', '412 silly fetchPackageMetaData Error: connect ETIMEDOUT 104.16.20.35:443'),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'pnpm\'s " ERROR " badge with FetchError "getaddrinfo EAI_AGAIN" → infra',
+    log: gitlab(
+      '$ pnpm install',
+      ' ERROR  request to https://registry.npmjs.org/react failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org:443',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: "pnpm's badge naming the job's own localhost registry (refused) stays build (the job's service)",
+    log: gitlab('$ pnpm install', ' ERROR  request to http://localhost:4873/react failed, reason: connect ECONNREFUSED 127.0.0.1:4873'),
+    class: 'build',
+    cause: 'job_service_unreachable',
+  },
+  {
+    name: 'yarn 1 bare "error read ECONNRESET" while fetching packages → infra',
+    log: gitlab(
+      '$ yarn install',
+      '[1/4] Resolving packages...',
+      '[2/4] Fetching packages...',
+      'error read ECONNRESET',
+      '    at TLSWrap.onread (net.js:564:26)',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'a program\'s own "error read ECONNRESET" with no yarn install step in the log → build (fallback)',
+    log: gitlab('$ node scripts/smoke.js', 'error read ECONNRESET', '    at TLSWrap.onread (node:net:763:20)'),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'Gradle "Could not GET Received status code 502 from server" (URL dropped) → infra',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      '> Could not resolve all dependencies for configuration ":app:compileClasspath".',
+      'Could not GET Received status code 502 from server: Bad Gateway',
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: 'Gradle 502 from a Bintray URL → build (the repository was shut down; the sunset rule wins the tie)',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      "      > Could not GET 'https://dl.bintray.com/acme/maven/com/acme/lib/1.0/lib-1.0.pom'. Received status code 502 from server: Bad Gateway",
+    ),
+    class: 'build',
+    cause: 'repository_sunset',
+  },
+  {
+    name: 'Gradle "Received status code 501 from server: HTTPS Required" → build (the project\'s http:// URL)',
+    log: gitlab(
+      '$ ./gradlew assemble',
+      "      > Could not GET 'http://repo.maven.apache.org/maven2/junit/junit/4.13/junit-4.13.pom'. Received status code 501 from server: HTTPS Required",
+    ),
+    class: 'build',
+    cause: 'repository_misconfigured',
+  },
+  {
+    name: 'Gradle could not get a resource from the public plugin portal → infra',
+    log: gitlab(
+      '$ ./gradlew build',
+      '   > Could not resolve com.acme:plugin:1.2.',
+      "         > Could not get resource 'https://plugins.gradle.org/m2/com/acme/plugin/1.2/plugin-1.2.pom'.",
+    ),
+    class: 'infra',
+    cause: 'package_registry_unavailable',
+  },
+  {
+    name: 'the same line from a private repository → build (fallback: there it may be the credentials)',
+    log: gitlab(
+      '$ ./gradlew build',
+      '   > Could not resolve com.acme:plugin:1.2.',
+      "         > Could not get resource 'https://nexus.acme.example/repository/maven/com/acme/plugin/1.2/plugin-1.2.pom'.",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'npm 2–6 "npm ERR! network read ECONNRESET" → infra',
+    log: gitlab('$ npm install', 'npm ERR! network read ECONNRESET', 'npm ERR! network This is most likely not a problem with npm itself'),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'SwiftPM binary target download timed out → infra',
+    log: gitlab(
+      '$ xcodebuild -resolvePackageDependencies',
+      'xcodebuild: error: Could not resolve package dependencies:',
+      "  failed downloading 'https://github.com/acme/sdk/releases/download/1.0.0/Sdk.xcframework.zip' which is required by binary target 'Sdk': downloadError(\"The request timed out.\")",
+    ),
+    class: 'infra',
+    cause: 'package_registry_unreachable',
+  },
+  {
+    name: 'SwiftPM binary target answered 404 (a wrong URL or a private release) → build (fallback)',
+    log: gitlab(
+      '$ xcodebuild -resolvePackageDependencies',
+      'xcodebuild: error: Could not resolve package dependencies:',
+      "  failed downloading 'https://github.com/acme/sdk/releases/download/1.0.0/Sdk.xcframework.zip' which is required by binary target 'Sdk': badResponseStatusCode(404)",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'helm repo update: chart repository index answered 503 → infra',
+    log: gitlab(
+      '$ helm repo update',
+      'Hang tight while we grab the latest from your chart repositories...',
+      '...Unable to get an update from the "acme" chart repository (https://charts.acme.example):',
+      '\tfailed to fetch https://charts.acme.example/index.yaml : 503 Service Unavailable',
+      "Error: no cached repository for helm-manager-1067d9c6 found. (try 'helm repo update')",
+    ),
+    class: 'infra',
+    cause: 'registry_unavailable',
+  },
+  {
+    name: 'helm repo update: a retired repository answering 403 → build (fallback)',
+    log: gitlab(
+      '$ helm dependency update',
+      '...Unable to get an update from the "https://kubernetes-charts.storage.googleapis.com/" chart repository:',
+      '\tfailed to fetch https://kubernetes-charts.storage.googleapis.com/index.yaml : 403 Forbidden',
+      "Error: no cached repository for helm-manager-1067d9c6 found. (try 'helm repo update')",
+    ),
+    class: 'build',
+    cause: 'script_failed',
+    fallback: true,
+  },
+  {
+    name: 'GitHub\'s newer "The hosted runner lost communication with the server." → infra',
+    log: gitlab(
+      '$ make build',
+      '##[error]The hosted runner lost communication with the server. Anything in your workflow that terminates the runner process, starves it for CPU/Memory, or blocks its network access can cause this error.',
+    ),
+    class: 'infra',
+    cause: 'runner_lost',
+  },
+  {
+    name: 'GitHub\'s "The self-hosted runner: lost communication …" with the runner name empty → infra',
+    log: gitlab(
+      '$ make build',
+      'The self-hosted runner: lost communication with the server. Verify the machine is running and has a healthy network connection.',
+    ),
+    class: 'infra',
+    cause: 'runner_lost',
+  },
+  {
+    name: 'GitLab\'s "remote: GitLab: Failed to authorize your Git request: internal API unreachable" on push → infra',
+    log: gitlab(
+      '$ git push origin HEAD:release',
+      'remote: GitLab: Failed to authorize your Git request: internal API unreachable',
+      ' ! [remote rejected] HEAD -> release (pre-receive hook declined)',
+      "error: failed to push some refs to 'https://gitlab.example.com/acme/app.git'",
+    ),
+    class: 'infra',
+    cause: 'git_remote_error',
+  },
+  {
+    name: 'Composer\'s indented exception text "curl error 28 while downloading https://repo.packagist.org/…" → infra',
+    log: gitlab(
+      '$ composer install --no-interaction',
+      'In CurlDownloader.php line 389:',
+      '  curl error 28 while downloading https://repo.packagist.org/packages.json: Operation timed out after 10001 milliseconds with 0 bytes received',
+    ),
+    class: 'infra',
+    cause: 'network_timeout',
+  },
 ];
 
 describe('weighing the evidence (decision table of src/classify/README.md)', () => {
