@@ -71,22 +71,13 @@ test('canceling a 2,000-job pipeline reads the jobs once, not once per job, and 
 
 /** Event-loop turns between the server receiving a request and its answer's last byte written. */
 function turnsWhileAnswering(h: Awaited<ReturnType<typeof harness>>, method: string, path: string): Promise<number> {
-  let turns = 0;
-  let ticking = true;
-  const tick = () => {
-    turns++;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const turns = countTurns();
   return new Promise((resolve) => {
     const onRequest = (req: { method?: string; url?: string }, res: import('node:http').ServerResponse) => {
       if (req.method !== method || req.url !== path) return;
       h.c.server.off('request', onRequest);
-      const start = turns;
-      res.on('finish', () => {
-        ticking = false;
-        resolve(turns - start);
-      });
+      const start = turns.count();
+      res.on('finish', () => resolve(turns.stop() - start));
     };
     h.c.server.prependListener('request', onRequest); // before express rewrites req.url
   });
@@ -137,8 +128,8 @@ test('pipeline_finished carries the pipeline without its job list, and whether a
   }
 });
 
-/** Turns of the event loop while `work` runs (a setImmediate chain). */
-async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+/** Counts turns of the event loop (a setImmediate chain) until stopped. */
+function countTurns(): { count: () => number; stop: () => number } {
   let turns = 0;
   let ticking = true;
   const tick = () => {
@@ -146,9 +137,14 @@ async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
     if (ticking) setImmediate(tick);
   };
   setImmediate(tick);
+  return { count: () => turns, stop: () => ((ticking = false), turns) };
+}
+
+/** Turns of the event loop while `work` runs. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  const turns = countTurns();
   await work();
-  ticking = false;
-  return turns;
+  return turns.stop();
 }
 
 test('storing and transitioning thousands of jobs lets the event loop turn between batches, inside the transaction', async () => {
