@@ -11,7 +11,7 @@
  * CI=true), each harness on a database of its own — the same one again for a data dir reopened
  * (a restart).
  */
-import { after, describe } from 'node:test';
+import { describe } from 'node:test';
 import { createCoordinator, type Coordinator, type CoordinatorOptions } from '../../src/coordinator/index.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import type { JobJson, PipelineJson } from '../../src/protocol/user-api.js';
@@ -31,12 +31,12 @@ export interface HarnessEngine {
 
 export const SQLITE: HarnessEngine = { name: 'sqlite', databaseUrl: async () => undefined, released: async () => {} };
 
-/** Databases copied from the migrated template, one per data dir, dropped when done with. */
+/**
+ * Databases copied from the migrated template, one per data dir, dropped when its coordinator
+ * closes; one for a data dir the test reopens lives until the file's server stops at exit.
+ */
 function postgresEngine(pg: PgSuite): HarnessEngine {
   const dbs = new Map<string, Promise<PgDatabase>>();
-  after(async () => {
-    for (const db of dbs.values()) await (await db).drop();
-  });
   return {
     name: 'postgres',
     async databaseUrl(dataDir) {
