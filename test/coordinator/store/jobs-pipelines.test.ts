@@ -295,9 +295,11 @@ forEachEngine(
         return won;
       });
       await claimed.wait;
-      const second = await sql.tx(() => jobs.casStart(id, null, 'second', 2)); // resolves while the first still holds the lock
+      const second = sql.tx(() => jobs.casStart(id, null, 'second', 2));
+      // SKIP LOCKED: the second answers while the first still holds the row, not after it commits
+      const early = await Promise.race([second, new Promise((r) => setTimeout(r, 3000, 'waited for the first to commit'))]);
       release.open();
-      assert.deepEqual([await first, second], [true, false]);
+      assert.deepEqual([await first, early, await second], [true, false, false]);
       assert.equal((await jobs.authRow(id))!.token_hash, 'first');
     });
 
@@ -318,6 +320,48 @@ forEachEngine(
       const got = wins.filter((w): w is number => w !== null).sort((a, b) => a - b);
       assert.deepEqual(got, ids, JSON.stringify(wins));
       assert.equal(await jobs.anyPending(), false);
+    });
+
+    test('the runner’s final update and the reaper’s runner-lost verdict at once: exactly one is stored', async () => {
+      const sql = await open();
+      const jobs = new JobStore(sql);
+      const id = await jobs.insert(newJob(await addPipeline(sql)));
+      await jobs.casStart(id, null, 't', 1);
+      await warmPool(sql, 3);
+      const stored = gate();
+      const release = gate();
+      const runner = sql.tx(async () => {
+        const ok = await jobs.storeFinal(id, success, 2);
+        stored.open();
+        await release.wait; // the row stays locked, its new version uncommitted
+        return ok;
+      });
+      await stored.wait;
+      const reaper = sql.tx(() => jobs.storeFinal(id, lost, 3)); // waits for the row, then re-checks its WHERE
+      await new Promise((r) => setTimeout(r, 100));
+      release.open();
+      assert.deepEqual([await runner, await reaper], [true, false]);
+      assert.equal((await jobs.get(id))!.status, 'success');
+    });
+
+    test('a stuck pending job failed by the reaper while a runner claims it: exactly one wins', async () => {
+      const sql = await open();
+      const jobs = new JobStore(sql);
+      const pid = await addPipeline(sql);
+      const ids = await jobs.insertMany([1, 2, 3, 4, 5, 6].map((i) => newJob(pid, { name: `j${i}` })));
+      await warmPool(sql, 8);
+      const stuck = lost.failure!;
+      const results = await Promise.all(
+        ids.flatMap((id) => [
+          sql.tx(() => jobs.casStart(id, null, 'runner', 5)).then((won) => (won ? 'running' : null)),
+          sql.tx(() => jobs.failPending(id, { ...stuck, reason: 'stuck_or_timeout_failure' }, 5)).then((won) => (won ? 'failed' : null)),
+        ]),
+      );
+      for (let i = 0; i < ids.length; i++) {
+        const won = results.slice(2 * i, 2 * i + 2).filter((r) => r !== null);
+        assert.equal(won.length, 1, `job ${ids[i]}: ${JSON.stringify(results.slice(2 * i, 2 * i + 2))}`);
+        assert.equal((await jobs.get(ids[i]!))!.status, won[0]);
+      }
     });
   },
   { engines: ['postgres'] },
