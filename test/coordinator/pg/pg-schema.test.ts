@@ -166,7 +166,10 @@ withPostgres('pg-migrations (real PostgreSQL)', (pg) => {
     await sql.run(
       "INSERT INTO incidents (cause, target, scope, opened_at, last_failure_at, resolved_at) VALUES ('registry_unreachable', 'r:5000', 'registry', 10, 20, 30)",
     );
-    assert.deepEqual(await migratePostgres(sql), PG_SCHEMA_VERSIONS.filter((v) => v >= 10));
+    assert.deepEqual(
+      await migratePostgres(sql),
+      PG_SCHEMA_VERSIONS.filter((v) => v >= 10),
+    );
     const row = await sql.get('SELECT first_failure_at, opened_at, dependency_kind, state, resolved_reason FROM incidents');
     assert.deepEqual(row, {
       first_failure_at: 10,
