@@ -6,8 +6,8 @@
  * Real coordinator over HTTP (helpers.ts), the coordinator's auto-cancel setting on.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { byName, harness } from './helpers.js';
+import { test } from 'node:test';
+import { byName, forEachCoordinatorEngine } from './helpers.js';
 
 const poll = async <T>(f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
   for (let i = 0; i < 100; i++) {
@@ -18,7 +18,7 @@ const poll = async <T>(f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> =
   return f();
 };
 
-describe('workflow: auto_cancel', () => {
+forEachCoordinatorEngine('workflow: auto_cancel', (harness) => {
   test('on_new_commit: conservative cancels the whole older pipeline while no non-interruptible job started; none cancels nothing', async () => {
     const h = await harness({ autoCancel: true });
     try {

@@ -1,12 +1,12 @@
 /** Statuses that do not contradict themselves (issue 12): an early pass is no failure; an allowed failure warns. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { harness, type Harness } from './helpers.js';
+import { after, before, test } from 'node:test';
+import { forEachCoordinatorEngine, type Harness } from './helpers.js';
 
 const EARLY = readFileSync(new URL('../../examples/early-exit.gitlab-ci.yml', import.meta.url), 'utf8');
 
-describe('job statuses agree everywhere', () => {
+forEachCoordinatorEngine('job statuses agree everywhere', (harness) => {
   let h: Harness;
   before(async () => {
     h = await harness({ longPollMs: 200 });

@@ -3,11 +3,11 @@
  * runner asks for work, however many there are; the oldest matching job still comes first.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { PendingJob } from '../../src/coordinator/store/jobs.js';
-import { harness, type Harness } from './helpers.js';
+import { forEachCoordinatorEngine, type Harness } from './helpers.js';
 
-describe('job hand-out indexed by tags', () => {
+forEachCoordinatorEngine('job hand-out indexed by tags', (harness) => {
   let h: Harness;
   let read = 0;
   before(async () => {

@@ -1,8 +1,79 @@
-/** Shared helpers for coordinator tests: a real coordinator on port 0 in a temp dir, real HTTP. */
+/**
+ * Shared helpers for coordinator tests: a real coordinator on port 0 in a temp dir, real HTTP,
+ * on the embedded SQLite store or (`engine`) on a real PostgreSQL database.
+ *
+ *   forEachCoordinatorEngine('user API', (harness, engine) => {
+ *     test('…', async () => { const h = await harness({ longPollMs: 200 }); … });
+ *   });
+ *
+ * declares `describe('user API [sqlite]')` and `describe('user API [postgres]')`, the second on
+ * the file's one PostgreSQL server (with-postgres.ts: skipped locally without it, a failure under
+ * CI=true), each harness on a database of its own — the same one again for a data dir reopened
+ * (a restart).
+ */
+import { describe } from 'node:test';
 import { createCoordinator, type Coordinator, type CoordinatorOptions } from '../../src/coordinator/index.js';
 import type { JobPayload, JobUpdateRequest } from '../../src/protocol/runner-api.js';
 import type { JobJson, PipelineJson } from '../../src/protocol/user-api.js';
+import type { PgDatabase } from '../helpers/postgres.js';
+import { ENGINE_NAMES, selectedEngines, type EngineName } from '../helpers/store-engines.js';
 import { tempDir } from '../helpers/tmp.js';
+import { migratedTemplate, withPostgres, type PgSuite } from '../helpers/with-postgres.js';
+
+/** Where a harness keeps its state besides the data dir: none (SQLite), or a PostgreSQL database. */
+export interface HarnessEngine {
+  readonly name: EngineName;
+  /** The database URL for a coordinator on `dataDir` (undefined: the embedded SQLite file). */
+  databaseUrl(dataDir: string): Promise<string | undefined>;
+  /** After the coordinator on `dataDir` closed; `reopenable`: the test owns the dir and may start on it again. */
+  released(dataDir: string, reopenable: boolean): Promise<void>;
+}
+
+export const SQLITE: HarnessEngine = { name: 'sqlite', databaseUrl: async () => undefined, released: async () => {} };
+
+/**
+ * Databases copied from the migrated template, one per data dir, dropped when its coordinator
+ * closes; one for a data dir the test reopens lives until the file's server stops at exit.
+ */
+function postgresEngine(pg: PgSuite): HarnessEngine {
+  const dbs = new Map<string, Promise<PgDatabase>>();
+  return {
+    name: 'postgres',
+    async databaseUrl(dataDir) {
+      let db = dbs.get(dataDir);
+      if (!db) dbs.set(dataDir, (db = (async () => pg.server.createDatabase({ template: await migratedTemplate() }))()));
+      return (await db).url;
+    },
+    async released(dataDir, reopenable) {
+      const db = dbs.get(dataDir);
+      if (!db || reopenable) return;
+      dbs.delete(dataDir);
+      await (await db).drop();
+    },
+  };
+}
+
+export type HarnessFn = (opts?: Partial<CoordinatorOptions>, dir?: string) => Promise<Harness>;
+
+/** The suite `body` once per selected engine, its `harness` opening coordinators on that engine. */
+export function forEachCoordinatorEngine(
+  name: string,
+  body: (harness: HarnessFn, engine: EngineName) => void,
+  opts: { engines?: readonly EngineName[] } = {},
+): void {
+  for (const engine of (opts.engines ?? ENGINE_NAMES).filter((e) => selectedEngines().includes(e))) {
+    if (engine === 'sqlite') describe(`${name} [sqlite]`, () => body((o, dir) => harness({ ...o, engine: SQLITE }, dir), 'sqlite'));
+    else
+      withPostgres(
+        `${name} [postgres]`,
+        (pg) => {
+          const e = postgresEngine(pg);
+          body((o, dir) => harness({ ...o, engine: e }, dir), 'postgres');
+        },
+        { migratedTemplate: true },
+      );
+  }
+}
 
 export interface Harness {
   c: Coordinator;
@@ -25,10 +96,21 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: string): Promise<Harness> {
+export async function harness(
+  { engine = SQLITE, ...opts }: Partial<CoordinatorOptions> & { engine?: HarnessEngine } = {},
+  dir?: string,
+): Promise<Harness> {
   const tmp = dir ? null : tempDir('faultline-coord-');
   const dataDir = dir ?? tmp!.path;
-  const c = await createCoordinator({ dataDir, port: 0, ...opts });
+  const databaseUrl = opts.databaseUrl ?? (await engine.databaseUrl(dataDir));
+  let c: Coordinator;
+  try {
+    c = await createCoordinator({ dataDir, port: 0, ...(databaseUrl ? { databaseUrl } : {}), ...opts });
+  } catch (err) {
+    await engine.released(dataDir, !tmp);
+    tmp?.dispose();
+    throw err;
+  }
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(c.url + path, {
       method,
@@ -120,6 +202,7 @@ export async function harness(opts: Partial<CoordinatorOptions> = {}, dir?: stri
     },
     async close() {
       await c.close();
+      await engine.released(dataDir, !tmp);
       tmp?.dispose();
     },
   };

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
+import { ORPHAN_AFTER_MS } from '../../src/coordinator/cluster/duties.js';
 import { tempDir } from '../helpers/tmp.js';
-import { byName, harness } from './helpers.js';
+import { byName, forEachCoordinatorEngine } from './helpers.js';
 
-describe('coordinator lifecycle', () => {
+forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
   test('reaper: a running job whose runner stops heartbeating fails with runner_system_failure', async () => {
     const h = await harness({ heartbeatTimeoutMs: 400, longPollMs: 100 });
     try {
@@ -98,11 +99,14 @@ describe('coordinator lifecycle', () => {
       const runner = await h.register();
       const p = await h.createPipeline('a:\n  script: x\n');
       const job = (await h.request(runner.token)).job!;
-      // Simulate a crash between the stored final update and the finisher.
+      // Simulate a crash between the stored final update and the finisher. On a shared database
+      // (PostgreSQL) a fresh one may be another coordinator's, still being applied: the leader
+      // takes over only those older than ORPHAN_AFTER_MS, so this one is stored that long ago.
+      const storedAt = engine === 'postgres' ? Date.now() - ORPHAN_AFTER_MS - 1000 : Date.now();
       await h.c.store.jobs.storeFinal(
         job.id,
         { status: 'failed', exit_code: 3, failure: null, after_script_json: null, stopped_by: null },
-        Date.now(),
+        storedAt,
       );
       await h.c.close();
       h = await harness({}, dir.path);

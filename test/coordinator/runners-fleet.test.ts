@@ -4,11 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import type { RunnerRemovedEvent } from '../../src/coordinator/events.js';
 import { fleetState, type RunnerRow } from '../../src/coordinator/store/runners.js';
 import type { RunnerJson } from '../../src/protocol/user-api.js';
-import { harness, type Harness } from './helpers.js';
+import { forEachCoordinatorEngine, harness, type Harness } from './helpers.js';
 
 const runners = async (h: Harness) => (await h.api<{ runners: RunnerJson[] }>('GET', '/api/v1/runners')).body.runners;
 
-describe('runner fleet API', () => {
+forEachCoordinatorEngine('runner fleet API', (harness) => {
   let h: Harness;
   const removed: RunnerRemovedEvent[] = [];
   before(async () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fallbackClassifier, type FailureClassifier } from '../../src/coordinator/index.js';
-import { harness, type Harness } from './helpers.js';
+import { forEachCoordinatorEngine, harness, type Harness } from './helpers.js';
 
 const TIMEOUT_MS = 2000;
 
@@ -69,7 +69,7 @@ describe('reaper and coordinator stalls', () => {
   });
 });
 
-describe('a late final update from the runner that still holds the job token', () => {
+forEachCoordinatorEngine('a late final update from the runner that still holds the job token', (harness) => {
   // The runner-lost verdict is held in classification until the test lets it go: the late
   // update lands deterministically before the verdict reaches the engine.
   let release: () => void = () => {};

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { byName, harness, type Harness } from './helpers.js';
+import { after, before, test } from 'node:test';
+import { byName, forEachCoordinatorEngine, type Harness } from './helpers.js';
 
-describe('user API', () => {
+forEachCoordinatorEngine('user API', (harness, engine) => {
   let h: Harness;
   before(async () => {
     h = await harness({ longPollMs: 200 });
   });
   after(() => h.close());
 
-  test('auth: no token → 401; the API token is saved 0600 in the data dir', async () => {
+  test('auth: no token → 401; the API token is saved 0600 in the data dir (and the SQLite file only on SQLite)', async () => {
     const r = await fetch(`${h.c.url}/api/v1/pipelines`);
     assert.equal(r.status, 401);
     assert.match(((await r.json()) as { error: string }).error, /Bearer/);
@@ -20,7 +20,7 @@ describe('user API', () => {
     const file = join(h.dir, 'api-token');
     assert.equal(readFileSync(file, 'utf8').trim(), h.c.apiToken);
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.ok(existsSync(join(h.dir, 'faultline.db')));
+    assert.equal(existsSync(join(h.dir, 'faultline.db')), engine === 'sqlite');
   });
 
   test('bad YAML → 422 with line/column for every error, nothing stored', async () => {

@@ -31,7 +31,8 @@ export type EngineName = 'sqlite' | 'postgres';
 export const ENGINE_NAMES: readonly EngineName[] = ['sqlite', 'postgres'];
 export type OpenSql = () => Promise<Sql>;
 
-function selected(): readonly EngineName[] {
+/** The engines this run tests: both under CI=true, else FAULTLINE_TEST_ENGINES (default both). */
+export function selectedEngines(): readonly EngineName[] {
   const env = process.env.FAULTLINE_TEST_ENGINES;
   if (!env || process.env.CI === 'true') return ENGINE_NAMES;
   return ENGINE_NAMES.filter((e) => env.split(',').includes(e));
@@ -58,7 +59,7 @@ export function forEachEngine(
   body: (open: OpenSql, engine: EngineName) => void,
   opts: { engines?: readonly EngineName[] } = {},
 ): void {
-  for (const engine of (opts.engines ?? ENGINE_NAMES).filter((e) => selected().includes(e))) {
+  for (const engine of (opts.engines ?? ENGINE_NAMES).filter((e) => selectedEngines().includes(e))) {
     if (engine === 'sqlite') describeSqlite(`${name} [sqlite]`, body);
     // the template is migrated in `before`, so the first test's clock does not include it
     else withPostgres(`${name} [postgres]`, (pg) => body(async () => (await pg.migrated()).sql, 'postgres'), { migratedTemplate: true });

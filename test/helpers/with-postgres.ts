@@ -44,8 +44,8 @@ export function postgresSkip(): string | false {
 }
 
 let template: Promise<string> | null = null;
-/** A database migrated once per test process; `migrated()` databases are file copies of it. */
-function migratedTemplate(): Promise<string> {
+/** The name of a database migrated once per test process; `migrated()` databases are file copies of it. */
+export function migratedTemplate(): Promise<string> {
   template ??= (async () => {
     const server = await sharedPostgres();
     const db = await server.createDatabase({ name: 'faultline_template' });
