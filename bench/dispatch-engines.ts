@@ -28,8 +28,8 @@ import type { JobPayload } from '../src/protocol/runner-api.js';
 import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
 
 const RUNNERS = 50;
-const TOTAL = 1000;
-const PICKUPS = 200;
+const TOTAL = 400;
+const PICKUPS = 100;
 const PICKUP_RUNNERS = 10;
 /** BENCH_ENGINES=pg1,pg2 runs only those setups (for profiling one). */
 const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
@@ -151,11 +151,18 @@ async function pgSetup(server: PgServer, n: number): Promise<Setup> {
   };
 }
 
-async function register(url: string, registrationToken: string, name: string): Promise<string> {
+async function register(url: string, registrationToken: string, name: string, tags: string[]): Promise<string> {
   const r = await fetch(`${url}/api/v1/runners/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ registration_token: registrationToken, name, tags: [], executor: 'shell', concurrency: 1 }),
+    body: JSON.stringify({
+      registration_token: registrationToken,
+      name,
+      tags,
+      run_untagged: tags.length === 0,
+      executor: 'shell',
+      concurrency: 1,
+    }),
   });
   if (r.status !== 201) throw new Error(`register → ${r.status} ${await r.text()}`);
   return ((await r.json()) as { token: string }).token;
@@ -205,18 +212,22 @@ function pipelineYaml(jobs: number): string {
   return y;
 }
 
-/** `n` runners registered round-robin on the coordinators; each loop runs `onJob` per job until aborted. */
-async function runners(s: Setup, coords: Coord[], n: number, tag: string): Promise<Array<{ url: string; token: string }>> {
+/**
+ * `n` runners registered round-robin on the coordinators. Each phase has its own runners and tag
+ * (`tags` empty: untagged jobs only), so a long-poll of an earlier phase still parked on a
+ * coordinator never takes a later phase's job.
+ */
+async function runners(s: Setup, coords: Coord[], n: number, tag: string, tags: string[]): Promise<Array<{ url: string; token: string }>> {
   const out: Array<{ url: string; token: string }> = [];
   for (let i = 0; i < n; i++) {
     const url = coords[i % coords.length]!.url;
-    out.push({ url, token: await register(url, s.registrationToken, `${tag}-${i}`) });
+    out.push({ url, token: await register(url, s.registrationToken, `${tag}-${i}`, tags) });
   }
   return out;
 }
 
 async function throughput(s: Setup): Promise<number> {
-  const rs = await runners(s, s.coords, RUNNERS, 'tp');
+  const rs = await runners(s, s.coords, RUNNERS, 'tp', []);
   for (let i = 0; i < TOTAL / 200; i++) await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${i}`);
   const stop = new AbortController();
   let jobs = 0;
@@ -240,7 +251,7 @@ async function throughput(s: Setup): Promise<number> {
 
 /** Pickup latencies (ms): pipelines created on `createOn` in turn, runners parked on `parkOn`. */
 async function pickup(s: Setup, createOn: Coord[], parkOn: Coord[], tag: string): Promise<number[]> {
-  const rs = await runners(s, parkOn, PICKUP_RUNNERS, tag);
+  const rs = await runners(s, parkOn, PICKUP_RUNNERS, tag, [tag]);
   const stop = new AbortController();
   const received = new Map<number, number>();
   let picked: (() => void) | null = null;
@@ -256,7 +267,7 @@ async function pickup(s: Setup, createOn: Coord[], parkOn: Coord[], tag: string)
   for (let i = 0; i < PICKUPS; i++) {
     await new Promise((r) => setTimeout(r, 5)); // let the runner that took the last job park again
     const done = new Promise<void>((r) => (picked = r));
-    await createPipeline(s, createOn[i % createOn.length]!.url, 'one:\n  script: echo 1\n', `${tag}-${i}`);
+    await createPipeline(s, createOn[i % createOn.length]!.url, `one:\n  tags: [${tag}]\n  script: echo 1\n`, `${tag}-${i}`);
     await done;
   }
   stop.abort();
