@@ -10,6 +10,7 @@ import { benchCorpus } from './corpus.js';
 import { benchConfigIncludes } from './config-includes.js';
 import { benchDag } from './dag.js';
 import { benchDispatch } from './dispatch.js';
+import { benchDispatchEngines } from './dispatch-engines.js';
 import { benchHandout } from './handout.js';
 import { benchMasking } from './masking.js';
 import { benchPipelineScale } from './pipeline-scale.js';
@@ -36,6 +37,22 @@ const TARGETS: Record<string, (v: number) => boolean> = {
   cli_version_over_node_ratio: (v) => v <= 5, // issue 13: compiled dist/, commands lazy-loaded
   cli_lint_200_over_node_ratio: (v) => v <= 5,
   artifact_coordinator_rss_growth_mb: (v) => v <= 64, // a 200 MB archive: flat means chunks, not the archive
+  // issue 15: the same runner-API load on each store (bench/dispatch-engines.ts)
+  pg1_over_sqlite_dispatch_ratio: (v) => v >= 0.5,
+  pg2_over_pg1_dispatch_ratio: (v) => v >= 1,
+  sqlite_pickup_p99_ms: (v) => v <= 50,
+  pg1_pickup_p99_ms: (v) => v <= 50,
+  pg2_pickup_p99_ms: (v) => v <= 50,
+  pg2_cross_pickup_p99_ms: (v) => v <= 50,
+};
+/** The goal, printed beside the figure (where the check alone does not say it). */
+const GOALS: Record<string, string> = {
+  pg1_over_sqlite_dispatch_ratio: 'goal ≥ 0.5',
+  pg2_over_pg1_dispatch_ratio: 'goal ≥ 1 (not slower)',
+  sqlite_pickup_p99_ms: 'goal ≤ 50',
+  pg1_pickup_p99_ms: 'goal ≤ 50',
+  pg2_pickup_p99_ms: 'goal ≤ 50',
+  pg2_cross_pickup_p99_ms: 'goal ≤ 50',
 };
 
 const results: Record<string, number | string> = {};
@@ -45,6 +62,7 @@ const suites: Array<[string, () => Promise<Record<string, number | string>> | Re
   ['config', benchConfig],
   ['includes', benchConfigIncludes],
   ['dispatch', benchDispatch],
+  ['engines', benchDispatchEngines],
   ['classify', benchClassify],
   ['masking', benchMasking],
   ['handout', benchHandout],
@@ -60,7 +78,7 @@ for (const [name, fn] of suites) {
 const rows = Object.entries(results).map(([k, v]) => {
   const target = TARGETS[k] as ((v: number) => boolean) | undefined;
   const verdict = target && typeof v === 'number' ? (target(v) ? 'meets target' : 'MISSES target') : '';
-  return `${k.padEnd(40)} ${String(v).padStart(14)}  ${verdict}`;
+  return `${k.padEnd(40)} ${String(v).padStart(14)}  ${verdict}${GOALS[k] ? ` (${GOALS[k]})` : ''}`;
 });
 console.log(['metric'.padEnd(40) + ' ' + 'value'.padStart(14), ...rows].join('\n'));
 console.log(JSON.stringify(results));

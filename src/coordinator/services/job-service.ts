@@ -33,6 +33,15 @@ export class JobService {
   /** Adds artifacts/dependencies (and dependency dotenv variables) to a payload (set by the artifact service). */
   extendPayload: (payload: JobPayload, spec: JobSpec, pipelineVarKeys: ReadonlySet<string>) => Promise<void> = () => Promise.resolve();
 
+  /**
+   * Jobs a hand-out of this coordinator is claiming right now. Concurrent requests skip them:
+   * otherwise every request reads the same oldest job and all queue on its pipeline's row lock
+   * (PostgreSQL: one lock wait and one commit per runner per job handed out, all but one of them
+   * losing the compare-and-set). Whichever way the claim ends, the skipped request would have
+   * lost it or failed the same check.
+   */
+  private readonly claiming = new Set<number>();
+
   constructor(
     private readonly store: Store,
     private readonly pipelines: PipelineService,
@@ -54,8 +63,10 @@ export class JobService {
     );
     if (sets.length === 0) return null;
     for await (const c of this.store.jobs.pendingIter(sets)) {
+      if (this.claiming.has(c.id)) continue;
       const token = newToken('fljt_');
       let started: boolean;
+      this.claiming.add(c.id);
       try {
         started =
           (await this.pipelines.apply(
@@ -70,6 +81,8 @@ export class JobService {
       } catch (err) {
         this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
         continue;
+      } finally {
+        this.claiming.delete(c.id);
       }
       if (!started) continue; // another runner won the race
       return this.payload((await this.store.jobs.dispatched(c.id))!, token, runner);

@@ -1,0 +1,319 @@
+/**
+ * Dispatch on each store (issue 15): jobs handed out per second and pickup latency for SQLite
+ * (one coordinator), PostgreSQL with one coordinator and PostgreSQL with two coordinators on one
+ * database, in one run, next to each other.
+ *
+ * - Coordinators are child processes (`bin/faultline.js coordinator`), one per coordinator, so two
+ *   of them do not share an event loop with each other or with this client; the same for SQLite.
+ * - PostgreSQL is Debian's server (test/helpers/postgres.ts) with its durable defaults (fsync and
+ *   synchronous_commit on), a fresh database per setup. SQLite is the coordinator's own file (WAL).
+ * - Real HTTP on the runner API: runners register, long-poll `POST /api/v1/jobs/request` and
+ *   report each job finished with `PUT /api/v1/jobs/:id`. With two coordinators the runners are
+ *   split between them and pipelines are created on both, alternately.
+ * - Throughput: RUNNERS runner loops drain TOTAL pending jobs; the clock stops at the last one.
+ * - Pickup: from the job's `queued_at` (the coordinator's clock when the job became pending, read
+ *   from the database afterwards) to the moment the runner's request received it (this process's
+ *   clock; same machine). Runners are already parked; one single-job pipeline at a time.
+ *   PostgreSQL ×2 also measures the wake path alone: created on one coordinator, the only
+ *   runners parked on the other (LISTEN/NOTIFY).
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newToken } from '../src/coordinator/store/tokens.js';
+import type { JobPayload } from '../src/protocol/runner-api.js';
+import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
+
+const RUNNERS = 50;
+const TOTAL = 400;
+const PICKUPS = 100;
+const PICKUP_RUNNERS = 10;
+/** BENCH_ENGINES=pg1,pg2 runs only those setups (for profiling one). */
+const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
+const BIN = new URL('../bin/faultline.js', import.meta.url).pathname;
+
+interface Coord {
+  url: string;
+  child: ChildProcess;
+}
+
+interface Setup {
+  coords: Coord[];
+  apiToken: string;
+  registrationToken: string;
+  /** queued_at (ms since the epoch) of these jobs, from the database. */
+  queuedAt(ids: number[]): Promise<Map<number, number>>;
+  stop(): Promise<void>;
+}
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+async function startCoordinator(dataDir: string, databaseUrl?: string): Promise<Coord> {
+  const args = [BIN, 'coordinator', '--port', '0', '--data', dataDir, '--heartbeat-timeout', '600'];
+  if (databaseUrl) args.push('--database-url', databaseUrl);
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FAULTLINE_LOG_LEVEL: 'warn', NO_COLOR: '1' },
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`coordinator did not start in 60 s:\n${out}`)), 60_000);
+    const seen = (b: Buffer) => {
+      out += b.toString();
+      const m = /coordinator listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', seen);
+    child.stderr!.on('data', seen);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`coordinator exited (${code}) before listening:\n${out}`));
+    });
+  });
+  return { url, child };
+}
+
+async function stopCoordinator(c: Coord): Promise<void> {
+  if (c.child.exitCode !== null) return;
+  const exited = new Promise((r) => c.child.once('exit', r));
+  c.child.kill('SIGTERM');
+  const t = setTimeout(() => c.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Data dirs holding the same tokens, so every coordinator of a database accepts them. */
+function dataDirs(n: number): { dirs: string[]; apiToken: string; registrationToken: string } {
+  const apiToken = newToken('flapi_');
+  const registrationToken = newToken('flreg_');
+  const dirs = Array.from({ length: n }, () => {
+    const d = mkdtempSync(join(tmpdir(), 'faultline-bench-engines-'));
+    writeFileSync(join(d, 'api-token'), `${apiToken}\n`, { mode: 0o600 });
+    writeFileSync(join(d, 'registration-token'), `${registrationToken}\n`, { mode: 0o600 });
+    return d;
+  });
+  return { dirs, apiToken, registrationToken };
+}
+
+async function sqliteSetup(): Promise<Setup> {
+  const { dirs, apiToken, registrationToken } = dataDirs(1);
+  const coords = [await startCoordinator(dirs[0]!)];
+  return {
+    coords,
+    apiToken,
+    registrationToken,
+    async queuedAt(ids) {
+      const db = new Database(join(dirs[0]!, 'faultline.db'), { readonly: true, fileMustExist: true });
+      try {
+        const get = db.prepare('SELECT queued_at FROM jobs WHERE id = ?');
+        return new Map(ids.map((id) => [id, (get.get(id) as { queued_at: number }).queued_at]));
+      } finally {
+        db.close();
+      }
+    },
+    async stop() {
+      await Promise.all(coords.map(stopCoordinator));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
+async function pgSetup(server: PgServer, n: number): Promise<Setup> {
+  const db = await server.createDatabase();
+  const { dirs, apiToken, registrationToken } = dataDirs(n);
+  const coords: Coord[] = [];
+  for (const d of dirs) coords.push(await startCoordinator(d, db.url)); // one by one: the first migrates
+  return {
+    coords,
+    apiToken,
+    registrationToken,
+    async queuedAt(ids) {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const r = await c.query<{ id: number; queued_at: string }>('SELECT id, queued_at FROM jobs WHERE id = ANY($1::bigint[])', [ids]);
+        return new Map(r.rows.map((x) => [Number(x.id), Number(x.queued_at)]));
+      } finally {
+        await c.end();
+      }
+    },
+    async stop() {
+      await Promise.all(coords.map(stopCoordinator));
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      await db.drop();
+    },
+  };
+}
+
+async function register(url: string, registrationToken: string, name: string, tags: string[]): Promise<string> {
+  const r = await fetch(`${url}/api/v1/runners/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      registration_token: registrationToken,
+      name,
+      tags,
+      run_untagged: tags.length === 0,
+      executor: 'shell',
+      concurrency: 1,
+    }),
+  });
+  if (r.status !== 201) throw new Error(`register → ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { token: string }).token;
+}
+
+async function createPipeline(s: Setup, url: string, yaml: string, ref: string): Promise<void> {
+  const r = await fetch(`${url}/api/v1/pipelines`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ yaml, ref }),
+  });
+  if (r.status !== 201) throw new Error(`create pipeline → ${r.status} ${await r.text()}`);
+  await r.arrayBuffer();
+}
+
+/** One long-poll; null on 204 or when `signal` aborted it. */
+async function requestJob(url: string, token: string, signal: AbortSignal): Promise<JobPayload | null> {
+  try {
+    const r = await fetch(`${url}/api/v1/jobs/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'runner-token': token },
+      body: '{}',
+      signal,
+    });
+    if (r.status === 204) return null;
+    if (r.status !== 201) throw new Error(`job request → ${r.status} ${await r.text()}`);
+    return (await r.json()) as JobPayload;
+  } catch (e) {
+    if (signal.aborted) return null;
+    throw e;
+  }
+}
+
+async function finishJob(url: string, job: JobPayload): Promise<void> {
+  const r = await fetch(`${url}/api/v1/jobs/${job.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'job-token': job.token },
+    body: '{"state":"success","exit_code":0}',
+  });
+  if (r.status !== 200) throw new Error(`final update of job ${job.id} → ${r.status} ${await r.text()}`);
+  await r.arrayBuffer();
+}
+
+function pipelineYaml(jobs: number): string {
+  let y = 'stages: [test]\n';
+  for (let i = 0; i < jobs; i++) y += `j${i}:\n  stage: test\n  needs: []\n  script: echo ${i}\n`;
+  return y;
+}
+
+/**
+ * `n` runners registered round-robin on the coordinators. Each phase has its own runners and tag
+ * (`tags` empty: untagged jobs only), so a long-poll of an earlier phase still parked on a
+ * coordinator never takes a later phase's job.
+ */
+async function runners(s: Setup, coords: Coord[], n: number, tag: string, tags: string[]): Promise<Array<{ url: string; token: string }>> {
+  const out: Array<{ url: string; token: string }> = [];
+  for (let i = 0; i < n; i++) {
+    const url = coords[i % coords.length]!.url;
+    out.push({ url, token: await register(url, s.registrationToken, `${tag}-${i}`, tags) });
+  }
+  return out;
+}
+
+async function throughput(s: Setup): Promise<number> {
+  const rs = await runners(s, s.coords, RUNNERS, 'tp', []);
+  for (let i = 0; i < TOTAL / 200; i++) await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${i}`);
+  const stop = new AbortController();
+  let jobs = 0;
+  let doneAt = 0;
+  const t0 = performance.now();
+  const loops = rs.map(async (r) => {
+    while (!stop.signal.aborted) {
+      const job = await requestJob(r.url, r.token, stop.signal);
+      if (!job) continue;
+      await finishJob(r.url, job);
+      if (++jobs === TOTAL) {
+        doneAt = performance.now();
+        stop.abort(); // the others' parked long-polls go away (the coordinator drops their waiters)
+      }
+    }
+  });
+  await Promise.all(loops);
+  if (jobs !== TOTAL) throw new Error(`handed out ${jobs} of ${TOTAL} jobs`);
+  return TOTAL / ((doneAt - t0) / 1000);
+}
+
+/** Pickup latencies (ms): pipelines created on `createOn` in turn, runners parked on `parkOn`. */
+async function pickup(s: Setup, createOn: Coord[], parkOn: Coord[], tag: string): Promise<number[]> {
+  const rs = await runners(s, parkOn, PICKUP_RUNNERS, tag, [tag]);
+  const stop = new AbortController();
+  const received = new Map<number, number>();
+  let picked: (() => void) | null = null;
+  const loops = rs.map(async (r) => {
+    while (!stop.signal.aborted) {
+      const job = await requestJob(r.url, r.token, stop.signal);
+      if (!job) continue;
+      received.set(job.id, nowMs());
+      await finishJob(r.url, job);
+      picked?.();
+    }
+  });
+  for (let i = 0; i < PICKUPS; i++) {
+    await new Promise((r) => setTimeout(r, 5)); // let the runner that took the last job park again
+    const done = new Promise<void>((r) => (picked = r));
+    await createPipeline(s, createOn[i % createOn.length]!.url, `one:\n  tags: [${tag}]\n  script: echo 1\n`, `${tag}-${i}`);
+    await done;
+  }
+  stop.abort();
+  await Promise.all(loops);
+  const queued = await s.queuedAt([...received.keys()]);
+  return [...received].map(([id, at]) => at - queued.get(id)!).sort((a, b) => a - b);
+}
+
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+export async function benchDispatchEngines(): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = { engines_coordinators_as: 'child processes' };
+  const measure = async (key: string, setup: () => Promise<Setup>, cross = false) => {
+    if (ONLY.length && !ONLY.includes(key)) return;
+    const s = await setup();
+    const step = (what: string) => process.stderr.write(`dispatch-engines: ${key} ${what}\n`);
+    try {
+      step('throughput');
+      out[`${key}_dispatch_jobs_per_s`] = +(await throughput(s)).toFixed(1);
+      step('pickup');
+      const lat = await pickup(s, s.coords, s.coords, 'lat');
+      out[`${key}_pickup_p50_ms`] = +pct(lat, 50).toFixed(1);
+      out[`${key}_pickup_p99_ms`] = +pct(lat, 99).toFixed(1);
+      if (cross) {
+        step('pickup across coordinators');
+        const x = await pickup(s, [s.coords[0]!], [s.coords[1]!], 'cross');
+        out[`${key}_cross_pickup_p50_ms`] = +pct(x, 50).toFixed(1);
+        out[`${key}_cross_pickup_p99_ms`] = +pct(x, 99).toFixed(1);
+      }
+    } finally {
+      step('stop');
+      await s.stop();
+    }
+  };
+  await measure('sqlite', sqliteSetup);
+  const server = await startPostgres({ durable: true });
+  try {
+    await measure('pg1', () => pgSetup(server, 1));
+    await measure('pg2', () => pgSetup(server, 2), true);
+  } finally {
+    await server.stop();
+  }
+  const n = (k: string) => out[k] as number;
+  out.pg1_over_sqlite_dispatch_ratio = +(n('pg1_dispatch_jobs_per_s') / n('sqlite_dispatch_jobs_per_s')).toFixed(3);
+  out.pg2_over_pg1_dispatch_ratio = +(n('pg2_dispatch_jobs_per_s') / n('pg1_dispatch_jobs_per_s')).toFixed(3);
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log(await benchDispatchEngines());
