@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ORPHAN_AFTER_MS } from '../../src/coordinator/cluster/duties.js';
 import { tempDir } from '../helpers/tmp.js';
-import { byName, forEachCoordinatorEngine } from './helpers.js';
+import { byName, forEachCoordinatorEngine, type Harness } from './helpers.js';
 
 forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
   test('reaper: a running job whose runner stops heartbeating fails with runner_system_failure', async () => {
@@ -55,8 +55,9 @@ forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
 
   test('restart: state survives close/reopen of the same data dir and the engine is restored', async () => {
     const dir = tempDir('faultline-restart-');
+    let h: Harness | undefined;
     try {
-      let h = await harness({}, dir.path);
+      h = await harness({}, dir.path);
       const token = h.c.apiToken;
       const reg = h.c.registrationToken;
       const runner = await h.register();
@@ -77,25 +78,26 @@ forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
       // The runner (token kept in the DB) finishes its job; the restored engine moves on.
       assert.equal((await h.trace(job, 12, 'rest\n')).body.offset, 17);
       await h.update(job, { state: 'success', exit_code: 0 });
-      const second = await h.waitFor(async () => (await h.request(runner.token)).job);
+      const second = await h.waitFor(async () => (await h!.request(runner.token)).job);
       assert.equal(second.name, 'second');
       await h.update(second, { state: 'success', exit_code: 0 });
       const done = await h.waitFor(async () => {
-        const x = await h.pipeline(p.id);
+        const x = await h!.pipeline(p.id);
         return x.status === 'success' && x;
       });
       assert.equal(done.jobs!.length, 2);
       assert.equal((await h.api('GET', `/api/v1/jobs/${job.id}/trace`)).body, 'partial log\nrest\n');
-      await h.c.close();
     } finally {
+      await h?.c.close(); // also when an assertion failed: an open server keeps the file from ever ending
       dir.dispose();
     }
   });
 
   test('restart: a final update stored but not yet finished is finished at the next start', async () => {
     const dir = tempDir('faultline-restart2-');
+    let h: Harness | undefined;
     try {
-      let h = await harness({}, dir.path);
+      h = await harness({}, dir.path);
       const runner = await h.register();
       const p = await h.createPipeline('a:\n  script: x\n');
       const job = (await h.request(runner.token)).job!;
@@ -111,14 +113,14 @@ forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
       await h.c.close();
       h = await harness({}, dir.path);
       const pl = await h.waitFor(async () => {
-        const x = await h.pipeline(p.id);
+        const x = await h!.pipeline(p.id);
         return x.status === 'failed' && x;
       });
       const a = byName(pl).a!;
       assert.equal(a.failure?.reason, 'script_failure');
       assert.equal(a.exit_code, 3);
-      await h.c.close();
     } finally {
+      await h?.c.close(); // also when an assertion failed: an open server keeps the file from ever ending
       dir.dispose();
     }
   });
