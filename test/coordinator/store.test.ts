@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SCHEMA_VERSIONS } from '../../src/coordinator/store/migrations.js';
 import { Store } from '../../src/coordinator/store/index.js';
+import { newJob } from '../helpers/store-rows.js';
 import { tempDir } from '../helpers/tmp.js';
 import { harness } from './helpers.js';
 
@@ -20,29 +21,7 @@ describe('store', () => {
       s = await Store.openSqlite(dir.path); // reopening applies nothing twice
       assert.deepEqual(versions(), [...SCHEMA_VERSIONS]);
       // A job must belong to a pipeline.
-      await assert.rejects(
-        () =>
-          s.jobs.insert({
-            pipeline_id: 42,
-            project: 'p',
-            ref: 'r',
-            name: 'n',
-            stage: 's',
-            stage_index: 0,
-            attempt: 1,
-            retry_of: null,
-            status: 'created',
-            tags_json: '[]',
-            needs_json: null,
-            when_: 'on_success',
-            manual: null,
-            interruptible: 'false',
-            allow_failure: 0,
-            created_at: 0,
-            queued_at: null,
-          }),
-        /FOREIGN KEY/,
-      );
+      await assert.rejects(() => s.jobs.insert(newJob(42)), /FOREIGN KEY/);
       await s.close();
     } finally {
       dir.dispose();
@@ -80,25 +59,7 @@ describe('store', () => {
             .run(project).lastInsertRowid,
         );
       const job = async (project: string, name: string, status: string) =>
-        s.jobs.insert({
-          pipeline_id: pipeline(project),
-          project,
-          ref: 'main',
-          name,
-          stage: 'test',
-          stage_index: 0,
-          attempt: 1,
-          retry_of: null,
-          status,
-          tags_json: '[]',
-          needs_json: null,
-          when_: 'on_success',
-          manual: null,
-          interruptible: 'false',
-          allow_failure: 0,
-          created_at: 0,
-          queued_at: null,
-        });
+        s.jobs.insert(newJob(pipeline(project), { project, name, status }));
       const old = await job('a', 'unit', 'success');
       const latest = await job('a', 'unit', 'success');
       await job('b', 'unit', 'success'); // another project

@@ -4,6 +4,7 @@
  * their own, without the job and pipeline stores.
  */
 import type { Sql } from '../../src/coordinator/store/engine.js';
+import type { NewJob } from '../../src/coordinator/store/jobs.js';
 
 /** INSERT of `row`'s columns (named parameters), returning the new id. */
 export async function insertRow(sql: Sql, table: string, row: Record<string, unknown>): Promise<number> {
@@ -46,3 +47,25 @@ export function addRunner(sql: Sql, over: Record<string, unknown> = {}): Promise
     ...over,
   });
 }
+
+/** A job row for JobStore.insert of pipeline `pipeline_id` (a pending first attempt unless `over` says otherwise). */
+export const newJob = (pipeline_id: number, over: Partial<NewJob> = {}): NewJob => ({
+  pipeline_id,
+  project: 'p',
+  ref: 'main',
+  name: 'build',
+  stage: 'test',
+  stage_index: 0,
+  attempt: 1,
+  retry_of: null,
+  status: 'pending',
+  tags_json: '[]',
+  needs_json: null,
+  when_: 'on_success',
+  manual: null,
+  interruptible: 'false',
+  allow_failure: 0,
+  created_at: 1_764_000_000_000,
+  queued_at: 1_764_000_000_000,
+  ...over,
+});

@@ -4,31 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Sql } from '../../../src/coordinator/store/engine.js';
-import { JobStore, type FinalReport, type NewJob } from '../../../src/coordinator/store/jobs.js';
+import { JobStore, type FinalReport } from '../../../src/coordinator/store/jobs.js';
 import { PipelineStore, type NewPipeline } from '../../../src/coordinator/store/pipelines.js';
 import { forEachEngine } from '../../helpers/store-engines.js';
-import { addPipeline } from '../../helpers/store-rows.js';
-
-const newJob = (pipeline_id: number, over: Partial<NewJob> = {}): NewJob => ({
-  pipeline_id,
-  project: 'p',
-  ref: 'main',
-  name: 'build',
-  stage: 'test',
-  stage_index: 0,
-  attempt: 1,
-  retry_of: null,
-  status: 'pending',
-  tags_json: '[]',
-  needs_json: null,
-  when_: 'on_success',
-  manual: null,
-  interruptible: 'false',
-  allow_failure: 0,
-  created_at: 1_764_000_000_000,
-  queued_at: 1_764_000_000_000,
-  ...over,
-});
+import { addPipeline, newJob } from '../../helpers/store-rows.js';
 
 const newPipeline = (over: Partial<NewPipeline> = {}): NewPipeline => ({
   project: 'p',
