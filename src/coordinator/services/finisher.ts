@@ -97,14 +97,11 @@ export class Finisher {
         {
           // Only if nothing finished it meanwhile; the verdict and the engine step commit together.
           guard: async () => {
-            if ((await this.store.jobs.finishPendingOf(jobId)) !== 1) return false;
+            const taken = await this.store.jobs.takeFinish(jobId, job.last_update_at);
             // A late final update replaced the report while it was being classified: finish that one.
-            if ((await this.store.jobs.get(jobId))?.last_update_at !== job.last_update_at) {
-              replaced = true;
-              return false;
-            }
+            replaced = taken === 'replaced';
+            if (taken !== 'taken') return false;
             if (failure) await this.store.jobs.storeClassification(jobId, failure);
-            await this.store.jobs.clearFinishPending(jobId);
             return true;
           },
         },

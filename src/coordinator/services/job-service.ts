@@ -7,7 +7,7 @@ import type { JobPayload, JobUpdateRequest } from '../../protocol/runner-api.js'
 import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
-import type { DispatchedJob, FinalReport, JobAuthRow, JobRow } from '../store/jobs.js';
+import type { DispatchedJob, FinalReport, JobAuthRow, JobRow, StartedJob } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
 import { slugify } from '../../pipeline/variables.js';
@@ -65,19 +65,21 @@ export class JobService {
     for await (const c of this.store.jobs.pendingIter(sets)) {
       if (this.claiming.has(c.id)) continue;
       const token = newToken('fljt_');
-      let started: boolean;
+      let started: StartedJob | undefined;
       this.claiming.add(c.id);
       try {
-        started =
-          (await this.pipelines.apply(
-            c.pipeline_id,
-            { type: 'job_started', name: c.name },
-            {
-              // In the claim's transaction: a resource_group check and the start can't be interleaved.
-              guard: async () =>
-                !(await this.waitsForResource(c)) && (await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now())),
+        await this.pipelines.apply(
+          c.pipeline_id,
+          { type: 'job_started', name: c.name },
+          {
+            // In the claim's transaction: a resource_group check and the start can't be interleaved.
+            guard: async () => {
+              if (await this.waitsForResource(c)) return false;
+              started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now());
+              return started ? { name: c.name, to: 'running', ref: started } : false;
             },
-          )) !== null;
+          },
+        );
       } catch (err) {
         this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
         continue;
@@ -85,7 +87,7 @@ export class JobService {
         this.claiming.delete(c.id);
       }
       if (!started) continue; // another runner won the race
-      return this.payload((await this.store.jobs.dispatched(c.id))!, token, runner);
+      return this.payload(started, token, runner);
     }
     return null;
   }

@@ -17,6 +17,7 @@ import type { CoordinatorEvents } from '../events.js';
 import { iso } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { JobRef } from '../store/jobs.js';
+import type { PipelineSummaryRow } from '../store/pipelines.js';
 import { failureOf, pipelineJson } from '../views.js';
 import type { JobRow } from '../store/jobs.js';
 import { compileOffThread } from './compiler.js';
@@ -49,10 +50,27 @@ type Transition = EngineResult['transitions'][number];
 export type CreateResult = { ok: true; id: number } | { ok: false; errors: ConfigError[] };
 
 export interface ApplyHooks {
-  /** Runs in the transaction before the event; returning false aborts without applying. */
-  guard?: () => Promise<boolean>;
+  /**
+   * Runs in the transaction before the event; false aborts without applying. A `Written`
+   * passes and says the guard already wrote that job's row in the state the event moves it to
+   * (a hand-out's compare-and-set): the step does not read or write that row again.
+   */
+  guard?: () => Promise<boolean | Written>;
   /** Runs in the transaction after the transitions are persisted. */
   after?: () => Promise<void>;
+}
+
+/** A job row a guard has already moved to `to` (its latest attempt). */
+export interface Written {
+  name: string;
+  to: string;
+  ref: JobRef;
+}
+
+/** What one engine step knows of its pipeline's row as it goes (read when the step began). */
+interface Step {
+  summary: PipelineSummaryRow;
+  written?: Written;
 }
 
 export class PipelineService {
@@ -113,8 +131,9 @@ export class PipelineService {
         const engine = PipelineEngine.create(model);
         const result = engine.apply({ type: 'start' });
         this.engines.set(id, engine, model, 0); // before persist, which reads the model
-        await this.persist(id, result, engine, after);
-        this.engines.advanced(id, await this.store.pipelines.bumpVersion(id, 0));
+        const begun = (await this.store.pipelines.beginStep(id))!;
+        await this.persist(id, result, engine, after, { summary: begun.summary });
+        this.engines.advanced(id, begun.version);
       });
     } catch (err) {
       this.engines.evict(id);
@@ -216,15 +235,20 @@ export class PipelineService {
     let result: EngineResult | null;
     try {
       result = await this.store.tx(async () => {
-        const version = await this.store.pipelines.lockForStep(pipelineId);
-        if (version === undefined) throw new Error(`pipeline ${pipelineId} not found`);
+        const begun = await this.store.pipelines.beginStep(pipelineId);
+        if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
-        const engine = await this.engines.get(pipelineId, version);
-        if (hooks.guard && !(await hooks.guard())) return null;
+        const engine = await this.engines.get(pipelineId, begun.version - 1);
+        const passed = hooks.guard ? await hooks.guard() : true;
+        if (!passed) {
+          this.engines.advanced(pipelineId, begun.version); // nothing changed but the version
+          return null;
+        }
         const r = engine.apply(event);
-        await this.persist(pipelineId, r, engine, after);
+        const step: Step = { summary: begun.summary, ...(passed === true ? {} : { written: passed }) };
+        await this.persist(pipelineId, r, engine, after, step);
         await hooks.after?.();
-        this.engines.advanced(pipelineId, await this.store.pipelines.bumpVersion(pipelineId, version));
+        this.engines.advanced(pipelineId, begun.version);
         return r;
       });
     } catch (err) {
@@ -235,7 +259,7 @@ export class PipelineService {
     return result;
   }
 
-  private async persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[]): Promise<void> {
+  private async persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[], step: Step): Promise<void> {
     const now = Date.now();
     const jobs = this.store.jobs;
     let woke = false;
@@ -269,10 +293,13 @@ export class PipelineService {
         await flush();
         grouped.clear();
       }
-      const ref = refs ? refs.get(t.name) : await jobs.latestRef(pipelineId, t.name);
+      const written = step.written?.name === t.name && step.written.to === t.to && !t.note && !t.graceful ? step.written : undefined;
+      const ref = written ? written.ref : refs ? refs.get(t.name) : await jobs.latestRef(pipelineId, t.name);
       if (!ref) throw new Error(`engine named unknown job ${t.name} in pipeline ${pipelineId}`);
       let row: JobRef = ref;
-      if (t.new_attempt) {
+      if (written && !t.new_attempt) {
+        touched.set(t.name, { id: ref.id, outcome: ref.outcome, note: ref.note }); // the guard wrote the row
+      } else if (t.new_attempt) {
         row = await this.newAttempt(pipelineId, ref, t, now, touched);
         refs?.set(t.name, { ...row, note: touched.get(t.name)!.note });
       } else {
@@ -312,7 +339,7 @@ export class PipelineService {
       else states.set(key, { outcome: s.outcome, note: s.note, ids: [row.id] });
     }
     for (const g of states.values()) await jobs.setEngineStates(g.ids, g.outcome, g.note);
-    await this.persistSummary(pipelineId, r, engine.meta().canceled, now, after);
+    await this.persistSummary(pipelineId, r, engine.meta().canceled, now, after, step);
     if (woke) after.push(() => this.onPending());
     // workflow: auto_cancel: on_job_failure: all — a failure that fails the pipeline cancels the rest.
     if (model.auto_cancel?.on_job_failure === 'all') {
@@ -323,7 +350,7 @@ export class PipelineService {
     }
     // A trigger job runs on the coordinator: running in this same transaction, so no runner sees it pending.
     for (const name of startTriggers) {
-      await this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after);
+      await this.persist(pipelineId, engine.apply({ type: 'job_started', name }), engine, after, step);
       const id = touched.get(name)!.id;
       after.push(() => this.onTrigger('start', pipelineId, name, id));
     }
@@ -372,8 +399,15 @@ export class PipelineService {
     }
   }
 
-  private async persistSummary(pipelineId: number, r: EngineResult, canceled: boolean, now: number, after: (() => void)[]): Promise<void> {
-    const p = (await this.store.pipelines.summaryOf(pipelineId))!;
+  private async persistSummary(
+    pipelineId: number,
+    r: EngineResult,
+    canceled: boolean,
+    now: number,
+    after: (() => void)[],
+    step: Step,
+  ): Promise<void> {
+    const p = step.summary;
     const s = r.pipeline;
     const terminal = TERMINAL_PIPELINE.has(s.status);
     const wasTerminal = TERMINAL_PIPELINE.has(p.status);
@@ -398,6 +432,7 @@ export class PipelineService {
       (p.canceled === 1) === canceled;
     if (unchanged) return;
     await this.store.pipelines.updateSummary(pipelineId, update);
+    step.summary = { ...update, has_warnings: update.has_warnings ? 1 : 0, canceled: update.canceled ? 1 : 0 };
     const changed = { pipeline_id: pipelineId, status: update.status, failure_class: update.failure_class, at: iso(now)! };
     after.push(() => this.events.safeEmit('pipeline_changed', changed));
     if (terminal && !wasTerminal) {

@@ -103,6 +103,8 @@ export type JobAuthRow = Pick<JobRow, 'id' | 'status' | 'runner_id' | 'token_has
 export type JobRef = Pick<JobRow, 'id' | 'attempt' | 'outcome' | 'note'>;
 /** What a job payload is built from right after dispatch. */
 export type DispatchedJob = Pick<JobRow, 'id' | 'pipeline_id' | 'name' | 'stage' | 'attempt' | 'started_at' | 'trace_bytes'>;
+/** A job just handed out: its payload's fields and its engine reference. */
+export type StartedJob = DispatchedJob & JobRef;
 /** A pending job as the dispatcher walks them. */
 export interface PendingJob {
   id: number;
@@ -299,21 +301,18 @@ export class JobStore {
     }
   }
   /**
-   * pending → running for one runner; false when someone else got there first. The row is
-   * claimed with `FOR UPDATE SKIP LOCKED` first (PostgreSQL): a job another coordinator's
-   * transaction is deciding is skipped, not waited for, and the UPDATE is a compare-and-set.
+   * pending → running for one runner, one statement; null when someone else got there first.
+   * On PostgreSQL the row is claimed with `FOR UPDATE SKIP LOCKED`: a job another
+   * coordinator's transaction is deciding is skipped, not waited for, and the UPDATE is a
+   * compare-and-set. Returns what the engine step and the payload need of the row.
    */
-  async casStart(id: number, runnerId: number | null, tokenHash: string | null, now: number): Promise<boolean> {
-    const claimed = await this.sql.get(`SELECT id FROM jobs WHERE id = ? AND status = 'pending'${this.sql.dialect.forUpdateSkipLocked}`, [
-      id,
-    ]);
-    if (!claimed) return false;
-    const r = await this.sql.run(
+  casStart(id: number, runnerId: number | null, tokenHash: string | null, now: number): Promise<StartedJob | undefined> {
+    return this.sql.get<StartedJob>(
       `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
-       WHERE id = @id AND status = 'pending'`,
+       WHERE id = (SELECT id FROM jobs WHERE id = @id AND status = 'pending'${this.sql.dialect.forUpdateSkipLocked}) AND status = 'pending'
+       RETURNING id, pipeline_id, name, stage, attempt, started_at, trace_bytes, outcome, note`,
       { id, runner_id: runnerId, token_hash: tokenHash, now },
     );
-    return r.changes === 1;
   }
   async applyTransition(id: number, to: string, now: number, note: string | null, graceful: boolean): Promise<boolean> {
     return (await this.applyTransitions({ ids: [id], to, note, graceful }, now)).has(id);
@@ -440,6 +439,19 @@ export class JobStore {
       [project, name, beforeId],
     );
     return r?.id;
+  }
+  /**
+   * The finisher's claim of a stored final update, one statement: clears finish_pending if the
+   * report is still the one read at `lastUpdateAt`. `replaced` when a late final update came
+   * meanwhile (finish that one), `done` when something else finished it.
+   */
+  async takeFinish(id: number, lastUpdateAt: number | null): Promise<'taken' | 'replaced' | 'done'> {
+    const taken = await this.sql.get(
+      'UPDATE jobs SET finish_pending = 0 WHERE id = ? AND finish_pending = 1 AND COALESCE(last_update_at, -1) = ? RETURNING id',
+      [id, lastUpdateAt ?? -1],
+    );
+    if (taken) return 'taken';
+    return (await this.finishPendingOf(id)) === 1 ? 'replaced' : 'done';
   }
   async clearFinishPending(id: number): Promise<void> {
     await this.sql.run('UPDATE jobs SET finish_pending = 0 WHERE id = ?', [id]);

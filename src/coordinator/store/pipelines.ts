@@ -109,19 +109,21 @@ export class PipelineStore {
   }
 
   /**
-   * The start of an engine step: locks the pipeline's row until the transaction ends (on
-   * PostgreSQL; SQLite's transaction holds the only write lock anyway) and returns its version,
-   * so steps on one pipeline run one at a time across coordinators, each on the latest state.
+   * The start of an engine step, one statement: bumps the row's version, which locks the row
+   * until the transaction ends (PostgreSQL; SQLite's transaction holds the only write lock
+   * anyway), and returns the new version with the summary as it stood. Steps on one pipeline
+   * run one at a time across coordinators, each on the latest state; a rolled-back step rolls
+   * its version back too.
    */
-  async lockForStep(id: number): Promise<number | undefined> {
-    return (await this.sql.get<{ version: number }>(`SELECT version FROM pipelines WHERE id = ?${this.sql.dialect.forUpdate}`, [id]))
-      ?.version;
-  }
-
-  /** The end of an engine step (under lockForStep's lock): the row's new version. */
-  async bumpVersion(id: number, from: number): Promise<number> {
-    await this.sql.run('UPDATE pipelines SET version = ? WHERE id = ?', [from + 1, id]);
-    return from + 1;
+  async beginStep(id: number): Promise<{ version: number; summary: PipelineSummaryRow } | undefined> {
+    const row = await this.sql.get<PipelineSummaryRow & { version: number }>(
+      `UPDATE pipelines SET version = version + 1 WHERE id = ?
+       RETURNING version, status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled`,
+      [id],
+    );
+    if (!row) return undefined;
+    const { version, ...summary } = row;
+    return { version, summary };
   }
 
   async updateSummary(id: number, u: PipelineSummaryUpdate): Promise<void> {

@@ -25,7 +25,9 @@ export class TraceStore {
   append(jobId: number, start: number, data: Buffer, maxBytes: number): Promise<AppendResult> {
     return this.sql.tx(async (): Promise<AppendResult> => {
       // Locks the job row on PostgreSQL (SQLite's transaction holds the whole database).
-      const row = await this.sql.get<{ trace_bytes: number }>(`SELECT trace_bytes FROM jobs WHERE id = ?${this.forUpdate()}`, [jobId]);
+      const row = await this.sql.get<{ trace_bytes: number }>(`SELECT trace_bytes FROM jobs WHERE id = ?${this.sql.dialect.forUpdate}`, [
+        jobId,
+      ]);
       const len = row?.trace_bytes;
       if (len === undefined) return { ok: false, kind: 'no_job', offset: 0, message: 'job not found' };
       if (start > len) return { ok: false, kind: 'range', offset: len, message: `chunk starts at ${start} but the trace has ${len} bytes` };
@@ -45,10 +47,6 @@ export class TraceStore {
       await this.sql.run('UPDATE jobs SET trace_bytes = ? WHERE id = ?', [len + rest.length, jobId]);
       return { ok: true, offset: len + rest.length };
     });
-  }
-
-  private forUpdate(): string {
-    return this.sql.kind === 'postgres' ? ' FOR UPDATE' : '';
   }
 
   /** Bytes [offset, offset+limit) of the trace (clamped). */

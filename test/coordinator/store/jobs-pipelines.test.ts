@@ -156,7 +156,7 @@ forEachEngine('jobs table', (open) => {
     const jobs = new JobStore(sql);
     const pid = await addPipeline(sql);
     const [held, free] = await jobs.insertMany([newJob(pid, { name: 'held' }), newJob(pid, { name: 'free' })]);
-    assert.equal(await jobs.casStart(held!, null, 'tok', 5), true);
+    assert.ok(await jobs.casStart(held!, null, 'tok', 5));
     assert.equal(await jobs.storeFinal(held!, success, 6), true);
     assert.equal(await jobs.finishPendingOf(held!), 1);
     const moved = await jobs.applyTransitions({ ids: [held!, free!], to: 'canceling', note: null, graceful: false }, 7);
@@ -169,12 +169,40 @@ forEachEngine('jobs table', (open) => {
     assert.equal(await jobs.finishPendingOf(free! + 100), undefined);
   });
 
+  test('takeFinish: clears the stored final update once, and only the one that was read', async () => {
+    const sql = await open();
+    const jobs = new JobStore(sql);
+    const pid = await addPipeline(sql);
+    const [a, b] = await jobs.insertMany([newJob(pid, { name: 'a' }), newJob(pid, { name: 'b' })]);
+    for (const id of [a!, b!]) {
+      await jobs.casStart(id, null, 't', 1);
+      assert.equal(await jobs.storeFinal(id, success, 2), true);
+    }
+    assert.equal(await jobs.takeFinish(a!, 1), 'replaced', 'read before the final update: not that report');
+    assert.equal(await jobs.finishPendingOf(a!), 1);
+    assert.equal(await jobs.takeFinish(a!, 2), 'taken');
+    assert.equal(await jobs.finishPendingOf(a!), 0);
+    assert.equal(await jobs.takeFinish(a!, 2), 'done', 'a second finisher finds it finished');
+    assert.equal(await jobs.takeFinish(b! + 100, 2), 'done', 'no such job');
+  });
+
   test('casStart: pending → running once; a second claim of the same job fails', async () => {
     const sql = await open();
     const jobs = new JobStore(sql);
     const id = await jobs.insert(newJob(await addPipeline(sql)));
-    assert.equal(await jobs.casStart(id, null, 'hash-1', 100), true);
-    assert.equal(await jobs.casStart(id, null, 'hash-2', 200), false);
+    const started = await jobs.casStart(id, null, 'hash-1', 100);
+    assert.deepEqual(started, {
+      id,
+      pipeline_id: started?.pipeline_id,
+      name: 'build',
+      stage: 'test',
+      attempt: 1,
+      started_at: 100,
+      trace_bytes: 0,
+      outcome: null,
+      note: null,
+    });
+    assert.equal(await jobs.casStart(id, null, 'hash-2', 200), undefined);
     assert.deepEqual(await jobs.authRow(id), {
       id,
       status: 'running',
@@ -185,7 +213,7 @@ forEachEngine('jobs table', (open) => {
       finished_at: null,
     });
     assert.equal(await jobs.anyPending(), false);
-    assert.equal(await jobs.casStart(id + 100, null, 'h', 1), false, 'no such job');
+    assert.equal(await jobs.casStart(id + 100, null, 'h', 1), undefined, 'no such job');
   });
 
   test('storeFinal / storeLateFinal: compare-and-set on status and finish_pending', async () => {
@@ -268,13 +296,13 @@ forEachEngine(
       const claimed = gate();
       const release = gate();
       const first = sql.tx(async () => {
-        const won = await jobs.casStart(id, null, 'first', 1);
+        const won = !!(await jobs.casStart(id, null, 'first', 1));
         claimed.open();
         await release.wait; // hold the row lock
         return won;
       });
       await claimed.wait;
-      const second = sql.tx(() => jobs.casStart(id, null, 'second', 2));
+      const second = sql.tx(async () => !!(await jobs.casStart(id, null, 'second', 2)));
       // SKIP LOCKED: the second answers while the first still holds the row, not after it commits
       const early = await Promise.race([second, new Promise((r) => setTimeout(r, 3000, 'waited for the first to commit'))]);
       release.open();
@@ -377,34 +405,42 @@ forEachEngine('pipelines table', (open, engine) => {
       assert.equal((await pipelines.list({ limit: 10, offset: 0 })).total, 4);
     });
 
-  test('lockForStep / bumpVersion: version 0 at insert; a second step waits for the first and sees its version', async () => {
+  test('beginStep: version 0 at insert; a second step waits for the first and sees its version; a rolled-back step leaves none', async () => {
     const sql = await open();
     const pipelines = new PipelineStore(sql);
     const id = await pipelines.insert(newPipeline());
-    assert.equal(await pipelines.lockForStep(id + 100), undefined);
+    assert.equal(await pipelines.beginStep(id + 100), undefined);
     await warmPool(sql, 3);
     const locked = gate();
     const release = gate();
     const order: string[] = [];
     const first = sql.tx(async () => {
-      const v = (await pipelines.lockForStep(id))!;
-      order.push(`first locked v${v}`);
+      const { version, summary } = (await pipelines.beginStep(id))!;
+      order.push(`first v${version} ${summary.status}`);
       locked.open();
       await release.wait;
-      const nv = await pipelines.bumpVersion(id, v);
-      order.push(`first bumped v${nv}`);
-      return nv;
+      await pipelines.updateSummary(id, { ...summary, status: 'running', has_warnings: false, canceled: false });
+      order.push('first committed');
+      return version;
     });
     await locked.wait;
     const second = sql.tx(async () => {
-      const v = (await pipelines.lockForStep(id))!;
-      order.push(`second locked v${v}`);
-      return pipelines.bumpVersion(id, v);
+      const { version, summary } = (await pipelines.beginStep(id))!;
+      order.push(`second v${version} ${summary.status}`);
+      return version;
     });
-    await new Promise((r) => setTimeout(r, 100)); // long enough for the second to lock, were it not waiting
+    await new Promise((r) => setTimeout(r, 100)); // long enough for the second to begin, were it not waiting
     release.open();
     assert.deepEqual([await first, await second], [1, 2]);
-    assert.deepEqual(order, ['first locked v0', 'first bumped v1', 'second locked v1']);
+    assert.deepEqual(order, ['first v1 created', 'first committed', 'second v2 running']);
+    await assert.rejects(
+      sql.tx(async () => {
+        await pipelines.beginStep(id);
+        throw new Error('engine refused');
+      }),
+      /engine refused/,
+    );
+    assert.equal((await sql.tx(() => pipelines.beginStep(id)))!.version, 3, 'the rolled-back step took no version');
   });
 
   test('summary, parents and children; unfinishedOnRef', async () => {
