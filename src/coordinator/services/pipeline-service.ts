@@ -22,6 +22,7 @@ import { failureOf, pipelineJson } from '../views.js';
 import type { JobRow } from '../store/jobs.js';
 import { compileOffThread } from './compiler.js';
 import { EngineCache } from './engines.js';
+import { StepQueue } from './step-queue.js';
 import { readCommit } from './commit-facts.js';
 import { pipelinePredefined, type PipelineVariable } from './variables.js';
 
@@ -60,6 +61,12 @@ export interface ApplyHooks {
   after?: () => Promise<void>;
 }
 
+/** An event waiting for its pipeline's step. */
+interface Queued {
+  event: PipelineEvent;
+  hooks: ApplyHooks;
+}
+
 /** A job row a guard has already moved to `to` (its latest attempt). */
 export interface Written {
   name: string;
@@ -80,6 +87,7 @@ export class PipelineService {
   /** A trigger: job became pending (it is marked running at once, never handed to a runner) or canceling. */
   onTrigger: TriggerHook = () => {};
   private createChain: Promise<unknown> = Promise.resolve();
+  private readonly steps = new StepQueue<Queued, EngineResult | null>((id, items) => this.applyBatch(id, items));
 
   constructor(
     private readonly store: Store,
@@ -229,34 +237,78 @@ export class PipelineService {
    * pipeline run one at a time, on every coordinator sharing the database, each on the engine as
    * the last step left it). Returns null when the guard refused. Throws EngineError (→ 409) when
    * the engine refuses the event; nothing is stored then.
+   *
+   * Events for a pipeline that has a step in flight here wait for it and then go in together
+   * (StepQueue). Inside a transaction the event joins it at once: that transaction may already
+   * hold the row lock, and a queued event would wait for it forever.
    */
-  async apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): Promise<EngineResult | null> {
+  apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): Promise<EngineResult | null> {
+    if (this.store.inTx()) return this.applyAlone(pipelineId, { event, hooks });
+    return this.steps.submit(pipelineId, { event, hooks });
+  }
+
+  /**
+   * A batch of events as one step. When any of them fails (an engine refusal, a guard's error)
+   * nothing of the batch is stored, and each event is applied alone, so each caller gets its own
+   * answer.
+   */
+  private async applyBatch(pipelineId: number, items: Queued[]): Promise<PromiseSettledResult<EngineResult | null>[]> {
+    if (items.length > 1) {
+      try {
+        return (await this.applyTogether(pipelineId, items)).map((value) => ({ status: 'fulfilled', value }));
+      } catch {
+        // fall through: one at a time
+      }
+    }
+    const out: PromiseSettledResult<EngineResult | null>[] = [];
+    for (const item of items) {
+      try {
+        out.push({ status: 'fulfilled', value: await this.applyAlone(pipelineId, item) });
+      } catch (reason) {
+        out.push({ status: 'rejected', reason });
+      }
+    }
+    return out;
+  }
+
+  private async applyAlone(pipelineId: number, item: Queued): Promise<EngineResult | null> {
+    return (await this.applyTogether(pipelineId, [item]))[0]!;
+  }
+
+  /** The events in order, in one transaction under one version bump; side effects after the commit. */
+  private async applyTogether(pipelineId: number, items: Queued[]): Promise<(EngineResult | null)[]> {
     const after: (() => void)[] = [];
-    let result: EngineResult | null;
+    let results: (EngineResult | null)[];
     try {
-      result = await this.store.tx(async () => {
+      results = await this.store.tx(async () => {
         const begun = await this.store.pipelines.beginStep(pipelineId);
         if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
         const engine = await this.engines.get(pipelineId, begun.version - 1);
-        const passed = hooks.guard ? await hooks.guard() : true;
-        if (!passed) {
-          this.engines.advanced(pipelineId, begun.version); // nothing changed but the version
-          return null;
+        const step: Step = { summary: begun.summary };
+        const out: (EngineResult | null)[] = [];
+        for (const { event, hooks } of items) {
+          const passed = hooks.guard ? await hooks.guard() : true;
+          if (!passed) {
+            out.push(null); // nothing changed (but the version, when this is the only event)
+            continue;
+          }
+          const r = engine.apply(event);
+          if (passed === true) delete step.written;
+          else step.written = passed;
+          await this.persist(pipelineId, r, engine, after, step);
+          await hooks.after?.();
+          out.push(r);
         }
-        const r = engine.apply(event);
-        const step: Step = { summary: begun.summary, ...(passed === true ? {} : { written: passed }) };
-        await this.persist(pipelineId, r, engine, after, step);
-        await hooks.after?.();
         this.engines.advanced(pipelineId, begun.version);
-        return r;
+        return out;
       });
     } catch (err) {
       this.engines.evict(pipelineId); // the in-memory engine may be ahead of the rolled-back rows
       throw err;
     }
     await runAfter(after);
-    return result;
+    return results;
   }
 
   private async persist(pipelineId: number, r: EngineResult, engine: PipelineEngine, after: (() => void)[], step: Step): Promise<void> {

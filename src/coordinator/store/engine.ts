@@ -46,5 +46,7 @@ export interface Sql {
    * PostgreSQL the transaction has its own pooled connection.
    */
   tx<T>(fn: () => Promise<T>): Promise<T>;
+  /** Is the caller's async context inside an open transaction? */
+  inTx(): boolean;
   close(): Promise<void>;
 }

@@ -74,6 +74,11 @@ export class Store {
     return this.sql.tx(fn);
   }
 
+  /** Is the caller inside a transaction of this store? */
+  inTx(): boolean {
+    return this.sql.inTx();
+  }
+
   async close(): Promise<void> {
     await this.sql.close();
   }

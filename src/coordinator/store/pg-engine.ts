@@ -232,6 +232,9 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
         client.release(broken);
       }
     },
+    inTx() {
+      return openLevel(als.getStore()) !== undefined;
+    },
     async close() {
       await pool.end();
     },

@@ -98,6 +98,11 @@ export class SqliteSql implements Sql {
     return this.query(() => ({ changes: (bind(this.prepare(sql), params, 'run') as Database.RunResult).changes }));
   }
 
+  inTx(): boolean {
+    const f = this.als.getStore();
+    return f !== undefined && f === this.owner;
+  }
+
   async tx<T>(fn: () => Promise<T>): Promise<T> {
     const outer = this.als.getStore();
     if (outer && outer === this.owner) return this.savepoint(outer, fn);
