@@ -9,9 +9,13 @@ import type { JobState } from '../../pipeline/events.js';
 import type { PipelineModel } from '../../pipeline/model.js';
 import type { JobStatus } from '../../pipeline/status.js';
 import type { Store } from '../store/index.js';
+import type { PipelineSummaryRow } from '../store/pipelines.js';
 
 const MAX_ENGINES = 2000;
 const MAX_MODELS = 500;
+
+/** What a restore needs of the pipeline row besides its jobs. */
+export type EngineRow = Pick<PipelineSummaryRow, 'halted_by_job_id' | 'canceled'>;
 
 interface Cached {
   engine: PipelineEngine;
@@ -51,11 +55,14 @@ export class EngineCache {
     this.remember(this.models, pipelineId, model, MAX_MODELS);
   }
 
-  /** The engine at `version` (the row's, read under its lock): cached if current, else rebuilt. */
-  async get(pipelineId: number, version: number): Promise<PipelineEngine> {
+  /**
+   * The engine at `version` (the row's, read under its lock): cached if current, else rebuilt.
+   * `row` is the pipeline row's halted_by_job_id and canceled, as that read returned them.
+   */
+  async get(pipelineId: number, version: number, row: EngineRow): Promise<PipelineEngine> {
     const cached = this.engines.get(pipelineId);
     if (cached && cached.version === version) return cached.engine;
-    const engine = await this.restore(pipelineId);
+    const engine = await this.restore(pipelineId, row);
     this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
     return engine;
   }
@@ -75,10 +82,9 @@ export class EngineCache {
    * not yet fed to the engine (finish_pending) is given back as still running, so the
    * finisher's job_finished applies to it as it would have before the restart.
    */
-  private async restore(pipelineId: number): Promise<PipelineEngine> {
-    const p = await this.store.pipelines.get(pipelineId);
-    if (!p) throw new Error(`pipeline ${pipelineId} not found`);
-    const states: JobState[] = (await this.store.jobs.latestPerName(pipelineId)).map((j) => {
+  private async restore(pipelineId: number, p: EngineRow): Promise<PipelineEngine> {
+    // Only the columns a state needs: another coordinator's step makes this one rebuild often.
+    const states: JobState[] = (await this.store.jobs.engineStates(pipelineId)).map((j) => {
       const pendingFinish = j.finish_pending === 1;
       return {
         name: j.name,

@@ -284,7 +284,7 @@ export class PipelineService {
         const begun = await this.store.pipelines.beginStep(pipelineId);
         if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
-        const engine = await this.engines.get(pipelineId, begun.version - 1);
+        const engine = await this.engines.get(pipelineId, begun.version - 1, begun.summary);
         const step: Step = { summary: begun.summary };
         const out: (EngineResult | null)[] = [];
         for (const { event, hooks } of items) {

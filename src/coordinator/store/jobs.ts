@@ -3,6 +3,11 @@ import type { FailureClassification } from '../../protocol/failure.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Sql } from './engine.js';
 
+export type EngineStateRow = Pick<
+  JobRow,
+  'name' | 'status' | 'exit_code' | 'outcome' | 'attempt' | 'note' | 'finish_pending' | 'started_at' | 'cancel_requested'
+>;
+
 export interface JobRow {
   id: number;
   pipeline_id: number;
@@ -251,6 +256,17 @@ export class JobStore {
       const cur = latest.get(j.name);
       if (!cur || cur.attempt < j.attempt) latest.set(j.name, j);
     }
+    return [...latest.values()];
+  }
+  /** The latest attempt of each job, with what an engine restore reads of it (EngineCache). */
+  async engineStates(pipelineId: number): Promise<EngineStateRow[]> {
+    const latest = new Map<string, EngineStateRow>();
+    const rows = await this.sql.all<EngineStateRow>(
+      `SELECT name, status, exit_code, outcome, attempt, note, finish_pending, started_at, cancel_requested
+       FROM jobs WHERE pipeline_id = ? ORDER BY attempt`,
+      [pipelineId],
+    );
+    for (const r of rows) latest.set(r.name, r);
     return [...latest.values()];
   }
   async anyPending(): Promise<boolean> {
