@@ -83,7 +83,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const jobs = new JobService(store, pipelines, events, opts, log);
     const dispatcher = new Dispatcher(
       (r) => jobs.assign(r),
-      () => jobs.anyPending(),
+      () => store.jobs.pendingTagSets(),
     );
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);
     const hearing = new Hearing();

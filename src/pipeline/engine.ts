@@ -177,6 +177,10 @@ export class PipelineEngine {
       case 'job_started':
         this.onStarted(this.job(event.name));
         break;
+      case 'job_requeued':
+        this.expect(this.job(event.name), ['running'], 'requeue');
+        this.set(this.job(event.name), 'pending', {});
+        break;
       case 'job_finished':
         this.onFinished(this.job(event.name), event);
         break;

@@ -24,6 +24,8 @@ export type PipelineEvent =
   | { type: 'start' }
   /** A runner picked the job (pending → running). */
   | { type: 'job_started'; name: string }
+  /** The runner never received the job it was handed (its answer was lost): running → pending again. */
+  | { type: 'job_requeued'; name: string }
   /**
    * A job ended on the runner. `canceled` only after a cancel request (after teardown).
    * failure_reason/failure_class are given for failed jobs so that `retry: when:` can decide.

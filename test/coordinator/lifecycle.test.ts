@@ -35,6 +35,50 @@ forEachCoordinatorEngine('coordinator lifecycle', (harness, engine) => {
     }
   });
 
+  test('heartbeat: a job handed out but never received (the answer lost) is pending again; one the runner had fails', async () => {
+    const h = await harness({ heartbeatTimeoutMs: 300, longPollMs: 100 });
+    try {
+      const lost = await h.register({ name: 'lost' });
+      await h.createPipeline('a:\n  script: x\nb:\n  script: y\n');
+      // Two hand-outs to one runner: it never hears of the first (its coordinator died before
+      // answering), it runs the second (its token used once), then restarts and reports neither.
+      const first = (await h.request(lost.token)).job!;
+      const second = (await h.request(lost.token)).job!;
+      await h.update(second, { state: 'running' });
+      const beat = async (running: number[]) =>
+        (
+          await fetch(`${h.c.url}/api/v1/runners/heartbeat`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'runner-token': lost.token },
+            body: JSON.stringify({ running_job_ids: running }),
+          })
+        ).json();
+      // Alive and reporting only the second, past the grace; then restarted, reporting nothing.
+      for (const until = Date.now() + 450; Date.now() < until;) {
+        await beat([second.id]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await beat([]);
+      const again = await h.job(first.id);
+      assert.equal(again.status, 'pending', 'the lost hand-out is pending again');
+      assert.equal(again.failure, null);
+      const had = await h.waitFor(async () => (await h.job(second.id)).failure, 5000);
+      assert.equal(had.reason, 'no_updates_running');
+      assert.match(had.message ?? '', /no longer reports job/);
+      // The old token no longer opens it; another runner gets the same job, same attempt.
+      assert.equal((await h.update(first, { state: 'running' })).status, 403);
+      const other = await h.register({ name: 'other' });
+      const retaken = (await h.request(other.token)).job!;
+      assert.equal(retaken.id, first.id);
+      assert.equal(retaken.attempt, 1);
+      await h.update(retaken, { state: 'success', exit_code: 0 });
+      await h.c.idle();
+      assert.equal((await h.job(first.id)).status, 'success');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('reaper: a pending job nobody can take fails as stuck_pending_no_matching_runners', async () => {
     const h = await harness({ stuckTimeoutMs: 300 });
     try {

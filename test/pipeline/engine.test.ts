@@ -512,6 +512,21 @@ describe('engine details', () => {
     assert.equal(e.state('p').outcome, 'pass_pipeline');
   });
 
+  test('job_requeued: a running job its runner never received is pending again; any other state refuses it', () => {
+    const e = PipelineEngine.create(model([job('a', { stage: 'build' }), job('b')]));
+    e.apply({ type: 'start' });
+    e.apply({ type: 'job_started', name: 'a' });
+    const r = e.apply({ type: 'job_requeued', name: 'a' });
+    assert.deepEqual(r.transitions, [{ name: 'a', from: 'running', to: 'pending' }]);
+    assert.equal(r.pipeline.status, 'pending');
+    assert.equal(e.state('a').attempt, 1, 'the same attempt: nothing of it ran');
+    assert.throws(() => e.apply({ type: 'job_requeued', name: 'a' }), EngineError);
+    assert.throws(() => e.apply({ type: 'job_requeued', name: 'b' }), EngineError);
+    e.apply({ type: 'job_started', name: 'a' });
+    const done = e.apply({ type: 'job_finished', name: 'a', result: 'success', exit_code: 0 });
+    assert.ok(done.transitions.some((t) => t.name === 'b' && t.to === 'pending'));
+  });
+
   test('stuck pending job can be failed by the coordinator', () => {
     const e = PipelineEngine.create(model([job('a')]));
     e.apply({ type: 'start' });

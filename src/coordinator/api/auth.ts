@@ -31,6 +31,11 @@ export async function jobFrom(store: Store, req: Request, graceMs: number, now =
   if (!job.token_hash || !hashEquals(job.token_hash, sha256(token))) throw new HttpError(403, `job token is not valid for job ${id}`);
   if (FINAL.has(job.status) && job.finished_at !== null && now - job.finished_at > graceMs)
     throw new HttpError(403, `job token expired: job ${id} is ${job.status} since ${new Date(job.finished_at).toISOString()}`);
+  // The runner has the job: from now on a heartbeat without it fails it instead of handing it out again.
+  if (job.received_at === null) {
+    await store.jobs.received(id, now);
+    job.received_at = now;
+  }
   return job;
 }
 

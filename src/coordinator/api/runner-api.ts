@@ -69,7 +69,12 @@ export function runnerApi(d: RunnerApiDeps): Router {
     const body = parse(heartbeatSchema, req.body ?? {});
     await seen(runner);
     // Jobs this runner holds but no longer runs (e.g. it restarted): nobody will report them.
+    // One it never received goes to another runner; one it had is failed, runner lost.
     for (const j of await d.jobs.vanished(runner, body.running_job_ids, d.opts.heartbeatTimeoutMs)) {
+      if (j.received_at === null && (await d.jobs.requeue(j))) {
+        d.log.warn({ job: j.id, runner: runner.id }, 'runner never received the job it was handed; pending again');
+        continue;
+      }
       await d.jobs.failRunning(j.id, {
         reason: 'no_updates_running',
         stage: 'coordinator',
@@ -88,7 +93,12 @@ export function runnerApi(d: RunnerApiDeps): Router {
     parse(jobRequestSchema, req.body ?? {});
     await seen(runner);
     const job = await d.dispatcher.request(runner, d.opts.longPollMs, (onGone) => {
-      // Only a parked request listens for the runner going away.
+      // Only a parked request listens for the runner going away. One that went away during the
+      // first hand-out must not park: a ghost waiter would be handed a job nobody will run.
+      if (res.destroyed) {
+        onGone();
+        return () => {};
+      }
       res.once('close', onGone);
       return () => res.off('close', onGone);
     });

@@ -4,7 +4,7 @@
  * pending (no polling loop).
  */
 import type { JobPayload } from '../../protocol/runner-api.js';
-import type { RunnerRow } from '../store/runners.js';
+import { runnerMatches, type RunnerRow } from '../store/runners.js';
 
 interface Waiter {
   runner: RunnerRow;
@@ -26,8 +26,8 @@ export class Dispatcher {
   constructor(
     /** Hand one pending job matching the runner to it (CAS), or null. */
     private readonly assign: (runner: RunnerRow) => Promise<JobPayload | null>,
-    /** Is any job pending at all? (cheap check before walking the waiters) */
-    private readonly anyPending: () => boolean | Promise<boolean>,
+    /** The distinct tag sets (`tags_json`) of pending jobs: one cheap read per serve pass. */
+    private readonly pendingTagSets: () => Promise<string[]>,
   ) {}
 
   get waiting(): number {
@@ -37,7 +37,8 @@ export class Dispatcher {
   /**
    * Resolves with a job, or null after `timeoutMs` / when the requester goes away / on
    * close. `onGone` is called only when the request parks: it subscribes the callback to
-   * the requester going away and returns the unsubscribe.
+   * the requester going away and returns the unsubscribe; when the requester is gone already
+   * (it went away during the first hand-out) it calls the callback at once.
    */
   async request(runner: RunnerRow, timeoutMs: number, onGone: (gone: () => void) => () => void): Promise<JobPayload | null> {
     if (this.closed) return null;
@@ -45,6 +46,7 @@ export class Dispatcher {
     if (now || timeoutMs <= 0 || this.closed) return now;
     return new Promise((resolve) => {
       let settled = false;
+      let unsubscribe = () => {};
       const w: Waiter = {
         runner,
         resolve: (p) => {
@@ -62,8 +64,9 @@ export class Dispatcher {
         busy: false,
         late: false,
       };
-      const unsubscribe = onGone(() => w.resolve(null));
       this.waiters.add(w);
+      unsubscribe = onGone(() => w.resolve(null));
+      if (settled) unsubscribe(); // gone already: answered before the subscription came back
     });
   }
 
@@ -87,9 +90,14 @@ export class Dispatcher {
     try {
       do {
         this.again = false;
+        // Read once per pass: a job becoming pending during the pass wakes another pass.
+        let sets = (await this.pendingTagSets()).map((t) => JSON.parse(t) as string[]);
         for (const w of [...this.waiters]) {
-          if (!(await this.anyPending())) break;
+          if (sets.length === 0) break;
           if (!this.waiters.has(w)) continue;
+          // No pending job this runner could take: skipped without a store round trip.
+          const tags = JSON.parse(w.runner.tags_json) as string[];
+          if (!sets.some((s) => runnerMatches(tags, w.runner.run_untagged === 1, s))) continue;
           w.busy = true;
           let job: JobPayload | null;
           try {
@@ -101,6 +109,8 @@ export class Dispatcher {
           // reaper settles it. One that timed out meanwhile is answered now.
           if (job) w.resolve(job);
           else if (w.late) w.resolve(null);
+          // What is left for the others (one read, cheaper than a hand-out that finds nothing).
+          sets = (await this.pendingTagSets()).map((t) => JSON.parse(t) as string[]);
         }
       } while (this.again && !this.closed);
     } catch {

@@ -50,10 +50,6 @@ export class JobService {
     private readonly log: Logger,
   ) {}
 
-  anyPending(): Promise<boolean> {
-    return this.store.jobs.anyPending();
-  }
-
   /** Give the oldest pending job this runner can take to it, or null. */
   async assign(runner: RunnerRow): Promise<JobPayload | null> {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
@@ -273,6 +269,27 @@ export class JobService {
     );
     const m = new Masker(vars.filter((v) => v.masked).map((v) => v.value));
     return m.push(message) + m.end();
+  }
+
+  /**
+   * A job handed to a runner that never used its token and no longer reports it: the answer of
+   * its hand-out was lost (the coordinator that claimed it died before replying). Nothing of it
+   * ran, so it is pending again for any runner — not a failure. True when it was requeued.
+   */
+  async requeue(job: JobRow): Promise<boolean> {
+    if (job.runner_id === null) return false;
+    const runnerId = job.runner_id;
+    const r = await this.pipelines.apply(
+      job.pipeline_id,
+      { type: 'job_requeued', name: job.name },
+      {
+        guard: async () => {
+          const ref = await this.store.jobs.requeue(job.id, runnerId, Date.now());
+          return ref ? { name: job.name, to: 'pending', ref } : false;
+        },
+      },
+    );
+    return r !== null;
   }
 
   /** Final failure decided by the coordinator for a running/canceling job (runner lost …). */

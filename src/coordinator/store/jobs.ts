@@ -59,6 +59,8 @@ export interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   last_update_at: number | null;
+  /** When the runner first used the job token (an update, a trace chunk, an upload); null: never. */
+  received_at: number | null;
 }
 
 export type NewJob = Pick<
@@ -103,7 +105,10 @@ export interface FinalReport {
 const TERMINAL = `('success', 'failed', 'canceled', 'skipped')`;
 
 /** What a runner-API request needs of its job (Job-Token check + update): a narrow read. */
-export type JobAuthRow = Pick<JobRow, 'id' | 'status' | 'runner_id' | 'token_hash' | 'cancel_requested' | 'last_update_at' | 'finished_at'>;
+export type JobAuthRow = Pick<
+  JobRow,
+  'id' | 'status' | 'runner_id' | 'token_hash' | 'cancel_requested' | 'last_update_at' | 'finished_at' | 'received_at'
+>;
 /** The latest attempt of a job as an engine step needs it (the whole row only for a new attempt). */
 export type JobRef = Pick<JobRow, 'id' | 'attempt' | 'outcome' | 'note'>;
 /** What a job payload is built from right after dispatch. */
@@ -181,7 +186,7 @@ export class JobStore {
   /** The columns the runner API checks and updates by (see JobAuthRow). */
   authRow(id: number): Promise<JobAuthRow | undefined> {
     return this.sql.get<JobAuthRow>(
-      'SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at, finished_at FROM jobs WHERE id = ?',
+      'SELECT id, status, runner_id, token_hash, cancel_requested, last_update_at, finished_at, received_at FROM jobs WHERE id = ?',
       [id],
     );
   }
@@ -269,9 +274,7 @@ export class JobStore {
     for (const r of rows) latest.set(r.name, r);
     return [...latest.values()];
   }
-  async anyPending(): Promise<boolean> {
-    return (await this.sql.get(`SELECT id FROM jobs WHERE status = 'pending' LIMIT 1`)) !== undefined;
-  }
+
   /** The distinct `tags_json` values of pending jobs (few, however many jobs wait). */
   async pendingTagSets(): Promise<string[]> {
     const ix = this.sql.dialect.indexedBy('jobs_pending_tags');
@@ -328,6 +331,22 @@ export class JobStore {
        WHERE id = (SELECT id FROM jobs WHERE id = @id AND status = 'pending'${this.sql.dialect.forUpdateSkipLocked}) AND status = 'pending'
        RETURNING id, pipeline_id, name, stage, attempt, started_at, trace_bytes, outcome, note`,
       { id, runner_id: runnerId, token_hash: tokenHash, now },
+    );
+  }
+  /** The runner used the job token for the first time. */
+  async received(id: number, now: number): Promise<void> {
+    await this.sql.run('UPDATE jobs SET received_at = ? WHERE id = ? AND received_at IS NULL', [now, id]);
+  }
+  /**
+   * A running job its runner never received back to pending, for another hand-out (compare-and-set:
+   * still running on that runner, still never received). Its token no longer opens it.
+   */
+  requeue(id: number, runnerId: number, now: number): Promise<JobRef | undefined> {
+    return this.sql.get<JobRef>(
+      `UPDATE jobs SET status = 'pending', runner_id = NULL, token_hash = NULL, started_at = NULL, last_update_at = NULL, queued_at = @now
+       WHERE id = @id AND status = 'running' AND runner_id = @runner_id AND received_at IS NULL AND finish_pending = 0
+       RETURNING id, attempt, outcome, note`,
+      { id, runner_id: runnerId, now },
     );
   }
   async applyTransition(id: number, to: string, now: number, note: string | null, graceful: boolean): Promise<boolean> {

@@ -316,6 +316,12 @@ CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
     // version under the row lock, so a coordinator whose in-memory engine is older rebuilds it.
     sql: `ALTER TABLE pipelines ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 13,
+    // When the runner first used the job's token: a hand-out never received (its coordinator
+    // died before answering) is handed out again instead of failing (JobService.requeue).
+    sql: `ALTER TABLE jobs ADD COLUMN received_at INTEGER;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

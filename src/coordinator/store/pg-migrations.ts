@@ -331,6 +331,10 @@ CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
     // version under the row lock, so a coordinator whose in-memory engine is older rebuilds it.
     sql: `ALTER TABLE pipelines ADD COLUMN version BIGINT NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 13,
+    sql: `ALTER TABLE jobs ADD COLUMN received_at BIGINT;`,
+  },
 ];
 
 export const PG_SCHEMA_VERSIONS: readonly number[] = PG_MIGRATIONS.map((m) => m.version);

@@ -211,8 +211,9 @@ forEachEngine('jobs table', (open) => {
       cancel_requested: 0,
       last_update_at: 100,
       finished_at: null,
+      received_at: null,
     });
-    assert.equal(await jobs.anyPending(), false);
+    assert.deepEqual(await jobs.pendingTagSets(), []);
     assert.equal(await jobs.casStart(id + 100, null, 'h', 1), undefined, 'no such job');
   });
 
@@ -326,7 +327,7 @@ forEachEngine(
       );
       const got = wins.filter((w): w is number => w !== null).sort((a, b) => a - b);
       assert.deepEqual(got, ids, JSON.stringify(wins));
-      assert.equal(await jobs.anyPending(), false);
+      assert.deepEqual(await jobs.pendingTagSets(), []);
     });
 
     test('the runner’s final update and the reaper’s runner-lost verdict at once: exactly one is stored', async () => {

@@ -1,0 +1,79 @@
+// The long-poll waiters (services/dispatcher.ts) on their own, with a scripted hand-out: who is
+// asked for a job on a wake, and that a requester gone before it parked leaves no waiter behind.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Dispatcher } from '../../src/coordinator/services/dispatcher.js';
+import type { RunnerRow } from '../../src/coordinator/store/runners.js';
+import type { JobPayload } from '../../src/protocol/runner-api.js';
+
+const runner = (id: number, tags: string[], runUntagged = false): RunnerRow => ({
+  id,
+  name: `r${id}`,
+  token_hash: `h${id}`,
+  tags_json: JSON.stringify(tags),
+  run_untagged: runUntagged ? 1 : 0,
+  executor: 'shell',
+  concurrency: 1,
+  state: 'online',
+  last_heartbeat_at: null,
+  created_at: 0,
+  host: null,
+  version: null,
+  removed_at: null,
+});
+
+const job = (id: number) => ({ id }) as JobPayload;
+const stays = () => () => {};
+const turns = async (n = 20) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('a wake asks only the waiters some pending job could go to, and stops once none is left', async () => {
+  let pending: string[] = [];
+  const asked: number[] = [];
+  const d = new Dispatcher(
+    async (r) => {
+      asked.push(r.id);
+      const hit = r.tags_json === '["gpu"]' && pending.length > 0;
+      if (hit) pending = [];
+      return hit ? job(100 + r.id) : null;
+    },
+    async () => pending,
+  );
+  const parked = [
+    ...Array.from({ length: 20 }, (_, i) => d.request(runner(i + 1, ['linux']), 60_000, stays)),
+    d.request(runner(50, ['gpu']), 60_000, stays),
+    d.request(runner(51, ['gpu']), 60_000, stays),
+  ];
+  await turns();
+  asked.length = 0; // the first hand-out of each request, before it parked
+  pending = ['["gpu"]'];
+  d.wake();
+  assert.deepEqual(await parked[20], job(150));
+  await turns();
+  // runner 51 is not asked: the pending tag sets are read again after each hand-out
+  assert.deepEqual(asked, [50]);
+  assert.equal(d.waiting, 21);
+  d.close();
+  assert.deepEqual(await Promise.all(parked.slice(0, 20)), Array(20).fill(null));
+});
+
+test('a requester that went away during its first hand-out does not park', async () => {
+  let release!: () => void;
+  const slow = new Promise<void>((r) => (release = r));
+  const d = new Dispatcher(
+    async () => {
+      await slow;
+      return null;
+    },
+    async () => [],
+  );
+  // runner-api.ts: the response is destroyed already, so the subscription calls back at once
+  const answer = d.request(runner(1, []), 60_000, (gone) => {
+    gone();
+    return () => {};
+  });
+  release();
+  assert.equal(await answer, null);
+  assert.equal(d.waiting, 0);
+});
