@@ -82,7 +82,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const pipelines = new PipelineService(store, events, opts, log);
     const jobs = new JobService(store, pipelines, events, opts, log);
     const dispatcher = new Dispatcher(
-      (r) => jobs.assign(r),
+      (r, sets) => jobs.assign(r, sets),
       () => store.jobs.pendingTagSets(),
     );
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);

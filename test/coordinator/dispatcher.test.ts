@@ -31,11 +31,13 @@ const turns = async (n = 20) => {
 test('a wake asks only the waiters some pending job could go to, and stops once none is left', async () => {
   let pending: string[] = [];
   const asked: number[] = [];
+  const given: (string[] | undefined)[] = [];
   const d = new Dispatcher(
-    async (r) => {
+    async (r, sets) => {
       asked.push(r.id);
+      given.push(sets);
       const hit = r.tags_json === '["gpu"]' && pending.length > 0;
-      if (hit) pending = [];
+      if (hit) pending = pending.filter((p) => p !== '["gpu"]');
       return hit ? job(100 + r.id) : null;
     },
     async () => pending,
@@ -47,12 +49,18 @@ test('a wake asks only the waiters some pending job could go to, and stops once 
   ];
   await turns();
   asked.length = 0; // the first hand-out of each request, before it parked
-  pending = ['["gpu"]'];
+  assert.ok(
+    given.every((g) => g === undefined),
+    'a request reads the pending tag sets itself',
+  );
+  given.length = 0;
+  pending = ['["gpu"]', '["linux","windows"]'];
   d.wake();
   assert.deepEqual(await parked[20], job(150));
   await turns();
   // runner 51 is not asked: the pending tag sets are read again after each hand-out
   assert.deepEqual(asked, [50]);
+  assert.deepEqual(given, [['["gpu"]']], 'the serve pass hands on the sets this runner can take, already read');
   assert.equal(d.waiting, 21);
   d.close();
   assert.deepEqual(await Promise.all(parked.slice(0, 20)), Array(20).fill(null));

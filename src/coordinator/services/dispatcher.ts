@@ -24,8 +24,11 @@ export class Dispatcher {
   private closed = false;
 
   constructor(
-    /** Hand one pending job matching the runner to it (CAS), or null. */
-    private readonly assign: (runner: RunnerRow) => Promise<JobPayload | null>,
+    /**
+     * Hand one pending job matching the runner to it (CAS), or null. `tagSets`: the pending tag
+     * sets this runner can take, just read (undefined: read them).
+     */
+    private readonly assign: (runner: RunnerRow, tagSets?: string[]) => Promise<JobPayload | null>,
     /** The distinct tag sets (`tags_json`) of pending jobs: one cheap read per serve pass. */
     private readonly pendingTagSets: () => Promise<string[]>,
   ) {}
@@ -91,17 +94,18 @@ export class Dispatcher {
       do {
         this.again = false;
         // Read once per pass: a job becoming pending during the pass wakes another pass.
-        let sets = (await this.pendingTagSets()).map((t) => JSON.parse(t) as string[]);
+        let sets = parseSets(await this.pendingTagSets());
         for (const w of [...this.waiters]) {
           if (sets.length === 0) break;
           if (!this.waiters.has(w)) continue;
           // No pending job this runner could take: skipped without a store round trip.
           const tags = JSON.parse(w.runner.tags_json) as string[];
-          if (!sets.some((s) => runnerMatches(tags, w.runner.run_untagged === 1, s))) continue;
+          const mine = sets.filter((s) => runnerMatches(tags, w.runner.run_untagged === 1, s.tags)).map((s) => s.raw);
+          if (mine.length === 0) continue;
           w.busy = true;
           let job: JobPayload | null;
           try {
-            job = await this.assign(w.runner);
+            job = await this.assign(w.runner, mine);
           } finally {
             w.busy = false;
           }
@@ -110,7 +114,7 @@ export class Dispatcher {
           if (job) w.resolve(job);
           else if (w.late) w.resolve(null);
           // What is left for the others (one read, cheaper than a hand-out that finds nothing).
-          sets = (await this.pendingTagSets()).map((t) => JSON.parse(t) as string[]);
+          sets = parseSets(await this.pendingTagSets());
         }
       } while (this.again && !this.closed);
     } catch {
@@ -125,3 +129,5 @@ export class Dispatcher {
     for (const w of [...this.waiters]) w.resolve(null);
   }
 }
+
+const parseSets = (raw: string[]) => raw.map((r) => ({ raw: r, tags: JSON.parse(r) as string[] }));

@@ -50,13 +50,18 @@ export class JobService {
     private readonly log: Logger,
   ) {}
 
-  /** Give the oldest pending job this runner can take to it, or null. */
-  async assign(runner: RunnerRow): Promise<JobPayload | null> {
+  /**
+   * Give the oldest pending job this runner can take to it, or null. `matching`: the pending tag
+   * sets it can take when the caller has just read them (the dispatcher's serve pass).
+   */
+  async assign(runner: RunnerRow, matching?: string[]): Promise<JobPayload | null> {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
-    const sets = (await this.store.jobs.pendingTagSets()).filter((t) =>
-      runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
-    );
+    const sets =
+      matching ??
+      (await this.store.jobs.pendingTagSets()).filter((t) =>
+        runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
+      );
     if (sets.length === 0) return null;
     for await (const c of this.store.jobs.pendingIter(sets)) {
       if (this.claiming.has(c.id)) continue;
