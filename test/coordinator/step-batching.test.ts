@@ -102,3 +102,43 @@ test('StepQueue: one batch per key at a time, answers in order, a failed batch r
   );
   assert.equal(q.queued, 0);
 });
+
+forEachCoordinatorEngine(
+  'hand-out around a pipeline row another coordinator holds',
+  (harness) => {
+    test('a job of a pipeline held elsewhere comes last: a free pipeline’s job at once, the held one once it is free', async () => {
+      const h = await harness({ longPollMs: 5000 });
+      try {
+        const held = await h.createPipeline('old:\n  script: x\n');
+        const free = await h.createPipeline('new:\n  script: y\n');
+        const runner = await h.register();
+        let release!: () => void;
+        const holding = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => (locked = r));
+        // Another coordinator's engine step on `held`: its row lock, kept until released.
+        const step = h.c.store.tx(async () => {
+          await h.c.store.sql.get('SELECT id FROM pipelines WHERE id = ? FOR UPDATE', [held.id]);
+          locked();
+          await holding;
+        });
+        await isLocked;
+        // Were the request to wait for the lock, it is freed after a while: then the assertion fails, not the run.
+        const unstick = setTimeout(release, 3000);
+        const first = await h.request(runner.token);
+        clearTimeout(unstick);
+        assert.equal(first.job?.pipeline_id, free.id, 'the free pipeline’s job, not a wait behind the lock');
+        // Only the held pipeline's job is left: the request waits for the lock rather than parking without a wake.
+        const second = h.request(runner.token);
+        await new Promise((r) => setTimeout(r, 200));
+        release();
+        await step;
+        const got = await second;
+        assert.equal(got.job?.pipeline_id, held.id);
+      } finally {
+        await h.close();
+      }
+    });
+  },
+  { engines: ['postgres'] },
+);
