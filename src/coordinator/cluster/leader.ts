@@ -71,6 +71,8 @@ export function startPgLeadership(url: string, opts: PgLeaderOptions = {}): Lead
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
+  /** A leader that lost its session stays out of the race until then: a follower takes over. */
+  let asideUntil = 0;
 
   const set = (v: boolean) => {
     if (v === leader) return;
@@ -80,6 +82,9 @@ export function startPgLeadership(url: string, opts: PgLeaderOptions = {}): Lead
   // Step down first, then drop the connection (which releases the lock if the server still has it).
   const lost = (c: pg.Client, e?: unknown): Promise<void> => {
     if (client !== c) return Promise.resolve();
+    // Its session was ended (a terminated backend, a dropped connection): were it to reconnect
+    // and try at once it would race the followers for the lock it just lost, and might win.
+    if (leader) asideUntil = Date.now() + 2 * intervalMs;
     set(false);
     client = null;
     if (e !== undefined) opts.onError?.(e);
@@ -87,6 +92,7 @@ export function startPgLeadership(url: string, opts: PgLeaderOptions = {}): Lead
   };
 
   const tick = async () => {
+    if (!leader && Date.now() < asideUntil) return;
     let c = client;
     try {
       if (!c) {
