@@ -16,8 +16,6 @@ import type { PipelineService } from './pipeline-service.js';
 import { Masker } from '../../util/masker.js';
 import type { JobSpec } from '../../pipeline/model.js';
 
-/** assignFrom: no job, but pipelines held by another coordinator's step were skipped. */
-const BUSY = Symbol('busy');
 const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 const GIT_STRATEGIES = ['clone', 'fetch', 'none'] as const;
 /** A `running` update within this long of the last recorded one stores nothing new. */
@@ -65,22 +63,10 @@ export class JobService {
         runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
       );
     if (sets.length === 0) return null;
-    // Jobs of pipelines another coordinator is stepping right now come last: waiting for that
-    // row lock is what two coordinators would otherwise spend their time on.
-    const first = await this.assignFrom(sets, runner, true);
-    if (first !== BUSY) return first;
-    const waited = await this.assignFrom(sets, runner, false);
-    return waited === BUSY ? null : waited; // (never: a waiting claim always runs its guard)
-  }
-
-  /** The oldest job of `sets` it can claim; BUSY when it found none but skipped pipelines held elsewhere. */
-  private async assignFrom(sets: string[], runner: RunnerRow, skipBusy: boolean): Promise<JobPayload | null | typeof BUSY> {
-    const busy = new Set<number>();
     for await (const c of this.store.jobs.pendingIter(sets)) {
-      if (this.claiming.has(c.id) || busy.has(c.pipeline_id)) continue;
+      if (this.claiming.has(c.id)) continue;
       const token = newToken('fljt_');
       let started: StartedJob | undefined;
-      let tried = false;
       this.claiming.add(c.id);
       try {
         await this.pipelines.apply(
@@ -89,12 +75,10 @@ export class JobService {
           {
             // In the claim's transaction: a resource_group check and the start can't be interleaved.
             guard: async () => {
-              tried = true;
               if (await this.waitsForResource(c)) return false;
               started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now());
               return started ? { name: c.name, to: 'running', ref: started } : false;
             },
-            skipIfLocked: skipBusy,
           },
         );
       } catch (err) {
@@ -103,11 +87,10 @@ export class JobService {
       } finally {
         this.claiming.delete(c.id);
       }
-      if (!tried) busy.add(c.pipeline_id);
-      if (!started) continue; // another runner won the race, or the pipeline is busy
+      if (!started) continue; // another runner won the race
       return this.payload(started, token, runner);
     }
-    return busy.size > 0 ? BUSY : null;
+    return null;
   }
 
   /**

@@ -59,11 +59,6 @@ export interface ApplyHooks {
   guard?: () => Promise<boolean | Written>;
   /** Runs in the transaction after the transitions are persisted. */
   after?: () => Promise<void>;
-  /**
-   * Another coordinator's transaction holds the pipeline row: give up at once (apply returns null
-   * without running the guard) instead of waiting. Only when every event of the batch allows it.
-   */
-  skipIfLocked?: boolean;
 }
 
 /** An event waiting for its pipeline's step. */
@@ -286,9 +281,7 @@ export class PipelineService {
     let results: (EngineResult | null)[];
     try {
       results = await this.store.tx(async () => {
-        const skip = items.every((i) => i.hooks.skipIfLocked);
-        const begun = await this.store.pipelines.beginStep(pipelineId, { skipLocked: skip });
-        if (begun === undefined && skip) return items.map(() => null); // held elsewhere: nothing ran
+        const begun = await this.store.pipelines.beginStep(pipelineId);
         if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
         const engine = await this.engines.get(pipelineId, begun.version - 1, begun.summary);

@@ -113,15 +113,13 @@ export class PipelineStore {
    * until the transaction ends (PostgreSQL; SQLite's transaction holds the only write lock
    * anyway), and returns the new version with the summary as it stood. Steps on one pipeline
    * run one at a time across coordinators, each on the latest state; a rolled-back step rolls
-   * its version back too. With `skipLocked`, undefined also when another transaction holds the row.
+   * its version back too.
    */
-  async beginStep(id: number, opts: { skipLocked?: boolean } = {}): Promise<{ version: number; summary: PipelineSummaryRow } | undefined> {
-    // skipLocked: undefined at once while another transaction holds the row (PostgreSQL), instead of waiting.
-    const only = opts.skipLocked ? ` AND id = (SELECT id FROM pipelines WHERE id = @id${this.sql.dialect.forUpdateSkipLocked})` : '';
+  async beginStep(id: number): Promise<{ version: number; summary: PipelineSummaryRow } | undefined> {
     const row = await this.sql.get<PipelineSummaryRow & { version: number }>(
-      `UPDATE pipelines SET version = version + 1 WHERE id = @id${only}
+      `UPDATE pipelines SET version = version + 1 WHERE id = ?
        RETURNING version, status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled`,
-      { id },
+      [id],
     );
     if (!row) return undefined;
     const { version, ...summary } = row;
