@@ -249,11 +249,6 @@ export class JobStore {
     for (const r of rows) out.set(r.name, { id: r.id, attempt: r.attempt, outcome: r.outcome, note: r.note });
     return out;
   }
-  dispatched(id: number): Promise<DispatchedJob | undefined> {
-    return this.sql.get<DispatchedJob>('SELECT id, pipeline_id, name, stage, attempt, started_at, trace_bytes FROM jobs WHERE id = ?', [
-      id,
-    ]);
-  }
   /** Latest attempt of every job name of a pipeline. */
   async latestPerName(pipelineId: number): Promise<JobRow[]> {
     const latest = new Map<string, JobRow>();
@@ -320,7 +315,7 @@ export class JobStore {
     }
   }
   /**
-   * pending → running for one runner, one statement; null when someone else got there first.
+   * pending → running for one runner, one statement; undefined when someone else got there first.
    * On PostgreSQL the row is claimed with `FOR UPDATE SKIP LOCKED`: a job another
    * coordinator's transaction is deciding is skipped, not waited for, and the UPDATE is a
    * compare-and-set. Returns what the engine step and the payload need of the row.
