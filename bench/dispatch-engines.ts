@@ -20,12 +20,14 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newToken } from '../src/coordinator/store/tokens.js';
 import type { JobPayload } from '../src/protocol/runner-api.js';
 import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
+import { cpuSeconds, selfCpuSeconds } from './cpu.js';
+import { percentile } from './percentile.js';
 
 const RUNNERS = 50;
 const TOTAL = 400;
@@ -33,6 +35,10 @@ const PICKUPS = 100;
 const PICKUP_RUNNERS = 10;
 /** BENCH_ENGINES=pg1,pg2 runs only those setups (for profiling one). */
 const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
+/** BENCH_CPU_PROF=dir: each coordinator writes a V8 CPU profile there when it stops. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_PG_STATEMENTS=1: print PostgreSQL's statement counts of each throughput phase (pg_stat_statements). */
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const BIN = new URL('../bin/faultline.js', import.meta.url).pathname;
 
 interface Coord {
@@ -44,15 +50,34 @@ interface Setup {
   coords: Coord[];
   apiToken: string;
   registrationToken: string;
+  /** The PostgreSQL server's postmaster, whose children are its backends. */
+  pgPid?: number;
+  /** SQL as the superuser (PostgreSQL). */
+  admin?: PgServer['admin'];
   /** queued_at (ms since the epoch) of these jobs, from the database. */
   queuedAt(ids: number[]): Promise<Map<number, number>>;
   stop(): Promise<void>;
 }
 
-const nowMs = () => performance.timeOrigin + performance.now();
+/**
+ * The wall clock, as the coordinator's queued_at is. Not timeOrigin + performance.now(): that is
+ * the monotonic clock, and while the wall clock is being slewed the two part by milliseconds per
+ * second (measured 5 ms/s here), which made pickups come out negative.
+ */
+const nowMs = () => Date.now();
 
 async function startCoordinator(dataDir: string, databaseUrl?: string): Promise<Coord> {
-  const args = [BIN, 'coordinator', '--port', '0', '--data', dataDir, '--heartbeat-timeout', '600'];
+  const args = [
+    ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+    BIN,
+    'coordinator',
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--heartbeat-timeout',
+    '600',
+  ];
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,10 +154,13 @@ async function pgSetup(server: PgServer, n: number): Promise<Setup> {
   const { dirs, apiToken, registrationToken } = dataDirs(n);
   const coords: Coord[] = [];
   for (const d of dirs) coords.push(await startCoordinator(d, db.url)); // one by one: the first migrates
+  const pgPid = Number(readFileSync(join(server.socketDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     coords,
     apiToken,
     registrationToken,
+    pgPid,
+    admin: (sql, params) => server.admin(sql, params),
     async queuedAt(ids) {
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
@@ -226,12 +254,38 @@ async function runners(s: Setup, coords: Coord[], n: number, tag: string, tags: 
   return out;
 }
 
-async function throughput(s: Setup): Promise<number> {
+async function printStatements(s: Setup): Promise<void> {
+  const rows = await s.admin!<{ calls: string; ms: string; q: string }>(
+    `SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS q
+     FROM pg_stat_statements WHERE calls >= 10 ORDER BY calls DESC`,
+  );
+  for (const r of rows) process.stderr.write(`  ${r.calls.padStart(6)} ${r.ms.padStart(9)} ms  ${r.q}\n`);
+}
+
+/** CPU seconds so far of the coordinators, the database server and this client (the runners). */
+function cpuNow(s: Setup): { coordinators: number; postgres: number; client: number } {
+  return {
+    coordinators: s.coords.reduce((t, c) => t + cpuSeconds(c.child.pid!), 0),
+    postgres: s.pgPid ? cpuSeconds(s.pgPid, true) : 0,
+    client: selfCpuSeconds(),
+  };
+}
+
+interface Throughput {
+  jobsPerS: number;
+  /** CPU milliseconds per job handed out and finished, by whom; `busy` is all of them over wall time and cores. */
+  cpuMsPerJob: { coordinators: number; postgres: number; client: number };
+  busy: number;
+}
+
+async function throughput(s: Setup): Promise<Throughput> {
   const rs = await runners(s, s.coords, RUNNERS, 'tp', []);
   for (let i = 0; i < TOTAL / 200; i++) await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${i}`);
   const stop = new AbortController();
   let jobs = 0;
   let doneAt = 0;
+  const cpu0 = cpuNow(s);
+  let cpuEnd = cpu0;
   const t0 = performance.now();
   const loops = rs.map(async (r) => {
     while (!stop.signal.aborted) {
@@ -240,13 +294,18 @@ async function throughput(s: Setup): Promise<number> {
       await finishJob(r.url, job);
       if (++jobs === TOTAL) {
         doneAt = performance.now();
+        cpuEnd = cpuNow(s);
         stop.abort(); // the others' parked long-polls go away (the coordinator drops their waiters)
       }
     }
   });
   await Promise.all(loops);
   if (jobs !== TOTAL) throw new Error(`handed out ${jobs} of ${TOTAL} jobs`);
-  return TOTAL / ((doneAt - t0) / 1000);
+  const wallS = (doneAt - t0) / 1000;
+  const per = (k: keyof typeof cpu0) => +(((cpuEnd[k] - cpu0[k]) * 1000) / TOTAL).toFixed(2);
+  const cpuMsPerJob = { coordinators: per('coordinators'), postgres: per('postgres'), client: per('client') };
+  const used = ((cpuMsPerJob.coordinators + cpuMsPerJob.postgres + cpuMsPerJob.client) * TOTAL) / 1000;
+  return { jobsPerS: TOTAL / wallS, cpuMsPerJob, busy: +(used / wallS / availableParallelism()).toFixed(2) };
 }
 
 /** Pickup latencies (ms): pipelines created on `createOn` in turn, runners parked on `parkOn`. */
@@ -276,8 +335,6 @@ async function pickup(s: Setup, createOn: Coord[], parkOn: Coord[], tag: string)
   return [...received].map(([id, at]) => at - queued.get(id)!).sort((a, b) => a - b);
 }
 
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
 export async function benchDispatchEngines(): Promise<Record<string, number | string>> {
   const out: Record<string, number | string> = { engines_coordinators_as: 'child processes' };
   const measure = async (key: string, setup: () => Promise<Setup>, cross = false) => {
@@ -286,16 +343,23 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
     const step = (what: string) => process.stderr.write(`dispatch-engines: ${key} ${what}\n`);
     try {
       step('throughput');
-      out[`${key}_dispatch_jobs_per_s`] = +(await throughput(s)).toFixed(1);
+      if (PG_STATEMENTS && s.pgPid) await s.admin!('SELECT pg_stat_statements_reset()');
+      const tp = await throughput(s);
+      if (PG_STATEMENTS && s.pgPid) await printStatements(s);
+      out[`${key}_dispatch_jobs_per_s`] = +tp.jobsPerS.toFixed(1);
+      out[`${key}_cpu_ms_per_job_coordinators`] = tp.cpuMsPerJob.coordinators;
+      out[`${key}_cpu_ms_per_job_postgres`] = tp.cpuMsPerJob.postgres;
+      out[`${key}_cpu_ms_per_job_runners_client`] = tp.cpuMsPerJob.client;
+      out[`${key}_cores_busy`] = tp.busy;
       step('pickup');
       const lat = await pickup(s, s.coords, s.coords, 'lat');
-      out[`${key}_pickup_p50_ms`] = +pct(lat, 50).toFixed(1);
-      out[`${key}_pickup_p99_ms`] = +pct(lat, 99).toFixed(1);
+      out[`${key}_pickup_p50_ms`] = +percentile(lat, 50).toFixed(1);
+      out[`${key}_pickup_p99_ms`] = +percentile(lat, 99).toFixed(1);
       if (cross) {
         step('pickup across coordinators');
         const x = await pickup(s, [s.coords[0]!], [s.coords[1]!], 'cross');
-        out[`${key}_cross_pickup_p50_ms`] = +pct(x, 50).toFixed(1);
-        out[`${key}_cross_pickup_p99_ms`] = +pct(x, 99).toFixed(1);
+        out[`${key}_cross_pickup_p50_ms`] = +percentile(x, 50).toFixed(1);
+        out[`${key}_cross_pickup_p99_ms`] = +percentile(x, 99).toFixed(1);
       }
     } finally {
       step('stop');
@@ -303,7 +367,11 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
     }
   };
   await measure('sqlite', sqliteSetup);
-  const server = await startPostgres({ durable: true });
+  const server = await startPostgres({
+    durable: true,
+    settings: PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
+  });
+  if (PG_STATEMENTS) await server.admin('CREATE EXTENSION pg_stat_statements');
   try {
     await measure('pg1', () => pgSetup(server, 1));
     await measure('pg2', () => pgSetup(server, 2), true);

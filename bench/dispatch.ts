@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCoordinator } from '../src/coordinator/index.js';
 import type { JobPayload } from '../src/protocol/runner-api.js';
+import { percentile } from './percentile.js';
 
 const RUNNERS = 100;
 
@@ -186,7 +187,7 @@ export async function benchDispatch(): Promise<Record<string, number>> {
     stop = true;
     await Promise.all(loops); // each returns after its long-poll window
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+    const pct = (p: number) => percentile(latencies, p);
     return {
       dispatch_jobs_per_s: +(jobs / seconds).toFixed(1),
       dag_1000_through_coordinator_s: +dagSeconds.toFixed(2),

@@ -1,0 +1,8 @@
+/**
+ * The p-th percentile of ascending `sorted` by the nearest-rank method: the smallest value with at
+ * least p % of the samples at or below it (of 100 samples, p99 is the 99th, not the largest).
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new Error('percentile of no samples');
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
