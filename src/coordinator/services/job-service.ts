@@ -7,7 +7,7 @@ import type { JobPayload, JobUpdateRequest } from '../../protocol/runner-api.js'
 import type { ResolvedOptions } from '../config.js';
 import type { CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
-import type { DispatchedJob, FinalReport, JobAuthRow, JobRow, StartedJob } from '../store/jobs.js';
+import type { DispatchedJob, FinalReport, JobAuthRow, JobRow, PendingJob, StartedJob } from '../store/jobs.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 import { newToken, sha256 } from '../store/tokens.js';
 import { slugify } from '../../pipeline/variables.js';
@@ -75,9 +75,17 @@ export class JobService {
           {
             // In the claim's transaction: a resource_group check and the start can't be interleaved.
             guard: async () => {
-              if (await this.waitsForResource(c)) return false;
-              started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now());
-              return started ? { name: c.name, to: 'running', ref: started } : false;
+              const taken: number[] = [];
+              for (let job: PendingJob | undefined = c; job;) {
+                if (await this.waitsForResource(job)) return false;
+                started = await this.store.jobs.casStart(job.id, runner.id, sha256(token), Date.now());
+                if (started) return { name: job.name, to: 'running', ref: started };
+                // Taken since it was read (another coordinator's hand-out): under this pipeline's
+                // lock, take its next pending job rather than start over with another step.
+                taken.push(job.id);
+                job = await this.store.jobs.pendingIn(c.pipeline_id, sets, [...taken, ...this.claiming]);
+              }
+              return false;
             },
           },
         );

@@ -54,7 +54,8 @@ export interface ApplyHooks {
   /**
    * Runs in the transaction before the event; false aborts without applying. A `Written`
    * passes and says the guard already wrote that job's row in the state the event moves it to
-   * (a hand-out's compare-and-set): the step does not read or write that row again.
+   * (a hand-out's compare-and-set): the step does not read or write that row again, and the
+   * event applies to that job.
    */
   guard?: () => Promise<boolean | Written>;
   /** Runs in the transaction after the transitions are persisted. */
@@ -293,7 +294,9 @@ export class PipelineService {
             out.push(null); // nothing changed (but the version, when this is the only event)
             continue;
           }
-          const r = engine.apply(event);
+          // A guard that wrote a job's row names the job the event is about (a hand-out may claim
+          // another job of the pipeline than the one it asked for, when that one was taken).
+          const r = engine.apply(passed === true || !('name' in event) ? event : { ...event, name: passed.name });
           if (passed === true) delete step.written;
           else step.written = passed;
           await this.persist(pipelineId, r, engine, after, step);

@@ -123,6 +123,8 @@ export interface PendingJob {
   tags_json: string;
 }
 
+const PENDING_COLS = 'id, pipeline_id, name, tags_json';
+
 /**
  * Rows per multi-row INSERT / id-list UPDATE: few round trips, well under both engines' parameter
  * limits. Between batches the event loop takes a turn: SQLite runs each statement synchronously,
@@ -305,7 +307,7 @@ export class JobStore {
     let after = 0;
     for (;;) {
       const rows = await this.sql.all<PendingJob>(
-        `SELECT id, pipeline_id, name, tags_json FROM jobs${ix} WHERE status = 'pending' AND tags_json = ? AND id > ? ORDER BY id LIMIT ?`,
+        `SELECT ${PENDING_COLS} FROM jobs${ix} WHERE status = 'pending' AND tags_json = ? AND id > ? ORDER BY id LIMIT ?`,
         [tags, after, batch],
       );
       yield* rows;
@@ -313,6 +315,15 @@ export class JobStore {
       after = rows[rows.length - 1]!.id;
       batch = Math.min(batch * 4, 256);
     }
+  }
+  /** The oldest pending job of one pipeline with one of these tag sets, but those of `except`. */
+  pendingIn(pipelineId: number, tagSets: readonly string[], except: readonly number[]): Promise<PendingJob | undefined> {
+    const list = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+    return this.sql.get<PendingJob>(
+      `SELECT ${PENDING_COLS} FROM jobs WHERE pipeline_id = ? AND status = 'pending' AND tags_json IN (${list(tagSets.length)})
+       ${except.length ? `AND id NOT IN (${list(except.length)})` : ''} ORDER BY id LIMIT 1`,
+      [pipelineId, ...tagSets, ...except],
+    );
   }
   /**
    * pending → running for one runner, one statement; undefined when someone else got there first.

@@ -265,6 +265,26 @@ forEachEngine('jobs table', (open) => {
     assert.equal((await jobs.pendingIter(['["nobody"]']).next()).done, true);
   });
 
+  test('pendingIn: the oldest pending job of one pipeline with one of the tag sets, but the ids excepted', async () => {
+    const sql = await open();
+    const jobs = new JobStore(sql);
+    const [p1, p2] = [await addPipeline(sql), await addPipeline(sql)];
+    const [a, b, c, d, e] = await jobs.insertMany([
+      newJob(p2, { name: 'other-pipeline', tags_json: '[]' }),
+      newJob(p1, { name: 'canceled', tags_json: '[]' }),
+      newJob(p1, { name: 'windows', tags_json: '["windows"]' }),
+      newJob(p1, { name: 'linux', tags_json: '["linux"]' }),
+      newJob(p1, { name: 'untagged', tags_json: '[]' }),
+    ]);
+    await jobs.applyTransitions({ ids: [b!], to: 'canceled', note: null, graceful: false }, 1);
+    const sets = ['[]', '["linux"]'];
+    assert.equal((await jobs.pendingIn(p1, sets, []))?.id, d, 'not canceled, not another tag set, not another pipeline');
+    assert.equal((await jobs.pendingIn(p1, sets, [d!]))?.id, e);
+    assert.equal(await jobs.pendingIn(p1, sets, [d!, e!]), undefined);
+    assert.equal((await jobs.pendingIn(p1, ['["windows"]'], []))?.id, c);
+    assert.equal((await jobs.pendingIn(p2, sets, []))?.id, a);
+  });
+
   test('lastGreen: the latest successful job of the same project and name before a job', async () => {
     const sql = await open();
     const jobs = new JobStore(sql);
