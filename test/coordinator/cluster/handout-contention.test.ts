@@ -15,7 +15,7 @@ withPostgres(
       const db = await pg.database({ template: await migratedTemplate() });
       const a = await harness({ databaseUrl: db.url, longPollMs: 1 });
       pg.defer(() => a.close());
-      const b = await harness({ databaseUrl: db.url, longPollMs: 1 });
+      const b = await harness({ databaseUrl: db.url, longPollMs: 1, apiToken: a.c.apiToken, registrationToken: a.c.registrationToken });
       pg.defer(() => b.close());
       return [a, b];
     }
