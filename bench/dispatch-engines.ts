@@ -11,6 +11,11 @@
  *   report each job finished with `PUT /api/v1/jobs/:id`. With two coordinators the runners are
  *   split between them and pipelines are created on both, alternately.
  * - Throughput: RUNNERS runner loops drain TOTAL pending jobs; the clock stops at the last one.
+ *   ROUNDS rounds, each setup in turn within a round (the first one rotating): the setups stay up
+ *   side by side, so a noisy neighbour on this shared machine slows all of them rather than one.
+ *   Each figure is the median over the rounds (its range beside it), and the ratios are medians of
+ *   the same round's ratios. Between rounds the setup's pipelines are waited terminal, so its
+ *   finisher's tail is not billed to the next setup.
  * - Pickup: from the job's `queued_at` (the coordinator's clock when the job became pending, read
  *   from the database afterwards) to the moment the runner's request received it (this process's
  *   clock; same machine). Runners are already parked; one single-job pipeline at a time.
@@ -27,11 +32,14 @@ import { newToken } from '../src/coordinator/store/tokens.js';
 import type { JobPayload } from '../src/protocol/runner-api.js';
 import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
 import { cpuSeconds, selfCpuSeconds } from './cpu.js';
-import { percentile } from './percentile.js';
+import { median, percentile } from './percentile.js';
 
 const RUNNERS = 50;
 const TOTAL = 400;
-const PICKUPS = 100;
+/** BENCH_ROUNDS: throughput rounds per setup (default 5). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+/** Of 300, the p99 is the 297th: one stray sample moves it less than it moved the 99th of 100. */
+const PICKUPS = 300;
 const PICKUP_RUNNERS = 10;
 /** BENCH_ENGINES=pg1,pg2 runs only those setups (for profiling one). */
 const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
@@ -196,14 +204,28 @@ async function register(url: string, registrationToken: string, name: string, ta
   return ((await r.json()) as { token: string }).token;
 }
 
-async function createPipeline(s: Setup, url: string, yaml: string, ref: string): Promise<void> {
+async function createPipeline(s: Setup, url: string, yaml: string, ref: string): Promise<number> {
   const r = await fetch(`${url}/api/v1/pipelines`, {
     method: 'POST',
     headers: { authorization: `Bearer ${s.apiToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ yaml, ref }),
   });
   if (r.status !== 201) throw new Error(`create pipeline → ${r.status} ${await r.text()}`);
-  await r.arrayBuffer();
+  return ((await r.json()) as { id: number }).id;
+}
+
+/** Waits until these pipelines are terminal (their last finishes stepped), 60 s at most. */
+async function settled(s: Setup, url: string, ids: number[]): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (const id of ids) {
+    for (;;) {
+      const r = await fetch(`${url}/api/v1/pipelines/${id}`, { headers: { authorization: `Bearer ${s.apiToken}` } });
+      const status = ((await r.json()) as { status: string }).status;
+      if (['success', 'failed', 'canceled', 'skipped'].includes(status)) break;
+      if (Date.now() > until) throw new Error(`pipeline ${id} still ${status} after 60 s`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
 }
 
 /** One long-poll; null on 204 or when `signal` aborted it. */
@@ -278,9 +300,11 @@ interface Throughput {
   busy: number;
 }
 
-async function throughput(s: Setup): Promise<Throughput> {
-  const rs = await runners(s, s.coords, RUNNERS, 'tp', []);
-  for (let i = 0; i < TOTAL / 200; i++) await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${i}`);
+/** One round: TOTAL jobs in 200-job pipelines created on the coordinators in turn, drained by `rs`. */
+async function throughput(s: Setup, rs: Array<{ url: string; token: string }>, round: number): Promise<Throughput> {
+  const ids: number[] = [];
+  for (let i = 0; i < TOTAL / 200; i++)
+    ids.push(await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${round}-${i}`));
   const stop = new AbortController();
   let jobs = 0;
   let doneAt = 0;
@@ -301,11 +325,12 @@ async function throughput(s: Setup): Promise<Throughput> {
   });
   await Promise.all(loops);
   if (jobs !== TOTAL) throw new Error(`handed out ${jobs} of ${TOTAL} jobs`);
+  await settled(s, s.coords[0]!.url, ids);
   const wallS = (doneAt - t0) / 1000;
-  const per = (k: keyof typeof cpu0) => +(((cpuEnd[k] - cpu0[k]) * 1000) / TOTAL).toFixed(2);
+  const per = (k: keyof typeof cpu0) => ((cpuEnd[k] - cpu0[k]) * 1000) / TOTAL;
   const cpuMsPerJob = { coordinators: per('coordinators'), postgres: per('postgres'), client: per('client') };
   const used = ((cpuMsPerJob.coordinators + cpuMsPerJob.postgres + cpuMsPerJob.client) * TOTAL) / 1000;
-  return { jobsPerS: TOTAL / wallS, cpuMsPerJob, busy: +(used / wallS / availableParallelism()).toFixed(2) };
+  return { jobsPerS: TOTAL / wallS, cpuMsPerJob, busy: used / wallS / availableParallelism() };
 }
 
 /** Pickup latencies (ms): pipelines created on `createOn` in turn, runners parked on `parkOn`. */
@@ -335,52 +360,74 @@ async function pickup(s: Setup, createOn: Coord[], parkOn: Coord[], tag: string)
   return [...received].map(([id, at]) => at - queued.get(id)!).sort((a, b) => a - b);
 }
 
+const round1 = (x: number) => +x.toFixed(1);
+const round2 = (x: number) => +x.toFixed(2);
+
 export async function benchDispatchEngines(): Promise<Record<string, number | string>> {
-  const out: Record<string, number | string> = { engines_coordinators_as: 'child processes' };
-  const measure = async (key: string, setup: () => Promise<Setup>, cross = false) => {
-    if (ONLY.length && !ONLY.includes(key)) return;
-    const s = await setup();
-    const step = (what: string) => process.stderr.write(`dispatch-engines: ${key} ${what}\n`);
-    try {
-      step('throughput');
-      if (PG_STATEMENTS && s.pgPid) await s.admin!('SELECT pg_stat_statements_reset()');
-      const tp = await throughput(s);
-      if (PG_STATEMENTS && s.pgPid) await printStatements(s);
-      out[`${key}_dispatch_jobs_per_s`] = +tp.jobsPerS.toFixed(1);
-      out[`${key}_cpu_ms_per_job_coordinators`] = tp.cpuMsPerJob.coordinators;
-      out[`${key}_cpu_ms_per_job_postgres`] = tp.cpuMsPerJob.postgres;
-      out[`${key}_cpu_ms_per_job_runners_client`] = tp.cpuMsPerJob.client;
-      out[`${key}_cores_busy`] = tp.busy;
-      step('pickup');
-      const lat = await pickup(s, s.coords, s.coords, 'lat');
-      out[`${key}_pickup_p50_ms`] = +percentile(lat, 50).toFixed(1);
-      out[`${key}_pickup_p99_ms`] = +percentile(lat, 99).toFixed(1);
-      if (cross) {
-        step('pickup across coordinators');
-        const x = await pickup(s, [s.coords[0]!], [s.coords[1]!], 'cross');
-        out[`${key}_cross_pickup_p50_ms`] = +percentile(x, 50).toFixed(1);
-        out[`${key}_cross_pickup_p99_ms`] = +percentile(x, 99).toFixed(1);
-      }
-    } finally {
-      step('stop');
-      await s.stop();
-    }
-  };
-  await measure('sqlite', sqliteSetup);
+  const out: Record<string, number | string> = { engines_coordinators_as: 'child processes', engines_rounds: ROUNDS };
+  const keys = (['sqlite', 'pg1', 'pg2'] as const).filter((k) => !ONLY.length || ONLY.includes(k));
+  const step = (key: string, what: string) => process.stderr.write(`dispatch-engines: ${key} ${what}\n`);
   const server = await startPostgres({
     durable: true,
     settings: PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
   });
-  if (PG_STATEMENTS) await server.admin('CREATE EXTENSION pg_stat_statements');
+  const setups = new Map<string, Setup>();
   try {
-    await measure('pg1', () => pgSetup(server, 1));
-    await measure('pg2', () => pgSetup(server, 2), true);
+    if (PG_STATEMENTS) await server.admin('CREATE EXTENSION pg_stat_statements');
+    for (const k of keys) setups.set(k, k === 'sqlite' ? await sqliteSetup() : await pgSetup(server, k === 'pg1' ? 1 : 2));
+    const tpRunners = new Map<string, Array<{ url: string; token: string }>>();
+    for (const [k, s] of setups) tpRunners.set(k, await runners(s, s.coords, RUNNERS, 'tp', []));
+    const rounds = new Map<string, Throughput[]>(keys.map((k) => [k, []]));
+    // Round 0 warms each setup up (JIT, pools, caches) and is not counted.
+    for (let r = -1; r < ROUNDS; r++) {
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[(r + 1 + i) % keys.length]!;
+        const s = setups.get(k)!;
+        step(k, r < 0 ? 'throughput warm-up' : `throughput round ${r + 1}/${ROUNDS}`);
+        if (PG_STATEMENTS && s.pgPid) await s.admin!('SELECT pg_stat_statements_reset()');
+        const tp = await throughput(s, tpRunners.get(k)!, r + 1);
+        if (r >= 0) rounds.get(k)!.push(tp);
+        if (PG_STATEMENTS && s.pgPid) await printStatements(s);
+      }
+    }
+    for (const [k, tps] of rounds) {
+      const rates = tps.map((t) => t.jobsPerS);
+      out[`${k}_dispatch_jobs_per_s`] = round1(median(rates));
+      out[`${k}_dispatch_jobs_per_s_range`] = `${round1(Math.min(...rates))}–${round1(Math.max(...rates))}`;
+      for (const part of ['coordinators', 'postgres', 'client'] as const)
+        out[`${k}_cpu_ms_per_job_${part === 'client' ? 'runners_client' : part}`] = round2(median(tps.map((t) => t.cpuMsPerJob[part])));
+      out[`${k}_cores_busy`] = round2(median(tps.map((t) => t.busy)));
+    }
+    for (const [k, s] of setups) {
+      step(k, 'pickup');
+      const lat = await pickup(s, s.coords, s.coords, 'lat');
+      out[`${k}_pickup_p50_ms`] = round1(percentile(lat, 50));
+      out[`${k}_pickup_p99_ms`] = round1(percentile(lat, 99));
+      if (s.coords.length > 1) {
+        step(k, 'pickup across coordinators');
+        const x = await pickup(s, [s.coords[0]!], [s.coords[1]!], 'cross');
+        out[`${k}_cross_pickup_p50_ms`] = round1(percentile(x, 50));
+        out[`${k}_cross_pickup_p99_ms`] = round1(percentile(x, 99));
+      }
+    }
+    /** The median of the rounds' own ratios (a round's two setups ran back to back). */
+    const ratio = (a: string, b: string) => {
+      const ra = rounds.get(a);
+      const rb = rounds.get(b);
+      if (!ra || !rb) return;
+      const each = ra.map((t, i) => t.jobsPerS / rb[i]!.jobsPerS);
+      out[`${a}_over_${b}_dispatch_ratio`] = +median(each).toFixed(3);
+      out[`${a}_over_${b}_dispatch_ratio_range`] = `${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)}`;
+    };
+    ratio('pg1', 'sqlite');
+    ratio('pg2', 'pg1');
   } finally {
+    for (const [k, s] of setups) {
+      step(k, 'stop');
+      await s.stop();
+    }
     await server.stop();
   }
-  const n = (k: string) => out[k] as number;
-  out.pg1_over_sqlite_dispatch_ratio = +(n('pg1_dispatch_jobs_per_s') / n('sqlite_dispatch_jobs_per_s')).toFixed(3);
-  out.pg2_over_pg1_dispatch_ratio = +(n('pg2_dispatch_jobs_per_s') / n('pg1_dispatch_jobs_per_s')).toFixed(3);
   return out;
 }
 
