@@ -75,15 +75,20 @@ export class JobService {
           {
             // In the claim's transaction: a resource_group check and the start can't be interleaved.
             guard: async () => {
+              const next = { pipelineId: c.pipeline_id, tagSets: sets, except: [...this.claiming] };
+              if (!(await this.hasResourceGroups(c.pipeline_id))) {
+                // Taken since it was read (another coordinator's hand-out): under this pipeline's
+                // lock the same statement claims its next pending job, rather than start over.
+                started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now(), next);
+                return started ? { name: started.name, to: 'running', ref: started } : false;
+              }
               const taken: number[] = [];
               for (let job: PendingJob | undefined = c; job;) {
                 if (await this.waitsForResource(job)) return false;
                 started = await this.store.jobs.casStart(job.id, runner.id, sha256(token), Date.now());
                 if (started) return { name: job.name, to: 'running', ref: started };
-                // Taken since it was read (another coordinator's hand-out): under this pipeline's
-                // lock, take its next pending job rather than start over with another step.
                 taken.push(job.id);
-                job = await this.store.jobs.pendingIn(c.pipeline_id, sets, [...taken, ...this.claiming]);
+                job = await this.store.jobs.pendingIn(c.pipeline_id, sets, [...taken, ...next.except]);
               }
               return false;
             },
@@ -113,6 +118,15 @@ export class JobService {
     for (const a of await this.store.jobs.activeInProject(project))
       if ((await this.resourceGroup(a.pipeline_id, a.name)) === group) return true;
     return false;
+  }
+
+  /** Whether any job of the pipeline has a resource_group (each candidate must then be checked). */
+  private async hasResourceGroups(pipelineId: number): Promise<boolean> {
+    try {
+      return (await this.pipelines.model(pipelineId)).jobs.some((s) => s.resource_group);
+    } catch {
+      return true; // unknown: the careful path
+    }
   }
 
   private async resourceGroup(pipelineId: number, name: string): Promise<string | null> {

@@ -330,13 +330,30 @@ export class JobStore {
    * On PostgreSQL the row is claimed with `FOR UPDATE SKIP LOCKED`: a job another
    * coordinator's transaction is deciding is skipped, not waited for, and the UPDATE is a
    * compare-and-set. Returns what the engine step and the payload need of the row.
+   *
+   * `orNext`: when job `id` is no longer pending, claim instead the oldest pending job of that
+   * pipeline with one of those tag sets, but those of `except` (see pendingIn), in the same
+   * statement. Under the pipeline's lock no other step can take that one in between.
    */
-  casStart(id: number, runnerId: number | null, tokenHash: string | null, now: number): Promise<StartedJob | undefined> {
+  casStart(
+    id: number,
+    runnerId: number | null,
+    tokenHash: string | null,
+    now: number,
+    orNext?: { pipelineId: number; tagSets: readonly string[]; except: readonly number[] },
+  ): Promise<StartedJob | undefined> {
+    const skip = this.sql.dialect.forUpdateSkipLocked;
+    const list = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+    const first = `(SELECT id FROM jobs WHERE id = ? AND status = 'pending'${skip})`;
+    const target = orNext
+      ? `COALESCE(${first}, (SELECT id FROM jobs WHERE pipeline_id = ? AND status = 'pending' AND tags_json IN (${list(orNext.tagSets.length)})
+           ${orNext.except.length ? `AND id NOT IN (${list(orNext.except.length)})` : ''} ORDER BY id LIMIT 1${skip}))`
+      : first;
     return this.sql.get<StartedJob>(
-      `UPDATE jobs SET status = 'running', runner_id = @runner_id, token_hash = @token_hash, started_at = @now, last_update_at = @now
-       WHERE id = (SELECT id FROM jobs WHERE id = @id AND status = 'pending'${this.sql.dialect.forUpdateSkipLocked}) AND status = 'pending'
+      `UPDATE jobs SET status = 'running', runner_id = ?, token_hash = ?, started_at = ?, last_update_at = ?
+       WHERE id = ${target} AND status = 'pending'
        RETURNING id, pipeline_id, name, stage, attempt, started_at, trace_bytes, outcome, note`,
-      { id, runner_id: runnerId, token_hash: tokenHash, now },
+      [runnerId, tokenHash, now, now, id, ...(orNext ? [orNext.pipelineId, ...orNext.tagSets, ...orNext.except] : [])],
     );
   }
   /** The runner used the job token for the first time. */

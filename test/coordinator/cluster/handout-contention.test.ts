@@ -46,13 +46,18 @@ withPostgres(
       };
       const steps = count(a.c.pipelines, 'apply' as keyof typeof a.c.pipelines);
       const cas = count(a.c.store.jobs, 'casStart');
+      const reads = count(a.c.store.jobs, 'pendingIn');
 
       const got = await a.request(onA.token);
       assert.equal(fromB?.status, 201);
       assert.equal(fromB?.job?.name, 'j1', 'B took the oldest job');
       assert.equal(got.status, 201);
       assert.equal(got.job?.name, 'j2', 'A got the next job of the same pipeline');
-      assert.deepEqual([steps.n, cas.n], [1, 2], 'one engine step on A: its lost compare-and-set and the one that won');
+      assert.deepEqual(
+        [steps.n, cas.n, reads.n],
+        [1, 1, 0],
+        'one engine step on A, and in it one compare-and-set: j1 taken, the same statement claimed j2',
+      );
 
       // Both coordinators' engines agree with the rows: j1 and j2 running, j3 still to hand out.
       for (const h of [a, b]) {

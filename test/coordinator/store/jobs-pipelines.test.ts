@@ -285,6 +285,29 @@ forEachEngine('jobs table', (open) => {
     assert.equal((await jobs.pendingIn(p2, sets, []))?.id, a);
   });
 
+  test("casStart orNext: the job asked for while pending, else the same pipeline's oldest pending job of the tag sets, but those excepted", async () => {
+    const sql = await open();
+    const jobs = new JobStore(sql);
+    const [p1, p2] = [await addPipeline(sql), await addPipeline(sql)];
+    const [a, b, c, d, e] = await jobs.insertMany([
+      newJob(p2, { name: 'other-pipeline', tags_json: '[]' }),
+      newJob(p1, { name: 'asked', tags_json: '[]' }),
+      newJob(p1, { name: 'windows', tags_json: '["windows"]' }),
+      newJob(p1, { name: 'excepted', tags_json: '[]' }),
+      newJob(p1, { name: 'next', tags_json: '["linux"]' }),
+    ]);
+    const next = { pipelineId: p1, tagSets: ['[]', '["linux"]'], except: [d!] };
+    assert.equal((await jobs.casStart(b!, null, 'h1', 1, next))?.id, b, 'still pending: the job asked for');
+    const fell = await jobs.casStart(b!, null, 'h2', 2, next);
+    assert.equal(fell?.id, e, 'taken: the next one, not another tag set, not excepted, not another pipeline');
+    assert.equal(fell?.name, 'next');
+    assert.equal(await jobs.casStart(b!, null, 'h3', 3, next), undefined, 'nothing left to fall back to');
+    assert.equal((await jobs.get(d!))?.status, 'pending');
+    assert.equal((await jobs.get(c!))?.status, 'pending');
+    assert.equal((await jobs.get(a!))?.status, 'pending');
+    assert.equal((await jobs.get(b!))?.token_hash, 'h1', 'the first claim stands');
+  });
+
   test('lastGreen: the latest successful job of the same project and name before a job', async () => {
     const sql = await open();
     const jobs = new JobStore(sql);
