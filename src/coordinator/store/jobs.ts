@@ -2,6 +2,7 @@
 import type { FailureClassification } from '../../protocol/failure.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Sql } from './engine.js';
+import { inList } from './artifacts.js';
 
 export type EngineStateRow = Pick<
   JobRow,
@@ -124,6 +125,22 @@ export interface PendingJob {
 }
 
 const PENDING_COLS = 'id, pipeline_id, name, tags_json';
+
+/** Which pending jobs of a pipeline a hand-out may take: these tag sets, but the ids of `except`. */
+export interface PendingInPipeline {
+  pipelineId: number;
+  tagSets: readonly string[];
+  except: readonly number[];
+}
+
+/** SELECT `cols` of the oldest such job (`lock`: a row-lock clause to append), and its parameters. */
+function oldestPendingIn(cols: string, p: PendingInPipeline, lock = ''): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT ${cols} FROM jobs WHERE pipeline_id = ? AND status = 'pending' AND tags_json IN (${inList(p.tagSets)})
+       ${p.except.length ? `AND id NOT IN (${inList(p.except)})` : ''} ORDER BY id LIMIT 1${lock}`,
+    params: [p.pipelineId, ...p.tagSets, ...p.except],
+  };
+}
 
 /**
  * Rows per multi-row INSERT / id-list UPDATE: few round trips, well under both engines' parameter
@@ -318,12 +335,8 @@ export class JobStore {
   }
   /** The oldest pending job of one pipeline with one of these tag sets, but those of `except`. */
   pendingIn(pipelineId: number, tagSets: readonly string[], except: readonly number[]): Promise<PendingJob | undefined> {
-    const list = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-    return this.sql.get<PendingJob>(
-      `SELECT ${PENDING_COLS} FROM jobs WHERE pipeline_id = ? AND status = 'pending' AND tags_json IN (${list(tagSets.length)})
-       ${except.length ? `AND id NOT IN (${list(except.length)})` : ''} ORDER BY id LIMIT 1`,
-      [pipelineId, ...tagSets, ...except],
-    );
+    const q = oldestPendingIn(PENDING_COLS, { pipelineId, tagSets, except });
+    return this.sql.get<PendingJob>(q.sql, q.params);
   }
   /**
    * pending → running for one runner, one statement; undefined when someone else got there first.
@@ -340,20 +353,16 @@ export class JobStore {
     runnerId: number | null,
     tokenHash: string | null,
     now: number,
-    orNext?: { pipelineId: number; tagSets: readonly string[]; except: readonly number[] },
+    orNext?: PendingInPipeline,
   ): Promise<StartedJob | undefined> {
     const skip = this.sql.dialect.forUpdateSkipLocked;
-    const list = (n: number) => Array.from({ length: n }, () => '?').join(', ');
     const first = `(SELECT id FROM jobs WHERE id = ? AND status = 'pending'${skip})`;
-    const target = orNext
-      ? `COALESCE(${first}, (SELECT id FROM jobs WHERE pipeline_id = ? AND status = 'pending' AND tags_json IN (${list(orNext.tagSets.length)})
-           ${orNext.except.length ? `AND id NOT IN (${list(orNext.except.length)})` : ''} ORDER BY id LIMIT 1${skip}))`
-      : first;
+    const next = orNext ? oldestPendingIn('id', orNext, skip) : undefined;
     return this.sql.get<StartedJob>(
       `UPDATE jobs SET status = 'running', runner_id = ?, token_hash = ?, started_at = ?, last_update_at = ?
-       WHERE id = ${target} AND status = 'pending'
+       WHERE id = ${next ? `COALESCE(${first}, (${next.sql}))` : first} AND status = 'pending'
        RETURNING id, pipeline_id, name, stage, attempt, started_at, trace_bytes, outcome, note`,
-      [runnerId, tokenHash, now, now, id, ...(orNext ? [orNext.pipelineId, ...orNext.tagSets, ...orNext.except] : [])],
+      [runnerId, tokenHash, now, now, id, ...(next?.params ?? [])],
     );
   }
   /** The runner used the job token for the first time. */
