@@ -26,6 +26,7 @@ import {
 } from '../src/classify/index.js';
 import { loadRules } from '../src/coordinator/rules/index.js';
 import { FAILURE_REASONS, FAILURE_STAGES, type FailureReport } from '../src/protocol/failure.js';
+import { median } from './percentile.js';
 
 const LOG_BYTES = 10 * 1024 * 1024;
 const RULE_COUNT = 500;
@@ -167,11 +168,6 @@ function toERE(src: string): string {
     .replace(/\\S/g, '[^[:space:]]')
     .replace(/\\s/g, '[[:space:]]')
     .replace(/\\t/g, '\t');
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function time(fn: () => void, runs: number): number {

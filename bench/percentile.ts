@@ -7,10 +7,8 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** The median by nearest rank (of an even count, the lower middle), of samples in any order. */
+/** The middle sample of any order (of an even count, the upper of the two middle ones). */
 export function median(xs: readonly number[]): number {
-  return percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
+  if (xs.length === 0) throw new Error('median of no samples');
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 }
