@@ -139,6 +139,32 @@ export class PipelineEngine {
     return new PipelineEngine(model, ordered, { ...meta });
   }
 
+  /**
+   * Takes stored states of some jobs (and the meta) as they now stand, as `restore` would from the
+   * full list with these in place: another writer moved them on. Cost is O(changed jobs × their
+   * dependents + stages), not a rebuild. Emits nothing. Validated before anything changes.
+   */
+  overwrite(states: readonly JobState[], meta: EngineMeta): void {
+    const at = states.map((s) => {
+      if (!(JOB_STATUSES as readonly string[]).includes(s.status)) {
+        throw new EngineError('invalid_state', `state for job "${s.name}": unknown status "${s.status}"`, s.name);
+      }
+      return this.job(s.name);
+    });
+    if (new Set(at).size !== at.length) throw new EngineError('invalid_state', 'a job state given twice');
+    if (meta.halted_by !== null) this.job(meta.halted_by);
+    states.forEach((s, n) => {
+      const i = at[n];
+      this.st[i] = { ...s };
+      this.rekey(i);
+    });
+    this.queue = []; // rekey queues dependents to examine; a restored engine has examined nothing
+    this.haltedBy = meta.halted_by;
+    this.canceled = meta.canceled;
+    this.started = this.st.some((s) => s.status !== 'created');
+    this.rebuildPrefix(this.stageCounters.length);
+  }
+
   state(name: string): JobState {
     return { ...this.st[this.job(name)] };
   }

@@ -218,4 +218,44 @@ describe('engine properties', () => {
       RUNS,
     );
   });
+
+  test('(e) an engine behind, given the states that changed since (plus some that did not), equals a restore', () => {
+    fc.assert(
+      fc.property(arbScenario, seedArb, fc.nat(), fc.nat(), fc.nat(), (sc, seed, cutA, cutB, extra) => {
+        const original = PipelineEngine.create(sc.m);
+        const log = drive(original, sc, seed, { play: 'all', cancel: 0.05 });
+        const [a, b] = [cutA % (log.length + 1), cutB % (log.length + 1)].sort((x, y) => x - y);
+        const behind = PipelineEngine.create(sc.m);
+        for (const ev of log.slice(0, a)) behind.apply(ev);
+        const live = PipelineEngine.create(sc.m);
+        for (const ev of log.slice(0, b)) live.apply(ev);
+        const before = new Map(behind.states().map((s) => [s.name, s]));
+        // What another writer's steps stored: every job that changed, and rows written unchanged.
+        const written = live.states().filter((s, i) => (extra >> i) & 1 || JSON.stringify(s) !== JSON.stringify(before.get(s.name)));
+        behind.overwrite(written, live.meta());
+        assert.deepEqual(behind.states(), live.states());
+        assert.deepEqual(behind.summary(), live.summary());
+        assert.deepEqual(behind.stageSummaries(), live.stageSummaries());
+        const restored = PipelineEngine.restore(sc.m, live.states(), live.meta());
+        for (const ev of log.slice(b)) assert.deepEqual(behind.apply(ev), restored.apply(ev));
+        assert.deepEqual(behind.states(), original.states());
+        assert.deepEqual(behind.summary(), original.summary());
+      }),
+      RUNS,
+    );
+  });
+
+  test('(e) overwrite refuses an unknown job, a job given twice or an unknown status, changing nothing', () => {
+    const m = model([job('a', { stage: 's0' }), job('b', { stage: 's1' })], STAGES);
+    const e = PipelineEngine.create(m);
+    e.apply({ type: 'start' });
+    const was = e.states();
+    const a = was[0];
+    for (const bad of [[{ ...a, name: 'zz' }], [a, { ...a, status: 'success' as const }], [{ ...a, status: 'lost' as never }]]) {
+      assert.throws(() => e.overwrite(bad, e.meta()), /no job named|twice|unknown status/);
+      assert.deepEqual(e.states(), was);
+    }
+    assert.throws(() => e.overwrite([], { halted_by: 'zz', canceled: false }), /zz/);
+    assert.deepEqual(e.meta(), { halted_by: null, canceled: false });
+  });
 });

@@ -1,14 +1,16 @@
 /**
- * In-memory engines of active pipelines, rebuilt from the store when missing (after a restart)
- * or stale: each engine remembers the pipeline version it reflects, and an engine step (under
- * the pipeline's row lock, see PipelineStore.lockForStep) rebuilds it when another coordinator
- * sharing the database moved the pipeline on since.
+ * In-memory engines of active pipelines. Each remembers the pipeline version it reflects; an
+ * engine step (under the pipeline's row lock, PipelineStore.beginStep) finds it current, or behind
+ * when another coordinator sharing the database stepped the pipeline since. Behind, it takes only
+ * the job rows written after its version (jobs.step_version, PostgreSQL); missing (a restart) or
+ * where no such rows can be read, it is rebuilt from all of them.
  */
 import { PipelineEngine } from '../../pipeline/index.js';
 import type { JobState } from '../../pipeline/events.js';
 import type { PipelineModel } from '../../pipeline/model.js';
 import type { JobStatus } from '../../pipeline/status.js';
 import type { Store } from '../store/index.js';
+import type { EngineStateRow } from '../store/jobs.js';
 import type { PipelineSummaryRow } from '../store/pipelines.js';
 
 const MAX_ENGINES = 2000;
@@ -16,6 +18,12 @@ const MAX_MODELS = 500;
 
 /** What a restore needs of the pipeline row besides its jobs. */
 export type EngineRow = Pick<PipelineSummaryRow, 'halted_by_job_id' | 'canceled'>;
+
+/** The latest attempts written after `since` (PipelineStore.beginStep's `changed`). */
+export interface Changed {
+  since: number;
+  rows: readonly EngineStateRow[];
+}
 
 interface Cached {
   engine: PipelineEngine;
@@ -26,6 +34,8 @@ export class EngineCache {
   private readonly engines = new Map<number, Cached>();
   /** Models never change after creation: safe to share across coordinators without a version. */
   private readonly models = new Map<number, PipelineModel>();
+  /** How engines that were not current came up to date (for tests and the bench). */
+  readonly stats = { rebuilds: 0, refreshes: 0 };
 
   constructor(private readonly store: Store) {}
 
@@ -56,15 +66,29 @@ export class EngineCache {
   }
 
   /**
-   * The engine at `version` (the row's, read under its lock): cached if current, else rebuilt.
-   * `row` is the pipeline row's halted_by_job_id and canceled, as that read returned them.
+   * The engine at `version` (the row's, read under its lock): cached if current, brought up to
+   * date if behind and `changed` holds the rows written since its version, else rebuilt. `row` is
+   * the pipeline row's halted_by_job_id and canceled, as that read returned them.
    */
-  async get(pipelineId: number, version: number, row: EngineRow): Promise<PipelineEngine> {
+  async get(pipelineId: number, version: number, row: EngineRow, changed?: Changed): Promise<PipelineEngine> {
     const cached = this.engines.get(pipelineId);
     if (cached && cached.version === version) return cached.engine;
+    if (cached && changed && changed.since === cached.version && (await this.refresh(cached, changed.rows, row))) {
+      cached.version = version;
+      this.stats.refreshes++;
+      return cached.engine;
+    }
+    this.engines.delete(pipelineId);
     const engine = await this.restore(pipelineId, row);
+    this.stats.rebuilds++;
     this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
     return engine;
+  }
+
+  /** The cached engine and the version it reflects, as they are (no I/O, no refresh; for tests). */
+  peek(pipelineId: number): { engine: PipelineEngine; version: number } | undefined {
+    const c = this.engines.get(pipelineId);
+    return c && { engine: c.engine, version: c.version };
   }
 
   /** The engine now stands at `version` (its step's rows are written in the same transaction). */
@@ -77,32 +101,26 @@ export class EngineCache {
     this.engines.delete(pipelineId);
   }
 
-  /**
-   * Rebuild from the latest attempt of each job. A job whose final update is stored but
-   * not yet fed to the engine (finish_pending) is given back as still running, so the
-   * finisher's job_finished applies to it as it would have before the restart.
-   */
+  /** Takes the rows written since the cached engine's version into it; false when they do not fit it (then it is rebuilt). */
+  private async refresh(cached: Cached, rows: readonly EngineStateRow[], row: EngineRow): Promise<boolean> {
+    try {
+      cached.engine.overwrite(rows.map(stateOf), { halted_by: await this.haltedBy(row), canceled: row.canceled === 1 });
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  /** Rebuild from the latest attempt of each job (only the columns a state needs). */
   private async restore(pipelineId: number, p: EngineRow): Promise<PipelineEngine> {
-    // Only the columns a state needs: another coordinator's step makes this one rebuild often.
-    const states: JobState[] = (await this.store.jobs.engineStates(pipelineId)).map((j) => {
-      const pendingFinish = j.finish_pending === 1;
-      return {
-        name: j.name,
-        status: (pendingFinish
-          ? j.started_at === null
-            ? 'pending'
-            : j.cancel_requested
-              ? 'canceling'
-              : 'running'
-          : j.status) as JobStatus,
-        exit_code: pendingFinish ? null : j.exit_code,
-        outcome: pendingFinish ? null : (j.outcome as JobState['outcome']),
-        attempt: j.attempt,
-        note: j.note,
-      };
-    });
-    const haltedBy = p.halted_by_job_id === null ? null : ((await this.store.jobs.get(p.halted_by_job_id))?.name ?? null);
-    return PipelineEngine.restore(await this.model(pipelineId), states, { halted_by: haltedBy, canceled: p.canceled === 1 });
+    const states = (await this.store.jobs.engineStates(pipelineId)).map(stateOf);
+    return PipelineEngine.restore(await this.model(pipelineId), states, { halted_by: await this.haltedBy(p), canceled: p.canceled === 1 });
+  }
+
+  /** The name of the job the row's halted_by_job_id points at (rare: pass_pipeline). */
+  private async haltedBy(p: EngineRow): Promise<string | null> {
+    if (p.halted_by_job_id === null) return null;
+    return (await this.store.jobs.get(p.halted_by_job_id))?.name ?? null;
   }
 
   private remember<V>(map: Map<number, V>, key: number, value: V, max: number): void {
@@ -110,4 +128,21 @@ export class EngineCache {
     map.set(key, value);
     if (map.size > max) map.delete(map.keys().next().value as number);
   }
+}
+
+/**
+ * A stored row as the engine state it stands for. A job whose final update is stored but not yet
+ * fed to the engine (finish_pending) is given back as still running, so the finisher's
+ * job_finished applies to it as it would have before the restart.
+ */
+function stateOf(j: EngineStateRow): JobState {
+  const pendingFinish = j.finish_pending === 1;
+  return {
+    name: j.name,
+    status: (pendingFinish ? (j.started_at === null ? 'pending' : j.cancel_requested ? 'canceling' : 'running') : j.status) as JobStatus,
+    exit_code: pendingFinish ? null : j.exit_code,
+    outcome: pendingFinish ? null : (j.outcome as JobState['outcome']),
+    attempt: j.attempt,
+    note: j.note,
+  };
 }

@@ -282,10 +282,13 @@ export class PipelineService {
     let results: (EngineResult | null)[];
     try {
       results = await this.store.tx(async () => {
-        const begun = await this.store.pipelines.beginStep(pipelineId);
+        // The version this coordinator's engine is at: the lock's statement also reads what changed since.
+        const since = this.engines.peek(pipelineId)?.version;
+        const begun = await this.store.pipelines.beginStep(pipelineId, since);
         if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
         // Engine first: a restore must see the rows as they were before this change.
-        const engine = await this.engines.get(pipelineId, begun.version - 1, begun.summary);
+        const changed = begun.changed && since !== undefined ? { since, rows: begun.changed } : undefined;
+        const engine = await this.engines.get(pipelineId, begun.version - 1, begun.summary, changed);
         const step: Step = { summary: begun.summary };
         const out: (EngineResult | null)[] = [];
         for (const { event, hooks } of items) {

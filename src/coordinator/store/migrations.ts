@@ -322,6 +322,13 @@ CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
     // died before answering) is handed out again instead of failing (JobService.requeue).
     sql: `ALTER TABLE jobs ADD COLUMN received_at INTEGER;`,
   },
+  {
+    version: 14,
+    // The pipeline version of the last write to a job's engine-visible columns, so a coordinator
+    // whose engine is behind reads only the rows changed since (PostgreSQL keeps it by trigger;
+    // see pg-migrations.ts). Stays 0 here: one coordinator per SQLite file, never behind.
+    sql: `ALTER TABLE jobs ADD COLUMN step_version INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

@@ -335,6 +335,49 @@ CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
     version: 13,
     sql: `ALTER TABLE jobs ADD COLUMN received_at BIGINT;`,
   },
+  {
+    version: 14,
+    // Incremental engine refresh (EngineCache). Each write to a job's engine-visible columns stamps
+    // the row with its pipeline's version: in an engine step the step's own (its bump is this
+    // transaction's), elsewhere the latest committed one. By trigger, so no write path forgets it.
+    // Rows inserted as attempt 1 come with their new pipeline, at version 0 (the default).
+    //
+    // begin_step is PipelineStore.beginStep in one round trip: the bump (which waits for the row
+    // lock), then — a new statement, so a new snapshot that sees the steps committed meanwhile —
+    // the latest attempts written since the caller's engine version, when the row moved past it.
+    sql: `
+ALTER TABLE jobs ADD COLUMN step_version BIGINT NOT NULL DEFAULT 0;
+CREATE FUNCTION jobs_step_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.step_version := (SELECT version FROM pipelines WHERE id = NEW.pipeline_id);
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER jobs_step_version_update BEFORE UPDATE OF status, exit_code, outcome, attempt, note, finish_pending, started_at, cancel_requested
+  ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_step_version();
+CREATE TRIGGER jobs_step_version_insert BEFORE INSERT ON jobs FOR EACH ROW WHEN (NEW.attempt > 1) EXECUTE FUNCTION jobs_step_version();
+CREATE FUNCTION begin_step(p_id BIGINT, p_since BIGINT)
+  RETURNS TABLE (version BIGINT, status TEXT, halted_by_job_id BIGINT, has_warnings INTEGER, started_at BIGINT,
+                 finished_at BIGINT, failure_class TEXT, canceled INTEGER, changed JSON)
+  LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE pipelines p SET version = p.version + 1 WHERE p.id = p_id
+    RETURNING p.version, p.status, p.halted_by_job_id, p.has_warnings, p.started_at, p.finished_at, p.failure_class, p.canceled
+    INTO version, status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF p_since IS NOT NULL AND p_since < version - 1 THEN
+    changed := COALESCE((
+      SELECT json_agg(t ORDER BY t.id) FROM (
+        SELECT j.id, j.name, j.status, j.exit_code, j.outcome, j.attempt, j.note, j.finish_pending, j.started_at, j.cancel_requested
+        FROM jobs j WHERE j.pipeline_id = p_id AND j.step_version > p_since
+          AND NOT EXISTS (SELECT 1 FROM jobs n WHERE n.pipeline_id = j.pipeline_id AND n.name = j.name AND n.attempt > j.attempt)
+      ) t), '[]'::json);
+  END IF;
+  RETURN NEXT;
+END
+$$;
+`,
+  },
 ];
 
 export const PG_SCHEMA_VERSIONS: readonly number[] = PG_MIGRATIONS.map((m) => m.version);

@@ -1,5 +1,6 @@
 /** The `pipelines` table. */
 import type { Sql } from './engine.js';
+import type { EngineStateRow } from './jobs.js';
 
 export interface PipelineRow {
   id: number;
@@ -66,6 +67,13 @@ export type PipelineSummaryRow = Pick<
   'status' | 'halted_by_job_id' | 'has_warnings' | 'started_at' | 'finished_at' | 'failure_class' | 'canceled'
 >;
 
+export interface BegunStep {
+  version: number;
+  summary: PipelineSummaryRow;
+  /** The latest attempts written after the `since` asked for, when the row had moved past it. */
+  changed?: (EngineStateRow & { id: number })[];
+}
+
 export class PipelineStore {
   constructor(private readonly sql: Sql) {}
 
@@ -109,13 +117,27 @@ export class PipelineStore {
   }
 
   /**
-   * The start of an engine step, one statement: bumps the row's version, which locks the row
+   * The start of an engine step, one round trip: bumps the row's version, which locks the row
    * until the transaction ends (PostgreSQL; SQLite's transaction holds the only write lock
    * anyway), and returns the new version with the summary as it stood. Steps on one pipeline
    * run one at a time across coordinators, each on the latest state; a rolled-back step rolls
    * its version back too.
+   *
+   * `since`: the version the caller's engine reflects. When the row had moved past it (another
+   * coordinator stepped), `changed` holds the latest attempts written since (jobs.step_version,
+   * read after the lock was taken; PostgreSQL's begin_step). SQLite never gives it: one
+   * coordinator per file, never behind.
    */
-  async beginStep(id: number): Promise<{ version: number; summary: PipelineSummaryRow } | undefined> {
+  async beginStep(id: number, since?: number): Promise<BegunStep | undefined> {
+    if (this.sql.kind === 'postgres') {
+      const row = await this.sql.get<PipelineSummaryRow & { version: number; changed: BegunStep['changed'] | null }>(
+        'SELECT * FROM begin_step(?, ?)',
+        [id, since ?? null],
+      );
+      if (!row) return undefined;
+      const { version, changed, ...summary } = row;
+      return changed ? { version, summary, changed } : { version, summary };
+    }
     const row = await this.sql.get<PipelineSummaryRow & { version: number }>(
       `UPDATE pipelines SET version = version + 1 WHERE id = ?
        RETURNING version, status, halted_by_job_id, has_warnings, started_at, finished_at, failure_class, canceled`,

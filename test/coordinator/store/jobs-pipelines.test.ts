@@ -54,7 +54,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-forEachEngine('jobs table', (open) => {
+forEachEngine('jobs table', (open, engine) => {
   test('insertMany: 1,200 rows in three batches, ids ascending in the order given, every column stored with its JS type', async () => {
     const sql = await open();
     const jobs = new JobStore(sql);
@@ -306,6 +306,47 @@ forEachEngine('jobs table', (open) => {
     assert.equal((await jobs.get(c!))?.status, 'pending');
     assert.equal((await jobs.get(a!))?.status, 'pending');
     assert.equal((await jobs.get(b!))?.token_hash, 'h1', 'the first claim stands');
+  });
+
+  test("beginStep's changed: the latest attempts written after the engine's version, read under the lock (PostgreSQL)", async () => {
+    const sql = await open();
+    const jobs = new JobStore(sql);
+    const pipelines = new PipelineStore(sql);
+    const [p, q] = [await addPipeline(sql), await addPipeline(sql)];
+    const [a, b, other] = await jobs.insertMany([newJob(p, { name: 'a' }), newJob(p, { name: 'b' }), newJob(q, { name: 'other' })]);
+    const step = (fn: () => Promise<unknown>) => sql.tx(async () => (await pipelines.beginStep(p), fn()));
+    /** What a step's start tells an engine at `v` (the step rolled back, so the version stays). */
+    const since = async (v: number) => {
+      let begun: Awaited<ReturnType<PipelineStore['beginStep']>>;
+      await sql
+        .tx(async () => {
+          begun = await pipelines.beginStep(p, v);
+          throw new Error('roll back');
+        })
+        .catch(() => {});
+      return begun!.changed?.map((r) => `${r.name}#${r.attempt}:${r.status}`);
+    };
+    await step(() => jobs.casStart(a!, null, 'h', 1)); // version 1
+    if (engine === 'sqlite') {
+      assert.equal(await since(0), undefined, 'one coordinator per SQLite file: never behind, never told');
+      return;
+    }
+    await sql.tx(async () => (await pipelines.beginStep(q), jobs.casStart(other!, null, 'h', 1)));
+    assert.deepEqual(await since(0), ['a#1:running'], "the step's write; not another pipeline's");
+    assert.equal(await since(1), undefined, 'at the version: nothing to tell');
+    await jobs.received(b!, 2);
+    assert.deepEqual(await since(0), ['a#1:running'], 'received_at is not an engine column');
+    await jobs.applyTransition(b!, 'canceled', 3, null, false); // outside a step: the committed version
+    assert.deepEqual(await since(0), ['a#1:running', 'b#1:canceled']);
+    const b2 = (await step(() => jobs.insert(newJob(p, { name: 'b', attempt: 2, retry_of: b!, status: 'pending' })))) as number; // version 2
+    assert.deepEqual(await since(1), ['b#2:pending'], "a retry's new attempt");
+    assert.deepEqual(await since(0), ['a#1:running', 'b#2:pending'], 'the latest attempt of each job only');
+    await step(() => jobs.applyTransition(b!, 'canceled', 4, 'late', false)); // version 3
+    assert.deepEqual(await since(2), [], 'a write to an older attempt: behind, and nothing the engine holds changed');
+    await step(() => jobs.casStart(b2, null, 'h', 5)); // version 4
+    assert.deepEqual(await since(3), ['b#2:running']);
+    const last = await step(() => Promise.resolve()).then(() => since(4));
+    assert.deepEqual(last, [], 'a step that wrote nothing');
   });
 
   test('lastGreen: the latest successful job of the same project and name before a job', async () => {
