@@ -100,9 +100,11 @@ export class Finisher {
             const taken = await this.store.jobs.takeFinish(jobId, job.last_update_at);
             // A late final update replaced the report while it was being classified: finish that one.
             replaced = taken === 'replaced';
-            if (taken !== 'taken') return false;
+            if (taken === 'replaced' || taken === 'done') return false;
             if (failure) await this.store.jobs.storeClassification(jobId, failure);
-            return true;
+            // The row already holds the final status (stored with the report): a step that moves
+            // the job there neither reads nor writes it again.
+            return { name: job.name, to: result, ref: taken };
           },
         },
       );

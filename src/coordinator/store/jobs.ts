@@ -509,15 +509,17 @@ export class JobStore {
   }
   /**
    * The finisher's claim of a stored final update, one statement: clears finish_pending if the
-   * report is still the one read at `lastUpdateAt`. `replaced` when a late final update came
-   * meanwhile (finish that one), `done` when something else finished it.
+   * report is still the one read at `lastUpdateAt`, and gives the row's engine reference.
+   * `replaced` when a late final update came meanwhile (finish that one), `done` when something
+   * else finished it.
    */
-  async takeFinish(id: number, lastUpdateAt: number | null): Promise<'taken' | 'replaced' | 'done'> {
-    const taken = await this.sql.get(
-      'UPDATE jobs SET finish_pending = 0 WHERE id = ? AND finish_pending = 1 AND COALESCE(last_update_at, -1) = ? RETURNING id',
+  async takeFinish(id: number, lastUpdateAt: number | null): Promise<JobRef | 'replaced' | 'done'> {
+    const taken = await this.sql.get<JobRef>(
+      `UPDATE jobs SET finish_pending = 0 WHERE id = ? AND finish_pending = 1 AND COALESCE(last_update_at, -1) = ?
+       RETURNING id, attempt, outcome, note`,
       [id, lastUpdateAt ?? -1],
     );
-    if (taken) return 'taken';
+    if (taken) return taken;
     return (await this.finishPendingOf(id)) === 1 ? 'replaced' : 'done';
   }
   async clearFinishPending(id: number): Promise<void> {
