@@ -327,7 +327,10 @@ CREATE INDEX runners_name_host ON runners(name, host) WHERE removed_at IS NULL;
     // The pipeline version of the last write to a job's engine-visible columns, so a coordinator
     // whose engine is behind reads only the rows changed since (PostgreSQL keeps it by trigger;
     // see pg-migrations.ts). Stays 0 here: one coordinator per SQLite file, never behind.
-    sql: `ALTER TABLE jobs ADD COLUMN step_version INTEGER NOT NULL DEFAULT 0;`,
+    sql: `
+ALTER TABLE jobs ADD COLUMN step_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_step_version ON jobs(pipeline_id, step_version);
+`,
   },
 ];
 
