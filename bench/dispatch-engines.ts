@@ -16,6 +16,9 @@
  *   Each figure is the median over the rounds (its range beside it), and the ratios are medians of
  *   the same round's ratios. Between rounds the setup's pipelines are waited terminal, so its
  *   finisher's tail is not billed to the next setup.
+ * - Engine catch-ups per job: steps whose engine was behind another coordinator's steps (or
+ *   missing), from the coordinators' faultline_engine_catchups_total: how much the two
+ *   coordinators stepped the same pipelines by turns.
  * - Pickup: from the job's `queued_at` (the coordinator's clock when the job became pending, read
  *   from the database afterwards) to the moment the runner's request received it (this process's
  *   clock; same machine). Runners are already parked; one single-job pipeline at a time.
@@ -298,6 +301,18 @@ interface Throughput {
   /** CPU milliseconds per job handed out and finished, by whom; `busy` is all of them over wall time and cores. */
   cpuMsPerJob: { coordinators: number; postgres: number; client: number };
   busy: number;
+  /** Engine steps per job that first caught up with another coordinator's (faultline_engine_catchups_total). */
+  catchupsPerJob: number;
+}
+
+/** The coordinators' engine catch-ups so far (refreshed + rebuilt), from their /metrics. */
+async function catchups(s: Setup): Promise<number> {
+  let n = 0;
+  for (const c of s.coords) {
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    for (const m of text.matchAll(/^faultline_engine_catchups_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  }
+  return n;
 }
 
 /** One round: TOTAL jobs in 200-job pipelines created on the coordinators in turn, drained by `rs`. */
@@ -305,6 +320,7 @@ async function throughput(s: Setup, rs: Array<{ url: string; token: string }>, r
   const ids: number[] = [];
   for (let i = 0; i < TOTAL / 200; i++)
     ids.push(await createPipeline(s, s.coords[i % s.coords.length]!.url, pipelineYaml(200), `tp-${round}-${i}`));
+  const caught0 = await catchups(s);
   const stop = new AbortController();
   let jobs = 0;
   let doneAt = 0;
@@ -330,7 +346,8 @@ async function throughput(s: Setup, rs: Array<{ url: string; token: string }>, r
   const per = (k: keyof typeof cpu0) => ((cpuEnd[k] - cpu0[k]) * 1000) / TOTAL;
   const cpuMsPerJob = { coordinators: per('coordinators'), postgres: per('postgres'), client: per('client') };
   const used = ((cpuMsPerJob.coordinators + cpuMsPerJob.postgres + cpuMsPerJob.client) * TOTAL) / 1000;
-  return { jobsPerS: TOTAL / wallS, cpuMsPerJob, busy: used / wallS / availableParallelism() };
+  const catchupsPerJob = ((await catchups(s)) - caught0) / TOTAL;
+  return { jobsPerS: TOTAL / wallS, cpuMsPerJob, busy: used / wallS / availableParallelism(), catchupsPerJob };
 }
 
 /** Pickup latencies (ms): pipelines created on `createOn` in turn, runners parked on `parkOn`. */
@@ -397,6 +414,7 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
       for (const part of ['coordinators', 'postgres', 'client'] as const)
         out[`${k}_cpu_ms_per_job_${part === 'client' ? 'runners_client' : part}`] = round2(median(tps.map((t) => t.cpuMsPerJob[part])));
       out[`${k}_cores_busy`] = round2(median(tps.map((t) => t.busy)));
+      out[`${k}_engine_catchups_per_job`] = round2(median(tps.map((t) => t.catchupsPerJob)));
     }
     for (const [k, s] of setups) {
       step(k, 'pickup');

@@ -100,6 +100,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const telemetry = await createTelemetry(store, events, log, {
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
       isLeader: () => cluster!.leadership.isLeader(),
+      engineStats: () => pipelines.engines.stats,
       baseUrl: () => opts.serverUrl,
       incidentThresholds: definedOnly(options.incidents),
       widespread: definedOnly(options.widespread),

@@ -55,6 +55,7 @@ export const METRIC = {
   pipelineDuration: 'faultline_pipeline_duration_seconds',
   runners: 'faultline_runners',
   runnerHeartbeatAge: 'faultline_runner_heartbeat_age_seconds',
+  engineCatchups: 'faultline_engine_catchups_total',
   incidentOpen: 'faultline_incident_open',
   incidentsTotal: 'faultline_incidents_total',
   incidentDuration: 'faultline_incident_duration_seconds',

@@ -147,6 +147,7 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const r = [registry];
   let heartbeatSource: (() => Iterable<{ runner: string; ageSeconds: number }>) | null = null;
+  let engineSource: (() => { refreshes: number; rebuilds: number }) | null = null;
 
   const m = {
     registry,
@@ -191,6 +192,22 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
       help: 'Registered runners by state (available|busy|offline).',
       labelNames: ['state'] as const,
       registers: r,
+    }),
+    engineCatchups: new Counter<'how'>({
+      name: METRIC.engineCatchups,
+      help:
+        "Engine steps that found this coordinator's engine of the pipeline behind the database, by how it caught up: " +
+        'refreshed (took the rows another coordinator wrote since) or rebuilt (read every row: first step here, a restart).',
+      labelNames: ['how'] as const,
+      registers: r,
+      // The engine cache counts; read at scrape time.
+      collect() {
+        if (!engineSource) return;
+        const s = engineSource();
+        this.reset();
+        this.inc({ how: 'refreshed' }, s.refreshes);
+        this.inc({ how: 'rebuilt' }, s.rebuilds);
+      },
     }),
     runnerHeartbeatAge: new Gauge<'runner'>({
       name: METRIC.runnerHeartbeatAge,
@@ -371,6 +388,11 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
         m.runners.set({ state }, n);
         m.cicdWorkerCount.set({ [LABEL.cicdWorkerState]: state }, n);
       }
+    },
+
+    /** Where the engine catch-up counts come from at scrape time (the coordinator's engine cache). */
+    setEngineSource(fn: () => { refreshes: number; rebuilds: number }): void {
+      engineSource = fn;
     },
 
     /** Where heartbeat ages come from at scrape time (the coordinator's runner table). */

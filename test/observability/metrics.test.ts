@@ -153,6 +153,17 @@ describe('telemetry metrics', () => {
     assert.equal(await value(m.registry, METRIC.runnerHeartbeatAge, { runner: 'r2' }), undefined);
   });
 
+  test('engine catch-ups are read from the engine cache at scrape time', async () => {
+    const m = createCoordinatorMetrics();
+    assert.equal(await value(m.registry, METRIC.engineCatchups, { how: 'refreshed' }), undefined, 'no source: no series');
+    const stats = { refreshes: 3, rebuilds: 1 };
+    m.setEngineSource(() => stats);
+    assert.equal(await value(m.registry, METRIC.engineCatchups, { how: 'refreshed' }), 3);
+    stats.refreshes = 7;
+    assert.equal(await value(m.registry, METRIC.engineCatchups, { how: 'refreshed' }), 7);
+    assert.equal(await value(m.registry, METRIC.engineCatchups, { how: 'rebuilt' }), 1);
+  });
+
   test('pipelines: OTel result maps infra failures to error, build to failure', async () => {
     assert.equal(cicdPipelineResult({ status: 'failed', failureClass: 'infra' }), 'error');
     assert.equal(cicdPipelineResult({ status: 'failed', failureClass: 'build' }), 'failure');

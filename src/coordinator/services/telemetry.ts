@@ -42,6 +42,8 @@ export interface TelemetryOptions {
    * the others export them as 0 (default: always, as on SQLite).
    */
   isLeader?: () => boolean;
+  /** How often engines caught up with other coordinators' steps (EngineCache.stats). */
+  engineStats?: () => { refreshes: number; rebuilds: number };
   /** prom-client's process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -211,6 +213,7 @@ export async function createTelemetry(
     );
   type RunnerGaugeRow = { id: number; name: string; state: string; last_heartbeat_at: number | null; active: number };
   let heartbeatRows: RunnerGaugeRow[] = [];
+  if (o.engineStats) metrics.setEngineSource(o.engineStats);
   metrics.setHeartbeatSource(() => {
     const now = Date.now();
     return heartbeatRows.map((r) => ({ runner: r.name, ageSeconds: (now - (r.last_heartbeat_at ?? now)) / 1000 }));

@@ -106,6 +106,9 @@ withPostgres(
       const [sa, sb] = [a.c.pipelines.engines.stats, b.c.pipelines.engines.stats];
       assert.deepEqual([sa.rebuilds, sb.rebuilds], [0, 1], 'a created the pipeline; b rebuilt once, at its first step');
       assert.ok(sa.refreshes >= 5 && sb.refreshes >= 5, `both took the other's changes: ${JSON.stringify([sa, sb])}`);
+      const metrics = await (await fetch(`${b.c.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^faultline_engine_catchups_total\\{how="refreshed"\\} ${sb.refreshes}$`, 'm'), 'on /metrics');
+      assert.match(metrics, /^faultline_engine_catchups_total\{how="rebuilt"\} 1$/m);
 
       // The last step ends the pipeline (its engine is dropped then): the rows tell the rest.
       await a.update(running, { state: 'canceled', exit_code: null });
