@@ -34,7 +34,7 @@ export class EngineCache {
   private readonly engines = new Map<number, Cached>();
   /** Models never change after creation: safe to share across coordinators without a version. */
   private readonly models = new Map<number, PipelineModel>();
-  /** How engines that were not current came up to date (for tests and the bench). */
+  /** How engines that were not current came up to date (faultline_engine_catchups_total). */
   readonly stats = { rebuilds: 0, refreshes: 0 };
 
   constructor(private readonly store: Store) {}
