@@ -62,6 +62,13 @@ export interface StageSummary {
 const RAN: ReadonlySet<JobStatus> = new Set(['running', 'canceling', 'success', 'failed']);
 const STUCK_REASONS: ReadonlySet<string> = new Set(['stuck_pending_no_matching_runners', 'stuck_pending_with_matching_runners']);
 
+/** A stored state's status must be one the engine knows (restore, overwrite). */
+function knownStatus(s: JobState): void {
+  if (!(JOB_STATUSES as readonly string[]).includes(s.status)) {
+    throw new EngineError('invalid_state', `state for job "${s.name}": unknown status "${s.status}"`, s.name);
+  }
+}
+
 export class PipelineEngine {
   readonly stats: EngineStats = { examinations: 0, counter_updates: 0 };
   private readonly g: PipelineGraph;
@@ -120,9 +127,7 @@ export class PipelineEngine {
     const byName = new Map<string, JobState>();
     for (const s of states) {
       if (byName.has(s.name)) throw new EngineError('invalid_state', `state for job "${s.name}" given twice`, s.name);
-      if (!(JOB_STATUSES as readonly string[]).includes(s.status)) {
-        throw new EngineError('invalid_state', `state for job "${s.name}": unknown status "${s.status}"`, s.name);
-      }
+      knownStatus(s);
       byName.set(s.name, s);
     }
     const ordered = model.jobs.map((j) => {
@@ -145,12 +150,7 @@ export class PipelineEngine {
    * dependents + stages), not a rebuild. Emits nothing. Validated before anything changes.
    */
   overwrite(states: readonly JobState[], meta: EngineMeta): void {
-    const at = states.map((s) => {
-      if (!(JOB_STATUSES as readonly string[]).includes(s.status)) {
-        throw new EngineError('invalid_state', `state for job "${s.name}": unknown status "${s.status}"`, s.name);
-      }
-      return this.job(s.name);
-    });
+    const at = states.map((s) => (knownStatus(s), this.job(s.name)));
     if (new Set(at).size !== at.length) throw new EngineError('invalid_state', 'a job state given twice');
     if (meta.halted_by !== null) this.job(meta.halted_by);
     states.forEach((s, n) => {
