@@ -43,7 +43,7 @@ export async function listFailures(
   eq('failure_image', f.image);
   const anyOf = (sql: string, vs: string[] | undefined) => {
     if (vs?.length) {
-      where.push(sql.replace('?', vs.map(() => '?').join(', ')));
+      where.push(sql.replace('?', inList(vs)));
       args.push(...vs);
     }
   };

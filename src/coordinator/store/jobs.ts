@@ -397,7 +397,7 @@ export class JobStore {
            cancel_requested = CASE WHEN ? = 'canceling' THEN 1 ELSE cancel_requested END,
            queued_at = CASE WHEN ? = 'pending' THEN ? ELSE queued_at END,
            finished_at = CASE WHEN ? IN ${TERMINAL} THEN COALESCE(finished_at, ?) ELSE finished_at END
-         WHERE id IN (${ids.map(() => '?').join(', ')}) AND NOT (finish_pending = 1 AND ? NOT IN ${TERMINAL})
+         WHERE id IN (${inList(ids)}) AND NOT (finish_pending = 1 AND ? NOT IN ${TERMINAL})
          RETURNING id`,
         [g.to, g.note, g.graceful ? 1 : 0, g.to, g.to, now, g.to, now, ...ids, g.to],
       );
@@ -413,11 +413,7 @@ export class JobStore {
     for (let i = 0; i < ids.length; i += BATCH) {
       if (i > 0) await nextTurn();
       const chunk = ids.slice(i, i + BATCH);
-      await this.sql.run(`UPDATE jobs SET outcome = ?, note = ? WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
-        outcome,
-        note,
-        ...chunk,
-      ]);
+      await this.sql.run(`UPDATE jobs SET outcome = ?, note = ? WHERE id IN (${inList(chunk)})`, [outcome, note, ...chunk]);
     }
   }
   /** running/canceling → final state reported by the runner (or reaper); false if already final. */
