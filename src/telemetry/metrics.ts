@@ -141,13 +141,19 @@ function buildInfo(registry: Registry): Gauge<'version' | 'node_version'> {
   return g;
 }
 
+/** Engine steps that caught up with other writers, by how (the coordinator's EngineCache.stats). */
+export interface EngineCatchups {
+  refreshes: number;
+  rebuilds: number;
+}
+
 const seconds = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : null);
 
 export function createCoordinatorMetrics(registry: Registry = new Registry(), opts: MetricsOptions = {}) {
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const r = [registry];
   let heartbeatSource: (() => Iterable<{ runner: string; ageSeconds: number }>) | null = null;
-  let engineSource: (() => { refreshes: number; rebuilds: number }) | null = null;
+  let engineSource: (() => EngineCatchups) | null = null;
 
   const m = {
     registry,
@@ -391,7 +397,7 @@ export function createCoordinatorMetrics(registry: Registry = new Registry(), op
     },
 
     /** Where the engine catch-up counts come from at scrape time (the coordinator's engine cache). */
-    setEngineSource(fn: () => { refreshes: number; rebuilds: number }): void {
+    setEngineSource(fn: () => EngineCatchups): void {
       engineSource = fn;
     },
 

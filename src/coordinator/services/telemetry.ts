@@ -14,7 +14,13 @@ import { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import type { JobPayload } from '../../protocol/runner-api.js';
 import { CiSpans } from '../../telemetry/ci-spans.js';
-import { createCoordinatorMetrics, errorType, type CoordinatorMetrics, type RunnerState } from '../../telemetry/metrics.js';
+import {
+  createCoordinatorMetrics,
+  errorType,
+  type CoordinatorMetrics,
+  type EngineCatchups,
+  type RunnerState,
+} from '../../telemetry/metrics.js';
 import { initTracing, type Tracing } from '../../telemetry/tracing.js';
 import { incidentsApi } from '../api/incidents-api.js';
 import { overviewApi } from '../api/overview-api.js';
@@ -43,7 +49,7 @@ export interface TelemetryOptions {
    */
   isLeader?: () => boolean;
   /** How often engines caught up with other coordinators' steps (EngineCache.stats). */
-  engineStats?: () => { refreshes: number; rebuilds: number };
+  engineStats?: () => EngineCatchups;
   /** prom-client's process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
 }
