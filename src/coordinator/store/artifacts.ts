@@ -1,5 +1,5 @@
 /** Artifact rows, parsed test reports and dotenv variables (tables of migration 6). */
-import type { Sql } from './engine.js';
+import { inList, type Sql } from './engine.js';
 import type { TestReportSummary } from '../artifacts/junit.js';
 
 export interface ArtifactRow {
@@ -120,9 +120,4 @@ export class ArtifactStore {
     const row = await this.sql.get<{ variables_json: string }>('SELECT variables_json FROM job_dotenv WHERE job_id = ?', [jobId]);
     return row ? (JSON.parse(row.variables_json) as Record<string, string>) : null;
   }
-}
-
-/** `?, ?, …` for an IN list (portable; callers page big id lists, so it stays under either engine's limit). */
-export function inList(ids: readonly unknown[]): string {
-  return ids.map(() => '?').join(', ');
 }

@@ -50,3 +50,8 @@ export interface Sql {
   inTx(): boolean;
   close(): Promise<void>;
 }
+
+/** `?, ?, …` for an IN list (portable; callers page big id lists, so it stays under either engine's limit). */
+export function inList(ids: readonly unknown[]): string {
+  return ids.map(() => '?').join(', ');
+}

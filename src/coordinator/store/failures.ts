@@ -1,6 +1,5 @@
 /** Queries behind GET /api/v1/failures and /failures/summary (keyset paging on finished_at, id). */
-import type { Sql } from './engine.js';
-import { inList } from './artifacts.js';
+import { inList, type Sql } from './engine.js';
 import type { JobRow } from './jobs.js';
 
 export interface FailureFilter {

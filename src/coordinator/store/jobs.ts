@@ -1,8 +1,7 @@
 /** The `jobs` table: one row per attempt. Status changes are compare-and-set where a race is possible. */
 import type { FailureClassification } from '../../protocol/failure.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Sql } from './engine.js';
-import { inList } from './artifacts.js';
+import { inList, type Sql } from './engine.js';
 
 export type EngineStateRow = Pick<
   JobRow,
