@@ -46,6 +46,8 @@ export interface Coordinator {
   /** The UI's server-sent event streams (GET /api/v1/events). */
   live: LiveEvents;
   pipelines: PipelineService;
+  /** Job hand-out and runner updates (tests drive a hand-out directly). */
+  jobs: JobService;
   classifier: FailureClassifier;
   /** Metrics (GET /metrics), traces, infra incidents and MTTR. */
   telemetry: CoordinatorTelemetry;
@@ -82,7 +84,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     const pipelines = new PipelineService(store, events, opts, log);
     const jobs = new JobService(store, pipelines, events, opts, log);
     const dispatcher = new Dispatcher(
-      (r, sets) => jobs.assign(r, sets),
+      (r, sets, gone) => jobs.assign(r, sets, gone),
       () => store.jobs.pendingTagSets(),
     );
     const finisher = new Finisher(store, pipelines, events, () => classifier, log);
@@ -172,6 +174,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       events,
       live,
       pipelines,
+      jobs,
       classifier,
       telemetry,
       artifacts,

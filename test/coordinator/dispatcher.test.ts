@@ -2,7 +2,7 @@
 // asked for a job on a wake, and that a requester gone before it parked leaves no waiter behind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Dispatcher } from '../../src/coordinator/services/dispatcher.js';
+import { Dispatcher, type Requester } from '../../src/coordinator/services/dispatcher.js';
 import type { RunnerRow } from '../../src/coordinator/store/runners.js';
 import type { JobPayload } from '../../src/protocol/runner-api.js';
 
@@ -23,7 +23,8 @@ const runner = (id: number, tags: string[], runUntagged = false): RunnerRow => (
 });
 
 const job = (id: number) => ({ id }) as JobPayload;
-const stays = () => () => {};
+/** A requester that stays. */
+const stays: Requester = { gone: () => false, onGone: () => () => {} };
 const turns = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
@@ -69,19 +70,51 @@ test('a wake asks only the waiters some pending job could go to, and stops once 
 test('a requester that went away during its first hand-out does not park', async () => {
   let release!: () => void;
   const slow = new Promise<void>((r) => (release = r));
+  let gone = false;
+  const asked: boolean[] = [];
   const d = new Dispatcher(
-    async () => {
+    async (_r, _sets, isGone) => {
       await slow;
+      asked.push(isGone());
       return null;
     },
     async () => [],
   );
-  // runner-api.ts: the response is destroyed already, so the subscription calls back at once
-  const answer = d.request(runner(1, []), 60_000, (gone) => {
-    gone();
-    return () => {};
-  });
+  const answer = d.request(runner(1, []), 60_000, { gone: () => gone, onGone: () => assert.fail('it must not subscribe') });
+  gone = true; // runner-api.ts: the response closed
   release();
   assert.equal(await answer, null);
+  assert.deepEqual(asked, [true], 'the hand-out can ask whether its requester is still there');
   assert.equal(d.waiting, 0);
+});
+
+test('a waiter that goes away while its hand-out is in flight is answered with what it was given, not dropped', async () => {
+  let claim!: (j: JobPayload | null) => void;
+  let calls = 0;
+  const d = new Dispatcher(
+    async () => (++calls === 1 ? null : new Promise<JobPayload | null>((r) => (claim = r))),
+    async () => ['[]'],
+  );
+  let goneCb: (() => void) | undefined;
+  let gone = false;
+  const answer = d.request(runner(1, [], true), 60_000, {
+    gone: () => gone,
+    onGone: (cb) => {
+      goneCb = cb;
+      return () => (goneCb = undefined);
+    },
+  });
+  await turns();
+  assert.equal(d.waiting, 1);
+  d.wake();
+  await turns();
+  assert.equal(calls, 2, 'the serve pass is handing it a job');
+  gone = true;
+  goneCb!(); // went away mid-claim
+  claim(job(7)); // the claim had committed
+  // runner-api.ts logs a job handed to a request that went away (the reaper settles it); answered
+  // null instead, the claimed job would be dropped without a trace.
+  assert.deepEqual(await answer, job(7));
+  assert.equal(d.waiting, 0);
+  assert.equal(goneCb, undefined, 'unsubscribed');
 });

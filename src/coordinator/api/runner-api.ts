@@ -92,15 +92,12 @@ export function runnerApi(d: RunnerApiDeps): Router {
     const runner = await runnerFrom(d.store, req);
     parse(jobRequestSchema, req.body ?? {});
     await seen(runner);
-    const job = await d.dispatcher.request(runner, d.opts.longPollMs, (onGone) => {
-      // Only a parked request listens for the runner going away. One that went away during the
-      // first hand-out must not park: a ghost waiter would be handed a job nobody will run.
-      if (res.destroyed) {
-        onGone();
-        return () => {};
-      }
-      res.once('close', onGone);
-      return () => res.off('close', onGone);
+    const job = await d.dispatcher.request(runner, d.opts.longPollMs, {
+      gone: () => res.destroyed,
+      onGone: (cb) => {
+        res.once('close', cb);
+        return () => res.off('close', cb);
+      },
     });
     if (res.writableEnded || res.destroyed) {
       if (job) d.log.warn({ job: job.id, runner: runner.id }, 'runner went away as it was handed a job; the reaper will settle it');

@@ -6,11 +6,27 @@
 import type { JobPayload } from '../../protocol/runner-api.js';
 import { runnerMatches, type RunnerRow } from '../store/runners.js';
 
+/** The runner's long-poll request as the dispatcher sees it (runner-api.ts: the HTTP response). */
+export interface Requester {
+  /**
+   * Whether it went away (its connection closed). Asked again under the pipeline's lock right
+   * before a job is claimed for it: a job claimed for nobody would sit "running" until the reaper
+   * calls its runner lost — the runner blamed for faultline's race.
+   */
+  gone(): boolean;
+  /** Subscribes to it going away; returns the unsubscribe. Called only when the request parks. */
+  onGone(cb: () => void): () => void;
+}
+
 interface Waiter {
   runner: RunnerRow;
+  requester: Requester;
   resolve: (p: JobPayload | null) => void;
   timer: NodeJS.Timeout;
-  /** A hand-out to this waiter is in flight: its timeout waits for the outcome (a claimed job is never dropped). */
+  /**
+   * A hand-out to this waiter is in flight: its timeout, or its requester going away, waits for
+   * the outcome, so a claimed job is never dropped here (runner-api.ts logs one nobody took).
+   */
   busy: boolean;
   late: boolean;
 }
@@ -28,7 +44,7 @@ export class Dispatcher {
      * Hand one pending job matching the runner to it (CAS), or null. `tagSets`: the pending tag
      * sets this runner can take, just read (undefined: read them).
      */
-    private readonly assign: (runner: RunnerRow, tagSets?: string[]) => Promise<JobPayload | null>,
+    private readonly assign: (runner: RunnerRow, tagSets: string[] | undefined, gone: () => boolean) => Promise<JobPayload | null>,
     /** The distinct tag sets (`tags_json`) of pending jobs: one cheap read per serve pass. */
     private readonly pendingTagSets: () => Promise<string[]>,
   ) {}
@@ -39,19 +55,19 @@ export class Dispatcher {
 
   /**
    * Resolves with a job, or null after `timeoutMs` / when the requester goes away / on
-   * close. `onGone` is called only when the request parks: it subscribes the callback to
-   * the requester going away and returns the unsubscribe; when the requester is gone already
-   * (it went away during the first hand-out) it calls the callback at once.
+   * close. A requester gone during the first hand-out does not park.
    */
-  async request(runner: RunnerRow, timeoutMs: number, onGone: (gone: () => void) => () => void): Promise<JobPayload | null> {
+  async request(runner: RunnerRow, timeoutMs: number, requester: Requester): Promise<JobPayload | null> {
     if (this.closed) return null;
-    const now = await this.assign(runner);
-    if (now || timeoutMs <= 0 || this.closed) return now;
+    const gone = () => requester.gone();
+    const now = await this.assign(runner, undefined, gone);
+    if (now || timeoutMs <= 0 || this.closed || gone()) return now;
     return new Promise((resolve) => {
       let settled = false;
       let unsubscribe = () => {};
       const w: Waiter = {
         runner,
+        requester,
         resolve: (p) => {
           if (settled) return;
           settled = true;
@@ -68,8 +84,10 @@ export class Dispatcher {
         late: false,
       };
       this.waiters.add(w);
-      unsubscribe = onGone(() => w.resolve(null));
-      if (settled) unsubscribe(); // gone already: answered before the subscription came back
+      unsubscribe = requester.onGone(() => {
+        if (w.busy) w.late = true;
+        else w.resolve(null);
+      });
     });
   }
 
@@ -105,12 +123,12 @@ export class Dispatcher {
           w.busy = true;
           let job: JobPayload | null;
           try {
-            job = await this.assign(w.runner, mine);
+            job = await this.assign(w.runner, mine, () => w.requester.gone());
           } finally {
             w.busy = false;
           }
-          // A waiter that went away meanwhile gets the job anyway: runner-api.ts logs it and the
-          // reaper settles it. One that timed out meanwhile is answered now.
+          // One that timed out or went away meanwhile is answered now, with whatever it was given
+          // (gone after the claim: runner-api.ts logs the job, and the reaper settles it).
           if (job) w.resolve(job);
           else if (w.late) w.resolve(null);
           // What is left for the others (one read, cheaper than a hand-out that finds nothing).

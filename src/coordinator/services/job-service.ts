@@ -52,9 +52,10 @@ export class JobService {
 
   /**
    * Give the oldest pending job this runner can take to it, or null. `matching`: the pending tag
-   * sets it can take when the caller has just read them (the dispatcher's serve pass).
+   * sets it can take when the caller has just read them (the dispatcher's serve pass). `gone`:
+   * whether the request asking went away — then nothing more is claimed for it.
    */
-  async assign(runner: RunnerRow, matching?: string[]): Promise<JobPayload | null> {
+  async assign(runner: RunnerRow, matching?: string[], gone: () => boolean = () => false): Promise<JobPayload | null> {
     const runnerTags = JSON.parse(runner.tags_json) as string[];
     // Match tag sets, not jobs: pending jobs no runner of these tags can take are never read.
     const sets =
@@ -63,8 +64,13 @@ export class JobService {
         runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
       );
     if (sets.length === 0) return null;
+    // Pipelines whose claim found no pending job left (the claim's statement takes the pipeline's
+    // next one when its candidate was taken): the rest of the candidates read from them are stale,
+    // and each would cost a step of its own (the iterator reads up to 256 ahead).
+    const drained = new Set<number>();
     for await (const c of this.store.jobs.pendingIter(sets)) {
-      if (this.claiming.has(c.id)) continue;
+      if (gone()) return null;
+      if (this.claiming.has(c.id) || drained.has(c.pipeline_id)) continue;
       const token = newToken('fljt_');
       let started: StartedJob | undefined;
       this.claiming.add(c.id);
@@ -75,11 +81,13 @@ export class JobService {
           {
             // In the claim's transaction: a resource_group check and the start can't be interleaved.
             guard: async () => {
+              if (gone()) return false;
               const next = { pipelineId: c.pipeline_id, tagSets: sets, except: [...this.claiming] };
               if (!(await this.hasResourceGroups(c.pipeline_id))) {
                 // Taken since it was read (another coordinator's hand-out): under this pipeline's
                 // lock the same statement claims its next pending job, rather than start over.
                 started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now(), next);
+                if (!started) drained.add(c.pipeline_id);
                 return started ? { name: started.name, to: 'running', ref: started } : false;
               }
               const taken: number[] = [];
