@@ -28,7 +28,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newToken } from '../src/coordinator/store/tokens.js';
@@ -39,6 +39,8 @@ import { median, percentile } from './percentile.js';
 
 const RUNNERS = 50;
 const TOTAL = 400;
+/** A round not done by then is a failure (its jobs were lost), not a longer wait. */
+const ROUND_DEADLINE_MS = 120_000;
 /** BENCH_ROUNDS: throughput rounds per setup (default 5). */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 /** Of 300, the p99 is the 297th: one stray sample moves it less than it moved the 99th of 100. */
@@ -48,6 +50,8 @@ const PICKUP_RUNNERS = 10;
 const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
 /** BENCH_CPU_PROF=dir: each coordinator writes a V8 CPU profile there when it stops. */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_COORDINATOR_LOGS=dir: each coordinator's output (warnings and errors) goes to a file there. */
+const LOGS = process.env.BENCH_COORDINATOR_LOGS;
 /** BENCH_PG_STATEMENTS=1: print PostgreSQL's statement counts of each throughput phase (pg_stat_statements). */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const BIN = new URL('../bin/faultline.js', import.meta.url).pathname;
@@ -98,6 +102,7 @@ async function startCoordinator(dataDir: string, databaseUrl?: string): Promise<
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`coordinator did not start in 60 s:\n${out}`)), 60_000);
     const seen = (b: Buffer) => {
+      if (LOGS) appendFileSync(join(LOGS, `coordinator-${child.pid}.log`), b);
       out += b.toString();
       const m = /coordinator listening on (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -339,8 +344,11 @@ async function throughput(s: Setup, rs: Array<{ url: string; token: string }>, r
       }
     }
   });
+  // A job claimed for a request nobody reads (it stays running) would leave the loops waiting forever.
+  const deadline = setTimeout(() => stop.abort(), ROUND_DEADLINE_MS);
   await Promise.all(loops);
-  if (jobs !== TOTAL) throw new Error(`handed out ${jobs} of ${TOTAL} jobs`);
+  clearTimeout(deadline);
+  if (jobs !== TOTAL) throw new Error(`handed out ${jobs} of ${TOTAL} jobs in ${ROUND_DEADLINE_MS / 1000} s`);
   await settled(s, s.coords[0]!.url, ids);
   const wallS = (doneAt - t0) / 1000;
   const per = (k: keyof typeof cpu0) => ((cpuEnd[k] - cpu0[k]) * 1000) / TOTAL;
