@@ -10,8 +10,8 @@ import { runnerMatches, type RunnerRow } from '../store/runners.js';
 export interface Requester {
   /**
    * Whether it went away (its connection closed). Asked again under the pipeline's lock right
-   * before a job is claimed for it: a job claimed for nobody would sit "running" until the reaper
-   * calls its runner lost — the runner blamed for faultline's race.
+   * before a job is claimed for it: a job claimed for nobody sits "running", never received,
+   * until the heartbeat timeout hands it out again.
    */
   gone(): boolean;
   /** Subscribes to it going away; returns the unsubscribe. Called only when the request parks. */
