@@ -473,8 +473,12 @@ describe('web UI on the real coordinator (headless Chromium)', () => {
     assert.equal(await rows.count(), 1);
     assert.equal(await page.locator('#incident-state-filter a[aria-current="page"]').getAttribute('data-state'), 'open');
     await page.click('#incident-state-filter a[data-state="resolved"]');
+    // The resolved list drawn (rows, none open), not the page between two views (no table at all).
     await page.waitForFunction(
-      () => location.hash === '#/incidents?state=resolved' && !document.querySelector('#incidents-table tr[data-state="open"]'),
+      () =>
+        location.hash === '#/incidents?state=resolved' &&
+        document.querySelectorAll('#incidents-table tr[data-incident-id]').length > 0 &&
+        !document.querySelector('#incidents-table tr[data-state="open"]'),
     );
     assert.deepEqual((await rowIds()).sort(), [more.executorIncident, more.mirrorIncident].sort());
 
