@@ -54,8 +54,14 @@ test('a runner killed with SIGKILL takes its job (and the job’s children) with
     await api.createPipeline(
       `victim:\n  script:\n    - mkdir -p ${marks}\n    - sleep 120 & echo $! > ${marks}/child\n    - echo $$ > ${marks}/shell\n    - sleep 3\n    - touch ${marks}/side-effect\n    - wait\n`,
     );
-    await until(() => existsSync(join(marks, 'shell')) && existsSync(join(marks, 'child')), 120_000, 'the job started');
-    pids.push(Number(readFileSync(join(marks, 'shell'), 'utf8')), Number(readFileSync(join(marks, 'child'), 'utf8')));
+    // A pid file exists before echo's write lands in it: wait for the whole line, not the file.
+    const pidIn = (name: string): number | undefined => {
+      const f = join(marks, name);
+      const m = existsSync(f) ? /^(\d+)\n$/.exec(readFileSync(f, 'utf8')) : null;
+      return m ? Number(m[1]) : undefined;
+    };
+    await until(() => pidIn('shell') !== undefined && pidIn('child') !== undefined, 120_000, 'the job started');
+    pids.push(pidIn('shell')!, pidIn('child')!);
     assert.ok(pids.every(alive), 'the job runs');
     await runner.kill('SIGKILL');
     await until(() => !pids.some(alive), 30_000, `job processes ${pids.join(', ')} still alive after the runner died`).catch((e) => {
