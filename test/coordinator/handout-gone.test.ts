@@ -39,29 +39,41 @@ forEachCoordinatorEngine('hand-out to a request that went away', (harness) => {
     }
   });
 
-  test("stale candidates of a pipeline found drained cost one step, and the next pipeline's job is handed out", async () => {
-    const h = await harness();
-    try {
-      const drained = await h.createPipeline('a:\n  script: echo\nb:\n  script: echo\nc:\n  script: echo\nd:\n  script: echo\n');
-      const other = await h.createPipeline('e:\n  script: echo e\n');
-      const runner = await runnerRow(h);
-      // The iterator yields drained's four jobs as read before another coordinator took them all.
-      const stale: PendingJob[] = [];
-      for await (const j of h.c.store.jobs.pendingIter(['[]'])) if (j.pipeline_id === drained.id) stale.push(j);
-      assert.equal(stale.length, 4);
-      await h.c.store.sql.run(`UPDATE jobs SET status = 'running' WHERE pipeline_id = ?`, [drained.id]);
-      const jobs = h.c.store.jobs as unknown as { pendingIter: (sets: readonly string[]) => AsyncGenerator<PendingJob> };
-      const orig = jobs.pendingIter.bind(jobs);
-      jobs.pendingIter = async function* (sets) {
-        yield* stale;
-        yield* orig(sets);
-      };
-      const v0 = await version(h, drained.id);
-      const got = await h.c.jobs.assign(runner, undefined, () => false);
-      assert.equal(got?.pipeline_id, other.id);
-      assert.equal(await version(h, drained.id), v0 + 1, 'one step on the drained pipeline, not one per stale candidate');
-    } finally {
-      await h.close();
-    }
-  });
+  // The claim has two paths: the one statement that takes the pipeline's next job, and, in a
+  // pipeline with a resource_group anywhere, the loop that checks each job's group first.
+  for (const [variant, tail] of [
+    ['', ''],
+    [
+      ' (a pipeline with a resource_group: the claim checks each job)',
+      'deploy:\n  stage: deploy\n  resource_group: prod\n  script: echo\n',
+    ],
+  ] as const) {
+    test(`stale candidates of a pipeline found drained cost one step, and the next pipeline's job is handed out${variant}`, async () => {
+      const h = await harness();
+      try {
+        const drained = await h.createPipeline(
+          `stages: [test, deploy]\na:\n  script: echo\nb:\n  script: echo\nc:\n  script: echo\nd:\n  script: echo\n${tail}`,
+        );
+        const other = await h.createPipeline('e:\n  script: echo e\n');
+        const runner = await runnerRow(h);
+        // The iterator yields drained's four jobs as read before another coordinator took them all.
+        const stale: PendingJob[] = [];
+        for await (const j of h.c.store.jobs.pendingIter(['[]'])) if (j.pipeline_id === drained.id) stale.push(j);
+        assert.equal(stale.length, 4);
+        await h.c.store.sql.run(`UPDATE jobs SET status = 'running' WHERE pipeline_id = ? AND status = 'pending'`, [drained.id]);
+        const jobs = h.c.store.jobs as unknown as { pendingIter: (...a: unknown[]) => AsyncGenerator<PendingJob> };
+        const orig = jobs.pendingIter.bind(jobs);
+        jobs.pendingIter = async function* (...a: unknown[]) {
+          yield* stale;
+          yield* orig(...a);
+        };
+        const v0 = await version(h, drained.id);
+        const got = await h.c.jobs.assign(runner, undefined, () => false);
+        assert.equal(got?.pipeline_id, other.id);
+        assert.equal(await version(h, drained.id), v0 + 1, 'one step on the drained pipeline, not one per stale candidate');
+      } finally {
+        await h.close();
+      }
+    });
+  }
 });

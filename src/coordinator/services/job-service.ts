@@ -64,54 +64,84 @@ export class JobService {
         runnerMatches(runnerTags, runner.run_untagged === 1, JSON.parse(t) as string[]),
       );
     if (sets.length === 0) return null;
-    // Pipelines whose claim found no pending job left (the claim's statement takes the pipeline's
-    // next one when its candidate was taken): the rest of the candidates read from them are stale,
-    // and each would cost a step of its own (the iterator reads up to 256 ahead).
-    const drained = new Set<number>();
-    for await (const c of this.store.jobs.pendingIter(sets)) {
+    // Pipelines not to read candidates from any more: those whose claim found no pending job left
+    // (the claim's statement takes the pipeline's next one when its candidate was taken: the rest
+    // read from it are stale, and each would cost a step of its own), and those another
+    // coordinator was stepping (busy: tried again below, waiting, if no other pipeline has a job).
+    const skip = new Set<number>();
+    const busy: PendingJob[] = [];
+    for await (const c of this.store.jobs.pendingIter(sets, skip)) {
       if (gone()) return null;
-      if (this.claiming.has(c.id) || drained.has(c.pipeline_id)) continue;
-      const token = newToken('fljt_');
-      let started: StartedJob | undefined;
-      this.claiming.add(c.id);
-      try {
-        await this.pipelines.apply(
-          c.pipeline_id,
-          { type: 'job_started', name: c.name },
-          {
-            // In the claim's transaction: a resource_group check and the start can't be interleaved.
-            guard: async () => {
-              if (gone()) return false;
-              const next = { pipelineId: c.pipeline_id, tagSets: sets, except: [...this.claiming] };
-              if (!(await this.hasResourceGroups(c.pipeline_id))) {
-                // Taken since it was read (another coordinator's hand-out): under this pipeline's
-                // lock the same statement claims its next pending job, rather than start over.
-                started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now(), next);
-                if (!started) drained.add(c.pipeline_id);
-                return started ? { name: started.name, to: 'running', ref: started } : false;
-              }
-              const taken: number[] = [];
-              for (let job: PendingJob | undefined = c; job;) {
-                if (await this.waitsForResource(job)) return false;
-                started = await this.store.jobs.casStart(job.id, runner.id, sha256(token), Date.now());
-                if (started) return { name: job.name, to: 'running', ref: started };
-                taken.push(job.id);
-                job = await this.store.jobs.pendingIn(c.pipeline_id, sets, [...taken, ...next.except]);
-              }
-              return false;
-            },
-          },
-        );
-      } catch (err) {
-        this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
-        continue;
-      } finally {
-        this.claiming.delete(c.id);
-      }
-      if (!started) continue; // another runner won the race
-      return this.payload(started, token, runner);
+      if (this.claiming.has(c.id) || skip.has(c.pipeline_id)) continue;
+      const r = await this.claim(c, runner, sets, gone, skip, true);
+      if (r === 'busy') {
+        skip.add(c.pipeline_id);
+        busy.push(c);
+      } else if (r) return r;
+    }
+    for (const c of busy) {
+      if (gone()) return null;
+      const r = await this.claim(c, runner, sets, gone, skip, false);
+      if (r && r !== 'busy') return r;
     }
     return null;
+  }
+
+  /**
+   * One claim, as one engine step on the candidate's pipeline: the candidate or, when it was taken
+   * since it was read, the pipeline's next pending job. `tryLock`: answer 'busy' rather than wait
+   * while another coordinator steps that pipeline. Marks the pipeline in `drained` when it had no
+   * pending job left for these tag sets.
+   */
+  private async claim(
+    c: PendingJob,
+    runner: RunnerRow,
+    sets: string[],
+    gone: () => boolean,
+    drained: Set<number>,
+    tryLock: boolean,
+  ): Promise<JobPayload | null | 'busy'> {
+    const token = newToken('fljt_');
+    let started: StartedJob | undefined;
+    this.claiming.add(c.id);
+    try {
+      const hooks = {
+        // In the claim's transaction: a resource_group check and the start can't be interleaved.
+        guard: async () => {
+          if (gone()) return false;
+          const next = { pipelineId: c.pipeline_id, tagSets: sets, except: [...this.claiming] };
+          if (!(await this.hasResourceGroups(c.pipeline_id))) {
+            // Taken since it was read (another coordinator's hand-out): under this pipeline's
+            // lock the same statement claims its next pending job, rather than start over.
+            started = await this.store.jobs.casStart(c.id, runner.id, sha256(token), Date.now(), next);
+            if (!started) drained.add(c.pipeline_id);
+            return started ? { name: started.name, to: 'running', ref: started } : false;
+          }
+          const taken: number[] = [];
+          for (let job: PendingJob | undefined = c; job;) {
+            if (await this.waitsForResource(job)) return false;
+            started = await this.store.jobs.casStart(job.id, runner.id, sha256(token), Date.now());
+            if (started) return { name: job.name, to: 'running', ref: started };
+            taken.push(job.id);
+            job = await this.store.jobs.pendingIn(c.pipeline_id, sets, [...taken, ...next.except]);
+          }
+          drained.add(c.pipeline_id);
+          return false;
+        },
+      };
+      const event = { type: 'job_started', name: c.name } as const;
+      const r = tryLock
+        ? await this.pipelines.tryApply(c.pipeline_id, event, hooks)
+        : await this.pipelines.apply(c.pipeline_id, event, hooks);
+      if (r === 'busy') return 'busy';
+    } catch (err) {
+      this.log.error({ err, job: c.id }, 'engine refused job_started; job left as is');
+      return null;
+    } finally {
+      this.claiming.delete(c.id);
+    }
+    if (!started) return null; // another runner won the race
+    return this.payload(started, token, runner);
   }
 
   /**

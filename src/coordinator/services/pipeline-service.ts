@@ -66,7 +66,12 @@ export interface ApplyHooks {
 interface Queued {
   event: PipelineEvent;
   hooks: ApplyHooks;
+  /** tryApply's: answered 'busy' when another coordinator holds the pipeline's row lock. */
+  skipLocked?: boolean;
 }
+
+/** tryApply's answer when another coordinator was stepping the pipeline: nothing was done. */
+export type Busy = 'busy';
 
 /** A job row a guard has already moved to `to` (its latest attempt). */
 export interface Written {
@@ -88,7 +93,7 @@ export class PipelineService {
   /** A trigger: job became pending (it is marked running at once, never handed to a runner) or canceling. */
   onTrigger: TriggerHook = () => {};
   private createChain: Promise<unknown> = Promise.resolve();
-  private readonly steps = new StepQueue<Queued, EngineResult | null>((id, items) => this.applyBatch(id, items));
+  private readonly steps = new StepQueue<Queued, EngineResult | null | Busy>((id, items) => this.applyBatch(id, items));
 
   constructor(
     private readonly store: Store,
@@ -244,8 +249,23 @@ export class PipelineService {
    * hold the row lock, and a queued event would wait for it forever.
    */
   apply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): Promise<EngineResult | null> {
-    if (this.store.inTx()) return this.applyAlone(pipelineId, { event, hooks });
-    return this.steps.submit(pipelineId, { event, hooks });
+    return this.enqueue(pipelineId, { event, hooks }) as Promise<EngineResult | null>; // 'busy' only for skipLocked items
+  }
+
+  /**
+   * apply, but when another coordinator is stepping the pipeline (holds its row lock), answer
+   * 'busy' at once and do nothing, rather than wait for that step. For a hand-out, which can take
+   * a job of another pipeline instead: with two coordinators, both handing out the oldest
+   * pipeline's jobs, each step otherwise waited for the other's commit. A batch that holds any
+   * event that must not be skipped (a finish) waits as apply does.
+   */
+  tryApply(pipelineId: number, event: PipelineEvent, hooks: ApplyHooks = {}): Promise<EngineResult | null | Busy> {
+    return this.enqueue(pipelineId, { event, hooks, skipLocked: true });
+  }
+
+  private enqueue(pipelineId: number, item: Queued): Promise<EngineResult | null | Busy> {
+    if (this.store.inTx()) return this.applyAlone(pipelineId, item);
+    return this.steps.submit(pipelineId, item);
   }
 
   /**
@@ -253,7 +273,7 @@ export class PipelineService {
    * nothing of the batch is stored, and each event is applied alone, so each caller gets its own
    * answer.
    */
-  private async applyBatch(pipelineId: number, items: Queued[]): Promise<PromiseSettledResult<EngineResult | null>[]> {
+  private async applyBatch(pipelineId: number, items: Queued[]): Promise<PromiseSettledResult<EngineResult | null | Busy>[]> {
     if (items.length > 1) {
       try {
         return (await this.applyTogether(pipelineId, items)).map((value) => ({ status: 'fulfilled', value }));
@@ -261,7 +281,7 @@ export class PipelineService {
         // fall through: one at a time
       }
     }
-    const out: PromiseSettledResult<EngineResult | null>[] = [];
+    const out: PromiseSettledResult<EngineResult | null | Busy>[] = [];
     for (const item of items) {
       try {
         out.push({ status: 'fulfilled', value: await this.applyAlone(pipelineId, item) });
@@ -272,25 +292,28 @@ export class PipelineService {
     return out;
   }
 
-  private async applyAlone(pipelineId: number, item: Queued): Promise<EngineResult | null> {
+  private async applyAlone(pipelineId: number, item: Queued): Promise<EngineResult | null | Busy> {
     return (await this.applyTogether(pipelineId, [item]))[0]!;
   }
 
   /** The events in order, in one transaction under one version bump; side effects after the commit. */
-  private async applyTogether(pipelineId: number, items: Queued[]): Promise<(EngineResult | null)[]> {
+  private async applyTogether(pipelineId: number, items: Queued[]): Promise<(EngineResult | null | Busy)[]> {
     const after: (() => void)[] = [];
-    let results: (EngineResult | null)[];
+    let results: (EngineResult | null | Busy)[];
     try {
       results = await this.store.tx(async () => {
         // The version this coordinator's engine is at: the lock's statement also reads what changed since.
         const since = this.engines.peek(pipelineId)?.version;
-        const begun = await this.store.pipelines.beginStep(pipelineId, since);
+        const begun = items.every((i) => i.skipLocked)
+          ? await this.store.pipelines.tryBeginStep(pipelineId, since)
+          : await this.store.pipelines.beginStep(pipelineId, since);
         if (begun === undefined) throw new Error(`pipeline ${pipelineId} not found`);
+        if (begun === 'locked') return items.map((): Busy => 'busy');
         // Engine first: a restore must see the rows as they were before this change.
         const changed = begun.changed && since !== undefined ? { since, rows: begun.changed } : undefined;
         const engine = await this.engines.get(pipelineId, begun.version - 1, begun.summary, changed);
         const step: Step = { summary: begun.summary };
-        const out: (EngineResult | null)[] = [];
+        const out: (EngineResult | null | Busy)[] = [];
         for (const { event, hooks } of items) {
           const passed = hooks.guard ? await hooks.guard() : true;
           if (!passed) {

@@ -304,10 +304,11 @@ export class JobStore {
   /**
    * Pending jobs with one of these tag sets, oldest first, read lazily: the caller usually
    * stops at the first one, so the first batches are small and later ones grow. Jobs of
-   * other tag sets are never read.
+   * other tag sets are never read. `skipPipelines`: pipelines whose jobs the caller no longer
+   * wants, as the set stands when each further batch is read (it may grow meanwhile).
    */
-  async *pendingIter(tagSets: readonly string[]): AsyncGenerator<PendingJob> {
-    const heads = tagSets.map((tags) => this.pendingOf(tags));
+  async *pendingIter(tagSets: readonly string[], skipPipelines: ReadonlySet<number> = new Set()): AsyncGenerator<PendingJob> {
+    const heads = tagSets.map((tags) => this.pendingOf(tags, skipPipelines));
     const cur = await Promise.all(heads.map((h) => h.next()));
     for (;;) {
       let best = -1;
@@ -317,14 +318,16 @@ export class JobStore {
       cur[best] = await heads[best]!.next();
     }
   }
-  private async *pendingOf(tags: string): AsyncGenerator<PendingJob> {
+  private async *pendingOf(tags: string, skip: ReadonlySet<number>): AsyncGenerator<PendingJob> {
     const ix = this.sql.dialect.indexedBy('jobs_pending_tags');
     let batch = 4;
     let after = 0;
     for (;;) {
+      const without = [...skip];
       const rows = await this.sql.all<PendingJob>(
-        `SELECT ${PENDING_COLS} FROM jobs${ix} WHERE status = 'pending' AND tags_json = ? AND id > ? ORDER BY id LIMIT ?`,
-        [tags, after, batch],
+        `SELECT ${PENDING_COLS} FROM jobs${ix} WHERE status = 'pending' AND tags_json = ? AND id > ?
+         ${without.length ? `AND pipeline_id NOT IN (${inList(without)})` : ''} ORDER BY id LIMIT ?`,
+        [tags, after, ...without, batch],
       );
       yield* rows;
       if (rows.length < batch) return;

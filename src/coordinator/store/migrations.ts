@@ -332,6 +332,13 @@ ALTER TABLE jobs ADD COLUMN step_version INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_step_version ON jobs(pipeline_id, step_version);
 `,
   },
+  {
+    version: 15,
+    // PostgreSQL's try_begin_step (a hand-out does not wait for a pipeline another coordinator is
+    // stepping). Nothing to do here: one coordinator per SQLite file, its steps queue in-process.
+    // Kept as a version so both engines count the same schema versions.
+    sql: `SELECT 1;`,
+  },
 ];
 
 export function migrate(db: Database.Database): void {

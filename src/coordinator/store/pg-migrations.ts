@@ -380,6 +380,32 @@ END
 $$;
 `,
   },
+  {
+    version: 15,
+    // A hand-out's step that does not wait (PipelineStore.beginStep with tryLock): when another
+    // transaction (another coordinator's step) holds the pipeline's row lock, it answers
+    // locked = true at once, and the hand-out takes a job of another pipeline instead of queueing
+    // behind that step. NO KEY UPDATE is the lock begin_step's UPDATE takes; it does not conflict
+    // with the KEY SHARE of a job's insert.
+    sql: `
+CREATE FUNCTION try_begin_step(p_id BIGINT, p_since BIGINT)
+  RETURNS TABLE (locked BOOLEAN, version BIGINT, status TEXT, halted_by_job_id BIGINT, has_warnings INTEGER,
+                 started_at BIGINT, finished_at BIGINT, failure_class TEXT, canceled INTEGER, changed JSON)
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM pipelines p WHERE p.id = p_id FOR NO KEY UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT 1 FROM pipelines p WHERE p.id = p_id) THEN
+      locked := true;
+      RETURN NEXT;
+    END IF;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT false, b.* FROM begin_step(p_id, p_since) b;
+END
+$$;
+`,
+  },
 ];
 
 export const PG_SCHEMA_VERSIONS: readonly number[] = PG_MIGRATIONS.map((m) => m.version);

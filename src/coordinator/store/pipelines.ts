@@ -129,13 +129,28 @@ export class PipelineStore {
    * coordinator per file, never behind.
    */
   async beginStep(id: number, since?: number): Promise<BegunStep | undefined> {
+    const begun = await this.stepBegun(id, since, false);
+    return begun === 'locked' ? undefined : begun; // never: begin_step waits for the lock
+  }
+
+  /**
+   * beginStep, but when another transaction holds the row lock (another coordinator's step) it
+   * answers 'locked' at once rather than wait (PostgreSQL's try_begin_step); nothing is bumped
+   * then. On SQLite the lock is never another's: this transaction holds the file's.
+   */
+  tryBeginStep(id: number, since?: number): Promise<BegunStep | 'locked' | undefined> {
+    return this.stepBegun(id, since, true);
+  }
+
+  private async stepBegun(id: number, since: number | undefined, tryLock: boolean): Promise<BegunStep | 'locked' | undefined> {
     if (this.sql.kind === 'postgres') {
-      const row = await this.sql.get<PipelineSummaryRow & { version: number; changed: BegunStep['changed'] | null }>(
-        'SELECT * FROM begin_step(?, ?)',
+      const row = await this.sql.get<PipelineSummaryRow & { locked?: boolean; version: number; changed: BegunStep['changed'] | null }>(
+        tryLock ? 'SELECT * FROM try_begin_step(?, ?)' : 'SELECT * FROM begin_step(?, ?)',
         [id, since ?? null],
       );
       if (!row) return undefined;
-      const { version, changed, ...summary } = row;
+      if (row.locked) return 'locked';
+      const { version, changed, locked: _, ...summary } = row;
       return changed ? { version, summary, changed } : { version, summary };
     }
     const row = await this.sql.get<PipelineSummaryRow & { version: number }>(
