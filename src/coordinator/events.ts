@@ -22,6 +22,8 @@ export interface JobTransitionEvent {
 export interface JobFinishedEvent {
   job: JobJson;
   runner_id: number | null;
+  /** That runner as the finish read it (null: none, or removed since), read once for every listener. */
+  runner: { name: string; executor: string } | null;
   /** Milliseconds from queued to started, and from started to finished (null when unknown). */
   queued_ms: number | null;
   duration_ms: number | null;

@@ -95,7 +95,7 @@ describe('store', () => {
       h.c.events.on('job_transition', (e) => seen.push(`${e.name}:${e.to}`));
       const finished = new Promise<any>((r) => h.c.events.once('job_finished', r));
       const pipelineDone = new Promise<any>((r) => h.c.events.once('pipeline_finished', r));
-      const runner = await h.register();
+      const runner = await h.register({ name: 'events-runner' });
       await h.createPipeline('a:\n  script: x\n');
       const job = (await h.request(runner.token)).job!;
       await h.update(job, {
@@ -118,6 +118,8 @@ describe('store', () => {
       assert.equal(f.job.id, job.id);
       assert.equal(f.job.failure.reason, 'script_failure');
       assert.equal(f.stages.length, 1);
+      // Read once by the finish, for every listener (metrics, incidents).
+      assert.deepEqual([f.runner_id, f.runner], [runner.id, { name: 'events-runner', executor: 'shell' }]);
       const p = await pipelineDone;
       assert.equal(p.pipeline.status, 'failed');
       assert.deepEqual(seen, ['a:pending', 'a:running', 'a:failed']);

@@ -118,9 +118,11 @@ export class Finisher {
     }
     if (replaced) return this.enqueue(jobId);
     const row = (await this.store.jobs.get(jobId))!;
+    const runner = row.runner_id === null ? undefined : await this.store.runners.get(row.runner_id);
     this.events.safeEmit('job_finished', {
       job: jobJson(row),
       runner_id: row.runner_id,
+      runner: runner ? { name: runner.name, executor: runner.executor } : null,
       queued_ms: row.queued_at !== null && row.started_at !== null ? row.started_at - row.queued_at : null,
       duration_ms: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : null,
       stages: row.stages_json ? JSON.parse(row.stages_json) : [],

@@ -155,16 +155,13 @@ export class IncidentService {
   }
 
   /** job_finished: infra failures join incidents; successes (and later-stage failures) are evidence. */
-  onJobFinished(job: JobJson): Promise<void> {
-    return this.serial(async () => {
-      const runner = job.runner_id === null ? undefined : await this.store.runners.get(job.runner_id);
-      await this.onJobFinishedWith(job, runner);
-    });
+  onJobFinished(job: JobJson, runner: { name: string; executor: string } | undefined): Promise<void> {
+    return this.serial(() => this.onJobFinishedWith(job, runner));
   }
 
   private async onJobFinishedWith(job: JobJson, runner: { name: string; executor: string } | undefined): Promise<void> {
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
-    const pipeline = await this.store.pipelines.getLight(job.pipeline_id);
+    const pipeline = await this.store.pipelines.identity(job.pipeline_id);
     if (job.status === 'success' || job.status === 'failed') await this.onEvidence(job, at, pipeline, runner);
     if (job.status !== 'failed') return;
     const key = incidentKeyOf(job, { runner, repositoryUrl: pipeline?.repository_url });

@@ -151,7 +151,7 @@ export class JobService {
   async waitsForResource(job: { pipeline_id: number; name: string }): Promise<boolean> {
     const group = await this.resourceGroup(job.pipeline_id, job.name);
     if (!group) return false;
-    const project = (await this.store.pipelines.getLight(job.pipeline_id))?.project;
+    const project = (await this.store.pipelines.identity(job.pipeline_id))?.project;
     if (project === undefined) return false;
     for (const a of await this.store.jobs.activeInProject(project))
       if ((await this.resourceGroup(a.pipeline_id, a.name)) === group) return true;
@@ -176,7 +176,7 @@ export class JobService {
   }
 
   async payload(job: DispatchedJob, token: string, runner: RunnerRow): Promise<JobPayload> {
-    const p = (await this.store.pipelines.getLight(job.pipeline_id))!;
+    const p = (await this.store.pipelines.identity(job.pipeline_id))!;
     const model = await this.pipelines.model(job.pipeline_id);
     const spec = model.jobs.find((s) => s.name === job.name);
     if (!spec) throw new Error(`job ${job.name} missing from the model of pipeline ${p.id}`);
@@ -264,10 +264,7 @@ export class JobService {
    */
   async update(job: JobAuthRow, u: JobUpdateRequest): Promise<{ status: string; cancel_requested: boolean }> {
     const now = Date.now();
-    if (job.runner_id !== null) {
-      const runner = await this.store.runners.get(job.runner_id);
-      if (runner) await this.store.runners.seen(runner, now);
-    }
+    if (job.runner_id !== null) await this.store.runners.seenById(job.runner_id, now);
     // `job` may be stale by now (the store is async, and another coordinator may share it): every
     // write below is a compare-and-set on the row's status (touch only refreshes liveness).
     let status = job.status;
@@ -326,7 +323,7 @@ export class JobService {
     if (!j) return message;
     const model = await this.pipelines.model(j.pipeline_id);
     const spec = model.jobs.find((s) => s.name === j.name);
-    const p = await this.store.pipelines.getLight(j.pipeline_id);
+    const p = await this.store.pipelines.identity(j.pipeline_id);
     if (!spec || !p) return message;
     const vars = maskDeclared(
       mergeVariables(plain(spec.variables ?? {}), JSON.parse(p.variables_json) as PipelineVariable[]),

@@ -27,7 +27,6 @@ import { overviewApi } from '../api/overview-api.js';
 import { requireApiToken } from '../api/auth.js';
 import type { CoordinatorEventMap, CoordinatorEvents } from '../events.js';
 import type { Store } from '../store/index.js';
-import type { RunnerRow } from '../store/runners.js';
 import { IncidentService } from './incidents.js';
 import { MttrService } from './mttr.js';
 import { WidespreadService, type WidespreadOptions } from './widespread.js';
@@ -125,15 +124,9 @@ export async function createTelemetry(
   for (const i of incidents.openIncidents())
     metrics.recordIncidentOpened({ ...labels(i), state: i.state === 'acknowledged' ? 'acknowledged' : 'open' }, true);
 
-  const pipelineOf = (id: number) => store.pipelines.getLight(id);
+  const pipelineOf = (id: number) => store.pipelines.identity(id);
 
-  const onJobFinished = (ev: CoordinatorEventMap['job_finished'][0]) => {
-    const id = ev.runner_id;
-    (id === null ? Promise.resolve(undefined) : store.runners.get(id))
-      .then((runner) => jobFinished(ev, runner))
-      .catch((err: unknown) => events.onListenerError?.(err));
-  };
-  const jobFinished = ({ job, queued_ms, duration_ms }: CoordinatorEventMap['job_finished'][0], runner: RunnerRow | undefined) => {
+  const onJobFinished = ({ job, runner, queued_ms, duration_ms }: CoordinatorEventMap['job_finished'][0]) => {
     const executor = runner?.executor ?? job.failure?.executor ?? null;
     if (job.status === 'success' || job.status === 'failed' || job.status === 'canceled' || job.status === 'skipped') {
       metrics.recordJobFinished({
@@ -146,7 +139,7 @@ export async function createTelemetry(
     }
     if (queued_ms !== null) metrics.recordJobStarted({ executor, queuedSeconds: queued_ms / 1000 });
     if (job.failure) metrics.recordClassification({ class: job.failure.class, cause: job.failure.cause, fallback: job.failure.fallback });
-    incidents.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
+    incidents.onJobFinished(job, runner ?? undefined).catch((err: unknown) => events.onListenerError?.(err));
     widespread.onJobFinished(job).catch((err: unknown) => events.onListenerError?.(err));
     if (spans && (job.started_at !== null || job.status === 'failed')) {
       const s = spans;

@@ -51,7 +51,7 @@ export class WidespreadService {
   /** job_finished: a failure no rule decided leaves its error lines. */
   async onJobFinished(job: JobJson): Promise<void> {
     if (job.status !== 'failed' || !job.failure?.fallback) return;
-    const p = await this.store.pipelines.getLight(job.pipeline_id);
+    const p = await this.store.pipelines.identity(job.pipeline_id);
     if (!p) return;
     const at = job.finished_at ? Date.parse(job.finished_at) : Date.now();
     const { data } = await this.store.traces.tail(job.id, TAIL_BYTES);

@@ -61,6 +61,13 @@ export interface PipelineSummaryUpdate {
 const LIGHT_COLUMNS =
   'id, project, ref, sha, name, source, variables_json, status, halted_by_job_id, canceled, has_warnings, failure_class, warnings_json, repository_url, created_at, started_at, finished_at';
 export type LightPipelineRow = Omit<PipelineRow, 'yaml' | 'model_json'>;
+/** The columns written once, at creation: what hot paths (a job's payload, a finish's listeners) read of a pipeline. */
+const IDENTITY_COLUMNS = 'id, project, ref, sha, name, source, variables_json, repository_url, created_at';
+export type PipelineIdentity = Pick<
+  PipelineRow,
+  'id' | 'project' | 'ref' | 'sha' | 'name' | 'source' | 'variables_json' | 'repository_url' | 'created_at'
+>;
+const MAX_IDENTITIES = 1000;
 /** The columns an engine step compares and rewrites (see PipelineService.persistSummary). */
 export type PipelineSummaryRow = Pick<
   PipelineRow,
@@ -75,6 +82,9 @@ export interface BegunStep {
 }
 
 export class PipelineStore {
+  /** Never rewritten and never deleted, so every coordinator may keep them (least recently used out). */
+  private readonly identities = new Map<number, PipelineIdentity>();
+
   constructor(private readonly sql: Sql) {}
 
   /**
@@ -107,6 +117,26 @@ export class PipelineStore {
 
   getLight(id: number): Promise<LightPipelineRow | undefined> {
     return this.sql.get<LightPipelineRow>(`SELECT ${LIGHT_COLUMNS} FROM pipelines WHERE id = ?`, [id]);
+  }
+
+  /**
+   * The pipeline's creation-time columns, read once per pipeline rather than once per job. Only
+   * a committed row is kept: one read inside a transaction that rolls back (SQLite may then give
+   * its id to the next pipeline) is answered but not remembered.
+   */
+  async identity(id: number): Promise<PipelineIdentity | undefined> {
+    const hit = this.identities.get(id);
+    if (hit) {
+      this.identities.delete(id);
+      this.identities.set(id, hit);
+      return hit;
+    }
+    const row = await this.sql.get<PipelineIdentity>(`SELECT ${IDENTITY_COLUMNS} FROM pipelines WHERE id = ?`, [id]);
+    if (row && !this.sql.inTx()) {
+      this.identities.set(id, row);
+      if (this.identities.size > MAX_IDENTITIES) this.identities.delete(this.identities.keys().next().value as number);
+    }
+    return row;
   }
 
   summaryOf(id: number): Promise<PipelineSummaryRow | undefined> {

@@ -138,6 +138,17 @@ export class RunnerStore {
     await this.sql.run(`UPDATE runners SET last_heartbeat_at = ?, state = 'online' WHERE id = ?`, [now, r.id]);
     return r.state !== 'online';
   }
+  /**
+   * `seen` for a runner known only by id (a job update): one conditional write instead of a read
+   * and a write, skipped by the database when the last contact is fresh.
+   */
+  async seenById(id: number, now: number): Promise<void> {
+    await this.sql.run(
+      `UPDATE runners SET last_heartbeat_at = ?, state = 'online'
+       WHERE id = ? AND (state <> 'online' OR last_heartbeat_at IS NULL OR last_heartbeat_at <= ?)`,
+      [now, id, now - SEEN_RESOLUTION_MS],
+    );
+  }
   onlineSince(cutoff: number): Promise<RunnerRow[]> {
     return this.sql.all<RunnerRow>(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND last_heartbeat_at >= ?`, [
       cutoff,

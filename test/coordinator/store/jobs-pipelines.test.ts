@@ -479,6 +479,27 @@ forEachEngine('pipelines table', (open, engine) => {
     assert.equal(light.project, 'p');
   });
 
+  test('identity: the creation-time columns, read once per pipeline; a read inside a transaction is not kept', async () => {
+    const sql = await open();
+    const pipelines = new PipelineStore(sql);
+    const id = await pipelines.insert(newPipeline({ sha: 'abc', repository_url: 'https://git.example/p.git' }));
+    const first = (await pipelines.identity(id))!;
+    assert.deepEqual(
+      [first.id, first.project, first.ref, first.sha, first.repository_url, first.created_at],
+      [id, 'p', 'main', 'abc', 'https://git.example/p.git', 1_764_000_000_000],
+    );
+    assert.equal('status' in first || 'yaml' in first, false, 'only columns no step rewrites');
+    // Kept: a change behind its back (none is ever made) is not read again.
+    await sql.run('UPDATE pipelines SET sha = ? WHERE id = ?', ['changed', id]);
+    assert.equal((await pipelines.identity(id))!.sha, 'abc');
+    assert.equal(await pipelines.identity(id + 1000), undefined);
+    // Read inside a transaction: answered, not kept (the row may roll back with it).
+    const other = await pipelines.insert(newPipeline({ sha: 'one' }));
+    await sql.tx(async () => assert.equal((await pipelines.identity(other))!.sha, 'one'));
+    await sql.run('UPDATE pipelines SET sha = ? WHERE id = ?', ['two', other]);
+    assert.equal((await pipelines.identity(other))!.sha, 'two');
+  });
+
   if (engine === 'postgres')
     test('two coordinators reserving at once get different ids', async () => {
       const sql = await open();

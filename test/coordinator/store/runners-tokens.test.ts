@@ -20,6 +20,9 @@ const reg = (over: Partial<RunnerRegistration> = {}): RunnerRegistration => ({
   ...over,
 });
 
+const pick = (r: { state: string; last_heartbeat_at: number | null } | undefined) =>
+  r && { state: r.state, last_heartbeat_at: r.last_heartbeat_at };
+
 forEachEngine('runners table', (open) => {
   test('register: a new record with numbers and 0/1 flags; the same name on the same host takes it over, elsewhere not', async () => {
     const sql = await open();
@@ -101,6 +104,16 @@ forEachEngine('runners table', (open) => {
     assert.equal((await runners.get(a.id))!.last_heartbeat_at, 1100);
     assert.equal(await runners.seen((await runners.get(a.id))!, 2000), false);
     assert.equal((await runners.get(a.id))!.last_heartbeat_at, 2000);
+    // By id (a job update): the same rule, decided by the database.
+    await runners.setState(a.id, 'offline');
+    await runners.seenById(a.id, 2100);
+    assert.deepEqual(pick(await runners.get(a.id)), { state: 'online', last_heartbeat_at: 2100 }, 'was offline: written');
+    await runners.seenById(a.id, 2300);
+    assert.equal((await runners.get(a.id))!.last_heartbeat_at, 2100, 'fresh contact: no write');
+    await runners.seenById(a.id, 2350);
+    assert.equal((await runners.get(a.id))!.last_heartbeat_at, 2350, 'a resolution later: written');
+    await runners.seenById(a.id, 2000);
+    assert.equal((await runners.get(a.id))!.last_heartbeat_at, 2350, 'an earlier clock: no write');
     const names = (rows: { name: string }[]) => rows.map((r) => r.name).sort();
     assert.deepEqual(names(await runners.onlineSince(3000)), ['b']);
     assert.deepEqual(names(await runners.onlineSince(2000)), ['a', 'b']);
