@@ -117,12 +117,11 @@ export class Finisher {
       });
     }
     if (replaced) return this.enqueue(jobId);
-    const row = (await this.store.jobs.get(jobId))!;
-    const runner = row.runner_id === null ? undefined : await this.store.runners.get(row.runner_id);
+    const { runner_name, runner_executor, ...row } = (await this.store.jobs.withRunner(jobId))!;
     this.events.safeEmit('job_finished', {
       job: jobJson(row),
       runner_id: row.runner_id,
-      runner: runner ? { name: runner.name, executor: runner.executor } : null,
+      runner: runner_name !== null && runner_executor !== null ? { name: runner_name, executor: runner_executor } : null,
       queued_ms: row.queued_at !== null && row.started_at !== null ? row.started_at - row.queued_at : null,
       duration_ms: row.started_at !== null && row.finished_at !== null ? row.finished_at - row.started_at : null,
       stages: row.stages_json ? JSON.parse(row.stages_json) : [],

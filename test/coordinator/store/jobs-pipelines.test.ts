@@ -7,7 +7,7 @@ import type { Sql } from '../../../src/coordinator/store/engine.js';
 import { JobStore, type FinalReport } from '../../../src/coordinator/store/jobs.js';
 import { PipelineStore, type NewPipeline } from '../../../src/coordinator/store/pipelines.js';
 import { forEachEngine } from '../../helpers/store-engines.js';
-import { addPipeline, newJob } from '../../helpers/store-rows.js';
+import { addJob, addPipeline, addRunner, newJob } from '../../helpers/store-rows.js';
 
 const newPipeline = (over: Partial<NewPipeline> = {}): NewPipeline => ({
   project: 'p',
@@ -55,6 +55,19 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 forEachEngine('jobs table', (open, engine) => {
+  test('withRunner: the job and its runner in one read; a job no runner took has nulls', async () => {
+    const sql = await open();
+    const jobs = new JobStore(sql);
+    const runner = await addRunner(sql, { name: 'r-7', executor: 'docker' });
+    const taken = await addJob(sql, { runner_id: runner, status: 'running' });
+    const waiting = await addJob(sql);
+    const t = (await jobs.withRunner(taken))!;
+    assert.deepEqual([t.id, t.status, t.runner_id, t.runner_name, t.runner_executor], [taken, 'running', runner, 'r-7', 'docker']);
+    const w = (await jobs.withRunner(waiting))!;
+    assert.deepEqual([w.id, w.runner_name, w.runner_executor], [waiting, null, null]);
+    assert.equal(await jobs.withRunner(waiting + 100), undefined);
+  });
+
   test('insertMany: 1,200 rows in three batches, ids ascending in the order given, every column stored with its JS type', async () => {
     const sql = await open();
     const jobs = new JobStore(sql);
