@@ -33,6 +33,9 @@ const SEEN_RESOLUTION_MS = 250;
 const REGISTER_LOCK_CLASS = 0x666c_7267; // "flrg"
 
 export class RunnerStore {
+  /** When this coordinator last wrote each runner's heartbeat (its own writes only: a lower bound of the row's). */
+  private readonly wrote = new Map<number, number>();
+
   constructor(private readonly sql: Sql) {}
   /** A new record, or the old one of the same name and host taken over (`replaced`). */
   async register(r: RunnerRegistration, now: number): Promise<{ id: number; replaced: boolean }> {
@@ -89,6 +92,7 @@ export class RunnerStore {
   }
   /** Soft delete (jobs keep their runner_id); false if unknown or already removed. */
   async remove(id: number, now: number): Promise<boolean> {
+    this.wrote.delete(id);
     // The token is overwritten with a value no token hashes to: a removed runner is refused (403).
     const r = await this.sql.run(
       `UPDATE runners SET removed_at = ?, state = 'offline', token_hash = 'removed:' || id WHERE id = ? AND removed_at IS NULL`,
@@ -136,18 +140,24 @@ export class RunnerStore {
     // Liveness is judged in seconds: skip the write when the last one is fresh.
     if (r.state === 'online' && r.last_heartbeat_at !== null && now - r.last_heartbeat_at < SEEN_RESOLUTION_MS) return false;
     await this.sql.run(`UPDATE runners SET last_heartbeat_at = ?, state = 'online' WHERE id = ?`, [now, r.id]);
+    this.wrote.set(r.id, now);
     return r.state !== 'online';
   }
   /**
    * `seen` for a runner known only by id (a job update): one conditional write instead of a read
-   * and a write, skipped by the database when the last contact is fresh.
+   * and a write, skipped by the database when the last contact is fresh, and not sent at all
+   * when this coordinator wrote it itself that recently (a runner's request just before).
    */
   async seenById(id: number, now: number): Promise<void> {
-    await this.sql.run(
+    const last = this.wrote.get(id);
+    if (last !== undefined && now - last < SEEN_RESOLUTION_MS) return;
+    this.wrote.delete(id);
+    const r = await this.sql.run(
       `UPDATE runners SET last_heartbeat_at = ?, state = 'online'
        WHERE id = ? AND (state <> 'online' OR last_heartbeat_at IS NULL OR last_heartbeat_at <= ?)`,
       [now, id, now - SEEN_RESOLUTION_MS],
     );
+    if (r.changes > 0) this.wrote.set(id, now);
   }
   onlineSince(cutoff: number): Promise<RunnerRow[]> {
     return this.sql.all<RunnerRow>(`SELECT * FROM runners WHERE state = 'online' AND removed_at IS NULL AND last_heartbeat_at >= ?`, [
@@ -161,6 +171,7 @@ export class RunnerStore {
     );
   }
   async setState(id: number, state: 'online' | 'offline'): Promise<void> {
+    this.wrote.delete(id);
     await this.sql.run('UPDATE runners SET state = ? WHERE id = ?', [state, id]);
   }
   all(): Promise<RunnerRow[]> {

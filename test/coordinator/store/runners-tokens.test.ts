@@ -93,6 +93,20 @@ forEachEngine('runners table', (open) => {
     assert.equal((await runners.register(reg(), 40)).replaced, false);
   });
 
+  test('seenById: a contact this coordinator wrote within the resolution is not sent again', async () => {
+    const sql = await open();
+    const runners = new RunnerStore(sql);
+    const a = await runners.register(reg({ name: 'a', token_hash: 'ha' }), 1000);
+    // Written by this coordinator within the resolution: not even sent. Seen here through a change
+    // made behind its back (no coordinator makes one that soon after a contact).
+    await runners.seen((await runners.get(a.id))!, 3000);
+    await sql.run(`UPDATE runners SET last_heartbeat_at = 1 WHERE id = ?`, [a.id]);
+    await runners.seenById(a.id, 3100);
+    assert.equal((await runners.get(a.id))!.last_heartbeat_at, 1, 'this coordinator wrote it 100 ms ago: no statement');
+    await new RunnerStore(sql).seenById(a.id, 3100);
+    assert.equal((await runners.get(a.id))!.last_heartbeat_at, 3100, 'another coordinator asks the database');
+  });
+
   test('seen, setState and the liveness queries (online, silent, stale) by their cutoffs', async () => {
     const sql = await open();
     const runners = new RunnerStore(sql);
