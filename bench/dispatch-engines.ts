@@ -52,7 +52,7 @@ const ONLY = (process.env.BENCH_ENGINES ?? '').split(',').filter(Boolean);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** BENCH_COORDINATOR_LOGS=dir: each coordinator's output (warnings and errors) goes to a file there. */
 const LOGS = process.env.BENCH_COORDINATOR_LOGS;
-/** BENCH_PG_STATEMENTS=1: print PostgreSQL's statement counts of each throughput phase (pg_stat_statements). */
+/** BENCH_PG_STATEMENTS=1: print PostgreSQL's statement counts of each throughput phase (pg_stat_statements), and `*_statements_sent_per_job`: those the coordinators sent, one round trip each. */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const BIN = new URL('../bin/faultline.js', import.meta.url).pathname;
 
@@ -284,12 +284,15 @@ async function runners(s: Setup, coords: Coord[], n: number, tag: string, tags: 
   return out;
 }
 
-async function printStatements(s: Setup): Promise<void> {
+/** Prints the phase's statements (nested ones too) and returns those the coordinators sent (round trips) per job. */
+async function printStatements(s: Setup): Promise<number> {
   const rows = await s.admin!<{ calls: string; ms: string; q: string }>(
     `SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 120) AS q
      FROM pg_stat_statements WHERE calls >= 10 ORDER BY calls DESC`,
   );
   for (const r of rows) process.stderr.write(`  ${r.calls.padStart(6)} ${r.ms.padStart(9)} ms  ${r.q}\n`);
+  const [top] = await s.admin!<{ n: string }>('SELECT COALESCE(SUM(calls), 0) AS n FROM pg_stat_statements WHERE toplevel');
+  return Number(top!.n) / TOTAL;
 }
 
 /** CPU seconds so far of the coordinators, the database server and this client (the runners). */
@@ -403,6 +406,7 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
     const tpRunners = new Map<string, Array<{ url: string; token: string }>>();
     for (const [k, s] of setups) tpRunners.set(k, await runners(s, s.coords, RUNNERS, 'tp', []));
     const rounds = new Map<string, Throughput[]>(keys.map((k) => [k, []]));
+    const sent = new Map<string, number[]>(keys.map((k) => [k, []]));
     // Round 0 warms each setup up (JIT, pools, caches) and is not counted.
     for (let r = -1; r < ROUNDS; r++) {
       for (let i = 0; i < keys.length; i++) {
@@ -412,7 +416,10 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
         if (PG_STATEMENTS && s.pgPid) await s.admin!('SELECT pg_stat_statements_reset()');
         const tp = await throughput(s, tpRunners.get(k)!, r + 1);
         if (r >= 0) rounds.get(k)!.push(tp);
-        if (PG_STATEMENTS && s.pgPid) await printStatements(s);
+        if (PG_STATEMENTS && s.pgPid) {
+          const perJob = await printStatements(s);
+          if (r >= 0) sent.get(k)!.push(perJob);
+        }
       }
     }
     for (const [k, tps] of rounds) {
@@ -423,6 +430,7 @@ export async function benchDispatchEngines(): Promise<Record<string, number | st
         out[`${k}_cpu_ms_per_job_${part === 'client' ? 'runners_client' : part}`] = round2(median(tps.map((t) => t.cpuMsPerJob[part])));
       out[`${k}_cores_busy`] = round2(median(tps.map((t) => t.busy)));
       out[`${k}_engine_catchups_per_job`] = round2(median(tps.map((t) => t.catchupsPerJob)));
+      if (sent.get(k)!.length) out[`${k}_statements_sent_per_job`] = round1(median(sent.get(k)!));
     }
     for (const [k, s] of setups) {
       step(k, 'pickup');
