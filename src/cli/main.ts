@@ -4,7 +4,7 @@
  * Kubernetes client; this file only wires them.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { red } from './format.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -70,6 +70,15 @@ program
   .option(
     '--database-url <url>',
     'postgres:// database shared by several coordinators (env FAULTLINE_DATABASE_URL; default: SQLite in the data dir); a password in it is visible in ps — prefer the env or PGPASSWORD',
+  )
+  .option(
+    '--database-pool-size <n>',
+    'PostgreSQL connections this coordinator opens at most (default 10; file: database_pool_size)',
+    (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000');
+      return n;
+    },
   )
   .option(
     '--registration-token <token>',

@@ -6,6 +6,7 @@
  *   port: 8080
  *   data_dir: /var/lib/faultline          # relative paths are relative to this file
  *   database_url: postgres://faultline@db:5432/faultline   # default: SQLite in data_dir (database-url.ts)
+ *   database_pool_size: 10                # PostgreSQL connections per coordinator, at most
  *   heartbeat_timeout: 60s
  *   runner_stale_after: 7d                # runners not heard of this long are removed
  *   incidents: {open_after_failures: 3, open_after: 2m, widespread_jobs: 5, widespread_window: 30m}
@@ -120,6 +121,7 @@ const fileSchema = z
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional(),
+    database_pool_size: z.number().int().min(1).max(1000).optional(),
     registration_token: z.string().min(1).optional(),
     heartbeat_timeout: duration.optional(),
     stuck_timeout: duration.optional(),
@@ -218,6 +220,7 @@ function toOptions(f: FileShape, base: string): CoordinatorFileOptions {
     host: f.host,
     dataDir: f.data_dir === undefined ? undefined : resolve(base, f.data_dir),
     databaseUrl: f.database_url,
+    databasePoolSize: f.database_pool_size,
     registrationToken: f.registration_token,
     heartbeatTimeoutMs: f.heartbeat_timeout,
     stuckTimeoutMs: f.stuck_timeout,

@@ -8,6 +8,11 @@ export interface CoordinatorOptions {
   dataDir: string;
   /** postgres:// URL of a database shared by several coordinators; absent = SQLite in dataDir (database-url.ts). */
   databaseUrl?: string;
+  /**
+   * PostgreSQL connections this coordinator opens at most (default 10; LISTEN takes one more).
+   * Every coordinator's pool counts against the server's max_connections (default 100).
+   */
+  databasePoolSize?: number;
   /** 0 = random free port (default 8080 via the CLI; 0 here). */
   port?: number;
   host?: string;

@@ -67,7 +67,12 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const opts = resolveOptions(options);
   const database = chooseDatabase(options.databaseUrl); // refuses a URL it cannot open, before anything is created
   const log = options.logger ?? defaultLogger();
-  const { store, lock } = await openStore(database, opts.dataDir);
+  const poolSize = options.databasePoolSize;
+  if (poolSize !== undefined && !(Number.isInteger(poolSize) && poolSize >= 1))
+    throw new Error(`databasePoolSize: expected a whole number of connections, at least 1 (got ${poolSize})`);
+  if (poolSize !== undefined && database.kind === 'sqlite')
+    log.warn({ databasePoolSize: poolSize }, 'database pool size applies to PostgreSQL only: the SQLite store ignores it');
+  const { store, lock } = await openStore(database, opts.dataDir, poolSize);
   let server: Server | undefined;
   let cluster: Cluster | undefined;
   try {
@@ -219,9 +224,9 @@ export { Store } from './store/index.js';
  * The store and this coordinator's data dir lock. PostgreSQL is reached (and migrated) first, so
  * an unreachable database leaves nothing behind; SQLite lives in the data dir, locked first.
  */
-async function openStore(database: DatabaseChoice, dataDir: string): Promise<{ store: Store; lock: DataDirLock }> {
+async function openStore(database: DatabaseChoice, dataDir: string, poolSize?: number): Promise<{ store: Store; lock: DataDirLock }> {
   if (database.kind === 'postgres') {
-    const store = await Store.openPostgres(database.url, dataDir); // DatabaseUnavailableError names the server
+    const store = await Store.openPostgres(database.url, dataDir, { poolSize }); // DatabaseUnavailableError names the server
     try {
       return { store, lock: prepareDataDir(dataDir) }; // names the path and the problem; refuses a second coordinator
     } catch (err) {

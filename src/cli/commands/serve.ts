@@ -35,6 +35,7 @@ export async function coordinatorCommand(
     host: string;
     data: string;
     databaseUrl?: string;
+    databasePoolSize?: number;
     registrationToken?: string;
     registrationTokenFile?: string;
     heartbeatTimeout: string;
@@ -54,6 +55,7 @@ export async function coordinatorCommand(
     dataDir: given('data', resolve(o.data)),
     port: given('port', Number(o.port)),
     host: given('host', o.host),
+    databasePoolSize: o.databasePoolSize,
     registrationToken: readSecret({
       value: o.registrationToken,
       file: o.registrationTokenFile,

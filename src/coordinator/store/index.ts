@@ -58,8 +58,8 @@ export class Store {
    * A PostgreSQL database shared by several coordinators (migrated under an advisory lock at
    * open). `dataDir` is this coordinator's own directory (artifacts, tokens, include cache).
    */
-  static async openPostgres(url: string, dataDir: string): Promise<Store> {
-    const sql = await openPostgres(url);
+  static async openPostgres(url: string, dataDir: string, opts: { poolSize?: number } = {}): Promise<Store> {
+    const sql = await openPostgres(url, opts.poolSize === undefined ? {} : { max: opts.poolSize });
     return new Store(sql, { dbPath: describeTarget(url), dataDir });
   }
 
