@@ -54,6 +54,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 const LOGS = process.env.BENCH_COORDINATOR_LOGS;
 /** BENCH_PG_STATEMENTS=1: print PostgreSQL's statement counts of each throughput phase (pg_stat_statements), and `*_statements_sent_per_job`: those the coordinators sent, one round trip each. */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+/** BENCH_PG_POOL=n: each PostgreSQL coordinator's --database-pool-size (default: the coordinator's, 10). */
+const PG_POOL = process.env.BENCH_PG_POOL;
 const BIN = new URL('../bin/faultline.js', import.meta.url).pathname;
 
 interface Coord {
@@ -93,7 +95,7 @@ async function startCoordinator(dataDir: string, databaseUrl?: string): Promise<
     '--heartbeat-timeout',
     '600',
   ];
-  if (databaseUrl) args.push('--database-url', databaseUrl);
+  if (databaseUrl) args.push('--database-url', databaseUrl, ...(PG_POOL ? ['--database-pool-size', PG_POOL] : []));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FAULTLINE_LOG_LEVEL: 'warn', NO_COLOR: '1' },
@@ -392,7 +394,11 @@ const round1 = (x: number) => +x.toFixed(1);
 const round2 = (x: number) => +x.toFixed(2);
 
 export async function benchDispatchEngines(): Promise<Record<string, number | string>> {
-  const out: Record<string, number | string> = { engines_coordinators_as: 'child processes', engines_rounds: ROUNDS };
+  const out: Record<string, number | string> = {
+    engines_coordinators_as: 'child processes',
+    engines_rounds: ROUNDS,
+    engines_pg_pool_size: PG_POOL ? Number(PG_POOL) : 10,
+  };
   const keys = (['sqlite', 'pg1', 'pg2'] as const).filter((k) => !ONLY.length || ONLY.includes(k));
   const step = (key: string, what: string) => process.stderr.write(`dispatch-engines: ${key} ${what}\n`);
   const server = await startPostgres({
