@@ -9,7 +9,7 @@ export interface CoordinatorOptions {
   /** postgres:// URL of a database shared by several coordinators; absent = SQLite in dataDir (database-url.ts). */
   databaseUrl?: string;
   /**
-   * PostgreSQL connections this coordinator opens at most (default 10; LISTEN takes one more).
+   * PostgreSQL connections this coordinator opens at most (default 10; LISTEN and the leader lock take one more each).
    * Every coordinator's pool counts against the server's max_connections (default 100).
    */
   databasePoolSize?: number;
