@@ -12,6 +12,7 @@ import type { JobStatus } from '../../pipeline/status.js';
 import type { Store } from '../store/index.js';
 import type { EngineStateRow } from '../store/jobs.js';
 import type { PipelineSummaryRow } from '../store/pipelines.js';
+import { remember } from '../store/remember.js';
 
 const MAX_ENGINES = 2000;
 const MAX_MODELS = 500;
@@ -47,7 +48,7 @@ export class EngineCache {
   async model(pipelineId: number): Promise<PipelineModel> {
     const m = this.models.get(pipelineId);
     if (m) {
-      this.remember(this.models, pipelineId, m, MAX_MODELS);
+      remember(this.models, pipelineId, m, MAX_MODELS);
       return m;
     }
     const row = await this.store.pipelines.get(pipelineId);
@@ -56,13 +57,13 @@ export class EngineCache {
     // Two concurrent misses: keep the first parsed model, so callers share one object.
     const raced = this.models.get(pipelineId);
     if (raced) return raced;
-    this.remember(this.models, pipelineId, parsed, MAX_MODELS);
+    remember(this.models, pipelineId, parsed, MAX_MODELS);
     return parsed;
   }
 
   set(pipelineId: number, engine: PipelineEngine, model: PipelineModel, version: number): void {
-    this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
-    this.remember(this.models, pipelineId, model, MAX_MODELS);
+    remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
+    remember(this.models, pipelineId, model, MAX_MODELS);
   }
 
   /**
@@ -81,7 +82,7 @@ export class EngineCache {
     this.engines.delete(pipelineId);
     const engine = await this.restore(pipelineId, row);
     this.stats.rebuilds++;
-    this.remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
+    remember(this.engines, pipelineId, { engine, version }, MAX_ENGINES);
     return engine;
   }
 
@@ -121,12 +122,6 @@ export class EngineCache {
   private async haltedBy(p: EngineRow): Promise<string | null> {
     if (p.halted_by_job_id === null) return null;
     return (await this.store.jobs.get(p.halted_by_job_id))?.name ?? null;
-  }
-
-  private remember<V>(map: Map<number, V>, key: number, value: V, max: number): void {
-    map.delete(key);
-    map.set(key, value);
-    if (map.size > max) map.delete(map.keys().next().value as number);
   }
 }
 

@@ -1,6 +1,7 @@
 /** The `pipelines` table. */
 import type { Sql } from './engine.js';
 import type { EngineStateRow } from './jobs.js';
+import { remember } from './remember.js';
 
 export interface PipelineRow {
   id: number;
@@ -127,15 +128,11 @@ export class PipelineStore {
   async identity(id: number): Promise<PipelineIdentity | undefined> {
     const hit = this.identities.get(id);
     if (hit) {
-      this.identities.delete(id);
-      this.identities.set(id, hit);
+      remember(this.identities, id, hit, MAX_IDENTITIES);
       return hit;
     }
     const row = await this.sql.get<PipelineIdentity>(`SELECT ${IDENTITY_COLUMNS} FROM pipelines WHERE id = ?`, [id]);
-    if (row && !this.sql.inTx()) {
-      this.identities.set(id, row);
-      if (this.identities.size > MAX_IDENTITIES) this.identities.delete(this.identities.keys().next().value as number);
-    }
+    if (row && !this.sql.inTx()) remember(this.identities, id, row, MAX_IDENTITIES);
     return row;
   }
 
